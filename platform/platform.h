@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A platform traps the guest's syscalls and gives the sentry a uniform way
+ * to see them, read and write the calling task's memory, answer them and
+ * install file descriptors. seccomp-unotify is the default; a ptrace
+ * platform implements the same operations where user notification is
+ * missing.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* One trapped syscall, as the platform saw it. */
+struct platform_event {
+        uint64_t id;      /* platform cookie for this call */
+        pid_t tid;        /* the calling thread */
+        uint32_t arch;    /* AUDIT_ARCH_* of the call */
+        int nr;           /* syscall number as the filter saw it */
+        uint64_t args[6]; /* register snapshot: immutable, safe to decide on */
+        uint64_t ip;
+};
+
+enum platform_answer {
+        PLATFORM_RETURN,   /* complete the call with a value or -errno */
+        PLATFORM_CONTINUE, /* let the kernel run the call as made */
+};
+
+struct platform;
+
+struct platform_ops {
+        const char *name;
+        /* Guest side, after fork and before exec: load the filter. For
+         * seccomp-unotify *ret_listener gets the notification fd. 0 or -errno. */
+        int (*guest_install)(struct platform *p, int *ret_listener);
+        /* Sentry side: adopt the listener received from the guest. */
+        int (*attach)(struct platform *p, int listener);
+        /* Block for the next trapped call. 0, -EINTR, -ENOENT (caller gone;
+         * try again) or -errno (platform dead: fail closed). */
+        int (*next)(struct platform *p, struct platform_event *ev);
+        /* Answer a call. 0 or -errno; -ENOENT when the caller is gone. */
+        int (*respond)(struct platform *p, const struct platform_event *ev,
+                       enum platform_answer how, long value);
+        /* True while the call is still pending (the tid is still the caller). */
+        bool (*valid)(struct platform *p, const struct platform_event *ev);
+        /* Install host fd into the caller; with send, this also answers the
+         * call with the new fd number. New fd number or -errno. */
+        int (*install_fd)(struct platform *p, const struct platform_event *ev, int fd,
+                          unsigned int fd_flags, bool send);
+        void (*destroy)(struct platform *p);
+};
+
+struct platform {
+        const struct platform_ops *ops;
+        int listener;
+        bool sync_wakeup;     /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP in effect */
+        size_t notif_size;    /* kernel's struct seccomp_notif size */
+        size_t resp_size;
+        struct sock_fprog *fprog; /* the guest filter, built before fork */
+};
+
+/* The seccomp user-notification platform. */
+extern const struct platform_ops platform_unotify_ops;
+
+/* Build the filter for platform p (before forking the guest). 0 or -errno. */
+int platform_prepare(struct platform *p, const struct platform_ops *ops);
+
+/* Report what the running kernel offers ("seccomp-unotify: yes, sync
+ * wake-up: yes ..."), for --version and error messages. */
+int platform_probe(char *buf, size_t cap);
+
+/* Read n bytes at addr in the calling task, then confirm the call is still
+ * pending, so the bytes belong to the task that made it. 0, -EFAULT, or
+ * -ESRCH when the call went away. */
+int platform_read(struct platform *p, const struct platform_event *ev, void *dst, uint64_t addr,
+                  size_t n);
+
+/* Read a NUL-terminated string of at most cap-1 bytes. Length, -EFAULT,
+ * -ENAMETOOLONG or -ESRCH. */
+ssize_t platform_read_str(struct platform *p, const struct platform_event *ev, char *dst,
+                          uint64_t addr, size_t cap);
+
+/* Write n bytes at addr in the calling task. 0 or -EFAULT/-ESRCH. */
+int platform_write(struct platform *p, const struct platform_event *ev, uint64_t addr,
+                   const void *src, size_t n);

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+#include "audit.h"
+
+#include <errno.h>
+#include <nettle/sha2.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+#define RECORD_MAX 16384
+
+static void hex(const uint8_t *d, size_t n, char *out)
+{
+        static const char digits[] = "0123456789abcdef";
+        for (size_t i = 0; i < n; i++) {
+                out[2 * i] = digits[d[i] >> 4];
+                out[2 * i + 1] = digits[d[i] & 15];
+        }
+        out[2 * n] = '\0';
+}
+
+static void sha256_hex(const char *buf, size_t n, char out[AUDIT_HASH_HEX])
+{
+        struct sha256_ctx ctx;
+        uint8_t digest[SHA256_DIGEST_SIZE];
+
+        sha256_init(&ctx);
+        sha256_update(&ctx, n, (const uint8_t *)buf);
+        sha256_digest(&ctx, sizeof(digest), digest);
+        hex(digest, sizeof(digest), out);
+}
+
+int audit_init(struct audit *a, int fd, const char *session)
+{
+        a->fd = fd;
+        a->seq = 0;
+        snprintf(a->session, sizeof(a->session), "%s", session ? session : "");
+        memset(a->prev, '0', AUDIT_HASH_HEX - 1);
+        a->prev[AUDIT_HASH_HEX - 1] = '\0';
+        return -pthread_mutex_init(&a->lock, NULL);
+}
+
+size_t audit_json_escape(char *buf, size_t len, size_t cap, const char *s)
+{
+        for (; s && *s && len + 7 < cap; s++) {
+                unsigned char ch = (unsigned char)*s;
+                if (ch == '"' || ch == '\\') {
+                        buf[len++] = '\\';
+                        buf[len++] = (char)ch;
+                } else if (ch < 0x20 || ch >= 0x7f) {
+                        /* Bytes, not code points: the log must round-trip any
+                         * byte string a guest can pass, valid UTF-8 or not. */
+                        len += (size_t)snprintf(buf + len, cap - len, "\\u%04x", ch);
+                } else {
+                        buf[len++] = (char)ch;
+                }
+        }
+        if (len < cap)
+                buf[len] = '\0';
+        return len;
+}
+
+static size_t add(char *buf, size_t len, const char *key, const char *val)
+{
+        if (!val || len + 16 >= RECORD_MAX)
+                return len;
+        len += (size_t)snprintf(buf + len, RECORD_MAX - len, ",\"%s\":\"", key);
+        len = audit_json_escape(buf, len, RECORD_MAX - 8, val);
+        buf[len++] = '"';
+        return len;
+}
+
+int audit_write(struct audit *a, const struct audit_record *r)
+{
+        _cleanup_free_ char *buf = NULL;
+        struct timespec ts;
+        struct tm tm;
+        char stamp[48], hash[AUDIT_HASH_HEX];
+        size_t len;
+        int ret;
+
+        if (a->fd < 0)
+                return 0;
+        buf = xmalloc(RECORD_MAX + 128);
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+
+        pthread_mutex_lock(&a->lock);
+        len = (size_t)snprintf(buf, RECORD_MAX, "{\"seq\":%llu,\"time\":\"%s.%06ldZ\"",
+                               (unsigned long long)a->seq, stamp, ts.tv_nsec / 1000);
+        len = add(buf, len, "session", a->session);
+        if (r->pid)
+                len += (size_t)snprintf(buf + len, RECORD_MAX - len, ",\"pid\":%d,\"tid\":%d",
+                                        (int)r->pid, (int)r->tid);
+        len = add(buf, len, "exe", r->exe);
+        len = add(buf, len, "syscall", r->syscall);
+        len = add(buf, len, "args", r->args);
+        len = add(buf, len, "decision", r->decision);
+        len = add(buf, len, "rule", r->rule);
+        len = add(buf, len, "result", r->result);
+        if (r->extra && *r->extra && len + strlen(r->extra) + 2 < RECORD_MAX) {
+                buf[len++] = ',';
+                memcpy(buf + len, r->extra, strlen(r->extra));
+                len += strlen(r->extra);
+        }
+        len += (size_t)snprintf(buf + len, RECORD_MAX + 128 - len, ",\"prev\":\"%s\"", a->prev);
+        sha256_hex(buf, len, hash);
+        len += (size_t)snprintf(buf + len, RECORD_MAX + 128 - len, ",\"hash\":\"%s\"}\n", hash);
+        ret = write_all(a->fd, buf, len);
+        if (ret == 0) {
+                memcpy(a->prev, hash, AUDIT_HASH_HEX);
+                a->seq++;
+        }
+        pthread_mutex_unlock(&a->lock);
+        return ret;
+}
+
+void audit_head(struct audit *a, char out[AUDIT_HASH_HEX])
+{
+        pthread_mutex_lock(&a->lock);
+        memcpy(out, a->prev, AUDIT_HASH_HEX);
+        pthread_mutex_unlock(&a->lock);
+}
+
+/* Check one line: returns 0 and updates prev when its link and hash hold. */
+static int verify_line(char *line, size_t n, char prev[AUDIT_HASH_HEX])
+{
+        static const char hkey[] = ",\"hash\":\"";
+        static const char pkey[] = ",\"prev\":\"";
+        char want[AUDIT_HASH_HEX];
+        size_t body = n - (sizeof(hkey) - 1) - 64 - 2;
+
+        if (n < sizeof(hkey) + 64 + 2 + sizeof(pkey) + 64 || line[n - 1] != '}' ||
+            line[n - 2] != '"' || memcmp(line + body, hkey, sizeof(hkey) - 1) != 0)
+                return -EBADMSG;
+        if (memcmp(line + body - 64 - 1 - (sizeof(pkey) - 1), pkey, sizeof(pkey) - 1) != 0 ||
+            memcmp(line + body - 64 - 1, prev, 64) != 0)
+                return -EBADMSG;
+        sha256_hex(line, body, want);
+        if (memcmp(want, line + body + sizeof(hkey) - 1, 64) != 0)
+                return -EBADMSG;
+        memcpy(prev, want, AUDIT_HASH_HEX);
+        return 0;
+}
+
+long audit_verify(int fd, long *ret_line, char head[AUDIT_HASH_HEX])
+{
+        _cleanup_free_ char *line = NULL;
+        FILE *f = fdopen(dup(fd), "r");
+        char prev[AUDIT_HASH_HEX];
+        size_t cap = 0;
+        ssize_t n;
+        long count = 0;
+
+        if (!f)
+                return -errno;
+        memset(prev, '0', 64);
+        prev[64] = '\0';
+        while ((n = getline(&line, &cap, f)) > 0) {
+                if (line[n - 1] == '\n')
+                        line[--n] = '\0';
+                if (verify_line(line, (size_t)n, prev) < 0) {
+                        fclose(f);
+                        *ret_line = count + 1;
+                        return -EBADMSG;
+                }
+                count++;
+        }
+        fclose(f);
+        if (head)
+                memcpy(head, prev, AUDIT_HASH_HEX);
+        return count;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The audit log: JSON Lines, one record per decision that is not a plain
+ * allow. Each record carries the hash of the one before it ("prev") and its
+ * own ("hash", SHA-256 over the record up to that member), so any edit,
+ * insertion or deletion breaks the chain.
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define AUDIT_HASH_HEX 65
+
+struct audit {
+        int fd;                    /* -1: audit off */
+        char session[40];
+        uint64_t seq;
+        char prev[AUDIT_HASH_HEX]; /* hex hash of the last record */
+        pthread_mutex_t lock;
+};
+
+/* One record. Strings may be NULL (omitted). args is decoded text; extra is
+ * raw JSON members to append (already escaped), without a leading comma. */
+struct audit_record {
+        pid_t pid, tid;
+        const char *exe;
+        const char *syscall;
+        const char *args;
+        const char *decision;
+        const char *rule;
+        const char *result;
+        const char *extra;
+};
+
+/* Start writing to fd (owned by the caller). 0 or -errno. */
+int audit_init(struct audit *a, int fd, const char *session);
+
+/* Append one record. 0 or -errno (the caller decides what a failed write
+ * means; the sentry treats it as fatal). */
+int audit_write(struct audit *a, const struct audit_record *r);
+
+/* Copy the hash of the last record (the chain head) into out. */
+void audit_head(struct audit *a, char out[AUDIT_HASH_HEX]);
+
+/* Append s to buf as a JSON string body (no quotes), escaping as needed;
+ * never writes past cap. Returns the new length. */
+size_t audit_json_escape(char *buf, size_t len, size_t cap, const char *s);
+
+/* Verify a log read from fd: every hash and link. Returns the number of
+ * records, or -EBADMSG with *ret_line set to the first bad line. */
+long audit_verify(int fd, long *ret_line, char head[AUDIT_HASH_HEX]);

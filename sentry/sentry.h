@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sentry: the guest's kernel for every trapped syscall. It receives the
+ * calls from the platform, runs the handler the syscall table names,
+ * answers, and writes the audit log and the trace.
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../platform/platform.h"
+#include "../syscalls/filter.h"
+#include "../syscalls/table.h"
+#include "audit.h"
+
+/* Handler results beyond values and negative errnos. */
+#define SENTRY_CONTINUE (-(1L << 20))      /* let the kernel run the call as made */
+#define SENTRY_DONE (-(1L << 20) - 1)      /* the handler answered already (ADDFD send) */
+#define SENTRY_KILL (-(1L << 20) - 2)      /* kill the calling process */
+
+struct sentry {
+        struct platform plat;
+        struct audit audit;
+        pid_t self;              /* the sentry's pid: every guest process descends from it */
+        pid_t guest;             /* the first guest process */
+        pid_t launcher;          /* our parent; its death ends the session */
+        const char *hostname;    /* what uname(2) reports as nodename */
+        int trace_fd;            /* -1: no --trace */
+        pthread_mutex_t trace_lock;
+        uint8_t unknown_seen[SYS_FILTER_TRAP_LIMIT / 8 + 1]; /* ENOSYS audited once per number */
+        unsigned long denials;   /* decisions other than allow, for the summary */
+        unsigned long trapped;   /* calls handled */
+};
+
+/* One trapped call while a handler decides it. */
+struct sentry_call {
+        struct sentry *s;
+        struct platform_event ev;
+        const struct sys_entry *e; /* NULL for a number the table does not know */
+        const char *decision;      /* audit decision; NULL means a plain allow */
+        const char *rule;          /* what decided it */
+        char detail[512];          /* extra JSON members for the audit record, or "" */
+};
+
+/* Start serving: the listener came from the guest. Runs the notification
+ * loop until the platform reports the guest gone; returns 0, or -errno on a
+ * platform failure (the caller kills the tree: fail closed). */
+int sentry_serve(struct sentry *s);
+
+/* Mark the call as a refusal (or another audited decision). */
+void sentry_decide(struct sentry_call *c, const char *decision, const char *rule);
+
+/* Guest memory of the calling task: see platform_read and friends. */
+int sentry_read(struct sentry_call *c, void *dst, uint64_t addr, size_t n);
+ssize_t sentry_read_str(struct sentry_call *c, char *dst, uint64_t addr, size_t cap);
+int sentry_write(struct sentry_call *c, uint64_t addr, const void *src, size_t n);
+
+/* Thread-group id of the caller, or -ESRCH. */
+pid_t sentry_caller_tgid(struct sentry_call *c);
+
+/* Kill the calling task's whole process with SIGKILL. 0 or -errno. */
+int sentry_kill_caller(struct sentry_call *c);
+
+/* --- tree.c: the guest's own process tree --- */
+
+/* 1 when pid (a process or thread) descends from the sentry, 0 when it does
+ * not or is gone. */
+int sentry_in_tree(struct sentry *s, pid_t pid);
+
+/* Open a pidfd for pid (a thread when thread is set), check that it belongs
+ * to the guest's tree and that the pidfd still names the process checked.
+ * Returns the pidfd, or -ESRCH for anything outside the tree or gone. */
+int sentry_tree_pidfd(struct sentry *s, pid_t pid, bool thread);
+
+/* Like sentry_tree_pidfd, but also open /proc/<pid> bound to that process.
+ * Returns the pidfd and sets *ret_procfd. */
+int sentry_tree_procfd(struct sentry *s, pid_t pid, int *ret_procfd);
+
+/* Send sig to every process of process group pgid (or, with pgid 0, to every
+ * process) in the tree, except the sentry. Returns how many were signalled
+ * or -errno. */
+int sentry_signal_group(struct sentry *s, pid_t pgid, int sig);
+
+/* Kill (SIGKILL) every descendant of root except the pid in spare, until a
+ * scan of /proc finds none. Used to fail closed. Returns how many died. */
+int sentry_kill_descendants(pid_t root, pid_t spare);
+
+/* Read ppid, start time, process group and state of pid from /proc/<pid>/stat, relative to dirfd
+ * (a /proc/<pid> directory) when dirfd >= 0. 0 or -errno. */
+int sentry_proc_stat(int dirfd, pid_t pid, pid_t *ret_ppid, uint64_t *ret_start, pid_t *ret_pgrp,
+                     char *ret_state);
+
+/* --- crash.c --- */
+
+/* Install handlers that print a backtrace of the sentry (libunwind) on a
+ * fatal signal, kill the guest tree, and exit. */
+void sentry_crash_handlers(struct sentry *s);

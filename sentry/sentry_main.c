@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sentry process and the guest's first moments. The sentry is a child
+ * subreaper and the parent of the first guest process, so every guest
+ * process descends from it; it kills them all when the first one exits,
+ * when the launcher dies, or when it fails itself.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sentry.h"
+#include "session_int.h"
+#include "util.h"
+
+extern char **environ;
+
+static void die_guest(const char *what, int err)
+{
+        char msg[256];
+        int n = snprintf(msg, sizeof(msg), "interpose: cannot start the guest: %s: %s\n", what, strerror(err));
+        write_all(2, msg, (size_t)n);
+        _exit(EXIT_INTERPOSE_FAILED);
+}
+
+static int send_fd(int sock, int fd)
+{
+        char data = 'L';
+        struct iovec iov = { &data, 1 };
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } u;
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                            .msg_controllen = sizeof(u.buf) };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        return sendmsg(sock, &m, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+}
+
+static int recv_fd(int sock)
+{
+        char data;
+        struct iovec iov = { &data, 1 };
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } u;
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                            .msg_controllen = sizeof(u.buf) };
+        struct cmsghdr *c;
+        int fd;
+        ssize_t n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+
+        if (n <= 0)
+                return n == 0 ? -EPIPE : -errno;
+        c = CMSG_FIRSTHDR(&m);
+        if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+                return -EBADMSG;
+        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+        return fd;
+}
+
+/* The first guest process, between fork and exec. */
+__attribute__((noreturn)) static void guest_process(struct session_ctx *ctx, int sock, pid_t sentry)
+{
+        int listener, r, err;
+        char go;
+
+        /* Die with the sentry: a guest must never outlive its kernel. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != sentry)
+                _exit(EXIT_INTERPOSE_FAILED);
+        /* The sentry made itself non-dumpable and we inherited that; the
+         * guest must be readable by the sentry (exec would reset it too). */
+        prctl(PR_SET_DUMPABLE, 1);
+        for (int sig = 1; sig < NSIG; sig++) {
+                struct sigaction sa = { .sa_handler = sigismember(&ctx->orig_ignored, sig) ? SIG_IGN : SIG_DFL };
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        sigaction(sig, &sa, NULL);
+        }
+        r = session_drop_privileges();
+        if (r < 0)
+                die_guest("dropping privileges", -r);
+        r = ctx->plat.ops->guest_install(&ctx->plat, &listener);
+        if (r < 0)
+                die_guest("loading the seccomp filter", -r);
+        /* From here on every call this process makes is the sentry's. */
+        r = send_fd(sock, listener);
+        if (r < 0)
+                _exit(EXIT_INTERPOSE_FAILED);
+        close(listener);
+        if (read(sock, &go, 1) != 1)
+                _exit(EXIT_INTERPOSE_FAILED);
+        close(sock);
+        sigprocmask(SIG_SETMASK, &ctx->orig_mask, NULL);
+        execve(ctx->o->exe, ctx->o->argv, environ);
+        err = errno;
+        (void)!write(ctx->exec_err_fd, &err, sizeof(err));
+        _exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
+}
+
+static struct sentry S;
+static struct session_ctx *CTX;
+
+static void send_msg(int type, int value)
+{
+        struct session_msg m = { .type = type, .value = value };
+
+        m.denials = __atomic_load_n(&S.denials, __ATOMIC_RELAXED);
+        m.trapped = __atomic_load_n(&S.trapped, __ATOMIC_RELAXED);
+        audit_head(&S.audit, m.head);
+        write_all(CTX->status_fd, &m, sizeof(m));
+}
+
+static void audit_session(const char *decision, const char *extra)
+{
+        struct audit_record r = { .decision = decision, .rule = "session", .extra = extra };
+        audit_write(&S.audit, &r);
+}
+
+__attribute__((noreturn)) static void finish(int status)
+{
+        char extra[128];
+
+        if (WIFSIGNALED(status))
+                snprintf(extra, sizeof(extra), "\"pid\":%d,\"signal\":%d", (int)S.guest, WTERMSIG(status));
+        else
+                snprintf(extra, sizeof(extra), "\"pid\":%d,\"status\":%d", (int)S.guest, WEXITSTATUS(status));
+        audit_session("end", extra);
+        /* The session ends with its first process, as a container ends with
+         * its init: nothing the guest started may linger unwatched. */
+        sentry_kill_descendants(S.self, 0);
+        while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
+                ;
+        send_msg(MSG_GUEST_EXIT, status);
+        _exit(0);
+}
+
+/* Reaps children, watches for the launcher's death. */
+static void *reaper(void *arg)
+{
+        int sfd = *(int *)arg;
+        struct signalfd_siginfo si;
+
+        for (;;) {
+                ssize_t n = read(sfd, &si, sizeof(si));
+                if (n != sizeof(si)) {
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (si.ssi_signo == SIGHUP && getppid() != CTX->launcher) {
+                        /* The launcher is gone: nobody would report or
+                         * watch, so the session ends now. */
+                        sentry_kill_descendants(S.self, 0);
+                        _exit(EXIT_INTERPOSE_FAILED);
+                }
+                if (si.ssi_signo != SIGCHLD)
+                        continue;
+                for (;;) {
+                        int st;
+                        pid_t pid = waitpid(-1, &st, WNOHANG | __WALL);
+                        if (pid <= 0)
+                                break;
+                        if (pid == S.guest)
+                                finish(st);
+                }
+        }
+        sentry_kill_descendants(S.self, 0);
+        _exit(EXIT_INTERPOSE_FAILED);
+}
+
+__attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
+{
+        _cleanup_close_ int sock_s = -1, sock_g = -1;
+        int socks[2], listener, sfd, r;
+        sigset_t all;
+        pthread_t t;
+        char go = 'G', extra[512];
+        size_t len;
+
+        CTX = ctx;
+        if (prctl(PR_SET_PDEATHSIG, SIGHUP) < 0 || getppid() != ctx->launcher)
+                _exit(EXIT_INTERPOSE_FAILED);
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
+        prctl(PR_SET_DUMPABLE, 0);
+        sigfillset(&all);
+        sigprocmask(SIG_BLOCK, &all, NULL);
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) < 0)
+                die_guest("socketpair", errno);
+        sock_s = socks[0];
+        sock_g = socks[1];
+        S.self = getpid();
+        S.launcher = ctx->launcher;
+        S.hostname = ctx->o->hostname ? ctx->o->hostname : "interpose";
+        S.trace_fd = ctx->trace_fd;
+        pthread_mutex_init(&S.trace_lock, NULL);
+        audit_init(&S.audit, ctx->audit_fd, ctx->session_id);
+
+        S.guest = fork();
+        if (S.guest < 0)
+                die_guest("fork", errno);
+        if (S.guest == 0) {
+                close(TAKE_FD(sock_s));
+                guest_process(ctx, TAKE_FD(sock_g), S.self);
+        }
+        close(TAKE_FD(sock_g));
+        close(ctx->exec_err_fd);
+        send_msg(MSG_GUEST_PID, S.guest);
+
+        sfd = signalfd(-1, &all, SFD_CLOEXEC);
+        if (sfd < 0 || pthread_create(&t, NULL, reaper, &sfd) != 0)
+                die_guest("starting the reaper", errno);
+
+        listener = recv_fd(sock_s);
+        if (listener < 0) {
+                /* The guest failed before loading its filter and said why;
+                 * the reaper reports its exit status. */
+                for (;;)
+                        pause();
+        }
+        S.plat = ctx->plat;
+        r = S.plat.ops->attach(&S.plat, listener);
+        if (r < 0)
+                die_guest("attaching to the seccomp listener", -r);
+        sentry_crash_handlers(&S);
+
+        len = (size_t)snprintf(extra, sizeof(extra), "\"platform\":\"%s\",\"sync_wakeup\":%s,\"exe\":\"",
+                               S.plat.ops->name, S.plat.sync_wakeup ? "true" : "false");
+        len = audit_json_escape(extra, len, sizeof(extra) - 2, ctx->o->exe);
+        extra[len++] = '"';
+        extra[len] = '\0';
+        audit_session("start", extra);
+
+        r = session_drop_privileges();
+        if (r == 0)
+                r = session_confine_sentry();
+        if (r < 0) {
+                sentry_kill_descendants(S.self, 0);
+                die_guest("confining the sentry", -r);
+        }
+        if (write(sock_s, &go, 1) != 1) {
+                sentry_kill_descendants(S.self, 0);
+                _exit(EXIT_INTERPOSE_FAILED);
+        }
+        r = sentry_serve(&S);
+        /* The listener failed under us: fail closed. */
+        sentry_kill_descendants(S.self, 0);
+        _exit(EXIT_INTERPOSE_FAILED);
+}

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The notification loop and the dispatcher. The dispatcher takes each call
+ * to the handler its table row names, with arguments typed as the row says
+ * (through libffi, from the row's types, so handlers keep natural C
+ * signatures), answers, and writes the trace line and the audit record.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ffi.h>
+#include <linux/audit.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../syscalls/decode.h"
+#include "../syscalls/handlers.h"
+#include "sentry.h"
+#include "util.h"
+
+#ifndef AUDIT_ARCH_X86_64
+#define AUDIT_ARCH_X86_64 0xc000003e
+#endif
+#define X32_SYSCALL_BIT 0x40000000
+
+void sentry_decide(struct sentry_call *c, const char *decision, const char *rule)
+{
+        c->decision = decision;
+        c->rule = rule;
+}
+
+int sentry_read(struct sentry_call *c, void *dst, uint64_t addr, size_t n)
+{
+        return platform_read(&c->s->plat, &c->ev, dst, addr, n);
+}
+
+ssize_t sentry_read_str(struct sentry_call *c, char *dst, uint64_t addr, size_t cap)
+{
+        return platform_read_str(&c->s->plat, &c->ev, dst, addr, cap);
+}
+
+int sentry_write(struct sentry_call *c, uint64_t addr, const void *src, size_t n)
+{
+        return platform_write(&c->s->plat, &c->ev, addr, src, n);
+}
+
+pid_t sentry_caller_tgid(struct sentry_call *c)
+{
+        char path[64], buf[2048];
+        const char *p;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)c->ev.tid);
+        if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
+                return -ESRCH;
+        p = strstr(buf, "\nTgid:");
+        if (!p || !c->s->plat.ops->valid(&c->s->plat, &c->ev))
+                return -ESRCH;
+        return (pid_t)strtol(p + 6, NULL, 10);
+}
+
+int sentry_kill_caller(struct sentry_call *c)
+{
+        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, c->ev.tid, O_EXCL /* PIDFD_THREAD */);
+
+        if (pidfd < 0)
+                pidfd = (int)syscall(SYS_pidfd_open, c->ev.tid, 0);
+        if (pidfd < 0)
+                return -errno;
+        /* The pidfd was opened while the call was pending, so it names the
+         * caller; SIGKILL to any thread ends the whole process. */
+        if (!c->s->plat.ops->valid(&c->s->plat, &c->ev))
+                return -ESRCH;
+        if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0)
+                return -errno;
+        return 0;
+}
+
+/* --- typed dispatch --- */
+
+static ffi_type *ffi_type_of(int t)
+{
+        switch (t) {
+        case T_INT:
+        case T_PID:
+        case T_SIG:
+        case T_FD:
+        case T_DIRFD:
+        case T_OFLAGS:
+                return &ffi_type_sint32;
+        case T_UINT:
+        case T_MODE:
+                return &ffi_type_uint32;
+        case T_LONG:
+                return &ffi_type_sint64;
+        default:
+                return &ffi_type_uint64;
+        }
+}
+
+struct cif_slot {
+        ffi_cif cif;
+        ffi_type *types[7];
+        pthread_once_t once;
+        int ok;
+};
+
+static struct cif_slot cifs[SYS_TABLE_SIZE];
+static pthread_mutex_t cif_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static ffi_cif *cif_for(const struct sys_entry *e)
+{
+        struct cif_slot *s = &cifs[e->nr];
+
+        pthread_mutex_lock(&cif_lock);
+        if (!s->ok) {
+                s->types[0] = &ffi_type_pointer;
+                for (int i = 0; i < e->nargs; i++)
+                        s->types[i + 1] = ffi_type_of(e->args[i]);
+                if (ffi_prep_cif(&s->cif, FFI_DEFAULT_ABI, e->nargs + 1u, &ffi_type_sint64,
+                                 s->types) == FFI_OK)
+                        s->ok = 1;
+        }
+        pthread_mutex_unlock(&cif_lock);
+        return s->ok ? &s->cif : NULL;
+}
+
+static long call_handler(struct sentry_call *c)
+{
+        const struct sys_entry *e = c->e;
+        union {
+                int32_t i32;
+                uint32_t u32;
+                int64_t i64;
+                uint64_t u64;
+        } vals[6];
+        void *argp[7];
+        struct sentry_call *cp = c;
+        ffi_arg ret = 0;
+        ffi_cif *cif;
+
+        if (e->handler == (sys_handler_fn)sys_refuse)
+                return sys_refuse(c);
+        if (e->handler == (sys_handler_fn)sys_pid0)
+                return sys_pid0(c);
+        cif = cif_for(e);
+        if (!cif)
+                return SENTRY_KILL;
+        argp[0] = &cp;
+        for (int i = 0; i < e->nargs; i++) {
+                ffi_type *t = cif->arg_types[i + 1];
+                if (t == &ffi_type_sint32)
+                        vals[i].i32 = (int32_t)c->ev.args[i];
+                else if (t == &ffi_type_uint32)
+                        vals[i].u32 = (uint32_t)c->ev.args[i];
+                else
+                        vals[i].u64 = c->ev.args[i];
+                argp[i + 1] = &vals[i];
+        }
+        ffi_call(cif, FFI_FN(e->handler), &ret, argp);
+        return (long)ret;
+}
+
+/* The decision for one call, before any side effect of the answer. */
+static long dispatch(struct sentry_call *c)
+{
+        const struct sys_entry *e = c->e;
+
+        if (c->ev.arch != AUDIT_ARCH_X86_64 || (c->ev.nr & X32_SYSCALL_BIT)) {
+                sentry_decide(c, "kill", c->ev.arch != AUDIT_ARCH_X86_64 ? "abi:i386" : "abi:x32");
+                return SENTRY_KILL;
+        }
+        if (!e)
+                return sys_unknown(c);
+        switch (e->disposition) {
+        case D_DENY:
+                sentry_decide(c, "deny", "table");
+                return -e->err;
+        case D_ENOSYS:
+                return sys_unknown(c);
+        case D_KILL:
+                sentry_decide(c, "kill", "table");
+                return SENTRY_KILL;
+        default:
+                break;
+        }
+        if (!e->handler) {
+                /* A kernel row trapped only by a guard we do not know of: the
+                 * filter and the table disagree. Refuse rather than guess. */
+                sentry_decide(c, "deny", "table-mismatch");
+                return -ENOSYS;
+        }
+        return call_handler(c);
+}
+
+static ssize_t rd_str(void *ctx, char *dst, uint64_t addr, size_t cap)
+{
+        return sentry_read_str(ctx, dst, addr, cap);
+}
+
+static int rd_mem(void *ctx, void *dst, uint64_t addr, size_t n)
+{
+        return sentry_read(ctx, dst, addr, n);
+}
+
+static void exe_of(pid_t tid, char *buf, size_t cap)
+{
+        char path[64];
+        ssize_t n;
+
+        snprintf(path, sizeof(path), "/proc/%d/exe", (int)tid);
+        n = readlink(path, buf, cap - 1);
+        buf[n > 0 ? n : 0] = '\0';
+}
+
+/* Trace and audit one call. Arguments are decoded before the answer, while
+ * the caller's memory still holds what it passed. */
+static void report(struct sentry_call *c, const char *decoded, long result, bool continued)
+{
+        struct sentry *s = c->s;
+        char res[96], line[4096 + 128], exe[256];
+
+        sys_format_result(result, continued, res, sizeof(res));
+        if (s->trace_fd >= 0) {
+                int n = snprintf(line, sizeof(line), "[pid %d] %s = %s%s%s\n", (int)c->ev.tid, decoded, res,
+                                 c->decision ? " # " : "", c->decision ? c->decision : "");
+                pthread_mutex_lock(&s->trace_lock);
+                write_all(s->trace_fd, line, (size_t)(n < (int)sizeof(line) ? n : (int)sizeof(line) - 1));
+                pthread_mutex_unlock(&s->trace_lock);
+        }
+        if (c->decision) {
+                char pidbuf[16];
+                pid_t tgid = sentry_caller_tgid(c);
+                struct audit_record r = {
+                        .pid = tgid > 0 ? tgid : c->ev.tid,
+                        .tid = c->ev.tid,
+                        .syscall = c->e ? c->e->name : NULL,
+                        .args = decoded,
+                        .decision = c->decision,
+                        .rule = c->rule,
+                        .result = res,
+                        .extra = c->detail,
+                };
+                exe_of(c->ev.tid, exe, sizeof(exe));
+                r.exe = exe;
+                if (!c->e) {
+                        snprintf(pidbuf, sizeof(pidbuf), "%d", c->ev.nr);
+                        r.syscall = pidbuf;
+                }
+                __atomic_add_fetch(&s->denials, strcmp(c->decision, "exec") != 0 && strcmp(c->decision, "exit") != 0, __ATOMIC_RELAXED);
+                if (audit_write(&s->audit, &r) < 0) {
+                        /* An audit log we cannot write is a session we cannot
+                         * vouch for: stop here, failing closed. */
+                        static const char msg[] = "interpose: sentry: cannot write the audit log; stopping the guest\n";
+                        write_all(2, msg, sizeof(msg) - 1);
+                        sentry_kill_descendants(s->self, 0);
+                        _exit(125);
+                }
+        }
+}
+
+static void handle(struct sentry *s, const struct platform_event *ev)
+{
+        struct sentry_call c = { .s = s, .ev = *ev };
+        struct sys_reader rd = { rd_str, rd_mem, &c };
+        char decoded[4096];
+        long r;
+
+        c.e = (ev->arch == AUDIT_ARCH_X86_64 && !(ev->nr & X32_SYSCALL_BIT)) ? sys_lookup(ev->nr) : NULL;
+        __atomic_add_fetch(&s->trapped, 1, __ATOMIC_RELAXED);
+        r = dispatch(&c);
+        if (s->trace_fd >= 0 || c.decision)
+                sys_format_call(c.e, ev->nr, ev->args, &rd, decoded, sizeof(decoded));
+        else
+                decoded[0] = '\0';
+
+        if (r == SENTRY_CONTINUE) {
+                report(&c, decoded, 0, true);
+                s->plat.ops->respond(&s->plat, ev, PLATFORM_CONTINUE, 0);
+        } else if (r == SENTRY_DONE) {
+                report(&c, decoded, 0, false);
+        } else if (r == SENTRY_KILL) {
+                if (!c.decision)
+                        sentry_decide(&c, "kill", "sentry");
+                report(&c, decoded, -ENOSYS, false);
+                sentry_kill_caller(&c);
+                /* Never let the call run: the answer is an error even if the
+                 * kill races with the caller's exit. */
+                s->plat.ops->respond(&s->plat, ev, PLATFORM_RETURN, -ENOSYS);
+        } else {
+                report(&c, decoded, r, false);
+                s->plat.ops->respond(&s->plat, ev, PLATFORM_RETURN, r);
+        }
+}
+
+int sentry_serve(struct sentry *s)
+{
+        struct platform_event ev;
+
+        for (;;) {
+                int r = s->plat.ops->next(&s->plat, &ev);
+                if (r == -EINTR || r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return r;
+                handle(s, &ev);
+        }
+}

@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The launcher's side of a session: audit log, gofer, sentry, signals,
+ * fail-closed watch, exit status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sentry.h"
+#include "session_int.h"
+#include "util.h"
+#include "../gofer/gofer.h"
+
+__attribute__((format(printf, 1, 2))) static void complain(const char *fmt, ...)
+{
+        char buf[1024];
+        va_list ap;
+        int n = snprintf(buf, sizeof(buf), "interpose: ");
+
+        va_start(ap, fmt);
+        n += vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+        va_end(ap);
+        if (n >= (int)sizeof(buf) - 1)
+                n = (int)sizeof(buf) - 2;
+        buf[n++] = '\n';
+        write_all(2, buf, (size_t)n);
+}
+
+int session_resolve_program(const char *prog, char *buf, size_t cap)
+{
+        const char *path = getenv("PATH");
+        struct stat st;
+        int found_noexec = 0;
+
+        if (!*prog)
+                return -ENOENT;
+        if (strchr(prog, '/')) {
+                if (snprintf(buf, cap, "%s", prog) >= (int)cap)
+                        return -ENAMETOOLONG;
+                if (stat(buf, &st) < 0)
+                        return -errno;
+                if (S_ISDIR(st.st_mode))
+                        return -EISDIR;
+                return access(buf, X_OK) < 0 ? -EACCES : 0;
+        }
+        if (!path)
+                path = "/usr/local/bin:/usr/bin:/bin";
+        while (*path) {
+                const char *end = strchrnul(path, ':');
+                int dl = (int)(end - path);
+                if (snprintf(buf, cap, "%.*s%s%s", dl, path, dl ? "/" : "", prog) < (int)cap &&
+                    stat(buf, &st) == 0 && !S_ISDIR(st.st_mode)) {
+                        if (access(buf, X_OK) == 0)
+                                return 0;
+                        found_noexec = 1;
+                }
+                path = *end ? end + 1 : end;
+        }
+        return found_noexec ? -EACCES : -ENOENT;
+}
+
+static int mkdir_p(char *path, mode_t mode)
+{
+        for (char *p = path + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(path, mode) < 0 && errno != EEXIST) {
+                        *p = '/';
+                        return -errno;
+                }
+                *p = '/';
+        }
+        if (mkdir(path, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+struct audit_place {
+        int dirfd;
+        char dir[PATH_MAX];
+        char name[NAME_MAX + 1];
+        bool linked; /* the fallback: a named file from the start */
+};
+
+/* The log is written to an unnamed file (O_TMPFILE) in its final
+ * directory and only given its name when the session ends: while the guest
+ * runs, there is no path by which it could open it. */
+static int audit_open(const struct session_ctx *ctx, struct audit_place *ap)
+{
+        const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+        int fd, r;
+
+        if (ctx->o->audit_path) {
+                const char *slash = strrchr(ctx->o->audit_path, '/');
+                if (slash)
+                        snprintf(ap->dir, sizeof(ap->dir), "%.*s", (int)(slash - ctx->o->audit_path),
+                                 ctx->o->audit_path);
+                else
+                        snprintf(ap->dir, sizeof(ap->dir), ".");
+                if (!ap->dir[0])
+                        snprintf(ap->dir, sizeof(ap->dir), "/");
+                snprintf(ap->name, sizeof(ap->name), "%s", slash ? slash + 1 : ctx->o->audit_path);
+                if (!ap->name[0])
+                        return -EISDIR;
+        } else {
+                if (state && *state == '/')
+                        snprintf(ap->dir, sizeof(ap->dir), "%s/interpose/sessions/%s", state, ctx->session_id);
+                else if (home && *home == '/')
+                        snprintf(ap->dir, sizeof(ap->dir), "%s/.local/state/interpose/sessions/%s", home,
+                                 ctx->session_id);
+                else
+                        return -ENOENT;
+                r = mkdir_p(ap->dir, 0700);
+                if (r < 0)
+                        return r;
+                snprintf(ap->name, sizeof(ap->name), "audit.jsonl");
+        }
+        ap->dirfd = open(ap->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (ap->dirfd < 0)
+                return -errno;
+        fd = openat(ap->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd >= 0)
+                return fd;
+        if (errno != EOPNOTSUPP && errno != EISDIR)
+                return -errno;
+        complain("warning: %s does not support unnamed files; the audit log is visible while the guest runs",
+                 ap->dir);
+        ap->linked = true;
+        fd = openat(ap->dirfd, ap->name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        return fd < 0 ? -errno : fd;
+}
+
+/* Give the finished log its name (replacing an older file of that name). */
+static int audit_publish(struct audit_place *ap, int fd)
+{
+        char proc[64], tmp[NAME_MAX + 1];
+
+        if (ap->linked)
+                return 0;
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        snprintf(tmp, sizeof(tmp), ".%s.%d", ap->name, (int)getpid());
+        if (linkat(AT_FDCWD, proc, ap->dirfd, tmp, AT_SYMLINK_FOLLOW) < 0)
+                return -errno;
+        if (renameat(ap->dirfd, tmp, ap->dirfd, ap->name) < 0) {
+                int r = -errno;
+                unlinkat(ap->dirfd, tmp, 0);
+                return r;
+        }
+        return 0;
+}
+
+static void make_session_id(char *buf, size_t cap)
+{
+        uint8_t rnd[8];
+        time_t now = time(NULL);
+        struct tm tm;
+        char stamp[32];
+
+        if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+                memset(rnd, 0, sizeof(rnd));
+        gmtime_r(&now, &tm);
+        strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+        snprintf(buf, cap, "%s-%02x%02x%02x%02x", stamp, rnd[0], rnd[1], rnd[2], rnd[3]);
+}
+
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGALRM };
+
+struct launcher {
+        struct session_ctx *ctx;
+        pid_t sentry, gofer, guest;
+        int guest_pidfd;
+        int exec_errno;
+        bool have_status;
+        struct session_msg last;
+        int status_fd;        /* sentry -> launcher messages */
+        bool failed;          /* sentry or gofer died: fail closed */
+        const char *failure;
+};
+
+static void fail_closed(struct launcher *l, const char *why)
+{
+        if (l->failed)
+                return;
+        l->failed = true;
+        l->failure = why;
+        if (l->sentry > 0)
+                kill(l->sentry, SIGKILL);
+        /* Guest processes reparent to us (a subreaper) once the sentry is
+         * gone; kill everything below us but the gofer. */
+        sentry_kill_descendants(getpid(), l->gofer);
+}
+
+static void on_status(struct launcher *l, int fd);
+
+/* Read every message the sentry has written so far. */
+static void drain_status(struct launcher *l)
+{
+        struct pollfd p = { l->status_fd, POLLIN, 0 };
+
+        while (poll(&p, 1, 0) == 1 && (p.revents & POLLIN)) {
+                struct session_msg before = l->last;
+                on_status(l, l->status_fd);
+                if (memcmp(&before, &l->last, sizeof(before)) == 0)
+                        break;
+        }
+}
+
+static void on_signal(struct launcher *l, const struct signalfd_siginfo *si)
+{
+        if (si->ssi_signo == SIGCHLD) {
+                int st;
+                pid_t pid;
+                while ((pid = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
+                        if (pid == l->sentry) {
+                                l->sentry = -1;
+                                drain_status(l);
+                                if (!l->have_status || l->last.type != MSG_GUEST_EXIT)
+                                        fail_closed(l, "the sentry died");
+                        } else if (pid == l->gofer) {
+                                l->gofer = -1;
+                                if (l->sentry > 0)
+                                        fail_closed(l, "the gofer died");
+                        }
+                }
+                return;
+        }
+        /* Signals the terminal sends reach the whole foreground group, the
+         * guest included; forward only those sent to us by kill(2). */
+        if ((si->ssi_code == SI_USER || si->ssi_code == SI_QUEUE || si->ssi_code == SI_TKILL) &&
+            l->guest_pidfd >= 0)
+                syscall(SYS_pidfd_send_signal, l->guest_pidfd, si->ssi_signo, NULL, 0);
+}
+
+static void on_status(struct launcher *l, int fd)
+{
+        struct session_msg m;
+        ssize_t n = read(fd, &m, sizeof(m));
+
+        if (n != sizeof(m))
+                return;
+        l->last = m;
+        l->have_status = true;
+        if (m.type == MSG_GUEST_PID) {
+                l->guest = m.value;
+                l->guest_pidfd = (int)syscall(SYS_pidfd_open, l->guest, 0);
+        }
+}
+
+static int exit_code(struct launcher *l)
+{
+        int st;
+
+        if (l->failed) {
+                complain("%s; the guest was stopped (fail closed)", l->failure);
+                return EXIT_INTERPOSE_FAILED;
+        }
+        if (!l->have_status || l->last.type != MSG_GUEST_EXIT) {
+                complain("the sentry ended without reporting the guest's status");
+                return EXIT_INTERPOSE_FAILED;
+        }
+        st = l->last.value;
+        if (l->exec_errno) {
+                complain("cannot execute %s: %s", l->ctx->o->exe, strerror(l->exec_errno));
+                return l->exec_errno == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
+        }
+        if (WIFSIGNALED(st))
+                return 128 + WTERMSIG(st);
+        return WEXITSTATUS(st);
+}
+
+static void launcher_loop(struct launcher *l, int sfd, int status_fd, int err_fd)
+{
+        struct pollfd p[3] = { { sfd, POLLIN, 0 }, { status_fd, POLLIN, 0 }, { err_fd, POLLIN, 0 } };
+
+        while (l->sentry > 0) {
+                if (poll(p, 3, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        fail_closed(l, "poll failed");
+                        break;
+                }
+                if (p[1].revents & POLLIN)
+                        on_status(l, status_fd);
+                else if (p[1].revents)
+                        p[1].fd = -1;
+                if (p[2].revents & POLLIN) {
+                        int e;
+                        if (read(err_fd, &e, sizeof(e)) == sizeof(e))
+                                l->exec_errno = e;
+                        else
+                                p[2].fd = -1;
+                } else if (p[2].revents)
+                        p[2].fd = -1;
+                if (p[0].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        if (read(sfd, &si, sizeof(si)) == sizeof(si))
+                                on_signal(l, &si);
+                }
+        }
+        drain_status(l);
+}
+
+static void summary(const struct session_ctx *ctx, const struct launcher *l, const struct audit_place *ap,
+                    int code, bool published)
+{
+        char path[PATH_MAX + NAME_MAX + 2];
+
+        snprintf(path, sizeof(path), "%s/%s", ap->dir, ap->name);
+        if (!ctx->o->summary && (!l->have_status || l->last.denials == 0))
+                return;
+        complain("session %s: exit %d, %lu trapped, %lu denied; audit log %s%s (chain head %.16s)",
+                 ctx->session_id, code, l->have_status ? l->last.trapped : 0UL,
+                 l->have_status ? l->last.denials : 0UL, path, published ? "" : " (not saved)",
+                 l->have_status ? l->last.head : "-");
+}
+
+int session_run(const struct session_opts *o)
+{
+        struct session_ctx ctx = { .o = o, .trace_fd = -1 };
+        struct launcher l = { .ctx = &ctx, .guest_pidfd = -1, .gofer = -1 };
+        struct audit_place ap = { .dirfd = -1 };
+        int status_p[2], err_p[2], gofer_sock = -1, sfd, r, code;
+        sigset_t fwd;
+
+        sigprocmask(SIG_SETMASK, NULL, &ctx.orig_mask);
+        sigemptyset(&ctx.orig_ignored);
+        for (int sig = 1; sig < NSIG; sig++) {
+                struct sigaction sa;
+                if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+                        sigaddset(&ctx.orig_ignored, sig);
+        }
+        ctx.launcher = getpid();
+        make_session_id(ctx.session_id, sizeof(ctx.session_id));
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
+        prctl(PR_SET_DUMPABLE, 0);
+
+        r = platform_prepare(&ctx.plat, o->platform);
+        if (r < 0) {
+                complain("cannot build the seccomp filter for %s: %s (is seccomp enabled in this kernel?)",
+                         o->platform->name, strerror(-r));
+                return EXIT_INTERPOSE_FAILED;
+        }
+        ctx.audit_fd = audit_open(&ctx, &ap);
+        if (ctx.audit_fd < 0) {
+                complain("cannot create the audit log in %s: %s (choose another place with --audit=FILE)",
+                         ap.dir[0] ? ap.dir : "$XDG_STATE_HOME", strerror(-ctx.audit_fd));
+                return EXIT_INTERPOSE_FAILED;
+        }
+        if (o->trace_path) {
+                ctx.trace_fd = open(o->trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (ctx.trace_fd < 0) {
+                        complain("cannot open trace file %s: %s", o->trace_path, strerror(errno));
+                        return EXIT_INTERPOSE_FAILED;
+                }
+        } else if (o->trace) {
+                ctx.trace_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+        }
+
+        sigemptyset(&fwd);
+        sigaddset(&fwd, SIGCHLD);
+        for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+                sigaddset(&fwd, forwarded[i]);
+        sigprocmask(SIG_BLOCK, &fwd, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
+        if (sfd < 0 || pipe2(status_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0) {
+                complain("cannot set up the session: %s", strerror(errno));
+                return EXIT_INTERPOSE_FAILED;
+        }
+        l.gofer = gofer_spawn(&gofer_sock);
+        if (l.gofer < 0) {
+                complain("cannot start the gofer: %s", strerror((int)-l.gofer));
+                return EXIT_INTERPOSE_FAILED;
+        }
+        ctx.status_fd = status_p[1];
+        ctx.exec_err_fd = err_p[1];
+        l.sentry = fork();
+        if (l.sentry < 0) {
+                complain("cannot start the sentry: %s", strerror(errno));
+                fail_closed(&l, "fork failed");
+                return EXIT_INTERPOSE_FAILED;
+        }
+        if (l.sentry == 0) {
+                close(status_p[0]);
+                close(err_p[0]);
+                close(sfd);
+                sentry_process(&ctx);
+        }
+        close(status_p[1]);
+        close(err_p[1]);
+        l.status_fd = status_p[0];
+        launcher_loop(&l, sfd, status_p[0], err_p[0]);
+        code = exit_code(&l);
+        if (l.gofer > 0) {
+                close(gofer_sock); /* EOF ends the gofer */
+                while (waitpid(l.gofer, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        r = audit_publish(&ap, ctx.audit_fd);
+        if (r < 0)
+                complain("cannot save the audit log in %s: %s", ap.dir, strerror(-r));
+        summary(&ctx, &l, &ap, code, r == 0);
+        return code;
+}

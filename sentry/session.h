@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A session: the launcher starts the gofer and the sentry; the sentry forks
+ * the guest, which loads the filter and execs the program. The launcher
+ * waits, forwards signals, fails closed when the sentry or the gofer dies,
+ * and reports the guest's exit status.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "../platform/platform.h"
+
+/* Exit codes of interpose itself, as runc/env/sh use them. */
+#define EXIT_INTERPOSE_FAILED 125
+#define EXIT_NOT_EXECUTABLE 126
+#define EXIT_NOT_FOUND 127
+
+struct session_opts {
+        const char *exe;          /* resolved path of the program */
+        char *const *argv;        /* argv as given (argv[0] is what the user typed) */
+        const char *hostname;     /* uname nodename inside; NULL: "interpose" */
+        const char *audit_path;   /* --audit=FILE, or NULL for the state directory */
+        const char *trace_path;   /* --trace-file=FILE, or NULL */
+        bool trace;               /* --trace */
+        bool summary;             /* --summary */
+        const struct platform_ops *platform;
+};
+
+/* Run a whole session. Returns the exit code interpose should exit with:
+ * the guest's status, 128+N for a signal, or 125/126/127. Prints its own
+ * messages for 125-127. */
+int session_run(const struct session_opts *o);
+
+/* In the guest, before exec: drop every capability (bounding, ambient,
+ * effective, permitted, inheritable), lock securebits when root, set
+ * no_new_privs, and verify. 0 or -errno. */
+int session_drop_privileges(void);
+
+/* Confine the sentry itself with its own seccomp filter. 0 or -errno. */
+int session_confine_sentry(void);
+
+/* Find prog the way execvp would (PATH when it has no slash). Writes the
+ * path into buf. 0, -ENOENT (not found), -EACCES (found, not executable),
+ * -EISDIR. */
+int session_resolve_program(const char *prog, char *buf, size_t cap);
+
+
+

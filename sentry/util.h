@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* Small helpers shared by every library: ownership, allocation, errors. */
+#pragma once
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+static inline void freep(void *p)
+{
+        free(*(void **)p);
+}
+
+static inline void closep(int *fd)
+{
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}
+
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+#define _cleanup_close_ __attribute__((cleanup(closep)))
+
+/* Move ownership out of a cleanup variable: the variable becomes NULL / -1. */
+#define TAKE_PTR(p)                          \
+        ({                                   \
+                __typeof__(p) *_pp = &(p);   \
+                __typeof__(p) _v = *_pp;     \
+                *_pp = NULL;                 \
+                _v;                          \
+        })
+#define TAKE_FD(fd)                        \
+        ({                                 \
+                int *_pfd = &(fd);         \
+                int _v = *_pfd;            \
+                *_pfd = -1;                \
+                _v;                        \
+        })
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation failure is not recoverable: abort with a message. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t m);
+char *xstrdup(const char *s);
+
+/* Write all of buf, retrying on EINTR and short writes; 0 or -errno. */
+int write_all(int fd, const void *buf, size_t n);
+
+/* Read a small file (< cap bytes) into buf, NUL-terminated; length or -errno. */
+ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t cap);

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+#include "filter.h"
+
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../sentry/util.h"
+#include "table.h"
+
+static void ctx_release(scmp_filter_ctx *ctx)
+{
+        if (*ctx)
+                seccomp_release(*ctx);
+}
+
+/* The complement of a guard cannot be written as one libseccomp rule (there
+ * is no masked not-equal), so the filter allows by default and traps the
+ * guard's own conditions: one rule per condition, OR-ed by libseccomp. */
+static int add_guard_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const struct sys_guard *g)
+{
+        struct scmp_arg_cmp cmp;
+
+        switch (g->kind) {
+        case G_ANYBIT:
+                /* (arg & mask) != 0 is "not (arg & mask == 0)": trap on every
+                 * single bit instead, which libseccomp can express. */
+                for (int bit = 0; bit < 64; bit++) {
+                        uint64_t m = 1ULL << bit;
+                        int r;
+                        if (!(g->value & m))
+                                continue;
+                        cmp = (struct scmp_arg_cmp){ g->arg, SCMP_CMP_MASKED_EQ, m, m };
+                        r = seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        case G_EQ32:
+                cmp = (struct scmp_arg_cmp){ g->arg, SCMP_CMP_MASKED_EQ, 0xffffffffULL, g->value };
+                return seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
+        case G_NE:
+                cmp = (struct scmp_arg_cmp){ g->arg, SCMP_CMP_NE, g->value, 0 };
+                return seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
+        default:
+                return -EINVAL;
+        }
+}
+
+static int add_row(scmp_filter_ctx ctx, uint32_t action, const struct sys_entry *e)
+{
+        if (e->guard[0].kind != G_NONE) {
+                for (int i = 0; i < 2; i++) {
+                        int r;
+                        if (e->guard[i].kind == G_NONE)
+                                continue;
+                        r = add_guard_rule(ctx, action, e->nr, &e->guard[i]);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        }
+        if (e->disposition == D_KERNEL || e->disposition == D_PATH)
+                return 0; /* the default action allows it */
+        return seccomp_rule_add(ctx, action, e->nr, 0);
+}
+
+static int export_prog(scmp_filter_ctx ctx, struct sock_fprog **ret)
+{
+        _cleanup_close_ int fd = memfd_create("interpose-filter", MFD_CLOEXEC);
+        struct sock_fprog *prog;
+        struct stat st;
+        int r;
+
+        if (fd < 0)
+                return -errno;
+        r = seccomp_export_bpf(ctx, fd);
+        if (r < 0)
+                return r;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_size == 0 || st.st_size % sizeof(struct sock_filter) != 0 ||
+            st.st_size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return -E2BIG;
+        prog = xmalloc(sizeof(*prog) + (size_t)st.st_size);
+        prog->len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
+        prog->filter = (struct sock_filter *)(prog + 1);
+        if (pread(fd, prog->filter, (size_t)st.st_size, 0) != st.st_size) {
+                free(prog);
+                return -EIO;
+        }
+        *ret = prog;
+        return 0;
+}
+
+int sys_filter_build(uint32_t trap_action, struct sock_fprog **ret)
+{
+        __attribute__((cleanup(ctx_release))) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+        int r;
+
+        if (!ctx)
+                return -ENOMEM;
+        /* i386 and x32 calls reach the sentry, which kills the caller. */
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, trap_action);
+        if (r < 0)
+                return r;
+        /* We set no_new_privs ourselves and load the program with raw
+         * seccomp(2), which lets us pass flags this libseccomp predates. */
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+        if (r < 0)
+                return r;
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+        if (r < 0)
+                return r;
+        for (int nr = 0; nr < SYS_FILTER_TRAP_LIMIT; nr++) {
+                const struct sys_entry *e = sys_lookup(nr);
+                r = e ? add_row(ctx, trap_action, e) : seccomp_rule_add(ctx, trap_action, nr, 0);
+                if (r < 0)
+                        return r;
+        }
+        return export_prog(ctx, ret);
+}
+
+void sys_filter_free(struct sock_fprog *prog)
+{
+        free(prog);
+}
+
+uint32_t sys_filter_eval(const struct sock_fprog *prog, uint32_t arch, int nr,
+                         const uint64_t args[6])
+{
+        struct seccomp_data d = { .nr = nr, .arch = arch };
+        uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = { 0 };
+        const uint8_t *data = (const uint8_t *)&d;
+
+        for (int i = 0; i < 6; i++)
+                d.args[i] = args ? args[i] : 0;
+
+        for (unsigned pc = 0; pc < prog->len; pc++) {
+                const struct sock_filter *f = &prog->filter[pc];
+                uint32_t src = BPF_SRC(f->code) == BPF_X ? x : f->k;
+
+                switch (BPF_CLASS(f->code)) {
+                case BPF_LD:
+                        if (BPF_MODE(f->code) == BPF_ABS && BPF_SIZE(f->code) == BPF_W &&
+                            f->k + 4 <= sizeof(d))
+                                memcpy(&a, data + f->k, 4);
+                        else if (BPF_MODE(f->code) == BPF_IMM)
+                                a = f->k;
+                        else if (BPF_MODE(f->code) == BPF_MEM && f->k < BPF_MEMWORDS)
+                                a = mem[f->k];
+                        else if (BPF_MODE(f->code) == BPF_LEN)
+                                a = sizeof(d);
+                        else
+                                return SECCOMP_RET_KILL_PROCESS;
+                        break;
+                case BPF_LDX:
+                        if (BPF_MODE(f->code) == BPF_IMM)
+                                x = f->k;
+                        else if (BPF_MODE(f->code) == BPF_MEM && f->k < BPF_MEMWORDS)
+                                x = mem[f->k];
+                        else
+                                return SECCOMP_RET_KILL_PROCESS;
+                        break;
+                case BPF_ST:
+                        if (f->k < BPF_MEMWORDS)
+                                mem[f->k] = a;
+                        break;
+                case BPF_STX:
+                        if (f->k < BPF_MEMWORDS)
+                                mem[f->k] = x;
+                        break;
+                case BPF_ALU:
+                        switch (BPF_OP(f->code)) {
+                        case BPF_ADD: a += src; break;
+                        case BPF_SUB: a -= src; break;
+                        case BPF_MUL: a *= src; break;
+                        case BPF_DIV: a = src ? a / src : 0; break;
+                        case BPF_AND: a &= src; break;
+                        case BPF_OR: a |= src; break;
+                        case BPF_XOR: a ^= src; break;
+                        case BPF_LSH: a <<= (src & 31); break;
+                        case BPF_RSH: a >>= (src & 31); break;
+                        case BPF_NEG: a = -a; break;
+                        default: return SECCOMP_RET_KILL_PROCESS;
+                        }
+                        break;
+                case BPF_JMP: {
+                        bool t;
+                        switch (BPF_OP(f->code)) {
+                        case BPF_JA: pc += f->k; continue;
+                        case BPF_JEQ: t = a == src; break;
+                        case BPF_JGT: t = a > src; break;
+                        case BPF_JGE: t = a >= src; break;
+                        case BPF_JSET: t = (a & src) != 0; break;
+                        default: return SECCOMP_RET_KILL_PROCESS;
+                        }
+                        pc += t ? f->jt : f->jf;
+                        break;
+                }
+                case BPF_RET:
+                        return BPF_RVAL(f->code) == BPF_A ? a : f->k;
+                case BPF_MISC:
+                        if (BPF_MISCOP(f->code) == BPF_TAX)
+                                x = a;
+                        else
+                                a = x;
+                        break;
+                }
+        }
+        return SECCOMP_RET_KILL_PROCESS; /* fell off the end: the kernel rejects such programs */
+}

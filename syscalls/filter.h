@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* The guest's seccomp filter, generated from the syscall table. */
+#pragma once
+
+#include <linux/filter.h>
+#include <stdint.h>
+
+/* Build the guest filter: every row that is not D_KERNEL/D_PATH (and every
+ * guarded row, when its guard holds), every number the table does not know
+ * below SYS_FILTER_TRAP_LIMIT, and every call of another ABI (i386, x32) get
+ * trap_action (SCMP_ACT_NOTIFY, or SCMP_ACT_TRACE for ptrace); everything
+ * else is allowed in the kernel. On success *ret is a malloc'd program with
+ * its filter (free with sys_filter_free). 0 or -errno. */
+int sys_filter_build(uint32_t trap_action, struct sock_fprog **ret);
+
+void sys_filter_free(struct sock_fprog *prog);
+
+/* Numbers at or above this are rejected by the kernel itself (ENOSYS) on
+ * every kernel in sight, so the filter need not name them. */
+#define SYS_FILTER_TRAP_LIMIT 1024
+
+/* Run a classic BPF seccomp program on (arch, nr, args) the way the kernel
+ * would, for offline filter tests. Returns the SECCOMP_RET_* action word. */
+uint32_t sys_filter_eval(const struct sock_fprog *prog, uint32_t arch, int nr,
+                         const uint64_t args[6]);

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Prototypes of the sentry's syscall handlers, one file per family. A
+ * handler takes the call and the arguments typed as its table row says and
+ * returns the guest-visible result (>= 0, or a negative errno), or one of
+ * the SENTRY_* codes of sentry/sentry.h.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct sentry_call;
+
+/* Generic handlers named by the table (H_REFUSE, H_PID0): called with the
+ * call only; they read the arguments from the event. */
+long sys_refuse(struct sentry_call *c);
+long sys_pid0(struct sentry_call *c);
+long sys_unknown(struct sentry_call *c);
+
+/* proc.c: signals and other processes, own tree only */
+long sys_kill(struct sentry_call *c, int pid, int sig);
+long sys_tkill(struct sentry_call *c, int tid, int sig);
+long sys_tgkill(struct sentry_call *c, int tgid, int tid, int sig);
+long sys_rt_sigqueueinfo(struct sentry_call *c, int pid, int sig, uint64_t info);
+long sys_rt_tgsigqueueinfo(struct sentry_call *c, int tgid, int tid, int sig, uint64_t info);
+long sys_pidfd_open(struct sentry_call *c, int pid, uint64_t flags);
+long sys_pidfd_send_signal(struct sentry_call *c, int pidfd, int sig, uint64_t info,
+                           uint64_t flags);
+long sys_pidfd_getfd(struct sentry_call *c, int pidfd, int targetfd, uint64_t flags);
+long sys_process_madvise(struct sentry_call *c, int pidfd, uint64_t iov, uint64_t vlen,
+                         int advice, uint64_t flags);
+long sys_process_mrelease(struct sentry_call *c, int pidfd, uint64_t flags);
+long sys_kcmp(struct sentry_call *c, int pid1, int pid2, int type, uint64_t idx1, uint64_t idx2);
+long sys_setpriority(struct sentry_call *c, int which, int who, int prio);
+long sys_getpriority(struct sentry_call *c, int which, int who);
+long sys_ioprio_set(struct sentry_call *c, int which, int who, int ioprio);
+long sys_ioprio_get(struct sentry_call *c, int which, int who);
+long sys_fcntl(struct sentry_call *c, int fd, int cmd, uint64_t arg);
+
+/* ptrace.c: tracing and cross-process memory, own tree only */
+long sys_ptrace(struct sentry_call *c, long request, int pid, uint64_t addr, uint64_t data);
+long sys_process_vm_readv(struct sentry_call *c, int pid, uint64_t lvec, uint64_t liovcnt,
+                          uint64_t rvec, uint64_t riovcnt, uint64_t flags);
+long sys_process_vm_writev(struct sentry_call *c, int pid, uint64_t lvec, uint64_t liovcnt,
+                           uint64_t rvec, uint64_t riovcnt, uint64_t flags);
+
+/* ident.c: identity and host-wide state */
+long sys_uname(struct sentry_call *c, uint64_t buf);
+long sys_adjtimex(struct sentry_call *c, uint64_t buf);
+long sys_clock_adjtime(struct sentry_call *c, int clk, uint64_t buf);
+long sys_prctl(struct sentry_call *c, int option, uint64_t a2, uint64_t a3, uint64_t a4,
+               uint64_t a5);
+
+/* exec.c: process lifetime events, audited */
+long sys_execve(struct sentry_call *c, uint64_t path, uint64_t argv, uint64_t envp);
+long sys_execveat(struct sentry_call *c, int dirfd, uint64_t path, uint64_t argv, uint64_t envp,
+                  uint64_t flags);
+long sys_exit_group(struct sentry_call *c, int status);

@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Signals and other processes. The guest may act on processes of its own
+ * tree only; anything outside looks as if it did not exist (ESRCH). The
+ * sentry acts itself, on a pidfd it checked, so a pid that dies and is
+ * reused between the check and the act is never reached.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../sentry/sentry.h"
+#include "../sentry/util.h"
+#include "handlers.h"
+
+#ifndef PIDFD_SIGNAL_THREAD
+#define PIDFD_SIGNAL_THREAD (1UL << 0)
+#endif
+
+static long refuse(struct sentry_call *c, const char *rule, long err)
+{
+        sentry_decide(c, "deny", rule);
+        return err;
+}
+
+long sys_refuse(struct sentry_call *c)
+{
+        return refuse(c, "table", -c->e->err);
+}
+
+long sys_unknown(struct sentry_call *c)
+{
+        unsigned nr = (unsigned)c->ev.nr;
+        uint8_t bit = (uint8_t)(1u << (nr % 8));
+
+        /* One audit record per syscall: a program probing for a missing
+         * call in a loop must not flood the log. */
+        if (nr / 8 < sizeof(c->s->unknown_seen) &&
+            !(__atomic_fetch_or(&c->s->unknown_seen[nr / 8], bit, __ATOMIC_RELAXED) & bit))
+                sentry_decide(c, "enosys", "unimplemented");
+        return -ENOSYS;
+}
+
+/* Is the call aimed at the caller's own process? Then the kernel may act:
+ * the caller is alive and blocked in this call, so its pid cannot be
+ * reused. */
+static bool is_self(struct sentry_call *c, pid_t pid)
+{
+        pid_t tgid = sentry_caller_tgid(c);
+        return pid == c->ev.tid || (tgid > 0 && pid == tgid);
+}
+
+static long signal_pidfd(int pidfd, int sig, unsigned int flags)
+{
+        if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, flags) < 0)
+                return -errno;
+        return 0;
+}
+
+long sys_kill(struct sentry_call *c, int pid, int sig)
+{
+        _cleanup_close_ int pidfd = -1;
+        int n;
+
+        if (sig < 0 || sig > _NSIG)
+                return -EINVAL;
+        if (pid > 0) {
+                if (is_self(c, pid))
+                        return SENTRY_CONTINUE;
+                pidfd = sentry_tree_pidfd(c->s, pid, false);
+                if (pidfd < 0)
+                        return refuse(c, "own-tree", -ESRCH);
+                return signal_pidfd(pidfd, sig, 0);
+        }
+        /* Groups and "everyone" may include processes outside the tree
+         * (the shell's job shares our process group): signal members one by
+         * one, in the tree only. */
+        if (pid == 0) {
+                pid_t pgrp = (pid_t)syscall(SYS_getpgid, sentry_caller_tgid(c));
+                n = pgrp > 0 ? sentry_signal_group(c->s, pgrp, sig) : 0;
+        } else if (pid == -1) {
+                n = sentry_signal_group(c->s, 0, sig);
+        } else {
+                n = sentry_signal_group(c->s, -pid, sig);
+        }
+        return n > 0 ? 0 : -ESRCH;
+}
+
+static long thread_signal(struct sentry_call *c, int tgid, int tid, int sig)
+{
+        _cleanup_close_ int pidfd = -1;
+        pid_t caller = sentry_caller_tgid(c);
+        char path[64];
+
+        if (sig < 0 || sig > _NSIG || tid <= 0 || (tgid != -1 && tgid <= 0))
+                return -EINVAL;
+        /* A thread of the caller's own process: the kernel checks that tid
+         * belongs to tgid, and tgid is alive because it is calling. */
+        if (tgid > 0 && tgid == caller)
+                return SENTRY_CONTINUE;
+        pidfd = sentry_tree_pidfd(c->s, tid, true);
+        if (pidfd < 0)
+                return refuse(c, "own-tree", -ESRCH);
+        if (tgid > 0) {
+                snprintf(path, sizeof(path), "/proc/%d/task/%d", tgid, tid);
+                if (access(path, F_OK) < 0)
+                        return -ESRCH;
+        }
+        if (signal_pidfd(pidfd, sig, PIDFD_SIGNAL_THREAD) == 0)
+                return 0;
+        /* Before 6.9 a pidfd names a whole process only. */
+        return signal_pidfd(pidfd, sig, 0);
+}
+
+long sys_tkill(struct sentry_call *c, int tid, int sig)
+{
+        if (tid == c->ev.tid)
+                return SENTRY_CONTINUE;
+        return thread_signal(c, -1, tid, sig);
+}
+
+long sys_tgkill(struct sentry_call *c, int tgid, int tid, int sig)
+{
+        return thread_signal(c, tgid, tid, sig);
+}
+
+/* Queue a signal with the caller's siginfo, on a pidfd of the tree. */
+static long queue_info(struct sentry_call *c, int pid, int tid, int sig, uint64_t uinfo)
+{
+        _cleanup_close_ int pidfd = -1;
+        siginfo_t info;
+        int r;
+
+        if (pid == sentry_caller_tgid(c))
+                return SENTRY_CONTINUE;
+        r = sentry_read(c, &info, uinfo, sizeof(info));
+        if (r < 0)
+                return r == -ESRCH ? SENTRY_DONE : r;
+        pidfd = sentry_tree_pidfd(c->s, tid > 0 ? tid : pid, tid > 0);
+        if (pidfd < 0)
+                return refuse(c, "own-tree", -ESRCH);
+        /* The kernel applies the same rule to us as to the caller: a sender
+         * other than the target may not forge SI_USER or kernel codes. */
+        if (syscall(SYS_pidfd_send_signal, pidfd, sig, &info,
+                    tid > 0 ? PIDFD_SIGNAL_THREAD : 0) < 0)
+                return -errno;
+        return 0;
+}
+
+long sys_rt_sigqueueinfo(struct sentry_call *c, int pid, int sig, uint64_t info)
+{
+        return queue_info(c, pid, 0, sig, info);
+}
+
+long sys_rt_tgsigqueueinfo(struct sentry_call *c, int tgid, int tid, int sig, uint64_t info)
+{
+        if (tgid == sentry_caller_tgid(c))
+                return SENTRY_CONTINUE;
+        return queue_info(c, tgid, tid, sig, info);
+}
+
+/* Duplicate the caller's fd into the sentry. fd or -errno. */
+static int caller_fd(struct sentry_call *c, int fd)
+{
+        _cleanup_close_ int self = (int)syscall(SYS_pidfd_open, c->ev.tid, 0);
+        int copy;
+
+        if (self < 0)
+                self = (int)syscall(SYS_pidfd_open, sentry_caller_tgid(c), 0);
+        if (self < 0)
+                return -ESRCH;
+        copy = (int)syscall(SYS_pidfd_getfd, self, fd, 0);
+        if (copy < 0)
+                return -errno;
+        if (!c->s->plat.ops->valid(&c->s->plat, &c->ev)) {
+                close(copy);
+                return -ESRCH;
+        }
+        return copy;
+}
+
+/* The pid a pidfd names, from fdinfo; -1 when it has exited, -errno when fd
+ * is not a pidfd. */
+static pid_t pidfd_pid(int pidfd)
+{
+        char path[64], buf[1024];
+        const char *p;
+
+        snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+        if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
+                return -EBADF;
+        p = strstr(buf, "\nPid:");
+        if (!p)
+                return -EBADF;
+        return (pid_t)strtol(p + 5, NULL, 10);
+}
+
+/* Take the caller's pidfd and check that it names a process of the tree.
+ * Returns the sentry's copy, or -errno (EBADF, ESRCH). */
+static int checked_pidfd(struct sentry_call *c, int fd)
+{
+        _cleanup_close_ int copy = caller_fd(c, fd);
+        pid_t pid;
+
+        if (copy < 0)
+                return copy;
+        pid = pidfd_pid(copy);
+        if (pid == -EBADF)
+                return -EBADF;
+        if (pid <= 0)
+                return -ESRCH;
+        /* Checking the pid while our copy is alive checks the process the
+         * pidfd names: the copy keeps that pid from being reused... unless
+         * it exited, which the liveness check afterwards catches. */
+        if (sentry_in_tree(c->s, pid) != 1 || syscall(SYS_pidfd_send_signal, copy, 0, NULL, 0) < 0)
+                return -ESRCH;
+        return TAKE_FD(copy);
+}
+
+long sys_pidfd_open(struct sentry_call *c, int pid, uint64_t flags)
+{
+        _cleanup_close_ int pidfd = -1;
+        int r;
+
+        if (pid <= 0)
+                return -EINVAL;
+        if (is_self(c, pid))
+                return SENTRY_CONTINUE;
+        if (sentry_in_tree(c->s, pid) != 1)
+                return refuse(c, "own-tree", -ESRCH);
+        pidfd = (int)syscall(SYS_pidfd_open, pid, (unsigned)flags);
+        if (pidfd < 0)
+                return -errno;
+        if (sentry_in_tree(c->s, pid) != 1 || syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+                return refuse(c, "own-tree", -ESRCH);
+        r = c->s->plat.ops->install_fd(&c->s->plat, &c->ev, pidfd, O_CLOEXEC, true);
+        if (r < 0)
+                return r == -ENOENT ? SENTRY_DONE : r;
+        return SENTRY_DONE;
+}
+
+long sys_pidfd_send_signal(struct sentry_call *c, int pidfd, int sig, uint64_t info, uint64_t flags)
+{
+        _cleanup_close_ int copy = checked_pidfd(c, pidfd);
+        siginfo_t si;
+        int r;
+
+        if (copy == -ESRCH)
+                return refuse(c, "own-tree", -ESRCH);
+        if (copy < 0)
+                return copy;
+        if (info) {
+                r = sentry_read(c, &si, info, sizeof(si));
+                if (r < 0)
+                        return r;
+        }
+        if (syscall(SYS_pidfd_send_signal, copy, sig, info ? &si : NULL, (unsigned)flags) < 0)
+                return -errno;
+        return 0;
+}
+
+long sys_pidfd_getfd(struct sentry_call *c, int pidfd, int targetfd, uint64_t flags)
+{
+        _cleanup_close_ int copy = checked_pidfd(c, pidfd), fd = -1;
+        int r;
+
+        if (copy == -ESRCH)
+                return refuse(c, "own-tree", -ESRCH);
+        if (copy < 0)
+                return copy;
+        if (flags)
+                return -EINVAL;
+        fd = (int)syscall(SYS_pidfd_getfd, copy, targetfd, 0);
+        if (fd < 0)
+                return -errno;
+        r = c->s->plat.ops->install_fd(&c->s->plat, &c->ev, fd, O_CLOEXEC, true);
+        return r == -ENOENT || r >= 0 ? SENTRY_DONE : r;
+}
+
+long sys_process_madvise(struct sentry_call *c, int pidfd, uint64_t iov, uint64_t vlen, int advice,
+                         uint64_t flags)
+{
+        _cleanup_close_ int copy = checked_pidfd(c, pidfd);
+        (void)iov, (void)vlen, (void)advice, (void)flags;
+
+        if (copy == -ESRCH)
+                return refuse(c, "own-tree", -ESRCH);
+        if (copy < 0)
+                return copy;
+        /* The advice acts on the target's memory through the caller's own
+         * pidfd; the target is ours, so the kernel may run it. */
+        return SENTRY_CONTINUE;
+}
+
+long sys_process_mrelease(struct sentry_call *c, int pidfd, uint64_t flags)
+{
+        return sys_process_madvise(c, pidfd, 0, 0, 0, flags);
+}
+
+long sys_kcmp(struct sentry_call *c, int pid1, int pid2, int type, uint64_t idx1, uint64_t idx2)
+{
+        (void)type, (void)idx1, (void)idx2;
+        if (sentry_in_tree(c->s, pid1) != 1 && !is_self(c, pid1))
+                return refuse(c, "own-tree", -ESRCH);
+        if (sentry_in_tree(c->s, pid2) != 1 && !is_self(c, pid2))
+                return refuse(c, "own-tree", -ESRCH);
+        return SENTRY_CONTINUE;
+}
+
+/* A call aimed at one pid of the tree: check, then let the kernel act.
+ * These calls have no pidfd form; the window between check and act would
+ * need the target to die, be reaped and its pid be handed out again. */
+static long pid_target(struct sentry_call *c, pid_t pid)
+{
+        _cleanup_close_ int pidfd = -1;
+
+        if (pid == 0 || is_self(c, pid))
+                return SENTRY_CONTINUE;
+        if (pid < 0)
+                return -EINVAL;
+        pidfd = sentry_tree_pidfd(c->s, pid, true);
+        if (pidfd < 0)
+                return refuse(c, "own-tree", -ESRCH);
+        return SENTRY_CONTINUE;
+}
+
+long sys_pid0(struct sentry_call *c)
+{
+        return pid_target(c, (pid_t)c->ev.args[0]);
+}
+
+/* setpriority/getpriority and ioprio: process targets are checked; groups
+ * and users reach beyond the tree, so they are refused. */
+static long prio_target(struct sentry_call *c, int which, int who, int process, int pgrp)
+{
+        if (which == process)
+                return pid_target(c, who);
+        if (which == pgrp && who == 0)
+                return refuse(c, "own-tree", -EPERM);
+        if (which == pgrp) {
+                if (sentry_in_tree(c->s, who) != 1)
+                        return refuse(c, "own-tree", -ESRCH);
+                return SENTRY_CONTINUE;
+        }
+        return refuse(c, "own-tree", -EPERM);
+}
+
+long sys_setpriority(struct sentry_call *c, int which, int who, int prio)
+{
+        (void)prio;
+        return prio_target(c, which, who, PRIO_PROCESS, PRIO_PGRP);
+}
+
+long sys_getpriority(struct sentry_call *c, int which, int who)
+{
+        return prio_target(c, which, who, PRIO_PROCESS, PRIO_PGRP);
+}
+
+long sys_ioprio_set(struct sentry_call *c, int which, int who, int ioprio)
+{
+        (void)ioprio;
+        return prio_target(c, which, who, 1 /* IOPRIO_WHO_PROCESS */, 2 /* IOPRIO_WHO_PGRP */);
+}
+
+long sys_ioprio_get(struct sentry_call *c, int which, int who)
+{
+        return prio_target(c, which, who, 1, 2);
+}
+
+long sys_fcntl(struct sentry_call *c, int fd, int cmd, uint64_t arg)
+{
+        struct f_owner_ex own;
+        _cleanup_close_ int copy = -1;
+        pid_t target;
+        int r;
+
+        if (cmd == F_SETOWN_EX) {
+                r = sentry_read(c, &own, arg, sizeof(own));
+                if (r < 0)
+                        return r;
+                target = own.type == F_OWNER_PGRP ? own.pid : own.pid;
+        } else {
+                target = (pid_t)(int)arg;
+                own.type = target < 0 ? F_OWNER_PGRP : F_OWNER_PID;
+                own.pid = target < 0 ? -target : target;
+        }
+        /* SIGIO and SIGURG (or the F_SETSIG signal) go to the owner with the
+         * setter's credentials: an owner outside the tree is a way to
+         * signal it. */
+        if (own.pid != 0 && !is_self(c, own.pid) && sentry_in_tree(c->s, own.pid) != 1)
+                return refuse(c, "own-tree", -ESRCH);
+        copy = caller_fd(c, fd);
+        if (copy < 0)
+                return copy == -ESRCH ? SENTRY_DONE : -EBADF;
+        /* Set it on our copy of the open file: the owner lives in the file
+         * description, which the caller shares. */
+        if (fcntl(copy, F_SETOWN_EX, &own) < 0)
+                return -errno;
+        return 0;
+}

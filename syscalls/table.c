@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/* Expands syscalls.def into the table every other part reads. */
+#include "table.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/prctl.h>
+#include <linux/sched.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "handlers.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+/* clone(2) keeps the exit signal in its low byte, so CLONE_NEWTIME (0x80)
+ * cannot be asked for there; unshare(2) takes it. */
+#define CLONE_NS_FLAGS                                                                     \
+        (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |    \
+         CLONE_NEWPID | CLONE_NEWNET)
+#define UNSHARE_NS_FLAGS (CLONE_NS_FLAGS | CLONE_NEWTIME)
+
+#define H_REFUSE sys_refuse
+#define H_PID0 sys_pid0
+
+#define ARGS(...) { __VA_ARGS__ }
+#define NOGUARD { { 0 }, { 0 } }
+#define GUARD1(k, a, v) { { k, a, v }, { 0 } }
+#define GUARD2(k, a, v, k2, a2, v2) { { k, a, v }, { k2, a2, v2 } }
+#define SYSCALL(nr_, name_, nargs_, args_, disp_, err_, guard_, handler_, note_)           \
+        [nr_] = { .name = #name_,                                                          \
+                  .nr = nr_,                                                               \
+                  .nargs = nargs_,                                                         \
+                  .args = args_,                                                           \
+                  .disposition = disp_,                                                    \
+                  .err = err_,                                                             \
+                  .guard = guard_,                                                         \
+                  .handler = (sys_handler_fn)(handler_),                                   \
+                  .note = note_ },
+
+const struct sys_entry sys_table[SYS_TABLE_SIZE] = {
+#include "syscalls.def"
+};
+
+const struct sys_entry *sys_lookup(long nr)
+{
+        if (nr < 0 || nr >= SYS_TABLE_SIZE || !sys_table[nr].name)
+                return NULL;
+        return &sys_table[nr];
+}
+
+const struct sys_entry *sys_lookup_name(const char *name)
+{
+        for (int i = 0; i < SYS_TABLE_SIZE; i++)
+                if (sys_table[i].name && strcmp(sys_table[i].name, name) == 0)
+                        return &sys_table[i];
+        return NULL;
+}
+
+const char *sys_disposition_name(int d)
+{
+        static const char *const names[] = {
+                [D_KERNEL] = "kernel", [D_PATH] = "path",     [D_TRAP] = "emulated",
+                [D_DENY] = "denied",   [D_ENOSYS] = "enosys", [D_KILL] = "kill",
+        };
+        return d >= 0 && d < (int)(sizeof(names) / sizeof(names[0])) ? names[d] : "?";
+}
+
+const char *sys_arg_type_name(int t)
+{
+        static const char *const names[T__MAX] = {
+                [T_NONE] = "-",      [T_INT] = "int",     [T_UINT] = "uint",
+                [T_LONG] = "long",   [T_ULONG] = "ulong", [T_HEX] = "flags",
+                [T_PTR] = "ptr",     [T_STR] = "str",     [T_FD] = "fd",
+                [T_DIRFD] = "dirfd", [T_PID] = "pid",     [T_SIG] = "sig",
+                [T_OFLAGS] = "oflags", [T_MODE] = "mode", [T_SIZE] = "size",
+                [T_CLONEFLAGS] = "cloneflags", [T_ARGV] = "argv",
+        };
+        return t >= 0 && t < T__MAX && names[t] ? names[t] : "?";
+}
+
+bool sys_guard_matches(const struct sys_entry *e, const uint64_t args[6])
+{
+        bool any = false;
+
+        for (int i = 0; i < 2; i++) {
+                const struct sys_guard *g = &e->guard[i];
+                uint64_t a = g->arg < 6 ? args[g->arg] : 0;
+                switch (g->kind) {
+                case G_NONE:
+                        continue;
+                case G_ANYBIT:
+                        if (a & g->value)
+                                return true;
+                        break;
+                case G_EQ32:
+                        if ((uint32_t)a == (uint32_t)g->value)
+                                return true;
+                        break;
+                case G_NE:
+                        if (a != g->value)
+                                return true;
+                        break;
+                }
+                any = true;
+        }
+        return !any; /* no guard: always traps */
+}

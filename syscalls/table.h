@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The syscall table: one row per x86_64 syscall number, declared once in
+ * syscalls.def and expanded here into the data every other part uses (the
+ * BPF filter, the sentry's dispatcher, `interpose syscalls`, the --trace
+ * decoder and the table tests).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* How an argument is decoded by --trace and typed for the handler. */
+enum sys_arg_type {
+        T_NONE = 0,
+        T_INT,        /* signed 32-bit */
+        T_UINT,       /* unsigned 32-bit */
+        T_LONG,       /* signed 64-bit */
+        T_ULONG,      /* unsigned 64-bit */
+        T_HEX,        /* flags or masks printed in hex */
+        T_PTR,        /* guest address, printed, never read */
+        T_STR,        /* guest NUL-terminated string (a path or name) */
+        T_FD,         /* file descriptor */
+        T_DIRFD,      /* directory fd or AT_FDCWD */
+        T_PID,        /* process or thread id */
+        T_SIG,        /* signal number */
+        T_OFLAGS,     /* open(2) flags */
+        T_MODE,       /* file mode, octal */
+        T_SIZE,       /* byte count */
+        T_CLONEFLAGS, /* clone(2) flags */
+        T_ARGV,       /* guest NULL-terminated string vector */
+        T__MAX
+};
+
+/* What happens when the guest makes the call. */
+enum sys_disposition {
+        D_KERNEL = 0, /* runs in the kernel at native speed, never trapped */
+        D_PATH,       /* path call: runs in the kernel until the gofer mediates it */
+        D_TRAP,       /* trapped and decided by the sentry's handler */
+        D_DENY,       /* refused with the row's errno; trapped so it is audited */
+        D_ENOSYS,     /* not implemented here: ENOSYS and one audit record */
+        D_KILL,       /* kills the guest process */
+};
+
+/* A guard narrows a row: the call is trapped only when the guard holds and
+ * runs in the kernel otherwise. Two conditions are OR-ed. */
+enum sys_guard_kind {
+        G_NONE = 0,
+        G_ANYBIT, /* (arg & value) != 0 */
+        G_EQ32,   /* (uint32_t)arg == value (ioctl and fcntl commands) */
+        G_NE,     /* arg != value */
+};
+
+struct sys_guard {
+        uint8_t kind;
+        uint8_t arg;
+        uint64_t value;
+};
+
+struct sys_entry;
+struct sentry_call;
+
+/* A handler gets the call and its arguments, typed as the table says, and
+ * returns the guest-visible result: >= 0 a value, < 0 a negative errno, or
+ * one of the SENTRY_* codes from sentry/sentry.h. */
+typedef void (*sys_handler_fn)(void);
+
+struct sys_entry {
+        const char *name; /* NULL for a number no syscall uses */
+        int nr;
+        uint8_t nargs;
+        uint8_t args[6]; /* enum sys_arg_type */
+        uint8_t disposition;
+        int err;          /* errno for D_DENY */
+        struct sys_guard guard[2];
+        sys_handler_fn handler; /* for D_TRAP rows, and guarded D_KERNEL/D_PATH rows */
+        const char *note;
+};
+
+#define SYS_TABLE_SIZE 512
+
+/* The table, indexed by syscall number; rows with name == NULL are holes. */
+extern const struct sys_entry sys_table[SYS_TABLE_SIZE];
+
+/* Row for nr, or NULL when nr is out of range or a hole. */
+const struct sys_entry *sys_lookup(long nr);
+
+/* Row for a syscall name, or NULL. */
+const struct sys_entry *sys_lookup_name(const char *name);
+
+/* Printable names for enums, for `interpose syscalls` and the trace. */
+const char *sys_disposition_name(int disposition);
+const char *sys_arg_type_name(int type);
+
+/* True when the guard (or no guard) says this call traps for these args. */
+bool sys_guard_matches(const struct sys_entry *e, const uint64_t args[6]);

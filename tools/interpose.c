@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* interpose: run a program as a confined guest. The command line only;
+ * everything else lives in the libraries. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../platform/platform.h"
+#include "../sentry/session.h"
+#include "config.h"
+#include "verbs.h"
+
+static void usage(FILE *f)
+{
+        fprintf(f,
+                "Usage: interpose [OPTIONS] [--] PROGRAM [ARGS...]\n"
+                "       interpose syscalls [--json]\n"
+                "       interpose audit verify FILE\n"
+                "       interpose --help | --version\n"
+                "\n"
+                "Run PROGRAM as a guest whose every syscall is decided by the sentry.\n"
+                "\n"
+                "Options:\n"
+                "  --trace               print one line per trapped syscall to stderr\n"
+                "  --trace-file=FILE     ... to FILE instead\n"
+                "  --audit=FILE          write the audit log to FILE (default:\n"
+                "                        $XDG_STATE_HOME/interpose/sessions/ID/audit.jsonl)\n"
+                "  --summary             print a one-line session summary on stderr\n"
+                "  --hostname=NAME       host name the guest sees (default: interpose)\n"
+                "  --platform=NAME       seccomp-unotify (default)\n"
+                "  -h, --help            show this help\n"
+                "  -V, --version         show the version and what the kernel offers\n"
+                "\n"
+                "Exit status: the guest's; 128+N if it was killed by signal N; 125 if\n"
+                "interpose failed; 126 if PROGRAM cannot be executed; 127 if not found.\n");
+}
+
+static int version(void)
+{
+        char probe[128];
+
+        platform_probe(probe, sizeof(probe));
+        printf("interpose %s\n%s\n", INTERPOSE_VERSION, probe);
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option longopts[] = {
+                { "trace", no_argument, NULL, 't' },     { "trace-file", required_argument, NULL, 'T' },
+                { "audit", required_argument, NULL, 'a' }, { "summary", no_argument, NULL, 's' },
+                { "hostname", required_argument, NULL, 'H' },
+                { "platform", required_argument, NULL, 'p' },
+                { "help", no_argument, NULL, 'h' },      { "version", no_argument, NULL, 'V' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct session_opts o = { .platform = &platform_unotify_ops };
+        char exe[PATH_MAX];
+        int c, r;
+
+        if (argc > 1 && strcmp(argv[1], "syscalls") == 0)
+                return verb_syscalls(argc - 1, argv + 1);
+        if (argc > 1 && strcmp(argv[1], "audit") == 0)
+                return verb_audit(argc - 1, argv + 1);
+
+        /* '+': stop at the program name, so its own options stay its own. */
+        while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
+                switch (c) {
+                case 't': o.trace = true; break;
+                case 'T': o.trace_path = optarg; break;
+                case 'a': o.audit_path = optarg; break;
+                case 's': o.summary = true; break;
+                case 'H':
+                        if (!*optarg || strlen(optarg) > 64) {
+                                fprintf(stderr, "interpose: --hostname: give 1 to 64 characters\n");
+                                return EXIT_INTERPOSE_FAILED;
+                        }
+                        o.hostname = optarg;
+                        break;
+                case 'p':
+                        if (strcmp(optarg, "seccomp-unotify") != 0 && strcmp(optarg, "seccomp") != 0 &&
+                            strcmp(optarg, "auto") != 0) {
+                                fprintf(stderr, "interpose: unknown platform '%s'; available: seccomp-unotify\n",
+                                        optarg);
+                                return EXIT_INTERPOSE_FAILED;
+                        }
+                        break;
+                case 'h': usage(stdout); return 0;
+                case 'V': return version();
+                default:
+                        fprintf(stderr, "Try 'interpose --help' for the options.\n");
+                        return EXIT_INTERPOSE_FAILED;
+                }
+        }
+        if (optind >= argc) {
+                fprintf(stderr, "interpose: no program given; usage: interpose [OPTIONS] [--] PROGRAM [ARGS...]\n");
+                return EXIT_INTERPOSE_FAILED;
+        }
+        r = session_resolve_program(argv[optind], exe, sizeof(exe));
+        if (r == -ENOENT || r == -ENAMETOOLONG || r == -ENOTDIR) {
+                fprintf(stderr, "interpose: %s: command not found (check the name, or PATH)\n", argv[optind]);
+                return EXIT_NOT_FOUND;
+        }
+        if (r < 0) {
+                fprintf(stderr, "interpose: %s: cannot execute: %s (check its permissions)\n", argv[optind],
+                        strerror(-r));
+                return EXIT_NOT_EXECUTABLE;
+        }
+        o.exe = exe;
+        o.argv = argv + optind;
+        return session_run(&o);
+}
