@@ -66,12 +66,11 @@ static int unotify_guest_install(struct platform *p, int *ret_listener)
 
 static int unotify_attach(struct platform *p, int listener)
 {
-        uint64_t fl = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
-
         p->listener = listener;
         /* 6.6+: wake the guest on the sentry's CPU, which roughly halves the
          * round trip. Older kernels answer EINVAL; that is not an error. */
-        p->sync_wakeup = ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, &fl) == 0;
+        p->sync_wakeup = ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+                               (unsigned long)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
         return 0;
 }
 

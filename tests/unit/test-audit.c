@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/* The audit log: JSON Lines that survive hostile strings, and a hash
+ * chain that catches any edit, deletion or reordering. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "guest.h"
+#include "sentry/audit.h"
+
+static int fresh_log(int records)
+{
+        struct audit a;
+        int fd = memfd_create("audit", 0);
+        static const char *const nasty[] = { "plain", "quote\" back\\slash", "new\nline\ttab\x01",
+                                             "\xff\xfe not utf-8", "{\"forged\":true}" };
+
+        audit_init(&a, fd, "test-session");
+        for (int i = 0; i < records; i++) {
+                struct audit_record r = { .pid = 100 + i, .tid = 100 + i, .exe = "/bin/x",
+                                          .syscall = "kill", .args = nasty[i % 5], .decision = "deny",
+                                          .rule = "own-tree", .result = "-1 ESRCH" };
+                CHECK(audit_write(&a, &r) == 0, "write %d", i);
+        }
+        return fd;
+}
+
+static long verify(int fd, long *line)
+{
+        lseek(fd, 0, SEEK_SET);
+        return audit_verify(fd, line, NULL);
+}
+
+/* Replace the file's contents with buf. */
+static void rewrite(int fd, const char *buf, size_t n)
+{
+        CHECK(ftruncate(fd, 0) == 0 && pwrite(fd, buf, n, 0) == (ssize_t)n, "rewrite");
+}
+
+int main(void)
+{
+        char buf[65536], copy[65536];
+        long line = 0;
+        int fd = fresh_log(10);
+        ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+        char *third, *fourth;
+
+        CHECK(n > 0, "read back");
+        buf[n] = '\0';
+        CHECK(verify(fd, &line) == 10, "fresh log verifies");
+        for (ssize_t i = 0; i < n; i++)
+                CHECK(buf[i] == '\n' || ((unsigned char)buf[i] >= 0x20 && (unsigned char)buf[i] < 0x7f),
+                      "raw byte %#x at %zd", (unsigned char)buf[i], i);
+
+        /* One changed byte in record 3. */
+        memcpy(copy, buf, (size_t)n);
+        third = strstr(copy, "\"seq\":2,");
+        third[strlen("\"seq\":2,\"time\":\"2")] ^= 1;
+        rewrite(fd, copy, (size_t)n);
+        CHECK(verify(fd, &line) < 0 && line == 3, "edited record caught at line %ld", line);
+
+        /* Record 4 deleted. */
+        memcpy(copy, buf, (size_t)n);
+        third = strstr(copy, "\"seq\":3,") - 1;
+        fourth = strstr(copy, "\"seq\":4,") - 1;
+        memmove(third, fourth, (size_t)(copy + n - fourth));
+        rewrite(fd, copy, (size_t)(n - (fourth - third)));
+        CHECK(verify(fd, &line) < 0 && line == 4, "deleted record caught at line %ld", line);
+
+        /* Truncation keeps a valid prefix: only the printed head can tell. */
+        rewrite(fd, buf, (size_t)(strstr(buf, "\"seq\":5,") - 1 - buf));
+        CHECK(verify(fd, &line) == 5, "prefix verifies");
+        printf("audit: %s\n", guest_failures ? "FAIL" : "ok");
+        return guest_result();
+}

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/* Offline filter tests: export the BPF the guest gets and evaluate it for
+ * (arch, nr, args) the way the kernel would. */
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "guest.h"
+#include "syscalls/filter.h"
+#include "syscalls/table.h"
+
+#define NOTIFY SECCOMP_RET_USER_NOTIF
+#define ALLOW SECCOMP_RET_ALLOW
+
+static struct sock_fprog *prog;
+static uint32_t trap;
+
+static uint32_t eval(uint32_t arch, int nr, const uint64_t args[6])
+{
+        uint32_t r = sys_filter_eval(prog, arch, nr, args);
+        return (r & SECCOMP_RET_ACTION_FULL) == (trap & SECCOMP_RET_ACTION_FULL) ? NOTIFY : r;
+}
+
+static const uint64_t zero[6];
+
+static void check_unguarded(const struct sys_entry *e)
+{
+        uint32_t want = (e->disposition == D_KERNEL || e->disposition == D_PATH) ? ALLOW : NOTIFY;
+        uint64_t junk[6] = { ~0ULL, 1, 2, 3, 4, 5 };
+
+        CHECK(eval(AUDIT_ARCH_X86_64, e->nr, zero) == want, "%s: want %s", e->name, want == ALLOW ? "allow" : "trap");
+        CHECK(eval(AUDIT_ARCH_X86_64, e->nr, junk) == want, "%s with other args", e->name);
+}
+
+/* The filter traps exactly when the table's guard says so, for random
+ * arguments and for the edge values of each guard (a 32-bit command with
+ * garbage in the high half must still trap: the kernel truncates it). */
+static void check_guarded(const struct sys_entry *e)
+{
+        for (int g = 0; g < 2; g++) {
+                const struct sys_guard *gd = &e->guard[g];
+                uint64_t a[6] = { 0 };
+                if (gd->kind == G_NONE)
+                        continue;
+                if (gd->kind == G_ANYBIT) {
+                        for (int bit = 0; bit < 64; bit++) {
+                                if (!(gd->value & (1ULL << bit)))
+                                        continue;
+                                a[gd->arg] = 1ULL << bit;
+                                CHECK(eval(AUDIT_ARCH_X86_64, e->nr, a) == NOTIFY, "%s bit %d", e->name, bit);
+                        }
+                        a[gd->arg] = ~gd->value;
+                } else if (gd->kind == G_EQ32) {
+                        a[gd->arg] = gd->value;
+                        CHECK(eval(AUDIT_ARCH_X86_64, e->nr, a) == NOTIFY, "%s == value", e->name);
+                        a[gd->arg] = gd->value | (0xdeadULL << 32);
+                        CHECK(eval(AUDIT_ARCH_X86_64, e->nr, a) == NOTIFY, "%s high garbage", e->name);
+                        a[gd->arg] = gd->value + 1;
+                } else {
+                        a[gd->arg] = gd->value + 1;
+                        CHECK(eval(AUDIT_ARCH_X86_64, e->nr, a) == NOTIFY, "%s != value", e->name);
+                        a[gd->arg] = gd->value;
+                }
+                CHECK(eval(AUDIT_ARCH_X86_64, e->nr, a) == (sys_guard_matches(e, a) ? NOTIFY : ALLOW),
+                      "%s: filter and table disagree", e->name);
+        }
+        for (int i = 0; i < 2000; i++) {
+                uint64_t a[6];
+                for (int k = 0; k < 6; k++)
+                        a[k] = (uint64_t)random() << 33 ^ (uint64_t)random() ^ (i & 1 ? 0 : ~0ULL);
+                if (i % 3 == 0)
+                        a[e->guard[0].arg] = 0;
+                CHECK(eval(AUDIT_ARCH_X86_64, e->nr, a) == (sys_guard_matches(e, a) ? NOTIFY : ALLOW),
+                      "%s: random args disagree", e->name);
+        }
+}
+
+static void check_abis(void)
+{
+        /* i386 and x32: trapped, so the sentry kills the caller. */
+        for (int nr = 0; nr < 460; nr += 7)
+                CHECK(eval(AUDIT_ARCH_I386, nr, zero) == NOTIFY, "i386 %d not trapped", nr);
+        CHECK(eval(AUDIT_ARCH_X86_64, 0x40000000 | 39, zero) == NOTIFY, "x32 getpid not trapped");
+        CHECK(eval(AUDIT_ARCH_X86_64, 0x40000000 | 0, zero) == NOTIFY, "x32 read not trapped");
+        CHECK(eval(AUDIT_ARCH_X86_64, 0x40000000 | 512, zero) == NOTIFY, "x32 512 not trapped");
+}
+
+static void check_unknown(void)
+{
+        CHECK(eval(AUDIT_ARCH_X86_64, 400, zero) == NOTIFY, "hole 400 must trap (ENOSYS + audit)");
+        CHECK(eval(AUDIT_ARCH_X86_64, 470, zero) == NOTIFY, "future 470 must trap");
+        CHECK(eval(AUDIT_ARCH_X86_64, SYS_FILTER_TRAP_LIMIT - 1, zero) == NOTIFY, "1023 must trap");
+}
+
+static void run(uint32_t action, const char *name)
+{
+        int r = sys_filter_build(action, &prog);
+
+        trap = action;
+        if (r < 0) {
+                fprintf(stderr, "building the %s filter: %s\n", name, strerror(-r));
+                exit(EXIT_HARD);
+        }
+        CHECK(prog->len > 0 && prog->len <= BPF_MAXINSNS, "program length %u", prog->len);
+        for (int nr = 0; nr < SYS_TABLE_SIZE; nr++) {
+                const struct sys_entry *e = sys_lookup(nr);
+                if (!e)
+                        continue;
+                if (e->guard[0].kind == G_NONE)
+                        check_unguarded(e);
+                else
+                        check_guarded(e);
+        }
+        check_abis();
+        check_unknown();
+        printf("filter (%s): %u instructions\n", name, prog->len);
+        sys_filter_free(prog);
+}
+
+int main(void)
+{
+        srandom(1);
+        run(SCMP_ACT_NOTIFY, "seccomp-unotify");
+        run(SCMP_ACT_TRACE(1), "ptrace");
+        return guest_result();
+}
