@@ -80,9 +80,9 @@ int sentry_tree_pidfd(struct sentry *s, pid_t pid, bool thread);
 int sentry_tree_procfd(struct sentry *s, pid_t pid, int *ret_procfd);
 
 /* Send sig to every process of process group pgid (or, with pgid 0, to every
- * process) in the tree, except the sentry. Returns how many were signalled
- * or -errno. */
-int sentry_signal_group(struct sentry *s, pid_t pgid, int sig);
+ * process) in the tree, except the sentry and the process skip (0: none).
+ * Returns how many were signalled or -errno. */
+int sentry_signal_group(struct sentry *s, pid_t pgid, pid_t skip, int sig);
 
 /* Kill (SIGKILL) every descendant of root except the pid in spare, until a
  * scan of /proc finds none. Used to fail closed. Returns how many died. */

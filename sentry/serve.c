@@ -245,10 +245,20 @@ static void report(struct sentry_call *c, const char *decoded, long result, bool
                 exe_of(c->ev.tid, exe, sizeof(exe));
                 r.exe = exe;
                 if (!c->e) {
-                        snprintf(pidbuf, sizeof(pidbuf), "%d", c->ev.nr);
+                        /* Numbers of another ABI mean other calls: say which. */
+                        if (c->ev.arch != AUDIT_ARCH_X86_64)
+                                snprintf(pidbuf, sizeof(pidbuf), "i386:%d", c->ev.nr);
+                        else if (c->ev.nr & X32_SYSCALL_BIT)
+                                snprintf(pidbuf, sizeof(pidbuf), "x32:%d", c->ev.nr & ~X32_SYSCALL_BIT);
+                        else
+                                snprintf(pidbuf, sizeof(pidbuf), "%d", c->ev.nr);
                         r.syscall = pidbuf;
                 }
-                __atomic_add_fetch(&s->denials, strcmp(c->decision, "exec") != 0 && strcmp(c->decision, "exit") != 0, __ATOMIC_RELAXED);
+                /* Only refusals count as denials: exec, exit and "enosys" (a
+                 * call we do not implement, as an older kernel) are not the
+                 * policy saying no, and must not raise the summary line. */
+                __atomic_add_fetch(&s->denials, !strcmp(c->decision, "deny") || !strcmp(c->decision, "kill"),
+                                   __ATOMIC_RELAXED);
                 if (audit_write(&s->audit, &r) < 0) {
                         /* An audit log we cannot write is a session we cannot
                          * vouch for: stop here, failing closed. */

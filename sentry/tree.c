@@ -200,7 +200,7 @@ static int for_each_pid(int (*fn)(pid_t pid, void *arg), void *arg)
 
 struct group_arg {
         struct sentry *s;
-        pid_t pgid;
+        pid_t pgid, skip;
         int sig;
 };
 
@@ -210,6 +210,8 @@ static int signal_one(pid_t pid, void *arg)
         pid_t pgrp;
         _cleanup_close_ int pidfd = -1;
 
+        if (pid == g->skip)
+                return 0;
         if (g->pgid && (sentry_proc_stat(-1, pid, NULL, NULL, &pgrp, NULL) < 0 || pgrp != g->pgid))
                 return 0;
         pidfd = sentry_tree_pidfd(g->s, pid, false);
@@ -223,9 +225,9 @@ static int signal_one(pid_t pid, void *arg)
         return syscall(SYS_pidfd_send_signal, pidfd, g->sig, NULL, 0) == 0;
 }
 
-int sentry_signal_group(struct sentry *s, pid_t pgid, int sig)
+int sentry_signal_group(struct sentry *s, pid_t pgid, pid_t skip, int sig)
 {
-        struct group_arg g = { s, pgid, sig };
+        struct group_arg g = { s, pgid, skip, sig };
         return for_each_pid(signal_one, &g);
 }
 

@@ -81,11 +81,12 @@ long sys_kill(struct sentry_call *c, int pid, int sig)
          * one, in the tree only. */
         if (pid == 0) {
                 pid_t pgrp = (pid_t)syscall(SYS_getpgid, sentry_caller_tgid(c));
-                n = pgrp > 0 ? sentry_signal_group(c->s, pgrp, sig) : 0;
+                n = pgrp > 0 ? sentry_signal_group(c->s, pgrp, 0, sig) : 0;
         } else if (pid == -1) {
-                n = sentry_signal_group(c->s, 0, sig);
+                /* As kill(2): everyone we may signal but the caller. */
+                n = sentry_signal_group(c->s, 0, sentry_caller_tgid(c), sig);
         } else {
-                n = sentry_signal_group(c->s, -pid, sig);
+                n = sentry_signal_group(c->s, -pid, 0, sig);
         }
         return n > 0 ? 0 : -ESRCH;
 }

@@ -30,7 +30,7 @@ static void usage(FILE *f)
                 "                        $XDG_STATE_HOME/interpose/sessions/ID/audit.jsonl)\n"
                 "  --summary             print a one-line session summary on stderr\n"
                 "  --hostname=NAME       host name the guest sees (default: interpose)\n"
-                "  --platform=NAME       seccomp-unotify (default)\n"
+                "  --platform=NAME       auto (default) or unotify (seccomp user notification)\n"
                 "  -h, --help            show this help\n"
                 "  -V, --version         show the version and what the kernel offers\n"
                 "\n"
@@ -81,9 +81,10 @@ int main(int argc, char **argv)
                         o.hostname = optarg;
                         break;
                 case 'p':
-                        if (strcmp(optarg, "seccomp-unotify") != 0 && strcmp(optarg, "seccomp") != 0 &&
+                        if (strcmp(optarg, "seccomp-unotify") != 0 && strcmp(optarg, "unotify") != 0 &&
                             strcmp(optarg, "auto") != 0) {
-                                fprintf(stderr, "interpose: unknown platform '%s'; available: seccomp-unotify\n",
+                                fprintf(stderr, "interpose: unknown platform '%s'; available: auto, unotify "
+                                                "(seccomp-unotify)\n",
                                         optarg);
                                 return EXIT_INTERPOSE_FAILED;
                         }

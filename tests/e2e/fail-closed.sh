@@ -1,0 +1,115 @@
+#!/bin/sh
+# Fail closed (security invariant 1): when the sentry, the gofer or the
+# launcher dies, every guest process dies with it -- the first one, a busy
+# worker making trapped calls, and a daemon that left with setsid and a
+# double fork -- and interpose reports a failure instead of a guest status.
+. "${SRC_DIR:-$(dirname "$0")/..}/e2e/lib.sh"
+need setsid
+
+# The guest. Records the pids of its three kinds of process, then waits.
+guest='
+d=$1
+setsid sh -c "sh -c '\''echo \$\$ >\"\$1\"/daemon.pid.tmp; mv \"\$1\"/daemon.pid.tmp \"\$1\"/daemon.pid; exec sleep 1000'\'' sh \"\$1\" &" sh "$d" </dev/null >/dev/null 2>&1
+sh -c "echo \$\$ >\"\$1\"/worker.pid; while :; do kill -0 \$\$ 2>/dev/null; done" sh "$d" &
+echo $$ >"$d/main.pid"
+wait'
+
+# Every live process carrying this session's marker in its environment
+# (the whole guest tree, and interpose's own processes, inherit it).
+marked() {
+  for e in /proc/[0-9]*/environ; do
+    p=${e#/proc/}; p=${p%/environ}
+    [ "$p" = "$$" ] && continue
+    if { tr '\0' '\n' <"$e"; } 2>/dev/null | grep -qx "INTERPOSE_E2E_MARK=$1"; then
+      case $(proc_state "$p") in ''|Z|X) ;; *) echo "$p" ;; esac
+    fi
+  done
+}
+no_marked() { [ -z "$(marked "$1")" ]; }
+proc_sid() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $4}'; }
+can_scan=0
+[ "$(id -u)" = 0 ] && can_scan=1
+
+# scenario VICTIM: start a session, kill VICTIM (sentry, gofer, launcher, or
+# none: the first guest process exits normally), check that nothing of the
+# session is left and what interpose reported.
+scenario() {
+  victim=$1
+  d=$T/$victim
+  mkdir -p "$d"
+  mark=$victim-$$-$(date +%s%N)
+  INTERPOSE_E2E_MARK=$mark "$INTERPOSE" --audit="$d/audit.jsonl" sh -c "$guest" sh "$d" \
+    </dev/null >"$d/out" 2>"$d/err" &
+  L=$!
+  at_exit "kill -9 $L 2>/dev/null"
+  Ls=$(proc_start "$L")
+  poll "$victim: guest recorded its pids" \
+    sh -c "[ -s '$d/main.pid' ] && [ -s '$d/worker.pid' ] && [ -s '$d/daemon.pid' ]" || {
+      kill -9 "$L"; wait "$L"; return; }
+  main=$(cat "$d/main.pid") worker=$(cat "$d/worker.pid") daemon=$(cat "$d/daemon.pid")
+  poll "$victim: daemon $daemon runs sleep" sh -c "[ \"\$(cat /proc/$daemon/comm 2>/dev/null)\" = sleep ]"
+  sentry=$(proc_ppid "$main")
+  gofer=$(proc_children "$L" | grep -vx "$sentry" | head -n 1)
+  # Who is who: the sentry is the first guest process's parent and the
+  # launcher's child; the gofer is the launcher's other child.
+  check_eq "$victim: sentry $sentry is a child of the launcher" "$L" "$(proc_ppid "$sentry")"
+  check_ne "$victim: gofer found" "" "$gofer"
+  check_ne "$victim: daemon left the guest's session" "$(proc_sid "$main")" "$(proc_sid "$daemon")"
+  check_ne "$victim: daemon is not the first process's child" "$main" "$(proc_ppid "$daemon")"
+  # Start times, so a pid reused later is not taken for the one we saw.
+  for v in main worker daemon sentry gofer; do
+    eval "p=\$$v"
+    eval "${v}_s=\$(proc_start \"\$p\")"
+  done
+  if [ "$can_scan" = 1 ]; then
+    # The scan below must be able to see the session at all.
+    before=$(marked "$mark" | tr '\n' ' ')
+    for v in main worker daemon sentry gofer L; do
+      eval "p=\$$v"
+      case " $before" in *" $p "*) pass ;; *) fail "$victim: marker scan misses $v ($p): saw $before" ;; esac
+    done
+  fi
+  check_true "$victim: worker $worker alive before" proc_alive "$worker" "$worker_s"
+  check_true "$victim: daemon $daemon alive before" proc_alive "$daemon" "$daemon_s"
+
+  case $victim in
+    sentry) kill -KILL "$sentry" ;;
+    gofer) kill -KILL "$gofer" ;;
+    launcher) kill -KILL "$L" ;;
+    none) kill -TERM "$L" ;; # forwarded to the first guest process: a normal end
+  esac
+  wait_child "$L" "$victim: interpose"
+
+  for v in main worker daemon sentry gofer; do
+    eval "p=\$$v s=\$${v}_s"
+    poll "$victim killed: $v (pid $p) to die" proc_dead "$p" "$s"
+  done
+  if [ "$can_scan" = 1 ]; then
+    left=$(marked "$mark")
+    if [ -z "$left" ]; then pass; else
+      poll "$victim: every process of the session to die (left: $left)" no_marked "$mark"
+      for p in $(marked "$mark"); do
+        fail "$victim: survivor $p: $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)"
+        kill -9 "$p" 2>/dev/null
+      done
+    fi
+  fi
+  case $victim in
+    sentry|gofer)
+      check_eq "$victim killed: interpose exit status" 125 "$rc"
+      check_match "$victim killed: interpose says so" "the $victim died.*fail closed" "$d/err"
+      ;;
+    launcher)
+      check_eq "launcher killed: its status (SIGKILL)" 137 "$rc"
+      ;;
+    none)
+      check_eq "normal end (SIGTERM to the first process): interpose exit status" 143 "$rc"
+      ;;
+  esac
+}
+
+for v in sentry gofer launcher none; do
+  scenario "$v"
+done
+
+finish

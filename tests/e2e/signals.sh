@@ -1,0 +1,130 @@
+#!/bin/sh
+# Signals: those sent to the interpose process reach the guest; a terminal's
+# signals (^C, ^\, window changes) reach it as they would natively. Every
+# case runs natively first and must end the same way under interpose.
+. "${SRC_DIR:-$(dirname "$0")/..}/e2e/lib.sh"
+need env stty
+env --default-signal=INT true 2>/dev/null || skip "env(1) lacks --default-signal (coreutils < 8.31)"
+
+A="--audit=$T/audit.jsonl"
+PTY="$SRC_DIR/e2e/pty-run.py"
+
+# The guest: traps SIG, says it is ready, waits; on SIG it writes a marker,
+# stops its child and exits 7.
+trap_script='
+sig=$1 ready=$2 marker=$3
+sleep 1000 </dev/null >/dev/null 2>&1 &
+child=$!
+trap "echo got-\$sig >\"\$marker\"; kill \$child; exit 7" "$sig"
+echo ready >"$ready"
+wait "$child"
+echo "wait returned without the signal" >"$marker"
+exit 3'
+
+# signal_case MODE SIG: start the trap script natively or under interpose
+# (in the background, with the signal's default disposition restored: a
+# background job of a script starts with SIGINT and SIGQUIT ignored), wait
+# for it to be ready, send SIG to the process we started, report "rc marker".
+signal_case() {
+  mode=$1 sig=$2
+  d=$T/$mode-$sig
+  mkdir -p "$d"
+  if [ "$mode" = native ]; then
+    env --default-signal sh -c "$trap_script" sh "$sig" "$d/ready" "$d/marker" </dev/null >"$d/out" 2>"$d/err" &
+  else
+    env --default-signal "$INTERPOSE" "$A" sh -c "$trap_script" sh "$sig" "$d/ready" "$d/marker" \
+      </dev/null >"$d/out" 2>"$d/err" &
+  fi
+  p=$!
+  at_exit "kill -9 $p 2>/dev/null"
+  if poll "$mode $sig: guest ready" file_nonempty "$d/ready"; then
+    kill -s "$sig" "$p"
+  fi
+  wait_child "$p" "$mode run after SIG$sig"
+  echo "$rc $(cat "$d/marker" 2>/dev/null)"
+}
+
+for sig in TERM INT HUP USR1 USR2 QUIT WINCH ALRM; do
+  native=$(signal_case native "$sig")
+  check_eq "native run of the $sig case" "7 got-$sig" "$native"
+  guest=$(signal_case guest "$sig")
+  check_eq "SIG$sig sent to interpose reaches the guest (status marker)" "$native" "$guest"
+done
+
+# Untrapped: the guest dies of the signal and interpose reports 128+N.
+plain_case() {
+  mode=$1 sig=$2
+  d=$T/plain-$mode-$sig
+  mkdir -p "$d"
+  script='echo $$ >"$1"; exec sleep 1000'
+  if [ "$mode" = native ]; then
+    env --default-signal sh -c "$script" sh "$d/ready" </dev/null >/dev/null 2>&1 &
+  else
+    env --default-signal "$INTERPOSE" "$A" sh -c "$script" sh "$d/ready" </dev/null >/dev/null 2>&1 &
+  fi
+  p=$!
+  at_exit "kill -9 $p 2>/dev/null"
+  if poll "$mode $sig: guest ready" file_nonempty "$d/ready"; then
+    # Wait for the exec, so the signal meets sleep's default action.
+    q=$(cat "$d/ready")
+    poll "$mode $sig: sleep runs" sh -c "[ \"\$(cat /proc/$q/comm 2>/dev/null)\" = sleep ]"
+    kill -s "$sig" "$p"
+  fi
+  wait_child "$p" "$mode run after SIG$sig"
+  echo "$rc"
+}
+for sig in TERM INT HUP USR1; do
+  native=$(plain_case native "$sig")
+  guest=$(plain_case guest "$sig")
+  check_eq "untrapped SIG$sig to interpose: status as native" "$native" "$guest"
+done
+
+# Signals ignored, and the signal mask, as they were when interpose started.
+mask='grep -E "^Sig(Ign|Blk):" /proc/self/status'
+env --ignore-signal=USR1,TERM sh -c "$mask" >"$T/mask.native" 2>&1
+env --ignore-signal=USR1,TERM "$INTERPOSE" "$A" sh -c "$mask" >"$T/mask.guest" 2>&1
+check_same_file "ignored and blocked signals inherited by the guest" "$T/mask.native" "$T/mask.guest"
+
+# --- on a terminal ------------------------------------------------------------
+# The window size the guest sees, and SIGWINCH when the size changes.
+winch='trap "echo WINCH \$(stty size); kill \$child; exit 0" WINCH
+sleep 1000 </dev/null >/dev/null 2>&1 &
+child=$!
+echo "size $(stty size)"
+echo ready
+wait $child
+exit 3'
+"$PY" "$PTY" winch 24 80 33 111 -- sh -c "$winch" >"$T/winch.native" 2>&1
+"$PY" "$PTY" winch 24 80 33 111 -- "$INTERPOSE" "$A" sh -c "$winch" >"$T/winch.guest" 2>&1
+check_match "native: stty size on the pty" '^size 24 80$' "$T/winch.native"
+check_match "native: SIGWINCH with the new size" '^WINCH 33 111$' "$T/winch.native"
+check_match "guest sees the terminal's size" '^size 24 80$' "$T/winch.guest"
+check_match "guest gets SIGWINCH and sees the new size" '^WINCH 33 111$' "$T/winch.guest"
+check_eq "window change: status as native" \
+  "$(tail -n 1 "$T/winch.native")" "$(tail -n 1 "$T/winch.guest")"
+check_match "window change: status 0" '^status 0$' "$T/winch.guest"
+
+# ^C and ^\ typed at the terminal while the guest reads it.
+for key in intr quit; do
+  "$PY" "$PTY" "$key" 24 80 hello-there -- sh -c 'echo ready; cat' >"$T/$key.native" 2>&1
+  "$PY" "$PTY" "$key" 24 80 hello-there -- "$INTERPOSE" "$A" sh -c 'echo ready; cat' >"$T/$key.guest" 2>&1
+  case $key in intr) want=130 ;; quit) want=131 ;; esac
+  check_match "native: $key ends sh -c cat with $want" "^status $want\$" "$T/$key.native"
+  check_match "guest: cat echoed what was typed" '^hello-there$' "$T/$key.guest"
+  check_eq "$key typed at the terminal: status as native" \
+    "$(tail -n 1 "$T/$key.native")" "$(tail -n 1 "$T/$key.guest")"
+done
+
+# ^C when the guest catches SIGINT itself: it decides, and interpose survives
+# to report what it decided.
+catch='trap "echo caught; exit 9" INT; echo ready; while read line; do echo "$line"; done'
+"$PY" "$PTY" intr 24 80 abc -- sh -c "$catch" >"$T/catch.native" 2>&1
+"$PY" "$PTY" intr 24 80 abc -- "$INTERPOSE" "$A" sh -c "$catch" >"$T/catch.guest" 2>&1
+check_match "native: caught ^C" 'caught$' "$T/catch.native"
+check_match "guest caught ^C" 'caught$' "$T/catch.guest"
+check_eq "^C caught by the guest: status as native" \
+  "$(tail -n 1 "$T/catch.native")" "$(tail -n 1 "$T/catch.guest")"
+check_match "^C caught by the guest: status 9" '^status 9$' "$T/catch.guest"
+check_nomatch "interpose itself says nothing on ^C" '^interpose:' "$T/catch.guest"
+
+finish

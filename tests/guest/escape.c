@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * guest-escape CASE: one escape hatch per run (DESIGN.md invariant 7).
+ *
+ * Each case makes the raw call with arguments that make it fail harmlessly
+ * on the host (bad pointers, bad fds, invalid flags: bubblewrap's
+ * try-syscall.c trick), so the native run proves nothing is touched and
+ * records what the kernel says. Confined, the call must fail with the
+ * errno the syscall table gives, and tests/run-guest checks that the audit
+ * log shows the sentry's "deny": a protection that is removed (the kernel
+ * answering on its own) fails on the errno, or on the missing record.
+ *
+ * Cases that a native run cannot make harmless (vhangup; namespaces, which
+ * only affect a child we throw away) are noted where they appear.
+ */
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pty.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "guest.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+#define BAD ((long)1) /* an unmapped address: EFAULT wherever it is read */
+
+enum { NATIVE_FAILS = 0, NATIVE_ANY = 1, NATIVE_SKIP = 2 };
+
+struct hatch {
+        const char *name;
+        long nr;
+        long a[6];
+        int err;    /* errno under interpose */
+        int native; /* what the native run may do */
+};
+
+/* Arguments chosen to fail on the host: see each comment. */
+static const struct hatch hatches[] = {
+        { "io_uring_setup", 425, { 1, BAD }, ENOSYS, NATIVE_FAILS },     /* EFAULT */
+        { "io_uring_enter", 426, { -1, 0, 0, 0, 0, 0 }, ENOSYS, NATIVE_FAILS }, /* EBADF */
+        { "io_uring_register", 427, { -1, 0, 0, 0 }, ENOSYS, NATIVE_FAILS },
+        { "bpf", 321, { 0, BAD, 8 }, ENOSYS, NATIVE_FAILS },              /* EFAULT / EPERM */
+        { "userfaultfd", 323, { ~0L }, ENOSYS, NATIVE_FAILS },            /* EINVAL */
+        { "perf_event_open", 298, { BAD, 0, -1, -1, 0 }, ENOSYS, NATIVE_FAILS },
+        { "keyctl", 250, { -1 }, ENOSYS, NATIVE_FAILS },                  /* EOPNOTSUPP */
+        { "add_key", 248, { BAD, BAD, 0, 0, 0 }, ENOSYS, NATIVE_FAILS },
+        { "request_key", 249, { BAD, BAD, 0, 0 }, ENOSYS, NATIVE_FAILS },
+        { "mount", 165, { BAD, BAD, BAD, 0, 0 }, EPERM, NATIVE_FAILS },
+        { "umount2", 166, { BAD, 0 }, EPERM, NATIVE_FAILS },
+        { "pivot_root", 155, { BAD, BAD }, EPERM, NATIVE_FAILS },
+        { "open_tree", 428, { -1, BAD, 0 }, EPERM, NATIVE_FAILS },
+        { "move_mount", 429, { -1, BAD, -1, BAD, 0 }, EPERM, NATIVE_FAILS },
+        { "fsopen", 430, { BAD, 0 }, EPERM, NATIVE_FAILS },
+        { "fsconfig", 431, { -1, 0, 0, 0, 0 }, EPERM, NATIVE_FAILS },
+        { "fsmount", 432, { -1, 0, 0 }, EPERM, NATIVE_FAILS },
+        { "fspick", 433, { -1, BAD, 0 }, EPERM, NATIVE_FAILS },
+        { "mount_setattr", 442, { -1, BAD, 0, BAD, 0 }, EPERM, NATIVE_FAILS },
+        { "open_tree_attr", 467, { -1, BAD, 0, BAD, 0 }, EPERM, NATIVE_FAILS },
+        { "statmount", 457, { BAD, BAD, 0, 0 }, EPERM, NATIVE_FAILS },
+        { "listmount", 458, { BAD, BAD, 0, 0 }, EPERM, NATIVE_FAILS },
+        { "setns", 308, { -1, 0 }, EPERM, NATIVE_FAILS },                 /* EBADF */
+        { "kexec_load", 246, { 0, 1000, BAD, 0 }, EPERM, NATIVE_FAILS },  /* EINVAL: > 16 segments */
+        { "kexec_file_load", 320, { -1, -1, 0, BAD, ~0L }, EPERM, NATIVE_FAILS },
+        { "init_module", 175, { BAD, 0, BAD }, EPERM, NATIVE_FAILS },
+        { "finit_module", 313, { -1, BAD, 0 }, EPERM, NATIVE_FAILS },
+        { "delete_module", 176, { BAD, 0 }, EPERM, NATIVE_FAILS },
+        { "open_by_handle_at", 304, { -1, BAD, 0 }, EPERM, NATIVE_FAILS },
+        { "name_to_handle_at", 303, { -1, BAD, BAD, BAD, 0 }, EOPNOTSUPP, NATIVE_FAILS },
+        { "chroot", 161, { BAD }, EPERM, NATIVE_FAILS },
+        { "iopl", 172, { 4 }, EPERM, NATIVE_FAILS },                      /* EINVAL: level > 3 */
+        { "ioperm", 173, { 0x10000, 1, 1 }, EPERM, NATIVE_FAILS },        /* EINVAL: past the ports */
+        { "swapon", 167, { BAD, 0 }, EPERM, NATIVE_FAILS },
+        { "swapoff", 168, { BAD }, EPERM, NATIVE_FAILS },
+        { "reboot", 169, { 0, 0, 0, 0 }, EPERM, NATIVE_FAILS },           /* EINVAL: no magic */
+        { "settimeofday", 164, { BAD, 0 }, EPERM, NATIVE_FAILS },
+        { "clock_settime", 227, { CLOCK_MONOTONIC, BAD }, EPERM, NATIVE_FAILS },
+        { "syslog", 103, { 10, 0, 0 }, EPERM, NATIVE_ANY },               /* SIZE_BUFFER: a read */
+        { "sethostname", 170, { BAD, 100000 }, EPERM, NATIVE_FAILS },     /* EINVAL: too long */
+        { "setdomainname", 171, { BAD, 100000 }, EPERM, NATIVE_FAILS },
+        { "acct", 163, { BAD }, EPERM, NATIVE_FAILS },
+        { "quotactl", 179, { 0, BAD, 0, 0 }, EPERM, NATIVE_FAILS },
+        { "quotactl_fd", 443, { -1, 0, 0, 0 }, EPERM, NATIVE_FAILS },
+        { "fanotify_init", 300, { ~0L, 0 }, EPERM, NATIVE_FAILS },
+        { "fanotify_mark", 301, { -1, 0, 0, -1, 0 }, EPERM, NATIVE_FAILS },
+        { "lsm_set_self_attr", 460, { 0, BAD, 0, 0 }, EPERM, NATIVE_FAILS },
+        { "modify_ldt", 154, { 1, BAD, 16 }, ENOSYS, NATIVE_FAILS },       /* write: EFAULT */
+        { "lookup_dcookie", 212, { 0, BAD, 0 }, ENOSYS, NATIVE_FAILS },
+        { "vhangup", 153, { 0 }, EPERM, NATIVE_SKIP }, /* would hang up the host's terminal */
+        { "uselib", 134, { BAD }, ENOSYS, NATIVE_FAILS },
+};
+
+static int run_hatch(const struct hatch *h)
+{
+        bool confined = guest_confined();
+        long r;
+
+        if (!confined && h->native == NATIVE_SKIP) {
+                NOTE("%s: not made natively (no harmless arguments)", h->name);
+                return guest_result();
+        }
+        r = raw(h->nr, h->a[0], h->a[1], h->a[2], h->a[3], h->a[4], h->a[5]);
+        NOTE("%s = %ld (%s)", h->name, r, r < 0 ? strerror((int)-r) : "ok");
+        if (confined)
+                CHECK(r == -h->err, "%s: want -%s, got %ld", h->name, strerrorname_np(h->err), r);
+        else if (h->native == NATIVE_FAILS)
+                /* (int): modify_ldt returns an int the kernel does not
+                 * sign-extend, as the man page warns. */
+                CHECK((int)r < 0, "%s: the harmless native probe succeeded (%ld)", h->name, r);
+        return guest_result();
+}
+
+/* TIOCSTI/TIOCLINUX push input into a terminal another process reads (the
+ * classic sandbox escape: type commands into the user's shell). Probed on
+ * a pty of our own, and with junk in the upper 32 bits of the command,
+ * which the kernel ignores (cmd is an unsigned int) and a 64-bit compare
+ * in the filter would miss. */
+static int run_tiocsti(unsigned long cmd, const char *what)
+{
+        int master, slave;
+        char c = 'x';
+        long r;
+
+        if (openpty(&master, &slave, NULL, NULL, NULL) < 0) {
+                NOTE("openpty: %m");
+                return EXIT_SKIP;
+        }
+        r = raw(SYS_ioctl, slave, (long)cmd, (long)&c, 0, 0, 0);
+        NOTE("ioctl(pty, %s) = %ld", what, r);
+        if (guest_confined())
+                CHECK(r == -EPERM, "%s: want -EPERM, got %ld", what, r);
+        return guest_result();
+}
+
+static const struct {
+        const char *name;
+        unsigned long flag;
+} ns_flags[] = {
+        { "CLONE_NEWNS", CLONE_NEWNS },         { "CLONE_NEWUTS", CLONE_NEWUTS },
+        { "CLONE_NEWIPC", CLONE_NEWIPC },       { "CLONE_NEWUSER", CLONE_NEWUSER },
+        { "CLONE_NEWPID", CLONE_NEWPID },       { "CLONE_NEWNET", CLONE_NEWNET },
+        { "CLONE_NEWCGROUP", CLONE_NEWCGROUP }, { "CLONE_NEWTIME", CLONE_NEWTIME },
+};
+
+/* Each namespace flag, to clone and to unshare. Natively the namespace is
+ * made in a throwaway child, so the host is untouched either way. */
+static int run_namespaces(bool use_clone)
+{
+        for (size_t i = 0; i < sizeof(ns_flags) / sizeof(ns_flags[0]); i++) {
+                unsigned long f = ns_flags[i].flag;
+                int status;
+                long r;
+                pid_t pid;
+
+                if (use_clone && f == CLONE_NEWTIME)
+                        continue; /* 0x80 is the exit signal field for clone(2) */
+                if (use_clone) {
+                        r = raw(SYS_clone, (long)(f | SIGCHLD), 0, 0, 0, 0, 0);
+                        if (r == 0)
+                                _exit(0);
+                        if (r > 0)
+                                waitpid((pid_t)r, &status, 0);
+                } else {
+                        pid = fork();
+                        if (pid == 0) {
+                                r = raw(SYS_unshare, (long)f, 0, 0, 0, 0, 0);
+                                _exit(r == 0 ? 0 : r == -EPERM ? 1 : 2);
+                        }
+                        if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+                                return EXIT_HARD;
+                        r = WEXITSTATUS(status) == 0 ? 0 : WEXITSTATUS(status) == 1 ? -EPERM : -EINVAL;
+                }
+                NOTE("%s(%s) = %ld", use_clone ? "clone" : "unshare", ns_flags[i].name, r);
+                if (guest_confined())
+                        CHECK(r == -EPERM, "%s(%s) not refused: %ld", use_clone ? "clone" : "unshare",
+                              ns_flags[i].name, r);
+        }
+        return guest_result();
+}
+
+/* Only one user-notification listener may exist in a filter chain: a guest
+ * that installs its own would otherwise answer its own calls. The kernel
+ * refuses it with EBUSY because ours is there; natively it works. */
+static int run_nested_listener(void)
+{
+        struct sock_filter allow[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+        struct sock_fprog prog = { .len = 1, .filter = allow };
+        long r;
+
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return EXIT_HARD;
+        r = raw(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, (long)&prog, 0,
+                0, 0);
+        NOTE("seccomp(NEW_LISTENER) = %ld", r);
+        if (guest_confined())
+                CHECK(r == -EBUSY, "a second listener was installed: %ld", r);
+        else
+                CHECK(r >= 0, "natively a listener can be installed: %ld", r);
+        return guest_result();
+}
+
+/* A filter of the guest's own that allows everything cannot undo ours:
+ * the kernel runs every filter and takes the strictest answer. */
+static int run_own_filter(void)
+{
+        struct sock_filter allow[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+        struct sock_fprog prog = { .len = 1, .filter = allow };
+        long r;
+
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return EXIT_HARD;
+        r = raw(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&prog, 0, 0, 0);
+        CHECK(r == 0, "installing an allow-all filter: %ld", r);
+        r = raw(SYS_sethostname, BAD, 100000, 0, 0, 0, 0);
+        NOTE("sethostname after own filter = %ld", r);
+        if (guest_confined())
+                CHECK(r == -EPERM, "own filter undid the sentry's: %ld", r);
+        return guest_result();
+}
+
+/* A number no kernel has, and one in the gap between 334 and 424: ENOSYS
+ * in both worlds, and one audit record under interpose. */
+static int run_unknown(long nr)
+{
+        long r = raw(nr, 0, 0, 0, 0, 0, 0);
+        long r2 = raw(nr, 0, 0, 0, 0, 0, 0);
+
+        CHECK(r == -ENOSYS && r2 == -ENOSYS, "syscall %ld: want -ENOSYS, got %ld, %ld", nr, r, r2);
+        return guest_result();
+}
+
+int main(int argc, char **argv)
+{
+        const char *c = argc > 1 ? argv[1] : "";
+
+        setvbuf(stderr, NULL, _IONBF, 0);
+        for (size_t i = 0; i < sizeof(hatches) / sizeof(hatches[0]); i++)
+                if (!strcmp(c, hatches[i].name))
+                        return run_hatch(&hatches[i]);
+        if (!strcmp(c, "tiocsti"))
+                return run_tiocsti(TIOCSTI, "TIOCSTI");
+        if (!strcmp(c, "tiocsti-highbits"))
+                return run_tiocsti(0xdead000000000000UL | TIOCSTI, "0xdead...|TIOCSTI");
+        if (!strcmp(c, "tioclinux"))
+                return run_tiocsti(TIOCLINUX, "TIOCLINUX");
+        if (!strcmp(c, "clone-ns"))
+                return run_namespaces(true);
+        if (!strcmp(c, "unshare-ns"))
+                return run_namespaces(false);
+        if (!strcmp(c, "nested-listener"))
+                return run_nested_listener();
+        if (!strcmp(c, "own-filter"))
+                return run_own_filter();
+        if (!strcmp(c, "unknown-nr"))
+                return run_unknown(1000);
+        if (!strcmp(c, "gap-nr"))
+                return run_unknown(400);
+        fprintf(stderr, "guest-escape: unknown case '%s'\n", c);
+        return EXIT_HARD;
+}

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * guest-proc CASE: process calls reach the guest's own tree and nothing
+ * else (DESIGN.md invariant 4).
+ *
+ *   own-tree   every pid-taking call works on a child of ours, as natively
+ *   outside    the same calls aimed at the sentry (our parent) and at pid 1
+ *              fail with ESRCH; confined, the signals sent are SIGKILL, so
+ *              a protection that is removed kills the sentry and the run
+ *   kill-all   kill(-1) and kill(0) reach the tree only; kill(-1) spares the
+ *              caller as kill(2) does; the launcher, in the same process
+ *              group when run from a shell, is not signalled
+ *
+ * The native run of "outside" and "kill-all" only probes with signal 0:
+ * the real thing would signal the test runner.
+ */
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "guest.h"
+
+static volatile int marker = 0x5eed;
+
+static pid_t spawn_sleeper(void)
+{
+        int p[2];
+        char c;
+        pid_t pid;
+
+        if (pipe(p) < 0)
+                exit(EXIT_HARD);
+        pid = fork();
+        if (pid == 0) {
+                close(p[0]);
+                signal(SIGUSR1, SIG_DFL);
+                marker = 0xc41d;
+                if (write(p[1], "r", 1) != 1)
+                        _exit(99);
+                for (;;)
+                        pause();
+        }
+        close(p[1]);
+        /* Wait until the child has run, so its memory holds its own value. */
+        if (pid < 0 || read(p[0], &c, 1) != 1)
+                exit(EXIT_HARD);
+        close(p[0]);
+        return pid;
+}
+
+static void reap_killed(pid_t pid, int sig)
+{
+        int status;
+
+        CHECK(waitpid(pid, &status, 0) == pid, "waitpid: %m");
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == sig, "child %d: status %#x, want signal %d",
+              pid, status, sig);
+}
+
+static int own_tree(void)
+{
+        pid_t child = spawn_sleeper(), self = getpid();
+        struct rlimit old;
+        cpu_set_t set;
+        int value = 0, pidfd;
+        struct iovec l = { &value, sizeof(value) }, r = { (void *)&marker, sizeof(marker) };
+        long x;
+
+        CHECK(raw(SYS_kill, child, 0, 0, 0, 0, 0) == 0, "kill(child, 0)");
+        CHECK(raw(SYS_tgkill, child, child, 0, 0, 0, 0) == 0, "tgkill(child, child, 0)");
+        CHECK(raw(SYS_getpgid, child, 0, 0, 0, 0, 0) == raw(SYS_getpgid, 0, 0, 0, 0, 0, 0),
+              "getpgid(child)");
+        CHECK(raw(SYS_getsid, child, 0, 0, 0, 0, 0) == raw(SYS_getsid, 0, 0, 0, 0, 0, 0), "getsid(child)");
+        CHECK(raw(SYS_setpriority, PRIO_PROCESS, child, 5, 0, 0, 0) == 0, "setpriority(child)");
+        x = raw(SYS_getpriority, PRIO_PROCESS, child, 0, 0, 0, 0);
+        CHECK(x == 20 - 5, "getpriority(child) = %ld, want 15 (nice 5)", x);
+        CHECK(raw(SYS_sched_getaffinity, child, sizeof(set), (long)&set, 0, 0, 0) > 0, "getaffinity");
+        CHECK(raw(SYS_prlimit64, child, RLIMIT_NOFILE, 0, (long)&old, 0, 0) == 0, "prlimit64(child)");
+        x = raw(SYS_kcmp, self, child, KCMP_VM, 0, 0, 0);
+        CHECK(x == 1 || x == 2, "kcmp(self, child, VM) = %ld", x);
+        x = raw(SYS_process_vm_readv, child, (long)&l, 1, (long)&r, 1, 0);
+        CHECK(x == sizeof(value) && value == 0xc41d, "process_vm_readv(child) = %ld, value %#x", x, value);
+        value = 0x1234;
+        x = raw(SYS_process_vm_writev, child, (long)&l, 1, (long)&r, 1, 0);
+        CHECK(x == sizeof(value), "process_vm_writev(child) = %ld", x);
+        value = 0;
+        raw(SYS_process_vm_readv, child, (long)&l, 1, (long)&r, 1, 0);
+        CHECK(value == 0x1234, "the write did not land: %#x", value);
+
+        pidfd = (int)raw(SYS_pidfd_open, child, 0, 0, 0, 0, 0);
+        CHECK(pidfd >= 0, "pidfd_open(child) = %d", pidfd);
+        x = raw(SYS_pidfd_getfd, pidfd, 2, 0, 0, 0, 0);
+        CHECK(x >= 0, "pidfd_getfd(child, 2) = %ld", x);
+        if (x >= 0)
+                close((int)x);
+        CHECK(raw(SYS_pidfd_send_signal, pidfd, 0, 0, 0, 0, 0) == 0, "pidfd_send_signal(child, 0)");
+
+        x = raw(SYS_ptrace, PTRACE_SEIZE, child, 0, 0, 0, 0);
+        CHECK(x == 0, "ptrace(SEIZE, child) = %ld", x);
+        if (x == 0) {
+                CHECK(raw(SYS_ptrace, PTRACE_INTERRUPT, child, 0, 0, 0, 0) == 0, "PTRACE_INTERRUPT");
+                int status;
+                CHECK(waitpid(child, &status, __WALL) == child && WIFSTOPPED(status), "trace stop");
+                CHECK(raw(SYS_ptrace, PTRACE_DETACH, child, 0, 0, 0, 0) == 0, "PTRACE_DETACH");
+        }
+
+        /* The last signal goes through the pidfd; the child dies of it. */
+        CHECK(raw(SYS_pidfd_send_signal, pidfd, SIGTERM, 0, 0, 0, 0) == 0, "pidfd_send_signal(TERM)");
+        reap_killed(child, SIGTERM);
+        close(pidfd);
+
+        child = spawn_sleeper();
+        CHECK(raw(SYS_kill, child, SIGKILL, 0, 0, 0, 0) == 0, "kill(child, KILL)");
+        reap_killed(child, SIGKILL);
+        return guest_result();
+}
+
+/* Every call aimed at pid, which must not be ours. */
+static void aim_outside(pid_t pid, int sig, bool confined)
+{
+        struct iovec l = { &(int){ 0 }, sizeof(int) }, r = { (void *)0x10000, sizeof(int) };
+        struct rlimit one = { 1, 1 }, old;
+        cpu_set_t set;
+        siginfo_t si = { .si_signo = sig, .si_code = SI_QUEUE };
+        struct sched_param sp = { 0 };
+        void *head;
+        size_t len;
+        long x;
+
+#define OUTSIDE(call, ...)                                                                  \
+        do {                                                                                \
+                x = raw(__VA_ARGS__);                                                       \
+                NOTE("%s on %d = %ld", call, pid, x);                                       \
+                if (confined)                                                               \
+                        CHECK(x == -ESRCH, "%s on %d: want -ESRCH, got %ld", call, pid, x); \
+        } while (0)
+
+        OUTSIDE("kill", SYS_kill, pid, sig, 0, 0, 0, 0);
+        OUTSIDE("tkill", SYS_tkill, pid, sig, 0, 0, 0, 0);
+        OUTSIDE("tgkill", SYS_tgkill, pid, pid, sig, 0, 0, 0);
+        OUTSIDE("rt_sigqueueinfo", SYS_rt_sigqueueinfo, pid, sig ? sig : SIGCONT, confined ? (long)&si : 1, 0,
+                0, 0);
+        OUTSIDE("rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo, pid, pid, sig ? sig : SIGCONT,
+                confined ? (long)&si : 1, 0, 0);
+        OUTSIDE("getpgid", SYS_getpgid, pid, 0, 0, 0, 0, 0);
+        OUTSIDE("getsid", SYS_getsid, pid, 0, 0, 0, 0, 0);
+        OUTSIDE("getpriority", SYS_getpriority, PRIO_PROCESS, pid, 0, 0, 0, 0);
+        OUTSIDE("sched_getaffinity", SYS_sched_getaffinity, pid, sizeof(set), (long)&set, 0, 0, 0);
+        OUTSIDE("sched_getscheduler", SYS_sched_getscheduler, pid, 0, 0, 0, 0, 0);
+        OUTSIDE("get_robust_list", SYS_get_robust_list, pid, (long)&head, (long)&len, 0, 0, 0);
+        OUTSIDE("kcmp", SYS_kcmp, pid, getpid(), KCMP_VM, 0, 0, 0);
+        OUTSIDE("process_vm_readv", SYS_process_vm_readv, pid, (long)&l, 1, (long)&r, 1, 0);
+        OUTSIDE("pidfd_open", SYS_pidfd_open, pid, 0, 0, 0, 0, 0);
+        OUTSIDE("prlimit64", SYS_prlimit64, pid, RLIMIT_NOFILE, 0, (long)&old, 0, 0);
+        if (!confined)
+                return;
+        /* Only confined: natively these would act on the test runner. */
+        OUTSIDE("setpriority", SYS_setpriority, PRIO_PROCESS, pid, 19, 0, 0, 0);
+        OUTSIDE("ioprio_set", SYS_ioprio_set, 1, pid, (3 << 13) | 7, 0, 0, 0);
+        OUTSIDE("sched_setaffinity", SYS_sched_setaffinity, pid, sizeof(set), (long)&set, 0, 0, 0);
+        OUTSIDE("sched_setscheduler", SYS_sched_setscheduler, pid, SCHED_IDLE, (long)&sp, 0, 0, 0);
+        OUTSIDE("prlimit64(set)", SYS_prlimit64, pid, RLIMIT_NOFILE, (long)&one, 0, 0, 0);
+        OUTSIDE("process_vm_writev", SYS_process_vm_writev, pid, (long)&l, 1, (long)&r, 1, 0);
+        OUTSIDE("ptrace(ATTACH)", SYS_ptrace, PTRACE_ATTACH, pid, 0, 0, 0, 0);
+        OUTSIDE("ptrace(SEIZE)", SYS_ptrace, PTRACE_SEIZE, pid, 0, 0, 0, 0);
+        OUTSIDE("migrate_pages", SYS_migrate_pages, pid, 1, (long)&(long){ 1 }, (long)&(long){ 1 }, 0, 0);
+        OUTSIDE("move_pages", SYS_move_pages, pid, 0, 0, 0, 0, 0);
+        OUTSIDE("fcntl(F_SETOWN)", SYS_fcntl, 2, F_SETOWN, pid, 0, 0, 0);
+        OUTSIDE("fcntl(F_SETOWN pgrp)", SYS_fcntl, 2, F_SETOWN, -pid, 0, 0, 0);
+#undef OUTSIDE
+        /* Groups and users reach past the tree: refused outright. */
+        x = raw(SYS_setpriority, PRIO_USER, 0, 19, 0, 0, 0);
+        CHECK(x == -EPERM, "setpriority(PRIO_USER) = %ld", x);
+        x = raw(SYS_setpriority, PRIO_PGRP, 0, 19, 0, 0, 0);
+        CHECK(x == -EPERM, "setpriority(PRIO_PGRP, 0) = %ld", x);
+        /* The pidfd of a process outside cannot be had, so a pidfd of our
+         * own must still work after all that. */
+}
+
+static int outside(void)
+{
+        bool confined = guest_confined();
+        pid_t parent = getppid();
+
+        /* Confined, our parent is the sentry: SIGKILL it if you can. */
+        aim_outside(parent, confined ? SIGKILL : 0, confined);
+        aim_outside(1, 0, confined);
+        CHECK(getppid() == parent, "our parent changed: it was killed");
+        return guest_result();
+}
+
+static volatile sig_atomic_t got_usr1;
+
+static void on_usr1(int sig)
+{
+        (void)sig;
+        got_usr1++;
+}
+
+/* kill(-1, SIGUSR1) from a child: the sleeper dies of it, we catch it, the
+ * sender is spared; outside the tree, the launcher (whose default action
+ * for SIGUSR1 is to die) and the test runner are untouched. */
+static int kill_all(void)
+{
+        int status;
+        pid_t sleeper, sender;
+
+        if (!guest_confined()) {
+                NOTE("native: kill(-1) would signal the test runner; probing kill(0, 0) only");
+                CHECK(raw(SYS_kill, 0, 0, 0, 0, 0, 0) == 0, "kill(0, 0)");
+                return guest_result();
+        }
+        signal(SIGUSR1, on_usr1);
+        for (int round = 0; round < 2; round++) {
+                got_usr1 = 0;
+                sleeper = spawn_sleeper();
+                sender = fork();
+                if (sender == 0) {
+                        /* kill(-1) spares the caller; kill(0) does not. */
+                        got_usr1 = 0;
+                        if (raw(SYS_kill, round == 0 ? -1 : 0, SIGUSR1, 0, 0, 0, 0) != 0)
+                                _exit(2);
+                        _exit(got_usr1 == round ? 0 : 3);
+                }
+                CHECK(waitpid(sender, &status, 0) == sender && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                      "kill(%d, USR1) sender: status %#x", round == 0 ? -1 : 0, status);
+                reap_killed(sleeper, SIGUSR1);
+                CHECK(got_usr1 == 1, "kill(%d, USR1): the caller's parent got %d signals, want 1",
+                      round == 0 ? -1 : 0, (int)got_usr1);
+        }
+        return guest_result();
+}
+
+int main(int argc, char **argv)
+{
+        const char *c = argc > 1 ? argv[1] : "";
+
+        setvbuf(stderr, NULL, _IONBF, 0);
+        if (!strcmp(c, "own-tree"))
+                return own_tree();
+        if (!strcmp(c, "outside"))
+                return outside();
+        if (!strcmp(c, "kill-all"))
+                return kill_all();
+        fprintf(stderr, "guest-proc: unknown case '%s'\n", c);
+        return EXIT_HARD;
+}

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * guest-threads CASE: the process family behaves as natively.
+ *
+ *   threads    32 threads making trapped calls at once, every answer right
+ *   fork       fork, vfork, raw clone(SIGCHLD), exit codes and signals
+ *              through wait4 and waitid
+ *   clone3     natively it works; confined it says ENOSYS and glibc's
+ *              pthread_create falls back to clone
+ *   exec       execve from a thread of a multithreaded process; an exec
+ *              of a missing file fails with ENOENT, the caller lives on
+ */
+#include <linux/sched.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+
+#include "guest.h"
+
+#define NTHREADS 32
+#define CALLS 300
+
+static char expect_node[65];
+
+static void *hammer(void *arg)
+{
+        struct utsname u;
+        long bad = 0;
+
+        for (int i = 0; i < CALLS; i++) {
+                /* uname is trapped; kill(getpid(), 0) is trapped and checked. */
+                if (raw(SYS_uname, (long)&u, 0, 0, 0, 0, 0) != 0 || strcmp(u.nodename, expect_node))
+                        bad++;
+                if (raw(SYS_kill, getpid(), 0, 0, 0, 0, 0) != 0)
+                        bad++;
+                if (raw(SYS_getppid, 0, 0, 0, 0, 0, 0) <= 0)
+                        bad++;
+        }
+        (void)arg;
+        return (void *)bad;
+}
+
+static int threads(void)
+{
+        pthread_t t[NTHREADS];
+        struct utsname u;
+
+        uname(&u);
+        snprintf(expect_node, sizeof(expect_node), "%s", u.nodename);
+        for (int i = 0; i < NTHREADS; i++)
+                CHECK(pthread_create(&t[i], NULL, hammer, NULL) == 0, "pthread_create %d", i);
+        for (int i = 0; i < NTHREADS; i++) {
+                void *bad;
+                CHECK(pthread_join(t[i], &bad) == 0 && bad == NULL, "thread %d: %ld wrong answers", i,
+                      (long)(intptr_t)bad);
+        }
+        return guest_result();
+}
+
+static int wait_status(pid_t pid)
+{
+        int status;
+
+        if (waitpid(pid, &status, 0) != pid)
+                return -1;
+        return status;
+}
+
+static int fork_family(void)
+{
+        siginfo_t si;
+        pid_t pid;
+        int st;
+        long r;
+
+        pid = fork();
+        if (pid == 0)
+                _exit(42);
+        st = wait_status(pid);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 42, "fork: status %#x", st);
+
+        volatile int touched = 0;
+        pid = vfork();
+        if (pid == 0) {
+                touched = 1; /* vfork shares our memory until _exit */
+                _exit(7);
+        }
+        st = wait_status(pid);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 7 && touched == 1, "vfork: status %#x touched %d", st,
+              touched);
+
+        r = raw(SYS_clone, SIGCHLD, 0, 0, 0, 0, 0);
+        if (r == 0)
+                _exit(9);
+        CHECK(r > 0, "clone(SIGCHLD) = %ld", r);
+        st = wait_status((pid_t)r);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 9, "clone: status %#x", st);
+
+        pid = fork();
+        if (pid == 0) {
+                raise(SIGSEGV);
+                _exit(0);
+        }
+        CHECK(waitid(P_PID, (id_t)pid, &si, WEXITED) == 0 && si.si_code == CLD_KILLED &&
+                      si.si_status == SIGSEGV && si.si_pid == pid,
+              "waitid: code %d status %d", si.si_code, si.si_status);
+
+        /* Grandchildren are reaped by their own parent, not by us. */
+        pid = fork();
+        if (pid == 0) {
+                pid_t g = fork();
+                if (g == 0)
+                        _exit(5);
+                int gs = wait_status(g);
+                _exit(WIFEXITED(gs) && WEXITSTATUS(gs) == 5 ? 0 : 1);
+        }
+        st = wait_status(pid);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "grandchild: status %#x", st);
+        CHECK(waitpid(-1, &st, WNOHANG) < 0 && errno == ECHILD, "a stray child is left");
+        return guest_result();
+}
+
+static void *idle(void *arg)
+{
+        return arg;
+}
+
+static int clone3_case(void)
+{
+        struct clone_args a = { .exit_signal = SIGCHLD };
+        pthread_t t;
+        long r;
+
+        r = raw(SYS_clone3, (long)&a, sizeof(a), 0, 0, 0, 0);
+        if (r == 0)
+                _exit(11);
+        if (guest_confined()) {
+                CHECK(r == -ENOSYS, "clone3 = %ld, want -ENOSYS", r);
+        } else {
+                CHECK(r > 0, "clone3 natively = %ld", r);
+                if (r > 0) {
+                        int st = wait_status((pid_t)r);
+                        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 11, "clone3 child: %#x", st);
+                }
+        }
+        CHECK(pthread_create(&t, NULL, idle, NULL) == 0 && pthread_join(t, NULL) == 0,
+              "pthread_create after clone3");
+        return guest_result();
+}
+
+static void *exec_from_thread(void *arg)
+{
+        char *argv[] = { "sh", "-c", "exit 33", NULL };
+
+        (void)arg;
+        execv("/bin/sh", argv);
+        _exit(98);
+}
+
+static void *spin(void *arg)
+{
+        for (;;)
+                pause();
+        return arg;
+}
+
+static int exec_case(void)
+{
+        pid_t pid;
+        int st;
+        long r;
+
+        r = raw(SYS_execve, (long)"/nonexistent/interpose-test", (long)(char *[]){ "x", NULL },
+                (long)(char *[]){ NULL }, 0, 0, 0);
+        CHECK(r == -ENOENT, "execve(missing) = %ld", r);
+        r = raw(SYS_execve, 1, 0, 0, 0, 0, 0);
+        CHECK(r == -EFAULT, "execve(bad pointer) = %ld", r);
+
+        pid = fork();
+        if (pid == 0) {
+                pthread_t t[4];
+                for (int i = 0; i < 3; i++)
+                        pthread_create(&t[i], NULL, spin, NULL);
+                pthread_create(&t[3], NULL, exec_from_thread, NULL);
+                for (;;)
+                        pause();
+        }
+        st = wait_status(pid);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 33, "exec from a thread: status %#x", st);
+        return guest_result();
+}
+
+int main(int argc, char **argv)
+{
+        const char *c = argc > 1 ? argv[1] : "";
+
+        setvbuf(stderr, NULL, _IONBF, 0);
+        if (!strcmp(c, "threads"))
+                return threads();
+        if (!strcmp(c, "fork"))
+                return fork_family();
+        if (!strcmp(c, "clone3"))
+                return clone3_case();
+        if (!strcmp(c, "exec"))
+                return exec_case();
+        fprintf(stderr, "guest-threads: unknown case '%s'\n", c);
+        return EXIT_HARD;
+}
