@@ -21,15 +21,16 @@ static int last_cap(void)
         return CAP_LAST_CAP;
 }
 
-/* 0 when CapInh, CapPrm, CapEff and CapAmb are all empty. */
-static int verify_no_caps(void)
+/* 0 when CapInh, CapPrm, CapEff and CapAmb (and CapBnd, when we could
+ * drop it) are all empty. */
+static int verify_no_caps(bool bounding)
 {
         char buf[4096];
-        static const char *const keys[] = { "\nCapInh:", "\nCapPrm:", "\nCapEff:", "\nCapAmb:" };
+        static const char *const keys[] = { "\nCapInh:", "\nCapPrm:", "\nCapEff:", "\nCapAmb:", "\nCapBnd:" };
 
         if (read_file_at(AT_FDCWD, "/proc/self/status", buf, sizeof(buf)) < 0)
                 return -EIO;
-        for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+        for (size_t i = 0; i < ARRAY_SIZE(keys) - !bounding; i++) {
                 const char *p = strstr(buf, keys[i]);
                 if (!p || strtoull(p + strlen(keys[i]), NULL, 16) != 0)
                         return -EPERM;
@@ -41,7 +42,7 @@ int session_drop_privileges(void)
 {
         struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
         struct __user_cap_data_struct data[2];
-        bool root = geteuid() == 0;
+        bool root = geteuid() == 0, bounding = false;
         int last = last_cap();
 
         /* As root, lock root's special treatment away first: no caps for
@@ -56,13 +57,18 @@ int session_drop_privileges(void)
                 return -errno;
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
                 return -errno;
-        for (int cap = 0; cap <= last; cap++)
-                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL && errno != EPERM)
+        /* Without CAP_SETPCAP (an ordinary user) the bounding set cannot
+         * be dropped; no_new_privs makes it moot. With it, it must go. */
+        for (int cap = 0; cap <= last; cap++) {
+                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
+                        bounding = true;
+                else if (errno != EINVAL && errno != EPERM)
                         return -errno;
+        }
         memset(data, 0, sizeof(data));
         if (syscall(SYS_capset, &hdr, data) < 0)
                 return -errno;
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return -errno;
-        return verify_no_caps();
+        return verify_no_caps(bounding || root);
 }
