@@ -19,10 +19,10 @@
 static int gofer_confine(void)
 {
         static const int allowed[] = {
-                SCMP_SYS(read),  SCMP_SYS(write),        SCMP_SYS(recvmsg),    SCMP_SYS(sendmsg),
-                SCMP_SYS(close), SCMP_SYS(exit),         SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn),
-                SCMP_SYS(brk),   SCMP_SYS(mmap),         SCMP_SYS(munmap),     SCMP_SYS(futex),
-                SCMP_SYS(openat2), SCMP_SYS(fstat),      SCMP_SYS(newfstatat), SCMP_SYS(readlinkat),
+                SCMP_SYS(read),    SCMP_SYS(write), SCMP_SYS(recvmsg),    SCMP_SYS(sendmsg),
+                SCMP_SYS(close),   SCMP_SYS(exit),  SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn),
+                SCMP_SYS(brk),     SCMP_SYS(mmap),  SCMP_SYS(munmap),     SCMP_SYS(futex),
+                SCMP_SYS(openat2), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(readlinkat),
         };
         scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
         int r = ctx ? 0 : -ENOMEM;

@@ -23,8 +23,7 @@ static int vm_read(pid_t tid, void *dst, uint64_t addr, size_t n)
         return (size_t)got == n ? 0 : -EFAULT;
 }
 
-int platform_read(struct platform *p, const struct platform_event *ev, void *dst, uint64_t addr,
-                  size_t n)
+int platform_read(struct platform *p, const struct platform_event *ev, void *dst, uint64_t addr, size_t n)
 {
         int r;
 
@@ -38,8 +37,8 @@ int platform_read(struct platform *p, const struct platform_event *ev, void *dst
         return r;
 }
 
-ssize_t platform_read_str(struct platform *p, const struct platform_event *ev, char *dst,
-                          uint64_t addr, size_t cap)
+ssize_t platform_read_str(struct platform *p, const struct platform_event *ev, char *dst, uint64_t addr,
+                          size_t cap)
 {
         size_t len = 0;
 
@@ -72,8 +71,8 @@ ssize_t platform_read_str(struct platform *p, const struct platform_event *ev, c
         return p->ops->valid(p, ev) ? -ENAMETOOLONG : -ESRCH;
 }
 
-int platform_write(struct platform *p, const struct platform_event *ev, uint64_t addr,
-                   const void *src, size_t n)
+int platform_write(struct platform *p, const struct platform_event *ev, uint64_t addr, const void *src,
+                   size_t n)
 {
         struct iovec l = { (void *)src, n }, r = { (void *)(uintptr_t)addr, n };
         ssize_t put;

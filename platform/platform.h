@@ -41,22 +41,22 @@ struct platform_ops {
          * try again) or -errno (platform dead: fail closed). */
         int (*next)(struct platform *p, struct platform_event *ev);
         /* Answer a call. 0 or -errno; -ENOENT when the caller is gone. */
-        int (*respond)(struct platform *p, const struct platform_event *ev,
-                       enum platform_answer how, long value);
+        int (*respond)(struct platform *p, const struct platform_event *ev, enum platform_answer how,
+                       long value);
         /* True while the call is still pending (the tid is still the caller). */
         bool (*valid)(struct platform *p, const struct platform_event *ev);
         /* Install host fd into the caller; with send, this also answers the
          * call with the new fd number. New fd number or -errno. */
-        int (*install_fd)(struct platform *p, const struct platform_event *ev, int fd,
-                          unsigned int fd_flags, bool send);
+        int (*install_fd)(struct platform *p, const struct platform_event *ev, int fd, unsigned int fd_flags,
+                          bool send);
         void (*destroy)(struct platform *p);
 };
 
 struct platform {
         const struct platform_ops *ops;
         int listener;
-        bool sync_wakeup;     /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP in effect */
-        size_t notif_size;    /* kernel's struct seccomp_notif size */
+        bool sync_wakeup;  /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP in effect */
+        size_t notif_size; /* kernel's struct seccomp_notif size */
         size_t resp_size;
         struct sock_fprog *fprog; /* the guest filter, built before fork */
 };
@@ -74,14 +74,13 @@ int platform_probe(char *buf, size_t cap);
 /* Read n bytes at addr in the calling task, then confirm the call is still
  * pending, so the bytes belong to the task that made it. 0, -EFAULT, or
  * -ESRCH when the call went away. */
-int platform_read(struct platform *p, const struct platform_event *ev, void *dst, uint64_t addr,
-                  size_t n);
+int platform_read(struct platform *p, const struct platform_event *ev, void *dst, uint64_t addr, size_t n);
 
 /* Read a NUL-terminated string of at most cap-1 bytes. Length, -EFAULT,
  * -ENAMETOOLONG or -ESRCH. */
-ssize_t platform_read_str(struct platform *p, const struct platform_event *ev, char *dst,
-                          uint64_t addr, size_t cap);
+ssize_t platform_read_str(struct platform *p, const struct platform_event *ev, char *dst, uint64_t addr,
+                          size_t cap);
 
 /* Write n bytes at addr in the calling task. 0 or -EFAULT/-ESRCH. */
-int platform_write(struct platform *p, const struct platform_event *ev, uint64_t addr,
-                   const void *src, size_t n);
+int platform_write(struct platform *p, const struct platform_event *ev, uint64_t addr, const void *src,
+                   size_t n);

@@ -96,8 +96,8 @@ static int unotify_next(struct platform *p, struct platform_event *ev)
         return 0;
 }
 
-static int unotify_respond(struct platform *p, const struct platform_event *ev,
-                           enum platform_answer how, long value)
+static int unotify_respond(struct platform *p, const struct platform_event *ev, enum platform_answer how,
+                           long value)
 {
         struct seccomp_notif_resp r = { .id = ev->id };
 

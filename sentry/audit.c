@@ -93,8 +93,8 @@ int audit_write(struct audit *a, const struct audit_record *r)
                                (unsigned long long)a->seq, stamp, ts.tv_nsec / 1000);
         len = add(buf, len, "session", a->session);
         if (r->pid)
-                len += (size_t)snprintf(buf + len, RECORD_MAX - len, ",\"pid\":%d,\"tid\":%d",
-                                        (int)r->pid, (int)r->tid);
+                len += (size_t)snprintf(buf + len, RECORD_MAX - len, ",\"pid\":%d,\"tid\":%d", (int)r->pid,
+                                        (int)r->tid);
         len = add(buf, len, "exe", r->exe);
         len = add(buf, len, "syscall", r->syscall);
         len = add(buf, len, "args", r->args);
@@ -133,8 +133,8 @@ static int verify_line(char *line, size_t n, char prev[AUDIT_HASH_HEX])
         char want[AUDIT_HASH_HEX];
         size_t body = n - (sizeof(hkey) - 1) - 64 - 2;
 
-        if (n < sizeof(hkey) + 64 + 2 + sizeof(pkey) + 64 || line[n - 1] != '}' ||
-            line[n - 2] != '"' || memcmp(line + body, hkey, sizeof(hkey) - 1) != 0)
+        if (n < sizeof(hkey) + 64 + 2 + sizeof(pkey) + 64 || line[n - 1] != '}' || line[n - 2] != '"' ||
+            memcmp(line + body, hkey, sizeof(hkey) - 1) != 0)
                 return -EBADMSG;
         if (memcmp(line + body - 64 - 1 - (sizeof(pkey) - 1), pkey, sizeof(pkey) - 1) != 0 ||
             memcmp(line + body - 64 - 1, prev, 64) != 0)

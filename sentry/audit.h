@@ -15,7 +15,7 @@
 #define AUDIT_HASH_HEX 65
 
 struct audit {
-        int fd;                    /* -1: audit off */
+        int fd; /* -1: audit off */
         char session[40];
         uint64_t seq;
         char prev[AUDIT_HASH_HEX]; /* hex hash of the last record */

@@ -44,7 +44,8 @@ static void on_crash(int sig)
 {
         char msg[128];
 
-        snprintf(msg, sizeof(msg), "interpose: sentry crashed (signal %d); stopping the guest. Backtrace:\n", sig);
+        snprintf(msg, sizeof(msg), "interpose: sentry crashed (signal %d); stopping the guest. Backtrace:\n",
+                 sig);
         say(msg);
         backtrace_to_stderr();
         if (crash_sentry)

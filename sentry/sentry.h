@@ -17,22 +17,22 @@
 #include "audit.h"
 
 /* Handler results beyond values and negative errnos. */
-#define SENTRY_CONTINUE (-(1L << 20))      /* let the kernel run the call as made */
-#define SENTRY_DONE (-(1L << 20) - 1)      /* the handler answered already (ADDFD send) */
-#define SENTRY_KILL (-(1L << 20) - 2)      /* kill the calling process */
+#define SENTRY_CONTINUE (-(1L << 20)) /* let the kernel run the call as made */
+#define SENTRY_DONE (-(1L << 20) - 1) /* the handler answered already (ADDFD send) */
+#define SENTRY_KILL (-(1L << 20) - 2) /* kill the calling process */
 
 struct sentry {
         struct platform plat;
         struct audit audit;
-        pid_t self;              /* the sentry's pid: every guest process descends from it */
-        pid_t guest;             /* the first guest process */
-        pid_t launcher;          /* our parent; its death ends the session */
-        const char *hostname;    /* what uname(2) reports as nodename */
-        int trace_fd;            /* -1: no --trace */
+        pid_t self;           /* the sentry's pid: every guest process descends from it */
+        pid_t guest;          /* the first guest process */
+        pid_t launcher;       /* our parent; its death ends the session */
+        const char *hostname; /* what uname(2) reports as nodename */
+        int trace_fd;         /* -1: no --trace */
         pthread_mutex_t trace_lock;
         uint8_t unknown_seen[SYS_FILTER_TRAP_LIMIT / 8 + 1]; /* ENOSYS audited once per number */
-        unsigned long denials;   /* decisions other than allow, for the summary */
-        unsigned long trapped;   /* calls handled */
+        unsigned long denials;                               /* decisions other than allow, for the summary */
+        unsigned long trapped;                               /* calls handled */
 };
 
 /* One trapped call while a handler decides it. */

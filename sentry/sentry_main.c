@@ -25,7 +25,8 @@ extern char **environ;
 static void die_guest(const char *what, int err)
 {
         char msg[256];
-        int n = snprintf(msg, sizeof(msg), "interpose: cannot start the guest: %s: %s\n", what, strerror(err));
+        int n = snprintf(msg, sizeof(msg), "interpose: cannot start the guest: %s: %s\n", what,
+                         strerror(err));
         write_all(2, msg, (size_t)n);
         _exit(EXIT_INTERPOSE_FAILED);
 }
@@ -38,8 +39,9 @@ static int send_fd(int sock, int fd)
                 struct cmsghdr h;
                 char buf[CMSG_SPACE(sizeof(int))];
         } u;
-        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                            .msg_controllen = sizeof(u.buf) };
+        struct msghdr m = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)
+        };
         struct cmsghdr *c = CMSG_FIRSTHDR(&m);
 
         c->cmsg_level = SOL_SOCKET;
@@ -57,8 +59,9 @@ static int recv_fd(int sock)
                 struct cmsghdr h;
                 char buf[CMSG_SPACE(sizeof(int))];
         } u;
-        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                            .msg_controllen = sizeof(u.buf) };
+        struct msghdr m = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)
+        };
         struct cmsghdr *c;
         int fd;
         ssize_t n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
@@ -85,7 +88,8 @@ __attribute__((noreturn)) static void guest_process(struct session_ctx *ctx, int
          * guest must be readable by the sentry (exec would reset it too). */
         prctl(PR_SET_DUMPABLE, 1);
         for (int sig = 1; sig < NSIG; sig++) {
-                struct sigaction sa = { .sa_handler = sigismember(&ctx->orig_ignored, sig) ? SIG_IGN : SIG_DFL };
+                struct sigaction sa = { .sa_handler = sigismember(&ctx->orig_ignored, sig) ? SIG_IGN
+                                                                                           : SIG_DFL };
                 if (sig != SIGKILL && sig != SIGSTOP)
                         sigaction(sig, &sa, NULL);
         }

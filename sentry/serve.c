@@ -118,8 +118,8 @@ static ffi_cif *cif_for(const struct sys_entry *e)
                 s->types[0] = &ffi_type_pointer;
                 for (int i = 0; i < e->nargs; i++)
                         s->types[i + 1] = ffi_type_of(e->args[i]);
-                if (ffi_prep_cif(&s->cif, FFI_DEFAULT_ABI, e->nargs + 1u, &ffi_type_sint64,
-                                 s->types) == FFI_OK)
+                if (ffi_prep_cif(&s->cif, FFI_DEFAULT_ABI, e->nargs + 1u, &ffi_type_sint64, s->types) ==
+                    FFI_OK)
                         s->ok = 1;
         }
         pthread_mutex_unlock(&cif_lock);
@@ -262,7 +262,8 @@ static void report(struct sentry_call *c, const char *decoded, long result, bool
                 if (audit_write(&s->audit, &r) < 0) {
                         /* An audit log we cannot write is a session we cannot
                          * vouch for: stop here, failing closed. */
-                        static const char msg[] = "interpose: sentry: cannot write the audit log; stopping the guest\n";
+                        static const char msg[] =
+                                "interpose: sentry: cannot write the audit log; stopping the guest\n";
                         write_all(2, msg, sizeof(msg) - 1);
                         sentry_kill_descendants(s->self, 0);
                         _exit(125);

@@ -119,7 +119,8 @@ static int audit_open(const struct session_ctx *ctx, struct audit_place *ap)
                         return -EISDIR;
         } else {
                 if (state && *state == '/')
-                        snprintf(ap->dir, sizeof(ap->dir), "%s/interpose/sessions/%s", state, ctx->session_id);
+                        snprintf(ap->dir, sizeof(ap->dir), "%s/interpose/sessions/%s", state,
+                                 ctx->session_id);
                 else if (home && *home == '/')
                         snprintf(ap->dir, sizeof(ap->dir), "%s/.local/state/interpose/sessions/%s", home,
                                  ctx->session_id);
@@ -187,8 +188,8 @@ struct launcher {
         int exec_errno;
         bool have_status;
         struct session_msg last;
-        int status_fd;        /* sentry -> launcher messages */
-        bool failed;          /* sentry or gofer died: fail closed */
+        int status_fd; /* sentry -> launcher messages */
+        bool failed;   /* sentry or gofer died: fail closed */
         const char *failure;
 };
 

@@ -18,13 +18,13 @@
 #define EXIT_NOT_FOUND 127
 
 struct session_opts {
-        const char *exe;          /* resolved path of the program */
-        char *const *argv;        /* argv as given (argv[0] is what the user typed) */
-        const char *hostname;     /* uname nodename inside; NULL: "interpose" */
-        const char *audit_path;   /* --audit=FILE, or NULL for the state directory */
-        const char *trace_path;   /* --trace-file=FILE, or NULL */
-        bool trace;               /* --trace */
-        bool summary;             /* --summary */
+        const char *exe;        /* resolved path of the program */
+        char *const *argv;      /* argv as given (argv[0] is what the user typed) */
+        const char *hostname;   /* uname nodename inside; NULL: "interpose" */
+        const char *audit_path; /* --audit=FILE, or NULL for the state directory */
+        const char *trace_path; /* --trace-file=FILE, or NULL */
+        bool trace;             /* --trace */
+        bool summary;           /* --summary */
         const struct platform_ops *platform;
 };
 
@@ -45,6 +45,3 @@ int session_confine_sentry(void);
  * path into buf. 0, -ENOENT (not found), -EACCES (found, not executable),
  * -EISDIR. */
 int session_resolve_program(const char *prog, char *buf, size_t cap);
-
-
-

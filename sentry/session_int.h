@@ -26,11 +26,11 @@ struct session_ctx {
         struct platform plat;
         char session_id[40];
         pid_t launcher;
-        int audit_fd;         /* the session's log, unlinked until the end */
-        int trace_fd;         /* -1 without --trace */
-        int status_fd;        /* sentry -> launcher messages */
-        int exec_err_fd;      /* guest -> launcher: errno of a failed exec */
-        sigset_t orig_mask;   /* the signal mask interpose started with */
+        int audit_fd;          /* the session's log, unlinked until the end */
+        int trace_fd;          /* -1 without --trace */
+        int status_fd;         /* sentry -> launcher messages */
+        int exec_err_fd;       /* guest -> launcher: errno of a failed exec */
+        sigset_t orig_mask;    /* the signal mask interpose started with */
         sigset_t orig_ignored; /* signals ignored when interpose started */
 };
 

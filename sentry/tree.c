@@ -84,8 +84,9 @@ int sentry_proc_stat(int dirfd, pid_t pid, pid_t *ret_ppid, uint64_t *ret_start,
                 return n == -ENOENT ? -ESRCH : (int)n;
         /* comm may hold spaces and parentheses: parse after the last ')'. */
         p = strrchr(buf, ')');
-        if (!p || sscanf(p + 1, " %c %d %d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-                         &state, &ppid, &pgrp, &start) != 4)
+        if (!p ||
+            sscanf(p + 1, " %c %d %d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                   &state, &ppid, &pgrp, &start) != 4)
                 return -EIO;
         if (ret_ppid)
                 *ret_ppid = ppid;

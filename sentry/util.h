@@ -26,19 +26,19 @@ static inline void closep(int *fd)
 #define _cleanup_close_ __attribute__((cleanup(closep)))
 
 /* Move ownership out of a cleanup variable: the variable becomes NULL / -1. */
-#define TAKE_PTR(p)                          \
-        ({                                   \
-                __typeof__(p) *_pp = &(p);   \
-                __typeof__(p) _v = *_pp;     \
-                *_pp = NULL;                 \
-                _v;                          \
-        })
-#define TAKE_FD(fd)                        \
+#define TAKE_PTR(p)                        \
         ({                                 \
-                int *_pfd = &(fd);         \
-                int _v = *_pfd;            \
-                *_pfd = -1;                \
+                __typeof__(p) *_pp = &(p); \
+                __typeof__(p) _v = *_pp;   \
+                *_pp = NULL;               \
                 _v;                        \
+        })
+#define TAKE_FD(fd)                \
+        ({                         \
+                int *_pfd = &(fd); \
+                int _v = *_pfd;    \
+                *_pfd = -1;        \
+                _v;                \
         })
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -77,14 +77,25 @@ static void put_oflags(struct out *o, uint64_t v)
                 int bit;
                 const char *name;
         } bits[] = {
-                { O_CREAT, "O_CREAT" },       { O_EXCL, "O_EXCL" },         { O_NOCTTY, "O_NOCTTY" },
-                { O_TRUNC, "O_TRUNC" },       { O_APPEND, "O_APPEND" },     { O_NONBLOCK, "O_NONBLOCK" },
-                { O_DIRECTORY, "O_DIRECTORY" }, { O_NOFOLLOW, "O_NOFOLLOW" }, { O_CLOEXEC, "O_CLOEXEC" },
-                { O_PATH, "O_PATH" },         { O_TMPFILE & ~O_DIRECTORY, "O_TMPFILE" },
+                { O_CREAT, "O_CREAT" },
+                { O_EXCL, "O_EXCL" },
+                { O_NOCTTY, "O_NOCTTY" },
+                { O_TRUNC, "O_TRUNC" },
+                { O_APPEND, "O_APPEND" },
+                { O_NONBLOCK, "O_NONBLOCK" },
+                { O_DIRECTORY, "O_DIRECTORY" },
+                { O_NOFOLLOW, "O_NOFOLLOW" },
+                { O_CLOEXEC, "O_CLOEXEC" },
+                { O_PATH, "O_PATH" },
+                { O_TMPFILE & ~O_DIRECTORY, "O_TMPFILE" },
         };
         int acc = (int)(v & O_ACCMODE);
 
-        put(o, "%s", acc == O_RDONLY ? "O_RDONLY" : acc == O_WRONLY ? "O_WRONLY" : acc == O_RDWR ? "O_RDWR" : "O_ACCMODE");
+        put(o, "%s",
+            acc == O_RDONLY   ? "O_RDONLY"
+            : acc == O_WRONLY ? "O_WRONLY"
+            : acc == O_RDWR   ? "O_RDWR"
+                              : "O_ACCMODE");
         v &= ~(uint64_t)O_ACCMODE;
         for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
                 if (v & (uint64_t)bits[i].bit) {
@@ -202,8 +213,8 @@ static void put_arg(struct out *o, int type, uint64_t v, const struct sys_reader
         }
 }
 
-size_t sys_format_call(const struct sys_entry *e, int nr, const uint64_t args[6],
-                       const struct sys_reader *rd, char *buf, size_t cap)
+size_t sys_format_call(const struct sys_entry *e, int nr, const uint64_t args[6], const struct sys_reader *rd,
+                       char *buf, size_t cap)
 {
         struct out o = { buf, 0, cap };
 
@@ -212,9 +223,8 @@ size_t sys_format_call(const struct sys_entry *e, int nr, const uint64_t args[6]
         buf[0] = '\0';
         if (!e) {
                 put(&o, "syscall_%d(%#llx, %#llx, %#llx, %#llx, %#llx, %#llx)", nr,
-                    (unsigned long long)args[0], (unsigned long long)args[1],
-                    (unsigned long long)args[2], (unsigned long long)args[3],
-                    (unsigned long long)args[4], (unsigned long long)args[5]);
+                    (unsigned long long)args[0], (unsigned long long)args[1], (unsigned long long)args[2],
+                    (unsigned long long)args[3], (unsigned long long)args[4], (unsigned long long)args[5]);
                 return o.len;
         }
         put(&o, "%s(", e->name);

@@ -22,8 +22,8 @@ struct sys_reader {
 
 /* Format "name(arg, arg, ...)" into buf. e may be NULL (unknown number nr).
  * rd may be NULL: strings are then shown as addresses. Returns length. */
-size_t sys_format_call(const struct sys_entry *e, int nr, const uint64_t args[6],
-                       const struct sys_reader *rd, char *buf, size_t cap);
+size_t sys_format_call(const struct sys_entry *e, int nr, const uint64_t args[6], const struct sys_reader *rd,
+                       char *buf, size_t cap);
 
 /* Format a result: "3", "-1 ESRCH (No such process)", "? (kernel)". */
 size_t sys_format_result(long value, int continued, char *buf, size_t cap);

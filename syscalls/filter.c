@@ -132,8 +132,7 @@ void sys_filter_free(struct sock_fprog *prog)
         free(prog);
 }
 
-uint32_t sys_filter_eval(const struct sock_fprog *prog, uint32_t arch, int nr,
-                         const uint64_t args[6])
+uint32_t sys_filter_eval(const struct sock_fprog *prog, uint32_t arch, int nr, const uint64_t args[6])
 {
         struct seccomp_data d = { .nr = nr, .arch = arch };
         uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = { 0 };
@@ -178,28 +177,60 @@ uint32_t sys_filter_eval(const struct sock_fprog *prog, uint32_t arch, int nr,
                         break;
                 case BPF_ALU:
                         switch (BPF_OP(f->code)) {
-                        case BPF_ADD: a += src; break;
-                        case BPF_SUB: a -= src; break;
-                        case BPF_MUL: a *= src; break;
-                        case BPF_DIV: a = src ? a / src : 0; break;
-                        case BPF_AND: a &= src; break;
-                        case BPF_OR: a |= src; break;
-                        case BPF_XOR: a ^= src; break;
-                        case BPF_LSH: a <<= (src & 31); break;
-                        case BPF_RSH: a >>= (src & 31); break;
-                        case BPF_NEG: a = -a; break;
-                        default: return SECCOMP_RET_KILL_PROCESS;
+                        case BPF_ADD:
+                                a += src;
+                                break;
+                        case BPF_SUB:
+                                a -= src;
+                                break;
+                        case BPF_MUL:
+                                a *= src;
+                                break;
+                        case BPF_DIV:
+                                a = src ? a / src : 0;
+                                break;
+                        case BPF_AND:
+                                a &= src;
+                                break;
+                        case BPF_OR:
+                                a |= src;
+                                break;
+                        case BPF_XOR:
+                                a ^= src;
+                                break;
+                        case BPF_LSH:
+                                a <<= (src & 31);
+                                break;
+                        case BPF_RSH:
+                                a >>= (src & 31);
+                                break;
+                        case BPF_NEG:
+                                a = -a;
+                                break;
+                        default:
+                                return SECCOMP_RET_KILL_PROCESS;
                         }
                         break;
                 case BPF_JMP: {
                         bool t;
                         switch (BPF_OP(f->code)) {
-                        case BPF_JA: pc += f->k; continue;
-                        case BPF_JEQ: t = a == src; break;
-                        case BPF_JGT: t = a > src; break;
-                        case BPF_JGE: t = a >= src; break;
-                        case BPF_JSET: t = (a & src) != 0; break;
-                        default: return SECCOMP_RET_KILL_PROCESS;
+                        case BPF_JA:
+                                pc += f->k;
+                                continue;
+                        case BPF_JEQ:
+                                t = a == src;
+                                break;
+                        case BPF_JGT:
+                                t = a > src;
+                                break;
+                        case BPF_JGE:
+                                t = a >= src;
+                                break;
+                        case BPF_JSET:
+                                t = (a & src) != 0;
+                                break;
+                        default:
+                                return SECCOMP_RET_KILL_PROCESS;
                         }
                         pc += t ? f->jt : f->jf;
                         break;

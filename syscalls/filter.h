@@ -21,5 +21,4 @@ void sys_filter_free(struct sock_fprog *prog);
 
 /* Run a classic BPF seccomp program on (arch, nr, args) the way the kernel
  * would, for offline filter tests. Returns the SECCOMP_RET_* action word. */
-uint32_t sys_filter_eval(const struct sock_fprog *prog, uint32_t arch, int nr,
-                         const uint64_t args[6]);
+uint32_t sys_filter_eval(const struct sock_fprog *prog, uint32_t arch, int nr, const uint64_t args[6]);

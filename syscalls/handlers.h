@@ -25,11 +25,10 @@ long sys_tgkill(struct sentry_call *c, int tgid, int tid, int sig);
 long sys_rt_sigqueueinfo(struct sentry_call *c, int pid, int sig, uint64_t info);
 long sys_rt_tgsigqueueinfo(struct sentry_call *c, int tgid, int tid, int sig, uint64_t info);
 long sys_pidfd_open(struct sentry_call *c, int pid, uint64_t flags);
-long sys_pidfd_send_signal(struct sentry_call *c, int pidfd, int sig, uint64_t info,
-                           uint64_t flags);
+long sys_pidfd_send_signal(struct sentry_call *c, int pidfd, int sig, uint64_t info, uint64_t flags);
 long sys_pidfd_getfd(struct sentry_call *c, int pidfd, int targetfd, uint64_t flags);
-long sys_process_madvise(struct sentry_call *c, int pidfd, uint64_t iov, uint64_t vlen,
-                         int advice, uint64_t flags);
+long sys_process_madvise(struct sentry_call *c, int pidfd, uint64_t iov, uint64_t vlen, int advice,
+                         uint64_t flags);
 long sys_process_mrelease(struct sentry_call *c, int pidfd, uint64_t flags);
 long sys_kcmp(struct sentry_call *c, int pid1, int pid2, int type, uint64_t idx1, uint64_t idx2);
 long sys_setpriority(struct sentry_call *c, int which, int who, int prio);
@@ -40,17 +39,16 @@ long sys_fcntl(struct sentry_call *c, int fd, int cmd, uint64_t arg);
 
 /* ptrace.c: tracing and cross-process memory, own tree only */
 long sys_ptrace(struct sentry_call *c, long request, int pid, uint64_t addr, uint64_t data);
-long sys_process_vm_readv(struct sentry_call *c, int pid, uint64_t lvec, uint64_t liovcnt,
-                          uint64_t rvec, uint64_t riovcnt, uint64_t flags);
-long sys_process_vm_writev(struct sentry_call *c, int pid, uint64_t lvec, uint64_t liovcnt,
-                           uint64_t rvec, uint64_t riovcnt, uint64_t flags);
+long sys_process_vm_readv(struct sentry_call *c, int pid, uint64_t lvec, uint64_t liovcnt, uint64_t rvec,
+                          uint64_t riovcnt, uint64_t flags);
+long sys_process_vm_writev(struct sentry_call *c, int pid, uint64_t lvec, uint64_t liovcnt, uint64_t rvec,
+                           uint64_t riovcnt, uint64_t flags);
 
 /* ident.c: identity and host-wide state */
 long sys_uname(struct sentry_call *c, uint64_t buf);
 long sys_adjtimex(struct sentry_call *c, uint64_t buf);
 long sys_clock_adjtime(struct sentry_call *c, int clk, uint64_t buf);
-long sys_prctl(struct sentry_call *c, int option, uint64_t a2, uint64_t a3, uint64_t a4,
-               uint64_t a5);
+long sys_prctl(struct sentry_call *c, int option, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
 
 /* exec.c: process lifetime events, audited */
 long sys_execve(struct sentry_call *c, uint64_t path, uint64_t argv, uint64_t envp);

@@ -146,8 +146,7 @@ static long queue_info(struct sentry_call *c, int pid, int tid, int sig, uint64_
                 return refuse(c, "own-tree", -ESRCH);
         /* The kernel applies the same rule to us as to the caller: a sender
          * other than the target may not forge SI_USER or kernel codes. */
-        if (syscall(SYS_pidfd_send_signal, pidfd, sig, &info,
-                    tid > 0 ? PIDFD_SIGNAL_THREAD : 0) < 0)
+        if (syscall(SYS_pidfd_send_signal, pidfd, sig, &info, tid > 0 ? PIDFD_SIGNAL_THREAD : 0) < 0)
                 return -errno;
         return 0;
 }

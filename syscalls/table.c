@@ -17,27 +17,48 @@
 
 /* clone(2) keeps the exit signal in its low byte, so CLONE_NEWTIME (0x80)
  * cannot be asked for there; unshare(2) takes it. */
-#define CLONE_NS_FLAGS                                                                     \
-        (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |    \
-         CLONE_NEWPID | CLONE_NEWNET)
+#define CLONE_NS_FLAGS                                                                                \
+        (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
+         CLONE_NEWNET)
 #define UNSHARE_NS_FLAGS (CLONE_NS_FLAGS | CLONE_NEWTIME)
 
 #define H_REFUSE sys_refuse
 #define H_PID0 sys_pid0
 
-#define ARGS(...) { __VA_ARGS__ }
-#define NOGUARD { { 0 }, { 0 } }
-#define GUARD1(k, a, v) { { k, a, v }, { 0 } }
-#define GUARD2(k, a, v, k2, a2, v2) { { k, a, v }, { k2, a2, v2 } }
-#define SYSCALL(nr_, name_, nargs_, args_, disp_, err_, guard_, handler_, note_)           \
-        [nr_] = { .name = #name_,                                                          \
-                  .nr = nr_,                                                               \
-                  .nargs = nargs_,                                                         \
-                  .args = args_,                                                           \
-                  .disposition = disp_,                                                    \
-                  .err = err_,                                                             \
-                  .guard = guard_,                                                         \
-                  .handler = (sys_handler_fn)(handler_),                                   \
+#define ARGS(...)           \
+        {                   \
+                __VA_ARGS__ \
+        }
+#define NOGUARD           \
+        {                 \
+                { 0 },    \
+                {         \
+                        0 \
+                }         \
+        }
+#define GUARD1(k, a, v)      \
+        {                    \
+                { k, a, v }, \
+                {            \
+                        0    \
+                }            \
+        }
+#define GUARD2(k, a, v, k2, a2, v2) \
+        {                           \
+                { k, a, v },        \
+                {                   \
+                        k2, a2, v2  \
+                }                   \
+        }
+#define SYSCALL(nr_, name_, nargs_, args_, disp_, err_, guard_, handler_, note_) \
+        [nr_] = { .name = #name_,                                                \
+                  .nr = nr_,                                                     \
+                  .nargs = nargs_,                                               \
+                  .args = args_,                                                 \
+                  .disposition = disp_,                                          \
+                  .err = err_,                                                   \
+                  .guard = guard_,                                               \
+                  .handler = (sys_handler_fn)(handler_),                         \
                   .note = note_ },
 
 const struct sys_entry sys_table[SYS_TABLE_SIZE] = {
@@ -71,12 +92,11 @@ const char *sys_disposition_name(int d)
 const char *sys_arg_type_name(int t)
 {
         static const char *const names[T__MAX] = {
-                [T_NONE] = "-",      [T_INT] = "int",     [T_UINT] = "uint",
-                [T_LONG] = "long",   [T_ULONG] = "ulong", [T_HEX] = "flags",
-                [T_PTR] = "ptr",     [T_STR] = "str",     [T_FD] = "fd",
-                [T_DIRFD] = "dirfd", [T_PID] = "pid",     [T_SIG] = "sig",
-                [T_OFLAGS] = "oflags", [T_MODE] = "mode", [T_SIZE] = "size",
-                [T_CLONEFLAGS] = "cloneflags", [T_ARGV] = "argv",
+                [T_NONE] = "-",        [T_INT] = "int",     [T_UINT] = "uint", [T_LONG] = "long",
+                [T_ULONG] = "ulong",   [T_HEX] = "flags",   [T_PTR] = "ptr",   [T_STR] = "str",
+                [T_FD] = "fd",         [T_DIRFD] = "dirfd", [T_PID] = "pid",   [T_SIG] = "sig",
+                [T_OFLAGS] = "oflags", [T_MODE] = "mode",   [T_SIZE] = "size", [T_CLONEFLAGS] = "cloneflags",
+                [T_ARGV] = "argv",
         };
         return t >= 0 && t < T__MAX && names[t] ? names[t] : "?";
 }

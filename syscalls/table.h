@@ -72,7 +72,7 @@ struct sys_entry {
         uint8_t nargs;
         uint8_t args[6]; /* enum sys_arg_type */
         uint8_t disposition;
-        int err;          /* errno for D_DENY */
+        int err; /* errno for D_DENY */
         struct sys_guard guard[2];
         sys_handler_fn handler; /* for D_TRAP rows, and guarded D_KERNEL/D_PATH rows */
         const char *note;

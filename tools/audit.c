@@ -27,7 +27,8 @@ int verb_audit(int argc, char **argv)
         n = audit_verify(fd, &line, head);
         close(fd);
         if (n < 0) {
-                fprintf(stderr, "interpose: %s: line %ld: hash chain broken (the log was edited)\n", argv[2], line);
+                fprintf(stderr, "interpose: %s: line %ld: hash chain broken (the log was edited)\n", argv[2],
+                        line);
                 return 1;
         }
         printf("%s: %ld records, chain intact, head %s\n", argv[2], n, head);

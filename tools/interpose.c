@@ -15,27 +15,26 @@
 
 static void usage(FILE *f)
 {
-        fprintf(f,
-                "Usage: interpose [OPTIONS] [--] PROGRAM [ARGS...]\n"
-                "       interpose syscalls [--json]\n"
-                "       interpose audit verify FILE\n"
-                "       interpose --help | --version\n"
-                "\n"
-                "Run PROGRAM as a guest whose every syscall is decided by the sentry.\n"
-                "\n"
-                "Options:\n"
-                "  --trace               print one line per trapped syscall to stderr\n"
-                "  --trace-file=FILE     ... to FILE instead\n"
-                "  --audit=FILE          write the audit log to FILE (default:\n"
-                "                        $XDG_STATE_HOME/interpose/sessions/ID/audit.jsonl)\n"
-                "  --summary             print a one-line session summary on stderr\n"
-                "  --hostname=NAME       host name the guest sees (default: interpose)\n"
-                "  --platform=NAME       auto (default) or unotify (seccomp user notification)\n"
-                "  -h, --help            show this help\n"
-                "  -V, --version         show the version and what the kernel offers\n"
-                "\n"
-                "Exit status: the guest's; 128+N if it was killed by signal N; 125 if\n"
-                "interpose failed; 126 if PROGRAM cannot be executed; 127 if not found.\n");
+        fprintf(f, "Usage: interpose [OPTIONS] [--] PROGRAM [ARGS...]\n"
+                   "       interpose syscalls [--json]\n"
+                   "       interpose audit verify FILE\n"
+                   "       interpose --help | --version\n"
+                   "\n"
+                   "Run PROGRAM as a guest whose every syscall is decided by the sentry.\n"
+                   "\n"
+                   "Options:\n"
+                   "  --trace               print one line per trapped syscall to stderr\n"
+                   "  --trace-file=FILE     ... to FILE instead\n"
+                   "  --audit=FILE          write the audit log to FILE (default:\n"
+                   "                        $XDG_STATE_HOME/interpose/sessions/ID/audit.jsonl)\n"
+                   "  --summary             print a one-line session summary on stderr\n"
+                   "  --hostname=NAME       host name the guest sees (default: interpose)\n"
+                   "  --platform=NAME       auto (default) or unotify (seccomp user notification)\n"
+                   "  -h, --help            show this help\n"
+                   "  -V, --version         show the version and what the kernel offers\n"
+                   "\n"
+                   "Exit status: the guest's; 128+N if it was killed by signal N; 125 if\n"
+                   "interpose failed; 126 if PROGRAM cannot be executed; 127 if not found.\n");
 }
 
 static int version(void)
@@ -50,11 +49,14 @@ static int version(void)
 int main(int argc, char **argv)
 {
         static const struct option longopts[] = {
-                { "trace", no_argument, NULL, 't' },     { "trace-file", required_argument, NULL, 'T' },
-                { "audit", required_argument, NULL, 'a' }, { "summary", no_argument, NULL, 's' },
+                { "trace", no_argument, NULL, 't' },
+                { "trace-file", required_argument, NULL, 'T' },
+                { "audit", required_argument, NULL, 'a' },
+                { "summary", no_argument, NULL, 's' },
                 { "hostname", required_argument, NULL, 'H' },
                 { "platform", required_argument, NULL, 'p' },
-                { "help", no_argument, NULL, 'h' },      { "version", no_argument, NULL, 'V' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
         };
         struct session_opts o = { .platform = &platform_unotify_ops };
@@ -69,10 +71,18 @@ int main(int argc, char **argv)
         /* '+': stop at the program name, so its own options stay its own. */
         while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
                 switch (c) {
-                case 't': o.trace = true; break;
-                case 'T': o.trace_path = optarg; break;
-                case 'a': o.audit_path = optarg; break;
-                case 's': o.summary = true; break;
+                case 't':
+                        o.trace = true;
+                        break;
+                case 'T':
+                        o.trace_path = optarg;
+                        break;
+                case 'a':
+                        o.audit_path = optarg;
+                        break;
+                case 's':
+                        o.summary = true;
+                        break;
                 case 'H':
                         if (!*optarg || strlen(optarg) > 64) {
                                 fprintf(stderr, "interpose: --hostname: give 1 to 64 characters\n");
@@ -83,21 +93,26 @@ int main(int argc, char **argv)
                 case 'p':
                         if (strcmp(optarg, "seccomp-unotify") != 0 && strcmp(optarg, "unotify") != 0 &&
                             strcmp(optarg, "auto") != 0) {
-                                fprintf(stderr, "interpose: unknown platform '%s'; available: auto, unotify "
-                                                "(seccomp-unotify)\n",
+                                fprintf(stderr,
+                                        "interpose: unknown platform '%s'; available: auto, unotify "
+                                        "(seccomp-unotify)\n",
                                         optarg);
                                 return EXIT_INTERPOSE_FAILED;
                         }
                         break;
-                case 'h': usage(stdout); return 0;
-                case 'V': return version();
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                case 'V':
+                        return version();
                 default:
                         fprintf(stderr, "Try 'interpose --help' for the options.\n");
                         return EXIT_INTERPOSE_FAILED;
                 }
         }
         if (optind >= argc) {
-                fprintf(stderr, "interpose: no program given; usage: interpose [OPTIONS] [--] PROGRAM [ARGS...]\n");
+                fprintf(stderr,
+                        "interpose: no program given; usage: interpose [OPTIONS] [--] PROGRAM [ARGS...]\n");
                 return EXIT_INTERPOSE_FAILED;
         }
         r = session_resolve_program(argv[optind], exe, sizeof(exe));

@@ -50,11 +50,15 @@ static const char *outcome(void (*fn)(void), char *buf, size_t cap)
         if (pid < 0 || waitpid(pid, &status, 0) != pid)
                 exit(EXIT_HARD);
         if (WIFEXITED(status))
-                snprintf(buf, cap, "%s", WEXITSTATUS(status) == 0 ? "works" :
-                                         WEXITSTATUS(status) == 38 ? "enosys" : "other");
+                snprintf(buf, cap, "%s",
+                         WEXITSTATUS(status) == 0    ? "works"
+                         : WEXITSTATUS(status) == 38 ? "enosys"
+                                                     : "other");
         else
-                snprintf(buf, cap, "%s", WTERMSIG(status) == SIGKILL ? "killed" :
-                                         WTERMSIG(status) == SIGSEGV ? "segv" : "signal");
+                snprintf(buf, cap, "%s",
+                         WTERMSIG(status) == SIGKILL   ? "killed"
+                         : WTERMSIG(status) == SIGSEGV ? "segv"
+                                                       : "signal");
         return buf;
 }
 
@@ -106,7 +110,8 @@ int main(int argc, char **argv)
 
         setvbuf(stderr, NULL, _IONBF, 0);
         if (!strcmp(c, "probe")) {
-                printf("int80=%s x32=%s\n", outcome(child_int80, a, sizeof(a)), outcome(child_x32, b, sizeof(b)));
+                printf("int80=%s x32=%s\n", outcome(child_int80, a, sizeof(a)),
+                       outcome(child_x32, b, sizeof(b)));
                 return 0;
         }
         if (!strcmp(c, "int80"))

@@ -46,13 +46,13 @@ struct hatch {
 
 /* Arguments chosen to fail on the host: see each comment. */
 static const struct hatch hatches[] = {
-        { "io_uring_setup", 425, { 1, BAD }, ENOSYS, NATIVE_FAILS },     /* EFAULT */
+        { "io_uring_setup", 425, { 1, BAD }, ENOSYS, NATIVE_FAILS },            /* EFAULT */
         { "io_uring_enter", 426, { -1, 0, 0, 0, 0, 0 }, ENOSYS, NATIVE_FAILS }, /* EBADF */
         { "io_uring_register", 427, { -1, 0, 0, 0 }, ENOSYS, NATIVE_FAILS },
-        { "bpf", 321, { 0, BAD, 8 }, ENOSYS, NATIVE_FAILS },              /* EFAULT / EPERM */
-        { "userfaultfd", 323, { ~0L }, ENOSYS, NATIVE_FAILS },            /* EINVAL */
+        { "bpf", 321, { 0, BAD, 8 }, ENOSYS, NATIVE_FAILS },   /* EFAULT / EPERM */
+        { "userfaultfd", 323, { ~0L }, ENOSYS, NATIVE_FAILS }, /* EINVAL */
         { "perf_event_open", 298, { BAD, 0, -1, -1, 0 }, ENOSYS, NATIVE_FAILS },
-        { "keyctl", 250, { -1 }, ENOSYS, NATIVE_FAILS },                  /* EOPNOTSUPP */
+        { "keyctl", 250, { -1 }, ENOSYS, NATIVE_FAILS }, /* EOPNOTSUPP */
         { "add_key", 248, { BAD, BAD, 0, 0, 0 }, ENOSYS, NATIVE_FAILS },
         { "request_key", 249, { BAD, BAD, 0, 0 }, ENOSYS, NATIVE_FAILS },
         { "mount", 165, { BAD, BAD, BAD, 0, 0 }, EPERM, NATIVE_FAILS },
@@ -68,8 +68,8 @@ static const struct hatch hatches[] = {
         { "open_tree_attr", 467, { -1, BAD, 0, BAD, 0 }, EPERM, NATIVE_FAILS },
         { "statmount", 457, { BAD, BAD, 0, 0 }, EPERM, NATIVE_FAILS },
         { "listmount", 458, { BAD, BAD, 0, 0 }, EPERM, NATIVE_FAILS },
-        { "setns", 308, { -1, 0 }, EPERM, NATIVE_FAILS },                 /* EBADF */
-        { "kexec_load", 246, { 0, 1000, BAD, 0 }, EPERM, NATIVE_FAILS },  /* EINVAL: > 16 segments */
+        { "setns", 308, { -1, 0 }, EPERM, NATIVE_FAILS },                /* EBADF */
+        { "kexec_load", 246, { 0, 1000, BAD, 0 }, EPERM, NATIVE_FAILS }, /* EINVAL: > 16 segments */
         { "kexec_file_load", 320, { -1, -1, 0, BAD, ~0L }, EPERM, NATIVE_FAILS },
         { "init_module", 175, { BAD, 0, BAD }, EPERM, NATIVE_FAILS },
         { "finit_module", 313, { -1, BAD, 0 }, EPERM, NATIVE_FAILS },
@@ -77,15 +77,15 @@ static const struct hatch hatches[] = {
         { "open_by_handle_at", 304, { -1, BAD, 0 }, EPERM, NATIVE_FAILS },
         { "name_to_handle_at", 303, { -1, BAD, BAD, BAD, 0 }, EOPNOTSUPP, NATIVE_FAILS },
         { "chroot", 161, { BAD }, EPERM, NATIVE_FAILS },
-        { "iopl", 172, { 4 }, EPERM, NATIVE_FAILS },                      /* EINVAL: level > 3 */
-        { "ioperm", 173, { 0x10000, 1, 1 }, EPERM, NATIVE_FAILS },        /* EINVAL: past the ports */
+        { "iopl", 172, { 4 }, EPERM, NATIVE_FAILS },               /* EINVAL: level > 3 */
+        { "ioperm", 173, { 0x10000, 1, 1 }, EPERM, NATIVE_FAILS }, /* EINVAL: past the ports */
         { "swapon", 167, { BAD, 0 }, EPERM, NATIVE_FAILS },
         { "swapoff", 168, { BAD }, EPERM, NATIVE_FAILS },
-        { "reboot", 169, { 0, 0, 0, 0 }, EPERM, NATIVE_FAILS },           /* EINVAL: no magic */
+        { "reboot", 169, { 0, 0, 0, 0 }, EPERM, NATIVE_FAILS }, /* EINVAL: no magic */
         { "settimeofday", 164, { BAD, 0 }, EPERM, NATIVE_FAILS },
         { "clock_settime", 227, { CLOCK_MONOTONIC, BAD }, EPERM, NATIVE_FAILS },
-        { "syslog", 103, { 10, 0, 0 }, EPERM, NATIVE_ANY },               /* SIZE_BUFFER: a read */
-        { "sethostname", 170, { BAD, 100000 }, EPERM, NATIVE_FAILS },     /* EINVAL: too long */
+        { "syslog", 103, { 10, 0, 0 }, EPERM, NATIVE_ANY },           /* SIZE_BUFFER: a read */
+        { "sethostname", 170, { BAD, 100000 }, EPERM, NATIVE_FAILS }, /* EINVAL: too long */
         { "setdomainname", 171, { BAD, 100000 }, EPERM, NATIVE_FAILS },
         { "acct", 163, { BAD }, EPERM, NATIVE_FAILS },
         { "quotactl", 179, { 0, BAD, 0, 0 }, EPERM, NATIVE_FAILS },
@@ -93,7 +93,7 @@ static const struct hatch hatches[] = {
         { "fanotify_init", 300, { ~0L, 0 }, EPERM, NATIVE_FAILS },
         { "fanotify_mark", 301, { -1, 0, 0, -1, 0 }, EPERM, NATIVE_FAILS },
         { "lsm_set_self_attr", 460, { 0, BAD, 0, 0 }, EPERM, NATIVE_FAILS },
-        { "modify_ldt", 154, { 1, BAD, 16 }, ENOSYS, NATIVE_FAILS },       /* write: EFAULT */
+        { "modify_ldt", 154, { 1, BAD, 16 }, ENOSYS, NATIVE_FAILS }, /* write: EFAULT */
         { "lookup_dcookie", 212, { 0, BAD, 0 }, ENOSYS, NATIVE_FAILS },
         { "vhangup", 153, { 0 }, EPERM, NATIVE_SKIP }, /* would hang up the host's terminal */
         { "uselib", 134, { BAD }, ENOSYS, NATIVE_FAILS },
@@ -198,8 +198,7 @@ static int run_nested_listener(void)
 
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return EXIT_HARD;
-        r = raw(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, (long)&prog, 0,
-                0, 0);
+        r = raw(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, (long)&prog, 0, 0, 0);
         NOTE("seccomp(NEW_LISTENER) = %ld", r);
         if (guest_confined())
                 CHECK(r == -EBUSY, "a second listener was installed: %ld", r);

@@ -41,21 +41,21 @@ static inline long raw(long nr, long a, long b, long c, long d, long e, long f)
         return r < 0 ? -errno : r;
 }
 
-#define CHECK(cond, ...)                                                        \
-        do {                                                                    \
-                if (!(cond)) {                                                  \
-                        fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);    \
-                        fprintf(stderr, __VA_ARGS__);                           \
-                        fputc('\n', stderr);                                    \
-                        guest_failures++;                                       \
-                }                                                               \
+#define CHECK(cond, ...)                                                     \
+        do {                                                                 \
+                if (!(cond)) {                                               \
+                        fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+                        fprintf(stderr, __VA_ARGS__);                        \
+                        fputc('\n', stderr);                                 \
+                        guest_failures++;                                    \
+                }                                                            \
         } while (0)
 
-#define NOTE(...)                                  \
-        do {                                       \
-                fprintf(stderr, "  ");             \
-                fprintf(stderr, __VA_ARGS__);      \
-                fputc('\n', stderr);               \
+#define NOTE(...)                             \
+        do {                                  \
+                fprintf(stderr, "  ");        \
+                fprintf(stderr, __VA_ARGS__); \
+                fputc('\n', stderr);          \
         } while (0)
 
 static inline int guest_result(void)

@@ -58,8 +58,8 @@ static void reap_killed(pid_t pid, int sig)
         int status;
 
         CHECK(waitpid(pid, &status, 0) == pid, "waitpid: %m");
-        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == sig, "child %d: status %#x, want signal %d",
-              pid, status, sig);
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == sig, "child %d: status %#x, want signal %d", pid,
+              status, sig);
 }
 
 static int own_tree(void)
@@ -73,8 +73,7 @@ static int own_tree(void)
 
         CHECK(raw(SYS_kill, child, 0, 0, 0, 0, 0) == 0, "kill(child, 0)");
         CHECK(raw(SYS_tgkill, child, child, 0, 0, 0, 0) == 0, "tgkill(child, child, 0)");
-        CHECK(raw(SYS_getpgid, child, 0, 0, 0, 0, 0) == raw(SYS_getpgid, 0, 0, 0, 0, 0, 0),
-              "getpgid(child)");
+        CHECK(raw(SYS_getpgid, child, 0, 0, 0, 0, 0) == raw(SYS_getpgid, 0, 0, 0, 0, 0, 0), "getpgid(child)");
         CHECK(raw(SYS_getsid, child, 0, 0, 0, 0, 0) == raw(SYS_getsid, 0, 0, 0, 0, 0, 0), "getsid(child)");
         CHECK(raw(SYS_setpriority, PRIO_PROCESS, child, 5, 0, 0, 0) == 0, "setpriority(child)");
         x = raw(SYS_getpriority, PRIO_PROCESS, child, 0, 0, 0, 0);

@@ -18,9 +18,14 @@ static int fresh_log(int records)
 
         audit_init(&a, fd, "test-session");
         for (int i = 0; i < records; i++) {
-                struct audit_record r = { .pid = 100 + i, .tid = 100 + i, .exe = "/bin/x",
-                                          .syscall = "kill", .args = nasty[i % 5], .decision = "deny",
-                                          .rule = "own-tree", .result = "-1 ESRCH" };
+                struct audit_record r = { .pid = 100 + i,
+                                          .tid = 100 + i,
+                                          .exe = "/bin/x",
+                                          .syscall = "kill",
+                                          .args = nasty[i % 5],
+                                          .decision = "deny",
+                                          .rule = "own-tree",
+                                          .result = "-1 ESRCH" };
                 CHECK(audit_write(&a, &r) == 0, "write %d", i);
         }
         return fd;

@@ -30,7 +30,8 @@ static void check_unguarded(const struct sys_entry *e)
         uint32_t want = (e->disposition == D_KERNEL || e->disposition == D_PATH) ? ALLOW : NOTIFY;
         uint64_t junk[6] = { ~0ULL, 1, 2, 3, 4, 5 };
 
-        CHECK(eval(AUDIT_ARCH_X86_64, e->nr, zero) == want, "%s: want %s", e->name, want == ALLOW ? "allow" : "trap");
+        CHECK(eval(AUDIT_ARCH_X86_64, e->nr, zero) == want, "%s: want %s", e->name,
+              want == ALLOW ? "allow" : "trap");
         CHECK(eval(AUDIT_ARCH_X86_64, e->nr, junk) == want, "%s with other args", e->name);
 }
 

@@ -39,7 +39,8 @@ static void check_row(const struct sys_entry *e)
         if (e->disposition != D_KERNEL)
                 CHECK(e->note && e->note[0], "%s: no note says why", e->name);
         for (int i = 0; i < 2; i++)
-                CHECK(e->guard[i].arg < 6 && e->guard[i].arg < e->nargs + (e->guard[i].kind == G_NONE ? 6 : 0),
+                CHECK(e->guard[i].arg < 6 &&
+                              e->guard[i].arg < e->nargs + (e->guard[i].kind == G_NONE ? 6 : 0),
                       "%s: guard on a missing argument", e->name);
 }
 
@@ -50,13 +51,15 @@ static void check_coverage(void)
                 const struct sys_entry *e = sys_lookup(nr);
                 bool hole = nr >= 335 && nr <= 423;
                 if (nr <= 469)
-                        CHECK(hole ? !e : e != NULL, "number %d: %s", nr, hole ? "hole has a row" : "missing row");
+                        CHECK(hole ? !e : e != NULL, "number %d: %s", nr,
+                              hole ? "hole has a row" : "missing row");
                 if (e) {
                         rows++;
                         CHECK(e->nr == nr, "row at %d says %d", nr, e->nr);
                         for (int k = 0; k < nr; k++)
                                 if (sys_table[k].name)
-                                        CHECK(strcmp(sys_table[k].name, e->name) != 0, "duplicate %s", e->name);
+                                        CHECK(strcmp(sys_table[k].name, e->name) != 0, "duplicate %s",
+                                              e->name);
                 }
         }
         CHECK(rows == 381, "expected 381 rows (0..334, 424..469), have %d", rows);
@@ -66,13 +69,45 @@ static void check_coverage(void)
 static void check_hatches(void)
 {
         static const char *const denied[] = {
-                "io_uring_setup", "io_uring_enter", "io_uring_register", "bpf", "userfaultfd",
-                "perf_event_open", "keyctl", "add_key", "request_key", "mount", "umount2", "pivot_root",
-                "move_mount", "open_tree", "fsopen", "fsmount", "fspick", "fsconfig", "mount_setattr",
-                "setns", "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
-                "open_by_handle_at", "chroot", "iopl", "ioperm", "swapon", "swapoff", "reboot",
-                "settimeofday", "clock_settime", "syslog", "sethostname", "setdomainname",
-                "name_to_handle_at", "modify_ldt",
+                "io_uring_setup",
+                "io_uring_enter",
+                "io_uring_register",
+                "bpf",
+                "userfaultfd",
+                "perf_event_open",
+                "keyctl",
+                "add_key",
+                "request_key",
+                "mount",
+                "umount2",
+                "pivot_root",
+                "move_mount",
+                "open_tree",
+                "fsopen",
+                "fsmount",
+                "fspick",
+                "fsconfig",
+                "mount_setattr",
+                "setns",
+                "kexec_load",
+                "kexec_file_load",
+                "init_module",
+                "finit_module",
+                "delete_module",
+                "open_by_handle_at",
+                "chroot",
+                "iopl",
+                "ioperm",
+                "swapon",
+                "swapoff",
+                "reboot",
+                "settimeofday",
+                "clock_settime",
+                "syslog",
+                "sethostname",
+                "setdomainname",
+                "name_to_handle_at",
+                "modify_ldt",
         };
         static const char *const guarded[] = { "clone", "unshare", "ioctl" };
 
