@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -145,6 +147,66 @@ static void put_argv(struct out *o, uint64_t addr, const struct sys_reader *rd)
         put(o, "]");
 }
 
+/* clone(2)/unshare(2) flags by name, the exit signal of clone last, so a
+ * refused namespace reads as CLONE_NEWUSER in the log, not 0x10000000.
+ * For unshare the low byte holds CLONE_NEWTIME, not a signal. */
+static void put_cloneflags(struct out *o, uint64_t v, bool with_signal)
+{
+        static const struct {
+                uint64_t bit;
+                const char *name;
+        } bits[] = {
+                { CLONE_VM, "CLONE_VM" },
+                { CLONE_FS, "CLONE_FS" },
+                { CLONE_FILES, "CLONE_FILES" },
+                { CLONE_SIGHAND, "CLONE_SIGHAND" },
+                { CLONE_PIDFD, "CLONE_PIDFD" },
+                { CLONE_PTRACE, "CLONE_PTRACE" },
+                { CLONE_VFORK, "CLONE_VFORK" },
+                { CLONE_PARENT, "CLONE_PARENT" },
+                { CLONE_THREAD, "CLONE_THREAD" },
+                { CLONE_NEWNS, "CLONE_NEWNS" },
+                { CLONE_SYSVSEM, "CLONE_SYSVSEM" },
+                { CLONE_SETTLS, "CLONE_SETTLS" },
+                { CLONE_PARENT_SETTID, "CLONE_PARENT_SETTID" },
+                { CLONE_CHILD_CLEARTID, "CLONE_CHILD_CLEARTID" },
+                { CLONE_UNTRACED, "CLONE_UNTRACED" },
+                { CLONE_CHILD_SETTID, "CLONE_CHILD_SETTID" },
+                { CLONE_NEWCGROUP, "CLONE_NEWCGROUP" },
+                { CLONE_NEWUTS, "CLONE_NEWUTS" },
+                { CLONE_NEWIPC, "CLONE_NEWIPC" },
+                { CLONE_NEWUSER, "CLONE_NEWUSER" },
+                { CLONE_NEWPID, "CLONE_NEWPID" },
+                { CLONE_NEWNET, "CLONE_NEWNET" },
+                { CLONE_IO, "CLONE_IO" },
+                { 0x80, "CLONE_NEWTIME" },
+        };
+        uint64_t rest = with_signal ? v & ~(uint64_t)CSIGNAL : v;
+        bool first = true;
+
+        for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+                if (!(rest & bits[i].bit) || (with_signal && bits[i].bit == 0x80))
+                        continue;
+                put(o, "%s%s", first ? "" : "|", bits[i].name);
+                rest &= ~bits[i].bit;
+                first = false;
+        }
+        if (rest) {
+                put(o, "%s%#llx", first ? "" : "|", (unsigned long long)rest);
+                first = false;
+        }
+        if (with_signal && (v & CSIGNAL)) {
+                const char *sig = sys_signal_name((int)(v & CSIGNAL));
+                if (sig)
+                        put(o, "%s%s", first ? "" : "|", sig);
+                else
+                        put(o, "%s%#llx", first ? "" : "|", (unsigned long long)(v & CSIGNAL));
+                first = false;
+        }
+        if (first)
+                put(o, "0");
+}
+
 static void put_arg(struct out *o, int type, uint64_t v, const struct sys_reader *rd)
 {
         char s[STR_SHOWN];
@@ -187,6 +249,10 @@ static void put_arg(struct out *o, int type, uint64_t v, const struct sys_reader
                 break;
         case T_OFLAGS:
                 put_oflags(o, v);
+                break;
+        case T_CLONEFLAGS:
+        case T_NSFLAGS:
+                put_cloneflags(o, v, type == T_CLONEFLAGS);
                 break;
         case T_STR:
                 if (!v) {

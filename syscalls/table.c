@@ -92,11 +92,15 @@ const char *sys_disposition_name(int d)
 const char *sys_arg_type_name(int t)
 {
         static const char *const names[T__MAX] = {
-                [T_NONE] = "-",        [T_INT] = "int",     [T_UINT] = "uint", [T_LONG] = "long",
-                [T_ULONG] = "ulong",   [T_HEX] = "flags",   [T_PTR] = "ptr",   [T_STR] = "str",
-                [T_FD] = "fd",         [T_DIRFD] = "dirfd", [T_PID] = "pid",   [T_SIG] = "sig",
-                [T_OFLAGS] = "oflags", [T_MODE] = "mode",   [T_SIZE] = "size", [T_CLONEFLAGS] = "cloneflags",
-                [T_ARGV] = "argv",
+                [T_NONE] = "-",          [T_INT] = "int",
+                [T_UINT] = "uint",       [T_LONG] = "long",
+                [T_ULONG] = "ulong",     [T_HEX] = "flags",
+                [T_PTR] = "ptr",         [T_STR] = "str",
+                [T_FD] = "fd",           [T_DIRFD] = "dirfd",
+                [T_PID] = "pid",         [T_SIG] = "sig",
+                [T_OFLAGS] = "oflags",   [T_MODE] = "mode",
+                [T_SIZE] = "size",       [T_CLONEFLAGS] = "cloneflags",
+                [T_NSFLAGS] = "nsflags", [T_ARGV] = "argv",
         };
         return t >= 0 && t < T__MAX && names[t] ? names[t] : "?";
 }

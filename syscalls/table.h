@@ -28,7 +28,8 @@ enum sys_arg_type {
         T_OFLAGS,     /* open(2) flags */
         T_MODE,       /* file mode, octal */
         T_SIZE,       /* byte count */
-        T_CLONEFLAGS, /* clone(2) flags */
+        T_CLONEFLAGS, /* clone(2) flags: CLONE_* with the exit signal */
+        T_NSFLAGS,    /* unshare(2)/setns(2) flags: CLONE_* only */
         T_ARGV,       /* guest NULL-terminated string vector */
         T__MAX
 };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The --trace decoder, driven by the table's argument types. */
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -49,6 +50,11 @@ int main(void)
         expect(SYS_execve, 1, 0x1000, 0x7ff0, 0, "execve(\"/etc/passwd\", [\"ls\", \"-l\"], 0x7ff0)");
         expect(SYS_uname, 0, 0, 0, 0, "uname(NULL)");
         expect(1000, 1, 2, 0, 0, "syscall_1000(0x1, 0x2, 0, 0, 0, 0)");
+        expect(SYS_unshare, CLONE_NEWUSER | CLONE_NEWNET | 0x80, 0, 0, 0,
+               "unshare(CLONE_NEWUSER|CLONE_NEWNET|CLONE_NEWTIME)");
+        expect(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0,
+               "clone(CLONE_NEWPID|SIGCHLD, NULL, NULL, NULL, NULL)");
+        expect(SYS_clone, 1ULL << 40, 0, 0, 0, "clone(0x10000000000, NULL, NULL, NULL, NULL)");
         sys_format_result(-3, 0, buf, sizeof(buf));
         CHECK(strcmp(buf, "-1 ESRCH (No such process)") == 0, "result %s", buf);
         sys_format_result(0, 1, buf, sizeof(buf));
