@@ -6,6 +6,7 @@
  * with SECCOMP_IOCTL_NOTIF_ADDFD.
  */
 #include <errno.h>
+#include <poll.h>
 #include <linux/audit.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -42,7 +43,7 @@ int platform_prepare(struct platform *p, const struct platform_ops *ops)
                                        ? sizes.seccomp_notif_resp
                                        : sizeof(struct seccomp_notif_resp);
         }
-        return sys_filter_build(action, &p->fprog);
+        return sys_filter_prebuilt(action, &p->fprog);
 }
 
 static int unotify_guest_install(struct platform *p, int *ret_listener)
@@ -85,8 +86,20 @@ static int unotify_next(struct platform *p, struct platform_event *ev)
         if (p->notif_size > sizeof(buf))
                 return -EOVERFLOW;
         memset(&buf, 0, p->notif_size);
-        if (ioctl(p->listener, SECCOMP_IOCTL_NOTIF_RECV, n) < 0)
-                return -errno;
+        while (ioctl(p->listener, SECCOMP_IOCTL_NOTIF_RECV, n) < 0) {
+                struct pollfd pfd = { .fd = p->listener, .events = POLLIN };
+
+                if (errno != ENOENT)
+                        return -errno;
+                /* ENOENT: the caller died before we got to it, or nobody
+                 * uses the filter any more, and then RECV fails at once
+                 * forever. Block until there is a notification; a hang-up
+                 * without one means the guest is gone. */
+                if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+                        return -errno;
+                if ((pfd.revents & POLLHUP) && !(pfd.revents & POLLIN))
+                        return -ESHUTDOWN;
+        }
         ev->id = n->id;
         ev->tid = (pid_t)n->pid;
         ev->arch = n->data.arch;

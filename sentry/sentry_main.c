@@ -6,6 +6,7 @@
  * when the launcher dies, or when it fails itself.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -144,7 +145,13 @@ __attribute__((noreturn)) static void finish(int status)
         audit_session("end", extra);
         /* The session ends with its first process, as a container ends with
          * its init: nothing the guest started may linger unwatched. */
-        sentry_kill_descendants(S.self, 0);
+        /* We are a subreaper: a live descendant has a live parent chain up
+         * to us, so no child at all means nothing left to sweep. */
+        pid_t left;
+        while ((left = waitpid(-1, NULL, WNOHANG | __WALL)) > 0)
+                ;
+        if (!(left < 0 && errno == ECHILD))
+                sentry_kill_descendants(S.self, 0);
         while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
                 ;
         send_msg(MSG_GUEST_EXIT, status);
@@ -233,7 +240,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
                 /* The guest failed before loading its filter and said why;
                  * the reaper reports its exit status. */
                 for (;;)
-                        pause();
+                        poll(NULL, 0, -1);
         }
         S.plat = ctx->plat;
         r = S.plat.ops->attach(&S.plat, listener);
@@ -260,6 +267,12 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
                 _exit(EXIT_INTERPOSE_FAILED);
         }
         r = sentry_serve(&S);
+        if (r == 0) {
+                /* No process uses the filter any more: the guest is gone and
+                 * the reaper thread is finishing the session. */
+                for (;;)
+                        poll(NULL, 0, -1);
+        }
         /* The listener failed under us: fail closed. */
         sentry_kill_descendants(S.self, 0);
         _exit(EXIT_INTERPOSE_FAILED);

@@ -313,6 +313,8 @@ int sentry_serve(struct sentry *s)
                 int r = s->plat.ops->next(&s->plat, &ev);
                 if (r == -EINTR || r == -ENOENT)
                         continue;
+                if (r == -ESHUTDOWN)
+                        return 0;
                 if (r < 0)
                         return r;
                 handle(s, &ev);

@@ -127,6 +127,25 @@ int sys_filter_build(uint32_t trap_action, struct sock_fprog **ret)
         return export_prog(ctx, ret);
 }
 
+#ifndef SYS_TABLE_NO_HANDLERS /* gen-filter makes the prebuilt program */
+int sys_filter_prebuilt(uint32_t trap_action, struct sock_fprog **ret)
+{
+        size_t n = sys_filter_prebuilt_len;
+        struct sock_fprog *prog = xmalloc(sizeof(*prog) + n * sizeof(struct sock_filter));
+
+        prog->len = (unsigned short)n;
+        prog->filter = (struct sock_filter *)(prog + 1);
+        memcpy(prog->filter, sys_filter_prebuilt_insns, n * sizeof(struct sock_filter));
+        for (size_t i = 0; i < n; i++) {
+                struct sock_filter *f = &prog->filter[i];
+                if (f->code == (BPF_RET | BPF_K) && f->k == SYS_FILTER_TRAP_MARK)
+                        f->k = trap_action;
+        }
+        *ret = prog;
+        return 0;
+}
+#endif
+
 void sys_filter_free(struct sock_fprog *prog)
 {
         free(prog);

@@ -13,6 +13,19 @@
  * its filter (free with sys_filter_free). 0 or -errno. */
 int sys_filter_build(uint32_t trap_action, struct sock_fprog **ret);
 
+/* The same program, built by syscalls/gen-filter at build time with
+ * SYS_FILTER_TRAP_MARK as its trap action: a copy with trap_action put in
+ * its place. Same conventions as sys_filter_build; microseconds instead of
+ * milliseconds. */
+int sys_filter_prebuilt(uint32_t trap_action, struct sock_fprog **ret);
+
+/* The trap action the prebuilt program is generated with: the user
+ * notification return (no other return in the program uses it). */
+#define SYS_FILTER_TRAP_MARK 0x7fc00000U /* SECCOMP_RET_USER_NOTIF */
+
+extern const unsigned short sys_filter_prebuilt_len;
+extern const struct sock_filter sys_filter_prebuilt_insns[];
+
 void sys_filter_free(struct sock_fprog *prog);
 
 /* Numbers at or above this are rejected by the kernel itself (ENOSYS) on

@@ -22,44 +22,27 @@
          CLONE_NEWNET)
 #define UNSHARE_NS_FLAGS (CLONE_NS_FLAGS | CLONE_NEWTIME)
 
+#ifdef SYS_TABLE_NO_HANDLERS
+/* For syscalls/gen-filter, which needs the rows but not the sentry. */
+#define H_REFUSE NULL
+#define H_PID0 NULL
+#define HANDLER(h) NULL
+#else
 #define H_REFUSE sys_refuse
 #define H_PID0 sys_pid0
+#define HANDLER(h) (sys_handler_fn)(h)
+#endif
 
-#define ARGS(...)           \
-        {                   \
-                __VA_ARGS__ \
-        }
-#define NOGUARD           \
-        {                 \
-                { 0 },    \
-                {         \
-                        0 \
-                }         \
-        }
-#define GUARD1(k, a, v)      \
-        {                    \
-                { k, a, v }, \
-                {            \
-                        0    \
-                }            \
-        }
-#define GUARD2(k, a, v, k2, a2, v2) \
-        {                           \
-                { k, a, v },        \
-                {                   \
-                        k2, a2, v2  \
-                }                   \
-        }
+/* clang-format off */
+#define ARGS(...) { __VA_ARGS__ }
+#define NOGUARD { { 0 }, { 0 } }
+#define GUARD1(k, a, v) { { k, a, v }, { 0 } }
+#define GUARD2(k, a, v, k2, a2, v2) { { k, a, v }, { k2, a2, v2 } }
 #define SYSCALL(nr_, name_, nargs_, args_, disp_, err_, guard_, handler_, note_) \
-        [nr_] = { .name = #name_,                                                \
-                  .nr = nr_,                                                     \
-                  .nargs = nargs_,                                               \
-                  .args = args_,                                                 \
-                  .disposition = disp_,                                          \
-                  .err = err_,                                                   \
-                  .guard = guard_,                                               \
-                  .handler = (sys_handler_fn)(handler_),                         \
-                  .note = note_ },
+        [nr_] = { .name = #name_, .nr = nr_, .nargs = nargs_, .args = args_,    \
+                  .disposition = disp_, .err = err_, .guard = guard_,           \
+                  .handler = HANDLER(handler_), .note = note_ },
+/* clang-format on */
 
 const struct sys_entry sys_table[SYS_TABLE_SIZE] = {
 #include "syscalls.def"

@@ -219,11 +219,20 @@ static int unquote(char *s)
                         continue;
                 }
                 switch (*++r) {
-                case 'n': *w++ = '\n'; break;
-                case 't': *w++ = '\t'; break;
-                case '"': *w++ = '"'; break;
-                case '\\': *w++ = '\\'; break;
-                default: return -EINVAL;
+                case 'n':
+                        *w++ = '\n';
+                        break;
+                case 't':
+                        *w++ = '\t';
+                        break;
+                case '"':
+                        *w++ = '"';
+                        break;
+                case '\\':
+                        *w++ = '\\';
+                        break;
+                default:
+                        return -EINVAL;
                 }
         }
         *w = '\0';
@@ -364,8 +373,12 @@ int main(int argc, char **argv)
 
         while ((c = getopt(argc, argv, "s:k:")) != -1) {
                 switch (c) {
-                case 's': section = optarg; break;
-                case 'k': key = optarg; break;
+                case 's':
+                        section = optarg;
+                        break;
+                case 'k':
+                        key = optarg;
+                        break;
                 default:
                         fprintf(stderr, "usage: bench-compile [-s SECTION] [-k KEY] FILE...\n");
                         return 2;

@@ -95,9 +95,9 @@ static void check_unknown(void)
         CHECK(eval(AUDIT_ARCH_X86_64, SYS_FILTER_TRAP_LIMIT - 1, zero) == NOTIFY, "1023 must trap");
 }
 
-static void run(uint32_t action, const char *name)
+static void run(uint32_t action, const char *name, bool prebuilt)
 {
-        int r = sys_filter_build(action, &prog);
+        int r = prebuilt ? sys_filter_prebuilt(action, &prog) : sys_filter_build(action, &prog);
 
         trap = action;
         if (r < 0) {
@@ -116,14 +116,33 @@ static void run(uint32_t action, const char *name)
         }
         check_abis();
         check_unknown();
-        printf("filter (%s): %u instructions\n", name, prog->len);
+        printf("filter (%s%s): %u instructions\n", name, prebuilt ? ", prebuilt" : "", prog->len);
         sys_filter_free(prog);
+}
+
+/* The prebuilt program, patched, is instruction for instruction what
+ * libseccomp builds now. */
+static void same_as_built(uint32_t action)
+{
+        struct sock_fprog *a, *b;
+
+        if (sys_filter_build(action, &a) < 0 || sys_filter_prebuilt(action, &b) < 0)
+                exit(EXIT_HARD);
+        CHECK(a->len == b->len && !memcmp(a->filter, b->filter, a->len * sizeof(*a->filter)),
+              "prebuilt filter differs from a fresh build (action %#x)", action);
+        sys_filter_free(a);
+        sys_filter_free(b);
 }
 
 int main(void)
 {
         srandom(1);
-        run(SCMP_ACT_NOTIFY, "seccomp-unotify");
-        run(SCMP_ACT_TRACE(1), "ptrace");
+        run(SCMP_ACT_NOTIFY, "seccomp-unotify", false);
+        run(SCMP_ACT_TRACE(1), "ptrace", false);
+        /* What sessions load: generated at build time, action patched in. */
+        run(SCMP_ACT_NOTIFY, "seccomp-unotify", true);
+        run(SCMP_ACT_TRACE(1), "ptrace", true);
+        same_as_built(SCMP_ACT_NOTIFY);
+        same_as_built(SCMP_ACT_TRACE(1));
         return guest_result();
 }
