@@ -38,6 +38,16 @@ static int verify_no_caps(bool bounding)
         return 0;
 }
 
+static bool has_cap(int cap)
+{
+        struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct data[2] = { 0 };
+
+        if (syscall(SYS_capget, &hdr, data) < 0)
+                return false;
+        return data[cap / 32].effective & (1u << (cap % 32));
+}
+
 int session_drop_privileges(void)
 {
         struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
@@ -53,7 +63,11 @@ int session_drop_privileges(void)
                           SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
                           SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
                   0, 0, 0) < 0 &&
-            root)
+            root && !(errno == EPERM && !has_cap(CAP_SETPCAP)))
+                /* Root without CAP_SETPCAP (a container that dropped every
+                 * capability) cannot lock them; no_new_privs below still
+                 * keeps exec from granting any, and the check at the end
+                 * proves there are none. */
                 return -errno;
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
                 return -errno;

@@ -95,6 +95,7 @@ struct audit_place {
         char dir[PATH_MAX];
         char name[NAME_MAX + 1];
         bool linked; /* the fallback: a named file from the start */
+        bool moved;  /* saved somewhere else than asked: always say where */
 };
 
 /* The log is written to an unnamed file (O_TMPFILE) in its final
@@ -146,22 +147,70 @@ static int audit_open(const struct session_ctx *ctx, struct audit_place *ap)
         return fd < 0 ? -errno : fd;
 }
 
-/* Give the finished log its name (replacing an older file of that name). */
-static int audit_publish(struct audit_place *ap, int fd)
+/* Copy the log (still open, perhaps unlinked) into a new file at dir/name. */
+static int copy_log(int fd, const char *dir, const char *name)
 {
-        char proc[64], tmp[NAME_MAX + 1];
+        _cleanup_close_ int src = -1, dst = -1, dirfd = -1;
+        char proc[64], buf[65536];
+        ssize_t n;
+
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        src = open(proc, O_RDONLY | O_CLOEXEC);
+        dirfd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (src < 0 || dirfd < 0)
+                return -errno;
+        dst = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (dst < 0)
+                return -errno;
+        while ((n = read(src, buf, sizeof(buf))) > 0)
+                if (write_all(dst, buf, (size_t)n) < 0)
+                        return -errno;
+        if (n < 0 || fsync(dst) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Give the finished log its name (replacing an older file of that name).
+ * Until path mediation the guest can reach the log's directory and get in
+ * the way (a directory where the file goes, the directory removed): then
+ * the log goes beside it under a name with the session id, or into a new
+ * private directory under $TMPDIR, and ap says where. 0 or -errno when it
+ * could not be saved at all. */
+static int audit_publish(struct audit_place *ap, int fd, const char *session_id)
+{
+        char proc[64], tmp[NAME_MAX + 1], alt[NAME_MAX + 1], dir[PATH_MAX];
+        const char *tmpdir = getenv("TMPDIR");
+        int r;
 
         if (ap->linked)
                 return 0;
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-        snprintf(tmp, sizeof(tmp), ".%s.%d", ap->name, (int)getpid());
-        if (linkat(AT_FDCWD, proc, ap->dirfd, tmp, AT_SYMLINK_FOLLOW) < 0)
-                return -errno;
-        if (renameat(ap->dirfd, tmp, ap->dirfd, ap->name) < 0) {
-                int r = -errno;
-                unlinkat(ap->dirfd, tmp, 0);
-                return r;
+        snprintf(tmp, sizeof(tmp), ".%.200s.%d", ap->name, (int)getpid());
+        /* An unnamed file can be linked once only: keep that link until a
+         * name is found for it. */
+        r = linkat(AT_FDCWD, proc, ap->dirfd, tmp, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+        if (r == 0) {
+                if (renameat(ap->dirfd, tmp, ap->dirfd, ap->name) == 0)
+                        return 0;
+                r = -errno;
         }
+        complain("cannot save the audit log as %s/%s: %s", ap->dir, ap->name, strerror(-r));
+        ap->moved = true;
+        snprintf(alt, sizeof(alt), "%.200s.%s", ap->name, session_id);
+        if (r != -ENOENT && renameat(ap->dirfd, tmp, ap->dirfd, alt) == 0) {
+                snprintf(ap->name, sizeof(ap->name), "%s", alt);
+                return 0;
+        }
+        unlinkat(ap->dirfd, tmp, 0);
+        snprintf(dir, sizeof(dir), "%s/interpose-%s-XXXXXX", tmpdir && *tmpdir == '/' ? tmpdir : "/tmp",
+                 session_id);
+        if (!mkdtemp(dir))
+                return -errno;
+        r = copy_log(fd, dir, "audit.jsonl");
+        if (r < 0)
+                return r;
+        snprintf(ap->dir, sizeof(ap->dir), "%s", dir);
+        snprintf(ap->name, sizeof(ap->name), "audit.jsonl");
         return 0;
 }
 
@@ -322,9 +371,9 @@ static void summary(const struct session_ctx *ctx, const struct launcher *l, con
         char path[PATH_MAX + NAME_MAX + 2];
 
         snprintf(path, sizeof(path), "%s/%s", ap->dir, ap->name);
-        if (!ctx->o->summary && (!l->have_status || l->last.denials == 0))
+        if (!ctx->o->summary && !ap->moved && (!l->have_status || l->last.denials == 0))
                 return;
-        complain("session %s: exit %d, %lu trapped, %lu denied; audit log %s%s (chain head %.16s)",
+        complain("session %s: exit %d, %lu trapped, %lu denied; audit log %s%s (chain head %s)",
                  ctx->session_id, code, l->have_status ? l->last.trapped : 0UL,
                  l->have_status ? l->last.denials : 0UL, path, published ? "" : " (not saved)",
                  l->have_status ? l->last.head : "-");
@@ -412,9 +461,12 @@ int session_run(const struct session_opts *o)
                 while (waitpid(l.gofer, NULL, 0) < 0 && errno == EINTR)
                         ;
         }
-        r = audit_publish(&ap, ctx.audit_fd);
-        if (r < 0)
-                complain("cannot save the audit log in %s: %s", ap.dir, strerror(-r));
+        r = audit_publish(&ap, ctx.audit_fd, ctx.session_id);
+        if (r < 0) {
+                /* A session whose record is lost cannot be vouched for. */
+                complain("the audit log could not be saved anywhere (%s); failing the session", strerror(-r));
+                code = EXIT_INTERPOSE_FAILED;
+        }
         summary(&ctx, &l, &ap, code, r == 0);
         return code;
 }

@@ -17,7 +17,7 @@ static void usage(FILE *f)
 {
         fprintf(f, "Usage: interpose [OPTIONS] [--] PROGRAM [ARGS...]\n"
                    "       interpose syscalls [--json]\n"
-                   "       interpose audit verify FILE\n"
+                   "       interpose audit verify [--head=HASH] FILE\n"
                    "       interpose --help | --version\n"
                    "\n"
                    "Run PROGRAM as a guest whose every syscall is decided by the sentry.\n"

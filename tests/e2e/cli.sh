@@ -176,7 +176,7 @@ if [ -n "$sid" ] && [ -f "$log" ]; then
   check_eq "default audit log: audit verify" 0 "$rc"
   head=$(sed -n 's/.*, head \([0-9a-f]*\)$/\1/p' "$o")
   XDG_STATE_HOME=$state run "$o" "$e" "$INTERPOSE" --summary true
-  check_match "--summary: chain head printed" "chain head [0-9a-f]{16}\)$" "$e"
+  check_match "--summary: chain head printed" "chain head [0-9a-f]{64}\)$" "$e"
   check_ne "verify head" "" "$head"
 else
   fail "no audit log at $log (session id '$sid'); state dir holds: $(find "$state" | tr '\n' ' ')"

@@ -55,8 +55,8 @@ if poll "guest wrote its pid" file_nonempty "$T/pid"; then
   poll "guest $gp runs sleep" sh -c "[ \"\$(cat /proc/$gp/comm 2>/dev/null)\" = sleep ]"
   kill -KILL "$gp"
 fi
-wait "$ip"
-check_eq "guest killed by SIGKILL from the host: status" 137 "$?"
+wait_child "$ip" "interpose after its guest was killed"
+check_eq "guest killed by SIGKILL from the host: status" 137 "$rc"
 
 # --- the first process's status, whatever its children do -----------------
 # The session ends with its first process (as a container with its init):

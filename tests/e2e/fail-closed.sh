@@ -25,6 +25,11 @@ marked() {
     fi
   done
 }
+all_dead() {
+  for v in main worker daemon sentry gofer; do
+    eval "proc_dead \"\$$v\" \"\$${v}_s\"" || return 1
+  done
+}
 no_marked() { [ -z "$(marked "$1")" ]; }
 proc_sid() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $4}'; }
 can_scan=0
@@ -42,7 +47,6 @@ scenario() {
     </dev/null >"$d/out" 2>"$d/err" &
   L=$!
   at_exit "kill -9 $L 2>/dev/null"
-  Ls=$(proc_start "$L")
   poll "$victim: guest recorded its pids" \
     sh -c "[ -s '$d/main.pid' ] && [ -s '$d/worker.pid' ] && [ -s '$d/daemon.pid' ]" || {
       kill -9 "$L"; wait "$L"; return; }
@@ -54,6 +58,8 @@ scenario() {
   # launcher's child; the gofer is the launcher's other child.
   check_eq "$victim: sentry $sentry is a child of the launcher" "$L" "$(proc_ppid "$sentry")"
   check_ne "$victim: gofer found" "" "$gofer"
+  check_eq "$victim: sentry $sentry is an interpose process" interpose "$(cat /proc/$sentry/comm 2>/dev/null)"
+  check_eq "$victim: gofer $gofer is an interpose process" interpose "$(cat /proc/$gofer/comm 2>/dev/null)"
   check_ne "$victim: daemon left the guest's session" "$(proc_sid "$main")" "$(proc_sid "$daemon")"
   check_ne "$victim: daemon is not the first process's child" "$main" "$(proc_ppid "$daemon")"
   # Start times, so a pid reused later is not taken for the one we saw.
@@ -80,15 +86,17 @@ scenario() {
   esac
   wait_child "$L" "$victim: interpose"
 
+  poll "$victim killed: the guest's processes, the sentry and the gofer to die" all_dead
   for v in main worker daemon sentry gofer; do
     eval "p=\$$v s=\$${v}_s"
-    poll "$victim killed: $v (pid $p) to die" proc_dead "$p" "$s"
+    if proc_dead "$p" "$s"; then pass; else
+      fail "$victim killed: $v (pid $p) is still alive: $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)"
+    fi
   done
   if [ "$can_scan" = 1 ]; then
     left=$(marked "$mark")
     if [ -z "$left" ]; then pass; else
-      poll "$victim: every process of the session to die (left: $left)" no_marked "$mark"
-      for p in $(marked "$mark"); do
+      for p in $left; do
         fail "$victim: survivor $p: $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)"
         kill -9 "$p" 2>/dev/null
       done

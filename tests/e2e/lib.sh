@@ -94,6 +94,9 @@ _on_exit() {
 }
 trap _on_exit EXIT
 trap 'exit 1' INT TERM HUP
+# Sessions run without --audit keep their logs here, not in the user's home.
+XDG_STATE_HOME=$T/xdg-state
+export XDG_STATE_HOME
 
 # run OUT ERR CMD...: run CMD with stdin from /dev/null, capture stdout and
 # stderr into files, set $rc. A hang is bounded (timeout kills it, rc 124).

@@ -9,8 +9,8 @@ env --default-signal=INT true 2>/dev/null || skip "env(1) lacks --default-signal
 A="--audit=$T/audit.jsonl"
 PTY="$SRC_DIR/e2e/pty-run.py"
 
-# The guest: traps SIG, says it is ready, waits; on SIG it writes a marker,
-# stops its child and exits 7.
+# The guest for trapped signals: traps SIG, says it is ready, waits; on
+# SIG it writes a marker, stops its child and exits 7.
 trap_script='
 sig=$1 ready=$2 marker=$3
 sleep 1000 </dev/null >/dev/null 2>&1 &
@@ -21,62 +21,64 @@ wait "$child"
 echo "wait returned without the signal" >"$marker"
 exit 3'
 
-# signal_case MODE SIG: start the trap script natively or under interpose
-# (in the background, with the signal's default disposition restored: a
-# background job of a script starts with SIGINT and SIGQUIT ignored), wait
-# for it to be ready, send SIG to the process we started, report "rc marker".
-signal_case() {
-  mode=$1 sig=$2
-  d=$T/$mode-$sig
+# The guest for untrapped signals: records its pid and becomes sleep.
+plain_script='echo $$ >"$2"; exec sleep 1000'
+
+# All cases run at once, natively and under interpose: start each in the
+# background (with default signal dispositions restored: a background job of
+# a script starts with SIGINT and SIGQUIT ignored), wait until every one is
+# ready, signal the process we started (interpose itself, or the native
+# shell), then wait until every one has exited.
+cases=""
+start_case() {
+  kind=$1 mode=$2 sig=$3
+  d=$T/$kind-$mode-$sig
   mkdir -p "$d"
+  eval "script=\$${kind}_script"
   if [ "$mode" = native ]; then
-    env --default-signal sh -c "$trap_script" sh "$sig" "$d/ready" "$d/marker" </dev/null >"$d/out" 2>"$d/err" &
+    env --default-signal sh -c "$script" sh "$sig" "$d/ready" "$d/marker" </dev/null >"$d/out" 2>"$d/err" &
   else
-    env --default-signal "$INTERPOSE" "$A" sh -c "$trap_script" sh "$sig" "$d/ready" "$d/marker" \
+    env --default-signal "$INTERPOSE" --audit="$d/audit.jsonl" sh -c "$script" sh "$sig" "$d/ready" "$d/marker" \
       </dev/null >"$d/out" 2>"$d/err" &
   fi
-  p=$!
-  at_exit "kill -9 $p 2>/dev/null"
-  if poll "$mode $sig: guest ready" file_nonempty "$d/ready"; then
-    kill -s "$sig" "$p"
-  fi
-  wait_child "$p" "$mode run after SIG$sig"
-  echo "$rc $(cat "$d/marker" 2>/dev/null)"
+  echo $! >"$d/pid"
+  proc_start $! >"$d/start"
+  at_exit "kill -9 $! 2>/dev/null"
+  cases="$cases $d"
 }
+case_ready() {
+  [ -s "$1/ready" ] || return 1
+  case $1 in
+    # Past the exec, so the signal meets sleep's default action.
+    */plain-*) [ "$(cat "/proc/$(cat "$1/ready")/comm" 2>/dev/null)" = sleep ] ;;
+  esac
+}
+all_ready() { for c in $cases; do case_ready "$c" || return 1; done; }
+all_exited() { for c in $cases; do proc_dead "$(cat "$c/pid")" "$(cat "$c/start")" || return 1; done; }
 
-for sig in TERM INT HUP USR1 USR2 QUIT WINCH ALRM; do
-  native=$(signal_case native "$sig")
-  check_eq "native run of the $sig case" "7 got-$sig" "$native"
-  guest=$(signal_case guest "$sig")
-  check_eq "SIG$sig sent to interpose reaches the guest (status marker)" "$native" "$guest"
+TRAPPED="TERM INT HUP USR1 USR2 QUIT WINCH ALRM"
+PLAIN="TERM INT HUP USR1"
+for sig in $TRAPPED; do start_case trap native "$sig"; start_case trap guest "$sig"; done
+for sig in $PLAIN; do start_case plain native "$sig"; start_case plain guest "$sig"; done
+poll "every case ready" all_ready
+for c in $cases; do
+  if case_ready "$c"; then kill -s "${c##*-}" "$(cat "$c/pid")"; fi
 done
-
-# Untrapped: the guest dies of the signal and interpose reports 128+N.
-plain_case() {
-  mode=$1 sig=$2
-  d=$T/plain-$mode-$sig
-  mkdir -p "$d"
-  script='echo $$ >"$1"; exec sleep 1000'
-  if [ "$mode" = native ]; then
-    env --default-signal sh -c "$script" sh "$d/ready" </dev/null >/dev/null 2>&1 &
-  else
-    env --default-signal "$INTERPOSE" "$A" sh -c "$script" sh "$d/ready" </dev/null >/dev/null 2>&1 &
-  fi
-  p=$!
-  at_exit "kill -9 $p 2>/dev/null"
-  if poll "$mode $sig: guest ready" file_nonempty "$d/ready"; then
-    # Wait for the exec, so the signal meets sleep's default action.
-    q=$(cat "$d/ready")
-    poll "$mode $sig: sleep runs" sh -c "[ \"\$(cat /proc/$q/comm 2>/dev/null)\" = sleep ]"
-    kill -s "$sig" "$p"
-  fi
-  wait_child "$p" "$mode run after SIG$sig"
-  echo "$rc"
-}
-for sig in TERM INT HUP USR1; do
-  native=$(plain_case native "$sig")
-  guest=$(plain_case guest "$sig")
-  check_eq "untrapped SIG$sig to interpose: status as native" "$native" "$guest"
+if ! poll "every case to exit after its signal" all_exited; then
+  for c in $cases; do kill -9 "$(cat "$c/pid")" 2>/dev/null; done
+fi
+for c in $cases; do
+  wait "$(cat "$c/pid")"
+  echo "$? $(cat "$c/marker" 2>/dev/null)" >"$c/result"
+done
+for sig in $TRAPPED; do
+  check_eq "native run of the trapped $sig case" "7 got-$sig" "$(cat "$T/trap-native-$sig/result")"
+  check_eq "SIG$sig sent to interpose reaches the guest (status marker)" \
+    "$(cat "$T/trap-native-$sig/result")" "$(cat "$T/trap-guest-$sig/result")"
+done
+for sig in $PLAIN; do
+  check_eq "untrapped SIG$sig to interpose: status as native" \
+    "$(cat "$T/plain-native-$sig/result")" "$(cat "$T/plain-guest-$sig/result")"
 done
 
 # Signals ignored, and the signal mask, as they were when interpose started.

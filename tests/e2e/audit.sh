@@ -1,0 +1,230 @@
+#!/bin/sh
+# The audit log: JSON Lines with the fields the design names, exec and exit
+# records, a hash chain that `interpose audit verify` checks and that breaks
+# on any edit; and it stays out of the guest's reach while the guest runs.
+. "${SRC_DIR:-$(dirname "$0")/..}/e2e/lib.sh"
+
+o=$T/out e=$T/err
+log=$T/audit.jsonl
+
+# --- a session with a denial -----------------------------------------------------
+run "$o" "$e" "$INTERPOSE" --summary --audit="$log" sh -c 'kill -0 1; exit 3'
+check_eq "sh -c 'kill -0 1; exit 3': status" 3 "$rc"
+check_match "kill -0 1 was refused as if pid 1 did not exist" 'No such process' "$e"
+summary_head=$(sed -n 's/.*(chain head \([0-9a-f]*\))$/\1/p' "$e")
+check_ne "summary prints the chain head" "" "$summary_head"
+check_true "audit log written at --audit=FILE" test -s "$log"
+check_eq "audit log mode" 600 "$(stat -c %a "$log" 2>/dev/null)"
+
+# Structure, checked record by record. The design names: time, session id,
+# pid, tid, executable, syscall, decoded arguments, decision, rule, result.
+if "$PY" - "$log" >"$T/py.out" 2>&1 <<'EOF'
+import hashlib, json, re, sys
+
+lines = open(sys.argv[1], "rb").read().decode().split("\n")
+assert lines[-1] == "", "the log does not end with a newline"
+recs = []
+for i, line in enumerate(lines[:-1], 1):
+    try:
+        recs.append(json.loads(line))
+    except ValueError as e:
+        sys.exit("line %d is not JSON (%s): %s" % (i, e, line))
+errors = []
+def need(cond, what):
+    if not cond:
+        errors.append(what)
+
+sessions = {r.get("session") for r in recs}
+need(len(sessions) == 1 and None not in sessions and "" not in sessions,
+     "one non-empty session id in every record: %r" % sessions)
+prev = "0" * 64
+last_time = ""
+for i, r in enumerate(recs):
+    need(r.get("seq") == i, "line %d: seq %r, expected %d" % (i + 1, r.get("seq"), i))
+    t = r.get("time", "")
+    need(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", t), "line %d: time %r" % (i + 1, t))
+    need(t >= last_time, "line %d: time goes backwards" % (i + 1))
+    last_time = t
+    need(r.get("prev") == prev, "line %d: prev is not the previous record's hash" % (i + 1))
+    line = lines[i]
+    body = line[: line.rindex(',"hash":"')]
+    need(hashlib.sha256(body.encode()).hexdigest() == r.get("hash"),
+         "line %d: hash is not SHA-256 of the record up to it" % (i + 1))
+    prev = r.get("hash")
+    need(r.get("decision") and r.get("rule"), "line %d: no decision or rule" % (i + 1))
+
+# The denial: every field the design lists.
+deny = [r for r in recs if r.get("decision") == "deny"]
+need(len(deny) == 1, "one deny record, got %d" % len(deny))
+if deny:
+    d = deny[0]
+    for k in ("time", "session", "pid", "tid", "exe", "syscall", "args", "decision", "rule", "result"):
+        need(k in d, "deny record lacks %r: %r" % (k, d))
+    need(d.get("syscall") == "kill", "deny: syscall %r" % d.get("syscall"))
+    need(d.get("args") == "kill(1, 0)", "deny: decoded args %r" % d.get("args"))
+    need(d.get("rule") == "own-tree", "deny: rule %r" % d.get("rule"))
+    need("ESRCH" in str(d.get("result")), "deny: result %r" % d.get("result"))
+    need(isinstance(d.get("pid"), int) and d.get("pid") > 1 and d.get("tid") == d.get("pid"),
+         "deny: pid %r tid %r" % (d.get("pid"), d.get("tid")))
+    need(str(d.get("exe")).startswith("/") and re.search(r"/(da|ba)?sh$", str(d.get("exe"))),
+         "deny: exe %r is not the shell's path" % d.get("exe"))
+
+# exec, with the program's argv; exit with status 3; session start and end.
+execs = [r for r in recs if r.get("decision") == "exec"]
+need(any(r.get("syscall") == "execve"
+         and '["sh", "-c", "kill -0 1; exit 3"]' in r.get("args", "")
+         and r.get("path", "").endswith("/sh") for r in execs),
+     "no exec record carrying the argv: %r" % execs)
+exits = [r for r in recs if r.get("decision") == "exit"]
+need(any(r.get("status") == 3 and deny and r.get("pid") == deny[0].get("pid") for r in exits),
+     "no exit record with status 3 from the shell: %r" % exits)
+need(recs[0].get("decision") == "start" and recs[0].get("exe", "").endswith("/sh"),
+     "first record is not the session start: %r" % recs[0])
+need(recs[-1].get("decision") == "end" and recs[-1].get("status") == 3,
+     "last record is not the session end with status 3: %r" % recs[-1])
+print(prev)
+if errors:
+    sys.exit("\n".join(errors))
+EOF
+then
+  pass
+  check_eq "summary chain head is the log's last hash" "$summary_head" "$(tail -n 1 "$T/py.out")"
+else
+  fail "audit log structure:"; sed 's/^/    | /' "$T/py.out" >&2
+fi
+
+run "$o" "$e" "$INTERPOSE" audit verify "$log"
+check_eq "audit verify on the untouched log: status" 0 "$rc"
+n=$(wc -l <"$log")
+check_match "audit verify counts the records" "^$log: $n records, chain intact, head $summary_head" "$o"
+
+# --- tampering ---------------------------------------------------------------------
+# tampered NAME LINE: verify must fail on $T/NAME and name line LINE.
+tampered() {
+  run "$o" "$e" "$INTERPOSE" audit verify "$T/$1"
+  check_eq "audit verify after $1: status" 1 "$rc"
+  check_match "audit verify after $1: names line $2" "line $2:" "$e"
+}
+dl=$(grep -n '"decision":"deny"' "$log" | cut -d: -f1)
+sed "${dl}s/ESRCH/EPERM/" "$log" >"$T/edited"
+check_true "swap changed the log" sh -c "! cmp -s '$log' '$T/swapped'"
+check_true "edit changed the log" sh -c "! cmp -s '$log' '$T/edited'"
+tampered edited "$dl"
+sed "${dl}s/\"pid\":\\([0-9]\\)/\"pid\":1\\1/" "$log" >"$T/pid-edited"
+tampered pid-edited "$dl"
+sed "${n}s/\"status\":3/\"status\":0/" "$log" >"$T/status-edited"
+tampered status-edited "$n"
+sed "${dl}d" "$log" >"$T/deleted"
+tampered deleted "$dl"
+sed '1d' "$log" >"$T/first-deleted"
+tampered first-deleted 1
+awk 'NR == 2 { two = $0; next } NR == 3 { print; print two; next } { print }' "$log" >"$T/swapped"
+tampered swapped 2
+{ cat "$log"; tail -n 1 "$log"; } >"$T/duplicated"
+tampered duplicated $((n + 1))
+# An edit whose record hash is recomputed still breaks the next link.
+"$PY" - "$log" "$dl" >"$T/rehashed" <<'EOF'
+import hashlib, sys
+lines = open(sys.argv[1]).read().split("\n")[:-1]
+i = int(sys.argv[2]) - 1
+body = lines[i][: lines[i].rindex(',"hash":"')].replace("ESRCH", "EPERM")
+lines[i] = body + ',"hash":"%s"}' % hashlib.sha256(body.encode()).hexdigest()
+print("\n".join(lines))
+EOF
+tampered rehashed $((dl + 1))
+# Dropping the tail, or rewriting the whole chain from an edit on, leaves a
+# chain that holds together: only the head the summary printed tells.
+head -n $((n - 1)) "$log" >"$T/truncated"
+run "$o" "$e" "$INTERPOSE" audit verify "$T/truncated"
+th=$(sed -n 's/.*, head \([0-9a-f]*\)$/\1/p' "$o" | cut -c1-16)
+check_ne "truncated log: its head differs from the summary's" "$summary_head" "$th"
+
+# --- out of the guest's reach ---------------------------------------------------
+# While the guest runs, the log has no name, no other process's descriptor
+# for it can be opened through /proc, and interpose's processes cannot be
+# reached with pidfds. Each probe prints one line "PROBE: ok|LEAK ...".
+probe_script='
+log=$1
+say() { echo "$1: $2"; }
+if cat "$log" >/dev/null 2>&1; then say open-by-name "LEAK read $log"; else say open-by-name ok; fi
+if ls -a "$(dirname "$log")" | grep -q audit; then say listing "LEAK $(ls -a "$(dirname "$log")" | tr "\n" " ")"; else say listing ok; fi
+sentry=$PPID
+launcher=$(awk "/^PPid:/ {print \$2}" /proc/$sentry/status)
+gofers=$(cat /proc/$launcher/task/$launcher/children 2>/dev/null)
+say pids "sentry=$sentry launcher=$launcher children=$gofers"
+for p in $sentry $launcher $gofers; do
+  [ "$p" = "$$" ] && continue
+  [ "$(cat /proc/$p/comm 2>/dev/null)" = interpose ] || continue
+  for f in /proc/$p/fd/*; do
+    if (: <"$f") 2>/dev/null; then say "fd-open $f" "LEAK opened"; else say "fd-open $f" ok; fi
+    t=$(readlink "$f" 2>/dev/null) && say "fd-readlink $f" "LEAK $t" || say "fd-readlink $f" ok
+    if ln -L "$f" "$(dirname "$log")/stolen.$p.${f##*/}" 2>/dev/null; then say "fd-link $f" LEAK; else say "fd-link $f" ok; fi
+  done
+  for what in environ mem; do
+    if (: <"/proc/$p/$what") 2>/dev/null; then say "proc-$what $p" LEAK; else say "proc-$what $p" ok; fi
+  done
+  for what in cwd root map_files; do
+    if ls "/proc/$p/$what/" >/dev/null 2>&1; then say "proc-$what $p" LEAK; else say "proc-$what $p" ok; fi
+  done
+done
+ls -l /proc/self/fd/ 2>/dev/null | grep -F "$(dirname "$log")" | sed "s/^/own-fd: LEAK /"
+for p in $sentry $launcher; do
+  /usr/bin/python3.11 -c "
+import os, sys
+try:
+    fd = os.pidfd_open($p)
+except OSError as e:
+    print(\"pidfd_open $p: ok\", e.strerror)
+    sys.exit()
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+got = [n for n in range(64) if libc.syscall(438, fd, n, 0) >= 0]
+print(\"pidfd_open $p: LEAK opened; pidfd_getfd got\", got)
+"
+done
+echo probes-done
+'
+mkdir "$T/guarded"
+timeout -k 5 "$POLL_LIMIT" "$INTERPOSE" --audit="$T/guarded/audit.jsonl" sh -c "$probe_script" sh "$T/guarded/audit.jsonl" \
+  </dev/null >"$T/probe.out" 2>"$T/probe.err"
+check_match "guest probes ran to the end" '^probes-done$' "$T/probe.out"
+check_match "guest found the sentry and launcher" '^pids: sentry=[0-9]+ launcher=[0-9]+ ' "$T/probe.out"
+check_match "guest probed the sentry's descriptors" '^fd-open /proc/[0-9]+/fd/[0-9]+: ok$' "$T/probe.out"
+check_match "guest probed pidfd_open" '^pidfd_open [0-9]+: ' "$T/probe.out"
+check_nomatch "guest reached the audit log (or interpose's processes)" 'LEAK' "$T/probe.out"
+check_eq "no stolen links left behind" "" "$(ls "$T/guarded" | grep stolen)"
+check_true "the guarded session's log was saved" test -s "$T/guarded/audit.jsonl"
+run "$o" "$e" "$INTERPOSE" audit verify "$T/guarded/audit.jsonl"
+check_eq "the guarded session's log verifies" 0 "$rc"
+
+# The guest cannot make the log disappear by putting something in the way of
+# its final name (a directory there; the state directory removed): the
+# records are saved somewhere else, the summary says where, and the saved
+# log verifies up to the head the summary printed. Or the session fails.
+saved_log() {
+  # "audit log PATH (chain head H)" -> PATH H
+  sed -n 's/.*audit log \(.*\) (chain head \([0-9a-f]*\))$/\1 \2/p' "$1" | tail -n 1
+}
+check_saved() {
+  what=$1
+  set -- $(saved_log "$e")
+  if [ "$rc" = 0 ] && [ -n "${1:-}" ] && [ -f "$1" ] &&
+     "$INTERPOSE" audit verify --head="$2" "$1" >/dev/null 2>&1 &&
+     grep -q '"syscall":"kill".*"decision":"deny"' "$1"; then
+    pass
+  elif [ "$rc" = 125 ]; then
+    pass
+  else
+    fail "$what: status $rc, log not saved whole; interpose said: $(cat "$e")"
+  fi
+}
+mkdir "$T/blocked"
+run "$o" "$e" "$INTERPOSE" --audit="$T/blocked/audit.jsonl" \
+  sh -c 'mkdir "$1"; kill -0 1 2>/dev/null; exit 0' sh "$T/blocked/audit.jsonl"
+check_saved "guest put a directory where the audit log goes"
+mkdir "$T/state"
+XDG_STATE_HOME=$T/state run "$o" "$e" "$INTERPOSE" \
+  sh -c 'rm -rf "$1/interpose"; kill -0 1 2>/dev/null; exit 0' sh "$T/state"
+check_saved "guest removed \$XDG_STATE_HOME/interpose"
+
+finish
