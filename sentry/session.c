@@ -238,6 +238,7 @@ struct launcher {
         bool have_status;
         struct session_msg last;
         int status_fd; /* sentry -> launcher messages */
+        sigset_t held; /* signals to forward once the guest exists */
         bool failed;   /* sentry or gofer died: fail closed */
         const char *failure;
 };
@@ -291,8 +292,13 @@ static void on_signal(struct launcher *l, const struct signalfd_siginfo *si)
         }
         /* Signals the terminal sends reach the whole foreground group, the
          * guest included; forward only those sent to us by kill(2). */
-        if ((si->ssi_code == SI_USER || si->ssi_code == SI_QUEUE || si->ssi_code == SI_TKILL) &&
-            l->guest_pidfd >= 0)
+        if (si->ssi_code != SI_USER && si->ssi_code != SI_QUEUE && si->ssi_code != SI_TKILL)
+                return;
+        /* Before the guest exists, hold the signal (as the kernel would
+         * hold a pending one) and deliver it when it does. */
+        if (l->guest_pidfd < 0)
+                sigaddset(&l->held, (int)si->ssi_signo);
+        else
                 syscall(SYS_pidfd_send_signal, l->guest_pidfd, si->ssi_signo, NULL, 0);
 }
 
@@ -308,6 +314,10 @@ static void on_status(struct launcher *l, int fd)
         if (m.type == MSG_GUEST_PID) {
                 l->guest = m.value;
                 l->guest_pidfd = (int)syscall(SYS_pidfd_open, l->guest, 0);
+                for (int sig = 1; sig < NSIG && l->guest_pidfd >= 0; sig++)
+                        if (sigismember(&l->held, sig))
+                                syscall(SYS_pidfd_send_signal, l->guest_pidfd, sig, NULL, 0);
+                sigemptyset(&l->held);
         }
 }
 
@@ -387,6 +397,7 @@ int session_run(const struct session_opts *o)
         int status_p[2], err_p[2], gofer_sock = -1, sfd, r, code;
         sigset_t fwd;
 
+        sigemptyset(&l.held);
         sigprocmask(SIG_SETMASK, NULL, &ctx.orig_mask);
         sigemptyset(&ctx.orig_ignored);
         for (int sig = 1; sig < NSIG; sig++) {
