@@ -60,12 +60,18 @@ static int check_caps(void)
 
         if (!guest_confined())
                 return guest_result();
+        /* An ordinary user cannot shrink the bounding set (that needs
+         * CAP_SETPCAP) and need not: without privilege it grants nothing. */
         for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
-                CHECK(status_field(sets[i]) == 0, "%s = %#llx, want 0", sets[i], status_field(sets[i]));
+                if (strcmp(sets[i], "CapBnd") || getuid() == 0)
+                        CHECK(status_field(sets[i]) == 0, "%s = %#llx, want 0", sets[i],
+                              status_field(sets[i]));
         CHECK(status_field("NoNewPrivs") == 1, "NoNewPrivs = %llu", status_field("NoNewPrivs"));
         CHECK(raw(SYS_capget, (long)&h, (long)d, 0, 0, 0, 0) == 0, "capget");
         CHECK(!d[0].effective && !d[0].permitted && !d[1].effective && !d[1].permitted, "capget not empty");
-        CHECK(prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) == 0, "CAP_SYS_ADMIN still in the bounding set");
+        if (getuid() == 0)
+                CHECK(prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) == 0,
+                      "CAP_SYS_ADMIN still in the bounding set");
         CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_ADMIN, 0, 0) < 0, "ambient raise worked");
         memset(all, 0xff, sizeof(all));
         CHECK(raw(SYS_capset, (long)&h, (long)all, 0, 0, 0, 0) == -EPERM, "capset(all) must be EPERM");
