@@ -56,7 +56,7 @@ static int add_guard_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const st
 static int add_row(scmp_filter_ctx ctx, uint32_t action, const struct sys_entry *e)
 {
         if (e->guard[0].kind != G_NONE) {
-                for (int i = 0; i < 2; i++) {
+                for (int i = 0; i < SYS_GUARDS; i++) {
                         int r;
                         if (e->guard[i].kind == G_NONE)
                                 continue;

@@ -36,6 +36,7 @@ long sys_getpriority(struct sentry_call *c, int which, int who);
 long sys_ioprio_set(struct sentry_call *c, int which, int who, int ioprio);
 long sys_ioprio_get(struct sentry_call *c, int which, int who);
 long sys_fcntl(struct sentry_call *c, int fd, int cmd, uint64_t arg);
+long sys_ioctl(struct sentry_call *c, int fd, uint64_t cmd, uint64_t arg);
 
 /* ptrace.c: tracing and cross-process memory, own tree only */
 long sys_ptrace(struct sentry_call *c, long request, int pid, uint64_t addr, uint64_t data);

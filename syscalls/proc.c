@@ -7,9 +7,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -371,34 +374,62 @@ long sys_ioprio_get(struct sentry_call *c, int which, int who)
         return prio_target(c, which, who, 1, 2);
 }
 
+/* Make own the owner of the caller's fd (SIGIO, SIGURG and the F_SETSIG
+ * signal go to the owner): only a process or group of the tree. */
+static long set_owner(struct sentry_call *c, int fd, struct f_owner_ex *own, bool socket_only)
+{
+        _cleanup_close_ int copy = -1;
+        struct stat st;
+
+        /* The signals go with the setter's credentials: an owner outside
+         * the tree would be a way to signal it. */
+        if (own->pid != 0 && !is_self(c, own->pid) && sentry_in_tree(c->s, own->pid) != 1)
+                return refuse(c, "own-tree", -ESRCH);
+        copy = caller_fd(c, fd);
+        if (copy < 0)
+                return copy == -ESRCH ? SENTRY_DONE : -EBADF;
+        if (socket_only && (fstat(copy, &st) < 0 || !S_ISSOCK(st.st_mode)))
+                return -ENOTTY;
+        /* Set it on our copy of the open file: the owner lives in the file
+         * description, which the caller shares. */
+        if (fcntl(copy, F_SETOWN_EX, own) < 0)
+                return -errno;
+        return 0;
+}
+
 long sys_fcntl(struct sentry_call *c, int fd, int cmd, uint64_t arg)
 {
         struct f_owner_ex own;
-        _cleanup_close_ int copy = -1;
-        pid_t target;
+        pid_t target = (pid_t)(int)arg;
         int r;
 
         if (cmd == F_SETOWN_EX) {
                 r = sentry_read(c, &own, arg, sizeof(own));
                 if (r < 0)
                         return r;
-                target = own.type == F_OWNER_PGRP ? own.pid : own.pid;
         } else {
-                target = (pid_t)(int)arg;
                 own.type = target < 0 ? F_OWNER_PGRP : F_OWNER_PID;
                 own.pid = target < 0 ? -target : target;
         }
-        /* SIGIO and SIGURG (or the F_SETSIG signal) go to the owner with the
-         * setter's credentials: an owner outside the tree is a way to
-         * signal it. */
-        if (own.pid != 0 && !is_self(c, own.pid) && sentry_in_tree(c->s, own.pid) != 1)
-                return refuse(c, "own-tree", -ESRCH);
-        copy = caller_fd(c, fd);
-        if (copy < 0)
-                return copy == -ESRCH ? SENTRY_DONE : -EBADF;
-        /* Set it on our copy of the open file: the owner lives in the file
-         * description, which the caller shares. */
-        if (fcntl(copy, F_SETOWN_EX, &own) < 0)
-                return -errno;
-        return 0;
+        return set_owner(c, fd, &own, false);
+}
+
+long sys_ioctl(struct sentry_call *c, int fd, uint64_t cmd, uint64_t arg)
+{
+        uint32_t op = (uint32_t)cmd; /* the kernel reads an unsigned int */
+        struct f_owner_ex own;
+        int pid, r;
+
+        if (op == TIOCSTI || op == TIOCLINUX)
+                return refuse(c, "table", -EPERM);
+        if (op != FIOSETOWN && op != SIOCSPGRP)
+                return SENTRY_CONTINUE;
+        /* The ioctl forms of F_SETOWN: a pointer to the pid (negative for a
+         * process group), taken once and used on our copy. */
+        r = sentry_read(c, &pid, arg, sizeof(pid));
+        if (r < 0)
+                return r;
+        own.type = pid < 0 ? F_OWNER_PGRP : F_OWNER_PID;
+        own.pid = pid < 0 ? -pid : pid;
+        return set_owner(c, fd, &own, op == SIOCSPGRP);
 }

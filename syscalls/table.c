@@ -7,6 +7,7 @@
 #include <linux/prctl.h>
 #include <linux/sched.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 
 #include "handlers.h"
@@ -35,9 +36,11 @@
 
 /* clang-format off */
 #define ARGS(...) { __VA_ARGS__ }
-#define NOGUARD { { 0 }, { 0 } }
-#define GUARD1(k, a, v) { { k, a, v }, { 0 } }
+#define NOGUARD { { 0 } }
+#define GUARD1(k, a, v) { { k, a, v } }
 #define GUARD2(k, a, v, k2, a2, v2) { { k, a, v }, { k2, a2, v2 } }
+#define GUARD4(k, a, v, k2, a2, v2, k3, a3, v3, k4, a4, v4) \
+        { { k, a, v }, { k2, a2, v2 }, { k3, a3, v3 }, { k4, a4, v4 } }
 #define SYSCALL(nr_, name_, nargs_, args_, disp_, err_, guard_, handler_, note_) \
         [nr_] = { .name = #name_, .nr = nr_, .nargs = nargs_, .args = args_,    \
                   .disposition = disp_, .err = err_, .guard = guard_,           \
@@ -92,7 +95,7 @@ bool sys_guard_matches(const struct sys_entry *e, const uint64_t args[6])
 {
         bool any = false;
 
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < SYS_GUARDS; i++) {
                 const struct sys_guard *g = &e->guard[i];
                 uint64_t a = g->arg < 6 ? args[g->arg] : 0;
                 switch (g->kind) {

@@ -59,6 +59,9 @@ struct sys_guard {
         uint64_t value;
 };
 
+/* Conditions per row, OR-ed: the call is trapped when any holds. */
+#define SYS_GUARDS 4
+
 struct sys_entry;
 struct sentry_call;
 
@@ -74,7 +77,7 @@ struct sys_entry {
         uint8_t args[6]; /* enum sys_arg_type */
         uint8_t disposition;
         int err; /* errno for D_DENY */
-        struct sys_guard guard[2];
+        struct sys_guard guard[SYS_GUARDS];
         sys_handler_fn handler; /* for D_TRAP rows, and guarded D_KERNEL/D_PATH rows */
         const char *note;
 };

@@ -14,7 +14,7 @@ static const char *guard_text(const struct sys_entry *e, char *buf, size_t cap)
         size_t len = 0;
 
         buf[0] = '\0';
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < SYS_GUARDS; i++) {
                 const struct sys_guard *g = &e->guard[i];
                 const char *op = g->kind == G_ANYBIT ? "&" : g->kind == G_EQ32 ? "==" : "!=";
                 if (g->kind == G_NONE)

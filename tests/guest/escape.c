@@ -13,6 +13,7 @@
  * Cases that a native run cannot make harmless (vhangup; namespaces, which
  * only affect a child we throw away) are noted where they appear.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -226,6 +227,34 @@ static int run_own_filter(void)
         return guest_result();
 }
 
+/* The listener is created in the guest before it execs and handed to the
+ * sentry: no copy may stay behind, or the guest could answer its own
+ * calls. Nor may any other fd of the sandbox's plumbing. */
+static int run_leaked_fds(void)
+{
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        char path[64], target[256];
+
+        if (!d)
+                return EXIT_HARD;
+        while ((de = readdir(d))) {
+                ssize_t n;
+                snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+                n = readlink(path, target, sizeof(target) - 1);
+                if (n < 0)
+                        continue;
+                target[n] = '\0';
+                CHECK(!strstr(target, "seccomp"), "fd %s is %s", de->d_name, target);
+                if (guest_confined())
+                        CHECK(!strstr(target, "socket:") && !strstr(target, "pidfd") &&
+                                      !strstr(target, "signalfd"),
+                              "fd %s is %s: left over from the sandbox?", de->d_name, target);
+        }
+        closedir(d);
+        return guest_result();
+}
+
 /* A number no kernel has, and one in the gap between 334 and 424: ENOSYS
  * in both worlds, and one audit record under interpose. */
 static int run_unknown(long nr)
@@ -259,6 +288,8 @@ int main(int argc, char **argv)
                 return run_nested_listener();
         if (!strcmp(c, "own-filter"))
                 return run_own_filter();
+        if (!strcmp(c, "leaked-fds"))
+                return run_leaked_fds();
         if (!strcmp(c, "unknown-nr"))
                 return run_unknown(1000);
         if (!strcmp(c, "gap-nr"))

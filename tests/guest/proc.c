@@ -19,7 +19,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ptrace.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -108,6 +111,22 @@ static int own_tree(void)
                 CHECK(raw(SYS_ptrace, PTRACE_DETACH, child, 0, 0, 0, 0) == 0, "PTRACE_DETACH");
         }
 
+        /* Owners of an fd (SIGIO/SIGURG go to them): our child may be one,
+         * through fcntl and through the ioctl forms. */
+        int sv[2], who = child;
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+        CHECK(raw(SYS_fcntl, sv[0], F_SETOWN, child, 0, 0, 0) == 0, "fcntl(F_SETOWN, child)");
+        CHECK(fcntl(sv[0], F_GETOWN) == child, "F_GETOWN after F_SETOWN: %d", fcntl(sv[0], F_GETOWN));
+        CHECK(raw(SYS_ioctl, sv[1], FIOSETOWN, (long)&who, 0, 0, 0) == 0, "ioctl(FIOSETOWN, child)");
+        CHECK(fcntl(sv[1], F_GETOWN) == child, "F_GETOWN after FIOSETOWN: %d", fcntl(sv[1], F_GETOWN));
+        who = self;
+        CHECK(raw(SYS_ioctl, sv[1], SIOCSPGRP, (long)&who, 0, 0, 0) == 0, "ioctl(SIOCSPGRP, self)");
+        CHECK(fcntl(sv[1], F_GETOWN) == self, "F_GETOWN after SIOCSPGRP: %d", fcntl(sv[1], F_GETOWN));
+        x = raw(SYS_ioctl, 2, SIOCSPGRP, (long)&who, 0, 0, 0);
+        CHECK(x == -ENOTTY || x == -EINVAL, "SIOCSPGRP on a non-socket = %ld", x);
+        close(sv[0]);
+        close(sv[1]);
+
         /* The last signal goes through the pidfd; the child dies of it. */
         CHECK(raw(SYS_pidfd_send_signal, pidfd, SIGTERM, 0, 0, 0, 0) == 0, "pidfd_send_signal(TERM)");
         reap_killed(child, SIGTERM);
@@ -171,6 +190,17 @@ static void aim_outside(pid_t pid, int sig, bool confined)
         OUTSIDE("move_pages", SYS_move_pages, pid, 0, 0, 0, 0, 0);
         OUTSIDE("fcntl(F_SETOWN)", SYS_fcntl, 2, F_SETOWN, pid, 0, 0, 0);
         OUTSIDE("fcntl(F_SETOWN pgrp)", SYS_fcntl, 2, F_SETOWN, -pid, 0, 0, 0);
+        /* The ioctl forms of F_SETOWN, on a socket (SIGURG, SIGIO). */
+        int sv[2], who = pid, group = -pid;
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+                exit(EXIT_HARD);
+        OUTSIDE("ioctl(FIOSETOWN)", SYS_ioctl, sv[0], FIOSETOWN, (long)&who, 0, 0, 0);
+        OUTSIDE("ioctl(SIOCSPGRP)", SYS_ioctl, sv[0], SIOCSPGRP, (long)&who, 0, 0, 0);
+        OUTSIDE("ioctl(SIOCSPGRP pgrp)", SYS_ioctl, sv[0], SIOCSPGRP, (long)&group, 0, 0, 0);
+        OUTSIDE("ioctl(FIOSETOWN high bits)", SYS_ioctl, sv[0], 0x100000000L | FIOSETOWN, (long)&who, 0, 0,
+                0);
+        close(sv[0]);
+        close(sv[1]);
 #undef OUTSIDE
         /* Groups and users reach past the tree: refused outright. */
         x = raw(SYS_setpriority, PRIO_USER, 0, 19, 0, 0, 0);

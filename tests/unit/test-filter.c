@@ -40,7 +40,7 @@ static void check_unguarded(const struct sys_entry *e)
  * garbage in the high half must still trap: the kernel truncates it). */
 static void check_guarded(const struct sys_entry *e)
 {
-        for (int g = 0; g < 2; g++) {
+        for (int g = 0; g < SYS_GUARDS; g++) {
                 const struct sys_guard *gd = &e->guard[g];
                 uint64_t a[6] = { 0 };
                 if (gd->kind == G_NONE)

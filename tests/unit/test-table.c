@@ -38,7 +38,7 @@ static void check_row(const struct sys_entry *e)
                 CHECK(!e->handler, "%s: kernel row with a handler that never runs", e->name);
         if (e->disposition != D_KERNEL)
                 CHECK(e->note && e->note[0], "%s: no note says why", e->name);
-        for (int i = 0; i < 2; i++)
+        for (int i = 0; i < SYS_GUARDS; i++)
                 CHECK(e->guard[i].arg < 6 &&
                               e->guard[i].arg < e->nargs + (e->guard[i].kind == G_NONE ? 6 : 0),
                       "%s: guard on a missing argument", e->name);
