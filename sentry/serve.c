@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../syscalls/decode.h"
+#include "../syscalls/filter.h"
 #include "../syscalls/handlers.h"
 #include "sentry.h"
 #include "util.h"
@@ -162,12 +163,20 @@ static long call_handler(struct sentry_call *c)
         return (long)ret;
 }
 
+/* An x32 call: the x32 bit and a number the kernel would dispatch as one.
+ * Past that (syscall(0x7fffffff), say) every kernel answers ENOSYS, and so
+ * do we. */
+static bool is_x32(int nr)
+{
+        return ((uint32_t)nr & X32_SYSCALL_BIT) && (uint32_t)nr - X32_SYSCALL_BIT < SYS_FILTER_TRAP_LIMIT;
+}
+
 /* The decision for one call, before any side effect of the answer. */
 static long dispatch(struct sentry_call *c)
 {
         const struct sys_entry *e = c->e;
 
-        if (c->ev.arch != AUDIT_ARCH_X86_64 || (c->ev.nr & X32_SYSCALL_BIT)) {
+        if (c->ev.arch != AUDIT_ARCH_X86_64 || is_x32(c->ev.nr)) {
                 sentry_decide(c, "kill", c->ev.arch != AUDIT_ARCH_X86_64 ? "abi:i386" : "abi:x32");
                 return SENTRY_KILL;
         }
@@ -248,7 +257,7 @@ static void report(struct sentry_call *c, const char *decoded, long result, bool
                         /* Numbers of another ABI mean other calls: say which. */
                         if (c->ev.arch != AUDIT_ARCH_X86_64)
                                 snprintf(pidbuf, sizeof(pidbuf), "i386:%d", c->ev.nr);
-                        else if (c->ev.nr & X32_SYSCALL_BIT)
+                        else if (is_x32(c->ev.nr))
                                 snprintf(pidbuf, sizeof(pidbuf), "x32:%d", c->ev.nr & ~X32_SYSCALL_BIT);
                         else
                                 snprintf(pidbuf, sizeof(pidbuf), "%d", c->ev.nr);
