@@ -389,6 +389,12 @@ static void summary(const struct session_ctx *ctx, const struct launcher *l, con
                  l->have_status ? l->last.head : "-");
 }
 
+static void plat_release(struct platform **p)
+{
+        if (*p && (*p)->ops)
+                (*p)->ops->destroy(*p);
+}
+
 int session_run(const struct session_opts *o)
 {
         struct session_ctx ctx = { .o = o, .trace_fd = -1 };
@@ -416,6 +422,9 @@ int session_run(const struct session_opts *o)
                          o->platform->name, strerror(-r));
                 return EXIT_INTERPOSE_FAILED;
         }
+        /* Whatever path the launcher leaves by, the filter copy goes. */
+        __attribute__((cleanup(plat_release))) struct platform *plat = &ctx.plat;
+        (void)plat;
         ctx.audit_fd = audit_open(&ctx, &ap);
         if (ctx.audit_fd < 0) {
                 complain("cannot create the audit log in %s: %s (choose another place with --audit=FILE)",

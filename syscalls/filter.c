@@ -106,6 +106,12 @@ int sys_filter_build(uint32_t trap_action, struct sock_fprog **ret)
 
         if (!ctx)
                 return -ENOMEM;
+        /* The program is exported, not loaded by libseccomp (we load it with
+         * raw seccomp(2)): let it emit the notify action even where it
+         * cannot probe the kernel (under valgrind, say). Loading still
+         * fails where the kernel lacks user notification. */
+        if (seccomp_api_get() < 5 && seccomp_api_set(5) < 0)
+                return -ENOTSUP;
         /* i386 and x32 calls reach the sentry, which kills the caller. */
         r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, trap_action);
         if (r < 0)
