@@ -27,6 +27,14 @@ void *xcalloc(size_t n, size_t m)
         return p;
 }
 
+void *xrealloc(void *old, size_t n)
+{
+        void *p = realloc(old, n ? n : 1);
+        if (!p)
+                oom();
+        return p;
+}
+
 char *xstrdup(const char *s)
 {
         char *p = strdup(s);

@@ -46,6 +46,7 @@ static inline void closep(int *fd)
 /* Allocation failure is not recoverable: abort with a message. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *old, size_t n);
 char *xstrdup(const char *s);
 
 /* Write all of buf, retrying on EINTR and short writes; 0 or -errno. */

@@ -18,6 +18,7 @@ static void usage(FILE *f)
         fprintf(f, "Usage: interpose [OPTIONS] [--] PROGRAM [ARGS...]\n"
                    "       interpose syscalls [--json]\n"
                    "       interpose audit verify [--head=HASH] FILE\n"
+                   "       interpose policy check FILE | show [--profile=NAME] [--json] [...]\n"
                    "       interpose --help | --version\n"
                    "\n"
                    "Run PROGRAM as a guest whose every syscall is decided by the sentry.\n"
@@ -67,6 +68,8 @@ int main(int argc, char **argv)
                 return verb_syscalls(argc - 1, argv + 1);
         if (argc > 1 && strcmp(argv[1], "audit") == 0)
                 return verb_audit(argc - 1, argv + 1);
+        if (argc > 1 && strcmp(argv[1], "policy") == 0)
+                return verb_policy(argc - 1, argv + 1);
 
         /* '+': stop at the program name, so its own options stay its own. */
         while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {

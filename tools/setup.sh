@@ -4,7 +4,7 @@
 set -eu
 
 BUILD="gcc make meson ninja-build pkg-config libseccomp-dev libunwind-dev
-libxxhash-dev libffi-dev nettle-dev"
+libxxhash-dev libffi-dev nettle-dev libjansson-dev"
 TEST="python3.11 coreutils procps util-linux git clang-format valgrind"
 BENCH="bubblewrap proot firejail runsc hyperfine"
 

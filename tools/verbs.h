@@ -4,5 +4,7 @@
 
 /* interpose syscalls [--json] */
 int verb_syscalls(int argc, char **argv);
-/* interpose audit verify FILE */
+/* interpose audit verify [--head=HASH] FILE */
 int verb_audit(int argc, char **argv);
+/* interpose policy check FILE | show [...] */
+int verb_policy(int argc, char **argv);

@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: MIT */
+/* Rules, profiles and decisions; the file format is in load.c. */
+#include "policy.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../sentry/util.h"
+
+static const struct {
+        unsigned bit;
+        const char *name;
+} right_names[] = {
+        { PR_READ, "read" },     { PR_WRITE, "write" }, { PR_CREATE, "create" },
+        { PR_DELETE, "delete" }, { PR_EXEC, "exec" },   { PR_LIST, "list" },
+};
+
+const char *policy_rights_str(unsigned rights, char *buf, size_t cap)
+{
+        size_t len = 0;
+
+        buf[0] = '\0';
+        if (rights == PR_ALL) {
+                snprintf(buf, cap, "all");
+                return buf;
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(right_names); i++)
+                if (rights & right_names[i].bit)
+                        len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, "%s%s", len ? "," : "",
+                                                right_names[i].name);
+        if (!len)
+                snprintf(buf, cap, "-");
+        return buf;
+}
+
+unsigned policy_right_by_name(const char *name)
+{
+        if (!strcmp(name, "all"))
+                return PR_ALL;
+        for (size_t i = 0; i < ARRAY_SIZE(right_names); i++)
+                if (!strcmp(name, right_names[i].name))
+                        return right_names[i].bit;
+        return 0;
+}
+
+void policy_init(struct policy *p)
+{
+        memset(p, 0, sizeof(*p));
+}
+
+void policy_free(struct policy *p)
+{
+        for (size_t i = 0; i < p->n; i++) {
+                free(p->rules[i].path);
+                free(p->rules[i].origin);
+        }
+        free(p->rules);
+        free(p->profile);
+        free(p->home);
+        free(p->workspace);
+        free(p->tmpdir);
+        policy_init(p);
+}
+
+static void set_err(struct policy_error *err, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (!err)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
+}
+
+/* Normalise an absolute path in place: no "//", no "." and ".." resolved
+ * textually (rule paths are configuration, not guest input). */
+static void normalise(char *path)
+{
+        char *out = path, *in = path;
+
+        while (*in) {
+                while (*in == '/')
+                        in++;
+                if (!*in)
+                        break;
+                char *end = strchrnul(in, '/');
+                size_t n = (size_t)(end - in);
+                if (n == 1 && in[0] == '.') {
+                        /* skip */
+                } else if (n == 2 && in[0] == '.' && in[1] == '.') {
+                        while (out > path && *--out != '/')
+                                ;
+                } else {
+                        *out++ = '/';
+                        memmove(out, in, n);
+                        out += n;
+                }
+                in = end;
+        }
+        if (out == path)
+                *out++ = '/';
+        *out = '\0';
+}
+
+static bool has_glob(const char *s)
+{
+        return strpbrk(s, "*?[") != NULL;
+}
+
+int policy_add(struct policy *p, const char *path, unsigned allow, unsigned deny, const char *origin,
+               bool relative_ok, struct policy_error *err)
+{
+        char buf[PATH_MAX], real[PATH_MAX];
+        struct policy_rule *r;
+        struct stat st;
+        bool glob;
+        int n;
+
+        if (!path || !*path) {
+                set_err(err, "%s: empty path", origin);
+                return -EINVAL;
+        }
+        if (!strncmp(path, "**/", 3)) {
+                /* A pattern that applies in every directory. */
+                n = snprintf(buf, sizeof(buf), "%s", path);
+        } else if (path[0] == '~' && (path[1] == '/' || !path[1])) {
+                if (!p->home) {
+                        set_err(err, "%s: %s: no home directory to expand ~ against (set HOME)", origin,
+                                path);
+                        return -EINVAL;
+                }
+                n = snprintf(buf, sizeof(buf), "%s/%s", p->home, path[1] ? path + 2 : "");
+        } else if (path[0] == '/') {
+                n = snprintf(buf, sizeof(buf), "%s", path);
+        } else if (relative_ok && p->workspace) {
+                n = snprintf(buf, sizeof(buf), "%s/%s", p->workspace, path);
+        } else {
+                set_err(err, "%s: %s: give an absolute path (or one starting with ~/)", origin, path);
+                return -EINVAL;
+        }
+        if (n < 0 || (size_t)n >= sizeof(buf)) {
+                set_err(err, "%s: path too long", origin);
+                return -ENAMETOOLONG;
+        }
+        bool exact = allow & PR_EXACT;
+
+        allow &= ~PR_EXACT;
+        if ((allow & ~PR_ALL) || (deny & ~PR_ALL)) {
+                set_err(err, "%s: unknown rights", origin);
+                return -EINVAL;
+        }
+        if (allow & deny) {
+                char a[64];
+                set_err(err, "%s: %s: %s both allowed and denied", origin, path,
+                        policy_rights_str(allow & deny, a, sizeof(a)));
+                return -EINVAL;
+        }
+        glob = has_glob(buf);
+        if (buf[0] == '/') {
+                normalise(buf);
+                /* The gofer decides on where objects really are, so rules
+                 * name that too: /lib is /usr/lib on a merged-/usr system. */
+                if (!glob && realpath(buf, real))
+                        snprintf(buf, sizeof(buf), "%s", real);
+        }
+        if (p->n == p->cap) {
+                p->cap = p->cap ? 2 * p->cap : 32;
+                p->rules = xrealloc(p->rules, p->cap * sizeof(*p->rules));
+        }
+        r = &p->rules[p->n++];
+        memset(r, 0, sizeof(*r));
+        r->path = xstrdup(buf);
+        r->allow = allow;
+        r->deny = deny;
+        r->glob = glob;
+        r->exact = exact;
+        r->origin = xstrdup(origin);
+        if (deny && !glob && stat(r->path, &st) == 0) {
+                r->dev = st.st_dev;
+                r->ino = st.st_ino;
+                r->pinned = true;
+        }
+        return 0;
+}
+
+/* How much of path the rule covers (its specificity), or -1. */
+static long match(const struct policy_rule *r, const char *path)
+{
+        size_t n;
+
+        if (r->exact)
+                return strcmp(path, r->path) ? -1 : (long)strlen(path);
+        if (!r->glob) {
+                n = strlen(r->path);
+                if (n == 1)
+                        return 1; /* "/" */
+                if (!strncmp(path, r->path, n) && (path[n] == '/' || !path[n]))
+                        return (long)n;
+                return -1;
+        }
+        if (!strncmp(r->path, "**/", 3)) {
+                /* Any component, and what is below it. */
+                const char *pat = r->path + 3, *c = path;
+                while (*c == '/') {
+                        const char *end = strchrnul(c + 1, '/');
+                        char comp[NAME_MAX + 1];
+                        size_t len = (size_t)(end - c - 1);
+                        if (len > 0 && len <= NAME_MAX) {
+                                memcpy(comp, c + 1, len);
+                                comp[len] = '\0';
+                                if (fnmatch(pat, comp, FNM_PERIOD) == 0)
+                                        return (long)(end - path);
+                        }
+                        c = end;
+                }
+                return -1;
+        }
+        /* A glob in the last component: dir/pattern, and what is below. */
+        const char *slash = strrchr(r->path, '/');
+        size_t dl = (size_t)(slash - r->path);
+        if (strncmp(path, r->path, dl) || path[dl] != '/')
+                return -1;
+        const char *comp = path + dl + 1, *end = strchrnul(comp, '/');
+        char name[NAME_MAX + 1];
+        if ((size_t)(end - comp) > NAME_MAX)
+                return -1;
+        memcpy(name, comp, (size_t)(end - comp));
+        name[end - comp] = '\0';
+        if (fnmatch(slash + 1, name, FNM_PERIOD) == 0)
+                return (long)(end - path);
+        return -1;
+}
+
+unsigned policy_decide_object(const struct policy *p, const char *path, dev_t dev, ino_t ino,
+                              const struct policy_rule **rule)
+{
+        const struct policy_rule *best = NULL, *denier = NULL;
+        long best_len = -1;
+        unsigned deny = 0, allow;
+
+        for (size_t i = 0; i < p->n; i++) {
+                const struct policy_rule *r = &p->rules[i];
+                long m = match(r, path);
+                bool same = r->pinned && ino && r->dev == dev && r->ino == ino;
+
+                if (m < 0 && !same)
+                        continue;
+                if (r->deny) {
+                        if (!denier || (r->deny & ~deny))
+                                denier = denier ? denier : r;
+                        deny |= r->deny;
+                }
+                if (r->allow && m >= best_len) {
+                        best = r;
+                        best_len = m;
+                }
+        }
+        allow = best ? best->allow : 0;
+        if (rule)
+                *rule = (allow & deny) || !best ? (denier ? denier : best) : best;
+        return allow & ~deny;
+}
+
+unsigned policy_decide(const struct policy *p, const char *path, const struct policy_rule **rule)
+{
+        return policy_decide_object(p, path, 0, 0, rule);
+}
+
+bool policy_is_ancestor(const struct policy *p, const char *path)
+{
+        size_t n = strlen(path);
+
+        for (size_t i = 0; i < p->n; i++) {
+                const struct policy_rule *r = &p->rules[i];
+                if (!r->allow || r->glob || r->exact)
+                        continue;
+                if (n == 1 && path[0] == '/')
+                        return true;
+                if (!strncmp(r->path, path, n) && r->path[n] == '/')
+                        return true;
+        }
+        return false;
+}
+
+/* --- profiles -------------------------------------------------------------- */
+
+/* Credential stores and secrets: denied whatever else allows them. */
+static const char *const home_secrets[] = {
+        ".ssh",
+        ".aws",
+        ".config/gcloud",
+        ".azure",
+        ".kube",
+        ".docker/config.json",
+        ".netrc",
+        ".git-credentials",
+        ".gnupg",
+        ".npmrc",
+        ".pypirc",
+        ".config/gh",
+        ".password-store",
+        ".local/share/keyrings",
+        ".vault-token",
+        ".terraform.d/credentials.tfrc.json",
+        ".config/hub",
+        ".cargo/credentials",
+        ".cargo/credentials.toml",
+        ".bash_history",
+        ".zsh_history",
+        ".history",
+        ".python_history",
+        ".node_repl_history",
+        ".psql_history",
+        ".mysql_history",
+        ".sqlite_history",
+        ".lesshst",
+        ".local/share/fish/fish_history",
+};
+
+static const char *const etc_secrets[] = {
+        "/etc/shadow",
+        "/etc/shadow-",
+        "/etc/gshadow",
+        "/etc/gshadow-",
+        "/etc/sudoers",
+        "/etc/sudoers.d",
+        "/etc/ssh/ssh_host_*_key",
+        "/etc/ssl/private",
+        "/etc/security/opasswd",
+};
+
+/* $HOME's tool configuration and toolchains that builds read and run. */
+static const char *const home_tools[] = {
+        ".gitconfig", ".config/git",  ".pyenv",  ".nvm",    ".rustup",  ".cargo",   ".local/bin",
+        ".local/lib", ".local/share", "go",      ".config", ".profile", ".bashrc",  ".cache",
+        ".npm",       ".node-gyp",    ".gradle", ".m2",     ".pip",     ".condarc", ".editorconfig",
+};
+
+static const char *const system_rx[] = { "/usr",   "/bin",   "/sbin",   "/lib",
+                                         "/lib32", "/lib64", "/libx32", "/opt" };
+
+static const char *const dev_rw[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+                                      "/dev/tty",  "/dev/ptmx", "/dev/pts",  "/dev/shm" };
+
+int policy_profile(struct policy *p, const char *name, const char *home, const char *workspace,
+                   const char *tmpdir, struct policy_error *err)
+{
+        char path[PATH_MAX], origin[64];
+        bool strict = !strcmp(name, "strict"), ci = !strcmp(name, "ci");
+        int r = 0;
+
+        if (strcmp(name, "agent") && !strict && !ci) {
+                set_err(err, "unknown profile '%s': choose agent, strict or ci", name);
+                return -EINVAL;
+        }
+        free(p->profile);
+        p->profile = xstrdup(name);
+        free(p->home);
+        p->home = home && *home == '/' ? xstrdup(home) : NULL;
+        free(p->workspace);
+        p->workspace = xstrdup(workspace);
+        free(p->tmpdir);
+        p->tmpdir = tmpdir ? xstrdup(tmpdir) : NULL;
+        snprintf(origin, sizeof(origin), "profile %s", name);
+
+#define ADD(path_, allow_, deny_)                                                    \
+        do {                                                                         \
+                if (r == 0)                                                          \
+                        r = policy_add(p, path_, allow_, deny_, origin, false, err); \
+        } while (0)
+
+        ADD("/", PR_LIST | PR_EXACT, 0);
+        for (size_t i = 0; i < ARRAY_SIZE(system_rx); i++)
+                ADD(system_rx[i], PR_RX, 0);
+        ADD("/etc", PR_RO, 0);
+        for (size_t i = 0; i < ARRAY_SIZE(etc_secrets); i++)
+                ADD(etc_secrets[i], 0, PR_ALL);
+        for (size_t i = 0; i < ARRAY_SIZE(dev_rw); i++)
+                ADD(dev_rw[i],
+                    PR_READ | PR_WRITE | PR_LIST |
+                            (!strcmp(dev_rw[i], "/dev/shm") ? PR_CREATE | PR_DELETE : 0),
+                    0);
+        ADD("/dev", PR_LIST | PR_EXACT, 0);
+        ADD("/proc", PR_RO, 0);
+        ADD("/sys/devices/system/cpu", PR_RO, 0);
+        if (p->home) {
+                for (size_t i = 0; i < ARRAY_SIZE(home_tools); i++) {
+                        snprintf(path, sizeof(path), "~/%s", home_tools[i]);
+                        ADD(path, PR_RX, 0);
+                }
+                if (ci) {
+                        ADD("~/.cache", PR_RW | PR_EXEC, 0);
+                        ADD("~/.npm", PR_RW, 0);
+                        ADD("~/.cargo/registry", PR_RW, 0);
+                }
+        }
+        ADD(workspace, strict ? PR_RX : PR_RW | PR_EXEC, 0);
+        if (tmpdir)
+                ADD(tmpdir, PR_RW | PR_EXEC, 0);
+        if (p->home)
+                for (size_t i = 0; i < ARRAY_SIZE(home_secrets); i++) {
+                        snprintf(path, sizeof(path), "~/%s", home_secrets[i]);
+                        ADD(path, 0, PR_ALL);
+                }
+        ADD("**/.env*", 0, PR_ALL);
+#undef ADD
+        return r;
+}
+
+/* --- showing --------------------------------------------------------------- */
+
+static int by_path(const void *a, const void *b)
+{
+        const struct policy_rule *x = *(const struct policy_rule *const *)a;
+        const struct policy_rule *y = *(const struct policy_rule *const *)b;
+        int c = strcmp(x->path, y->path);
+        return c ? c : (x < y ? -1 : 1);
+}
+
+void policy_show(const struct policy *p, FILE *f, bool json)
+{
+        _cleanup_free_ const struct policy_rule **sorted = xcalloc(p->n ? p->n : 1, sizeof(*sorted));
+        char a[64], d[64];
+
+        for (size_t i = 0; i < p->n; i++)
+                sorted[i] = &p->rules[i];
+        qsort(sorted, p->n, sizeof(*sorted), by_path);
+        if (json) {
+                json_t *rules = json_array(), *top;
+                for (size_t i = 0; i < p->n; i++) {
+                        const struct policy_rule *r = sorted[i];
+                        json_array_append_new(rules,
+                                              json_pack("{s:s, s:s, s:s, s:s}", "path", r->path, "allow",
+                                                        policy_rights_str(r->allow, a, sizeof(a)), "deny",
+                                                        policy_rights_str(r->deny, d, sizeof(d)), "from",
+                                                        r->origin));
+                }
+                top = json_pack("{s:s?, s:s?, s:o}", "profile", p->profile, "workspace", p->workspace,
+                                "rules", rules);
+                json_dumpf(top, f, JSON_INDENT(1));
+                fputc('\n', f);
+                json_decref(top);
+                return;
+        }
+        fprintf(f, "profile %s, workspace %s\n", p->profile ? p->profile : "-",
+                p->workspace ? p->workspace : "-");
+        fprintf(f, "%-44s %-36s %-24s %s\n", "PATH", "ALLOW", "DENY", "FROM");
+        for (size_t i = 0; i < p->n; i++) {
+                const struct policy_rule *r = sorted[i];
+                fprintf(f, "%-44s %-36s %-24s %s\n", r->path, policy_rights_str(r->allow, a, sizeof(a)),
+                        policy_rights_str(r->deny, d, sizeof(d)), r->origin);
+        }
+}

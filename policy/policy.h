@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The file policy: rules granting rights on host path trees, built from a
+ * profile, a policy file and command-line flags, and the decision for a
+ * host object.
+ *
+ * A rule names a tree (an absolute path and everything below it) or a
+ * pattern (a glob in the last component, "**" for any directory: the
+ * .env* files anywhere). Deny beats allow: a right denied by any rule that
+ * matches is denied. Otherwise the most specific matching rule that allows
+ * anything gives the rights; on equal paths the later source wins (flags
+ * over the policy file over the profile).
+ *
+ * Paths given to policy_decide() are host paths of objects the gofer has
+ * already reached (after symlinks, "..", dirfds and the cwd), never the
+ * guest's text; the policy itself only compares strings. Deny rules also
+ * pin the (device, inode) of what they name when it exists, so a hard link
+ * elsewhere to a denied file is denied too (policy_decide_object()).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+enum policy_right {
+        PR_READ = 1 << 0,   /* read a file, stat it, read a link */
+        PR_WRITE = 1 << 1,  /* change an existing file: contents, mode, times */
+        PR_CREATE = 1 << 2, /* create an entry in a directory */
+        PR_DELETE = 1 << 3, /* remove an entry, or rename it away */
+        PR_EXEC = 1 << 4,   /* execute a file, or mmap it PROT_EXEC */
+        PR_LIST = 1 << 5,   /* list a directory's entries */
+};
+#define PR_ALL (PR_READ | PR_WRITE | PR_CREATE | PR_DELETE | PR_EXEC | PR_LIST)
+/* Not a right: passed with the rights to policy_add(), makes the rule
+ * apply to the object it names only, not to what is below it ("/" may be
+ * listed; that grants nothing under it). */
+#define PR_EXACT (1u << 8)
+#define PR_RO (PR_READ | PR_LIST)
+#define PR_RX (PR_READ | PR_LIST | PR_EXEC)
+#define PR_RW (PR_READ | PR_LIST | PR_WRITE | PR_CREATE | PR_DELETE)
+
+struct policy_rule {
+        char *path;     /* absolute and normalised; a pattern when glob is set */
+        unsigned allow; /* PR_* */
+        unsigned deny;  /* PR_* */
+        bool glob;      /* last component (or "**" prefix) is an fnmatch pattern */
+        bool exact;     /* the object itself only (PR_EXACT) */
+        char *origin;   /* where it came from: "profile agent", "--deny", "FILE:LINE:COL" */
+        dev_t dev;      /* for deny rules: the object's identity, when it exists */
+        ino_t ino;
+        bool pinned;
+};
+
+struct policy {
+        char *profile;           /* agent, strict, ci */
+        char *home;              /* the user's home, for "~" */
+        char *workspace;         /* absolute */
+        char *tmpdir;            /* the session's private temp directory, or NULL */
+        bool profile_explicit;   /* --profile given: a file may not change it */
+        bool workspace_explicit; /* --workspace given: likewise */
+        struct policy_rule *rules;
+        size_t n, cap;
+};
+
+/* A message naming the problem, and for files where: "FILE:LINE:COL: ...". */
+struct policy_error {
+        char msg[1024];
+};
+
+/* Names of the rights, for messages and `policy show`: "read,write". */
+const char *policy_rights_str(unsigned rights, char *buf, size_t cap);
+
+/* One right by name; 0 when unknown. */
+unsigned policy_right_by_name(const char *name);
+
+void policy_init(struct policy *p);
+void policy_free(struct policy *p);
+
+/* Start from a built-in profile for home and workspace (absolute; tmpdir may
+ * be NULL). 0, or -EINVAL with err set for an unknown profile. */
+int policy_profile(struct policy *p, const char *name, const char *home, const char *workspace,
+                   const char *tmpdir, struct policy_error *err);
+
+/* Add a rule. path may start with "~/" (the policy's home) or be relative
+ * to the workspace when relative_ok; origin is copied. 0 or -errno, with
+ * err set. */
+int policy_add(struct policy *p, const char *path, unsigned allow, unsigned deny, const char *origin,
+               bool relative_ok, struct policy_error *err);
+
+/* Apply a policy file (JSON, see README.md "Policy"). On a problem, err says
+ * "FILE:LINE:COL: problem" and nothing of the file is applied. */
+int policy_load_file(struct policy *p, const char *file, struct policy_error *err);
+
+/* The same from a buffer; name is used in messages. */
+int policy_load_buffer(struct policy *p, const char *name, const char *text, size_t len,
+                       struct policy_error *err);
+
+/* The rights on the host object at path (absolute, canonical), and the
+ * rule that decided (the denying rule when one denies anything, else the
+ * allowing one; NULL when no rule matches: nothing is granted). */
+unsigned policy_decide(const struct policy *p, const char *path, const struct policy_rule **rule);
+
+/* The same, also denying what a pinned deny rule names by identity. */
+unsigned policy_decide_object(const struct policy *p, const char *path, dev_t dev, ino_t ino,
+                              const struct policy_rule **rule);
+
+/* Is path a proper ancestor of a tree some rule allows? Such directories
+ * may be looked up (stat, walked through), never listed or read. */
+bool policy_is_ancestor(const struct policy *p, const char *path);
+
+/* Print the effective rules, one per line, or as JSON. */
+void policy_show(const struct policy *p, FILE *f, bool json);

@@ -1,0 +1,60 @@
+#!/bin/sh
+# `interpose policy check|show`: the effective rules of a profile, a policy
+# file and flags; a malformed file gets FILE:LINE:COL and exit 125.
+. "${SRC_DIR:-$(dirname "$0")/..}/e2e/lib.sh"
+
+o=$T/out e=$T/err
+mkdir "$T/ws" && cd "$T/ws" || exit 99
+
+cat >"$T/good.json" <<'JSON'
+{
+  "profile": "agent",
+  "rules": [
+    { "path": "/srv/data", "allow": ["read", "list"] },
+    { "path": "build", "deny": "write", "comment": "in the workspace" }
+  ]
+}
+JSON
+run "$o" "$e" "$INTERPOSE" policy check "$T/good.json"
+check_eq "policy check of a good file: status" 0 "$rc"
+check_match "policy check says ok" "good.json: ok" "$o"
+
+printf '{\n  "rules": [\n    { "path": "/a", "allow": "raed" }\n  ]\n}\n' >"$T/typo.json"
+run "$o" "$e" "$INTERPOSE" policy check "$T/typo.json"
+check_eq "policy check of a bad right: status" 125 "$rc"
+check_match "names the place and the problem" "typo.json:3:30: unknown right 'raed'" "$e"
+
+printf '{ "rules": [ }' >"$T/syntax.json"
+run "$o" "$e" "$INTERPOSE" policy check "$T/syntax.json"
+check_eq "policy check of bad JSON: status" 125 "$rc"
+check_match "names the place" "syntax.json:1:[0-9]+: " "$e"
+
+run "$o" "$e" "$INTERPOSE" policy check "$T/missing.json"
+check_eq "policy check of a missing file: status" 125 "$rc"
+check_match "says why" "missing.json: No such file" "$e"
+
+# show: the workspace is the current directory; flags extend the profile.
+run "$o" "$e" "$INTERPOSE" policy show --policy="$T/good.json" --deny="$T/ws/secret" --allow-write=/srv/out
+check_eq "policy show: status" 0 "$rc"
+check_match "the workspace is writable" "^$T/ws +all +- +profile agent" "$o"
+check_match "the file's rule, with its place" "^/srv/data +read,list +- +$T/good.json:4:5" "$o"
+check_match "a --deny flag" "^$T/ws/secret +- +all +--deny" "$o"
+check_match "a --allow-write flag" "^/srv/out +read,write,create,delete,list +- +--allow-write" "$o"
+check_match "credential stores stay denied" "/\.ssh +- +all +profile agent" "$o"
+
+run "$o" "$e" "$INTERPOSE" policy show --profile=strict --json
+check_eq "policy show --json: status" 0 "$rc"
+check_true "policy show --json is JSON with a read-only workspace" "$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+ws = [r for r in d["rules"] if r["path"] == d["workspace"]]
+assert d["profile"] == "strict" and ws and "write" not in ws[0]["allow"], d
+' "$o"
+
+run "$o" "$e" "$INTERPOSE" policy show --profile=yolo
+check_eq "unknown profile: status" 125 "$rc"
+check_match "names the profiles" "unknown profile 'yolo'.*agent, strict or ci" "$e"
+run "$o" "$e" "$INTERPOSE" policy show --profile=strict --policy="$T/good.json"
+check_eq "file and flag disagree on the profile: status" 125 "$rc"
+check_match "says so" "good.json:2:14: the file asks for profile 'agent' but --profile says 'strict'" "$e"
+finish

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT */
+/* The file policy: profiles, precedence, identity pins, file errors. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "policy/policy.h"
+
+static char ws[256], home[256];
+
+__attribute__((format(printf, 2, 3))) static unsigned rights(const struct policy *p, const char *fmt, ...)
+{
+        char path[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(path, sizeof(path), fmt, ap);
+        va_end(ap);
+        return policy_decide(p, path, NULL);
+}
+
+static void profile(struct policy *p, const char *name)
+{
+        struct policy_error err;
+
+        policy_free(p);
+        if (policy_profile(p, name, home, ws, NULL, &err) < 0) {
+                fprintf(stderr, "%s\n", err.msg);
+                exit(EXIT_HARD);
+        }
+}
+
+static void check_agent(void)
+{
+        struct policy p;
+        const struct policy_rule *r;
+
+        policy_init(&p);
+        profile(&p, "agent");
+        CHECK(rights(&p, "%s", "/usr/bin/gcc") & PR_EXEC, "exec in /usr");
+        CHECK(!(rights(&p, "%s", "/usr/bin/gcc") & PR_WRITE), "no write in /usr");
+        CHECK(rights(&p, "%s", "/etc/passwd") == PR_RO, "/etc/passwd read-only");
+        CHECK(rights(&p, "%s", "/etc/shadow") == 0, "/etc/shadow denied");
+        CHECK(rights(&p, "%s", "/etc/sudoers.d/90-cloud") == 0, "/etc/sudoers.d denied");
+        CHECK(rights(&p, "%s", "/etc/ssh/ssh_host_ed25519_key") == 0, "host keys denied");
+        CHECK(rights(&p, "%s", "/etc/ssh/ssh_config") == PR_RO, "ssh_config readable");
+        CHECK((rights(&p, "%s/src/main.c", ws) & PR_RW) == PR_RW, "workspace read-write");
+        CHECK(rights(&p, "%s/.env", ws) == 0, ".env in the workspace denied");
+        CHECK(rights(&p, "%s/app/.env.production", ws) == 0, ".env.* anywhere denied");
+        CHECK(rights(&p, "%s/.environment/x", ws) == 0, "below a .env* directory denied");
+        CHECK(rights(&p, "%s/.ssh/id_ed25519", home) == 0, "~/.ssh denied");
+        CHECK(rights(&p, "%s/.aws/credentials", home) == 0, "~/.aws denied");
+        CHECK(rights(&p, "%s/.bash_history", home) == 0, "shell history denied");
+        CHECK(rights(&p, "%s/.pyenv/shims/python3", home) & PR_EXEC, "pyenv runs");
+        CHECK(!(rights(&p, "%s/.pyenv/shims/python3", home) & PR_WRITE), "pyenv read-only");
+        CHECK(rights(&p, "%s/notes.txt", home) == 0, "the rest of home is out");
+        CHECK(rights(&p, "%s", "/var/lib/dpkg/status") == 0, "unlisted trees are out");
+        CHECK(rights(&p, "%s", "/") == PR_LIST, "/ can be listed, nothing more");
+        CHECK(policy_is_ancestor(&p, "/home") || strncmp(home, "/home/", 6), "/home is an ancestor");
+        CHECK(!policy_is_ancestor(&p, "/var"), "/var is not an ancestor");
+        policy_decide(&p, "/etc/shadow", &r);
+        CHECK(r && !strcmp(r->origin, "profile agent") && r->deny, "the denying rule is reported");
+        policy_free(&p);
+}
+
+static void check_profiles(void)
+{
+        struct policy p;
+        struct policy_error err;
+
+        policy_init(&p);
+        profile(&p, "strict");
+        CHECK(!(rights(&p, "%s/a.c", ws) & PR_WRITE) && (rights(&p, "%s/a.c", ws) & PR_READ),
+              "strict: read-only");
+        profile(&p, "ci");
+        CHECK(rights(&p, "%s/.cache/pip/x", home) & PR_CREATE, "ci: ~/.cache writable");
+        CHECK(rights(&p, "%s/.cargo/registry/index", home) & PR_WRITE, "ci: cargo registry writable");
+        CHECK(rights(&p, "%s/.cargo/bin/cargo", home) & PR_EXEC, "ci: cargo runs");
+        profile(&p, "agent");
+        CHECK(!(rights(&p, "%s/.cache/pip/x", home) & PR_CREATE), "agent: ~/.cache read-only");
+        CHECK(policy_profile(&p, "yolo", home, ws, NULL, &err) == -EINVAL &&
+                      strstr(err.msg, "agent, strict or ci"),
+              "unknown profile: %s", err.msg);
+        policy_free(&p);
+}
+
+static void check_precedence(void)
+{
+        struct policy p;
+        struct policy_error err;
+        char path[512];
+
+        policy_init(&p);
+        profile(&p, "agent");
+        /* Deny beats allow, whatever the order and specificity. */
+        snprintf(path, sizeof(path), "%s/.ssh", home);
+        CHECK(policy_add(&p, path, PR_RO, 0, "--allow-read", false, &err) == 0, "add");
+        CHECK(rights(&p, "%s/.ssh/id_rsa", home) == 0, "an allow flag does not reopen ~/.ssh");
+        CHECK(policy_add(&p, "/", PR_ALL, 0, "--allow-write", false, &err) == 0, "add /");
+        CHECK(rights(&p, "%s", "/etc/shadow") == 0, "allowing / does not reopen /etc/shadow");
+        /* Otherwise the most specific rule wins: a narrower one narrows. */
+        CHECK(policy_add(&p, "vendor", PR_RO, 0, "--allow-read", true, &err) == 0, "add relative");
+        CHECK(rights(&p, "%s/vendor/lib.c", ws) == PR_RO, "vendor read-only inside a writable workspace");
+        CHECK((rights(&p, "%s/src/lib.c", ws) & PR_RW) == PR_RW, "the rest stays writable");
+        /* A deny flag takes away from the profile. */
+        CHECK(policy_add(&p, "secret", 0, PR_ALL, "--deny", true, &err) == 0, "add deny");
+        CHECK(rights(&p, "%s/secret/key", ws) == 0, "--deny inside the workspace");
+        CHECK(policy_add(&p, "relative", PR_RO, 0, "x", false, &err) == -EINVAL,
+              "relative refused when not allowed");
+        CHECK(policy_add(&p, "/a", PR_RO, PR_READ, "x", false, &err) == -EINVAL && strstr(err.msg, "both"),
+              "allow and deny of one right: %s", err.msg);
+        policy_free(&p);
+}
+
+/* A deny rule pins the object: another name for it is denied too. */
+static void check_hardlink(void)
+{
+        struct policy p;
+        struct policy_error err;
+        char secret[512], link_[512];
+        struct stat st;
+
+        snprintf(secret, sizeof(secret), "%s/secret.txt", ws);
+        snprintf(link_, sizeof(link_), "%s/innocent.txt", ws);
+        FILE *f = fopen(secret, "w");
+        if (!f)
+                exit(EXIT_HARD);
+        fclose(f);
+        unlink(link_);
+        if (link(secret, link_) < 0 || stat(link_, &st) < 0)
+                exit(EXIT_HARD);
+        policy_init(&p);
+        profile(&p, "agent");
+        CHECK(policy_add(&p, secret, 0, PR_ALL, "--deny", false, &err) == 0, "add");
+        CHECK(policy_decide(&p, link_, NULL) & PR_READ, "by name alone the link looks allowed");
+        CHECK(policy_decide_object(&p, link_, st.st_dev, st.st_ino, NULL) == 0, "by identity it is denied");
+        unlink(link_);
+        unlink(secret);
+        policy_free(&p);
+}
+
+/* A policy file with a problem: FILE:LINE:COL and the problem, nothing applied. */
+static void expect_error(const char *text, const char *where, const char *what)
+{
+        struct policy p;
+        struct policy_error err = { "" };
+        size_t before;
+
+        policy_init(&p);
+        profile(&p, "agent");
+        before = p.n;
+        CHECK(policy_load_buffer(&p, "t.json", text, strlen(text), &err) < 0, "accepted: %s", text);
+        CHECK(!strncmp(err.msg, where, strlen(where)) && strstr(err.msg, what),
+              "for %s\n  got '%s'\n  want '%s...%s'", text, err.msg, where, what);
+        CHECK(p.n == before, "a bad file changed the policy");
+        policy_free(&p);
+}
+
+static void check_files(void)
+{
+        struct policy p;
+        struct policy_error err = { "" };
+        const struct policy_rule *r;
+        const char *good = "{\n"
+                           "  \"rules\": [\n"
+                           "    { \"path\": \"/srv/data\", \"allow\": \"read\" },\n"
+                           "    { \"path\": \"build\", \"deny\": [\"write\", \"delete\"] }\n"
+                           "  ]\n"
+                           "}\n";
+
+        expect_error("{\"rules\": [", "t.json:1:11:", "expected");
+        expect_error("{\n  \"rules\": 3\n}", "t.json:2:12:", "\"rules\" is a list");
+        expect_error("{\n  \"rulez\": []\n}", "t.json:2:3:", "unknown key 'rulez'");
+        expect_error("{\"rules\": [\n  {\"path\": \"/a\", \"allow\": [\"read\", \"fly\"]}\n]}",
+                     "t.json:2:36:", "unknown right 'fly'");
+        expect_error("{\"rules\": [\n  {\"path\": \"/a\", \"allow\": \"read\", \"deny\": \"all\"}\n]}",
+                     "t.json:2:3:", "contradictory");
+        expect_error("{\"rules\": [\n {\"path\": \"/a\", \"allow\": \"read\"},\n {\"path\": \"/a\", "
+                     "\"deny\": \"read\"}\n]}",
+                     "t.json:3:2:", "second rule for /a (the first is at line 2)");
+        expect_error("{\"rules\": [{\"allow\": \"read\"}]}", "t.json:1:12:", "needs a \"path\"");
+        expect_error("{\"rules\": [{\"path\": \"/a\"}]}", "t.json:1:12:", "needs \"allow\" or \"deny\"");
+        expect_error("{\"rules\": [{\"path\": \"/a\", \"allow\": \"read\", \"x\": 1}]}",
+                     "t.json:1:44:", "unknown key 'x' in a rule");
+        expect_error("{\"profile\": \"yolo\"}", "t.json:1:13:", "unknown profile 'yolo'");
+        expect_error("[1, 2]", "t.json:1:1:", "a policy is a JSON object");
+        expect_error("{\"rules\": [], \"rules\": []}", "t.json:1:", "duplicate");
+
+        policy_init(&p);
+        profile(&p, "agent");
+        CHECK(policy_load_buffer(&p, "t.json", good, strlen(good), &err) == 0, "good file: %s", err.msg);
+        CHECK(policy_decide(&p, "/srv/data/x", &r) == PR_READ && r && !strcmp(r->origin, "t.json:3:5"),
+              "rule from the file, with its place: %s", r ? r->origin : "-");
+        CHECK(!(rights(&p, "%s/build/out.o", ws) & PR_WRITE) && (rights(&p, "%s/build/out.o", ws) & PR_READ),
+              "a deny in the workspace");
+        /* A file that names the profile rebuilds the base; --profile wins
+         * only when it agrees. */
+        CHECK(policy_load_buffer(&p, "t.json", "{\"profile\": \"strict\"}", 21, &err) == 0, "profile switch");
+        CHECK(!strcmp(p.profile, "strict") && !(rights(&p, "%s/a.c", ws) & PR_WRITE), "now strict");
+        p.profile_explicit = true;
+        CHECK(policy_load_buffer(&p, "t.json", "{\"profile\": \"ci\"}", 17, &err) < 0 &&
+                      strstr(err.msg, "--profile"),
+              "explicit profile conflict: %s", err.msg);
+        policy_free(&p);
+}
+
+int main(void)
+{
+        char tmpl[] = "/tmp/interpose-policy-XXXXXX";
+
+        if (!mkdtemp(tmpl))
+                return EXIT_HARD;
+        snprintf(ws, sizeof(ws), "%s", tmpl);
+        snprintf(home, sizeof(home), "/home/tester");
+        check_agent();
+        check_profiles();
+        check_precedence();
+        check_hardlink();
+        check_files();
+        rmdir(tmpl);
+        printf("policy: %s\n", guest_failures ? "FAIL" : "ok");
+        return guest_result();
+}

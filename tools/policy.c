@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * interpose policy check FILE
+ * interpose policy show [--profile=NAME] [--policy=FILE] [--workspace=DIR]
+ *                       [--allow-read=PATH] [--allow-write=PATH] [--allow-exec=PATH]
+ *                       [--deny=PATH] [--json]
+ *
+ * The effective file rules: the profile, then the policy file, then the
+ * flags, in that order of precedence on equal paths (deny beats allow).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../policy/policy.h"
+#include "verbs.h"
+#include "policy-options.h"
+
+#define EXIT_BAD_INPUT 125
+
+int policy_from_options(struct policy *p, const struct policy_options *o, struct policy_error *err)
+{
+        char ws[PATH_MAX], *tmp;
+        const char *home = getenv("HOME");
+        int r;
+
+        if (o->workspace) {
+                if (!realpath(o->workspace, ws)) {
+                        snprintf(err->msg, sizeof(err->msg), "--workspace=%s: %s", o->workspace,
+                                 strerror(errno));
+                        return -errno;
+                }
+        } else if (!getcwd(ws, sizeof(ws))) {
+                snprintf(err->msg, sizeof(err->msg), "cannot tell the current directory: %s",
+                         strerror(errno));
+                return -errno;
+        }
+        tmp = o->tmpdir ? (char *)o->tmpdir : NULL;
+        r = policy_profile(p, o->profile ? o->profile : "agent", home, ws, tmp, err);
+        if (r < 0)
+                return r;
+        p->profile_explicit = o->profile != NULL;
+        p->workspace_explicit = o->workspace != NULL;
+        if (o->policy_file) {
+                r = policy_load_file(p, o->policy_file, err);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < o->n_flags; i++) {
+                r = policy_add(p, o->flags[i].path, o->flags[i].allow, o->flags[i].deny, o->flags[i].name,
+                               true, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* One of the rule flags, or -1. */
+int policy_parse_flag(struct policy_options *o, const char *name, const char *value)
+{
+        static const struct {
+                const char *name;
+                unsigned allow, deny;
+        } kinds[] = {
+                { "--allow-read", PR_READ | PR_LIST, 0 },
+                { "--allow-write", PR_READ | PR_LIST | PR_WRITE | PR_CREATE | PR_DELETE, 0 },
+                { "--allow-exec", PR_READ | PR_LIST | PR_EXEC, 0 },
+                { "--deny", 0, PR_ALL },
+        };
+
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+                if (strcmp(name, kinds[i].name))
+                        continue;
+                if (o->n_flags == POLICY_MAX_FLAGS)
+                        return -E2BIG;
+                o->flags[o->n_flags++] = (struct policy_flag){ kinds[i].name, value, kinds[i].allow,
+                                                               kinds[i].deny };
+                return 0;
+        }
+        return -ENOENT;
+}
+
+static int usage(FILE *f, int code)
+{
+        fprintf(f,
+                "usage: interpose policy check FILE\n"
+                "       interpose policy show [--profile=agent|strict|ci] [--policy=FILE] [--workspace=DIR]\n"
+                "                             [--allow-read=PATH] [--allow-write=PATH] [--allow-exec=PATH]\n"
+                "                             [--deny=PATH] [--json]\n");
+        return code;
+}
+
+int verb_policy(int argc, char **argv)
+{
+        static struct policy_options o;
+        struct policy p;
+        struct policy_error err = { "" };
+        bool json = false;
+        int r;
+
+        if (argc < 2)
+                return usage(stderr, EXIT_BAD_INPUT);
+        if (!strcmp(argv[1], "check")) {
+                if (argc != 3)
+                        return usage(stderr, EXIT_BAD_INPUT);
+                o.policy_file = argv[2];
+        } else if (!strcmp(argv[1], "show")) {
+                for (int i = 2; i < argc; i++) {
+                        char *eq = strchr(argv[i], '=');
+                        const char *a = argv[i];
+                        if (!strcmp(a, "--json")) {
+                                json = true;
+                                continue;
+                        }
+                        if (!eq || strncmp(a, "--", 2)) {
+                                fprintf(stderr,
+                                        "interpose policy show: %s: options take the form --NAME=VALUE\n", a);
+                                return usage(stderr, EXIT_BAD_INPUT);
+                        }
+                        *eq = '\0';
+                        if (!strcmp(a, "--profile"))
+                                o.profile = eq + 1;
+                        else if (!strcmp(a, "--policy"))
+                                o.policy_file = eq + 1;
+                        else if (!strcmp(a, "--workspace"))
+                                o.workspace = eq + 1;
+                        else if ((r = policy_parse_flag(&o, a, eq + 1)) < 0) {
+                                fprintf(stderr, "interpose policy show: %s: %s\n", a,
+                                        r == -E2BIG ? "too many rule flags" : "unknown option");
+                                return usage(stderr, EXIT_BAD_INPUT);
+                        }
+                }
+        } else if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+                return usage(stdout, 0);
+        } else {
+                return usage(stderr, EXIT_BAD_INPUT);
+        }
+        policy_init(&p);
+        r = policy_from_options(&p, &o, &err);
+        if (r < 0) {
+                fprintf(stderr, "interpose: %s\n", err.msg);
+                policy_free(&p);
+                return EXIT_BAD_INPUT;
+        }
+        if (!strcmp(argv[1], "check"))
+                printf("%s: ok, %zu rules with the %s profile\n", o.policy_file, p.n, p.profile);
+        else
+                policy_show(&p, stdout, json);
+        policy_free(&p);
+        return 0;
+}
