@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/* The component walk: see walk.h. */
+#include "walk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "../sentry/util.h"
+
+#define MAX_SYMLINKS 40 /* as the kernel's MAXSYMLINKS */
+
+int walk_ctx_init(struct walk_ctx *ctx, pid_t tgid, pid_t tid)
+{
+        struct stat st;
+
+        ctx->root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (ctx->root < 0)
+                return -errno;
+        ctx->proc_dev = stat("/proc", &st) == 0 ? st.st_dev : (dev_t)-1;
+        ctx->tgid = tgid;
+        ctx->tid = tid;
+        return 0;
+}
+
+void walk_ctx_release(struct walk_ctx *ctx)
+{
+        if (ctx->root >= 0)
+                close(ctx->root);
+        ctx->root = -1;
+}
+
+/* The kernel's path of fd. */
+static int fd_path(int fd, char *buf, size_t cap)
+{
+        char proc[64];
+        ssize_t n;
+
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        n = readlink(proc, buf, cap - 1);
+        if (n < 0)
+                return -errno;
+        if ((size_t)n >= cap - 1)
+                return -ENAMETOOLONG;
+        buf[n] = '\0';
+        return 0;
+}
+
+static bool all_digits(const char *s)
+{
+        if (!*s)
+                return false;
+        for (; *s; s++)
+                if (*s < '0' || *s > '9')
+                        return false;
+        return true;
+}
+
+/* Is fd (with st) on a procfs? Any instance counts, not only /proc. */
+static bool on_proc(const struct walk_ctx *ctx, int fd, const struct stat *st)
+{
+        struct statfs fs;
+
+        if (st->st_dev == ctx->proc_dev)
+                return true;
+        return fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+}
+
+/* The root directory of a procfs (its inode is always PROC_ROOT_INO, 1). */
+static bool proc_root(const struct walk_ctx *ctx, int fd, const struct stat *st)
+{
+        return st->st_ino == 1 && on_proc(ctx, fd, st);
+}
+
+/* Replace the remaining path by target + "/" + rest. */
+static int substitute(char *rest, size_t cap, const char *target, const char *after)
+{
+        char tmp[PATH_MAX];
+        int n = snprintf(tmp, sizeof(tmp), "%s%s%s", target, *after ? "/" : "", after);
+
+        if (n < 0 || (size_t)n >= sizeof(tmp) || (size_t)n >= cap)
+                return -ENAMETOOLONG;
+        memcpy(rest, tmp, (size_t)n + 1);
+        return 0;
+}
+
+int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags, struct walk_result *res)
+{
+        char rest[PATH_MAX], comp[NAME_MAX + 1], target[PATH_MAX];
+        _cleanup_close_ int cur = -1;
+        bool trailing_slash;
+        int links = 0, r;
+        struct stat st, cst;
+        bool in_proc_root;
+        size_t len = strlen(path);
+
+        memset(res, 0, sizeof(*res));
+        res->fd = -1;
+        if (!len)
+                return -ENOENT;
+        if (len >= sizeof(rest))
+                return -ENAMETOOLONG;
+        memcpy(rest, path, len + 1);
+        trailing_slash = path[len - 1] == '/';
+        if (trailing_slash)
+                flags |= WALK_DIRECTORY;
+        cur = fcntl(rest[0] == '/' ? ctx->root : dirfd, F_DUPFD_CLOEXEC, 3);
+        if (cur < 0)
+                return -errno;
+
+        for (;;) {
+                char *p = rest, *end;
+                bool last;
+                size_t n;
+                _cleanup_close_ int next = -1;
+
+                while (*p == '/')
+                        p++;
+                if (!*p)
+                        break; /* "/" or trailing slashes: cur is the object */
+                end = strchrnul(p, '/');
+                n = (size_t)(end - p);
+                if (n > NAME_MAX)
+                        return -ENAMETOOLONG;
+                memcpy(comp, p, n);
+                comp[n] = '\0';
+                while (*end == '/')
+                        end++;
+                memmove(rest, end, strlen(end) + 1);
+                last = !rest[0];
+
+                if (!strcmp(comp, "."))
+                        continue;
+                if (last && (flags & WALK_PARENT) && strcmp(comp, "..")) {
+                        snprintf(res->name, sizeof(res->name), "%s", comp);
+                        goto done;
+                }
+                if (fstat(cur, &cst) < 0)
+                        return -errno;
+                if (!S_ISDIR(cst.st_mode))
+                        return -ENOTDIR;
+                in_proc_root = proc_root(ctx, cur, &cst);
+                /* The guest's /proc: self and thread-self are the caller,
+                 * <pid> only for its tree. */
+                if (in_proc_root) {
+                        if (!strcmp(comp, "self") || !strcmp(comp, "thread-self")) {
+                                char sub[64];
+                                if (!strcmp(comp, "self"))
+                                        snprintf(sub, sizeof(sub), "%d", (int)ctx->tgid);
+                                else
+                                        snprintf(sub, sizeof(sub), "%d/task/%d", (int)ctx->tgid,
+                                                 (int)ctx->tid);
+                                if (++links > MAX_SYMLINKS)
+                                        return -ELOOP;
+                                if (last && (flags & WALK_NOFOLLOW)) {
+                                        /* lstat("/proc/self"): the link itself, which
+                                         * is ours; fine to show, it is a symlink
+                                         * in /proc with no content of its own. */
+                                } else {
+                                        r = substitute(rest, sizeof(rest), sub, rest);
+                                        if (r < 0)
+                                                return r;
+                                        continue;
+                                }
+                        } else if (all_digits(comp)) {
+                                pid_t pid = (pid_t)strtol(comp, NULL, 10);
+                                if (pid != ctx->tgid &&
+                                    (!ctx->in_tree || ctx->in_tree(ctx->opaque, pid) != 1))
+                                        return -ENOENT;
+                        }
+                }
+                next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (next < 0) {
+                        if (errno == ENOENT && last && (flags & WALK_CREATE) && strcmp(comp, "..")) {
+                                snprintf(res->name, sizeof(res->name), "%s", comp);
+                                goto done;
+                        }
+                        return -errno;
+                }
+                if (fstat(next, &st) < 0)
+                        return -errno;
+                if (S_ISLNK(st.st_mode) && !(last && (flags & WALK_NOFOLLOW) && !(flags & WALK_DIRECTORY))) {
+                        ssize_t tl;
+                        if (on_proc(ctx, next, &st) && !in_proc_root) {
+                                /* fd/N, cwd, root, exe, ns/, map_files/: a magic
+                                 * link is an object, not a path; following its
+                                 * text would open something else. (The links
+                                 * in /proc itself, mounts -> self/mounts, are
+                                 * plain text and are followed.) */
+                                return -EACCES;
+                        }
+                        if (++links > MAX_SYMLINKS)
+                                return -ELOOP;
+                        tl = readlinkat(next, "", target, sizeof(target) - 1);
+                        if (tl < 0)
+                                return -errno;
+                        if ((size_t)tl >= sizeof(target) - 1)
+                                return -ENAMETOOLONG;
+                        target[tl] = '\0';
+                        if (!tl)
+                                return -ENOENT;
+                        r = substitute(rest, sizeof(rest), target, rest);
+                        if (r < 0)
+                                return r;
+                        if (target[0] == '/') {
+                                close(cur);
+                                cur = fcntl(ctx->root, F_DUPFD_CLOEXEC, 3);
+                                if (cur < 0)
+                                        return -errno;
+                        }
+                        continue;
+                }
+                if (!last && !S_ISDIR(st.st_mode))
+                        return -ENOTDIR;
+                close(cur);
+                cur = TAKE_FD(next);
+                if (last) {
+                        res->exists = true;
+                        break;
+                }
+        }
+        if (!res->name[0])
+                res->exists = true;
+done:
+        if (fstat(cur, &res->st) < 0)
+                return -errno;
+        if ((flags & WALK_DIRECTORY) && res->exists && !res->name[0] && !S_ISDIR(res->st.st_mode))
+                return -ENOTDIR;
+        r = fd_path(cur, res->path, sizeof(res->path));
+        if (r < 0)
+                return r;
+        res->fd = TAKE_FD(cur);
+        return 0;
+}
