@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The gofer: the one process that will turn guest paths into host objects.
- * For now it is started with every session, confines itself, and answers
- * on its socket; the launcher treats its death like the sentry's (fail
- * closed). Path resolution against the policy comes with the next issue.
+ * The gofer: the one process that turns guest paths into host objects. It
+ * is started with every session, before the guest, with the policy; it
+ * confines itself and answers on its socket. The launcher treats its death
+ * like the sentry's (fail closed).
  */
 #include <errno.h>
 #include <seccomp.h>
@@ -14,15 +14,21 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../policy/policy.h"
+#include "../sentry/sentry.h"
+#include "../sentry/util.h"
 #include "gofer.h"
+#include "walk.h"
 
 static int gofer_confine(void)
 {
         static const int allowed[] = {
-                SCMP_SYS(read),    SCMP_SYS(write), SCMP_SYS(recvmsg),    SCMP_SYS(sendmsg),
-                SCMP_SYS(close),   SCMP_SYS(exit),  SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn),
-                SCMP_SYS(brk),     SCMP_SYS(mmap),  SCMP_SYS(munmap),     SCMP_SYS(futex),
-                SCMP_SYS(openat2), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(readlinkat),
+                SCMP_SYS(read),       SCMP_SYS(write),    SCMP_SYS(recvmsg),    SCMP_SYS(sendmsg),
+                SCMP_SYS(close),      SCMP_SYS(exit),     SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn),
+                SCMP_SYS(brk),        SCMP_SYS(mmap),     SCMP_SYS(munmap),     SCMP_SYS(futex),
+                SCMP_SYS(openat),     SCMP_SYS(openat2),  SCMP_SYS(fstat),      SCMP_SYS(newfstatat),
+                SCMP_SYS(readlinkat), SCMP_SYS(readlink), SCMP_SYS(fstatfs),    SCMP_SYS(statfs),
+                SCMP_SYS(fcntl),      SCMP_SYS(lseek),    SCMP_SYS(getpid),     SCMP_SYS(getdents64),
         };
         scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
         int r = ctx ? 0 : -ENOMEM;
@@ -36,31 +42,144 @@ static int gofer_confine(void)
         return r;
 }
 
-/* Serve requests until the launcher closes the socket. */
-static int gofer_serve(int sock)
+/* Receive one request and the fd that may come with it. */
+static ssize_t recv_req(int sock, struct gofer_req *req, int *fd)
 {
-        struct gofer_msg m;
+        char cbuf[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = { req, sizeof(*req) };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)
+        };
+        struct cmsghdr *c;
+        ssize_t n;
 
+        *fd = -1;
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+        if (n <= 0)
+                return n;
+        for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                        memcpy(fd, CMSG_DATA(c), sizeof(int));
+        return n;
+}
+
+static int send_resp(int sock, const struct gofer_resp *resp, int fd)
+{
+        char cbuf[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = { (void *)resp, sizeof(*resp) };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+        if (fd >= 0) {
+                struct cmsghdr *c;
+                mh.msg_control = cbuf;
+                mh.msg_controllen = sizeof(cbuf);
+                c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        }
+        return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(*resp) ? 0 : -EPIPE;
+}
+
+struct gofer {
+        const struct policy *policy;
+        pid_t sentry;
+};
+
+static int in_tree(void *opaque, pid_t pid)
+{
+        struct gofer *g = opaque;
+        return g->sentry > 0 && sentry_descends_from(pid, g->sentry) == 1;
+}
+
+static void do_walk(struct gofer *g, const struct gofer_req *req, int dirfd, struct gofer_resp *resp, int *fd)
+{
+        struct walk_ctx ctx;
+        struct walk_result res;
+        const struct policy_rule *rule = NULL;
+        char path[PATH_MAX];
+        int r;
+
+        memcpy(path, req->path, sizeof(path));
+        path[sizeof(path) - 1] = '\0';
+        /* The guest thread must be ours: its /proc/self is what we show. */
+        if (!in_tree(g, req->tid) || (req->tgid != req->tid && !in_tree(g, req->tgid))) {
+                resp->result = -ESRCH;
+                return;
+        }
+        r = walk_ctx_init(&ctx, req->tgid, req->tid);
+        if (r < 0) {
+                resp->result = r;
+                return;
+        }
+        ctx.in_tree = in_tree;
+        ctx.opaque = g;
+        if (path[0] != '/' && dirfd < 0)
+                r = -EBADF;
+        else
+                r = walk(&ctx, dirfd, path, req->flags, &res);
+        walk_ctx_release(&ctx);
+        if (r < 0) {
+                resp->result = r;
+                return;
+        }
+        resp->exists = res.exists;
+        snprintf(resp->name, sizeof(resp->name), "%s", res.name);
+        snprintf(resp->path, sizeof(resp->path), "%s", res.path);
+        resp->st = res.st;
+        resp->rights = g->policy ? policy_decide_object(g->policy, res.path, res.st.st_dev, res.st.st_ino,
+                                                        &rule)
+                                 : 0;
+        snprintf(resp->rule, sizeof(resp->rule), "%s", rule ? rule->origin : "");
+        *fd = res.fd;
+}
+
+/* Serve requests until the launcher closes the socket. */
+static int gofer_serve(struct gofer *g, int sock)
+{
         for (;;) {
-                ssize_t n = read(sock, &m, sizeof(m));
+                struct gofer_req req;
+                struct gofer_resp resp;
+                int in = -1, out = -1, r;
+                ssize_t n = recv_req(sock, &req, &in);
+
                 if (n == 0)
                         return 0;
-                if (n != sizeof(m))
+                if (n != sizeof(req)) {
+                        if (in >= 0)
+                                close(in);
                         return -EBADMSG;
-                switch (m.op) {
+                }
+                memset(&resp, 0, sizeof(resp));
+                switch (req.op) {
                 case GOFER_PING:
-                        m.result = 0;
+                        break;
+                case GOFER_HELLO:
+                        /* Once: a guest may not tell us who the sentry is. */
+                        if (g->sentry)
+                                resp.result = -EPERM;
+                        else
+                                g->sentry = req.tgid;
+                        break;
+                case GOFER_WALK:
+                        do_walk(g, &req, in, &resp, &out);
                         break;
                 default:
-                        m.result = -EOPNOTSUPP;
+                        resp.result = -EOPNOTSUPP;
                         break;
                 }
-                if (write(sock, &m, sizeof(m)) != sizeof(m))
-                        return -EPIPE;
+                if (in >= 0)
+                        close(in);
+                r = send_resp(sock, &resp, out);
+                if (out >= 0)
+                        close(out);
+                if (r < 0)
+                        return r;
         }
 }
 
-pid_t gofer_spawn(int *ret_sock)
+pid_t gofer_spawn(const struct policy *policy, int *ret_sock)
 {
         int socks[2];
         pid_t pid;
@@ -76,6 +195,7 @@ pid_t gofer_spawn(int *ret_sock)
                 return -e;
         }
         if (pid == 0) {
+                struct gofer g = { .policy = policy };
                 close(socks[0]);
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 prctl(PR_SET_DUMPABLE, 0);
@@ -89,18 +209,81 @@ pid_t gofer_spawn(int *ret_sock)
                 syscall(SYS_close_range, 4, ~0U, 0);
                 if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || gofer_confine() < 0)
                         _exit(125);
-                _exit(gofer_serve(3) < 0 ? 125 : 0);
+                _exit(gofer_serve(&g, 3) < 0 ? 125 : 0);
         }
         close(socks[1]);
         *ret_sock = socks[0];
         return pid;
 }
 
+static int round_trip(int sock, const struct gofer_req *req, int dirfd, struct gofer_resp *resp, int *ret_fd)
+{
+        char cbuf[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = { (void *)req, sizeof(*req) };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        struct cmsghdr *c;
+        ssize_t n;
+
+        if (dirfd >= 0) {
+                mh.msg_control = cbuf;
+                mh.msg_controllen = sizeof(cbuf);
+                c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(c), &dirfd, sizeof(int));
+        }
+        if (sendmsg(sock, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof(*req))
+                return -EIO; /* a gone gofer fails the call, never passes it */
+        iov = (struct iovec){ resp, sizeof(*resp) };
+        mh = (struct msghdr){
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)
+        };
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+        if (n != (ssize_t)sizeof(*resp))
+                return -EIO;
+        *ret_fd = -1;
+        for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                        memcpy(ret_fd, CMSG_DATA(c), sizeof(int));
+        return resp->result;
+}
+
 int gofer_ping(int sock)
 {
-        struct gofer_msg m = { .op = GOFER_PING };
+        struct gofer_req req = { .op = GOFER_PING };
+        struct gofer_resp resp;
+        int fd;
 
-        if (write(sock, &m, sizeof(m)) != sizeof(m) || read(sock, &m, sizeof(m)) != sizeof(m))
-                return -EPIPE;
-        return (int)m.result;
+        return round_trip(sock, &req, -1, &resp, &fd);
+}
+
+int gofer_hello(int sock, pid_t sentry)
+{
+        struct gofer_req req = { .op = GOFER_HELLO, .tgid = sentry };
+        struct gofer_resp resp;
+        int fd;
+
+        return round_trip(sock, &req, -1, &resp, &fd);
+}
+
+int gofer_walk(int sock, pid_t tgid, pid_t tid, int dirfd, const char *path, unsigned flags,
+               struct gofer_resp *resp, int *ret_fd)
+{
+        struct gofer_req req = {
+                .op = GOFER_WALK, .flags = flags, .tgid = tgid, .tid = tid, .dirfd = dirfd >= 0
+        };
+        size_t n = strlen(path);
+        int r;
+
+        *ret_fd = -1;
+        if (n >= sizeof(req.path))
+                return -ENAMETOOLONG;
+        memcpy(req.path, path, n + 1);
+        r = round_trip(sock, &req, dirfd, resp, ret_fd);
+        if (r < 0 && *ret_fd >= 0) {
+                close(*ret_fd);
+                *ret_fd = -1;
+        }
+        return r;
 }

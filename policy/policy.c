@@ -2,6 +2,7 @@
 /* Rules, profiles and decisions; the file format is in load.c. */
 #include "policy.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <jansson.h>
@@ -59,6 +60,7 @@ void policy_free(struct policy *p)
         for (size_t i = 0; i < p->n; i++) {
                 free(p->rules[i].path);
                 free(p->rules[i].origin);
+                free(p->rules[i].pins);
         }
         free(p->rules);
         free(p->profile);
@@ -112,6 +114,41 @@ static void normalise(char *path)
 static bool has_glob(const char *s)
 {
         return strpbrk(s, "*?[") != NULL;
+}
+
+#define PIN_SCAN_MAX 4096 /* entries looked at below one deny rule */
+#define PIN_DEPTH_MAX 6
+
+static void pin(struct policy_rule *r, const struct stat *st)
+{
+        r->pins = xrealloc(r->pins, (r->npins + 1) * sizeof(*r->pins));
+        r->pins[r->npins++] = (struct policy_pin){ st->st_dev, st->st_ino };
+}
+
+/* Pin the files below a denied directory that have other names (st_nlink
+ * > 1): those names may be anywhere, and must be denied too. Bounded: a
+ * credential store is small; a huge denied tree is pinned in part. */
+static void pin_below(struct policy_rule *r, const char *dir, int depth, int *budget)
+{
+        DIR *d = depth < PIN_DEPTH_MAX ? opendir(dir) : NULL;
+        struct dirent *de;
+        char path[PATH_MAX];
+        struct stat st;
+
+        if (!d)
+                return;
+        while ((de = readdir(d)) && --*budget > 0) {
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path) ||
+                    lstat(path, &st) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode))
+                        pin_below(r, path, depth + 1, budget);
+                else if (!S_ISLNK(st.st_mode) && st.st_nlink > 1)
+                        pin(r, &st);
+        }
+        closedir(d);
 }
 
 int policy_add(struct policy *p, const char *path, unsigned allow, unsigned deny, const char *origin,
@@ -183,9 +220,11 @@ int policy_add(struct policy *p, const char *path, unsigned allow, unsigned deny
         r->exact = exact;
         r->origin = xstrdup(origin);
         if (deny && !glob && stat(r->path, &st) == 0) {
-                r->dev = st.st_dev;
-                r->ino = st.st_ino;
-                r->pinned = true;
+                pin(r, &st);
+                if (S_ISDIR(st.st_mode)) {
+                        int budget = PIN_SCAN_MAX;
+                        pin_below(r, r->path, 0, &budget);
+                }
         }
         return 0;
 }
@@ -248,7 +287,10 @@ unsigned policy_decide_object(const struct policy *p, const char *path, dev_t de
         for (size_t i = 0; i < p->n; i++) {
                 const struct policy_rule *r = &p->rules[i];
                 long m = match(r, path);
-                bool same = r->pinned && ino && r->dev == dev && r->ino == ino;
+                bool same = false;
+
+                for (size_t k = 0; ino && k < r->npins && !same; k++)
+                        same = r->pins[k].dev == dev && r->pins[k].ino == ino;
 
                 if (m < 0 && !same)
                         continue;

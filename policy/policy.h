@@ -41,6 +41,11 @@ enum policy_right {
 #define PR_RX (PR_READ | PR_LIST | PR_EXEC)
 #define PR_RW (PR_READ | PR_LIST | PR_WRITE | PR_CREATE | PR_DELETE)
 
+struct policy_pin {
+        dev_t dev;
+        ino_t ino;
+};
+
 struct policy_rule {
         char *path;     /* absolute and normalised; a pattern when glob is set */
         unsigned allow; /* PR_* */
@@ -48,9 +53,11 @@ struct policy_rule {
         bool glob;      /* last component (or "**" prefix) is an fnmatch pattern */
         bool exact;     /* the object itself only (PR_EXACT) */
         char *origin;   /* where it came from: "profile agent", "--deny", "FILE:LINE:COL" */
-        dev_t dev;      /* for deny rules: the object's identity, when it exists */
-        ino_t ino;
-        bool pinned;
+        /* For deny rules: the identities (device, inode) of what the rule
+         * names and of the multiply-linked files below it, so another name
+         * for one of them (a hard link elsewhere) is denied too. */
+        struct policy_pin *pins;
+        size_t npins;
 };
 
 struct policy {

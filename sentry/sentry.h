@@ -66,6 +66,10 @@ int sentry_kill_caller(struct sentry_call *c);
 
 /* --- tree.c: the guest's own process tree --- */
 
+/* Does pid descend from root (by the parent chain in /proc)? 1 yes, 0 no.
+ * For processes other than the sentry (the gofer) that know its pid. */
+int sentry_descends_from(pid_t pid, pid_t root);
+
 /* 1 when pid (a process or thread) descends from the sentry, 0 when it does
  * not or is gone. */
 int sentry_in_tree(struct sentry *s, pid_t pid);

@@ -452,7 +452,7 @@ int session_run(const struct session_opts *o)
                 complain("cannot set up the session: %s", strerror(errno));
                 return EXIT_INTERPOSE_FAILED;
         }
-        l.gofer = gofer_spawn(&gofer_sock);
+        l.gofer = gofer_spawn(o->policy, &gofer_sock);
         if (l.gofer < 0) {
                 complain("cannot start the gofer: %s", strerror((int)-l.gofer));
                 return EXIT_INTERPOSE_FAILED;
@@ -474,6 +474,9 @@ int session_run(const struct session_opts *o)
         close(status_p[1]);
         close(err_p[1]);
         l.status_fd = status_p[0];
+        /* The guest's tree is what descends from the sentry. */
+        if (gofer_hello(gofer_sock, l.sentry) < 0)
+                fail_closed(&l, "the gofer did not answer");
         launcher_loop(&l, sfd, status_p[0], err_p[0]);
         code = exit_code(&l);
         if (l.gofer > 0) {

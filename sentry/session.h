@@ -17,6 +17,8 @@
 #define EXIT_NOT_EXECUTABLE 126
 #define EXIT_NOT_FOUND 127
 
+struct policy;
+
 struct session_opts {
         const char *exe;        /* resolved path of the program */
         char *const *argv;      /* argv as given (argv[0] is what the user typed) */
@@ -26,6 +28,9 @@ struct session_opts {
         bool trace;             /* --trace */
         bool summary;           /* --summary */
         const struct platform_ops *platform;
+        /* The file policy the gofer judges paths by; NULL: none yet (path
+         * calls still run in the kernel, and the gofer grants nothing). */
+        const struct policy *policy;
 };
 
 /* Run a whole session. Returns the exit code interpose should exit with:

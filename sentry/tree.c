@@ -124,6 +124,11 @@ static int descends_from(pid_t pid, pid_t root, int dirfd)
         return 0;
 }
 
+int sentry_descends_from(pid_t pid, pid_t root)
+{
+        return descends_from(pid, root, -1);
+}
+
 int sentry_in_tree(struct sentry *s, pid_t pid)
 {
         return descends_from(pid, s->self, -1);
