@@ -6,6 +6,8 @@
  * like the sentry's (fail closed).
  */
 #include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <string.h>
@@ -29,6 +31,7 @@ static int gofer_confine(void)
                 SCMP_SYS(openat),     SCMP_SYS(openat2),  SCMP_SYS(fstat),      SCMP_SYS(newfstatat),
                 SCMP_SYS(readlinkat), SCMP_SYS(readlink), SCMP_SYS(fstatfs),    SCMP_SYS(statfs),
                 SCMP_SYS(fcntl),      SCMP_SYS(lseek),    SCMP_SYS(getpid),     SCMP_SYS(getdents64),
+                SCMP_SYS(poll),       SCMP_SYS(ppoll),
         };
         scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
         int r = ctx ? 0 : -ENOMEM;
@@ -135,68 +138,105 @@ static void do_walk(struct gofer *g, const struct gofer_req *req, int dirfd, str
         *fd = res.fd;
 }
 
-/* Serve requests until the launcher closes the socket. */
-static int gofer_serve(struct gofer *g, int sock)
+/* Answer one request on sock; 1 when the peer hung up, 0, or -errno. The
+ * control socket (the launcher's) may say who the sentry is; only the
+ * sentry's socket may ask for walks. */
+static int serve_one(struct gofer *g, int sock, bool control)
 {
-        for (;;) {
-                struct gofer_req req;
-                struct gofer_resp resp;
-                int in = -1, out = -1, r;
-                ssize_t n = recv_req(sock, &req, &in);
+        struct gofer_req req;
+        struct gofer_resp resp;
+        int in = -1, out = -1, r;
+        ssize_t n = recv_req(sock, &req, &in);
 
-                if (n == 0)
-                        return 0;
-                if (n != sizeof(req)) {
-                        if (in >= 0)
-                                close(in);
-                        return -EBADMSG;
-                }
-                memset(&resp, 0, sizeof(resp));
-                switch (req.op) {
-                case GOFER_PING:
-                        break;
-                case GOFER_HELLO:
-                        /* Once: a guest may not tell us who the sentry is. */
-                        if (g->sentry)
-                                resp.result = -EPERM;
-                        else
-                                g->sentry = req.tgid;
-                        break;
-                case GOFER_WALK:
-                        do_walk(g, &req, in, &resp, &out);
-                        break;
-                default:
-                        resp.result = -EOPNOTSUPP;
-                        break;
-                }
+        if (n == 0)
+                return 1;
+        if (n != sizeof(req)) {
                 if (in >= 0)
                         close(in);
-                r = send_resp(sock, &resp, out);
-                if (out >= 0)
-                        close(out);
-                if (r < 0)
-                        return r;
+                return n < 0 && errno == EINTR ? 0 : -EBADMSG;
+        }
+        memset(&resp, 0, sizeof(resp));
+        switch (req.op) {
+        case GOFER_PING:
+                break;
+        case GOFER_HELLO:
+                /* Once, from the launcher: nobody else says who the sentry is. */
+                if (!control || g->sentry)
+                        resp.result = -EPERM;
+                else
+                        g->sentry = req.tgid;
+                break;
+        case GOFER_WALK:
+                if (control)
+                        resp.result = -EPERM;
+                else
+                        do_walk(g, &req, in, &resp, &out);
+                break;
+        default:
+                resp.result = -EOPNOTSUPP;
+                break;
+        }
+        if (in >= 0)
+                close(in);
+        r = send_resp(sock, &resp, out);
+        if (out >= 0)
+                close(out);
+        return r;
+}
+
+/* Serve both sockets until the launcher closes its own. */
+static int gofer_serve(struct gofer *g, int control, int service)
+{
+        struct pollfd p[2] = { { control, POLLIN, 0 }, { service, POLLIN, 0 } };
+
+        for (;;) {
+                int r;
+
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (p[0].revents) {
+                        r = serve_one(g, control, true);
+                        if (r != 0)
+                                return r < 0 ? r : 0;
+                }
+                if (p[1].revents) {
+                        r = serve_one(g, service, false);
+                        if (r < 0)
+                                return r;
+                        if (r == 1)
+                                p[1].fd = -1; /* the sentry is gone; the launcher ends us */
+                }
         }
 }
 
-pid_t gofer_spawn(const struct policy *policy, int *ret_sock)
+pid_t gofer_spawn(const struct policy *policy, int *ret_control, int *ret_service)
 {
-        int socks[2];
+        int ctl[2], svc[2];
         pid_t pid;
         sigset_t none;
 
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) < 0)
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0)
                 return -errno;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, svc) < 0) {
+                int e = errno;
+                close(ctl[0]);
+                close(ctl[1]);
+                return -e;
+        }
         pid = fork();
         if (pid < 0) {
                 int e = errno;
-                close(socks[0]);
-                close(socks[1]);
+                close(ctl[0]);
+                close(ctl[1]);
+                close(svc[0]);
+                close(svc[1]);
                 return -e;
         }
         if (pid == 0) {
                 struct gofer g = { .policy = policy };
-                close(socks[0]);
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 prctl(PR_SET_DUMPABLE, 0);
                 /* Terminal signals are for the guest, not for us. */
@@ -204,15 +244,17 @@ pid_t gofer_spawn(const struct policy *policy, int *ret_sock)
                 signal(SIGQUIT, SIG_IGN);
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                if (dup2(socks[1], 3) < 0)
+                if (dup2(ctl[1], 3) < 0 || dup2(svc[1], 4) < 0)
                         _exit(125);
-                syscall(SYS_close_range, 4, ~0U, 0);
+                syscall(SYS_close_range, 5, ~0U, 0);
                 if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || gofer_confine() < 0)
                         _exit(125);
-                _exit(gofer_serve(&g, 3) < 0 ? 125 : 0);
+                _exit(gofer_serve(&g, 3, 4) < 0 ? 125 : 0);
         }
-        close(socks[1]);
-        *ret_sock = socks[0];
+        close(ctl[1]);
+        close(svc[1]);
+        *ret_control = ctl[0];
+        *ret_service = svc[0];
         return pid;
 }
 

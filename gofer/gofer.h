@@ -45,9 +45,10 @@ struct gofer_resp {
         struct stat st;
 };
 
-/* Start the gofer, with the policy it enforces. Returns its pid and sets
- * *ret_sock, or -errno. */
-pid_t gofer_spawn(const struct policy *policy, int *ret_sock);
+/* Start the gofer, with the policy it enforces. Returns its pid, or
+ * -errno, and two sockets: *ret_control for the launcher (HELLO, PING; its
+ * closing ends the gofer) and *ret_service for the sentry (WALK, PING). */
+pid_t gofer_spawn(const struct policy *policy, int *ret_control, int *ret_service);
 
 /* Round trip to the gofer: 0 or -errno. */
 int gofer_ping(int sock);

@@ -452,7 +452,7 @@ int session_run(const struct session_opts *o)
                 complain("cannot set up the session: %s", strerror(errno));
                 return EXIT_INTERPOSE_FAILED;
         }
-        l.gofer = gofer_spawn(o->policy, &gofer_sock);
+        l.gofer = gofer_spawn(o->policy, &gofer_sock, &ctx.gofer_fd);
         if (l.gofer < 0) {
                 complain("cannot start the gofer: %s", strerror((int)-l.gofer));
                 return EXIT_INTERPOSE_FAILED;
@@ -469,10 +469,12 @@ int session_run(const struct session_opts *o)
                 close(status_p[0]);
                 close(err_p[0]);
                 close(sfd);
+                close(gofer_sock);
                 sentry_process(&ctx);
         }
         close(status_p[1]);
         close(err_p[1]);
+        close(ctx.gofer_fd); /* the sentry's */
         l.status_fd = status_p[0];
         /* The guest's tree is what descends from the sentry. */
         if (gofer_hello(gofer_sock, l.sentry) < 0)

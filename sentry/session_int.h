@@ -30,6 +30,7 @@ struct session_ctx {
         int trace_fd;          /* -1 without --trace */
         int status_fd;         /* sentry -> launcher messages */
         int exec_err_fd;       /* guest -> launcher: errno of a failed exec */
+        int gofer_fd;          /* the sentry's socket to the gofer */
         sigset_t orig_mask;    /* the signal mask interpose started with */
         sigset_t orig_ignored; /* signals ignored when interpose started */
 };

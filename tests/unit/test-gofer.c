@@ -17,7 +17,7 @@
 #include "policy/policy.h"
 
 static char top[64], ws[128], home[128];
-static int sock;
+static int sock, control;
 static pid_t guest;
 
 static void mk(const char *path, const char *link_to)
@@ -86,7 +86,7 @@ int main(void)
                 fprintf(stderr, "%s\n", err.msg);
                 return EXIT_HARD;
         }
-        gofer = gofer_spawn(&p, &sock);
+        gofer = gofer_spawn(&p, &control, &sock);
         CHECK(gofer > 0, "gofer_spawn: %d", gofer);
         CHECK(gofer_ping(sock) == 0, "ping");
         /* We stand for the sentry: the guest is our child. */
@@ -95,8 +95,12 @@ int main(void)
                 pause();
                 _exit(0);
         }
-        CHECK(gofer_hello(sock, getpid()) == 0, "hello");
-        CHECK(gofer_hello(sock, 1) == -EPERM, "a second hello must be refused");
+        CHECK(gofer_hello(sock, getpid()) == -EPERM, "hello on the sentry's socket must be refused");
+        CHECK(gofer_hello(control, getpid()) == 0, "hello");
+        CHECK(gofer_hello(control, 1) == -EPERM, "a second hello must be refused");
+        CHECK(gofer_walk(control, guest, guest, -1, "/etc/passwd", 0, &(struct gofer_resp){ 0 },
+                         &(int){ -1 }) == -EPERM,
+              "walks on the control socket must be refused");
         wsfd = open(ws, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
         snprintf(want, sizeof(want), "all [profile agent] %s/main.c", ws);
