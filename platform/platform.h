@@ -59,13 +59,14 @@ struct platform {
         size_t notif_size; /* kernel's struct seccomp_notif size */
         size_t resp_size;
         struct sock_fprog *fprog; /* the guest filter, built before fork */
+        bool paths;               /* path calls trapped for the gofer (a policy is in force) */
 };
 
 /* The seccomp user-notification platform. */
 extern const struct platform_ops platform_unotify_ops;
 
 /* Build the filter for platform p (before forking the guest). 0 or -errno. */
-int platform_prepare(struct platform *p, const struct platform_ops *ops);
+int platform_prepare(struct platform *p, const struct platform_ops *ops, bool paths);
 
 /* Report what the running kernel offers ("seccomp-unotify: yes, sync
  * wake-up: yes ..."), for --version and error messages. */

@@ -25,7 +25,7 @@ static long seccomp_raw(unsigned int op, unsigned int flags, void *arg)
         return syscall(SYS_seccomp, op, flags, arg);
 }
 
-int platform_prepare(struct platform *p, const struct platform_ops *ops)
+int platform_prepare(struct platform *p, const struct platform_ops *ops, bool paths)
 {
         struct seccomp_notif_sizes sizes;
         uint32_t action = SCMP_ACT_NOTIFY;
@@ -33,6 +33,7 @@ int platform_prepare(struct platform *p, const struct platform_ops *ops)
         memset(p, 0, sizeof(*p));
         p->ops = ops;
         p->listener = -1;
+        p->paths = paths;
         if (ops == &platform_unotify_ops) {
                 if (seccomp_raw(SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
                         return -errno;
@@ -43,7 +44,7 @@ int platform_prepare(struct platform *p, const struct platform_ops *ops)
                                        ? sizes.seccomp_notif_resp
                                        : sizeof(struct seccomp_notif_resp);
         }
-        return sys_filter_prebuilt(action, &p->fprog);
+        return sys_filter_prebuilt(action, p->paths, &p->fprog);
 }
 
 static int unotify_guest_install(struct platform *p, int *ret_listener)

@@ -58,6 +58,10 @@ int sentry_read(struct sentry_call *c, void *dst, uint64_t addr, size_t n);
 ssize_t sentry_read_str(struct sentry_call *c, char *dst, uint64_t addr, size_t cap);
 int sentry_write(struct sentry_call *c, uint64_t addr, const void *src, size_t n);
 
+/* A copy of the caller's fd number fd, checked to be taken while the call
+ * was still pending. The caller of this owns it. fd or -errno. */
+int sentry_caller_fd(struct sentry_call *c, int fd);
+
 /* Thread-group id of the caller, or -ESRCH. */
 pid_t sentry_caller_tgid(struct sentry_call *c);
 

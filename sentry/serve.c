@@ -163,6 +163,25 @@ static long call_handler(struct sentry_call *c)
         return (long)ret;
 }
 
+int sentry_caller_fd(struct sentry_call *c, int fd)
+{
+        _cleanup_close_ int self = (int)syscall(SYS_pidfd_open, c->ev.tid, 0);
+        int copy;
+
+        if (self < 0)
+                self = (int)syscall(SYS_pidfd_open, sentry_caller_tgid(c), 0);
+        if (self < 0)
+                return -ESRCH;
+        copy = (int)syscall(SYS_pidfd_getfd, self, fd, 0);
+        if (copy < 0)
+                return -errno;
+        if (!c->s->plat.ops->valid(&c->s->plat, &c->ev)) {
+                close(copy);
+                return -ESRCH;
+        }
+        return copy;
+}
+
 /* An x32 call: the x32 bit and a number the kernel would dispatch as one.
  * Past that (syscall(0x7fffffff), say) every kernel answers ENOSYS, and so
  * do we. */

@@ -416,7 +416,7 @@ int session_run(const struct session_opts *o)
         prctl(PR_SET_CHILD_SUBREAPER, 1);
         prctl(PR_SET_DUMPABLE, 0);
 
-        r = platform_prepare(&ctx.plat, o->platform);
+        r = platform_prepare(&ctx.plat, o->platform, o->policy != NULL);
         if (r < 0) {
                 complain("cannot build the seccomp filter for %s: %s (is seccomp enabled in this kernel?)",
                          o->platform->name, strerror(-r));

@@ -53,7 +53,7 @@ static int add_guard_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const st
         }
 }
 
-static int add_row(scmp_filter_ctx ctx, uint32_t action, const struct sys_entry *e)
+static int add_row(scmp_filter_ctx ctx, uint32_t action, const struct sys_entry *e, bool paths)
 {
         if (e->guard[0].kind != G_NONE) {
                 for (int i = 0; i < SYS_GUARDS; i++) {
@@ -66,7 +66,7 @@ static int add_row(scmp_filter_ctx ctx, uint32_t action, const struct sys_entry 
                 }
                 return 0;
         }
-        if (e->disposition == D_KERNEL || e->disposition == D_PATH)
+        if (e->disposition == D_KERNEL || (e->disposition == D_PATH && !paths))
                 return 0; /* the default action allows it */
         return seccomp_rule_add(ctx, action, e->nr, 0);
 }
@@ -99,7 +99,7 @@ static int export_prog(scmp_filter_ctx ctx, struct sock_fprog **ret)
         return 0;
 }
 
-int sys_filter_build(uint32_t trap_action, struct sock_fprog **ret)
+int sys_filter_build(uint32_t trap_action, bool paths, struct sock_fprog **ret)
 {
         __attribute__((cleanup(ctx_release))) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
         int r;
@@ -126,7 +126,7 @@ int sys_filter_build(uint32_t trap_action, struct sock_fprog **ret)
                 return r;
         for (int nr = 0; nr < SYS_FILTER_TRAP_LIMIT; nr++) {
                 const struct sys_entry *e = sys_lookup(nr);
-                r = e ? add_row(ctx, trap_action, e) : seccomp_rule_add(ctx, trap_action, nr, 0);
+                r = e ? add_row(ctx, trap_action, e, paths) : seccomp_rule_add(ctx, trap_action, nr, 0);
                 if (r < 0)
                         return r;
         }
@@ -134,14 +134,15 @@ int sys_filter_build(uint32_t trap_action, struct sock_fprog **ret)
 }
 
 #ifndef SYS_TABLE_NO_HANDLERS /* gen-filter makes the prebuilt program */
-int sys_filter_prebuilt(uint32_t trap_action, struct sock_fprog **ret)
+int sys_filter_prebuilt(uint32_t trap_action, bool paths, struct sock_fprog **ret)
 {
-        size_t n = sys_filter_prebuilt_len;
+        size_t n = paths ? sys_filter_prebuilt_paths_len : sys_filter_prebuilt_len;
+        const struct sock_filter *src = paths ? sys_filter_prebuilt_paths_insns : sys_filter_prebuilt_insns;
         struct sock_fprog *prog = xmalloc(sizeof(*prog) + n * sizeof(struct sock_filter));
 
         prog->len = (unsigned short)n;
         prog->filter = (struct sock_filter *)(prog + 1);
-        memcpy(prog->filter, sys_filter_prebuilt_insns, n * sizeof(struct sock_filter));
+        memcpy(prog->filter, src, n * sizeof(struct sock_filter));
         for (size_t i = 0; i < n; i++) {
                 struct sock_filter *f = &prog->filter[i];
                 if (f->code == (BPF_RET | BPF_K) && f->k == SYS_FILTER_TRAP_MARK)

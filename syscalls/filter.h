@@ -3,6 +3,7 @@
 #pragma once
 
 #include <linux/filter.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Build the guest filter: every row that is not D_KERNEL/D_PATH (and every
@@ -11,13 +12,13 @@
  * trap_action (SCMP_ACT_NOTIFY, or SCMP_ACT_TRACE for ptrace); everything
  * else is allowed in the kernel. On success *ret is a malloc'd program with
  * its filter (free with sys_filter_free). 0 or -errno. */
-int sys_filter_build(uint32_t trap_action, struct sock_fprog **ret);
+int sys_filter_build(uint32_t trap_action, bool paths, struct sock_fprog **ret);
 
 /* The same program, built by syscalls/gen-filter at build time with
  * SYS_FILTER_TRAP_MARK as its trap action: a copy with trap_action put in
  * its place. Same conventions as sys_filter_build; microseconds instead of
  * milliseconds. */
-int sys_filter_prebuilt(uint32_t trap_action, struct sock_fprog **ret);
+int sys_filter_prebuilt(uint32_t trap_action, bool paths, struct sock_fprog **ret);
 
 /* The trap action the prebuilt program is generated with: the user
  * notification return (no other return in the program uses it). */
@@ -25,6 +26,8 @@ int sys_filter_prebuilt(uint32_t trap_action, struct sock_fprog **ret);
 
 extern const unsigned short sys_filter_prebuilt_len;
 extern const struct sock_filter sys_filter_prebuilt_insns[];
+extern const unsigned short sys_filter_prebuilt_paths_len;
+extern const struct sock_filter sys_filter_prebuilt_paths_insns[];
 
 void sys_filter_free(struct sock_fprog *prog);
 

@@ -166,26 +166,6 @@ long sys_rt_tgsigqueueinfo(struct sentry_call *c, int tgid, int tid, int sig, ui
         return queue_info(c, tgid, tid, sig, info);
 }
 
-/* Duplicate the caller's fd into the sentry. fd or -errno. */
-static int caller_fd(struct sentry_call *c, int fd)
-{
-        _cleanup_close_ int self = (int)syscall(SYS_pidfd_open, c->ev.tid, 0);
-        int copy;
-
-        if (self < 0)
-                self = (int)syscall(SYS_pidfd_open, sentry_caller_tgid(c), 0);
-        if (self < 0)
-                return -ESRCH;
-        copy = (int)syscall(SYS_pidfd_getfd, self, fd, 0);
-        if (copy < 0)
-                return -errno;
-        if (!c->s->plat.ops->valid(&c->s->plat, &c->ev)) {
-                close(copy);
-                return -ESRCH;
-        }
-        return copy;
-}
-
 /* The pid a pidfd names, from fdinfo; -1 when it has exited, -errno when fd
  * is not a pidfd. */
 static pid_t pidfd_pid(int pidfd)
@@ -206,7 +186,7 @@ static pid_t pidfd_pid(int pidfd)
  * Returns the sentry's copy, or -errno (EBADF, ESRCH). */
 static int checked_pidfd(struct sentry_call *c, int fd)
 {
-        _cleanup_close_ int copy = caller_fd(c, fd);
+        _cleanup_close_ int copy = sentry_caller_fd(c, fd);
         pid_t pid;
 
         if (copy < 0)
@@ -385,7 +365,7 @@ static long set_owner(struct sentry_call *c, int fd, struct f_owner_ex *own, boo
          * the tree would be a way to signal it. */
         if (own->pid != 0 && !is_self(c, own->pid) && sentry_in_tree(c->s, own->pid) != 1)
                 return refuse(c, "own-tree", -ESRCH);
-        copy = caller_fd(c, fd);
+        copy = sentry_caller_fd(c, fd);
         if (copy < 0)
                 return copy == -ESRCH ? SENTRY_DONE : -EBADF;
         if (socket_only && (fstat(copy, &st) < 0 || !S_ISSOCK(st.st_mode)))

@@ -97,7 +97,7 @@ static void check_unknown(void)
 
 static void run(uint32_t action, const char *name, bool prebuilt)
 {
-        int r = prebuilt ? sys_filter_prebuilt(action, &prog) : sys_filter_build(action, &prog);
+        int r = prebuilt ? sys_filter_prebuilt(action, false, &prog) : sys_filter_build(action, false, &prog);
 
         trap = action;
         if (r < 0) {
@@ -126,12 +126,14 @@ static void same_as_built(uint32_t action)
 {
         struct sock_fprog *a, *b;
 
-        if (sys_filter_build(action, &a) < 0 || sys_filter_prebuilt(action, &b) < 0)
-                exit(EXIT_HARD);
-        CHECK(a->len == b->len && !memcmp(a->filter, b->filter, a->len * sizeof(*a->filter)),
-              "prebuilt filter differs from a fresh build (action %#x)", action);
-        sys_filter_free(a);
-        sys_filter_free(b);
+        for (int paths = 0; paths <= 1; paths++) {
+                if (sys_filter_build(action, paths, &a) < 0 || sys_filter_prebuilt(action, paths, &b) < 0)
+                        exit(EXIT_HARD);
+                CHECK(a->len == b->len && !memcmp(a->filter, b->filter, a->len * sizeof(*a->filter)),
+                      "prebuilt filter differs from a fresh build (action %#x, paths %d)", action, paths);
+                sys_filter_free(a);
+                sys_filter_free(b);
+        }
 }
 
 int main(void)
