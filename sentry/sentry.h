@@ -27,6 +27,7 @@ struct sentry {
         pid_t self;           /* the sentry's pid: every guest process descends from it */
         pid_t guest;          /* the first guest process */
         pid_t launcher;       /* our parent; its death ends the session */
+        pid_t initial_pgrp;   /* the process group the guest started in (the shell's job) */
         const char *hostname; /* what uname(2) reports as nodename */
         int trace_fd;         /* -1: no --trace */
         pthread_mutex_t trace_lock;

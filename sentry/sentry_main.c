@@ -215,6 +215,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         sock_g = socks[1];
         S.self = getpid();
         S.launcher = ctx->launcher;
+        S.initial_pgrp = getpgrp();
         S.hostname = ctx->o->hostname ? ctx->o->hostname : "interpose";
         S.trace_fd = ctx->trace_fd;
         pthread_mutex_init(&S.trace_lock, NULL);

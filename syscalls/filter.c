@@ -42,9 +42,16 @@ static int add_guard_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const st
                                 return r;
                 }
                 return 0;
-        case G_EQ32:
-                cmp = (struct scmp_arg_cmp){ g->arg, SCMP_CMP_MASKED_EQ, 0xffffffffULL, g->value };
-                return seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
+        case G_EQ32: {
+                struct scmp_arg_cmp two[2] = {
+                        { g->arg, SCMP_CMP_MASKED_EQ, 0xffffffffULL, g->value },
+                        { g->arg2, SCMP_CMP_MASKED_EQ, g->mask2, g->mask2 },
+                };
+                /* The second condition is one bit: masked-equal is "set". */
+                if (g->mask2 & (g->mask2 - 1))
+                        return -EINVAL;
+                return seccomp_rule_add_array(ctx, action, nr, g->mask2 ? 2 : 1, two);
+        }
         case G_NE:
                 cmp = (struct scmp_arg_cmp){ g->arg, SCMP_CMP_NE, g->value, 0 };
                 return seccomp_rule_add_array(ctx, action, nr, 1, &cmp);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
+#include <linux/userfaultfd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
@@ -377,12 +378,48 @@ static long set_owner(struct sentry_call *c, int fd, struct f_owner_ex *own, boo
         return 0;
 }
 
+/* Turn O_ASYNC on or off on the caller's fd. Turning it on lets the file
+ * pick an owner for SIGIO when it has none: a terminal picks its
+ * foreground process group, which may be the user's shell (and F_SETSIG can
+ * make that SIGKILL). So the owner is made the caller first, and the flag
+ * is set on our copy of the file description, which the caller shares. */
+static long set_async(struct sentry_call *c, int fd, bool on, long setfl)
+{
+        _cleanup_close_ int copy = sentry_caller_fd(c, fd);
+        struct f_owner_ex own = { 0 };
+        pid_t tgid = sentry_caller_tgid(c);
+        int fl;
+
+        if (copy < 0)
+                return copy == -ESRCH ? SENTRY_DONE : -EBADF;
+        if (on) {
+                if (fcntl(copy, F_GETOWN_EX, &own) < 0)
+                        own.pid = 0;
+                if (own.pid == 0 || (own.pid != tgid && sentry_in_tree(c->s, own.pid) != 1)) {
+                        own = (struct f_owner_ex){ F_OWNER_PID, tgid };
+                        if (fcntl(copy, F_SETOWN_EX, &own) < 0)
+                                return -errno;
+                }
+        }
+        if (setfl < 0) {
+                fl = fcntl(copy, F_GETFL);
+                if (fl < 0)
+                        return -errno;
+                setfl = on ? fl | O_ASYNC : fl & ~O_ASYNC;
+        }
+        if (fcntl(copy, F_SETFL, (int)setfl) < 0)
+                return -errno;
+        return 0;
+}
+
 long sys_fcntl(struct sentry_call *c, int fd, int cmd, uint64_t arg)
 {
         struct f_owner_ex own;
         pid_t target = (pid_t)(int)arg;
         int r;
 
+        if (cmd == F_SETFL)
+                return set_async(c, fd, arg & O_ASYNC, (long)(int)arg);
         if (cmd == F_SETOWN_EX) {
                 r = sentry_read(c, &own, arg, sizeof(own));
                 if (r < 0)
@@ -394,22 +431,63 @@ long sys_fcntl(struct sentry_call *c, int fd, int cmd, uint64_t arg)
         return set_owner(c, fd, &own, false);
 }
 
+/* tcsetpgrp: the terminal's foreground group decides who gets ^C, ^Z and
+ * SIGTTOU/SIGTTIN. A group of the tree, or the one the guest started in
+ * (the shell's job, which an interactive guest hands the terminal back to
+ * on exit), but never the user's shell or another job. */
+static long set_foreground(struct sentry_call *c, int fd, uint64_t arg)
+{
+        _cleanup_close_ int copy = -1;
+        pid_t pgrp, tgid = sentry_caller_tgid(c);
+        int r = sentry_read(c, &pgrp, arg, sizeof(pgrp));
+
+        if (r < 0)
+                return r;
+        /* A session the guest made holds only its own processes: the
+         * kernel's own check (same session) is enough there. */
+        if (getsid(tgid) != getsid(0))
+                return SENTRY_CONTINUE;
+        if (pgrp != c->s->initial_pgrp && sentry_in_tree(c->s, pgrp) != 1)
+                return refuse(c, "own-tree", -EPERM);
+        copy = sentry_caller_fd(c, fd);
+        if (copy < 0)
+                return copy == -ESRCH ? SENTRY_DONE : -EBADF;
+        /* Our copy of the value, on our copy of the fd: the guest cannot
+         * change either after the check. */
+        if (ioctl(copy, TIOCSPGRP, &pgrp) < 0)
+                return -errno;
+        return 0;
+}
+
 long sys_ioctl(struct sentry_call *c, int fd, uint64_t cmd, uint64_t arg)
 {
         uint32_t op = (uint32_t)cmd; /* the kernel reads an unsigned int */
         struct f_owner_ex own;
-        int pid, r;
+        int pid, on, r;
 
-        if (op == TIOCSTI || op == TIOCLINUX)
+        switch (op) {
+        case TIOCSTI:
+        case TIOCLINUX:
+        case USERFAULTFD_IOC_NEW: /* /dev/userfaultfd: the hatch by another door */
                 return refuse(c, "table", -EPERM);
-        if (op != FIOSETOWN && op != SIOCSPGRP)
+        case TIOCSPGRP:
+                return set_foreground(c, fd, arg);
+        case FIOASYNC:
+                r = sentry_read(c, &on, arg, sizeof(on));
+                if (r < 0)
+                        return r;
+                return set_async(c, fd, on != 0, -1);
+        case FIOSETOWN:
+        case SIOCSPGRP:
+                /* The ioctl forms of F_SETOWN: a pointer to the pid (negative
+                 * for a process group), taken once and used on our copy. */
+                r = sentry_read(c, &pid, arg, sizeof(pid));
+                if (r < 0)
+                        return r;
+                own.type = pid < 0 ? F_OWNER_PGRP : F_OWNER_PID;
+                own.pid = pid < 0 ? -pid : pid;
+                return set_owner(c, fd, &own, op == SIOCSPGRP);
+        default:
                 return SENTRY_CONTINUE;
-        /* The ioctl forms of F_SETOWN: a pointer to the pid (negative for a
-         * process group), taken once and used on our copy. */
-        r = sentry_read(c, &pid, arg, sizeof(pid));
-        if (r < 0)
-                return r;
-        own.type = pid < 0 ? F_OWNER_PGRP : F_OWNER_PID;
-        own.pid = pid < 0 ? -pid : pid;
-        return set_owner(c, fd, &own, op == SIOCSPGRP);
+        }
 }

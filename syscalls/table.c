@@ -8,6 +8,7 @@
 #include <linux/sched.h>
 #include <string.h>
 #include <linux/sockios.h>
+#include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 
 #include "handlers.h"
@@ -41,6 +42,9 @@
 #define GUARD2(k, a, v, k2, a2, v2) { { k, a, v }, { k2, a2, v2 } }
 #define GUARD4(k, a, v, k2, a2, v2, k3, a3, v3, k4, a4, v4) \
         { { k, a, v }, { k2, a2, v2 }, { k3, a3, v3 }, { k4, a4, v4 } }
+#define GUARDN(...) { __VA_ARGS__ }
+#define G(k, a, v) { k, a, v, 0, 0 }
+#define GAND(k, a, v, a2, m2) { k, a, v, a2, m2 }
 #define SYSCALL(nr_, name_, nargs_, args_, disp_, err_, guard_, handler_, note_) \
         [nr_] = { .name = #name_, .nr = nr_, .nargs = nargs_, .args = args_,    \
                   .disposition = disp_, .err = err_, .guard = guard_,           \
@@ -106,7 +110,7 @@ bool sys_guard_matches(const struct sys_entry *e, const uint64_t args[6])
                                 return true;
                         break;
                 case G_EQ32:
-                        if ((uint32_t)a == (uint32_t)g->value)
+                        if ((uint32_t)a == (uint32_t)g->value && (!g->mask2 || (args[g->arg2] & g->mask2)))
                                 return true;
                         break;
                 case G_NE:

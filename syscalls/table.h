@@ -57,10 +57,14 @@ struct sys_guard {
         uint8_t kind;
         uint8_t arg;
         uint64_t value;
+        /* With G_EQ32 only: and argument arg2 has bit mask2 set (0: no
+         * second condition). F_SETFL traps only when it asks for O_ASYNC. */
+        uint8_t arg2;
+        uint64_t mask2;
 };
 
 /* Conditions per row, OR-ed: the call is trapped when any holds. */
-#define SYS_GUARDS 4
+#define SYS_GUARDS 8
 
 struct sys_entry;
 struct sentry_call;

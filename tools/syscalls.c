@@ -21,6 +21,9 @@ static const char *guard_text(const struct sys_entry *e, char *buf, size_t cap)
                         continue;
                 len += (size_t)snprintf(buf + len, cap - len, "%sarg%d %s %#llx", i ? " || " : "", g->arg, op,
                                         (unsigned long long)g->value);
+                if (g->mask2)
+                        len += (size_t)snprintf(buf + len, cap - len, " && arg%d & %#llx", g->arg2,
+                                                (unsigned long long)g->mask2);
         }
         return buf;
 }

@@ -54,6 +54,14 @@ static void check_guarded(const struct sys_entry *e)
                         }
                         a[gd->arg] = ~gd->value;
                 } else if (gd->kind == G_EQ32) {
+                        if (gd->mask2) {
+                                /* Without the second condition it must not trap. */
+                                a[gd->arg] = gd->value;
+                                CHECK(eval(AUDIT_ARCH_X86_64, e->nr, a) ==
+                                              (sys_guard_matches(e, a) ? NOTIFY : ALLOW),
+                                      "%s: == value without the bit", e->name);
+                                a[gd->arg2] = gd->mask2;
+                        }
                         a[gd->arg] = gd->value;
                         CHECK(eval(AUDIT_ARCH_X86_64, e->nr, a) == NOTIFY, "%s == value", e->name);
                         a[gd->arg] = gd->value | (0xdeadULL << 32);
