@@ -90,8 +90,9 @@ int sentry_tree_procfd(struct sentry *s, pid_t pid, int *ret_procfd);
 
 /* Send sig to every process of process group pgid (or, with pgid 0, to every
  * process) in the tree, except the sentry and the process skip (0: none).
- * Returns how many were signalled or -errno. */
-int sentry_signal_group(struct sentry *s, pid_t pgid, pid_t skip, int sig);
+ * Returns how many were signalled or -errno; *ret_outside (may be NULL)
+ * counts those spared because they are outside the tree. */
+int sentry_signal_group(struct sentry *s, pid_t pgid, pid_t skip, int sig, int *ret_outside);
 
 /* Kill (SIGKILL) every descendant of root except the pid in spare, until a
  * scan of /proc finds none. Used to fail closed. Returns how many died. */

@@ -184,7 +184,9 @@ static void *reaper(void *arg)
                         pid_t pid = waitpid(-1, &st, WNOHANG | __WALL);
                         if (pid <= 0)
                                 break;
-                        if (pid == S.guest)
+                        /* Only an end is an end: a stop or a continue of a
+                         * traced child is not the guest exiting. */
+                        if (pid == S.guest && (WIFEXITED(st) || WIFSIGNALED(st)))
                                 finish(st);
                 }
         }

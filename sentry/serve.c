@@ -308,7 +308,20 @@ static void handle(struct sentry *s, const struct platform_event *ev)
 
         c.e = (ev->arch == AUDIT_ARCH_X86_64 && !(ev->nr & X32_SYSCALL_BIT)) ? sys_lookup(ev->nr) : NULL;
         __atomic_add_fetch(&s->trapped, 1, __ATOMIC_RELAXED);
-        r = dispatch(&c);
+        /* An exec in flight is checked before the new image gets anything
+         * from us. */
+        r = sys_exec_verify(&c);
+        if (r == 0) {
+                if (c.decision) {
+                        /* Record the check on its own; then decide the call. */
+                        sys_format_call(c.e, ev->nr, ev->args, &rd, decoded, sizeof(decoded));
+                        report(&c, decoded, 0, true);
+                        c.decision = NULL;
+                        c.rule = NULL;
+                        c.detail[0] = '\0';
+                }
+                r = dispatch(&c);
+        }
         if (s->trace_fd >= 0 || c.decision)
                 sys_format_call(c.e, ev->nr, ev->args, &rd, decoded, sizeof(decoded));
         else

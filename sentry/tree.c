@@ -134,11 +134,30 @@ int sentry_in_tree(struct sentry *s, pid_t pid)
         return descends_from(pid, s->self, -1);
 }
 
+/* The thread group a task belongs to, from /proc; 0 when unknown. */
+static pid_t tgid_of(pid_t tid)
+{
+        char path[64], buf[2048];
+        const char *p;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+        if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0 || !(p = strstr(buf, "\nTgid:")))
+                return 0;
+        return (pid_t)strtol(p + 6, NULL, 10);
+}
+
 static int pidfd_open_any(pid_t pid, bool thread)
 {
         int fd = (int)syscall(SYS_pidfd_open, pid, thread ? PIDFD_THREAD : 0);
         if (fd < 0 && thread && errno == EINVAL)
                 fd = (int)syscall(SYS_pidfd_open, pid, 0); /* before 6.9: leaders only */
+        if (fd < 0 && !thread && (errno == EINVAL || errno == ENOENT)) {
+                /* A thread that leads nothing: kill(2) with its id means
+                 * its process, as it does natively. */
+                pid_t tgid = tgid_of(pid);
+                if (tgid > 0 && tgid != pid)
+                        fd = (int)syscall(SYS_pidfd_open, tgid, 0);
+        }
         return fd < 0 ? -errno : fd;
 }
 
@@ -208,6 +227,7 @@ struct group_arg {
         struct sentry *s;
         pid_t pgid, skip;
         int sig;
+        int outside; /* members of the group (or anyone, for pgid 0) not in the tree */
 };
 
 static int signal_one(pid_t pid, void *arg)
@@ -221,8 +241,11 @@ static int signal_one(pid_t pid, void *arg)
         if (g->pgid && (sentry_proc_stat(-1, pid, NULL, NULL, &pgrp, NULL) < 0 || pgrp != g->pgid))
                 return 0;
         pidfd = sentry_tree_pidfd(g->s, pid, false);
-        if (pidfd < 0)
+        if (pidfd < 0) {
+                if (pid != 1 && pid != getpid())
+                        g->outside++;
                 return 0;
+        }
         if (g->pgid) {
                 /* Re-check the group on the process the pidfd names. */
                 if (sentry_proc_stat(-1, pid, NULL, NULL, &pgrp, NULL) < 0 || pgrp != g->pgid)
@@ -231,10 +254,14 @@ static int signal_one(pid_t pid, void *arg)
         return syscall(SYS_pidfd_send_signal, pidfd, g->sig, NULL, 0) == 0;
 }
 
-int sentry_signal_group(struct sentry *s, pid_t pgid, pid_t skip, int sig)
+int sentry_signal_group(struct sentry *s, pid_t pgid, pid_t skip, int sig, int *ret_outside)
 {
-        struct group_arg g = { s, pgid, skip, sig };
-        return for_each_pid(signal_one, &g);
+        struct group_arg g = { s, pgid, skip, sig, 0 };
+        int n = for_each_pid(signal_one, &g);
+
+        if (ret_outside)
+                *ret_outside = g.outside;
+        return n;
 }
 
 struct sweep_arg {

@@ -5,17 +5,76 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../sentry/audit.h"
 #include "../sentry/sentry.h"
+#include "../sentry/util.h"
 #include "handlers.h"
 
-static long exec_event(struct sentry_call *c, uint64_t path)
+/* Execs in flight: what the path named when the sentry looked, checked
+ * against what the process runs at its first trapped call afterwards
+ * (DESIGN.md invariant 2: the kernel reads the path again, so a guest
+ * thread could swap it in between). */
+#define EXEC_PENDING_MAX 64
+
+struct exec_pending {
+        pid_t tgid;
+        uint64_t start;     /* the process's start time: a reused pid is not it */
+        dev_t dev, old_dev; /* what the path named; what the process ran before */
+        ino_t ino, old_ino;
+        int dirfd; /* where a relative path was looked up, to look again */
+        char path[PATH_MAX];
+};
+
+static struct exec_pending pending[EXEC_PENDING_MAX];
+static unsigned npending;
+
+/* The object that runs when path is executed: the file, or for a #!
+ * script its interpreter (one level, as far as the audit needs). */
+static int exec_target(int dirfd, const char *path, struct stat *st)
+{
+        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+        char head[PATH_MAX + 2];
+        ssize_t n;
+
+        if (fstatat(dirfd, path, st, 0) < 0)
+                return -errno;
+        if (fd < 0)
+                return 0; /* exec-only: no #! to read */
+        n = pread(fd, head, sizeof(head) - 1, 0);
+        if (n > 2 && head[0] == '#' && head[1] == '!') {
+                char *p = head + 2, *end;
+                head[n] = '\0';
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                end = p + strcspn(p, " \t\n");
+                *end = '\0';
+                if (*p == '/' && stat(p, st) < 0)
+                        return -errno;
+        }
+        return 0;
+}
+
+static void drop(unsigned i)
+{
+        if (pending[i].dirfd >= 0)
+                close(pending[i].dirfd);
+        pending[i] = pending[--npending];
+}
+
+static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flags)
 {
         char p[PATH_MAX];
         size_t len;
         ssize_t n = sentry_read_str(c, p, path, sizeof(p));
+        struct exec_pending e = { .dirfd = -1 };
+        char proc[64];
+        struct stat st;
 
         if (n == -ESRCH)
                 return SENTRY_DONE; /* the caller is gone */
@@ -26,22 +85,118 @@ static long exec_event(struct sentry_call *c, uint64_t path)
         c->detail[len++] = '"';
         c->detail[len] = '\0';
         sentry_decide(c, "exec", "audit");
-        /* The kernel reads the path again: which file runs is not decided
-         * here yet (the gofer's exec right is), only recorded. */
+
+        /* Remember what the path names now, to check what ran. */
+        e.tgid = sentry_caller_tgid(c);
+        if (e.tgid <= 0 || sentry_proc_stat(-1, e.tgid, NULL, &e.start, NULL, NULL) < 0)
+                return SENTRY_CONTINUE;
+        snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)e.tgid);
+        if (stat(proc, &st) == 0)
+                e.old_dev = st.st_dev, e.old_ino = st.st_ino;
+        if (p[0] == '/') {
+                e.dirfd = AT_FDCWD;
+        } else if (dirfd == AT_FDCWD) {
+                snprintf(proc, sizeof(proc), "/proc/%d/cwd", (int)c->ev.tid);
+                e.dirfd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        } else {
+                e.dirfd = sentry_caller_fd(c, dirfd);
+        }
+        if (!p[0] && (flags & AT_EMPTY_PATH) && e.dirfd >= 0) {
+                if (fstat(e.dirfd, &st) == 0)
+                        e.dev = st.st_dev, e.ino = st.st_ino;
+        } else if (e.dirfd >= 0 || e.dirfd == AT_FDCWD) {
+                if (exec_target(e.dirfd, p, &st) == 0)
+                        e.dev = st.st_dev, e.ino = st.st_ino;
+        }
+        if (e.dirfd == AT_FDCWD)
+                e.dirfd = -1;
+        snprintf(e.path, sizeof(e.path), "%s", p);
+        for (unsigned i = 0; i < npending; i++)
+                if (pending[i].tgid == e.tgid) {
+                        drop(i);
+                        break;
+                }
+        if (npending == EXEC_PENDING_MAX)
+                drop(0);
+        pending[npending++] = e;
         return SENTRY_CONTINUE;
+}
+
+long sys_exec_verify(struct sentry_call *c)
+{
+        char proc[64], exe[PATH_MAX];
+        struct exec_pending *e = NULL;
+        struct stat st;
+        uint64_t start;
+        ssize_t n;
+        unsigned i;
+
+        /* After an exec the process has one thread, whose id is the
+         * process's: only such a caller can be one we wait for. */
+        for (i = 0; i < npending; i++)
+                if (pending[i].tgid == c->ev.tid) {
+                        e = &pending[i];
+                        break;
+                }
+        if (!e)
+                return 0;
+        snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)e->tgid);
+        if (sentry_proc_stat(-1, e->tgid, NULL, &start, NULL, NULL) < 0 || start != e->start ||
+            stat(proc, &st) < 0) {
+                drop(i);
+                return 0;
+        }
+        if ((st.st_dev == e->dev && st.st_ino == e->ino) ||
+            (st.st_dev == e->old_dev && st.st_ino == e->old_ino)) {
+                drop(i); /* ran what was checked, or the exec failed */
+                return 0;
+        }
+        /* Something else runs than what the path named when we looked: a
+         * guest thread rewrote the path between our read and the kernel's
+         * (or swapped the file). The record says what ran, and the process
+         * dies before the new image gets any call answered. (An interpreter
+         * we cannot foresee, a binfmt_misc handler, dies too: security
+         * first.) */
+        n = readlink(proc, exe, sizeof(exe) - 1);
+        exe[n > 0 ? n : 0] = '\0';
+        size_t len = (size_t)snprintf(c->detail, sizeof(c->detail), "\"path\":\"");
+        len = audit_json_escape(c->detail, len, sizeof(c->detail) - 40, e->path);
+        len += (size_t)snprintf(c->detail + len, sizeof(c->detail) - len, "\",\"ran\":\"");
+        len = audit_json_escape(c->detail, len, sizeof(c->detail) - 2, exe);
+        c->detail[len++] = '"';
+        c->detail[len] = '\0';
+        drop(i);
+        sentry_decide(c, "kill", "exec-verify");
+        return SENTRY_KILL;
 }
 
 long sys_execve(struct sentry_call *c, uint64_t path, uint64_t argv, uint64_t envp)
 {
         (void)argv, (void)envp;
-        return exec_event(c, path);
+        return exec_event(c, AT_FDCWD, path, 0);
 }
 
 long sys_execveat(struct sentry_call *c, int dirfd, uint64_t path, uint64_t argv, uint64_t envp,
                   uint64_t flags)
 {
-        (void)dirfd, (void)argv, (void)envp, (void)flags;
-        return exec_event(c, path);
+        (void)argv, (void)envp;
+        return exec_event(c, dirfd, path, (int)flags);
+}
+
+/* exit(2) ends a thread; the last one ends the process, which is audited
+ * like exit_group. */
+long sys_exit(struct sentry_call *c, int status)
+{
+        char path[64], buf[2048];
+        const char *p;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)c->ev.tid);
+        if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0 || !(p = strstr(buf, "\nThreads:")) ||
+            strtol(p + 9, NULL, 10) != 1)
+                return SENTRY_CONTINUE;
+        snprintf(c->detail, sizeof(c->detail), "\"status\":%d", status & 0xff);
+        sentry_decide(c, "exit", "audit");
+        return SENTRY_CONTINUE;
 }
 
 long sys_exit_group(struct sentry_call *c, int status)

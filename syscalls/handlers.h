@@ -55,4 +55,8 @@ long sys_prctl(struct sentry_call *c, int option, uint64_t a2, uint64_t a3, uint
 long sys_execve(struct sentry_call *c, uint64_t path, uint64_t argv, uint64_t envp);
 long sys_execveat(struct sentry_call *c, int dirfd, uint64_t path, uint64_t argv, uint64_t envp,
                   uint64_t flags);
+/* Called for every trapped call while execs are in flight: 0, or
+ * SENTRY_KILL when the process runs something else than its exec named. */
+long sys_exec_verify(struct sentry_call *c);
+long sys_exit(struct sentry_call *c, int status);
 long sys_exit_group(struct sentry_call *c, int status);

@@ -68,7 +68,7 @@ static long signal_pidfd(int pidfd, int sig, unsigned int flags)
 long sys_kill(struct sentry_call *c, int pid, int sig)
 {
         _cleanup_close_ int pidfd = -1;
-        int n;
+        int n, outside = 0;
 
         if (sig < 0 || sig > _NSIG)
                 return -EINVAL;
@@ -85,13 +85,16 @@ long sys_kill(struct sentry_call *c, int pid, int sig)
          * one, in the tree only. */
         if (pid == 0) {
                 pid_t pgrp = (pid_t)syscall(SYS_getpgid, sentry_caller_tgid(c));
-                n = pgrp > 0 ? sentry_signal_group(c->s, pgrp, 0, sig) : 0;
+                n = pgrp > 0 ? sentry_signal_group(c->s, pgrp, 0, sig, &outside) : 0;
         } else if (pid == -1) {
                 /* As kill(2): everyone we may signal but the caller. */
-                n = sentry_signal_group(c->s, 0, sentry_caller_tgid(c), sig);
+                n = sentry_signal_group(c->s, 0, sentry_caller_tgid(c), sig, &outside);
         } else {
-                n = sentry_signal_group(c->s, -pid, 0, sig);
+                n = sentry_signal_group(c->s, -pid, 0, sig, &outside);
         }
+        /* Spared members are a refusal too, and the log says so. */
+        if (outside > 0)
+                sentry_decide(c, "deny", "own-tree");
         return n > 0 ? 0 : -ESRCH;
 }
 

@@ -18,11 +18,26 @@
 #define IOV_MAX_GUEST 1024
 #define VM_CHUNK (64 * 1024)
 
+static long refuse(struct sentry_call *c, const char *rule, long err)
+{
+        sentry_decide(c, "deny", rule);
+        return err;
+}
+
 long sys_ptrace(struct sentry_call *c, long request, int pid, uint64_t addr, uint64_t data)
 {
         _cleanup_close_ int pidfd = -1;
         (void)addr, (void)data;
 
+        /* TRACEME makes the parent the tracer: for the first guest process
+         * that is the sentry, which is nobody's debugger. */
+        if (request == PTRACE_TRACEME) {
+                pid_t ppid = 0;
+                if (sentry_proc_stat(-1, sentry_caller_tgid(c), &ppid, NULL, NULL, NULL) == 0 &&
+                    ppid == c->s->self)
+                        return refuse(c, "own-tree", -EPERM);
+                return SENTRY_CONTINUE;
+        }
         /* Every other request needs the caller to be the tracer already,
          * which only ATTACH, SEIZE or TRACEME (to its own parent) make. */
         if (request != PTRACE_ATTACH && request != PTRACE_SEIZE)

@@ -14,7 +14,9 @@
  * The native run of "outside" and "kill-all" only probes with signal 0:
  * the real thing would signal the test runner.
  */
+#include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/kcmp.h>
 #include <sched.h>
 #include <signal.h>
@@ -265,6 +267,72 @@ static int kill_all(void)
         return guest_result();
 }
 
+/* PTRACE_TRACEME makes the parent the tracer; for the first guest process
+ * that is the sentry, which refuses. A child of ours may still ask it of
+ * us, as a debugger's child does. */
+static int traceme(void)
+{
+        int status;
+        pid_t child;
+        long r;
+
+        /* Natively our parent is the test runner, which would then hold us
+         * in a trace stop at the first signal: only the child part runs. */
+        if (guest_confined()) {
+                r = raw(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0, 0, 0);
+                CHECK(r == -EPERM, "PTRACE_TRACEME to the sentry = %ld, want -EPERM", r);
+        }
+        child = fork();
+        if (child == 0)
+                _exit(raw(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0, 0, 0) == 0 ? 0 : 1);
+        CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "TRACEME to a guest parent: status %#x", status);
+        return guest_result();
+}
+
+static void *park(void *arg)
+{
+        for (;;)
+                pause();
+        return arg;
+}
+
+/* kill(2) with the id of a thread that leads nothing means its process. */
+static int kill_thread_id(void)
+{
+        int p[2], status;
+        pid_t child, tid = 0;
+
+        if (pipe(p) < 0)
+                return EXIT_HARD;
+        child = fork();
+        if (child == 0) {
+                pthread_t t;
+                pthread_create(&t, NULL, park, NULL);
+                pid_t me = (pid_t)syscall(SYS_gettid);
+                /* The new thread's id: ours is the process's; ask the
+                 * kernel for the other entry of our task list. */
+                char path[64];
+                snprintf(path, sizeof(path), "/proc/%d/task", (int)getpid());
+                DIR *d = opendir(path);
+                struct dirent *de;
+                pid_t other = 0;
+                while (d && (de = readdir(d)))
+                        if (atoi(de->d_name) > 0 && atoi(de->d_name) != me)
+                                other = atoi(de->d_name);
+                if (write(p[1], &other, sizeof(other)) != sizeof(other))
+                        _exit(99);
+                park(NULL);
+        }
+        if (read(p[0], &tid, sizeof(tid)) != sizeof(tid) || tid <= 0)
+                return EXIT_HARD;
+        CHECK(raw(SYS_kill, tid, 0, 0, 0, 0, 0) == 0, "kill(thread id %d, 0)", tid);
+        CHECK(raw(SYS_kill, tid, SIGTERM, 0, 0, 0, 0) == 0, "kill(thread id %d, TERM)", tid);
+        CHECK(waitpid(child, &status, 0) == child && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
+              "the process of thread %d: status %#x", tid, status);
+        return guest_result();
+}
+
 int main(int argc, char **argv)
 {
         const char *c = argc > 1 ? argv[1] : "";
@@ -276,6 +344,10 @@ int main(int argc, char **argv)
                 return outside();
         if (!strcmp(c, "kill-all"))
                 return kill_all();
+        if (!strcmp(c, "traceme"))
+                return traceme();
+        if (!strcmp(c, "kill-thread-id"))
+                return kill_thread_id();
         fprintf(stderr, "guest-proc: unknown case '%s'\n", c);
         return EXIT_HARD;
 }

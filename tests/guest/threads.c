@@ -193,6 +193,22 @@ static int exec_case(void)
         return guest_result();
 }
 
+/* exit(2) in a process's only thread ends the process: natively and
+ * confined the parent sees the status, and the log has an exit record. */
+static int exit_thread(void)
+{
+        int status;
+        pid_t pid = fork();
+
+        if (pid == 0) {
+                raw(SYS_exit, 5, 0, 0, 0, 0, 0);
+                _exit(99);
+        }
+        CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 5,
+              "exit(5): status %#x", status);
+        return guest_result();
+}
+
 int main(int argc, char **argv)
 {
         const char *c = argc > 1 ? argv[1] : "";
@@ -206,6 +222,8 @@ int main(int argc, char **argv)
                 return clone3_case();
         if (!strcmp(c, "exec"))
                 return exec_case();
+        if (!strcmp(c, "exit"))
+                return exit_thread();
         fprintf(stderr, "guest-threads: unknown case '%s'\n", c);
         return EXIT_HARD;
 }
