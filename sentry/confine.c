@@ -59,6 +59,7 @@ static const int allowed[] = {
         SCMP_SYS(nanosleep),
         SCMP_SYS(clock_nanosleep),
         SCMP_SYS(clock_gettime),
+        SCMP_SYS(capget),
         SCMP_SYS(gettimeofday),
         SCMP_SYS(getpid),
         SCMP_SYS(gettid),

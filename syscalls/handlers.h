@@ -37,6 +37,9 @@ long sys_ioprio_set(struct sentry_call *c, int which, int who, int ioprio);
 long sys_ioprio_get(struct sentry_call *c, int which, int who);
 long sys_fcntl(struct sentry_call *c, int fd, int cmd, uint64_t arg);
 long sys_ioctl(struct sentry_call *c, int fd, uint64_t cmd, uint64_t arg);
+long sys_capget(struct sentry_call *c, uint64_t hdr, uint64_t data);
+long sys_cpuclock(struct sentry_call *c, int clock);
+long sys_sockopt(struct sentry_call *c, int fd, int level, int name);
 
 /* ptrace.c: tracing and cross-process memory, own tree only */
 long sys_ptrace(struct sentry_call *c, long request, int pid, uint64_t addr, uint64_t data);

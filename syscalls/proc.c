@@ -7,6 +7,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <stddef.h>
+#include <sys/socket.h>
 #include <linux/sockios.h>
 #include <linux/userfaultfd.h>
 #include <signal.h>
@@ -493,4 +496,61 @@ long sys_ioctl(struct sentry_call *c, int fd, uint64_t cmd, uint64_t arg)
         default:
                 return SENTRY_CONTINUE;
         }
+}
+
+/* capget(2) of another process: its capabilities are its business. The
+ * sentry makes the call on its own copy of the header, naming the caller
+ * explicitly when it asked about itself (pid 0), so a guest thread cannot
+ * change the pid after the check. */
+long sys_capget(struct sentry_call *c, uint64_t hdrp, uint64_t datap)
+{
+        struct __user_cap_header_struct h;
+        struct __user_cap_data_struct d[2] = { 0 };
+        int r = sentry_read(c, &h, hdrp, sizeof(h));
+        long ret;
+
+        if (r < 0)
+                return r;
+        if (h.pid < 0)
+                return -EINVAL;
+        if (h.pid == 0)
+                h.pid = c->ev.tid;
+        else if (!is_self(c, h.pid) && sentry_in_tree(c->s, h.pid) != 1)
+                return refuse(c, "own-tree", -ESRCH);
+        ret = syscall(SYS_capget, &h, datap ? d : NULL) < 0 ? -errno : 0;
+        /* The kernel writes the version it prefers back, also on EINVAL. */
+        r = sentry_write(c, hdrp + offsetof(struct __user_cap_header_struct, version), &h.version,
+                         sizeof(h.version));
+        if (r < 0)
+                return r;
+        if (ret == 0 && datap)
+                r = sentry_write(c, datap, d,
+                                 h.version == _LINUX_CAPABILITY_VERSION_1 ? sizeof(d[0]) : sizeof(d));
+        return r < 0 ? r : ret;
+}
+
+/* A negative clock id names a process's or thread's CPU clock (or, with
+ * the low bits 3, an fd's dynamic clock): reading another process's CPU
+ * time, or arming a timer on it, is a side channel on it. */
+long sys_cpuclock(struct sentry_call *c, int clock)
+{
+        pid_t pid = ~(clock >> 3);
+
+        if (clock >= 0 || (clock & 7) == 3 || pid == 0 || is_self(c, pid))
+                return SENTRY_CONTINUE;
+        if (sentry_in_tree(c->s, pid) == 1)
+                return SENTRY_CONTINUE;
+        /* What the kernel says for a clock of a process that is not there. */
+        return refuse(c, "own-tree", -EINVAL);
+}
+
+/* SO_PEERPIDFD hands out a pidfd of the socket's peer, and SO_PASSPIDFD
+ * pidfds of senders: processes outside the tree, by another door. As a
+ * kernel before 6.5 would say. */
+long sys_sockopt(struct sentry_call *c, int fd, int level, int name)
+{
+        (void)fd, (void)name;
+        if (level != SOL_SOCKET)
+                return SENTRY_CONTINUE;
+        return refuse(c, "own-tree", -ENOPROTOOPT);
 }

@@ -10,8 +10,17 @@
 #include <linux/sockios.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "handlers.h"
+
+/* Linux 6.5; Debian 12's headers predate them. */
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080

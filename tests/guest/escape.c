@@ -101,6 +101,10 @@ static const struct hatch hatches[] = {
         /* userfaultfd by the other door: ioctl(open("/dev/userfaultfd"),
          * USERFAULTFD_IOC_NEW); probed on a bad fd (EBADF natively). */
         { "uffd-ioctl", 16, { -1, 0xaa00, 0 }, EPERM, NATIVE_FAILS },
+        /* pidfds of a socket's peer or of senders: other processes by
+         * another door. Probed on a bad fd (EBADF natively). */
+        { "so-peerpidfd", 55, { -1, 1 /* SOL_SOCKET */, 77, BAD, BAD }, ENOPROTOOPT, NATIVE_FAILS },
+        { "so-passpidfd", 54, { -1, 1, 76, BAD, 4 }, ENOPROTOOPT, NATIVE_FAILS },
 };
 
 static int run_hatch(const struct hatch *h)

@@ -16,6 +16,8 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <time.h>
 #include <pthread.h>
 #include <linux/kcmp.h>
 #include <sched.h>
@@ -177,6 +179,15 @@ static void aim_outside(pid_t pid, int sig, bool confined)
         OUTSIDE("process_vm_readv", SYS_process_vm_readv, pid, (long)&l, 1, (long)&r, 1, 0);
         OUTSIDE("pidfd_open", SYS_pidfd_open, pid, 0, 0, 0, 0, 0);
         OUTSIDE("prlimit64", SYS_prlimit64, pid, RLIMIT_NOFILE, 0, (long)&old, 0, 0);
+        /* Reading another process: its capabilities, its CPU clock. */
+        struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, pid };
+        struct __user_cap_data_struct caps[2];
+        struct timespec ts;
+        OUTSIDE("capget", SYS_capget, (long)&hdr, (long)caps, 0, 0, 0, 0);
+        x = raw(SYS_clock_gettime, ((~(long)pid) << 3) | 2 /* CPUCLOCK_SCHED */, (long)&ts, 0, 0, 0, 0);
+        NOTE("clock_gettime(cpu clock of %d) = %ld", pid, x);
+        if (confined)
+                CHECK(x == -EINVAL, "clock_gettime(cpu clock of %d): want -EINVAL, got %ld", pid, x);
         if (!confined)
                 return;
         /* Only confined: natively these would act on the test runner. */
