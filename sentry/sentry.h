@@ -21,6 +21,8 @@
 #define SENTRY_DONE (-(1L << 20) - 1) /* the handler answered already (ADDFD send) */
 #define SENTRY_KILL (-(1L << 20) - 2) /* kill the calling process */
 
+#define SENTRY_IPC_MAX 1024 /* System V IPC objects of the tree, per kind */
+
 struct sentry {
         struct platform plat;
         struct audit audit;
@@ -34,6 +36,8 @@ struct sentry {
         uint8_t unknown_seen[SYS_FILTER_TRAP_LIMIT / 8 + 1]; /* ENOSYS audited once per number */
         unsigned long denials;                               /* decisions other than allow, for the summary */
         unsigned long trapped;                               /* calls handled */
+        int ipc_ids[3][SENTRY_IPC_MAX];                      /* shm, sem, msg ids the tree made */
+        unsigned ipc_n[3];
 };
 
 /* One trapped call while a handler decides it. */

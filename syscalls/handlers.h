@@ -38,6 +38,15 @@ long sys_ioprio_get(struct sentry_call *c, int which, int who);
 long sys_fcntl(struct sentry_call *c, int fd, int cmd, uint64_t arg);
 long sys_ioctl(struct sentry_call *c, int fd, uint64_t cmd, uint64_t arg);
 long sys_capget(struct sentry_call *c, uint64_t hdr, uint64_t data);
+long sys_shmget(struct sentry_call *c, int key, uint64_t size, uint64_t flags);
+long sys_semget(struct sentry_call *c, int key, int nsems, uint64_t flags);
+long sys_msgget(struct sentry_call *c, int key, uint64_t flags);
+long sys_shm_id(struct sentry_call *c, int id);
+long sys_sem_id(struct sentry_call *c, int id);
+long sys_msg_id(struct sentry_call *c, int id);
+long sys_shmctl(struct sentry_call *c, int id, int cmd, uint64_t buf);
+long sys_semctl(struct sentry_call *c, int id, int num, int cmd, uint64_t arg);
+long sys_msgctl(struct sentry_call *c, int id, int cmd, uint64_t buf);
 long sys_cpuclock(struct sentry_call *c, int clock);
 long sys_sockopt(struct sentry_call *c, int fd, int level, int name);
 

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * System V IPC, own tree only (DESIGN.md invariant 6). Shared memory,
+ * semaphores and message queues live in the host's IPC namespace, where a
+ * guest could read, block or remove those of other processes, and we may
+ * not always make a namespace of its own (that needs privilege). So the
+ * sentry makes every *get itself and remembers the ids it handed out; every
+ * other call must name one of them. Objects outside are, to the guest, not
+ * there.
+ */
+#include <errno.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../sentry/sentry.h"
+#include "handlers.h"
+
+enum { SHM, SEM, MSG };
+
+static bool owned(struct sentry *s, int kind, int id)
+{
+        for (unsigned i = 0; i < s->ipc_n[kind]; i++)
+                if (s->ipc_ids[kind][i] == id)
+                        return true;
+        return false;
+}
+
+static void own(struct sentry *s, int kind, int id)
+{
+        if (owned(s, kind, id) || s->ipc_n[kind] == SENTRY_IPC_MAX)
+                return;
+        s->ipc_ids[kind][s->ipc_n[kind]++] = id;
+}
+
+static void disown(struct sentry *s, int kind, int id)
+{
+        for (unsigned i = 0; i < s->ipc_n[kind]; i++)
+                if (s->ipc_ids[kind][i] == id) {
+                        s->ipc_ids[kind][i] = s->ipc_ids[kind][--s->ipc_n[kind]];
+                        return;
+                }
+}
+
+static long get(int kind, long key, long arg, int flags)
+{
+        long r = kind == SHM   ? syscall(SYS_shmget, key, arg, flags)
+                 : kind == SEM ? syscall(SYS_semget, key, arg, flags)
+                               : syscall(SYS_msgget, key, flags);
+        return r < 0 ? -errno : r;
+}
+
+/* The *get calls, made by the sentry: a new object is the tree's; an
+ * existing one only if the tree made it. */
+static long ipc_get(struct sentry_call *c, int kind, long key, long arg, int flags)
+{
+        long r;
+
+        if (key == IPC_PRIVATE || (flags & IPC_CREAT)) {
+                r = get(kind, key, arg, key == IPC_PRIVATE ? flags : flags | IPC_EXCL);
+                if (r >= 0) {
+                        own(c->s, kind, (int)r);
+                        return r;
+                }
+                if (r != -EEXIST || key == IPC_PRIVATE || (flags & IPC_EXCL))
+                        return r;
+        }
+        r = get(kind, key, arg, flags & ~(IPC_CREAT | IPC_EXCL));
+        if (r < 0 || owned(c->s, kind, (int)r))
+                return r;
+        /* Someone else's object under that key: as if it were not there
+         * (and, when asked to create, as if we may not). */
+        sentry_decide(c, "deny", "own-tree");
+        return flags & IPC_CREAT ? -EACCES : -ENOENT;
+}
+
+long sys_shmget(struct sentry_call *c, int key, uint64_t size, uint64_t flags)
+{
+        return ipc_get(c, SHM, key, (long)size, (int)flags);
+}
+
+long sys_semget(struct sentry_call *c, int key, int nsems, uint64_t flags)
+{
+        return ipc_get(c, SEM, key, nsems, (int)flags);
+}
+
+long sys_msgget(struct sentry_call *c, int key, uint64_t flags)
+{
+        return ipc_get(c, MSG, key, 0, (int)flags);
+}
+
+static long by_id(struct sentry_call *c, int kind, int id)
+{
+        if (owned(c->s, kind, id))
+                return SENTRY_CONTINUE; /* the id is a register: no race */
+        sentry_decide(c, "deny", "own-tree");
+        return -EINVAL; /* what the kernel says for an id that is not there */
+}
+
+long sys_shm_id(struct sentry_call *c, int id)
+{
+        return by_id(c, SHM, id);
+}
+
+long sys_sem_id(struct sentry_call *c, int id)
+{
+        return by_id(c, SEM, id);
+}
+
+long sys_msg_id(struct sentry_call *c, int id)
+{
+        return by_id(c, MSG, id);
+}
+
+/* The *ctl calls: the global INFO commands tell counts only and pass; the
+ * STAT-by-index commands would show anyone's objects and are refused; the
+ * rest need an id of ours. */
+static long ipc_ctl(struct sentry_call *c, int kind, int id, int cmd, int info1, int info2, int stat1,
+                    int stat2)
+{
+        long r;
+
+        cmd &= ~0x0100; /* IPC_64, the version bit of the commands */
+        if (cmd == IPC_INFO || cmd == info1 || cmd == info2)
+                return SENTRY_CONTINUE;
+        if (cmd == stat1 || cmd == stat2) {
+                sentry_decide(c, "deny", "own-tree");
+                return -EINVAL;
+        }
+        r = by_id(c, kind, id);
+        if (r == SENTRY_CONTINUE && cmd == IPC_RMID)
+                disown(c->s, kind, id);
+        return r;
+}
+
+long sys_shmctl(struct sentry_call *c, int id, int cmd, uint64_t buf)
+{
+        (void)buf;
+        return ipc_ctl(c, SHM, id, cmd, SHM_INFO, SHM_INFO, SHM_STAT, SHM_STAT_ANY);
+}
+
+long sys_semctl(struct sentry_call *c, int id, int num, int cmd, uint64_t arg)
+{
+        (void)num, (void)arg;
+        return ipc_ctl(c, SEM, id, cmd, SEM_INFO, SEM_INFO, SEM_STAT, SEM_STAT_ANY);
+}
+
+long sys_msgctl(struct sentry_call *c, int id, int cmd, uint64_t buf)
+{
+        (void)buf;
+        return ipc_ctl(c, MSG, id, cmd, MSG_INFO, MSG_INFO, MSG_STAT, MSG_STAT_ANY);
+}
