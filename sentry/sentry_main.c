@@ -173,8 +173,16 @@ static void *reaper(void *arg)
                 }
                 if (si.ssi_signo == SIGHUP && getppid() != CTX->launcher) {
                         /* The launcher is gone: nobody would report or
-                         * watch, so the session ends now. */
+                         * watch, so the session ends now; and nobody would
+                         * give the log its name, so we do. */
                         sentry_kill_descendants(S.self, 0);
+                        audit_session("end", "\"launcher\":\"gone\"");
+                        if (CTX->audit_place &&
+                            session_audit_publish(CTX->audit_place, CTX->audit_fd, CTX->session_id) == 0)
+                                session_complain(
+                                        "the launcher died; the guest was stopped and the audit log saved "
+                                        "in %s/%s",
+                                        CTX->audit_place->dir, CTX->audit_place->name);
                         _exit(EXIT_INTERPOSE_FAILED);
                 }
                 if (si.ssi_signo != SIGCHLD)

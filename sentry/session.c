@@ -25,7 +25,7 @@
 #include "util.h"
 #include "../gofer/gofer.h"
 
-__attribute__((format(printf, 1, 2))) static void complain(const char *fmt, ...)
+void session_complain(const char *fmt, ...)
 {
         char buf[1024];
         va_list ap;
@@ -90,14 +90,6 @@ static int mkdir_p(char *path, mode_t mode)
         return 0;
 }
 
-struct audit_place {
-        int dirfd;
-        char dir[PATH_MAX];
-        char name[NAME_MAX + 1];
-        bool linked; /* the fallback: a named file from the start */
-        bool moved;  /* saved somewhere else than asked: always say where */
-};
-
 /* The log is written to an unnamed file (O_TMPFILE) in its final
  * directory and only given its name when the session ends: while the guest
  * runs, there is no path by which it could open it. */
@@ -140,8 +132,9 @@ static int audit_open(const struct session_ctx *ctx, struct audit_place *ap)
                 return fd;
         if (errno != EOPNOTSUPP && errno != EISDIR)
                 return -errno;
-        complain("warning: %s does not support unnamed files; the audit log is visible while the guest runs",
-                 ap->dir);
+        session_complain(
+                "warning: %s does not support unnamed files; the audit log is visible while the guest runs",
+                ap->dir);
         ap->linked = true;
         fd = openat(ap->dirfd, ap->name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
         return fd < 0 ? -errno : fd;
@@ -176,7 +169,7 @@ static int copy_log(int fd, const char *dir, const char *name)
  * the log goes beside it under a name with the session id, or into a new
  * private directory under $TMPDIR, and ap says where. 0 or -errno when it
  * could not be saved at all. */
-static int audit_publish(struct audit_place *ap, int fd, const char *session_id)
+int session_audit_publish(struct audit_place *ap, int fd, const char *session_id)
 {
         char proc[64], tmp[NAME_MAX + 1], alt[NAME_MAX + 1], dir[PATH_MAX];
         const char *tmpdir = getenv("TMPDIR");
@@ -194,7 +187,7 @@ static int audit_publish(struct audit_place *ap, int fd, const char *session_id)
                         return 0;
                 r = -errno;
         }
-        complain("cannot save the audit log as %s/%s: %s", ap->dir, ap->name, strerror(-r));
+        session_complain("cannot save the audit log as %s/%s: %s", ap->dir, ap->name, strerror(-r));
         ap->moved = true;
         snprintf(alt, sizeof(alt), "%.200s.%s", ap->name, session_id);
         if (r != -ENOENT && renameat(ap->dirfd, tmp, ap->dirfd, alt) == 0) {
@@ -326,16 +319,16 @@ static int exit_code(struct launcher *l)
         int st;
 
         if (l->failed) {
-                complain("%s; the guest was stopped (fail closed)", l->failure);
+                session_complain("%s; the guest was stopped (fail closed)", l->failure);
                 return EXIT_INTERPOSE_FAILED;
         }
         if (!l->have_status || l->last.type != MSG_GUEST_EXIT) {
-                complain("the sentry ended without reporting the guest's status");
+                session_complain("the sentry ended without reporting the guest's status");
                 return EXIT_INTERPOSE_FAILED;
         }
         st = l->last.value;
         if (l->exec_errno) {
-                complain("cannot execute %s: %s", l->ctx->o->exe, strerror(l->exec_errno));
+                session_complain("cannot execute %s: %s", l->ctx->o->exe, strerror(l->exec_errno));
                 return l->exec_errno == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
         }
         if (WIFSIGNALED(st))
@@ -383,10 +376,10 @@ static void summary(const struct session_ctx *ctx, const struct launcher *l, con
         snprintf(path, sizeof(path), "%s/%s", ap->dir, ap->name);
         if (!ctx->o->summary && !ap->moved && (!l->have_status || l->last.denials == 0))
                 return;
-        complain("session %s: exit %d, %lu trapped, %lu denied; audit log %s%s (chain head %s)",
-                 ctx->session_id, code, l->have_status ? l->last.trapped : 0UL,
-                 l->have_status ? l->last.denials : 0UL, path, published ? "" : " (not saved)",
-                 l->have_status ? l->last.head : "-");
+        session_complain("session %s: exit %d, %lu trapped, %lu denied; audit log %s%s (chain head %s)",
+                         ctx->session_id, code, l->have_status ? l->last.trapped : 0UL,
+                         l->have_status ? l->last.denials : 0UL, path, published ? "" : " (not saved)",
+                         l->have_status ? l->last.head : "-");
 }
 
 static void plat_release(struct platform **p)
@@ -418,23 +411,26 @@ int session_run(const struct session_opts *o)
 
         r = platform_prepare(&ctx.plat, o->platform, o->policy != NULL);
         if (r < 0) {
-                complain("cannot build the seccomp filter for %s: %s (is seccomp enabled in this kernel?)",
-                         o->platform->name, strerror(-r));
+                session_complain(
+                        "cannot build the seccomp filter for %s: %s (is seccomp enabled in this kernel?)",
+                        o->platform->name, strerror(-r));
                 return EXIT_INTERPOSE_FAILED;
         }
         /* Whatever path the launcher leaves by, the filter copy goes. */
         __attribute__((cleanup(plat_release))) struct platform *plat = &ctx.plat;
         (void)plat;
         ctx.audit_fd = audit_open(&ctx, &ap);
+        ctx.audit_place = &ap;
         if (ctx.audit_fd < 0) {
-                complain("cannot create the audit log in %s: %s (choose another place with --audit=FILE)",
-                         ap.dir[0] ? ap.dir : "$XDG_STATE_HOME", strerror(-ctx.audit_fd));
+                session_complain(
+                        "cannot create the audit log in %s: %s (choose another place with --audit=FILE)",
+                        ap.dir[0] ? ap.dir : "$XDG_STATE_HOME", strerror(-ctx.audit_fd));
                 return EXIT_INTERPOSE_FAILED;
         }
         if (o->trace_path) {
                 ctx.trace_fd = open(o->trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
                 if (ctx.trace_fd < 0) {
-                        complain("cannot open trace file %s: %s", o->trace_path, strerror(errno));
+                        session_complain("cannot open trace file %s: %s", o->trace_path, strerror(errno));
                         return EXIT_INTERPOSE_FAILED;
                 }
         } else if (o->trace) {
@@ -449,19 +445,19 @@ int session_run(const struct session_opts *o)
         signal(SIGPIPE, SIG_IGN);
         sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
         if (sfd < 0 || pipe2(status_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0) {
-                complain("cannot set up the session: %s", strerror(errno));
+                session_complain("cannot set up the session: %s", strerror(errno));
                 return EXIT_INTERPOSE_FAILED;
         }
         l.gofer = gofer_spawn(o->policy, &gofer_sock, &ctx.gofer_fd);
         if (l.gofer < 0) {
-                complain("cannot start the gofer: %s", strerror((int)-l.gofer));
+                session_complain("cannot start the gofer: %s", strerror((int)-l.gofer));
                 return EXIT_INTERPOSE_FAILED;
         }
         ctx.status_fd = status_p[1];
         ctx.exec_err_fd = err_p[1];
         l.sentry = fork();
         if (l.sentry < 0) {
-                complain("cannot start the sentry: %s", strerror(errno));
+                session_complain("cannot start the sentry: %s", strerror(errno));
                 fail_closed(&l, "fork failed");
                 return EXIT_INTERPOSE_FAILED;
         }
@@ -486,10 +482,11 @@ int session_run(const struct session_opts *o)
                 while (waitpid(l.gofer, NULL, 0) < 0 && errno == EINTR)
                         ;
         }
-        r = audit_publish(&ap, ctx.audit_fd, ctx.session_id);
+        r = session_audit_publish(&ap, ctx.audit_fd, ctx.session_id);
         if (r < 0) {
                 /* A session whose record is lost cannot be vouched for. */
-                complain("the audit log could not be saved anywhere (%s); failing the session", strerror(-r));
+                session_complain("the audit log could not be saved anywhere (%s); failing the session",
+                                 strerror(-r));
                 code = EXIT_INTERPOSE_FAILED;
         }
         summary(&ctx, &l, &ap, code, r == 0);

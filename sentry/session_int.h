@@ -2,6 +2,7 @@
 /* Internal to a session: what the launcher hands the sentry process. */
 #pragma once
 
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 
@@ -21,18 +22,34 @@ struct session_msg {
         char head[AUDIT_HASH_HEX];
 };
 
+struct audit_place {
+        int dirfd;
+        char dir[PATH_MAX];
+        char name[NAME_MAX + 1];
+        bool linked; /* the fallback: a named file from the start */
+        bool moved;  /* saved somewhere else than asked: always say where */
+};
+
+/* "interpose: MESSAGE" on stderr, in one write. */
+__attribute__((format(printf, 1, 2))) void session_complain(const char *fmt, ...);
+
+/* Give the finished log its name, or another when the guest got in the
+ * way; ap says where it went. 0 or -errno when it could not be saved. */
+int session_audit_publish(struct audit_place *ap, int fd, const char *session_id);
+
 struct session_ctx {
         const struct session_opts *o;
         struct platform plat;
         char session_id[40];
         pid_t launcher;
-        int audit_fd;          /* the session's log, unlinked until the end */
-        int trace_fd;          /* -1 without --trace */
-        int status_fd;         /* sentry -> launcher messages */
-        int exec_err_fd;       /* guest -> launcher: errno of a failed exec */
-        int gofer_fd;          /* the sentry's socket to the gofer */
-        sigset_t orig_mask;    /* the signal mask interpose started with */
-        sigset_t orig_ignored; /* signals ignored when interpose started */
+        int audit_fd;                    /* the session's log, unlinked until the end */
+        struct audit_place *audit_place; /* where it goes (the sentry saves it if the launcher dies) */
+        int trace_fd;                    /* -1 without --trace */
+        int status_fd;                   /* sentry -> launcher messages */
+        int exec_err_fd;                 /* guest -> launcher: errno of a failed exec */
+        int gofer_fd;                    /* the sentry's socket to the gofer */
+        sigset_t orig_mask;              /* the signal mask interpose started with */
+        sigset_t orig_ignored;           /* signals ignored when interpose started */
 };
 
 /* The sentry process: forks the guest, serves it, never returns. */

@@ -109,7 +109,13 @@ scenario() {
       ;;
     launcher)
       check_eq "launcher killed: its status (SIGKILL)" 137 "$rc"
+      # The sentry saves the log on its way out; every record up to the
+      # end of the session is there and the chain is whole.
+      poll "launcher killed: the audit log is saved" test -s "$d/audit.jsonl"
+      check_true "launcher killed: the saved audit log verifies" "$INTERPOSE" audit verify "$d/audit.jsonl"
+      check_match "launcher killed: the log records the end" '"decision":"end".*"launcher":"gone"' "$d/audit.jsonl"
       ;;
+
     none)
       check_eq "normal end (SIGTERM to the first process): interpose exit status" 143 "$rc"
       ;;
