@@ -66,6 +66,8 @@ static const int allowed[] = {
         SCMP_SYS(clock_nanosleep),
         SCMP_SYS(clock_gettime),
         SCMP_SYS(capget),
+        SCMP_SYS(process_madvise),
+        SCMP_SYS(process_mrelease),
         SCMP_SYS(shmget),
         SCMP_SYS(semget),
         SCMP_SYS(msgget),

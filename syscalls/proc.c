@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -24,6 +25,9 @@
 #include "../sentry/util.h"
 #include "handlers.h"
 
+#ifndef PIDFD_SIGNAL_PROCESS_GROUP
+#define PIDFD_SIGNAL_PROCESS_GROUP (1UL << 2)
+#endif
 #ifndef PIDFD_SIGNAL_THREAD
 #define PIDFD_SIGNAL_THREAD (1UL << 0)
 #endif
@@ -248,6 +252,18 @@ long sys_pidfd_send_signal(struct sentry_call *c, int pidfd, int sig, uint64_t i
                 if (r < 0)
                         return r;
         }
+        /* To the target's process group: members one by one, in the tree
+         * only (a group may hold processes that joined it from outside). */
+        if (flags & PIDFD_SIGNAL_PROCESS_GROUP) {
+                int outside = 0, n;
+                pid_t pgid = pidfd_pid(copy);
+                if (info)
+                        return -EINVAL; /* not worth carrying a siginfo to each */
+                n = pgid > 0 ? sentry_signal_group(c->s, pgid, 0, sig, &outside) : 0;
+                if (outside > 0)
+                        sentry_decide(c, "deny", "own-tree");
+                return n > 0 ? 0 : -ESRCH;
+        }
         if (syscall(SYS_pidfd_send_signal, copy, sig, info ? &si : NULL, (unsigned)flags) < 0)
                 return -errno;
         return 0;
@@ -271,24 +287,42 @@ long sys_pidfd_getfd(struct sentry_call *c, int pidfd, int targetfd, uint64_t fl
         return r == -ENOENT || r >= 0 ? SENTRY_DONE : r;
 }
 
+/* Made by the sentry on its checked copy of the pidfd: letting the kernel
+ * read the caller's fd number again would let another thread dup2 a pidfd
+ * of an outside process over it in between. */
 long sys_process_madvise(struct sentry_call *c, int pidfd, uint64_t iov, uint64_t vlen, int advice,
                          uint64_t flags)
 {
         _cleanup_close_ int copy = checked_pidfd(c, pidfd);
-        (void)iov, (void)vlen, (void)advice, (void)flags;
+        _cleanup_free_ struct iovec *v = NULL;
+        int r;
 
         if (copy == -ESRCH)
                 return refuse(c, "own-tree", -ESRCH);
         if (copy < 0)
                 return copy;
-        /* The advice acts on the target's memory through the caller's own
-         * pidfd; the target is ours, so the kernel may run it. */
-        return SENTRY_CONTINUE;
+        if (vlen > UIO_MAXIOV)
+                return -EINVAL;
+        /* The vectors name the target's memory; we only carry them. */
+        v = xcalloc(vlen ? vlen : 1, sizeof(*v));
+        r = vlen ? sentry_read(c, v, iov, vlen * sizeof(*v)) : 0;
+        if (r < 0)
+                return r;
+        r = (int)syscall(SYS_process_madvise, copy, v, (size_t)vlen, advice, (unsigned)flags);
+        return r < 0 ? -errno : r;
 }
 
 long sys_process_mrelease(struct sentry_call *c, int pidfd, uint64_t flags)
 {
-        return sys_process_madvise(c, pidfd, 0, 0, 0, flags);
+        _cleanup_close_ int copy = checked_pidfd(c, pidfd);
+
+        if (copy == -ESRCH)
+                return refuse(c, "own-tree", -ESRCH);
+        if (copy < 0)
+                return copy;
+        if (syscall(SYS_process_mrelease, copy, (unsigned)flags) < 0)
+                return -errno;
+        return 0;
 }
 
 long sys_kcmp(struct sentry_call *c, int pid1, int pid2, int type, uint64_t idx1, uint64_t idx2)
