@@ -184,7 +184,8 @@ static void aim_outside(pid_t pid, int sig, bool confined)
         struct __user_cap_data_struct caps[2];
         struct timespec ts;
         OUTSIDE("capget", SYS_capget, (long)&hdr, (long)caps, 0, 0, 0, 0);
-        x = raw(SYS_clock_gettime, ((~(long)pid) << 3) | 2 /* CPUCLOCK_SCHED */, (long)&ts, 0, 0, 0, 0);
+        x = raw(SYS_clock_gettime, (int)((~(unsigned)pid << 3) | 2) /* CPUCLOCK_SCHED */, (long)&ts, 0, 0, 0,
+                0);
         NOTE("clock_gettime(cpu clock of %d) = %ld", pid, x);
         if (confined)
                 CHECK(x == -EINVAL, "clock_gettime(cpu clock of %d): want -EINVAL, got %ld", pid, x);
