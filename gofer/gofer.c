@@ -68,7 +68,7 @@ static ssize_t recv_req(int sock, struct gofer_req *req, int *fd)
 
 static int send_resp(int sock, const struct gofer_resp *resp, int fd)
 {
-        char cbuf[CMSG_SPACE(sizeof(int))];
+        char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
         struct iovec iov = { (void *)resp, sizeof(*resp) };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
@@ -260,7 +260,7 @@ pid_t gofer_spawn(const struct policy *policy, int *ret_control, int *ret_servic
 
 static int round_trip(int sock, const struct gofer_req *req, int dirfd, struct gofer_resp *resp, int *ret_fd)
 {
-        char cbuf[CMSG_SPACE(sizeof(int))];
+        char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
         struct iovec iov = { (void *)req, sizeof(*req) };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
         struct cmsghdr *c;
