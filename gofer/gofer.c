@@ -134,6 +134,10 @@ static void do_walk(struct gofer *g, const struct gofer_req *req, int dirfd, str
         resp->rights = g->policy ? policy_decide_object(g->policy, res.path, res.st.st_dev, res.st.st_ino,
                                                         &rule)
                                  : 0;
+        /* Directories above an allowed tree may be looked up (stat, walked
+         * through), nothing more. */
+        if (!resp->rights && g->policy && S_ISDIR(res.st.st_mode) && policy_is_ancestor(g->policy, res.path))
+                resp->rights = PR_LOOKUP;
         snprintf(resp->rule, sizeof(resp->rule), "%s", rule ? rule->origin : "");
         *fd = res.fd;
 }

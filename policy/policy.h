@@ -37,6 +37,9 @@ enum policy_right {
  * apply to the object it names only, not to what is below it ("/" may be
  * listed; that grants nothing under it). */
 #define PR_EXACT (1u << 8)
+/* Not a right a rule grants: the gofer's answer for a directory above an
+ * allowed tree, which may be looked up (stat, walked through) only. */
+#define PR_LOOKUP (1u << 9)
 #define PR_RO (PR_READ | PR_LIST)
 #define PR_RX (PR_READ | PR_LIST | PR_EXEC)
 #define PR_RW (PR_READ | PR_LIST | PR_WRITE | PR_CREATE | PR_DELETE)

@@ -32,6 +32,8 @@ struct sentry {
         pid_t initial_pgrp;   /* the process group the guest started in (the shell's job) */
         const char *hostname; /* what uname(2) reports as nodename */
         int trace_fd;         /* -1: no --trace */
+        int gofer_fd;         /* our socket to the gofer */
+        bool paths;           /* path calls are trapped and decided (a policy is in force) */
         pthread_mutex_t trace_lock;
         uint8_t unknown_seen[SYS_FILTER_TRAP_LIMIT / 8 + 1]; /* ENOSYS audited once per number */
         unsigned long denials;                               /* decisions other than allow, for the summary */

@@ -228,6 +228,8 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         S.initial_pgrp = getpgrp();
         S.hostname = ctx->o->hostname ? ctx->o->hostname : "interpose";
         S.trace_fd = ctx->trace_fd;
+        S.gofer_fd = ctx->gofer_fd;
+        S.paths = ctx->plat.paths;
         pthread_mutex_init(&S.trace_lock, NULL);
         audit_init(&S.audit, ctx->audit_fd, ctx->session_id);
 

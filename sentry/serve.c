@@ -213,6 +213,8 @@ static long dispatch(struct sentry_call *c)
         default:
                 break;
         }
+        if (!e->handler && e->disposition == D_PATH)
+                return SENTRY_CONTINUE; /* a path call not mediated yet (issue 4) */
         if (!e->handler) {
                 /* A kernel row trapped only by a guard we do not know of: the
                  * filter and the table disagree. Refuse rather than guess. */

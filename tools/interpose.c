@@ -2,15 +2,18 @@
 /* interpose: run a program as a confined guest. The command line only;
  * everything else lives in the libraries. */
 #include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../platform/platform.h"
 #include "../sentry/session.h"
 #include "config.h"
+#include "policy-options.h"
 #include "verbs.h"
 
 static void usage(FILE *f)
@@ -31,6 +34,11 @@ static void usage(FILE *f)
                    "  --summary             print a one-line session summary on stderr\n"
                    "  --hostname=NAME       host name the guest sees (default: interpose)\n"
                    "  --platform=NAME       auto (default) or unotify (seccomp user notification)\n"
+                   "  --profile=NAME        file policy profile: agent, strict or ci (preview: see README)\n"
+                   "  --policy=FILE         file policy (JSON); --workspace=DIR (default: the current "
+                   "directory)\n"
+                   "  --allow-read=PATH, --allow-write=PATH, --allow-exec=PATH, --deny=PATH\n"
+                   "                        extend the profile\n"
                    "  -h, --help            show this help\n"
                    "  -V, --version         show the version and what the kernel offers\n"
                    "\n"
@@ -47,6 +55,18 @@ static int version(void)
         return 0;
 }
 
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        (void)st, (void)flag, (void)ftw;
+        return remove(path) < 0 ? 0 : 0;
+}
+
+/* Remove the session's temp directory and what the guest left in it. */
+static void remove_tree(const char *dir)
+{
+        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
 int main(int argc, char **argv)
 {
         static const struct option longopts[] = {
@@ -56,12 +76,23 @@ int main(int argc, char **argv)
                 { "summary", no_argument, NULL, 's' },
                 { "hostname", required_argument, NULL, 'H' },
                 { "platform", required_argument, NULL, 'p' },
+                { "profile", required_argument, NULL, 'P' },
+                { "policy", required_argument, NULL, 'F' },
+                { "workspace", required_argument, NULL, 'W' },
+                { "allow-read", required_argument, NULL, 'R' },
+                { "allow-write", required_argument, NULL, 'w' },
+                { "allow-exec", required_argument, NULL, 'x' },
+                { "deny", required_argument, NULL, 'D' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
         };
+        static struct policy_options po;
+        static struct policy policy;
         struct session_opts o = { .platform = &platform_unotify_ops };
-        char exe[PATH_MAX];
+        struct policy_error perr = { "" };
+        char exe[PATH_MAX], tmpdir[PATH_MAX] = "";
+        bool want_policy = false;
         int c, r;
 
         if (argc > 1 && strcmp(argv[1], "syscalls") == 0)
@@ -103,6 +134,35 @@ int main(int argc, char **argv)
                                 return EXIT_INTERPOSE_FAILED;
                         }
                         break;
+                case 'P':
+                        po.profile = optarg;
+                        want_policy = true;
+                        break;
+                case 'F':
+                        po.policy_file = optarg;
+                        want_policy = true;
+                        break;
+                case 'W':
+                        po.workspace = optarg;
+                        want_policy = true;
+                        break;
+                case 'R':
+                case 'w':
+                case 'x':
+                case 'D':
+                        r = policy_parse_flag(&po,
+                                              c == 'R'   ? "--allow-read"
+                                              : c == 'w' ? "--allow-write"
+                                              : c == 'x' ? "--allow-exec"
+                                                         : "--deny",
+                                              optarg);
+                        if (r < 0) {
+                                fprintf(stderr, "interpose: too many rule flags (at most %d)\n",
+                                        POLICY_MAX_FLAGS);
+                                return EXIT_INTERPOSE_FAILED;
+                        }
+                        want_policy = true;
+                        break;
                 case 'h':
                         usage(stdout);
                         return 0;
@@ -130,5 +190,32 @@ int main(int argc, char **argv)
         }
         o.exe = exe;
         o.argv = argv + optind;
-        return session_run(&o);
+        if (want_policy) {
+                /* A private temp directory, writable by the guest and
+                 * named by TMPDIR (issue 4 will also map /tmp onto it). */
+                const char *base = getenv("TMPDIR");
+                snprintf(tmpdir, sizeof(tmpdir), "%s/interpose-tmp-XXXXXX",
+                         base && *base == '/' ? base : "/tmp");
+                if (!mkdtemp(tmpdir)) {
+                        fprintf(stderr, "interpose: cannot make a private temp directory in %s: %s\n",
+                                base && *base == '/' ? base : "/tmp", strerror(errno));
+                        return EXIT_INTERPOSE_FAILED;
+                }
+                po.tmpdir = tmpdir;
+                policy_init(&policy);
+                if (policy_from_options(&policy, &po, &perr) < 0) {
+                        fprintf(stderr, "interpose: %s\n", perr.msg);
+                        rmdir(tmpdir);
+                        return EXIT_INTERPOSE_FAILED;
+                }
+                setenv("TMPDIR", tmpdir, 1);
+                o.policy = &policy;
+                fprintf(stderr,
+                        "interpose: note: the file policy covers open, stat, access and readlink so far; "
+                        "other path calls run unchecked (issue 4)\n");
+        }
+        r = session_run(&o);
+        if (tmpdir[0])
+                remove_tree(tmpdir);
+        return r;
 }

@@ -16,6 +16,7 @@
 
 static struct sock_fprog *prog;
 static uint32_t trap;
+static bool paths; /* the program with path calls trapped (a policy in force) */
 
 static uint32_t eval(uint32_t arch, int nr, const uint64_t args[6])
 {
@@ -27,7 +28,7 @@ static const uint64_t zero[6];
 
 static void check_unguarded(const struct sys_entry *e)
 {
-        uint32_t want = (e->disposition == D_KERNEL || e->disposition == D_PATH) ? ALLOW : NOTIFY;
+        uint32_t want = (e->disposition == D_KERNEL || (e->disposition == D_PATH && !paths)) ? ALLOW : NOTIFY;
         uint64_t junk[6] = { ~0ULL, 1, 2, 3, 4, 5 };
 
         CHECK(eval(AUDIT_ARCH_X86_64, e->nr, zero) == want, "%s: want %s", e->name,
@@ -105,7 +106,7 @@ static void check_unknown(void)
 
 static void run(uint32_t action, const char *name, bool prebuilt)
 {
-        int r = prebuilt ? sys_filter_prebuilt(action, false, &prog) : sys_filter_build(action, false, &prog);
+        int r = prebuilt ? sys_filter_prebuilt(action, paths, &prog) : sys_filter_build(action, paths, &prog);
 
         trap = action;
         if (r < 0) {
@@ -152,6 +153,11 @@ int main(void)
         /* What sessions load: generated at build time, action patched in. */
         run(SCMP_ACT_NOTIFY, "seccomp-unotify", true);
         run(SCMP_ACT_TRACE(1), "ptrace", true);
+        /* With a policy in force every path call traps too. */
+        paths = true;
+        run(SCMP_ACT_NOTIFY, "seccomp-unotify, paths", false);
+        run(SCMP_ACT_NOTIFY, "seccomp-unotify, paths", true);
+        paths = false;
         same_as_built(SCMP_ACT_NOTIFY);
         same_as_built(SCMP_ACT_TRACE(1));
         return guest_result();

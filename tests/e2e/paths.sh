@@ -1,0 +1,71 @@
+#!/bin/sh
+# Path mediation, as far as it goes (issue 4, in progress): with a policy
+# in force, open, the stat family, access and readlink are resolved by the
+# gofer and judged on the object reached. Symlinks, "..", hard links and
+# /proc are decided on what they reach; a guest thread rewriting the path
+# during open never gets the kernel to open the other file. Every case is
+# checked natively first (where the secret is readable).
+. "${SRC_DIR:-$(dirname "$0")/..}/e2e/lib.sh"
+
+o=$T/out e=$T/err
+home=$T/home ws=$T/ws
+mkdir -p "$home/.ssh" "$ws/src" "$ws/private"
+echo SECRET >"$home/.ssh/id_ed25519"
+echo public >"$ws/src/main.c"
+echo hidden >"$ws/private/notes"
+ln -s "$home/.ssh/id_ed25519" "$ws/key"
+ln "$home/.ssh/id_ed25519" "$ws/hardlink"
+cd "$ws" || exit 99
+I="$INTERPOSE --audit=$T/audit.jsonl --profile=agent --deny=$ws/private"
+export HOME="$home"
+
+# guest: one line per probe, "name ok" or "name refused"
+probe='
+try() { n=$1; shift; if "$@" >/dev/null 2>&1; then echo "$n ok"; else echo "$n refused"; fi; }
+try workspace cat src/main.c
+try credential cat "$HOME/.ssh/id_ed25519"
+try symlink cat key
+try dotdot cat ../home/.ssh/id_ed25519
+try hardlink cat hardlink
+try deny-flag cat private/notes
+try stat-credential stat "$HOME/.ssh/id_ed25519"
+try exists-credential test -e "$HOME/.ssh/id_ed25519"
+try readlink readlink key
+try proc-self cat /proc/self/status
+try proc-init cat /proc/1/environ
+try shadow cat /etc/shadow
+try usr cat /usr/include/stdio.h
+try write-workspace sh -c "echo new >src/new.c"
+'
+run "$o" "$e" sh -c "$probe"
+cp "$o" "$T/native"
+check_match "natively the credential is readable" "^credential ok" "$T/native"
+check_match "natively the hard link is readable" "^hardlink ok" "$T/native"
+
+run "$o" "$e" $I sh -c "$probe"
+check_eq "the probes ran: status" 0 "$rc"
+for ok in workspace readlink proc-self usr write-workspace; do
+  check_match "$ok: allowed" "^$ok ok" "$o"
+done
+for no in credential symlink dotdot hardlink deny-flag stat-credential exists-credential proc-init shadow; do
+  check_match "$no: refused" "^$no refused" "$o"
+done
+check_match "a refusal records the path given, the object reached and the rule" \
+  "\"path\":\"key\",\"object\":\"$home/.ssh/id_ed25519\",\"right\":\"read\",\"policy_rule\":\"profile agent\"" \
+  "$T/audit.jsonl"
+
+# A guest thread rewriting the path while open is in flight.
+RACER=$GUEST_DIR/guest-openrace
+run "$o" "$e" "$RACER" src/main.c "$home/.ssh/id_ed25519" 2000
+check_match "natively the race reads the secret" "^LEAK" "$o"
+run "$o" "$e" $I "$RACER" src/main.c "$home/.ssh/id_ed25519" 2000
+check_match "the racer ran" "^opened [0-9]+ leaked 0" "$o"
+check_nomatch "under interpose the race never reads the secret" "^LEAK" "$o"
+
+# Real work under the profile: a compiler with temp files, python.
+printf 'int main(void) { return 7; }\n' >"$ws/m.c"
+run "$o" "$e" $I sh -c 'gcc -O1 m.c -o m && ./m'
+check_eq "gcc builds and the program runs (status 7)" 7 "$rc"
+run "$o" "$e" $I /usr/bin/python3.11 -c 'import json, tempfile, os; f = tempfile.NamedTemporaryFile(); print("ok", os.path.dirname(f.name) == os.environ["TMPDIR"])'
+check_match "python with a private TMPDIR" "^ok True" "$o"
+finish
