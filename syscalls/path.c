@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "../gofer/gofer.h"
@@ -355,4 +357,328 @@ long sys_readlink(struct sentry_call *c, uint64_t path, uint64_t buf, int size)
 long sys_readlinkat(struct sentry_call *c, int dirfd, uint64_t path, uint64_t buf, int size)
 {
         return do_readlink(c, dirfd, path, buf, size);
+}
+
+/* --- calls that change the tree: decided on the directory they change ---- */
+
+/* Resolve the parent directory of path and the last name in it. */
+static int resolve_parent(struct sentry_call *c, int dirfd, uint64_t addr, struct target *t)
+{
+        int r = resolve(c, dirfd, addr, WALK_PARENT, t);
+
+        if (r < 0)
+                return r;
+        if (!t->r.name[0])
+                return -EBUSY; /* "/" or "..": not a name in a directory */
+        return 0;
+}
+
+static long do_mkdir(struct sentry_call *c, int dirfd, uint64_t addr, mode_t mode)
+{
+        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
+        int r = resolve_parent(c, dirfd, addr, &t);
+
+        if (r < 0)
+                return r == -EBUSY ? -EEXIST : r;
+        r = allowed(c, &t, PR_CREATE, "create");
+        if (r < 0)
+                return r;
+        return mkdirat(t.fd, t.r.name, mode & ~caller_umask(c) & 07777) < 0 ? -errno : 0;
+}
+
+long sys_mkdir(struct sentry_call *c, uint64_t path, unsigned mode)
+{
+        return do_mkdir(c, AT_FDCWD, path, mode);
+}
+
+long sys_mkdirat(struct sentry_call *c, int dirfd, uint64_t path, unsigned mode)
+{
+        return do_mkdir(c, dirfd, path, mode);
+}
+
+static long do_mknod(struct sentry_call *c, int dirfd, uint64_t addr, mode_t mode, uint64_t dev)
+{
+        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
+        int r;
+
+        /* Devices are the host's: no new door to them. */
+        if (S_ISCHR(mode) || S_ISBLK(mode)) {
+                sentry_decide(c, "deny", "devices");
+                return -EPERM;
+        }
+        r = resolve_parent(c, dirfd, addr, &t);
+        if (r < 0)
+                return r == -EBUSY ? -EEXIST : r;
+        r = allowed(c, &t, PR_CREATE, "create");
+        if (r < 0)
+                return r;
+        (void)dev;
+        return mknodat(t.fd, t.r.name, (mode & S_IFMT) | (mode & ~caller_umask(c) & 07777), 0) < 0 ? -errno
+                                                                                                   : 0;
+}
+
+long sys_mknod(struct sentry_call *c, uint64_t path, unsigned mode, uint64_t dev)
+{
+        return do_mknod(c, AT_FDCWD, path, mode, dev);
+}
+
+long sys_mknodat(struct sentry_call *c, int dirfd, uint64_t path, unsigned mode, uint64_t dev)
+{
+        return do_mknod(c, dirfd, path, mode, dev);
+}
+
+static long do_unlink(struct sentry_call *c, int dirfd, uint64_t addr, int flags)
+{
+        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
+        int r;
+
+        if (flags & ~AT_REMOVEDIR)
+                return -EINVAL;
+        r = resolve_parent(c, dirfd, addr, &t);
+        if (r < 0)
+                return r;
+        r = allowed(c, &t, PR_DELETE, "delete");
+        if (r < 0)
+                return r;
+        return unlinkat(t.fd, t.r.name, flags) < 0 ? -errno : 0;
+}
+
+long sys_unlink(struct sentry_call *c, uint64_t path)
+{
+        return do_unlink(c, AT_FDCWD, path, 0);
+}
+
+long sys_rmdir(struct sentry_call *c, uint64_t path)
+{
+        return do_unlink(c, AT_FDCWD, path, AT_REMOVEDIR);
+}
+
+long sys_unlinkat(struct sentry_call *c, int dirfd, uint64_t path, uint64_t flags)
+{
+        return do_unlink(c, dirfd, path, (int)flags);
+}
+
+/* rename: the name leaves one directory (delete) and enters another
+ * (create; and delete there too when it replaces or exchanges). */
+static long do_rename(struct sentry_call *c, int olddir, uint64_t oldp, int newdir, uint64_t newp,
+                      unsigned flags)
+{
+        struct target a __attribute__((cleanup(target_release))) = { .fd = -1 };
+        struct target b __attribute__((cleanup(target_release))) = { .fd = -1 };
+        int r = resolve_parent(c, olddir, oldp, &a);
+
+        if (r < 0)
+                return r;
+        r = resolve_parent(c, newdir, newp, &b);
+        if (r < 0)
+                return r;
+        r = allowed(c, &a, PR_DELETE | ((flags & RENAME_EXCHANGE) ? PR_CREATE : 0), "delete");
+        if (r < 0)
+                return r;
+        r = allowed(c, &b, PR_CREATE | ((flags & RENAME_NOREPLACE) ? 0 : PR_DELETE), "create");
+        if (r < 0)
+                return r;
+        return renameat2(a.fd, a.r.name, b.fd, b.r.name, flags) < 0 ? -errno : 0;
+}
+
+long sys_rename(struct sentry_call *c, uint64_t oldp, uint64_t newp)
+{
+        return do_rename(c, AT_FDCWD, oldp, AT_FDCWD, newp, 0);
+}
+
+long sys_renameat(struct sentry_call *c, int olddir, uint64_t oldp, int newdir, uint64_t newp)
+{
+        return do_rename(c, olddir, oldp, newdir, newp, 0);
+}
+
+long sys_renameat2(struct sentry_call *c, int olddir, uint64_t oldp, int newdir, uint64_t newp,
+                   uint64_t flags)
+{
+        return do_rename(c, olddir, oldp, newdir, newp, (unsigned)flags);
+}
+
+/* link: a new name for an object the guest may read, in a directory it
+ * may create in. Made through /proc/self/fd, which needs no capability. */
+static long do_link(struct sentry_call *c, int olddir, uint64_t oldp, int newdir, uint64_t newp, int flags)
+{
+        struct target a __attribute__((cleanup(target_release))) = { .fd = -1 };
+        struct target b __attribute__((cleanup(target_release))) = { .fd = -1 };
+        char proc[64];
+        int r;
+
+        if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
+                return -EINVAL;
+        r = resolve(c, olddir, oldp, (flags & AT_SYMLINK_FOLLOW) ? 0 : WALK_NOFOLLOW, &a);
+        if (r < 0)
+                return r;
+        if (!a.r.exists)
+                return -ENOENT;
+        r = allowed(c, &a, PR_READ, "read");
+        if (r < 0)
+                return r;
+        r = resolve_parent(c, newdir, newp, &b);
+        if (r < 0)
+                return r == -EBUSY ? -EEXIST : r;
+        r = allowed(c, &b, PR_CREATE, "create");
+        if (r < 0)
+                return r;
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", a.fd);
+        return linkat(AT_FDCWD, proc, b.fd, b.r.name, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+}
+
+long sys_link(struct sentry_call *c, uint64_t oldp, uint64_t newp)
+{
+        return do_link(c, AT_FDCWD, oldp, AT_FDCWD, newp, 0);
+}
+
+long sys_linkat(struct sentry_call *c, int olddir, uint64_t oldp, int newdir, uint64_t newp, uint64_t flags)
+{
+        return do_link(c, olddir, oldp, newdir, newp, (int)flags);
+}
+
+/* symlink: the target is only text, judged when something follows it. */
+static long do_symlink(struct sentry_call *c, uint64_t targetp, int newdir, uint64_t newp)
+{
+        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
+        char text[PATH_MAX];
+        ssize_t n = sentry_read_str(c, text, targetp, sizeof(text));
+        int r;
+
+        if (n < 0)
+                return n;
+        if (!text[0])
+                return -ENOENT;
+        r = resolve_parent(c, newdir, newp, &t);
+        if (r < 0)
+                return r == -EBUSY ? -EEXIST : r;
+        r = allowed(c, &t, PR_CREATE, "create");
+        if (r < 0)
+                return r;
+        return symlinkat(text, t.fd, t.r.name) < 0 ? -errno : 0;
+}
+
+long sys_symlink(struct sentry_call *c, uint64_t target, uint64_t linkpath)
+{
+        return do_symlink(c, target, AT_FDCWD, linkpath);
+}
+
+long sys_symlinkat(struct sentry_call *c, uint64_t target, int newdir, uint64_t linkpath)
+{
+        return do_symlink(c, target, newdir, linkpath);
+}
+
+/* --- calls that change an object: write on the object ------------------ */
+
+static long do_chmod(struct sentry_call *c, int dirfd, uint64_t addr, mode_t mode, int flags)
+{
+        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
+        char proc[64];
+        int r = resolve(c, dirfd, addr, (flags & AT_SYMLINK_NOFOLLOW) ? WALK_NOFOLLOW : 0, &t);
+
+        if (r < 0)
+                return r;
+        if (!t.r.exists)
+                return -ENOENT;
+        r = allowed(c, &t, PR_WRITE, "write");
+        if (r < 0)
+                return r;
+        if (S_ISLNK(t.r.st.st_mode))
+                return -EOPNOTSUPP; /* as Linux says for the mode of a symlink */
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);
+        return fchmodat(AT_FDCWD, proc, mode & 07777, 0) < 0 ? -errno : 0;
+}
+
+long sys_chmod(struct sentry_call *c, uint64_t path, unsigned mode)
+{
+        return do_chmod(c, AT_FDCWD, path, mode, 0);
+}
+
+long sys_fchmodat(struct sentry_call *c, int dirfd, uint64_t path, unsigned mode)
+{
+        return do_chmod(c, dirfd, path, mode, 0);
+}
+
+long sys_fchmodat2(struct sentry_call *c, int dirfd, uint64_t path, unsigned mode, uint64_t flags)
+{
+        return do_chmod(c, dirfd, path, mode, (int)flags);
+}
+
+static long do_chown(struct sentry_call *c, int dirfd, uint64_t addr, uid_t uid, gid_t gid, int flags)
+{
+        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
+        int r = resolve(c, dirfd, addr, (flags & AT_SYMLINK_NOFOLLOW) ? WALK_NOFOLLOW : 0, &t);
+
+        if (r < 0)
+                return r;
+        if (!t.r.exists)
+                return -ENOENT;
+        r = allowed(c, &t, PR_WRITE, "write");
+        if (r < 0)
+                return r;
+        return fchownat(t.fd, "", uid, gid, AT_EMPTY_PATH) < 0 ? -errno : 0;
+}
+
+long sys_chown(struct sentry_call *c, uint64_t path, unsigned uid, unsigned gid)
+{
+        return do_chown(c, AT_FDCWD, path, uid, gid, 0);
+}
+
+long sys_lchown(struct sentry_call *c, uint64_t path, unsigned uid, unsigned gid)
+{
+        return do_chown(c, AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW);
+}
+
+long sys_fchownat(struct sentry_call *c, int dirfd, uint64_t path, unsigned uid, unsigned gid, uint64_t flags)
+{
+        return do_chown(c, dirfd, path, uid, gid, (int)flags);
+}
+
+long sys_truncate(struct sentry_call *c, uint64_t path, long length)
+{
+        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
+        char proc[64];
+        int r = resolve(c, AT_FDCWD, path, 0, &t);
+
+        if (r < 0)
+                return r;
+        if (!t.r.exists)
+                return -ENOENT;
+        r = allowed(c, &t, PR_WRITE, "write");
+        if (r < 0)
+                return r;
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);
+        return truncate(proc, length) < 0 ? -errno : 0;
+}
+
+/* chdir: a starting point grants nothing by itself (every later path is
+ * resolved and judged again), so after the check the kernel may do it. */
+long sys_chdir(struct sentry_call *c, uint64_t path)
+{
+        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
+        int r = resolve(c, AT_FDCWD, path, WALK_DIRECTORY, &t);
+
+        if (r < 0)
+                return r;
+        if (!t.r.exists)
+                return -ENOENT;
+        r = allowed(c, &t, 0, "lookup");
+        return r < 0 ? r : SENTRY_CONTINUE;
+}
+
+long sys_statfs(struct sentry_call *c, uint64_t path, uint64_t buf)
+{
+        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
+        struct statfs sf;
+        int r = resolve(c, AT_FDCWD, path, 0, &t);
+
+        if (r < 0)
+                return r;
+        if (!t.r.exists)
+                return -ENOENT;
+        r = allowed(c, &t, 0, "lookup");
+        if (r < 0)
+                return r;
+        if (fstatfs(t.fd, &sf) < 0)
+                return -errno;
+        return sentry_write(c, buf, &sf, sizeof(sf));
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Path mediation, as far as it goes (issue 4, in progress): with a policy
-# in force, open, the stat family, access and readlink are resolved by the
-# gofer and judged on the object reached. Symlinks, "..", hard links and
+# in force, open, the stat family, access, readlink and the calls that
+# change the tree or an object are resolved by the gofer and judged on the
+# object reached. Symlinks, "..", hard links and
 # /proc are decided on what they reach; a guest thread rewriting the path
 # during open never gets the kernel to open the other file. Every case is
 # checked natively first (where the secret is readable).
@@ -36,18 +37,37 @@ try proc-init cat /proc/1/environ
 try shadow cat /etc/shadow
 try usr cat /usr/include/stdio.h
 try write-workspace sh -c "echo new >src/new.c"
+try tree-workspace sh -c "mkdir d && touch d/f && mv d/f d/g && ln d/g d/h && ln -s g d/l && chmod 600 d/g && rm -r d"
+try mkdir-home mkdir "$HOME/new"
+try rm-credential rm -f "$HOME/.ssh/id_ed25519"
+try mv-out mv src/main.c "$HOME/main.c"
+try mv-in mv src/new.c "$HOME/.ssh/new.c"
+try chmod-credential chmod 644 "$HOME/.ssh/id_ed25519"
+try link-credential ln "$HOME/.ssh/id_ed25519" stolen
+try symlink-home ln -s x "$HOME/sym"
+try truncate-credential truncate -s0 "$HOME/.ssh/id_ed25519"
+try mknod-device mknod dev c 1 3
 '
 run "$o" "$e" sh -c "$probe"
 cp "$o" "$T/native"
 check_match "natively the credential is readable" "^credential ok" "$T/native"
 check_match "natively the hard link is readable" "^hardlink ok" "$T/native"
+check_match "natively the home directory is writable" "^mkdir-home ok" "$T/native"
+# The native run changed things; put them back for the confined one.
+rm -rf "$HOME/new" "$HOME/sym" "$HOME/main.c" "$HOME/.ssh/new.c" "$ws/stolen" "$ws/dev" "$ws/src/new.c"
+echo SECRET >"$home/.ssh/id_ed25519"
+echo public >"$ws/src/main.c"
+chmod 600 "$home/.ssh/id_ed25519"
+rm -f "$ws/hardlink" && ln "$home/.ssh/id_ed25519" "$ws/hardlink"
 
 run "$o" "$e" $I sh -c "$probe"
 check_eq "the probes ran: status" 0 "$rc"
-for ok in workspace readlink proc-self usr write-workspace; do
+for ok in workspace readlink proc-self usr write-workspace tree-workspace; do
   check_match "$ok: allowed" "^$ok ok" "$o"
 done
-for no in credential symlink dotdot hardlink deny-flag stat-credential exists-credential proc-init shadow; do
+for no in credential symlink dotdot hardlink deny-flag stat-credential exists-credential proc-init shadow \
+    mkdir-home rm-credential mv-out mv-in chmod-credential link-credential symlink-home truncate-credential \
+    mknod-device; do
   check_match "$no: refused" "^$no refused" "$o"
 done
 check_match "a refusal records the path given, the object reached and the rule" \
