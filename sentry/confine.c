@@ -31,6 +31,7 @@ static const int allowed[] = {
         SCMP_SYS(readlink),
         SCMP_SYS(readlinkat),
         SCMP_SYS(linkat),
+        SCMP_SYS(openat2),
         SCMP_SYS(mkdirat),
         SCMP_SYS(mknodat),
         SCMP_SYS(symlinkat),

@@ -16,6 +16,8 @@
 #include "../syscalls/table.h"
 #include "audit.h"
 
+struct policy;
+
 /* Handler results beyond values and negative errnos. */
 #define SENTRY_CONTINUE (-(1L << 20)) /* let the kernel run the call as made */
 #define SENTRY_DONE (-(1L << 20) - 1) /* the handler answered already (ADDFD send) */
@@ -26,14 +28,17 @@
 struct sentry {
         struct platform plat;
         struct audit audit;
-        pid_t self;           /* the sentry's pid: every guest process descends from it */
-        pid_t guest;          /* the first guest process */
-        pid_t launcher;       /* our parent; its death ends the session */
-        pid_t initial_pgrp;   /* the process group the guest started in (the shell's job) */
-        const char *hostname; /* what uname(2) reports as nodename */
-        int trace_fd;         /* -1: no --trace */
-        int gofer_fd;         /* our socket to the gofer */
-        bool paths;           /* path calls are trapped and decided (a policy is in force) */
+        pid_t self;                  /* the sentry's pid: every guest process descends from it */
+        pid_t guest;                 /* the first guest process */
+        pid_t launcher;              /* our parent; its death ends the session */
+        pid_t initial_pgrp;          /* the process group the guest started in (the shell's job) */
+        const char *hostname;        /* what uname(2) reports as nodename */
+        int trace_fd;                /* -1: no --trace */
+        int gofer_fd;                /* our socket to the gofer */
+        bool paths;                  /* path calls are trapped and decided (a policy is in force) */
+        const struct policy *policy; /* the file policy, or NULL */
+        int root_fd;                 /* O_PATH "/" the walks start from (from the gofer) */
+        dev_t proc_dev;              /* st_dev of /proc */
         pthread_mutex_t trace_lock;
         uint8_t unknown_seen[SYS_FILTER_TRAP_LIMIT / 8 + 1]; /* ENOSYS audited once per number */
         unsigned long denials;                               /* decisions other than allow, for the summary */

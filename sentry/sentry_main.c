@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -230,6 +231,16 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         S.trace_fd = ctx->trace_fd;
         S.gofer_fd = ctx->gofer_fd;
         S.paths = ctx->plat.paths;
+        S.policy = ctx->o->policy;
+        S.root_fd = -1;
+        if (S.policy) {
+                struct stat pst;
+                /* The root the walks start from, opened before the sentry
+                 * confines itself: with a policy the sentry resolves paths
+                 * itself with the gofer's code (directfs, DESIGN.md). */
+                S.root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                S.proc_dev = stat("/proc", &pst) == 0 ? pst.st_dev : (dev_t)-1;
+        }
         pthread_mutex_init(&S.trace_lock, NULL);
         audit_init(&S.audit, ctx->audit_fd, ctx->session_id);
 
