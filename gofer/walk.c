@@ -99,6 +99,7 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
         int links = 0, r;
         struct stat st, cst;
         bool in_proc_root;
+        pid_t tgid = ctx->tgid;
         size_t len = strlen(path);
 
         memset(res, 0, sizeof(*res));
@@ -180,14 +181,15 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                 in_proc_root = proc_root(ctx, cur, &cst);
                 /* The guest's /proc: self and thread-self are the caller,
                  * <pid> only for its tree. */
+                if (in_proc_root && !tgid && ctx->get_tgid)
+                        tgid = ctx->get_tgid(ctx->opaque);
                 if (in_proc_root) {
                         if (!strcmp(comp, "self") || !strcmp(comp, "thread-self")) {
                                 char sub[64];
                                 if (!strcmp(comp, "self"))
-                                        snprintf(sub, sizeof(sub), "%d", (int)ctx->tgid);
+                                        snprintf(sub, sizeof(sub), "%d", (int)tgid);
                                 else
-                                        snprintf(sub, sizeof(sub), "%d/task/%d", (int)ctx->tgid,
-                                                 (int)ctx->tid);
+                                        snprintf(sub, sizeof(sub), "%d/task/%d", (int)tgid, (int)ctx->tid);
                                 if (++links > MAX_SYMLINKS)
                                         return -ELOOP;
                                 if (last && (flags & WALK_NOFOLLOW)) {
@@ -202,8 +204,7 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                                 }
                         } else if (all_digits(comp)) {
                                 pid_t pid = (pid_t)strtol(comp, NULL, 10);
-                                if (pid != ctx->tgid &&
-                                    (!ctx->in_tree || ctx->in_tree(ctx->opaque, pid) != 1))
+                                if (pid != tgid && (!ctx->in_tree || ctx->in_tree(ctx->opaque, pid) != 1))
                                         return -ENOENT;
                         }
                 }

@@ -34,6 +34,9 @@ struct walk_ctx {
         dev_t proc_dev;  /* st_dev of /proc, to know when the walk is in it */
         /* 1 when pid belongs to the guest's tree, else 0. */
         int (*in_tree)(void *opaque, pid_t pid);
+        /* When tgid is 0: asked for it the first time /proc needs it
+         * (finding a thread's process costs a /proc read). */
+        pid_t (*get_tgid)(void *opaque);
         void *opaque;
 };
 

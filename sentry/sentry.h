@@ -52,6 +52,7 @@ struct sentry_call {
         struct sentry *s;
         struct platform_event ev;
         const struct sys_entry *e; /* NULL for a number the table does not know */
+        pid_t tgid;                /* the caller's process, once asked (sentry_caller_tgid) */
         const char *decision;      /* audit decision; NULL means a plain allow */
         const char *rule;          /* what decided it */
         char detail[512];          /* extra JSON members for the audit record, or "" */

@@ -52,13 +52,16 @@ pid_t sentry_caller_tgid(struct sentry_call *c)
         char path[64], buf[2048];
         const char *p;
 
+        if (c->tgid > 0)
+                return c->tgid; /* asked before during this call */
         snprintf(path, sizeof(path), "/proc/%d/status", (int)c->ev.tid);
         if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
                 return -ESRCH;
         p = strstr(buf, "\nTgid:");
         if (!p || !c->s->plat.ops->valid(&c->s->plat, &c->ev))
                 return -ESRCH;
-        return (pid_t)strtol(p + 6, NULL, 10);
+        c->tgid = (pid_t)strtol(p + 6, NULL, 10);
+        return c->tgid;
 }
 
 int sentry_kill_caller(struct sentry_call *c)

@@ -68,7 +68,13 @@ static int start_dir(struct sentry_call *c, int dirfd)
 
 static int in_tree_cb(void *opaque, pid_t pid)
 {
-        return sentry_in_tree(opaque, pid);
+        struct sentry_call *c = opaque;
+        return sentry_in_tree(c->s, pid);
+}
+
+static pid_t tgid_cb(void *opaque)
+{
+        return sentry_caller_tgid(opaque);
 }
 
 /* The gofer's walk and decision (gofer/gofer.c do_walk), in the sentry. */
@@ -76,18 +82,16 @@ static int walk_local(struct sentry_call *c, int start, const char *path, unsign
 {
         struct walk_ctx ctx = {
                 .root = c->s->root_fd,
-                .tgid = sentry_caller_tgid(c),
                 .tid = c->ev.tid,
                 .proc_dev = c->s->proc_dev,
                 .in_tree = in_tree_cb,
-                .opaque = c->s,
+                .get_tgid = tgid_cb,
+                .opaque = c,
         };
         const struct policy_rule *rule = NULL;
         struct walk_result res;
         int r;
 
-        if (ctx.tgid <= 0)
-                return -ESRCH;
         r = walk(&ctx, start, path, flags, &res);
         if (r < 0)
                 return r;
