@@ -80,6 +80,10 @@ static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flag
                 return SENTRY_DONE; /* the caller is gone */
         if (n < 0)
                 return n; /* EFAULT or ENAMETOOLONG, as the kernel would say */
+        /* With a policy, the exec right on what would run. */
+        n = sys_path_check_exec(c, dirfd, path, flags);
+        if (n < 0)
+                return n;
         len = (size_t)snprintf(c->detail, sizeof(c->detail), "\"path\":\"");
         len = audit_json_escape(c->detail, len, sizeof(c->detail) - 2, p);
         c->detail[len++] = '"';

@@ -75,6 +75,9 @@ long sys_fchownat(struct sentry_call *c, int dirfd, uint64_t path, unsigned uid,
 long sys_truncate(struct sentry_call *c, uint64_t path, long length);
 long sys_chdir(struct sentry_call *c, uint64_t path);
 long sys_statfs(struct sentry_call *c, uint64_t path, uint64_t buf);
+/* With a policy: the exec right on what execve(at) would run (the file,
+ * its #! or ELF interpreter). 0, or -errno (EACCES, audited). */
+int sys_path_check_exec(struct sentry_call *c, int dirfd, uint64_t path, int atflags);
 long sys_shmget(struct sentry_call *c, int key, uint64_t size, uint64_t flags);
 long sys_semget(struct sentry_call *c, int key, int nsems, uint64_t flags);
 long sys_msgget(struct sentry_call *c, int key, uint64_t flags);

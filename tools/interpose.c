@@ -211,8 +211,8 @@ int main(int argc, char **argv)
                 setenv("TMPDIR", tmpdir, 1);
                 o.policy = &policy;
                 fprintf(stderr,
-                        "interpose: note: the file policy covers open, stat, access and readlink so far; "
-                        "other path calls run unchecked (issue 4)\n");
+                        "interpose: note: the file policy does not cover xattrs, utimes, inotify and fd-based "
+                        "calls yet (issue 4)\n");
         }
         r = session_run(&o);
         if (tmpdir[0])

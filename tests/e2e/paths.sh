@@ -10,7 +10,12 @@
 
 o=$T/out e=$T/err
 home=$T/home ws=$T/ws
-mkdir -p "$home/.ssh" "$ws/src" "$ws/private"
+mkdir -p "$home/.ssh" "$ws/src" "$ws/private" "$T/outside"
+cp /bin/true "$T/outside/tool"
+cp /bin/true "$ws/mytool"
+printf '#!%s\n' "$T/outside/tool" >"$ws/wrapped"
+printf '#!/bin/sh\necho hi\n' >"$ws/script"
+chmod +x "$ws/wrapped" "$ws/script"
 echo SECRET >"$home/.ssh/id_ed25519"
 echo public >"$ws/src/main.c"
 echo hidden >"$ws/private/notes"
@@ -47,12 +52,17 @@ try link-credential ln "$HOME/.ssh/id_ed25519" stolen
 try symlink-home ln -s x "$HOME/sym"
 try truncate-credential truncate -s0 "$HOME/.ssh/id_ed25519"
 try mknod-device mknod dev c 1 3
+try exec-workspace ./mytool
+try exec-script ./script
+try exec-outside "$HOME/../outside/tool"
+try exec-interpreter-outside ./wrapped
 '
 run "$o" "$e" sh -c "$probe"
 cp "$o" "$T/native"
 check_match "natively the credential is readable" "^credential ok" "$T/native"
 check_match "natively the hard link is readable" "^hardlink ok" "$T/native"
 check_match "natively the home directory is writable" "^mkdir-home ok" "$T/native"
+check_match "natively a tool outside runs" "^exec-outside ok" "$T/native"
 # The native run changed things; put them back for the confined one.
 rm -rf "$HOME/new" "$HOME/sym" "$HOME/main.c" "$HOME/.ssh/new.c" "$ws/stolen" "$ws/dev" "$ws/src/new.c"
 echo SECRET >"$home/.ssh/id_ed25519"
@@ -62,12 +72,12 @@ rm -f "$ws/hardlink" && ln "$home/.ssh/id_ed25519" "$ws/hardlink"
 
 run "$o" "$e" $I sh -c "$probe"
 check_eq "the probes ran: status" 0 "$rc"
-for ok in workspace readlink proc-self usr write-workspace tree-workspace; do
+for ok in workspace readlink proc-self usr write-workspace tree-workspace exec-workspace exec-script; do
   check_match "$ok: allowed" "^$ok ok" "$o"
 done
 for no in credential symlink dotdot hardlink deny-flag stat-credential exists-credential proc-init shadow \
     mkdir-home rm-credential mv-out mv-in chmod-credential link-credential symlink-home truncate-credential \
-    mknod-device; do
+    mknod-device exec-outside exec-interpreter-outside; do
   check_match "$no: refused" "^$no refused" "$o"
 done
 check_match "a refusal records the path given, the object reached and the rule" \
@@ -78,7 +88,7 @@ check_match "a refusal records the path given, the object reached and the rule" 
 RACER=$GUEST_DIR/guest-openrace
 run "$o" "$e" "$RACER" src/main.c "$home/.ssh/id_ed25519" 2000
 check_match "natively the race reads the secret" "^LEAK" "$o"
-run "$o" "$e" $I "$RACER" src/main.c "$home/.ssh/id_ed25519" 2000
+run "$o" "$e" $I --allow-exec="$GUEST_DIR" "$RACER" src/main.c "$home/.ssh/id_ed25519" 2000
 check_match "the racer ran" "^opened [0-9]+ leaked 0" "$o"
 check_nomatch "under interpose the race never reads the secret" "^LEAK" "$o"
 
