@@ -148,6 +148,8 @@ static long call_handler(struct sentry_call *c)
                 return sys_refuse(c);
         if (e->handler == (sys_handler_fn)sys_pid0)
                 return sys_pid0(c);
+        if (e->handler == (sys_handler_fn)sys_path_enosys)
+                return sys_path_enosys(c);
         cif = cif_for(e);
         if (!cif)
                 return SENTRY_KILL;

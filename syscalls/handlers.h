@@ -75,6 +75,22 @@ long sys_fchownat(struct sentry_call *c, int dirfd, uint64_t path, unsigned uid,
 long sys_truncate(struct sentry_call *c, uint64_t path, long length);
 long sys_chdir(struct sentry_call *c, uint64_t path);
 long sys_statfs(struct sentry_call *c, uint64_t path, uint64_t buf);
+long sys_getxattr(struct sentry_call *c, uint64_t path, uint64_t name, uint64_t value, uint64_t size);
+long sys_lgetxattr(struct sentry_call *c, uint64_t path, uint64_t name, uint64_t value, uint64_t size);
+long sys_listxattr(struct sentry_call *c, uint64_t path, uint64_t list, uint64_t size);
+long sys_llistxattr(struct sentry_call *c, uint64_t path, uint64_t list, uint64_t size);
+long sys_setxattr(struct sentry_call *c, uint64_t path, uint64_t name, uint64_t value, uint64_t size,
+                  int flags);
+long sys_lsetxattr(struct sentry_call *c, uint64_t path, uint64_t name, uint64_t value, uint64_t size,
+                   int flags);
+long sys_removexattr(struct sentry_call *c, uint64_t path, uint64_t name);
+long sys_lremovexattr(struct sentry_call *c, uint64_t path, uint64_t name);
+long sys_utimensat(struct sentry_call *c, int dirfd, uint64_t path, uint64_t times, uint64_t flags);
+long sys_utimes(struct sentry_call *c, uint64_t path, uint64_t times);
+long sys_futimesat(struct sentry_call *c, int dirfd, uint64_t path, uint64_t times);
+long sys_utime(struct sentry_call *c, uint64_t path, uint64_t times);
+long sys_inotify_add_watch(struct sentry_call *c, int fd, uint64_t path, uint64_t mask);
+long sys_path_enosys(struct sentry_call *c);
 /* With a policy: the exec right on what execve(at) would run (the file,
  * its #! or ELF interpreter). 0, or -errno (EACCES, audited). */
 int sys_path_check_exec(struct sentry_call *c, int dirfd, uint64_t path, int atflags);

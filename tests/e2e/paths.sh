@@ -52,6 +52,11 @@ try link-credential ln "$HOME/.ssh/id_ed25519" stolen
 try symlink-home ln -s x "$HOME/sym"
 try truncate-credential truncate -s0 "$HOME/.ssh/id_ed25519"
 try mknod-device mknod dev c 1 3
+try utime-credential touch "$HOME/.ssh/id_ed25519"
+try utime-workspace touch src/main.c
+try xattr-credential /usr/bin/python3.11 -c "import os, sys; os.listxattr(sys.argv[1])" "$HOME/.ssh/id_ed25519"
+try xattr-workspace /usr/bin/python3.11 -c "import os; os.listxattr(\"src/main.c\")"
+try inotify-credential /usr/bin/python3.11 -c "import ctypes, sys; c = ctypes.CDLL(None); sys.exit(c.inotify_add_watch(c.inotify_init(), sys.argv[1].encode(), 1) < 0)" "$HOME/.ssh"
 try exec-workspace ./mytool
 try exec-script ./script
 try exec-outside "$HOME/../outside/tool"
@@ -63,6 +68,8 @@ check_match "natively the credential is readable" "^credential ok" "$T/native"
 check_match "natively the hard link is readable" "^hardlink ok" "$T/native"
 check_match "natively the home directory is writable" "^mkdir-home ok" "$T/native"
 check_match "natively a tool outside runs" "^exec-outside ok" "$T/native"
+check_match "natively the credential store can be watched" "^inotify-credential ok" "$T/native"
+check_match "natively the credential's attributes can be listed" "^xattr-credential ok" "$T/native"
 # The native run changed things; put them back for the confined one.
 rm -rf "$HOME/new" "$HOME/sym" "$HOME/main.c" "$HOME/.ssh/new.c" "$ws/stolen" "$ws/dev" "$ws/src/new.c"
 echo SECRET >"$home/.ssh/id_ed25519"
@@ -72,12 +79,13 @@ rm -f "$ws/hardlink" && ln "$home/.ssh/id_ed25519" "$ws/hardlink"
 
 run "$o" "$e" $I sh -c "$probe"
 check_eq "the probes ran: status" 0 "$rc"
-for ok in workspace readlink proc-self usr write-workspace tree-workspace exec-workspace exec-script; do
+for ok in workspace readlink proc-self usr write-workspace tree-workspace exec-workspace exec-script \
+    utime-workspace xattr-workspace; do
   check_match "$ok: allowed" "^$ok ok" "$o"
 done
 for no in credential symlink dotdot hardlink deny-flag stat-credential exists-credential proc-init shadow \
     mkdir-home rm-credential mv-out mv-in chmod-credential link-credential symlink-home truncate-credential \
-    mknod-device exec-outside exec-interpreter-outside; do
+    mknod-device exec-outside exec-interpreter-outside utime-credential xattr-credential inotify-credential; do
   check_match "$no: refused" "^$no refused" "$o"
 done
 check_match "a refusal records the path given, the object reached and the rule" \
