@@ -210,9 +210,8 @@ int main(int argc, char **argv)
                 }
                 setenv("TMPDIR", tmpdir, 1);
                 o.policy = &policy;
-                fprintf(stderr, "interpose: note: the file policy does not cover xattrs, utimes, inotify and "
-                                "fd-based "
-                                "calls yet (issue 4)\n");
+                fprintf(stderr, "interpose: note: the file policy does not cover fd-based calls, mmap "
+                                "PROT_EXEC or /tmp yet (issue 4)\n");
         }
         r = session_run(&o);
         if (tmpdir[0])
