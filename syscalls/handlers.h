@@ -91,6 +91,14 @@ long sys_futimesat(struct sentry_call *c, int dirfd, uint64_t path, uint64_t tim
 long sys_utime(struct sentry_call *c, uint64_t path, uint64_t times);
 long sys_inotify_add_watch(struct sentry_call *c, int fd, uint64_t path, uint64_t mask);
 long sys_path_enosys(struct sentry_call *c);
+long sys_fchmod(struct sentry_call *c, int fd, unsigned mode);
+long sys_fchown(struct sentry_call *c, int fd, unsigned uid, unsigned gid);
+long sys_ftruncate(struct sentry_call *c, int fd, long length);
+long sys_fsetxattr(struct sentry_call *c, int fd, uint64_t name, uint64_t value, uint64_t size,
+                   uint64_t flags);
+long sys_fremovexattr(struct sentry_call *c, int fd, uint64_t name);
+long sys_mmap(struct sentry_call *c, uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, int fd,
+              uint64_t off);
 /* With a policy: the exec right on what execve(at) would run (the file,
  * its #! or ELF interpreter). 0, or -errno (EACCES, audited). */
 int sys_path_check_exec(struct sentry_call *c, int dirfd, uint64_t path, int atflags);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <linux/fs.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
@@ -1017,4 +1018,128 @@ long sys_inotify_add_watch(struct sentry_call *c, int fd, uint64_t path, uint64_
 long sys_path_enosys(struct sentry_call *c)
 {
         return sys_unknown(c);
+}
+
+/* --- fd-based calls: decided by the object behind the fd ---------------- */
+
+/* Judge the object behind the caller's fd, as if it were opened now: a
+ * copy of the fd (the same open file), its kernel path and identity. On
+ * success *ret_copy is ours to use and close. */
+static int judge_fd(struct sentry_call *c, int fd, unsigned need, const char *what, int *ret_copy)
+{
+        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
+        const struct policy_rule *rule = NULL;
+        char proc[64];
+        ssize_t n;
+        int r;
+
+        t.fd = sentry_caller_fd(c, fd);
+        if (t.fd < 0)
+                return t.fd == -ESRCH ? -ESRCH : -EBADF;
+        if (fstat(t.fd, &t.r.st) < 0)
+                return -errno;
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);
+        n = readlink(proc, t.r.path, sizeof(t.r.path) - 1);
+        t.r.path[n > 0 ? n : 0] = '\0';
+        snprintf(t.given, sizeof(t.given), "fd %d", fd);
+        t.r.exists = 1;
+        /* Pipes, sockets and anonymous files are the guest's own. */
+        if (t.r.path[0] != '/')
+                t.r.rights = PR_ALL;
+        else
+                t.r.rights = policy_decide_object(c->s->policy, t.r.path, t.r.st.st_dev, t.r.st.st_ino,
+                                                  &rule);
+        snprintf(t.r.rule, sizeof(t.r.rule), "%s", rule ? rule->origin : "");
+        r = allowed(c, &t, need, what);
+        if (r < 0)
+                return r;
+        *ret_copy = TAKE_FD(t.fd);
+        return 0;
+}
+
+long sys_fchmod(struct sentry_call *c, int fd, unsigned mode)
+{
+        _cleanup_close_ int copy = -1;
+        int r = judge_fd(c, fd, PR_WRITE, "write", &copy);
+
+        if (r < 0)
+                return r == -ESRCH ? SENTRY_DONE : r;
+        return fchmod(copy, mode & 07777) < 0 ? -errno : 0;
+}
+
+long sys_fchown(struct sentry_call *c, int fd, unsigned uid, unsigned gid)
+{
+        _cleanup_close_ int copy = -1;
+        int r = judge_fd(c, fd, PR_WRITE, "write", &copy);
+
+        if (r < 0)
+                return r == -ESRCH ? SENTRY_DONE : r;
+        return fchown(copy, uid, gid) < 0 ? -errno : 0;
+}
+
+long sys_ftruncate(struct sentry_call *c, int fd, long length)
+{
+        _cleanup_close_ int copy = -1;
+        int r = judge_fd(c, fd, PR_WRITE, "write", &copy);
+
+        if (r < 0)
+                return r == -ESRCH ? SENTRY_DONE : r;
+        return ftruncate(copy, length) < 0 ? -errno : 0;
+}
+
+long sys_fsetxattr(struct sentry_call *c, int fd, uint64_t name, uint64_t value, uint64_t size,
+                   uint64_t flags)
+{
+        _cleanup_close_ int copy = -1;
+        _cleanup_free_ char *buf = NULL;
+        char key[XATTR_NAME_MAX + 1];
+        ssize_t n;
+        int r = judge_fd(c, fd, PR_WRITE, "write", &copy);
+
+        if (r < 0)
+                return r == -ESRCH ? SENTRY_DONE : r;
+        n = sentry_read_str(c, key, name, sizeof(key));
+        if (n < 0)
+                return n == -ENAMETOOLONG ? -ERANGE : n;
+        if (size > XATTR_VALUE_MAX)
+                return -E2BIG;
+        buf = xmalloc(size ? size : 1);
+        if (size && (r = sentry_read(c, buf, value, size)) < 0)
+                return r;
+        return fsetxattr(copy, key, buf, size, (int)flags) < 0 ? -errno : 0;
+}
+
+long sys_fremovexattr(struct sentry_call *c, int fd, uint64_t name)
+{
+        _cleanup_close_ int copy = -1;
+        char key[XATTR_NAME_MAX + 1];
+        ssize_t n;
+        int r = judge_fd(c, fd, PR_WRITE, "write", &copy);
+
+        if (r < 0)
+                return r == -ESRCH ? SENTRY_DONE : r;
+        n = sentry_read_str(c, key, name, sizeof(key));
+        if (n < 0)
+                return n == -ENAMETOOLONG ? -ERANGE : n;
+        return fremovexattr(copy, key) < 0 ? -errno : 0;
+}
+
+/* An executable mapping of a file needs the exec right on it. The mapping
+ * must be made in the caller's address space, so the kernel makes it after
+ * the check; and anonymous memory can be made executable anyway, so this
+ * keeps honest programs from running what the policy does not list, it is
+ * not a wall. */
+long sys_mmap(struct sentry_call *c, uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, int fd,
+              uint64_t off)
+{
+        _cleanup_close_ int copy = -1;
+        int r;
+
+        (void)addr, (void)len, (void)prot, (void)off;
+        if ((flags & MAP_ANONYMOUS) || fd < 0)
+                return SENTRY_CONTINUE;
+        r = judge_fd(c, fd, PR_EXEC, "exec", &copy);
+        if (r < 0)
+                return r == -ESRCH ? SENTRY_DONE : r;
+        return SENTRY_CONTINUE;
 }

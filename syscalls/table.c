@@ -10,6 +10,7 @@
 #include <linux/sockios.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "handlers.h"

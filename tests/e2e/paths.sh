@@ -57,6 +57,9 @@ try utime-workspace touch src/main.c
 try xattr-credential /usr/bin/python3.11 -c "import os, sys; os.listxattr(sys.argv[1])" "$HOME/.ssh/id_ed25519"
 try xattr-workspace /usr/bin/python3.11 -c "import os; os.listxattr(\"src/main.c\")"
 try inotify-credential /usr/bin/python3.11 -c "import ctypes, sys; c = ctypes.CDLL(None); sys.exit(c.inotify_add_watch(c.inotify_init(), sys.argv[1].encode(), 1) < 0)" "$HOME/.ssh"
+try fchmod-etc /usr/bin/python3.11 -c "import os; fd = os.open(\"/etc/passwd\", os.O_RDONLY); os.fchmod(fd, os.fstat(fd).st_mode & 0o7777)"
+try mmap-exec-outside /usr/bin/python3.11 -c "import mmap, os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); mmap.mmap(fd, 0, prot=mmap.PROT_READ | mmap.PROT_EXEC)" "$HOME/../outside/tool"
+try mmap-exec-workspace /usr/bin/python3.11 -c "import mmap, os; fd = os.open(\"mytool\", os.O_RDONLY); mmap.mmap(fd, 0, prot=mmap.PROT_READ | mmap.PROT_EXEC)"
 try exec-workspace ./mytool
 try exec-script ./script
 try exec-outside "$HOME/../outside/tool"
@@ -70,6 +73,8 @@ check_match "natively the home directory is writable" "^mkdir-home ok" "$T/nativ
 check_match "natively a tool outside runs" "^exec-outside ok" "$T/native"
 check_match "natively the credential store can be watched" "^inotify-credential ok" "$T/native"
 check_match "natively the credential's attributes can be listed" "^xattr-credential ok" "$T/native"
+[ "$(id -u)" != 0 ] || check_match "natively (as the owner) /etc/passwd's mode can be set" "^fchmod-etc ok" "$T/native"
+check_match "natively a file outside can be mapped executable" "^mmap-exec-outside ok" "$T/native"
 # The native run changed things; put them back for the confined one.
 rm -rf "$HOME/new" "$HOME/sym" "$HOME/main.c" "$HOME/.ssh/new.c" "$ws/stolen" "$ws/dev" "$ws/src/new.c"
 echo SECRET >"$home/.ssh/id_ed25519"
@@ -80,12 +85,13 @@ rm -f "$ws/hardlink" && ln "$home/.ssh/id_ed25519" "$ws/hardlink"
 run "$o" "$e" $I sh -c "$probe"
 check_eq "the probes ran: status" 0 "$rc"
 for ok in workspace readlink proc-self usr write-workspace tree-workspace exec-workspace exec-script \
-    utime-workspace xattr-workspace; do
+    utime-workspace xattr-workspace mmap-exec-workspace; do
   check_match "$ok: allowed" "^$ok ok" "$o"
 done
 for no in credential symlink dotdot hardlink deny-flag stat-credential exists-credential proc-init shadow \
     mkdir-home rm-credential mv-out mv-in chmod-credential link-credential symlink-home truncate-credential \
-    mknod-device exec-outside exec-interpreter-outside utime-credential xattr-credential inotify-credential; do
+    mknod-device exec-outside exec-interpreter-outside utime-credential xattr-credential inotify-credential \
+    fchmod-etc mmap-exec-outside; do
   check_match "$no: refused" "^$no refused" "$o"
 done
 check_match "a refusal records the path given, the object reached and the rule" \

@@ -10,6 +10,7 @@
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +21,23 @@ static char path[256] __attribute__((aligned(8)));
 static char a[256], b[256];
 static volatile int go = 1;
 
+/* Pin the calling thread to one CPU, so the flipper and the opener run
+ * at the same time rather than by turns. */
+static void pin(int cpu)
+{
+        cpu_set_t set;
+
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        sched_setaffinity(0, sizeof(set), &set);
+}
+
 static void *flip(void *arg)
 {
         size_t n = strlen(a) > strlen(b) ? strlen(a) + 1 : strlen(b) + 1;
 
+        if (sysconf(_SC_NPROCESSORS_ONLN) > 1)
+                pin(1);
         while (go) {
                 memcpy(path, a, n);
                 __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -48,6 +62,8 @@ int main(int argc, char **argv)
         strcpy(a, argv[1]);
         strcpy(b, argv[2]);
         strcpy(path, a);
+        if (sysconf(_SC_NPROCESSORS_ONLN) > 1)
+                pin(0);
         pthread_create(&t, NULL, flip, NULL);
         for (int i = 0; i < n; i++) {
                 int fd = open(path, O_RDONLY | O_CLOEXEC);

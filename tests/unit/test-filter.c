@@ -118,7 +118,8 @@ static void run(uint32_t action, const char *name, bool prebuilt)
                 const struct sys_entry *e = sys_lookup(nr);
                 if (!e)
                         continue;
-                if (e->guard[0].kind == G_NONE)
+                /* Without a policy a path row runs in the kernel, guard or not. */
+                if (e->guard[0].kind == G_NONE || (e->disposition == D_PATH && !paths))
                         check_unguarded(e);
                 else
                         check_guarded(e);
