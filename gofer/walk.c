@@ -27,6 +27,7 @@ int walk_ctx_init(struct walk_ctx *ctx, pid_t tgid, pid_t tid)
         ctx->proc_dev = stat("/proc", &st) == 0 ? st.st_dev : (dev_t)-1;
         ctx->tgid = tgid;
         ctx->tid = tid;
+        ctx->tmp_fd = -1;
         return 0;
 }
 
@@ -79,6 +80,19 @@ static bool proc_root(const struct walk_ctx *ctx, int fd, const struct stat *st)
         return st->st_ino == 1 && on_proc(ctx, fd, st);
 }
 
+static bool is_host_tmp(const struct walk_ctx *ctx, const struct stat *st)
+{
+        return ctx->tmp_fd >= 0 && S_ISDIR(st->st_mode) && st->st_dev == ctx->tmp_dev &&
+               st->st_ino == ctx->tmp_ino;
+}
+
+/* Does a relative walk start in the host's /tmp (a cwd there)? */
+static bool starts_in_host_tmp(const struct walk_ctx *ctx, int fd)
+{
+        struct stat st;
+        return ctx->tmp_fd >= 0 && fstat(fd, &st) == 0 && is_host_tmp(ctx, &st);
+}
+
 /* Replace the remaining path by target + "/" + rest. */
 static int substitute(char *rest, size_t cap, const char *target, const char *after)
 {
@@ -120,7 +134,9 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
          * /proc. openat2 with RESOLVE_NO_SYMLINKS resolves them in one call
          * (".." included), and refuses any symlink, in which case the walk
          * below does it a component at a time. */
-        if (!(flags & (WALK_CREATE | WALK_PARENT)) && !strstr(rest, "proc")) {
+        if (!(flags & (WALK_CREATE | WALK_PARENT)) && !strstr(rest, "proc") &&
+            (ctx->tmp_fd < 0 ||
+             (!strstr(rest, "tmp") && !strstr(rest, "..") && !starts_in_host_tmp(ctx, cur)))) {
                 struct open_how how = {
                         .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
                         .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
@@ -130,7 +146,7 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                         struct stat fst;
                         /* A symlink at the end (O_NOFOLLOW opened the link
                          * itself) is the walk's to follow. */
-                        if (fstat(fd, &fst) == 0 && !on_proc(ctx, fd, &fst) &&
+                        if (fstat(fd, &fst) == 0 && !on_proc(ctx, fd, &fst) && !is_host_tmp(ctx, &fst) &&
                             (!S_ISLNK(fst.st_mode) || (flags & WALK_NOFOLLOW)) &&
                             (!(flags & WALK_DIRECTORY) || S_ISDIR(fst.st_mode)) &&
                             fd_path(fd, res->path, sizeof(res->path)) == 0) {
@@ -170,6 +186,18 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
 
                 if (!strcmp(comp, "."))
                         continue;
+                /* A name in the host's /tmp is looked up in the session's. */
+                if (ctx->tmp_fd >= 0 && strcmp(comp, "..") && fstat(cur, &cst) == 0 &&
+                    is_host_tmp(ctx, &cst)) {
+                        char host[PATH_MAX];
+                        snprintf(host, sizeof(host), "%s/%s", ctx->tmp_path, comp);
+                        if (!ctx->keep_host || !ctx->keep_host(ctx->opaque, host)) {
+                                close(cur);
+                                cur = fcntl(ctx->tmp_fd, F_DUPFD_CLOEXEC, 3);
+                                if (cur < 0)
+                                        return -errno;
+                        }
+                }
                 if (last && (flags & WALK_PARENT) && strcmp(comp, "..")) {
                         snprintf(res->name, sizeof(res->name), "%s", comp);
                         goto done;
@@ -263,6 +291,13 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
 done:
         if (fstat(cur, &res->st) < 0)
                 return -errno;
+        /* /tmp itself is the session's directory. */
+        if (res->exists && !res->name[0] && is_host_tmp(ctx, &res->st)) {
+                close(cur);
+                cur = fcntl(ctx->tmp_fd, F_DUPFD_CLOEXEC, 3);
+                if (cur < 0 || fstat(cur, &res->st) < 0)
+                        return -errno;
+        }
         if ((flags & WALK_DIRECTORY) && res->exists && !res->name[0] && !S_ISDIR(res->st.st_mode))
                 return -ENOTDIR;
         r = fd_path(cur, res->path, sizeof(res->path));

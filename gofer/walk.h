@@ -37,6 +37,15 @@ struct walk_ctx {
         /* When tgid is 0: asked for it the first time /proc needs it
          * (finding a thread's process costs a /proc read). */
         pid_t (*get_tgid)(void *opaque);
+        /* The guest's /tmp: names in the host's /tmp (tmp_dev, tmp_ino,
+         * known as tmp_path) are looked up in tmp_fd instead, the session's
+         * private directory, unless keep_host says the policy names that
+         * host path (a workspace under /tmp). tmp_fd < 0: no mapping. */
+        int tmp_fd;
+        dev_t tmp_dev;
+        ino_t tmp_ino;
+        const char *tmp_path;
+        bool (*keep_host)(void *opaque, const char *path);
         void *opaque;
 };
 

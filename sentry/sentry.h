@@ -39,6 +39,9 @@ struct sentry {
         const struct policy *policy; /* the file policy, or NULL */
         int root_fd;                 /* O_PATH "/" the walks start from (from the gofer) */
         dev_t proc_dev;              /* st_dev of /proc */
+        int tmp_fd;                  /* O_PATH of the session's temp directory, the guest's /tmp; or -1 */
+        dev_t tmp_dev;               /* the host's /tmp, which it stands for */
+        ino_t tmp_ino;
         pthread_mutex_t trace_lock;
         uint8_t unknown_seen[SYS_FILTER_TRAP_LIMIT / 8 + 1]; /* ENOSYS audited once per number */
         unsigned long denials;                               /* decisions other than allow, for the summary */

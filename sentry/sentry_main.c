@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../policy/policy.h"
 #include "sentry.h"
 #include "session_int.h"
 #include "util.h"
@@ -233,6 +234,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         S.paths = ctx->plat.paths;
         S.policy = ctx->o->policy;
         S.root_fd = -1;
+        S.tmp_fd = -1;
         if (S.policy) {
                 struct stat pst;
                 /* The root the walks start from, opened before the sentry
@@ -240,6 +242,12 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
                  * itself with the gofer's code (directfs, DESIGN.md). */
                 S.root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
                 S.proc_dev = stat("/proc", &pst) == 0 ? pst.st_dev : (dev_t)-1;
+                /* The guest's /tmp is the session's directory. */
+                if (S.policy->tmpdir && stat("/tmp", &pst) == 0) {
+                        S.tmp_fd = open(S.policy->tmpdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        S.tmp_dev = pst.st_dev;
+                        S.tmp_ino = pst.st_ino;
+                }
         }
         pthread_mutex_init(&S.trace_lock, NULL);
         audit_init(&S.audit, ctx->audit_fd, ctx->session_id);

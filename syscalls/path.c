@@ -84,6 +84,14 @@ static pid_t tgid_cb(void *opaque)
         return sentry_caller_tgid(opaque);
 }
 
+/* A host path under /tmp that the policy names (a workspace there) stays
+ * the host's; the rest of /tmp is the session's. */
+static bool keep_host_cb(void *opaque, const char *path)
+{
+        struct sentry_call *c = opaque;
+        return policy_is_ancestor(c->s->policy, path) || policy_decide(c->s->policy, path, NULL) != 0;
+}
+
 /* The gofer's walk and decision (gofer/gofer.c do_walk), in the sentry. */
 static int walk_local(struct sentry_call *c, int start, const char *path, unsigned flags, struct target *t)
 {
@@ -93,6 +101,11 @@ static int walk_local(struct sentry_call *c, int start, const char *path, unsign
                 .proc_dev = c->s->proc_dev,
                 .in_tree = in_tree_cb,
                 .get_tgid = tgid_cb,
+                .tmp_fd = c->s->tmp_fd,
+                .tmp_dev = c->s->tmp_dev,
+                .tmp_ino = c->s->tmp_ino,
+                .tmp_path = "/tmp",
+                .keep_host = keep_host_cb,
                 .opaque = c,
         };
         const struct policy_rule *rule = NULL;

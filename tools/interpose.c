@@ -191,8 +191,8 @@ int main(int argc, char **argv)
         o.exe = exe;
         o.argv = argv + optind;
         if (want_policy) {
-                /* A private temp directory, writable by the guest and
-                 * named by TMPDIR (issue 4 will also map /tmp onto it). */
+                /* A private temp directory, writable by the guest, named
+                 * by TMPDIR; the guest's /tmp is mapped onto it. */
                 const char *base = getenv("TMPDIR");
                 snprintf(tmpdir, sizeof(tmpdir), "%s/interpose-tmp-XXXXXX",
                          base && *base == '/' ? base : "/tmp");
@@ -210,8 +210,8 @@ int main(int argc, char **argv)
                 }
                 setenv("TMPDIR", tmpdir, 1);
                 o.policy = &policy;
-                fprintf(stderr, "interpose: note: the file policy does not cover fd-based calls, mmap "
-                                "PROT_EXEC or /tmp yet (issue 4)\n");
+                fprintf(stderr, "interpose: note: path mediation is new (issue 4): see README for what "
+                                "it does not cover yet\n");
         }
         r = session_run(&o);
         if (tmpdir[0])

@@ -106,6 +106,18 @@ run "$o" "$e" $I --allow-exec="$GUEST_DIR" "$RACER" src/main.c "$home/.ssh/id_ed
 check_match "the racer ran" "^opened [0-9]+ leaked 0" "$o"
 check_nomatch "under interpose the race never reads the secret" "^LEAK" "$o"
 
+# The guest's /tmp is the session's: what it writes there does not reach
+# the host's /tmp, and the host's files there are not visible to it (a
+# workspace under /tmp stays reachable: the policy names it).
+name=interpose-e2e-tmp-$$
+echo host >"/tmp/$name.host"
+at_exit "rm -f /tmp/$name.host /tmp/$name.guest"
+run "$o" "$e" $I sh -c "echo guest >/tmp/$name.guest && cat /tmp/$name.guest && ls /tmp; cat /tmp/$name.host || echo host-hidden"
+check_eq "the guest's /tmp works: status" 0 "$rc"
+check_match "the guest reads back what it wrote in /tmp" "^guest$" "$o"
+check_match "the host's /tmp file is not there for the guest" "^host-hidden$" "$o"
+check_true "the guest's /tmp file did not land in the host's /tmp" test ! -e "/tmp/$name.guest"
+
 # Real work under the profile: a compiler with temp files, python.
 printf 'int main(void) { return 7; }\n' >"$ws/m.c"
 run "$o" "$e" $I sh -c 'gcc -O1 m.c -o m && ./m'
