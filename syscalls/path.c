@@ -21,9 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
 #include <utime.h>
@@ -1155,4 +1157,65 @@ long sys_mmap(struct sentry_call *c, uint64_t addr, uint64_t len, uint64_t prot,
         if (r < 0)
                 return r == -ESRCH ? SENTRY_DONE : r;
         return SENTRY_CONTINUE;
+}
+
+/* --- /proc listings: the guest's own processes only ------------------- */
+
+struct linux_dirent64_hdr {
+        uint64_t d_ino;
+        int64_t d_off;
+        unsigned short d_reclen;
+        unsigned char d_type;
+        char d_name[];
+};
+
+/* getdents64, made on the sentry's copy of the fd (the same open file, so
+ * the offset moves for the caller too); in /proc, the entries of processes
+ * outside the tree are dropped, as if they did not exist. */
+long sys_getdents64(struct sentry_call *c, int fd, uint64_t buf, unsigned count)
+{
+        _cleanup_close_ int copy = sentry_caller_fd(c, fd);
+        _cleanup_free_ char *in = NULL;
+        struct stat st;
+        struct statfs sf;
+        size_t out = 0;
+        bool proc_root;
+        long n;
+
+        if (copy < 0)
+                return copy == -ESRCH ? SENTRY_DONE : -EBADF;
+        if (count > (1u << 20))
+                count = 1u << 20;
+        proc_root = fstat(copy, &st) == 0 && st.st_ino == 1 && fstatfs(copy, &sf) == 0 &&
+                    sf.f_type == PROC_SUPER_MAGIC;
+        in = xmalloc(count ? count : 1);
+        for (;;) {
+                n = syscall(SYS_getdents64, copy, in, count);
+                if (n < 0)
+                        return -errno;
+                if (!proc_root) {
+                        int r = n ? sentry_write(c, buf, in, (size_t)n) : 0;
+                        return r < 0 ? r : n;
+                }
+                /* Compact in place: drop the pids that are not ours. */
+                for (long off = 0; off < n;) {
+                        struct linux_dirent64_hdr *d = (void *)(in + off);
+                        char *end;
+                        long pid = strtol(d->d_name, &end, 10);
+                        bool keep = *end || pid <= 0 || sentry_in_tree(c->s, (pid_t)pid) == 1 ||
+                                    pid == sentry_caller_tgid(c);
+                        if (keep) {
+                                if (out != (size_t)off)
+                                        memmove(in + out, d, d->d_reclen);
+                                out += d->d_reclen;
+                        }
+                        off += d->d_reclen;
+                }
+                /* All dropped but more may follow: read on, rather than
+                 * answer 0, which means the end. */
+                if (out || n == 0)
+                        break;
+        }
+        int r = out ? sentry_write(c, buf, in, out) : 0;
+        return r < 0 ? r : (long)out;
 }

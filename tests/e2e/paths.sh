@@ -39,6 +39,8 @@ try exists-credential test -e "$HOME/.ssh/id_ed25519"
 try readlink readlink key
 try proc-self cat /proc/self/status
 try proc-init cat /proc/1/environ
+try proc-list-init sh -c "ls /proc | grep -qx 1"
+try proc-list-self sh -c "ls /proc | grep -qx \$\$"
 try shadow cat /etc/shadow
 try usr cat /usr/include/stdio.h
 try write-workspace sh -c "echo new >src/new.c"
@@ -68,6 +70,7 @@ try exec-interpreter-outside ./wrapped
 run "$o" "$e" sh -c "$probe"
 cp "$o" "$T/native"
 check_match "natively the credential is readable" "^credential ok" "$T/native"
+check_match "natively /proc lists pid 1" "^proc-list-init ok" "$T/native"
 check_match "natively the hard link is readable" "^hardlink ok" "$T/native"
 check_match "natively the home directory is writable" "^mkdir-home ok" "$T/native"
 check_match "natively a tool outside runs" "^exec-outside ok" "$T/native"
@@ -84,11 +87,11 @@ rm -f "$ws/hardlink" && ln "$home/.ssh/id_ed25519" "$ws/hardlink"
 
 run "$o" "$e" $I sh -c "$probe"
 check_eq "the probes ran: status" 0 "$rc"
-for ok in workspace readlink proc-self usr write-workspace tree-workspace exec-workspace exec-script \
+for ok in workspace readlink proc-self proc-list-self usr write-workspace tree-workspace exec-workspace exec-script \
     utime-workspace xattr-workspace mmap-exec-workspace; do
   check_match "$ok: allowed" "^$ok ok" "$o"
 done
-for no in credential symlink dotdot hardlink deny-flag stat-credential exists-credential proc-init shadow \
+for no in credential symlink dotdot hardlink deny-flag stat-credential exists-credential proc-init proc-list-init shadow \
     mkdir-home rm-credential mv-out mv-in chmod-credential link-credential symlink-home truncate-credential \
     mknod-device exec-outside exec-interpreter-outside utime-credential xattr-credential inotify-credential \
     fchmod-etc mmap-exec-outside; do
