@@ -298,6 +298,10 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
                 sentry_kill_descendants(S.self, 0);
                 _exit(EXIT_INTERPOSE_FAILED);
         }
+        /* The sentry creates files for the guest with the guest's umask,
+         * applied by hand; its own must not apply on top. (After the guest
+         * is forked: it keeps the user's.) */
+        umask(0);
         r = sentry_serve(&S);
         if (r == 0) {
                 /* No process uses the filter any more: the guest is gone and

@@ -53,6 +53,21 @@ static void target_release(struct target *t)
         t->fd = -1;
 }
 
+/* The object behind the caller's fd: a copy of the fd, or for an O_PATH
+ * fd (which pidfd_getfd does not copy) the object reopened O_PATH through
+ * /proc. Either way the sentry then acts on what it holds. fd or -errno. */
+static int caller_object_fd(struct sentry_call *c, int fd)
+{
+        char proc[64];
+        int r = sentry_caller_fd(c, fd);
+
+        if (r != -EBADF)
+                return r;
+        snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", (int)c->ev.tid, fd);
+        r = open(proc, O_PATH | O_CLOEXEC);
+        return r < 0 ? -EBADF : r;
+}
+
 /* Where a relative path starts: the caller's cwd or its dirfd. */
 static int start_dir(struct sentry_call *c, int dirfd)
 {
@@ -61,7 +76,7 @@ static int start_dir(struct sentry_call *c, int dirfd)
         int fd;
 
         if (dirfd != AT_FDCWD) {
-                fd = sentry_caller_fd(c, dirfd);
+                fd = caller_object_fd(c, dirfd);
                 if (fd < 0)
                         return fd == -ESRCH ? -ESRCH : -EBADF;
                 if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -220,6 +235,9 @@ static long do_open(struct sentry_call *c, int dirfd, uint64_t addr, int flags, 
                 return r;
 
         if (!t.r.exists) {
+                /* "name/" cannot become a file. */
+                if (t.given[strlen(t.given) - 1] == '/')
+                        return -EISDIR;
                 /* A new file in the directory t.fd, named t.r.name. */
                 r = allowed(c, &t, PR_CREATE, "create");
                 if (r < 0)
@@ -245,6 +263,12 @@ static long do_open(struct sentry_call *c, int dirfd, uint64_t addr, int flags, 
                 r = allowed(c, &t, need, "lookup");
                 if (r < 0)
                         return r;
+                /* An O_PATH fd cannot be installed with ADDFD (it is not a
+                 * file the kernel will hand across), so the kernel opens it
+                 * after the check. It reads and writes nothing, and every
+                 * use of it (as a dirfd, for exec) is decided again. */
+                if (flags & O_PATH)
+                        return SENTRY_CONTINUE;
                 if (S_ISDIR(t.r.st.st_mode) && acc != O_RDONLY && (flags & O_TMPFILE) != O_TMPFILE)
                         return -EISDIR;
                 snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);
@@ -295,7 +319,7 @@ static long do_stat(struct sentry_call *c, int dirfd, uint64_t addr, int atflags
         int r, fd;
 
         if ((atflags & AT_EMPTY_PATH) && sentry_read(c, &first, addr, 1) == 0 && !first) {
-                own = dirfd == AT_FDCWD ? start_dir(c, AT_FDCWD) : sentry_caller_fd(c, dirfd);
+                own = dirfd == AT_FDCWD ? start_dir(c, AT_FDCWD) : caller_object_fd(c, dirfd);
                 if (own < 0)
                         return own == -ESRCH ? SENTRY_DONE : -EBADF;
                 fd = own;
@@ -805,11 +829,26 @@ int sys_path_check_exec(struct sentry_call *c, int dirfd, uint64_t addr, int atf
 
         if (!c->s->policy)
                 return 0;
-        if ((atflags & AT_EMPTY_PATH) && sentry_read(c, head, addr, 1) == 0 && !head[0])
-                return 0; /* fexecve: an fd the guest holds, opened under the policy */
-        r = resolve(c, dirfd, addr, (atflags & AT_SYMLINK_NOFOLLOW) ? WALK_NOFOLLOW : 0, &t);
-        if (r < 0)
-                return r;
+        if ((atflags & AT_EMPTY_PATH) && sentry_read(c, head, addr, 1) == 0 && !head[0]) {
+                /* fexecve: the object behind the fd, judged as a path would be. */
+                const struct policy_rule *rule = NULL;
+                t.fd = caller_object_fd(c, dirfd);
+                if (t.fd < 0 || fstat(t.fd, &t.r.st) < 0)
+                        return -EBADF;
+                snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);
+                n = readlink(proc, t.r.path, sizeof(t.r.path) - 1);
+                t.r.path[n > 0 ? n : 0] = '\0';
+                snprintf(t.given, sizeof(t.given), "fd %d", dirfd);
+                t.r.exists = 1;
+                t.r.rights = t.r.path[0] == '/' ? policy_decide_object(c->s->policy, t.r.path, t.r.st.st_dev,
+                                                                       t.r.st.st_ino, &rule)
+                                                : 0; /* memfd and the like: not a file the policy lists */
+                snprintf(t.r.rule, sizeof(t.r.rule), "%s", rule ? rule->origin : "");
+        } else {
+                r = resolve(c, dirfd, addr, (atflags & AT_SYMLINK_NOFOLLOW) ? WALK_NOFOLLOW : 0, &t);
+                if (r < 0)
+                        return r;
+        }
         if (!t.r.exists)
                 return -ENOENT;
         r = allowed(c, &t, PR_EXEC, "exec");

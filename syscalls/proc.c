@@ -342,10 +342,14 @@ static long pid_target(struct sentry_call *c, pid_t pid)
 {
         _cleanup_close_ int pidfd = -1;
 
-        if (pid == 0 || is_self(c, pid))
+        /* A negative pid names no process in these calls: the kernel
+         * answers for it (ESRCH or EINVAL, depending on the call). */
+        if (pid <= 0 || is_self(c, pid))
                 return SENTRY_CONTINUE;
-        if (pid < 0)
-                return -EINVAL;
+        /* The first guest process's parent is the sentry, which getppid()
+         * names: it exists, so it answers as a process one may not touch. */
+        if (pid == c->s->self)
+                return refuse(c, "own-tree", -EPERM);
         pidfd = sentry_tree_pidfd(c->s, pid, true);
         if (pidfd < 0)
                 return refuse(c, "own-tree", -ESRCH);
@@ -487,11 +491,12 @@ static long set_foreground(struct sentry_call *c, int fd, uint64_t arg)
          * kernel's own check (same session) is enough there. */
         if (getsid(tgid) != getsid(0))
                 return SENTRY_CONTINUE;
-        if (pgrp != c->s->initial_pgrp && sentry_in_tree(c->s, pgrp) != 1)
-                return refuse(c, "own-tree", -EPERM);
+        /* A bad fd is EBADF before anything else, as natively. */
         copy = sentry_caller_fd(c, fd);
         if (copy < 0)
                 return copy == -ESRCH ? SENTRY_DONE : -EBADF;
+        if (pgrp != c->s->initial_pgrp && sentry_in_tree(c->s, pgrp) != 1)
+                return refuse(c, "own-tree", -EPERM);
         /* Our copy of the value, on our copy of the fd: the guest cannot
          * change either after the check. */
         if (ioctl(copy, TIOCSPGRP, &pgrp) < 0)

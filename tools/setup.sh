@@ -9,9 +9,11 @@ TEST="python3.11 coreutils procps util-linux git clang-format valgrind"
 BENCH="bubblewrap proot firejail runsc hyperfine"
 
 want="$BUILD $TEST"
+SLOW="libpython3.11-testsuite"
 case "${1:-}" in
   --bench) want="$want $BENCH" ;;
-  --all) want="$want $BENCH" ;;
+  --slow) want="$want $SLOW" ;;
+  --all) want="$want $BENCH $SLOW" ;;
 esac
 
 missing=""
