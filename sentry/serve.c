@@ -357,6 +357,10 @@ int sentry_serve(struct sentry *s)
 {
         struct platform_event ev;
 
+        /* One server thread: measured here, a second one on a 2-CPU machine
+         * made a parallel build 10% faster and a single Python 15% slower
+         * (the wake-up lands on another CPU). The handlers lock what they
+         * share, should that change. */
         for (;;) {
                 int r = s->plat.ops->next(&s->plat, &ev);
                 if (r == -EINTR || r == -ENOENT)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@ struct exec_pending {
 
 static struct exec_pending pending[EXEC_PENDING_MAX];
 static unsigned npending;
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER; /* the sentry serves from several threads */
 
 /* The object that runs when path is executed: the file, or for a #!
  * script its interpreter (one level, as far as the audit needs). */
@@ -115,6 +117,7 @@ static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flag
         if (e.dirfd == AT_FDCWD)
                 e.dirfd = -1;
         snprintf(e.path, sizeof(e.path), "%s", p);
+        pthread_mutex_lock(&pending_lock);
         for (unsigned i = 0; i < npending; i++)
                 if (pending[i].tgid == e.tgid) {
                         drop(i);
@@ -123,10 +126,25 @@ static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flag
         if (npending == EXEC_PENDING_MAX)
                 drop(0);
         pending[npending++] = e;
+        pthread_mutex_unlock(&pending_lock);
         return SENTRY_CONTINUE;
 }
 
+static long exec_verify_locked(struct sentry_call *c);
+
 long sys_exec_verify(struct sentry_call *c)
+{
+        long r;
+
+        if (!__atomic_load_n(&npending, __ATOMIC_RELAXED))
+                return 0;
+        pthread_mutex_lock(&pending_lock);
+        r = exec_verify_locked(c);
+        pthread_mutex_unlock(&pending_lock);
+        return r;
+}
+
+static long exec_verify_locked(struct sentry_call *c)
 {
         char proc[64], exe[PATH_MAX];
         struct exec_pending *e = NULL;

@@ -9,6 +9,7 @@
  * there.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
@@ -21,28 +22,39 @@
 
 enum { SHM, SEM, MSG };
 
+/* The sentry serves from several threads. */
+static pthread_mutex_t ipc_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static bool owned(struct sentry *s, int kind, int id)
 {
-        for (unsigned i = 0; i < s->ipc_n[kind]; i++)
-                if (s->ipc_ids[kind][i] == id)
-                        return true;
-        return false;
+        bool yes = false;
+
+        pthread_mutex_lock(&ipc_lock);
+        for (unsigned i = 0; i < s->ipc_n[kind] && !yes; i++)
+                yes = s->ipc_ids[kind][i] == id;
+        pthread_mutex_unlock(&ipc_lock);
+        return yes;
 }
 
 static void own(struct sentry *s, int kind, int id)
 {
-        if (owned(s, kind, id) || s->ipc_n[kind] == SENTRY_IPC_MAX)
+        if (owned(s, kind, id))
                 return;
-        s->ipc_ids[kind][s->ipc_n[kind]++] = id;
+        pthread_mutex_lock(&ipc_lock);
+        if (s->ipc_n[kind] < SENTRY_IPC_MAX)
+                s->ipc_ids[kind][s->ipc_n[kind]++] = id;
+        pthread_mutex_unlock(&ipc_lock);
 }
 
 static void disown(struct sentry *s, int kind, int id)
 {
+        pthread_mutex_lock(&ipc_lock);
         for (unsigned i = 0; i < s->ipc_n[kind]; i++)
                 if (s->ipc_ids[kind][i] == id) {
                         s->ipc_ids[kind][i] = s->ipc_ids[kind][--s->ipc_n[kind]];
-                        return;
+                        break;
                 }
+        pthread_mutex_unlock(&ipc_lock);
 }
 
 static long get(int kind, long key, long arg, int flags)
