@@ -250,11 +250,28 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                         ssize_t tl;
                         if (on_proc(ctx, next, &st) && !in_proc_root) {
                                 /* fd/N, cwd, root, exe, ns/, map_files/: a magic
-                                 * link is an object, not a path; following its
-                                 * text would open something else. (The links
-                                 * in /proc itself, mounts -> self/mounts, are
-                                 * plain text and are followed.) */
-                                return -EACCES;
+                                 * link is an object, not a path: its text would
+                                 * name something else. Only a process of the
+                                 * guest's tree gets this far, so jump to the
+                                 * object itself (what /dev/stdin and <(...)
+                                 * need), which is then judged like any other.
+                                 * (The links in /proc itself, mounts ->
+                                 * self/mounts, are plain text and are followed.) */
+                                int obj;
+                                if (last && (flags & WALK_NOFOLLOW) && !(flags & WALK_DIRECTORY))
+                                        goto plain; /* lstat, readlink: the link */
+                                if (++links > MAX_SYMLINKS)
+                                        return -ELOOP;
+                                obj = openat(cur, comp, O_PATH | O_CLOEXEC);
+                                if (obj < 0)
+                                        return -errno;
+                                if (fstat(obj, &st) < 0 || (!last && !S_ISDIR(st.st_mode))) {
+                                        close(obj);
+                                        return -ENOTDIR;
+                                }
+                                close(next);
+                                next = obj;
+                                goto plain;
                         }
                         if (++links > MAX_SYMLINKS)
                                 return -ELOOP;
@@ -277,6 +294,7 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                         }
                         continue;
                 }
+        plain:
                 if (!last && !S_ISDIR(st.st_mode))
                         return -ENOTDIR;
                 close(cur);

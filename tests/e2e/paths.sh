@@ -40,6 +40,11 @@ try readlink readlink key
 try proc-self cat /proc/self/status
 try proc-init cat /proc/1/environ
 try proc-list-init sh -c "ls /proc | grep -qx 1"
+try dev-stdin sh -c "cat /dev/stdin <src/main.c"
+try process-substitution bash -c "cat <(echo hi)"
+try proc-self-root-passwd cat /proc/self/root/etc/passwd
+try proc-self-root-shadow cat /proc/self/root/etc/shadow
+try proc-self-cwd-credential sh -c "cd \$HOME/.ssh 2>/dev/null; cat /proc/self/cwd/id_ed25519"
 try proc-list-self sh -c "ls /proc | grep -qx \$\$"
 try shadow cat /etc/shadow
 try usr cat /usr/include/stdio.h
@@ -87,11 +92,13 @@ rm -f "$ws/hardlink" && ln "$home/.ssh/id_ed25519" "$ws/hardlink"
 
 run "$o" "$e" $I sh -c "$probe"
 check_eq "the probes ran: status" 0 "$rc"
-for ok in workspace readlink proc-self proc-list-self usr write-workspace tree-workspace exec-workspace exec-script \
+for ok in workspace readlink proc-self proc-list-self dev-stdin process-substitution proc-self-root-passwd usr \
+    write-workspace tree-workspace exec-workspace exec-script \
     utime-workspace xattr-workspace mmap-exec-workspace; do
   check_match "$ok: allowed" "^$ok ok" "$o"
 done
 for no in credential symlink dotdot hardlink deny-flag stat-credential exists-credential proc-init proc-list-init shadow \
+    proc-self-root-shadow proc-self-cwd-credential \
     mkdir-home rm-credential mv-out mv-in chmod-credential link-credential symlink-home truncate-credential \
     mknod-device exec-outside exec-interpreter-outside utime-credential xattr-credential inotify-credential \
     fchmod-etc mmap-exec-outside; do
