@@ -258,8 +258,12 @@ static void report(struct sentry_call *c, const char *decoded, long result, bool
 
         sys_format_result(result, continued, res, sizeof(res));
         if (s->trace_fd >= 0) {
-                int n = snprintf(line, sizeof(line), "[pid %d] %s = %s%s%s\n", (int)c->ev.tid, decoded, res,
-                                 c->decision ? " # " : "", c->decision ? c->decision : "");
+                /* A decision's rule and details (for a path: the object
+                 * reached, the right, the policy rule) as in the audit log. */
+                int n = snprintf(line, sizeof(line), "[pid %d] %s = %s%s%s%s%s%s%s\n", (int)c->ev.tid,
+                                 decoded, res, c->decision ? " # " : "", c->decision ? c->decision : "",
+                                 c->decision && c->rule ? " " : "", c->decision && c->rule ? c->rule : "",
+                                 c->decision && c->detail[0] ? " " : "", c->decision ? c->detail : "");
                 pthread_mutex_lock(&s->trace_lock);
                 write_all(s->trace_fd, line, (size_t)(n < (int)sizeof(line) ? n : (int)sizeof(line) - 1));
                 pthread_mutex_unlock(&s->trace_lock);

@@ -152,7 +152,7 @@ check_nomatch "--trace-file: nothing traced on stderr" 'uname\(' "$e"
 run "$o" "$e" "$INTERPOSE" --audit="$T/a3.jsonl" uname -n
 check_eq "without --trace: stderr is empty" "" "$(cat "$e")"
 run "$o" "$e" "$INTERPOSE" --audit="$T/a4.jsonl" --trace sh -c 'kill -0 1'
-check_match "--trace: a denied call is marked" '^\[pid [0-9]+\] kill\(1, 0\) = -1 ESRCH .*# deny$' "$e"
+check_match "--trace: a denied call is marked" '^\[pid [0-9]+\] kill\(1, 0\) = -1 ESRCH .*# deny own-tree$' "$e"
 
 # --hostname is what uname shows.
 run "$o" "$e" "$INTERPOSE" --audit="$T/a5.jsonl" --hostname=box-42 uname -n
