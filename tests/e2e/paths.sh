@@ -133,6 +133,22 @@ check_match "the guest reads back what it wrote in /tmp" "^guest$" "$o"
 check_match "the host's /tmp file is not there for the guest" "^host-hidden$" "$o"
 check_true "the guest's /tmp file did not land in the host's /tmp" test ! -e "/tmp/$name.guest"
 
+# A path component swapped for a symlink to the credential store while
+# the guest opens through it: natively the race reads the secret, under
+# interpose the object reached is judged and it never does.
+mkdir -p "$ws/swap"
+echo public >"$ws/swap/id_ed25519"
+SYMRACER=$GUEST_DIR/guest-symrace
+for try in 1 2 3 4 5; do
+  run "$o" "$e" "$SYMRACER" swap "$home/.ssh" 3000
+  grep -q "^LEAK" "$o" && break
+done
+check_match "natively the component race reads the secret" "^LEAK" "$o"
+rm -rf "$ws/swap.real" "$ws/swap"; mkdir -p "$ws/swap"; echo public >"$ws/swap/id_ed25519"
+run "$o" "$e" $I --allow-exec="$GUEST_DIR" "$SYMRACER" swap "$home/.ssh" 3000
+check_match "the component racer ran" "^opened [0-9]+ leaked 0" "$o"
+check_nomatch "under interpose the component race never reads the secret" "^LEAK" "$o"
+
 # Real work under the profile: a compiler with temp files, python.
 printf 'int main(void) { return 7; }\n' >"$ws/m.c"
 run "$o" "$e" $I sh -c 'gcc -O1 m.c -o m && ./m'
