@@ -24,6 +24,12 @@ run "$o" "$e" "$INTERPOSE" policy check "$T/typo.json"
 check_eq "policy check of a bad right: status" 125 "$rc"
 check_match "names the place and the problem" "typo.json:3:30: unknown right 'raed'" "$e"
 
+# The same file given to a session: nothing runs.
+run "$o" "$e" "$INTERPOSE" --policy="$T/typo.json" sh -c "touch $T/ran"
+check_eq "a session with a bad policy: status" 125 "$rc"
+check_match "the session names the place and the problem" "typo.json:3:30: unknown right 'raed'" "$e"
+check_true "the guest did not run" test ! -e "$T/ran"
+
 printf '{ "rules": [ }' >"$T/syntax.json"
 run "$o" "$e" "$INTERPOSE" policy check "$T/syntax.json"
 check_eq "policy check of bad JSON: status" 125 "$rc"
