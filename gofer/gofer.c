@@ -299,10 +299,11 @@ pid_t gofer_spawn(const struct policy *policy, int *ret_control, int *ret_servic
                 struct gofer g = { .policy = policy };
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 prctl(PR_SET_DUMPABLE, 0);
-                /* Terminal signals are for the guest, not for us. */
-                signal(SIGINT, SIG_IGN);
-                signal(SIGQUIT, SIG_IGN);
-                sigemptyset(&none);
+                /* Signals to the job (^C, a `timeout` or `kill` of the
+                 * process group) are for the guest, which the launcher
+                 * forwards them to; the gofer ends when the launcher closes
+                 * its socket, or dies with it (SIGKILL, which no mask stops). */
+                sigfillset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
                 if (dup2(ctl[1], 3) < 0 || dup2(svc[1], 4) < 0)
                         _exit(125);
