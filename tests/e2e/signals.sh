@@ -129,4 +129,19 @@ check_eq "^C caught by the guest: status as native" \
 check_match "^C caught by the guest: status 9" '^status 9$' "$T/catch.guest"
 check_nomatch "interpose itself says nothing on ^C" '^interpose:' "$T/catch.guest"
 
+# A signal to the whole process group (what `timeout` and a shell's kill of
+# a job send) reaches the guest's handler; interpose's own processes ignore
+# it, and the session is not failed closed.
+pg_guest='trap "echo got-term >\"$2\"; exit 7" TERM; echo ready >"$1"; while :; do sleep 0.05; done'
+rm -f "$T/pg.ready" "$T/pg.marker"
+setsid env --default-signal "$INTERPOSE" "$A" sh -c "$pg_guest" sh "$T/pg.ready" "$T/pg.marker" >"$T/pg.out" 2>"$T/pg.err" &
+pg=$!
+if poll "the process-group guest to be ready" file_nonempty "$T/pg.ready"; then
+  kill -TERM "-$pg"
+  wait_child "$pg" "interpose"
+  check_eq "SIGTERM to the process group: the guest's own status" 7 "$rc"
+  check_match "the guest's handler ran" "^got-term" "$T/pg.marker"
+  check_nomatch "the session was not failed closed" "fail closed" "$T/pg.err"
+fi
+
 finish
