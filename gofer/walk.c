@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,13 +66,39 @@ static bool all_digits(const char *s)
 }
 
 /* Is fd (with st) on a procfs? Any instance counts, not only /proc. */
+/* Devices already asked about: whether a file system is a procfs does not
+ * change while it is mounted, and asking (fstatfs) costs a call per walk. */
+#define FS_SEEN 64
+static struct {
+        dev_t dev;
+        bool proc;
+} fs_seen[FS_SEEN];
+static unsigned fs_nseen;
+static pthread_mutex_t fs_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static bool on_proc(const struct walk_ctx *ctx, int fd, const struct stat *st)
 {
         struct statfs fs;
+        bool proc;
 
         if (st->st_dev == ctx->proc_dev)
                 return true;
-        return fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+        pthread_mutex_lock(&fs_lock);
+        for (unsigned i = 0; i < fs_nseen; i++)
+                if (fs_seen[i].dev == st->st_dev) {
+                        proc = fs_seen[i].proc;
+                        pthread_mutex_unlock(&fs_lock);
+                        return proc;
+                }
+        pthread_mutex_unlock(&fs_lock);
+        if (fstatfs(fd, &fs) < 0)
+                return false;
+        proc = fs.f_type == PROC_SUPER_MAGIC;
+        pthread_mutex_lock(&fs_lock);
+        if (fs_nseen < FS_SEEN)
+                fs_seen[fs_nseen++] = (typeof(fs_seen[0])){ st->st_dev, proc };
+        pthread_mutex_unlock(&fs_lock);
+        return proc;
 }
 
 /* The root directory of a procfs (its inode is always PROC_ROOT_INO, 1). */
