@@ -140,6 +140,7 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
         int links = 0, r;
         struct stat st, cst;
         bool in_proc_root;
+        int start;
         pid_t tgid = ctx->tgid;
         size_t len = strlen(path);
 
@@ -153,9 +154,7 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
         trailing_slash = path[len - 1] == '/';
         if (trailing_slash)
                 flags |= WALK_DIRECTORY;
-        cur = fcntl(rest[0] == '/' ? ctx->root : dirfd, F_DUPFD_CLOEXEC, 3);
-        if (cur < 0)
-                return -errno;
+        start = rest[0] == '/' ? ctx->root : dirfd;
 
         /* Fast path: most paths have no symlink in them and stay out of
          * /proc. openat2 with RESOLVE_NO_SYMLINKS resolves them in one call
@@ -163,12 +162,12 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
          * below does it a component at a time. */
         if (!(flags & (WALK_CREATE | WALK_PARENT)) && !strstr(rest, "proc") &&
             (ctx->tmp_fd < 0 ||
-             (!strstr(rest, "tmp") && !strstr(rest, "..") && !starts_in_host_tmp(ctx, cur)))) {
+             (!strstr(rest, "tmp") && !strstr(rest, "..") && !starts_in_host_tmp(ctx, start)))) {
                 struct open_how how = {
                         .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
                         .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
                 };
-                int fd = (int)syscall(SYS_openat2, cur, rest, &how, sizeof(how));
+                int fd = (int)syscall(SYS_openat2, start, rest, &how, sizeof(how));
                 if (fd >= 0) {
                         struct stat fst;
                         /* A symlink at the end (O_NOFOLLOW opened the link
@@ -190,6 +189,10 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                 }
         }
 
+        /* The walk owns its current directory: a copy of where it starts. */
+        cur = fcntl(start, F_DUPFD_CLOEXEC, 3);
+        if (cur < 0)
+                return -errno;
         for (;;) {
                 char *p = rest, *end;
                 bool last;

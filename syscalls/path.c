@@ -345,7 +345,10 @@ static long do_stat(struct sentry_call *c, int dirfd, uint64_t addr, int atflags
                         return -errno;
                 return sentry_write(c, buf, &stx, sizeof(stx));
         }
-        if (fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
+        /* The walk has just stat'ed what it reached. */
+        if (fd == t.fd)
+                st = t.r.st;
+        else if (fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
                 return -errno;
         return sentry_write(c, buf, &st, sizeof(st));
 }
