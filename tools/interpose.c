@@ -202,6 +202,13 @@ int main(int argc, char **argv)
                         return EXIT_INTERPOSE_FAILED;
                 }
                 po.tmpdir = tmpdir;
+                /* The program the user names runs, wherever it is (read and
+                 * exec on that file alone). */
+                if (policy_parse_flag(&po, "--allow-exec", exe) < 0) {
+                        fprintf(stderr, "interpose: too many rule flags (at most %d)\n", POLICY_MAX_FLAGS);
+                        rmdir(tmpdir);
+                        return EXIT_INTERPOSE_FAILED;
+                }
                 policy_init(&policy);
                 if (policy_from_options(&policy, &po, &perr) < 0) {
                         fprintf(stderr, "interpose: %s\n", perr.msg);

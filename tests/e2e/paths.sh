@@ -108,6 +108,11 @@ check_match "a refusal records the path given, the object reached and the rule" 
   "\"path\":\"key\",\"object\":\"$home/.ssh/id_ed25519\",\"right\":\"read\",\"policy_rule\":\"profile agent\"" \
   "$T/audit.jsonl"
 
+# The program named on the command line runs wherever it is; what it
+# starts from outside the allowed trees does not.
+run "$o" "$e" $I "$T/outside/tool"
+check_eq "the named program outside the allowed trees runs" 0 "$rc"
+
 # A guest thread rewriting the path while open is in flight.
 RACER=$GUEST_DIR/guest-openrace
 # (Natively the race is won often, but not every time on a busy machine:
