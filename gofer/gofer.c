@@ -97,41 +97,16 @@ static int gofer_landlock(void)
 /* Receive one request and the fd that may come with it. */
 static ssize_t recv_req(int sock, struct gofer_req *req, int *fd)
 {
-        char cbuf[CMSG_SPACE(sizeof(int))];
-        struct iovec iov = { req, sizeof(*req) };
-        struct msghdr mh = {
-                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)
-        };
-        struct cmsghdr *c;
-        ssize_t n;
+        ssize_t n = recv_with_fd(sock, req, sizeof(*req), fd);
 
-        *fd = -1;
-        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-        if (n <= 0)
-                return n;
-        for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                        memcpy(fd, CMSG_DATA(c), sizeof(int));
-        return n;
+        if (n < 0)
+                errno = (int)-n; /* the caller tells EINTR apart */
+        return n < 0 ? -1 : n;
 }
 
 static int send_resp(int sock, const struct gofer_resp *resp, int fd)
 {
-        char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-        struct iovec iov = { (void *)resp, sizeof(*resp) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-        if (fd >= 0) {
-                struct cmsghdr *c;
-                mh.msg_control = cbuf;
-                mh.msg_controllen = sizeof(cbuf);
-                c = CMSG_FIRSTHDR(&mh);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(c), &fd, sizeof(int));
-        }
-        return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(*resp) ? 0 : -EPIPE;
+        return send_with_fd(sock, resp, sizeof(*resp), fd) == (ssize_t)sizeof(*resp) ? 0 : -EPIPE;
 }
 
 struct gofer {
@@ -321,34 +296,16 @@ pid_t gofer_spawn(const struct policy *policy, int *ret_control, int *ret_servic
 
 static int round_trip(int sock, const struct gofer_req *req, int dirfd, struct gofer_resp *resp, int *ret_fd)
 {
-        char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-        struct iovec iov = { (void *)req, sizeof(*req) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-        struct cmsghdr *c;
-        ssize_t n;
-
-        if (dirfd >= 0) {
-                mh.msg_control = cbuf;
-                mh.msg_controllen = sizeof(cbuf);
-                c = CMSG_FIRSTHDR(&mh);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(c), &dirfd, sizeof(int));
-        }
-        if (sendmsg(sock, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof(*req))
-                return -EIO; /* a gone gofer fails the call, never passes it */
-        iov = (struct iovec){ resp, sizeof(*resp) };
-        mh = (struct msghdr){
-                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)
-        };
-        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-        if (n != (ssize_t)sizeof(*resp))
-                return -EIO;
         *ret_fd = -1;
-        for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                        memcpy(ret_fd, CMSG_DATA(c), sizeof(int));
+        /* A gone gofer fails the call, never passes it. */
+        if (send_with_fd(sock, req, sizeof(*req), dirfd) != (ssize_t)sizeof(*req))
+                return -EIO;
+        if (recv_with_fd(sock, resp, sizeof(*resp), ret_fd) != (ssize_t)sizeof(*resp)) {
+                if (*ret_fd >= 0)
+                        close(*ret_fd);
+                *ret_fd = -1;
+                return -EIO;
+        }
         return resp->result;
 }
 

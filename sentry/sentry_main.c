@@ -36,46 +36,19 @@ static void die_guest(const char *what, int err)
 
 static int send_fd(int sock, int fd)
 {
-        char data = 'L';
-        struct iovec iov = { &data, 1 };
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } u;
-        struct msghdr m = {
-                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)
-        };
-        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof(int));
-        return sendmsg(sock, &m, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+        ssize_t n = send_with_fd(sock, "L", 1, fd);
+        return n == 1 ? 0 : n < 0 ? (int)n : -EPIPE;
 }
 
 static int recv_fd(int sock)
 {
         char data;
-        struct iovec iov = { &data, 1 };
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } u;
-        struct msghdr m = {
-                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)
-        };
-        struct cmsghdr *c;
         int fd;
-        ssize_t n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+        ssize_t n = recv_with_fd(sock, &data, 1, &fd);
 
         if (n <= 0)
-                return n == 0 ? -EPIPE : -errno;
-        c = CMSG_FIRSTHDR(&m);
-        if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
-                return -EBADMSG;
-        memcpy(&fd, CMSG_DATA(c), sizeof(int));
-        return fd;
+                return n == 0 ? -EPIPE : (int)n;
+        return fd >= 0 ? fd : -EBADMSG;
 }
 
 /* The first guest process, between fork and exec. */

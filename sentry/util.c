@@ -2,6 +2,8 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <stdio.h>
 
 static void oom(void)
@@ -79,4 +81,53 @@ ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t cap)
         }
         buf[len] = '\0';
         return (ssize_t)len;
+}
+
+ssize_t send_with_fd(int sock, const void *buf, size_t len, int fd)
+{
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } u;
+        struct iovec iov = { (void *)buf, len };
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n;
+
+        memset(&u, 0, sizeof(u));
+        if (fd >= 0) {
+                struct cmsghdr *c;
+                m.msg_control = u.buf;
+                m.msg_controllen = sizeof(u.buf);
+                c = CMSG_FIRSTHDR(&m);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        }
+        n = sendmsg(sock, &m, MSG_NOSIGNAL);
+        return n < 0 ? -errno : n;
+}
+
+ssize_t recv_with_fd(int sock, void *buf, size_t len, int *ret_fd)
+{
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } u;
+        struct iovec iov = { buf, len };
+        struct msghdr m = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)
+        };
+        struct cmsghdr *c;
+        ssize_t n;
+
+        *ret_fd = -1;
+        n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+        if (n < 0)
+                return -errno;
+        for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+                    c->cmsg_len == CMSG_LEN(sizeof(int)))
+                        memcpy(ret_fd, CMSG_DATA(c), sizeof(int));
+        return n;
 }

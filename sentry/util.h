@@ -54,3 +54,11 @@ int write_all(int fd, const void *buf, size_t n);
 
 /* Read a small file (< cap bytes) into buf, NUL-terminated; length or -errno. */
 ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t cap);
+
+/* One message on a unix socket, with fd passed as SCM_RIGHTS when it is
+ * not -1. The bytes sent, or -errno. */
+ssize_t send_with_fd(int sock, const void *buf, size_t len, int fd);
+
+/* One message, and the one fd it may carry (O_CLOEXEC) in *ret_fd, or -1.
+ * The bytes received (0: the peer is gone), or -errno. */
+ssize_t recv_with_fd(int sock, void *buf, size_t len, int *ret_fd);
