@@ -157,18 +157,7 @@ static void do_walk(struct gofer *g, const struct gofer_req *req, int dirfd, str
         snprintf(resp->name, sizeof(resp->name), "%s", res.name);
         snprintf(resp->path, sizeof(resp->path), "%s", res.path);
         resp->st = res.st;
-        /* A pipe, socket or unlinked file reached through /proc/PID/fd is
-         * the guest's own object, not a place the policy names. */
-        if (g->policy && (res.path[0] != '/' || res.st.st_nlink == 0))
-                resp->rights = PR_ALL;
-        else
-                resp->rights = g->policy ? policy_decide_object(g->policy, res.path, res.st.st_dev,
-                                                                res.st.st_ino, &rule)
-                                         : 0;
-        /* Directories above an allowed tree may be looked up (stat, walked
-         * through), nothing more. */
-        if (!resp->rights && g->policy && S_ISDIR(res.st.st_mode) && policy_is_ancestor(g->policy, res.path))
-                resp->rights = PR_LOOKUP;
+        resp->rights = g->policy ? policy_judge(g->policy, res.path, &res.st, &rule) : 0;
         snprintf(resp->rule, sizeof(resp->rule), "%s", rule ? rule->origin : "");
         *fd = res.fd;
 }

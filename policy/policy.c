@@ -331,6 +331,19 @@ bool policy_is_ancestor(const struct policy *p, const char *path)
         return false;
 }
 
+unsigned policy_judge(const struct policy *p, const char *path, const struct stat *st,
+                      const struct policy_rule **rule)
+{
+        unsigned rights;
+
+        if (path[0] != '/' || st->st_nlink == 0)
+                return PR_ALL;
+        rights = policy_decide_object(p, path, st->st_dev, st->st_ino, rule);
+        if (!rights && S_ISDIR(st->st_mode) && policy_is_ancestor(p, path))
+                rights = PR_LOOKUP;
+        return rights;
+}
+
 /* --- profiles -------------------------------------------------------------- */
 
 /* Credential stores and secrets: denied whatever else allows them. */

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 enum policy_right {
@@ -119,6 +120,13 @@ unsigned policy_decide_object(const struct policy *p, const char *path, dev_t de
 /* Is path a proper ancestor of a tree some rule allows? Such directories
  * may be looked up (stat, walked through), never listed or read. */
 bool policy_is_ancestor(const struct policy *p, const char *path);
+
+/* The rights on the object a walk reached at path, with st its stat: a
+ * pipe, socket or unlinked file (path not absolute, or no links) is the
+ * guest's own and gets PR_ALL; a directory above an allowed tree gets
+ * PR_LOOKUP; anything else is policy_decide_object(). */
+unsigned policy_judge(const struct policy *p, const char *path, const struct stat *st,
+                      const struct policy_rule **rule);
 
 /* Print the effective rules, one per line, or as JSON. */
 void policy_show(const struct policy *p, FILE *f, bool json);

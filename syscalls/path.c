@@ -137,15 +137,7 @@ static int walk_local(struct sentry_call *c, int start, const char *path, unsign
         snprintf(t->r.name, sizeof(t->r.name), "%s", res.name);
         snprintf(t->r.path, sizeof(t->r.path), "%s", res.path);
         t->r.st = res.st;
-        /* A pipe, socket or unlinked file reached through /proc/PID/fd is
-         * the guest's own object, not a place the policy names. */
-        if (res.path[0] != '/' || res.st.st_nlink == 0)
-                t->r.rights = PR_ALL;
-        else
-                t->r.rights = policy_decide_object(c->s->policy, res.path, res.st.st_dev, res.st.st_ino,
-                                                   &rule);
-        if (!t->r.rights && S_ISDIR(res.st.st_mode) && policy_is_ancestor(c->s->policy, res.path))
-                t->r.rights = PR_LOOKUP;
+        t->r.rights = policy_judge(c->s->policy, res.path, &res.st, &rule);
         snprintf(t->r.rule, sizeof(t->r.rule), "%s", rule ? rule->origin : "");
         t->fd = res.fd;
         return 0;
