@@ -42,24 +42,30 @@ static int exec_target(int dirfd, const char *path, struct stat *st)
 {
         _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
         char head[PATH_MAX + 2];
-        ssize_t n;
+        const char *interp;
 
         if (fstatat(dirfd, path, st, 0) < 0)
                 return -errno;
         if (fd < 0)
                 return 0; /* exec-only: no #! to read */
-        n = pread(fd, head, sizeof(head) - 1, 0);
-        if (n > 2 && head[0] == '#' && head[1] == '!') {
-                char *p = head + 2, *end;
-                head[n] = '\0';
-                while (*p == ' ' || *p == '\t')
-                        p++;
-                end = p + strcspn(p, " \t\n");
-                *end = '\0';
-                if (*p == '/' && stat(p, st) < 0)
-                        return -errno;
-        }
+        interp = exec_shebang(fd, head, sizeof(head));
+        if (interp && *interp == '/' && stat(interp, st) < 0)
+                return -errno;
         return 0;
+}
+
+const char *exec_shebang(int fd, char *buf, size_t cap)
+{
+        ssize_t n = pread(fd, buf, cap - 1, 0);
+        char *p;
+
+        if (n <= 2 || buf[0] != '#' || buf[1] != '!')
+                return NULL;
+        buf[n] = '\0';
+        for (p = buf + 2; *p == ' ' || *p == '\t'; p++)
+                ;
+        p[strcspn(p, " \t\n")] = '\0';
+        return p;
 }
 
 static void drop(unsigned i)

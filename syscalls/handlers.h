@@ -137,3 +137,7 @@ long sys_execveat(struct sentry_call *c, int dirfd, uint64_t path, uint64_t argv
 long sys_exec_verify(struct sentry_call *c);
 long sys_exit(struct sentry_call *c, int status);
 long sys_exit_group(struct sentry_call *c, int status);
+/* The interpreter a "#!" line at the head of the file at fd names, read
+ * into buf (cap bytes) and returned from there; NULL when the file does
+ * not start with "#!". */
+const char *exec_shebang(int fd, char *buf, size_t cap);

@@ -825,6 +825,7 @@ int sys_path_check_exec(struct sentry_call *c, int dirfd, uint64_t addr, int atf
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
         _cleanup_close_ int rfd = -1;
         char head[PATH_MAX + 3], proc[64];
+        const char *interp;
         ssize_t n;
         int r;
 
@@ -860,16 +861,9 @@ int sys_path_check_exec(struct sentry_call *c, int dirfd, uint64_t addr, int atf
         rfd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (rfd < 0 || !S_ISREG(t.r.st.st_mode))
                 return 0; /* exec-only file: the kernel reads it, we cannot */
-        n = pread(rfd, head, sizeof(head) - 1, 0);
-        if (n > 2 && head[0] == '#' && head[1] == '!') {
-                char *p = head + 2, *end;
-                head[n] = '\0';
-                while (*p == ' ' || *p == '\t')
-                        p++;
-                end = p + strcspn(p, " \t\n");
-                *end = '\0';
-                return check_interp(c, p, 1);
-        }
+        interp = exec_shebang(rfd, head, sizeof(head));
+        if (interp)
+                return check_interp(c, interp, 1);
         elf_interp(rfd, head, sizeof(head));
         return head[0] ? check_interp(c, head, 1) : 0;
 }
