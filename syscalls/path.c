@@ -224,8 +224,8 @@ static long do_open(struct sentry_call *c, int dirfd, uint64_t addr, int flags, 
 
         if (flags & O_CREAT)
                 walk_flags |= WALK_CREATE | ((flags & O_EXCL) ? WALK_NOFOLLOW : 0);
-        if ((flags & O_NOFOLLOW) || (flags & O_PATH))
-                walk_flags |= (flags & O_NOFOLLOW) ? WALK_NOFOLLOW : 0;
+        if (flags & O_NOFOLLOW)
+                walk_flags |= WALK_NOFOLLOW;
         if (flags & O_DIRECTORY)
                 walk_flags |= WALK_DIRECTORY;
         r = resolve(c, dirfd, addr, walk_flags, &t);
