@@ -53,6 +53,32 @@ static void target_release(struct target *t)
         t->fd = -1;
 }
 
+/* Fill t from t->fd, the sentry's copy of the guest's fd guest_fd, and
+ * judge it: what it is, its kernel path, "fd N" for the audit, and the
+ * rights the policy gives that path, or unlisted for an object with no
+ * path (a pipe, a socket, a memfd). 0 or -errno. */
+static int target_of_fd(struct sentry_call *c, struct target *t, int guest_fd, unsigned unlisted)
+{
+        const struct policy_rule *rule = NULL;
+        char proc[64];
+        ssize_t n;
+
+        if (fstat(t->fd, &t->r.st) < 0)
+                return -errno;
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->fd);
+        n = readlink(proc, t->r.path, sizeof(t->r.path) - 1);
+        t->r.path[n > 0 ? n : 0] = '\0';
+        snprintf(t->given, sizeof(t->given), "fd %d", guest_fd);
+        t->r.exists = 1;
+        if (t->r.path[0] == '/')
+                t->r.rights = policy_decide_object(c->s->policy, t->r.path, t->r.st.st_dev, t->r.st.st_ino,
+                                                   &rule);
+        else
+                t->r.rights = unlisted;
+        snprintf(t->r.rule, sizeof(t->r.rule), "%s", rule ? rule->origin : "");
+        return 0;
+}
+
 /* The object behind the caller's fd: a copy of the fd, or for an O_PATH
  * fd (which pidfd_getfd does not copy) the object reopened O_PATH through
  * /proc. Either way the sentry then acts on what it holds. fd or -errno. */
@@ -826,26 +852,17 @@ int sys_path_check_exec(struct sentry_call *c, int dirfd, uint64_t addr, int atf
         _cleanup_close_ int rfd = -1;
         char head[PATH_MAX + 3], proc[64];
         const char *interp;
-        ssize_t n;
         int r;
 
         if (!c->s->policy)
                 return 0;
         if ((atflags & AT_EMPTY_PATH) && sentry_read(c, head, addr, 1) == 0 && !head[0]) {
-                /* fexecve: the object behind the fd, judged as a path would be. */
-                const struct policy_rule *rule = NULL;
+                /* fexecve: the object behind the fd, judged as a path would
+                 * be (a memfd by its name, /memfd:NAME, which no rule
+                 * lists); a pipe or socket has no path and no exec right. */
                 t.fd = caller_object_fd(c, dirfd);
-                if (t.fd < 0 || fstat(t.fd, &t.r.st) < 0)
+                if (t.fd < 0 || target_of_fd(c, &t, dirfd, 0) < 0)
                         return -EBADF;
-                snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);
-                n = readlink(proc, t.r.path, sizeof(t.r.path) - 1);
-                t.r.path[n > 0 ? n : 0] = '\0';
-                snprintf(t.given, sizeof(t.given), "fd %d", dirfd);
-                t.r.exists = 1;
-                t.r.rights = t.r.path[0] == '/' ? policy_decide_object(c->s->policy, t.r.path, t.r.st.st_dev,
-                                                                       t.r.st.st_ino, &rule)
-                                                : 0; /* memfd and the like: not a file the policy lists */
-                snprintf(t.r.rule, sizeof(t.r.rule), "%s", rule ? rule->origin : "");
         } else {
                 r = resolve(c, dirfd, addr, (atflags & AT_SYMLINK_NOFOLLOW) ? WALK_NOFOLLOW : 0, &t);
                 if (r < 0)
@@ -1077,28 +1094,15 @@ long sys_path_enosys(struct sentry_call *c)
 static int judge_fd(struct sentry_call *c, int fd, unsigned need, const char *what, int *ret_copy)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
-        const struct policy_rule *rule = NULL;
-        char proc[64];
-        ssize_t n;
         int r;
 
         t.fd = sentry_caller_fd(c, fd);
         if (t.fd < 0)
                 return t.fd == -ESRCH ? -ESRCH : -EBADF;
-        if (fstat(t.fd, &t.r.st) < 0)
-                return -errno;
-        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);
-        n = readlink(proc, t.r.path, sizeof(t.r.path) - 1);
-        t.r.path[n > 0 ? n : 0] = '\0';
-        snprintf(t.given, sizeof(t.given), "fd %d", fd);
-        t.r.exists = 1;
         /* Pipes, sockets and anonymous files are the guest's own. */
-        if (t.r.path[0] != '/')
-                t.r.rights = PR_ALL;
-        else
-                t.r.rights = policy_decide_object(c->s->policy, t.r.path, t.r.st.st_dev, t.r.st.st_ino,
-                                                  &rule);
-        snprintf(t.r.rule, sizeof(t.r.rule), "%s", rule ? rule->origin : "");
+        r = target_of_fd(c, &t, fd, PR_ALL);
+        if (r < 0)
+                return r;
         r = allowed(c, &t, need, what);
         if (r < 0)
                 return r;
