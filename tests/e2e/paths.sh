@@ -71,6 +71,9 @@ try exec-workspace ./mytool
 try exec-script ./script
 try exec-outside "$HOME/../outside/tool"
 try exec-interpreter-outside ./wrapped
+try fexecve-workspace /usr/bin/python3.11 -c "import os; os.execve(os.open(\"mytool\", os.O_RDONLY), [\"t\"], {})"
+try fexecve-memfd /usr/bin/python3.11 -c "import os; fd = os.memfd_create(\"t\"); os.write(fd, open(\"mytool\", \"rb\").read()); os.execve(fd, [\"t\"], {})"
+try fchmod-pipe /usr/bin/python3.11 -c "import os; r, w = os.pipe(); os.fchmod(r, 0o600)"
 '
 run "$o" "$e" sh -c "$probe"
 cp "$o" "$T/native"
@@ -83,6 +86,7 @@ check_match "natively the credential store can be watched" "^inotify-credential 
 check_match "natively the credential's attributes can be listed" "^xattr-credential ok" "$T/native"
 [ "$(id -u)" != 0 ] || check_match "natively (as the owner) /etc/passwd's mode can be set" "^fchmod-etc ok" "$T/native"
 check_match "natively a file outside can be mapped executable" "^mmap-exec-outside ok" "$T/native"
+check_match "natively a program written to a memfd runs" "^fexecve-memfd ok" "$T/native"
 # The native run changed things; put them back for the confined one.
 rm -rf "$HOME/new" "$HOME/sym" "$HOME/main.c" "$HOME/.ssh/new.c" "$ws/stolen" "$ws/dev" "$ws/src/new.c"
 echo SECRET >"$home/.ssh/id_ed25519"
@@ -94,14 +98,14 @@ run "$o" "$e" $I sh -c "$probe"
 check_eq "the probes ran: status" 0 "$rc"
 for ok in workspace readlink proc-self proc-list-self dev-stdin process-substitution proc-self-root-passwd usr \
     write-workspace tree-workspace exec-workspace exec-script \
-    utime-workspace xattr-workspace mmap-exec-workspace; do
+    utime-workspace xattr-workspace mmap-exec-workspace fexecve-workspace fchmod-pipe; do
   check_match "$ok: allowed" "^$ok ok" "$o"
 done
 for no in credential symlink dotdot hardlink deny-flag stat-credential exists-credential proc-init proc-list-init shadow \
     proc-self-root-shadow proc-self-cwd-credential \
     mkdir-home rm-credential mv-out mv-in chmod-credential link-credential symlink-home truncate-credential \
     mknod-device exec-outside exec-interpreter-outside utime-credential xattr-credential inotify-credential \
-    fchmod-etc mmap-exec-outside; do
+    fchmod-etc mmap-exec-outside fexecve-memfd; do
   check_match "$no: refused" "^$no refused" "$o"
 done
 check_match "a refusal records the path given, the object reached and the rule" \
