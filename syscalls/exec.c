@@ -37,15 +37,20 @@ static unsigned npending;
 static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER; /* the sentry serves from several threads */
 
 /* The object that runs when path is executed: the file, or for a #!
- * script its interpreter (one level, as far as the audit needs). */
+ * script its interpreter (one level, as far as the audit needs). Only a
+ * regular file is opened, and never so as to wait (a FIFO swapped in has
+ * no writer and would hold the sentry) or to become our terminal. */
 static int exec_target(int dirfd, const char *path, struct stat *st)
 {
-        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int fd = -1;
         char head[PATH_MAX + 2];
         const char *interp;
 
         if (fstatat(dirfd, path, st, 0) < 0)
                 return -errno;
+        if (!S_ISREG(st->st_mode))
+                return 0; /* the kernel runs only regular files */
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return 0; /* exec-only: no #! to read */
         interp = exec_shebang(fd, head, sizeof(head));

@@ -36,4 +36,20 @@ for l in lies[:5]:
     print("  pid %s: exec record %s, but %s ran" % l)
 sys.exit(1 if lies or exits + verified < 300 else 0)
 PY
+
+# What the guest names is never opened so as to hold the sentry: exec of a
+# FIFO (no writer: an open for reading would wait) fails as natively, and
+# the session goes on.
+# (In a workspace of its own, so that the agent profile reaches it.)
+mkdir "$T/ws" && cd "$T/ws" || exit 99
+mkfifo fifo
+chmod +x fifo
+probe='./fifo; echo "exec status $?"'
+run "$T/native" "$T/err" sh -c "$probe"
+check_match "natively exec of a FIFO fails" "^exec status 126" "$T/native"
+for opt in --audit="$T/fifo.jsonl" --profile=agent; do
+  run "$T/out" "$T/err" "$INTERPOSE" "$opt" sh -c "$probe"
+  check_eq "exec of a FIFO under interpose ($opt) returns: status" 0 "$rc"
+  check_match "exec of a FIFO under interpose ($opt) fails as natively" "^exec status 126" "$T/out"
+done
 finish
