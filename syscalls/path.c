@@ -873,10 +873,14 @@ int sys_path_check_exec(struct sentry_call *c, int dirfd, uint64_t addr, int atf
         r = allowed(c, &t, PR_EXEC, "exec");
         if (r < 0)
                 return r;
-        /* What else runs: a #! interpreter, the ELF interpreter. */
+        /* What else runs: a #! interpreter, the ELF interpreter. Only a
+         * regular file runs; nothing else is opened (a device could
+         * become our terminal). */
+        if (!S_ISREG(t.r.st.st_mode))
+                return 0;
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);
-        rfd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-        if (rfd < 0 || !S_ISREG(t.r.st.st_mode))
+        rfd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (rfd < 0)
                 return 0; /* exec-only file: the kernel reads it, we cannot */
         interp = exec_shebang(rfd, head, sizeof(head));
         if (interp)
