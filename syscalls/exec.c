@@ -38,8 +38,9 @@ static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER; /* the sentry s
 
 /* The object that runs when path is executed: the file, or for a #!
  * script its interpreter (one level, as far as the audit needs). Only a
- * regular file is opened, and never so as to wait (a FIFO swapped in has
- * no writer and would hold the sentry) or to become our terminal. */
+ * regular file is opened (opening a device has effects of its own), and
+ * never so as to wait: a FIFO swapped in has no writer and would hold the
+ * sentry. */
 static int exec_target(int dirfd, const char *path, struct stat *st)
 {
         _cleanup_close_ int fd = -1;

@@ -874,8 +874,8 @@ int sys_path_check_exec(struct sentry_call *c, int dirfd, uint64_t addr, int atf
         if (r < 0)
                 return r;
         /* What else runs: a #! interpreter, the ELF interpreter. Only a
-         * regular file runs; nothing else is opened (a device could
-         * become our terminal). */
+         * regular file runs; nothing else is opened (opening a device has
+         * effects of its own: a watchdog arms, a tape rewinds). */
         if (!S_ISREG(t.r.st.st_mode))
                 return 0;
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);
