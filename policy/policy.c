@@ -331,6 +331,20 @@ bool policy_is_ancestor(const struct policy *p, const char *path)
         return false;
 }
 
+const struct policy_rule *policy_holds_denied(const struct policy *p, const char *path)
+{
+        size_t n = strlen(path);
+
+        for (size_t i = 0; i < p->n; i++) {
+                const struct policy_rule *r = &p->rules[i];
+                if (!r->deny || r->glob)
+                        continue;
+                if ((n == 1 && path[0] == '/') || (!strncmp(r->path, path, n) && r->path[n] == '/'))
+                        return r;
+        }
+        return NULL;
+}
+
 unsigned policy_judge(const struct policy *p, const char *path, const struct stat *st,
                       const struct policy_rule **rule)
 {

@@ -53,7 +53,8 @@ static void target_release(struct target *t)
         t->fd = -1;
 }
 
-/* Fill t from t->fd, the sentry's copy of the guest's fd guest_fd, and
+/* Fill t from t->fd, the sentry's copy of the guest's fd guest_fd (-1:
+ * keep t->given), and
  * judge it: what it is, its kernel path, "fd N" for the audit, and the
  * rights the policy gives that path, or unlisted for an object with no
  * path (a pipe, a socket, a memfd). 0 or -errno. */
@@ -68,7 +69,8 @@ static int target_of_fd(struct sentry_call *c, struct target *t, int guest_fd, u
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->fd);
         n = readlink(proc, t->r.path, sizeof(t->r.path) - 1);
         t->r.path[n > 0 ? n : 0] = '\0';
-        snprintf(t->given, sizeof(t->given), "fd %d", guest_fd);
+        if (guest_fd >= 0)
+                snprintf(t->given, sizeof(t->given), "fd %d", guest_fd);
         t->r.exists = 1;
         if (t->r.path[0] == '/')
                 t->r.rights = policy_decide_object(c->s->policy, t->r.path, t->r.st.st_dev, t->r.st.st_ino,
@@ -495,6 +497,34 @@ static int resolve_parent(struct sentry_call *c, int dirfd, uint64_t addr, struc
         return 0;
 }
 
+/* The entry name in the directory t (from resolve_parent) is about to be
+ * removed or moved: it needs the delete right on itself too, so a denied
+ * object (a .env file, a --deny'd tree) cannot be renamed out from under
+ * its rule; and a directory holding a denied tree may not move either.
+ * 0 (also when there is no such entry: the kernel says so), or -EACCES. */
+static int check_victim(struct sentry_call *c, const struct target *t, const char *what)
+{
+        struct target v __attribute__((cleanup(target_release))) = { .fd = -1 };
+        const struct policy_rule *rule;
+
+        if (!c->s->policy)
+                return 0;
+        v.fd = openat(t->fd, t->r.name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (v.fd < 0)
+                return 0;
+        snprintf(v.given, sizeof(v.given), "%s", t->given);
+        if (target_of_fd(c, &v, -1, PR_ALL) < 0)
+                return 0;
+        v.r.rights = policy_judge(c->s->policy, v.r.path, &v.r.st, &rule);
+        snprintf(v.r.rule, sizeof(v.r.rule), "%s", rule ? rule->origin : "");
+        if (S_ISDIR(v.r.st.st_mode) && v.r.path[0] == '/' &&
+            (rule = policy_holds_denied(c->s->policy, v.r.path))) {
+                v.r.rights &= ~PR_DELETE;
+                snprintf(v.r.rule, sizeof(v.r.rule), "%s (holds %s)", rule->origin, rule->path);
+        }
+        return allowed(c, &v, PR_DELETE, what);
+}
+
 static long do_mkdir(struct sentry_call *c, int dirfd, uint64_t addr, mode_t mode)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
@@ -562,6 +592,9 @@ static long do_unlink(struct sentry_call *c, int dirfd, uint64_t addr, int flags
         r = allowed(c, &t, PR_DELETE, "delete");
         if (r < 0)
                 return r;
+        r = check_victim(c, &t, "delete");
+        if (r < 0)
+                return r;
         return unlinkat(t.fd, t.r.name, flags) < 0 ? -errno : 0;
 }
 
@@ -598,6 +631,12 @@ static long do_rename(struct sentry_call *c, int olddir, uint64_t oldp, int newd
         if (r < 0)
                 return r;
         r = allowed(c, &b, PR_CREATE | ((flags & RENAME_NOREPLACE) ? 0 : PR_DELETE), "create");
+        if (r < 0)
+                return r;
+        /* What moves, and what it replaces or trades places with. */
+        r = check_victim(c, &a, "delete");
+        if (r == 0 && !(flags & RENAME_NOREPLACE))
+                r = check_victim(c, &b, "delete");
         if (r < 0)
                 return r;
         return renameat2(a.fd, a.r.name, b.fd, b.r.name, flags) < 0 ? -errno : 0;

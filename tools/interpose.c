@@ -92,7 +92,6 @@ int main(int argc, char **argv)
         struct session_opts o = { .platform = &platform_unotify_ops };
         struct policy_error perr = { "" };
         char exe[PATH_MAX], tmpdir[PATH_MAX] = "";
-        bool want_policy = false;
         int c, r;
 
         if (argc > 1 && strcmp(argv[1], "syscalls") == 0)
@@ -136,15 +135,12 @@ int main(int argc, char **argv)
                         break;
                 case 'P':
                         po.profile = optarg;
-                        want_policy = true;
                         break;
                 case 'F':
                         po.policy_file = optarg;
-                        want_policy = true;
                         break;
                 case 'W':
                         po.workspace = optarg;
-                        want_policy = true;
                         break;
                 case 'R':
                 case 'w':
@@ -161,7 +157,6 @@ int main(int argc, char **argv)
                                         POLICY_MAX_FLAGS);
                                 return EXIT_INTERPOSE_FAILED;
                         }
-                        want_policy = true;
                         break;
                 case 'h':
                         usage(stdout);
@@ -190,7 +185,9 @@ int main(int argc, char **argv)
         }
         o.exe = exe;
         o.argv = argv + optind;
-        if (want_policy) {
+        /* Every run has a file policy: the agent profile unless told
+         * otherwise (DESIGN.md "Policy": default deny). */
+        {
                 /* A private temp directory, writable by the guest, named
                  * by TMPDIR; the guest's /tmp is mapped onto it. */
                 const char *base = getenv("TMPDIR");
@@ -202,6 +199,8 @@ int main(int argc, char **argv)
                         return EXIT_INTERPOSE_FAILED;
                 }
                 po.tmpdir = tmpdir;
+                po.audit_path = o.audit_path;
+                po.trace_path = o.trace_path;
                 /* The program the user names runs, wherever it is (read and
                  * exec on that file alone). */
                 if (policy_parse_flag(&po, "--allow-exec", exe) < 0) {
@@ -217,8 +216,6 @@ int main(int argc, char **argv)
                 }
                 setenv("TMPDIR", tmpdir, 1);
                 o.policy = &policy;
-                fprintf(stderr, "interpose: note: path mediation is new (issue 4): see README for what "
-                                "it does not cover yet\n");
         }
         r = session_run(&o);
         if (tmpdir[0])

@@ -17,10 +17,46 @@
 #include <unistd.h>
 
 #include "../policy/policy.h"
+#include "../sentry/util.h"
 #include "verbs.h"
 #include "policy-options.h"
 
 #define EXIT_BAD_INPUT 125
+
+/* interpose's own records are out of the guest's reach whatever the
+ * rules say: the state directory with earlier sessions' audit logs, and
+ * the files named by --audit and --trace-file (relative to the current
+ * directory, as the launcher opens them). */
+static int deny_own_records(struct policy *p, const struct policy_options *o, struct policy_error *err)
+{
+        const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+        const char *files[] = { o->audit_path, o->trace_path };
+        char path[PATH_MAX], cwd[PATH_MAX];
+        int r;
+
+        if (state && *state == '/')
+                snprintf(path, sizeof(path), "%s/interpose", state);
+        else if (home && *home == '/')
+                snprintf(path, sizeof(path), "%s/.local/state/interpose", home);
+        else
+                path[0] = '\0';
+        if (path[0] && (r = policy_add(p, path, 0, PR_ALL, "interpose's state (audit logs)", false, err)) < 0)
+                return r;
+        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+                if (!files[i] || !*files[i])
+                        continue;
+                if (files[i][0] == '/')
+                        snprintf(path, sizeof(path), "%s", files[i]);
+                else if (getcwd(cwd, sizeof(cwd)))
+                        snprintf(path, sizeof(path), "%s/%s", cwd, files[i]);
+                else
+                        continue;
+                r = policy_add(p, path, 0, PR_ALL, i ? "--trace-file" : "--audit", false, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
 
 int policy_from_options(struct policy *p, const struct policy_options *o, struct policy_error *err)
 {
@@ -56,7 +92,7 @@ int policy_from_options(struct policy *p, const struct policy_options *o, struct
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return deny_own_records(p, o, err);
 }
 
 /* One of the rule flags, or -1. */

@@ -140,22 +140,23 @@ th=$(sed -n 's/.*, head \([0-9a-f]*\)$/\1/p' "$o" | cut -c1-16)
 check_ne "truncated log: its head differs from the summary's" "$summary_head" "$th"
 
 # --- out of the guest's reach ---------------------------------------------------
-# While the guest runs, the log has no name, no other process's descriptor
-# for it can be opened through /proc, and interpose's processes cannot be
-# reached with pidfds. Each probe prints one line "PROBE: ok|LEAK ...".
+# While the guest runs, the log has no name, interpose's processes are not
+# in the guest's /proc, no descriptor of theirs can be opened through it,
+# and they cannot be reached with pidfds. The guest cannot find their pids
+# itself (that is the point), so the test tells it, through a FIFO, once
+# it has found them from outside. Each probe prints one line
+# "PROBE: ok|LEAK ...".
 probe_script='
 log=$1
 say() { echo "$1: $2"; }
 if cat "$log" >/dev/null 2>&1; then say open-by-name "LEAK read $log"; else say open-by-name ok; fi
 if ls -a "$(dirname "$log")" | grep -q audit; then say listing "LEAK $(ls -a "$(dirname "$log")" | tr "\n" " ")"; else say listing ok; fi
-sentry=$PPID
-launcher=$(awk "/^PPid:/ {print \$2}" /proc/$sentry/status)
-gofers=$(cat /proc/$launcher/task/$launcher/children 2>/dev/null)
+read sentry launcher gofers <"$2"
 say pids "sentry=$sentry launcher=$launcher children=$gofers"
 for p in $sentry $launcher $gofers; do
   [ "$p" = "$$" ] && continue
-  [ "$(cat /proc/$p/comm 2>/dev/null)" = interpose ] || continue
-  for f in /proc/$p/fd/*; do
+  if [ -e /proc/$p ] || [ -n "$(ls /proc | grep -x "$p")" ]; then say "proc-visible $p" LEAK; else say "proc-visible $p" ok; fi
+  for n in 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do f=/proc/$p/fd/$n
     if (: <"$f") 2>/dev/null; then say "fd-open $f" "LEAK opened"; else say "fd-open $f" ok; fi
     t=$(readlink "$f" 2>/dev/null) && say "fd-readlink $f" "LEAK $t" || say "fd-readlink $f" ok
     if ln -L "$f" "$(dirname "$log")/stolen.$p.${f##*/}" 2>/dev/null; then say "fd-link $f" LEAK; else say "fd-link $f" ok; fi
@@ -185,10 +186,27 @@ done
 echo probes-done
 '
 mkdir "$T/guarded"
-timeout -k 5 "$POLL_LIMIT" "$INTERPOSE" --audit="$T/guarded/audit.jsonl" sh -c "$probe_script" sh "$T/guarded/audit.jsonl" \
-  </dev/null >"$T/probe.out" 2>"$T/probe.err"
+mkfifo "$T/pids"
+timeout -k 5 "$POLL_LIMIT" "$INTERPOSE" --audit="$T/guarded/audit.jsonl" sh -c "$probe_script" sh "$T/guarded/audit.jsonl" "$T/pids" \
+  </dev/null >"$T/probe.out" 2>"$T/probe.err" &
+tpid=$!
+# timeout's child is the launcher; its children are the gofer and sentry,
+# and the sentry's child is the guest (which waits on the FIFO).
+launcher_kids() { l=$(proc_children "$tpid" | head -n 1) && [ -n "$l" ] && [ "$(proc_children "$l" | wc -l)" -ge 2 ]; }
+if poll "the launcher to start the gofer and sentry" launcher_kids; then
+  launcher=$(proc_children "$tpid" | head -n 1)
+  sentry="" gofers=""
+  for k in $(proc_children "$launcher"); do
+    if [ -n "$(proc_children "$k")" ]; then sentry=$k; else gofers="$gofers $k"; fi
+  done
+  echo "$sentry $launcher$gofers" >"$T/pids"
+else
+  kill "$tpid"
+fi
+wait "$tpid"
 check_match "guest probes ran to the end" '^probes-done$' "$T/probe.out"
-check_match "guest found the sentry and launcher" '^pids: sentry=[0-9]+ launcher=[0-9]+ ' "$T/probe.out"
+check_match "guest was told the sentry and launcher" '^pids: sentry=[0-9]+ launcher=[0-9]+ children= ?[0-9]+' "$T/probe.out"
+check_match "the sentry is not in the guest's /proc" '^proc-visible [0-9]+: ok$' "$T/probe.out"
 check_match "guest probed the sentry's descriptors" '^fd-open /proc/[0-9]+/fd/[0-9]+: ok$' "$T/probe.out"
 check_match "guest probed pidfd_open" '^pidfd_open [0-9]+: ' "$T/probe.out"
 check_nomatch "guest reached the audit log (or interpose's processes)" 'LEAK' "$T/probe.out"

@@ -97,6 +97,10 @@ trap 'exit 1' INT TERM HUP
 # Sessions run without --audit keep their logs here, not in the user's home.
 XDG_STATE_HOME=$T/xdg-state
 export XDG_STATE_HOME
+# Every session has a file policy (the agent profile unless a test gives
+# another), whose workspace is the current directory: the scratch
+# directory, where the tests leave what the guest must write.
+cd "$T" || exit 99
 
 # run OUT ERR CMD...: run CMD with stdin from /dev/null, capture stdout and
 # stderr into files, set $rc. A hang is bounded (timeout kills it, rc 124).

@@ -19,10 +19,14 @@ chmod +x "$ws/wrapped" "$ws/script"
 echo SECRET >"$home/.ssh/id_ed25519"
 echo public >"$ws/src/main.c"
 echo hidden >"$ws/private/notes"
+mkdir -p "$ws/conf/private" "$ws/vault/private"
+echo TOKEN=1 >"$ws/conf/.env"
+echo hidden >"$ws/conf/private/key"
+echo hidden >"$ws/vault/private/key"
 ln -s "$home/.ssh/id_ed25519" "$ws/key"
 ln "$home/.ssh/id_ed25519" "$ws/hardlink"
 cd "$ws" || exit 99
-I="$INTERPOSE --audit=$T/audit.jsonl --profile=agent --deny=$ws/private"
+I="$INTERPOSE --audit=$T/audit.jsonl --profile=agent --deny=$ws/private --deny=$ws/conf/private --deny=$ws/vault/private"
 export HOME="$home"
 
 # guest: one line per probe, "name ok" or "name refused"
@@ -73,6 +77,12 @@ try exec-outside "$HOME/../outside/tool"
 try exec-interpreter-outside ./wrapped
 try fexecve-workspace /usr/bin/python3.11 -c "import os; os.execve(os.open(\"mytool\", os.O_RDONLY), [\"t\"], {})"
 try fexecve-memfd /usr/bin/python3.11 -c "import os; fd = os.memfd_create(\"t\"); os.write(fd, open(\"mytool\", \"rb\").read()); os.execve(fd, [\"t\"], {})"
+try dotenv cat conf/.env
+try rename-dotenv sh -c "mv conf/.env conf/env.txt && cat conf/env.txt"
+try rename-denied sh -c "mv private notes-dir && cat notes-dir/notes"
+try rename-holder sh -c "mv conf conf2 && cat conf2/private/key"
+try rename-exchange-holder /usr/bin/python3.11 -c "import ctypes, os; os.mkdir(\"swap2\"); libc = ctypes.CDLL(None, use_errno=True); r = libc.renameat2(-100, b\"vault\", -100, b\"swap2\", 2); open(\"swap2/private/key\").read() if r == 0 else exit(1)"
+try rm-denied rm -rf private
 try fchmod-pipe /usr/bin/python3.11 -c "import os; r, w = os.pipe(); os.fchmod(r, 0o600)"
 '
 run "$o" "$e" sh -c "$probe"
@@ -87,8 +97,18 @@ check_match "natively the credential's attributes can be listed" "^xattr-credent
 [ "$(id -u)" != 0 ] || check_match "natively (as the owner) /etc/passwd's mode can be set" "^fchmod-etc ok" "$T/native"
 check_match "natively a file outside can be mapped executable" "^mmap-exec-outside ok" "$T/native"
 check_match "natively a program written to a memfd runs" "^fexecve-memfd ok" "$T/native"
+for m in rename-dotenv rename-denied rename-holder rename-exchange-holder rm-denied; do
+  check_match "natively $m works" "^$m ok" "$T/native"
+done
 # The native run changed things; put them back for the confined one.
 rm -rf "$HOME/new" "$HOME/sym" "$HOME/main.c" "$HOME/.ssh/new.c" "$ws/stolen" "$ws/dev" "$ws/src/new.c"
+# (and the moves of denied trees)
+rm -rf "$ws/conf" "$ws/conf2" "$ws/swap2" "$ws/notes-dir" "$ws/private" "$ws/vault"
+mkdir -p "$ws/conf/private" "$ws/private" "$ws/vault/private"
+echo hidden >"$ws/vault/private/key"
+echo TOKEN=1 >"$ws/conf/.env"
+echo hidden >"$ws/conf/private/key"
+echo hidden >"$ws/private/notes"
 echo SECRET >"$home/.ssh/id_ed25519"
 echo public >"$ws/src/main.c"
 chmod 600 "$home/.ssh/id_ed25519"
@@ -105,9 +125,11 @@ for no in credential symlink dotdot hardlink deny-flag stat-credential exists-cr
     proc-self-root-shadow proc-self-cwd-credential \
     mkdir-home rm-credential mv-out mv-in chmod-credential link-credential symlink-home truncate-credential \
     mknod-device exec-outside exec-interpreter-outside utime-credential xattr-credential inotify-credential \
-    fchmod-etc mmap-exec-outside fexecve-memfd; do
+    fchmod-etc mmap-exec-outside fexecve-memfd dotenv rename-dotenv rename-denied rename-holder \
+    rename-exchange-holder; do
   check_match "$no: refused" "^$no refused" "$o"
 done
+check_true "the denied tree was not removed" test -s "$ws/private/notes"
 check_match "a refusal records the path given, the object reached and the rule" \
   "\"path\":\"key\",\"object\":\"$home/.ssh/id_ed25519\",\"right\":\"read\",\"policy_rule\":\"profile agent\"" \
   "$T/audit.jsonl"
