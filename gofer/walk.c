@@ -237,6 +237,8 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                 if (!S_ISDIR(cst.st_mode))
                         return -ENOTDIR;
                 in_proc_root = proc_root(ctx, cur, &cst);
+                if (in_proc_root)
+                        res->per_caller = true;
                 /* The guest's /proc: self and thread-self are the caller,
                  * <pid> only for its tree. */
                 if (in_proc_root && !tgid && ctx->get_tgid)
@@ -288,6 +290,7 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                                  * (The links in /proc itself, mounts ->
                                  * self/mounts, are plain text and are followed.) */
                                 int obj;
+                                res->per_caller = true;
                                 if (last && (flags & WALK_NOFOLLOW) && !(flags & WALK_DIRECTORY))
                                         goto plain; /* lstat, readlink: the link */
                                 if (++links > MAX_SYMLINKS)

@@ -55,6 +55,7 @@ struct walk_result {
         char name[NAME_MAX + 1]; /* CREATE/PARENT without an object: the last component */
         char path[PATH_MAX];     /* the kernel's path of fd */
         struct stat st;          /* of fd */
+        bool per_caller; /* went through /proc (self, a magic link): means something else for another thread */
 };
 
 /* Prepare ctx for a guest thread: opens "/" and finds /proc's device.

@@ -168,16 +168,56 @@ static long call_handler(struct sentry_call *c)
         return (long)ret;
 }
 
+/* pidfds of recent callers, by tid, so a call on an fd does not open one
+ * each time. A cached pidfd names its process forever: if that process
+ * died and its tid now belongs to another, pidfd_getfd on it fails with
+ * ESRCH and a fresh one is opened for the caller. */
+#define CALLER_PIDFD_SLOTS 256
+static struct {
+        pid_t tid;
+        int pidfd;
+} caller_pidfds[CALLER_PIDFD_SLOTS];
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+static int caller_pidfd(struct sentry_call *c, bool fresh)
+{
+        unsigned i = (unsigned)c->ev.tid % CALLER_PIDFD_SLOTS;
+        int fd;
+
+        if (!fresh && caller_pidfds[i].tid == c->ev.tid && caller_pidfds[i].pidfd > 0)
+                return caller_pidfds[i].pidfd;
+        /* A thread's own pidfd (Linux 6.9+), else its process's. */
+        fd = (int)syscall(SYS_pidfd_open, c->ev.tid, PIDFD_THREAD);
+        if (fd < 0)
+                fd = (int)syscall(SYS_pidfd_open, c->ev.tid, 0);
+        if (fd < 0)
+                fd = (int)syscall(SYS_pidfd_open, sentry_caller_tgid(c), 0);
+        if (fd < 0)
+                return -ESRCH;
+        if (caller_pidfds[i].pidfd > 0)
+                close(caller_pidfds[i].pidfd);
+        caller_pidfds[i].tid = c->ev.tid;
+        caller_pidfds[i].pidfd = fd;
+        return fd;
+}
+
 int sentry_caller_fd(struct sentry_call *c, int fd)
 {
-        _cleanup_close_ int self = (int)syscall(SYS_pidfd_open, c->ev.tid, 0);
-        int copy;
+        int pidfd = caller_pidfd(c, false), copy;
 
-        if (self < 0)
-                self = (int)syscall(SYS_pidfd_open, sentry_caller_tgid(c), 0);
-        if (self < 0)
+        if (pidfd < 0)
                 return -ESRCH;
-        copy = (int)syscall(SYS_pidfd_getfd, self, fd, 0);
+        copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+        if (copy < 0 && errno == ESRCH) {
+                /* The cached pidfd was of an earlier holder of this tid. */
+                pidfd = caller_pidfd(c, true);
+                if (pidfd < 0)
+                        return -ESRCH;
+                copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+        }
         if (copy < 0)
                 return -errno;
         if (!c->s->plat.ops->valid(&c->s->plat, &c->ev)) {

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <linux/limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,17 +39,20 @@
 #include "../sentry/audit.h"
 #include "../sentry/sentry.h"
 #include "../sentry/util.h"
+#include "dcache.h"
 #include "handlers.h"
 
 struct target {
-        int fd; /* O_PATH: the object, or its parent when !r.exists */
+        int fd;          /* O_PATH: the object, or its parent when !r.exists */
+        bool borrowed;   /* fd is the dentry cache's: not ours to close */
+        bool per_caller; /* the walk went through /proc: not for the cache */
         struct gofer_resp r;
         char given[PATH_MAX];
 };
 
 static void target_release(struct target *t)
 {
-        if (t->fd >= 0)
+        if (t->fd >= 0 && !t->borrowed)
                 close(t->fd);
         t->fd = -1;
 }
@@ -165,6 +169,7 @@ static int walk_local(struct sentry_call *c, int start, const char *path, unsign
         snprintf(t->r.name, sizeof(t->r.name), "%s", res.name);
         snprintf(t->r.path, sizeof(t->r.path), "%s", res.path);
         t->r.st = res.st;
+        t->per_caller = res.per_caller;
         t->r.rights = policy_judge(c->s->policy, res.path, &res.st, &rule);
         snprintf(t->r.rule, sizeof(t->r.rule), "%s", rule ? rule->origin : "");
         t->fd = res.fd;
@@ -192,8 +197,31 @@ static int resolve(struct sentry_call *c, int dirfd, uint64_t addr, unsigned fla
         if (c->s->policy) {
                 /* directfs (DESIGN.md): the walk and the judgement the gofer
                  * would make, made here on the same code and the root the
-                 * gofer handed over, without a round trip per call. */
+                 * gofer handed over, without a round trip per call; and
+                 * for a lookup made before, not even that (dcache.h). */
+                struct dcache_hit hit;
+                struct stat sst = { 0 };
+                bool cacheable = !(flags & (WALK_CREATE | WALK_PARENT));
+
+                if (cacheable && start >= 0 && fstat(start, &sst) < 0)
+                        return -errno;
+                if (cacheable && sst.st_dev != c->s->proc_dev &&
+                    dcache_lookup(sst.st_dev, sst.st_ino, flags, t->given, &hit)) {
+                        memset(&t->r, 0, sizeof(t->r));
+                        t->fd = hit.fd;
+                        t->borrowed = true;
+                        t->r.exists = true;
+                        t->r.st = hit.st;
+                        t->r.rights = hit.rights;
+                        snprintf(t->r.path, sizeof(t->r.path), "%s", hit.path);
+                        snprintf(t->r.rule, sizeof(t->r.rule), "%s", hit.rule);
+                        return 0;
+                }
                 r = walk_local(c, start, t->given, flags, t);
+                if (r == 0 && cacheable && t->r.exists && !t->per_caller && sst.st_dev != c->s->proc_dev &&
+                    t->r.st.st_dev != c->s->proc_dev)
+                        dcache_fill(sst.st_dev, sst.st_ino, flags, t->given, t->fd, t->r.path, t->r.rights,
+                                    t->r.rule);
         } else {
                 r = gofer_walk(c->s->gofer_fd, sentry_caller_tgid(c), c->ev.tid, start, t->given, flags,
                                &t->r, &t->fd);
@@ -241,6 +269,65 @@ static mode_t caller_umask(struct sentry_call *c)
         if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0 || !(p = strstr(buf, "\nUmask:")))
                 return 022;
         return (mode_t)strtol(p + 7, NULL, 8);
+}
+
+struct fifo_wait {
+        struct platform *plat;
+        struct platform_event ev;
+        int obj; /* O_PATH of the FIFO */
+        int flags;
+};
+
+static void *fifo_waiter(void *arg)
+{
+        struct fifo_wait *w = arg;
+        char proc[64];
+        int fd;
+
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", w->obj);
+        fd = open(proc, (w->flags | O_CLOEXEC) & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY));
+        if (fd < 0)
+                w->plat->ops->respond(w->plat, &w->ev, PLATFORM_RETURN, -errno);
+        else if (w->plat->ops->install_fd(w->plat, &w->ev, fd, (w->flags & O_CLOEXEC) ? O_CLOEXEC : 0, true) <
+                 0)
+                w->plat->ops->respond(w->plat, &w->ev, PLATFORM_RETURN, -EIO);
+        if (fd >= 0)
+                close(fd);
+        close(w->obj);
+        free(w);
+        return NULL;
+}
+
+/* Open the FIFO t in a thread that may wait for the other end as long as
+ * the caller would natively, and answers the call when it is done. (If the
+ * caller is killed meanwhile, the thread waits on until a peer comes or the
+ * session ends.) */
+static long fifo_open_later(struct sentry_call *c, struct target *t, int flags)
+{
+        struct fifo_wait *w = xmalloc(sizeof(*w));
+        pthread_attr_t attr;
+        pthread_t th;
+        int r;
+
+        w->plat = &c->s->plat;
+        w->ev = c->ev;
+        w->flags = flags;
+        w->obj = fcntl(t->fd, F_DUPFD_CLOEXEC, 3);
+        if (w->obj < 0) {
+                free(w);
+                return -EMFILE;
+        }
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&attr, 64 * 1024);
+        r = pthread_create(&th, &attr, fifo_waiter, w);
+        pthread_attr_destroy(&attr);
+        if (r != 0) {
+                close(w->obj);
+                free(w);
+                return -EAGAIN;
+        }
+        return SENTRY_DONE;
 }
 
 static long do_open(struct sentry_call *c, int dirfd, uint64_t addr, int flags, mode_t mode)
@@ -297,18 +384,14 @@ static long do_open(struct sentry_call *c, int dirfd, uint64_t addr, int flags, 
                         return SENTRY_CONTINUE;
                 if (S_ISDIR(t.r.st.st_mode) && acc != O_RDONLY && (flags & O_TMPFILE) != O_TMPFILE)
                         return -EISDIR;
+                /* A FIFO open waits for the other end: not with the whole
+                 * sentry, but in a thread of its own. */
+                if (S_ISFIFO(t.r.st.st_mode) && !(flags & O_NONBLOCK) && acc != O_RDWR)
+                        return fifo_open_later(c, &t, flags);
                 snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);
-                /* A FIFO open would wait for the other end, with the whole
-                 * sentry: open it without waiting, then give back the
-                 * blocking mode the caller asked for. */
-                fd = open(proc,
-                          (flags | O_CLOEXEC | (S_ISFIFO(t.r.st.st_mode) ? O_NONBLOCK : 0)) &
-                                  ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY),
-                          mode);
+                fd = open(proc, (flags | O_CLOEXEC) & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY), mode);
                 if (fd < 0)
                         return -errno;
-                if (S_ISFIFO(t.r.st.st_mode) && !(flags & O_NONBLOCK))
-                        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
         }
         r = c->s->plat.ops->install_fd(&c->s->plat, &c->ev, fd, (flags & O_CLOEXEC) ? O_CLOEXEC : 0, true);
         close(fd);
@@ -595,6 +678,7 @@ static long do_unlink(struct sentry_call *c, int dirfd, uint64_t addr, int flags
         r = check_victim(c, &t, "delete");
         if (r < 0)
                 return r;
+        dcache_invalidate();
         return unlinkat(t.fd, t.r.name, flags) < 0 ? -errno : 0;
 }
 
@@ -639,6 +723,7 @@ static long do_rename(struct sentry_call *c, int olddir, uint64_t oldp, int newd
                 r = check_victim(c, &b, "delete");
         if (r < 0)
                 return r;
+        dcache_invalidate();
         return renameat2(a.fd, a.r.name, b.fd, b.r.name, flags) < 0 ? -errno : 0;
 }
 

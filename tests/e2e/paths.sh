@@ -83,6 +83,9 @@ try rename-denied sh -c "mv private notes-dir && cat notes-dir/notes"
 try rename-holder sh -c "mv conf conf2 && cat conf2/private/key"
 try rename-exchange-holder /usr/bin/python3.11 -c "import ctypes, os; os.mkdir(\"swap2\"); libc = ctypes.CDLL(None, use_errno=True); r = libc.renameat2(-100, b\"vault\", -100, b\"swap2\", 2); open(\"swap2/private/key\").read() if r == 0 else exit(1)"
 try rm-denied rm -rf private
+try rename-over-linked sh -c "rm -f a a2 b; echo A >a; ln a a2; cat a >/dev/null; echo B >b; mv b a; [ \"\$(cat a)\" = B ]"
+try unlink-linked sh -c "rm -f a a2; echo A >a; ln a a2; cat a >/dev/null; rm a; ! cat a; rm a2"
+try fifo-rendezvous sh -c "rm -f fifo; mkfifo fifo; (echo hello >fifo) & x=\$(cat fifo); wait \$! && [ \"\$x\" = hello ]"
 try fchmod-pipe /usr/bin/python3.11 -c "import os; r, w = os.pipe(); os.fchmod(r, 0o600)"
 '
 run "$o" "$e" sh -c "$probe"
@@ -118,7 +121,8 @@ run "$o" "$e" $I sh -c "$probe"
 check_eq "the probes ran: status" 0 "$rc"
 for ok in workspace readlink proc-self proc-list-self dev-stdin process-substitution proc-self-root-passwd usr \
     write-workspace tree-workspace exec-workspace exec-script \
-    utime-workspace xattr-workspace mmap-exec-workspace fexecve-workspace fchmod-pipe; do
+    utime-workspace xattr-workspace mmap-exec-workspace fexecve-workspace fchmod-pipe fifo-rendezvous \
+    rename-over-linked unlink-linked; do
   check_match "$ok: allowed" "^$ok ok" "$o"
 done
 for no in credential symlink dotdot hardlink deny-flag stat-credential exists-credential proc-init proc-list-init shadow \

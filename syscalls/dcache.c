@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/* The sentry's dentry cache: see dcache.h. Used by the serving thread only. */
+#include "dcache.h"
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "../sentry/util.h"
+
+/* Direct-mapped: a new entry replaces whatever had its slot. Each entry
+ * holds an fd, so the size stays well inside the sentry's fd limit. */
+#define DCACHE_SLOTS 512
+
+struct dcache_entry {
+        uint64_t hash;
+        unsigned gen;
+        dev_t sdev;
+        ino_t sino;
+        unsigned flags;
+        int fd; /* -1: empty */
+        char *given;
+        char *path;
+        char *rule;
+        unsigned rights;
+};
+
+static struct dcache_entry slots[DCACHE_SLOTS];
+static unsigned generation = 1;
+static bool ready;
+static unsigned long n_lookups, n_hits;
+
+static uint64_t key_hash(dev_t sdev, ino_t sino, unsigned flags, const char *given)
+{
+        XXH64_hash_t seed = (XXH64_hash_t)sdev * 0x9e3779b97f4a7c15ull ^ (XXH64_hash_t)sino ^
+                            ((XXH64_hash_t)flags << 56);
+        return XXH3_64bits_withSeed(given, strlen(given), seed);
+}
+
+static void entry_clear(struct dcache_entry *e)
+{
+        if (e->fd >= 0)
+                close(e->fd);
+        free(e->given);
+        free(e->path);
+        free(e->rule);
+        memset(e, 0, sizeof(*e));
+        e->fd = -1;
+}
+
+static void init_once(void)
+{
+        if (ready)
+                return;
+        for (size_t i = 0; i < DCACHE_SLOTS; i++)
+                slots[i].fd = -1;
+        ready = true;
+}
+
+bool dcache_lookup(dev_t sdev, ino_t sino, unsigned flags, const char *given, struct dcache_hit *hit)
+{
+        uint64_t h;
+        struct dcache_entry *e;
+
+        init_once();
+        n_lookups++;
+        h = key_hash(sdev, sino, flags, given);
+        e = &slots[h % DCACHE_SLOTS];
+        if (e->fd < 0 || e->gen != generation || e->hash != h || e->sdev != sdev || e->sino != sino ||
+            e->flags != flags || strcmp(e->given, given))
+                return false;
+        /* The object as it is now; gone (deleted, or replaced under its
+         * name by a rename over it) means the name must be walked again. */
+        if (fstat(e->fd, &hit->st) < 0 || hit->st.st_nlink == 0) {
+                entry_clear(e);
+                return false;
+        }
+        hit->fd = e->fd;
+        hit->path = e->path;
+        hit->rights = e->rights;
+        hit->rule = e->rule;
+        n_hits++;
+        return true;
+}
+
+void dcache_fill(dev_t sdev, ino_t sino, unsigned flags, const char *given, int fd, const char *path,
+                 unsigned rights, const char *rule)
+{
+        uint64_t h;
+        struct dcache_entry *e;
+        struct stat st;
+        int copy;
+
+        init_once();
+        if (fstat(fd, &st) < 0 || st.st_nlink == 0)
+                return;
+        copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (copy < 0)
+                return; /* out of fds: the cache is only an optimisation */
+        h = key_hash(sdev, sino, flags, given);
+        e = &slots[h % DCACHE_SLOTS];
+        entry_clear(e);
+        e->hash = h;
+        e->gen = generation;
+        e->sdev = sdev;
+        e->sino = sino;
+        e->flags = flags;
+        e->fd = copy;
+        e->given = xstrdup(given);
+        e->path = xstrdup(path);
+        e->rule = xstrdup(rule);
+        e->rights = rights;
+}
+
+void dcache_invalidate(void)
+{
+        /* Entries of older generations are dead; their slots are reused
+         * (and their fds closed) as new walks fill them. */
+        generation++;
+}
+
+void dcache_stats(unsigned long *lookups, unsigned long *hits)
+{
+        *lookups = n_lookups;
+        *hits = n_hits;
+}

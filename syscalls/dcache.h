@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sentry's dentry cache (DESIGN.md "Performance"): what a guest path
+ * resolved to, so a repeated lookup (gcc's realpath() asks readlink of
+ * /usr, /usr/lib, ... thousands of times) skips the walk and the policy.
+ *
+ * An entry maps (where the walk started, walk flags, the guest's path
+ * text) to the object the walk reached: an O_PATH fd of it, its kernel
+ * path and its rights. What the cache saves is the resolution and the
+ * decision, never the object's state: every hit re-stats the object
+ * through the entry's fd, so sizes, times and modes are current, and an
+ * object deleted since (st_nlink 0: unlinked, or replaced by an editor's
+ * atomic save) is a miss.
+ *
+ * The guest changes what a name resolves to only by removing or renaming
+ * (creating a name does not change an existing one, and negative answers
+ * are never cached): the sentry makes those calls, and empties the cache
+ * first (dcache_invalidate). Walks whose meaning depends on the caller
+ * (anything through /proc: self, fd/N, cwd) are never cached.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+struct policy_rule;
+
+struct dcache_hit {
+        int fd; /* borrowed: the cache's O_PATH fd; do not close */
+        const char *path;
+        struct stat st; /* fresh */
+        unsigned rights;
+        const char *rule; /* the deciding rule's origin, or "" */
+};
+
+/* Look up a walk from the start directory (sdev, sino; both 0 for "/").
+ * true on a hit, with *hit filled. */
+bool dcache_lookup(dev_t sdev, ino_t sino, unsigned flags, const char *given, struct dcache_hit *hit);
+
+/* Remember a walk's result: fd is duplicated, path and rule copied. */
+void dcache_fill(dev_t sdev, ino_t sino, unsigned flags, const char *given, int fd, const char *path,
+                 unsigned rights, const char *rule);
+
+/* A name may now resolve to something else: forget everything. */
+void dcache_invalidate(void);
+
+/* Counters for tests and the summary: lookups, hits. */
+void dcache_stats(unsigned long *lookups, unsigned long *hits);
