@@ -418,6 +418,35 @@ static const char *const system_rx[] = { "/usr",   "/bin",   "/sbin",   "/lib",
 static const char *const dev_rw[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
                                       "/dev/tty",  "/dev/ptmx", "/dev/pts",  "/dev/shm" };
 
+/* The global /proc files the guest may read (read-only values: nothing
+ * about other processes, no kernel addresses, no keys). self, thread-self,
+ * mounts and net are links into the caller's own /proc/<pid>. */
+static const char *const proc_global[] = {
+        "/proc/self",
+        "/proc/thread-self",
+        "/proc/mounts",
+        "/proc/net",
+        "/proc/cpuinfo",
+        "/proc/meminfo",
+        "/proc/stat",
+        "/proc/uptime",
+        "/proc/loadavg",
+        "/proc/filesystems",
+        "/proc/version",
+        "/proc/cgroups",
+        "/proc/swaps",
+        "/proc/sys/kernel",
+        "/proc/sys/fs",
+        "/proc/sys/vm/overcommit_memory",
+        "/proc/sys/net/core/somaxconn",
+};
+
+static const char *const sys_read[] = {
+        "/sys/devices/system/cpu",
+        "/sys/devices/system/node",
+        "/sys/kernel/mm/transparent_hugepage",
+};
+
 int policy_profile(struct policy *p, const char *name, const char *home, const char *workspace,
                    const char *tmpdir, struct policy_error *err)
 {
@@ -457,8 +486,15 @@ int policy_profile(struct policy *p, const char *name, const char *home, const c
                             (!strcmp(dev_rw[i], "/dev/shm") ? PR_CREATE | PR_DELETE : 0),
                     0);
         ADD("/dev", PR_LIST | PR_EXACT, 0);
-        ADD("/proc", PR_RO, 0);
-        ADD("/sys/devices/system/cpu", PR_RO, 0);
+        /* /proc: the guest's own processes (the walk shows no other pid),
+         * and the global files programs need; /sys: what runtimes size
+         * themselves by. Everything else there is refused. */
+        ADD("/proc", PR_LIST | PR_EXACT, 0);
+        ADD("/proc/[0-9]*", PR_RO, 0);
+        for (size_t i = 0; i < ARRAY_SIZE(proc_global); i++)
+                ADD(proc_global[i], PR_RO, 0);
+        for (size_t i = 0; i < ARRAY_SIZE(sys_read); i++)
+                ADD(sys_read[i], PR_RO, 0);
         if (p->home) {
                 for (size_t i = 0; i < ARRAY_SIZE(home_tools); i++) {
                         snprintf(path, sizeof(path), "~/%s", home_tools[i]);

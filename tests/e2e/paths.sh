@@ -85,6 +85,14 @@ try rename-exchange-holder /usr/bin/python3.11 -c "import ctypes, os; os.mkdir(\
 try rm-denied rm -rf private
 try rename-over-linked sh -c "rm -f a a2 b; echo A >a; ln a a2; cat a >/dev/null; echo B >b; mv b a; [ \"\$(cat a)\" = B ]"
 try unlink-linked sh -c "rm -f a a2; echo A >a; ln a a2; cat a >/dev/null; rm a; ! cat a; rm a2"
+try proc-cpuinfo cat /proc/cpuinfo /proc/meminfo /proc/uptime /proc/loadavg /proc/version /proc/sys/kernel/pid_max
+try sys-cpu cat /sys/devices/system/cpu/online
+try proc-kallsyms cat /proc/kallsyms
+try proc-keys cat /proc/keys
+try proc-modules cat /proc/modules
+try proc-timer-list cat /proc/timer_list
+try sys-class-net ls /sys/class/net
+try proc-self-mem-write /usr/bin/python3.11 -c "open(\"/proc/self/mem\", \"r+b\")"
 try fifo-rendezvous sh -c "rm -f fifo; mkfifo fifo; (echo hello >fifo) & x=\$(cat fifo); wait \$! && [ \"\$x\" = hello ]"
 try fchmod-pipe /usr/bin/python3.11 -c "import os; r, w = os.pipe(); os.fchmod(r, 0o600)"
 '
@@ -100,7 +108,8 @@ check_match "natively the credential's attributes can be listed" "^xattr-credent
 [ "$(id -u)" != 0 ] || check_match "natively (as the owner) /etc/passwd's mode can be set" "^fchmod-etc ok" "$T/native"
 check_match "natively a file outside can be mapped executable" "^mmap-exec-outside ok" "$T/native"
 check_match "natively a program written to a memfd runs" "^fexecve-memfd ok" "$T/native"
-for m in rename-dotenv rename-denied rename-holder rename-exchange-holder rm-denied; do
+for m in rename-dotenv rename-denied rename-holder rename-exchange-holder rm-denied proc-kallsyms \
+    sys-class-net proc-self-mem-write; do
   check_match "natively $m works" "^$m ok" "$T/native"
 done
 # The native run changed things; put them back for the confined one.
@@ -122,7 +131,7 @@ check_eq "the probes ran: status" 0 "$rc"
 for ok in workspace readlink proc-self proc-list-self dev-stdin process-substitution proc-self-root-passwd usr \
     write-workspace tree-workspace exec-workspace exec-script \
     utime-workspace xattr-workspace mmap-exec-workspace fexecve-workspace fchmod-pipe fifo-rendezvous \
-    rename-over-linked unlink-linked; do
+    rename-over-linked unlink-linked proc-cpuinfo sys-cpu; do
   check_match "$ok: allowed" "^$ok ok" "$o"
 done
 for no in credential symlink dotdot hardlink deny-flag stat-credential exists-credential proc-init proc-list-init shadow \
@@ -130,7 +139,8 @@ for no in credential symlink dotdot hardlink deny-flag stat-credential exists-cr
     mkdir-home rm-credential mv-out mv-in chmod-credential link-credential symlink-home truncate-credential \
     mknod-device exec-outside exec-interpreter-outside utime-credential xattr-credential inotify-credential \
     fchmod-etc mmap-exec-outside fexecve-memfd dotenv rename-dotenv rename-denied rename-holder \
-    rename-exchange-holder; do
+    rename-exchange-holder proc-kallsyms proc-keys proc-modules proc-timer-list sys-class-net \
+    proc-self-mem-write; do
   check_match "$no: refused" "^$no refused" "$o"
 done
 check_true "the denied tree was not removed" test -s "$ws/private/notes"
