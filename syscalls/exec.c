@@ -88,14 +88,14 @@ static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flag
         ssize_t n = sentry_read_str(c, p, path, sizeof(p));
         struct exec_pending e = { .dirfd = -1 };
         char proc[64];
-        struct stat st;
+        struct stat st, ran = { 0 };
 
         if (n == -ESRCH)
                 return SENTRY_DONE; /* the caller is gone */
         if (n < 0)
                 return n; /* EFAULT or ENAMETOOLONG, as the kernel would say */
         /* With a policy, the exec right on what would run. */
-        n = sys_path_check_exec(c, dirfd, path, flags);
+        n = sys_path_check_exec(c, dirfd, p, flags, &ran);
         if (n < 0)
                 return n;
         len = (size_t)snprintf(c->detail, sizeof(c->detail), "\"path\":\"");
@@ -111,7 +111,13 @@ static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flag
         snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)e.tgid);
         if (stat(proc, &st) == 0)
                 e.old_dev = st.st_dev, e.old_ino = st.st_ino;
-        if (p[0] == '/') {
+        if (ran.st_ino) {
+                /* What the policy judged, found as the guest sees it. If the
+                 * kernel, which reads the path again, runs anything else
+                 * (the path rewritten; or a name the guest sees elsewhere,
+                 * like its private /tmp), the process dies. */
+                e.dev = ran.st_dev, e.ino = ran.st_ino;
+        } else if (p[0] == '/') {
                 e.dirfd = AT_FDCWD;
         } else if (dirfd == AT_FDCWD) {
                 snprintf(proc, sizeof(proc), "/proc/%d/cwd", (int)c->ev.tid);
@@ -119,7 +125,9 @@ static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flag
         } else {
                 e.dirfd = sentry_caller_fd(c, dirfd);
         }
-        if (!p[0] && (flags & AT_EMPTY_PATH) && e.dirfd >= 0) {
+        if (ran.st_ino) {
+                /* known */
+        } else if (!p[0] && (flags & AT_EMPTY_PATH) && e.dirfd >= 0) {
                 if (fstat(e.dirfd, &st) == 0)
                         e.dev = st.st_dev, e.ino = st.st_ino;
         } else if (e.dirfd >= 0 || e.dirfd == AT_FDCWD) {

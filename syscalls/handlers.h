@@ -100,9 +100,14 @@ long sys_fsetxattr(struct sentry_call *c, int fd, uint64_t name, uint64_t value,
 long sys_fremovexattr(struct sentry_call *c, int fd, uint64_t name);
 long sys_mmap(struct sentry_call *c, uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, int fd,
               uint64_t off);
-/* With a policy: the exec right on what execve(at) would run (the file,
- * its #! or ELF interpreter). 0, or -errno (EACCES, audited). */
-int sys_path_check_exec(struct sentry_call *c, int dirfd, uint64_t path, int atflags);
+/* With a policy: the exec right on what execve(at) of path (as read from
+ * the guest once, by the caller) would run (the file,
+ * its #! or ELF interpreter), found as the guest sees it (its /proc/self,
+ * its /tmp). 0, or -errno (EACCES, audited). *ran is set to the object
+ * that will be the process's executable (the file, or a script's
+ * interpreter); st_ino 0 if unknown. */
+struct stat;
+int sys_path_check_exec(struct sentry_call *c, int dirfd, const char *path, int atflags, struct stat *ran);
 long sys_shmget(struct sentry_call *c, int key, uint64_t size, uint64_t flags);
 long sys_semget(struct sentry_call *c, int key, int nsems, uint64_t flags);
 long sys_msgget(struct sentry_call *c, int key, uint64_t flags);

@@ -177,16 +177,26 @@ static int walk_local(struct sentry_call *c, int start, const char *path, unsign
 }
 
 /* Read the path at addr and resolve it. 0 or -errno. */
+static int resolve_given(struct sentry_call *c, int dirfd, unsigned flags, struct target *t);
+
 static int resolve(struct sentry_call *c, int dirfd, uint64_t addr, unsigned flags, struct target *t)
 {
-        _cleanup_close_ int start = -1;
         ssize_t n;
-        int r;
 
         t->fd = -1;
         n = sentry_read_str(c, t->given, addr, sizeof(t->given));
         if (n < 0)
                 return (int)n;
+        return resolve_given(c, dirfd, flags, t);
+}
+
+/* Resolve t->given, already read from the guest. */
+static int resolve_given(struct sentry_call *c, int dirfd, unsigned flags, struct target *t)
+{
+        _cleanup_close_ int start = -1;
+        int r;
+
+        t->fd = -1;
         if (!t->given[0])
                 return -ENOENT;
         if (t->given[0] != '/') {
@@ -956,7 +966,7 @@ static void elf_interp(int fd, char *out, size_t cap)
 
 /* Resolve an interpreter path (absolute, as the kernel requires) and check
  * the exec right on it. */
-static int check_interp(struct sentry_call *c, const char *path, int depth)
+static int check_interp(struct sentry_call *c, const char *path, int depth, struct stat *ran)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
         int r;
@@ -967,10 +977,12 @@ static int check_interp(struct sentry_call *c, const char *path, int depth)
         r = walk_local(c, -1, t.given, 0, &t);
         if (r < 0)
                 return r;
+        if (ran && t.r.exists)
+                *ran = t.r.st;
         return allowed(c, &t, PR_EXEC, "exec");
 }
 
-int sys_path_check_exec(struct sentry_call *c, int dirfd, uint64_t addr, int atflags)
+int sys_path_check_exec(struct sentry_call *c, int dirfd, const char *path, int atflags, struct stat *ran)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
         _cleanup_close_ int rfd = -1;
@@ -978,9 +990,10 @@ int sys_path_check_exec(struct sentry_call *c, int dirfd, uint64_t addr, int atf
         const char *interp;
         int r;
 
+        ran->st_ino = 0;
         if (!c->s->policy)
                 return 0;
-        if ((atflags & AT_EMPTY_PATH) && sentry_read(c, head, addr, 1) == 0 && !head[0]) {
+        if ((atflags & AT_EMPTY_PATH) && !path[0]) {
                 /* fexecve: the object behind the fd, judged as a path would
                  * be (a memfd by its name, /memfd:NAME, which no rule
                  * lists); a pipe or socket has no path and no exec right. */
@@ -988,15 +1001,24 @@ int sys_path_check_exec(struct sentry_call *c, int dirfd, uint64_t addr, int atf
                 if (t.fd < 0 || target_of_fd(c, &t, dirfd, 0) < 0)
                         return -EBADF;
         } else {
-                r = resolve(c, dirfd, addr, (atflags & AT_SYMLINK_NOFOLLOW) ? WALK_NOFOLLOW : 0, &t);
+                snprintf(t.given, sizeof(t.given), "%s", path);
+                r = resolve_given(c, dirfd, (atflags & AT_SYMLINK_NOFOLLOW) ? WALK_NOFOLLOW : 0, &t);
                 if (r < 0)
                         return r;
         }
         if (!t.r.exists)
                 return -ENOENT;
+        /* A file with no name in the host's tree (a memfd, a deleted file)
+         * is in no tree the policy could list: it does not run, however
+         * it is named (fexecve, /proc/self/fd/N). */
+        if (t.r.path[0] != '/' || t.r.st.st_nlink == 0) {
+                t.r.rights &= ~PR_EXEC;
+                snprintf(t.r.rule, sizeof(t.r.rule), "no path: anonymous or deleted file");
+        }
         r = allowed(c, &t, PR_EXEC, "exec");
         if (r < 0)
                 return r;
+        *ran = t.r.st;
         /* What else runs: a #! interpreter, the ELF interpreter. Only a
          * regular file runs; nothing else is opened (opening a device has
          * effects of its own: a watchdog arms, a tape rewinds). */
@@ -1008,9 +1030,9 @@ int sys_path_check_exec(struct sentry_call *c, int dirfd, uint64_t addr, int atf
                 return 0; /* exec-only file: the kernel reads it, we cannot */
         interp = exec_shebang(rfd, head, sizeof(head));
         if (interp)
-                return check_interp(c, interp, 1);
+                return check_interp(c, interp, 1, ran); /* the interpreter is what runs */
         elf_interp(rfd, head, sizeof(head));
-        return head[0] ? check_interp(c, head, 1) : 0;
+        return head[0] ? check_interp(c, head, 1, NULL) : 0;
 }
 
 /* --- extended attributes, times, watches -------------------------------- */

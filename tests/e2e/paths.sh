@@ -93,6 +93,9 @@ try proc-modules cat /proc/modules
 try proc-timer-list cat /proc/timer_list
 try sys-class-net ls /sys/class/net
 try proc-self-mem-write /usr/bin/python3.11 -c "open(\"/proc/self/mem\", \"r+b\")"
+try exec-proc-fd bash -c "exec 3<mytool; /proc/self/fd/3"
+try exec-dev-fd bash -c "exec 3<mytool; /dev/fd/3"
+try exec-proc-fd-memfd /usr/bin/python3.11 -c "import os; fd = os.memfd_create(\"t\", 0); os.write(fd, open(\"mytool\", \"rb\").read()); os.execv(\"/proc/self/fd/%d\" % fd, [\"t\"])"
 try fifo-rendezvous sh -c "rm -f fifo; mkfifo fifo; (echo hello >fifo) & x=\$(cat fifo); wait \$! && [ \"\$x\" = hello ]"
 try fchmod-pipe /usr/bin/python3.11 -c "import os; r, w = os.pipe(); os.fchmod(r, 0o600)"
 '
@@ -108,6 +111,7 @@ check_match "natively the credential's attributes can be listed" "^xattr-credent
 [ "$(id -u)" != 0 ] || check_match "natively (as the owner) /etc/passwd's mode can be set" "^fchmod-etc ok" "$T/native"
 check_match "natively a file outside can be mapped executable" "^mmap-exec-outside ok" "$T/native"
 check_match "natively a program written to a memfd runs" "^fexecve-memfd ok" "$T/native"
+check_match "natively a memfd runs by its /proc/self/fd name" "^exec-proc-fd-memfd ok" "$T/native"
 for m in rename-dotenv rename-denied rename-holder rename-exchange-holder rm-denied proc-kallsyms \
     sys-class-net proc-self-mem-write; do
   check_match "natively $m works" "^$m ok" "$T/native"
@@ -131,7 +135,7 @@ check_eq "the probes ran: status" 0 "$rc"
 for ok in workspace readlink proc-self proc-list-self dev-stdin process-substitution proc-self-root-passwd usr \
     write-workspace tree-workspace exec-workspace exec-script \
     utime-workspace xattr-workspace mmap-exec-workspace fexecve-workspace fchmod-pipe fifo-rendezvous \
-    rename-over-linked unlink-linked proc-cpuinfo sys-cpu; do
+    rename-over-linked unlink-linked proc-cpuinfo sys-cpu exec-proc-fd exec-dev-fd; do
   check_match "$ok: allowed" "^$ok ok" "$o"
 done
 for no in credential symlink dotdot hardlink deny-flag stat-credential exists-credential proc-init proc-list-init shadow \
@@ -140,7 +144,7 @@ for no in credential symlink dotdot hardlink deny-flag stat-credential exists-cr
     mknod-device exec-outside exec-interpreter-outside utime-credential xattr-credential inotify-credential \
     fchmod-etc mmap-exec-outside fexecve-memfd dotenv rename-dotenv rename-denied rename-holder \
     rename-exchange-holder proc-kallsyms proc-keys proc-modules proc-timer-list sys-class-net \
-    proc-self-mem-write; do
+    proc-self-mem-write exec-proc-fd-memfd; do
   check_match "$no: refused" "^$no refused" "$o"
 done
 check_true "the denied tree was not removed" test -s "$ws/private/notes"
@@ -177,6 +181,14 @@ check_eq "the guest's /tmp works: status" 0 "$rc"
 check_match "the guest reads back what it wrote in /tmp" "^guest$" "$o"
 check_match "the host's /tmp file is not there for the guest" "^host-hidden$" "$o"
 check_true "the guest's /tmp file did not land in the host's /tmp" test ! -e "/tmp/$name.guest"
+# exec is made by the kernel, which reads the path itself and knows nothing
+# of the mapping: a host file under the same name must not run in place of
+# the guest's (the exec right was judged on the guest's file).
+cp /bin/true "/tmp/$name.run"
+at_exit "rm -f /tmp/$name.run"
+run "$o" "$e" $I sh -c "cp /bin/false /tmp/$name.run; /tmp/$name.run && echo ran-host-file; echo done"
+check_match "the guest went on after the exec" "^done$" "$o"
+check_nomatch "the host's file did not run for the guest's" "ran-host-file" "$o"
 
 # A path component swapped for a symlink to the credential store while
 # the guest opens through it: natively the race reads the secret, under
