@@ -345,6 +345,128 @@ const struct policy_rule *policy_holds_denied(const struct policy *p, const char
         return NULL;
 }
 
+/* --- bind mounts -------------------------------------------------------- */
+
+struct mount_line {
+        char dev[32];
+        char root[PATH_MAX]; /* the mount's root, as a path in its file system */
+        char point[PATH_MAX];
+};
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape(char *s)
+{
+        char *o = s;
+
+        for (; *s; s++) {
+                if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+                    s[3] <= '7') {
+                        *o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+                        s += 3;
+                } else {
+                        *o++ = *s;
+                }
+        }
+        *o = '\0';
+}
+
+/* Is a an ancestor of b, or b itself (component-wise)? */
+static bool path_within(const char *b, const char *a)
+{
+        size_t n = strlen(a);
+
+        if (n == 1 && a[0] == '/')
+                return true;
+        return !strncmp(a, b, n) && (b[n] == '/' || !b[n]);
+}
+
+static size_t parse_mountinfo(const char *text, struct mount_line **out)
+{
+        size_t n = 0, cap = 0;
+        const char *line = text;
+
+        *out = NULL;
+        while (line && *line) {
+                const char *nl = strchr(line, '\n');
+                size_t len = nl ? (size_t)(nl - line) : strlen(line);
+                char buf[2 * PATH_MAX + 128], dev[32], root[PATH_MAX], point[PATH_MAX];
+
+                if (len < sizeof(buf)) {
+                        memcpy(buf, line, len);
+                        buf[len] = '\0';
+                        if (sscanf(buf, "%*s %*s %31s %4095s %4095s", dev, root, point) == 3) {
+                                if (n == cap) {
+                                        cap = cap ? 2 * cap : 64;
+                                        *out = xrealloc(*out, cap * sizeof(**out));
+                                }
+                                unescape(root);
+                                unescape(point);
+                                snprintf((*out)[n].dev, sizeof((*out)[n].dev), "%s", dev);
+                                snprintf((*out)[n].root, sizeof((*out)[n].root), "%s", root);
+                                snprintf((*out)[n].point, sizeof((*out)[n].point), "%s", point);
+                                n++;
+                        }
+                }
+                line = nl ? nl + 1 : NULL;
+        }
+        return n;
+}
+
+int policy_deny_bind_mounts(struct policy *p, const char *mountinfo, struct policy_error *err)
+{
+        struct mount_line *m;
+        size_t nm = parse_mountinfo(mountinfo, &m), nrules = p->n;
+        int r = 0;
+
+        for (size_t i = 0; i < nrules && r == 0; i++) {
+                char path[PATH_MAX], fsrel[PATH_MAX], origin[PATH_MAX + 64], deny_path[PATH_MAX];
+                const struct mount_line *home = NULL;
+                size_t plen;
+                unsigned deny;
+
+                if (!p->rules[i].deny || p->rules[i].glob || p->rules[i].path[0] != '/')
+                        continue;
+                snprintf(path, sizeof(path), "%s", p->rules[i].path);
+                deny = p->rules[i].deny;
+                /* The mount the denied path is on (the last of those whose
+                 * mount point holds it: later mounts cover earlier ones). */
+                for (size_t k = 0; k < nm; k++)
+                        if (path_within(path, m[k].point) &&
+                            (!home || strlen(m[k].point) >= strlen(home->point)))
+                                home = &m[k];
+                if (!home)
+                        continue;
+                plen = strlen(home->point) == 1 ? 0 : strlen(home->point);
+                snprintf(fsrel, sizeof(fsrel), "%s%s", strcmp(home->root, "/") ? home->root : "",
+                         path[plen] ? path + plen : "");
+                if (!fsrel[0])
+                        snprintf(fsrel, sizeof(fsrel), "/");
+                /* Every other mount of the same file system that shows the
+                 * denied tree, or a part of it, somewhere else. */
+                for (size_t k = 0; k < nm && r == 0; k++) {
+                        if (&m[k] == home || strcmp(m[k].dev, home->dev))
+                                continue;
+                        if (path_within(m[k].root, fsrel)) {
+                                snprintf(deny_path, sizeof(deny_path), "%s", m[k].point); /* all of it */
+                        } else if (path_within(fsrel, m[k].root)) {
+                                size_t rl = strlen(m[k].root) == 1 ? 0 : strlen(m[k].root);
+                                if (snprintf(deny_path, sizeof(deny_path), "%s%s",
+                                             strcmp(m[k].point, "/") ? m[k].point : "",
+                                             fsrel + rl) >= (int)sizeof(deny_path))
+                                        continue;
+                        } else {
+                                continue;
+                        }
+                        if (!strcmp(deny_path, path))
+                                continue;
+                        snprintf(origin, sizeof(origin), "%s (mounted again: %s)", p->rules[i].origin, path);
+                        r = policy_add(p, deny_path, 0, deny, origin, false, err);
+                }
+        }
+        free(m);
+        return r;
+}
+
 unsigned policy_judge(const struct policy *p, const char *path, const struct stat *st,
                       const struct policy_rule **rule)
 {

@@ -133,5 +133,12 @@ const struct policy_rule *policy_holds_denied(const struct policy *p, const char
 unsigned policy_judge(const struct policy *p, const char *path, const struct stat *st,
                       const struct policy_rule **rule);
 
+/* Deny rules name paths, but a bind mount shows the same files at another
+ * path, where only identity pins (directories and multiply-linked files)
+ * would catch them. For each deny rule, add one for every other place the
+ * mount table (the text of /proc/self/mountinfo) shows the denied tree or
+ * a part of it. 0 or -errno with err set. */
+int policy_deny_bind_mounts(struct policy *p, const char *mountinfo, struct policy_error *err);
+
 /* Print the effective rules, one per line, or as JSON. */
 void policy_show(const struct policy *p, FILE *f, bool json);

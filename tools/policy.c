@@ -9,6 +9,7 @@
  * flags, in that order of precedence on equal paths (deny beats allow).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -92,7 +93,17 @@ int policy_from_options(struct policy *p, const struct policy_options *o, struct
                 if (r < 0)
                         return r;
         }
-        return deny_own_records(p, o, err);
+        r = deny_own_records(p, o, err);
+        if (r < 0)
+                return r;
+        /* Denied trees mounted again elsewhere (bind mounts). */
+        {
+                size_t cap = 1 << 20;
+                _cleanup_free_ char *mi = xmalloc(cap);
+                if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", mi, cap) >= 0)
+                        r = policy_deny_bind_mounts(p, mi, err);
+        }
+        return r;
 }
 
 /* One of the rule flags, or -1. */

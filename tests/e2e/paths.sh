@@ -190,6 +190,22 @@ run "$o" "$e" $I sh -c "cp /bin/false /tmp/$name.run; /tmp/$name.run && echo ran
 check_match "the guest went on after the exec" "^done$" "$o"
 check_nomatch "the host's file did not run for the guest's" "ran-host-file" "$o"
 
+# A credential store bind-mounted into the workspace is the same tree: it
+# stays denied there (root only: an ordinary user cannot mount).
+mkdir -p "$ws/bound"
+echo SECRET-CONFIG >"$home/.ssh/config" # one link only: no identity pin
+if mount --bind "$home/.ssh" "$ws/bound" 2>/dev/null; then
+  at_exit "umount '$ws/bound' 2>/dev/null"
+  run "$o" "$e" cat "$ws/bound/config"
+  check_match "natively the bind-mounted credential is readable" "^SECRET" "$o"
+  run "$o" "$e" $I cat bound/config
+  check_nomatch "the bind-mounted credential is denied" "SECRET" "$o"
+  check_match "the refusal names the rule and the mount" '"policy_rule":"profile agent \(mounted again: ' "$T/audit.jsonl"
+  umount "$ws/bound"
+else
+  say "not root: the bind-mount case is covered by the unit test only"
+fi
+
 # A path component swapped for a symlink to the credential store while
 # the guest opens through it: natively the race reads the secret, under
 # interpose the object reached is judged and it never does.

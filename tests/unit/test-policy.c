@@ -209,6 +209,34 @@ static void check_files(void)
         policy_free(&p);
 }
 
+/* Bind mounts: a denied tree shown again elsewhere is denied there too,
+ * whether the mount shows all of it, a part of it, or a tree holding it. */
+static void check_bind_mounts(void)
+{
+        static const char mountinfo[] =
+                "21 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                "22 21 0:5 / /proc rw - proc proc rw\n"
+                "30 21 8:1 /home/tester/.ssh /srv/ws/keys rw - ext4 /dev/sda1 rw\n"
+                "31 21 8:1 /home/tester/.ssh/old /srv/ws/old\\040keys rw - ext4 /dev/sda1 rw\n"
+                "32 21 8:1 /home /srv/ws/homes rw - ext4 /dev/sda1 rw\n"
+                "33 21 8:2 /home/tester/.ssh /srv/ws/other-disk rw - ext4 /dev/sdb1 rw\n";
+        struct policy_error err;
+        struct policy p;
+
+        policy_init(&p);
+        CHECK(policy_add(&p, "/srv/ws", PR_RW, 0, "ws", false, &err) == 0, "add ws");
+        CHECK(policy_add(&p, "/home/tester/.ssh", 0, PR_ALL, "--deny", false, &err) == 0, "add deny");
+        CHECK(rights(&p, "/srv/ws/keys/id_rsa") == PR_RW, "before: the bind mount is just a path");
+        CHECK(policy_deny_bind_mounts(&p, mountinfo, &err) == 0, "bind mounts: %s", err.msg);
+        CHECK(rights(&p, "/srv/ws/keys/id_rsa") == 0, "the denied tree mounted again is denied");
+        CHECK(rights(&p, "/srv/ws/old keys/x") == 0, "a part of it (escaped name) is denied");
+        CHECK(rights(&p, "/srv/ws/homes/tester/.ssh/id_rsa") == 0, "inside a mount of its parent, denied");
+        CHECK(rights(&p, "/srv/ws/homes/tester/notes") == PR_RW, "the rest of that mount is not");
+        CHECK(rights(&p, "/srv/ws/other-disk/id_rsa") == PR_RW,
+              "the same path on another file system is not it");
+        policy_free(&p);
+}
+
 int main(void)
 {
         char tmpl[] = "/tmp/interpose-policy-XXXXXX";
@@ -222,6 +250,7 @@ int main(void)
         check_precedence();
         check_hardlink();
         check_files();
+        check_bind_mounts();
         rmdir(tmpl);
         printf("policy: %s\n", guest_failures ? "FAIL" : "ok");
         return guest_result();
