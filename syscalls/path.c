@@ -23,6 +23,7 @@
 #include <string.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -340,12 +341,13 @@ static long fifo_open_later(struct sentry_call *c, struct target *t, int flags)
         return SENTRY_DONE;
 }
 
+static long open_target(struct sentry_call *c, struct target *t, int flags, mode_t mode);
+
 static long do_open(struct sentry_call *c, int dirfd, uint64_t addr, int flags, mode_t mode)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
-        int acc = flags & O_ACCMODE, fd, r;
-        unsigned walk_flags = 0, need = 0;
-        char proc[64];
+        unsigned walk_flags = 0;
+        int r;
 
         if (flags & O_CREAT)
                 walk_flags |= WALK_CREATE | ((flags & O_EXCL) ? WALK_NOFOLLOW : 0);
@@ -356,34 +358,44 @@ static long do_open(struct sentry_call *c, int dirfd, uint64_t addr, int flags, 
         r = resolve(c, dirfd, addr, walk_flags, &t);
         if (r < 0)
                 return r;
+        return open_target(c, &t, flags, mode);
+}
 
-        if (!t.r.exists) {
+/* The open itself, on what a resolution reached: t's object, or when
+ * !t->r.exists the directory t->fd to create t->r.name in. */
+static long open_target(struct sentry_call *c, struct target *t, int flags, mode_t mode)
+{
+        int acc = flags & O_ACCMODE, fd, r;
+        unsigned need = 0;
+        char proc[64];
+
+        if (!t->r.exists) {
                 /* "name/" cannot become a file. */
-                if (t.given[strlen(t.given) - 1] == '/')
+                if (t->given[strlen(t->given) - 1] == '/')
                         return -EISDIR;
-                /* A new file in the directory t.fd, named t.r.name. */
-                r = allowed(c, &t, PR_CREATE, "create");
+                /* A new file in the directory t->fd, named t->r.name. */
+                r = allowed(c, t, PR_CREATE, "create");
                 if (r < 0)
                         return r;
-                fd = openat(t.fd, t.r.name, (flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC) & ~O_NOCTTY,
+                fd = openat(t->fd, t->r.name, (flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC) & ~O_NOCTTY,
                             mode & ~caller_umask(c) & 07777);
                 if (fd < 0)
                         return -errno;
         } else {
                 if ((flags & O_CREAT) && (flags & O_EXCL))
                         return -EEXIST;
-                if (S_ISLNK(t.r.st.st_mode) && !(flags & O_PATH))
+                if (S_ISLNK(t->r.st.st_mode) && !(flags & O_PATH))
                         return -ELOOP;
                 if (flags & O_PATH)
                         need = 0;
-                else if (S_ISDIR(t.r.st.st_mode))
+                else if (S_ISDIR(t->r.st.st_mode))
                         need = acc == O_RDONLY ? PR_LIST : PR_WRITE;
                 else
                         need = (acc != O_WRONLY ? PR_READ : 0) |
                                (acc != O_RDONLY || (flags & O_TRUNC) ? PR_WRITE : 0);
                 if ((flags & O_TMPFILE) == O_TMPFILE) /* O_TMPFILE includes O_DIRECTORY */
                         need = PR_CREATE;
-                r = allowed(c, &t, need, "lookup");
+                r = allowed(c, t, need, "lookup");
                 if (r < 0)
                         return r;
                 /* An O_PATH fd cannot be installed with ADDFD (it is not a
@@ -392,13 +404,13 @@ static long do_open(struct sentry_call *c, int dirfd, uint64_t addr, int flags, 
                  * use of it (as a dirfd, for exec) is decided again. */
                 if (flags & O_PATH)
                         return SENTRY_CONTINUE;
-                if (S_ISDIR(t.r.st.st_mode) && acc != O_RDONLY && (flags & O_TMPFILE) != O_TMPFILE)
+                if (S_ISDIR(t->r.st.st_mode) && acc != O_RDONLY && (flags & O_TMPFILE) != O_TMPFILE)
                         return -EISDIR;
                 /* A FIFO open waits for the other end: not with the whole
                  * sentry, but in a thread of its own. */
-                if (S_ISFIFO(t.r.st.st_mode) && !(flags & O_NONBLOCK) && acc != O_RDWR)
-                        return fifo_open_later(c, &t, flags);
-                snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);
+                if (S_ISFIFO(t->r.st.st_mode) && !(flags & O_NONBLOCK) && acc != O_RDWR)
+                        return fifo_open_later(c, t, flags);
+                snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->fd);
                 fd = open(proc, (flags | O_CLOEXEC) & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY), mode);
                 if (fd < 0)
                         return -errno;
@@ -418,6 +430,114 @@ long sys_open(struct sentry_call *c, uint64_t path, int flags, unsigned mode)
 long sys_openat(struct sentry_call *c, int dirfd, uint64_t path, int flags, unsigned mode)
 {
         return do_open(c, dirfd, path, flags, mode);
+}
+
+/* openat2: the guest's RESOLVE_* restrictions are the kernel's to apply,
+ * so the sentry resolves with openat2 itself (O_PATH, from its copy of the
+ * guest's dirfd or cwd), then judges the object reached and opens it as
+ * open does. A start in /proc or in the host's /tmp (whose names are the
+ * guest's private ones) would be resolved differently from what the guest
+ * sees: refused with EXDEV, as for a crossing the flags forbid. */
+long sys_openat2(struct sentry_call *c, int dirfd, uint64_t path, uint64_t howp, uint64_t size)
+{
+        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
+        _cleanup_close_ int start = -1;
+        struct open_how how = { 0 }, kh;
+        char extra[64];
+        struct stat st;
+        char *slash;
+        int r;
+
+        if (size < 24) /* OPEN_HOW_SIZE_VER0 */
+                return -EINVAL;
+        if (size > 4096)
+                return -E2BIG;
+        r = sentry_read(c, &how, howp, size < sizeof(how) ? size : sizeof(how));
+        if (r < 0)
+                return r;
+        for (uint64_t off = sizeof(how); off < size; off += sizeof(extra)) {
+                size_t n = size - off < sizeof(extra) ? size - off : sizeof(extra);
+                r = sentry_read(c, extra, howp + off, n);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n; i++)
+                        if (extra[i])
+                                return -E2BIG;
+        }
+        if ((how.flags >> 32) ||
+            (how.resolve & ~(uint64_t)(RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS |
+                                       RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED)) ||
+            ((how.resolve & RESOLVE_BENEATH) && (how.resolve & RESOLVE_IN_ROOT)) || (how.mode & ~07777ull) ||
+            (how.mode && !(how.flags & (O_CREAT | __O_TMPFILE))))
+                return -EINVAL;
+        if ((how.resolve & RESOLVE_CACHED) && (how.flags & (O_CREAT | O_TRUNC | __O_TMPFILE)))
+                return -EAGAIN;
+        if (!how.resolve)
+                return do_open(c, dirfd, path, (int)how.flags, (mode_t)how.mode);
+
+        r = (int)sentry_read_str(c, t.given, path, sizeof(t.given));
+        if (r < 0)
+                return r;
+        if (!t.given[0])
+                return -ENOENT;
+        if (t.given[0] == '/' && !(how.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)))
+                start = fcntl(c->s->root_fd, F_DUPFD_CLOEXEC, 3);
+        else
+                start = start_dir(c, dirfd);
+        if (start < 0)
+                return start == -ESRCH ? SENTRY_DONE : start;
+        if (fstat(start, &st) < 0)
+                return -errno;
+        if (st.st_dev == c->s->proc_dev || (S_ISDIR(st.st_mode) && c->s->tmp_fd >= 0 &&
+                                            st.st_dev == c->s->tmp_dev && st.st_ino == c->s->tmp_ino)) {
+                sentry_decide(c, "deny", "openat2-view");
+                return -EXDEV;
+        }
+        kh = (struct open_how){
+                .flags = O_PATH | O_CLOEXEC | (how.flags & (O_NOFOLLOW | O_DIRECTORY)),
+                .resolve = how.resolve & ~(uint64_t)RESOLVE_CACHED,
+        };
+        if ((how.flags & O_CREAT) && (how.flags & O_EXCL))
+                kh.flags |= O_NOFOLLOW;
+        t.fd = (int)syscall(SYS_openat2, start, t.given, &kh, sizeof(kh));
+        if (t.fd < 0 && errno == ENOENT && (how.flags & O_CREAT) && t.given[strlen(t.given) - 1] != '/') {
+                /* A new name: its directory, resolved the same way. */
+                char dir[PATH_MAX];
+                snprintf(dir, sizeof(dir), "%s", t.given);
+                slash = strrchr(dir, '/');
+                if (slash == dir)
+                        dir[1] = '\0';
+                else if (slash)
+                        *slash = '\0';
+                else
+                        snprintf(dir, sizeof(dir), ".");
+                kh.flags = O_PATH | O_CLOEXEC | O_DIRECTORY;
+                t.fd = (int)syscall(SYS_openat2, start, dir, &kh, sizeof(kh));
+                if (t.fd < 0)
+                        return -errno;
+                r = target_of_fd(c, &t, -1, 0);
+                if (r < 0)
+                        return r;
+                t.r.exists = false;
+                snprintf(t.r.name, sizeof(t.r.name), "%s",
+                         strrchr(t.given, '/') ? strrchr(t.given, '/') + 1 : t.given);
+        } else if (t.fd < 0) {
+                return -errno;
+        } else {
+                r = target_of_fd(c, &t, -1, 0);
+                if (r < 0)
+                        return r;
+                if (t.r.st.st_dev == c->s->proc_dev) {
+                        sentry_decide(c, "deny", "openat2-view");
+                        return -EXDEV;
+                }
+        }
+        {
+                const struct policy_rule *rule = NULL;
+                t.r.rights = policy_judge(c->s->policy, t.r.path, &t.r.st, &rule);
+                snprintf(t.r.rule, sizeof(t.r.rule), "%s", rule ? rule->origin : "");
+        }
+        return open_target(c, &t, (int)how.flags, (mode_t)how.mode);
 }
 
 long sys_creat(struct sentry_call *c, uint64_t path, unsigned mode)

@@ -206,6 +206,55 @@ else
   say "not root: the bind-mount case is covered by the unit test only"
 fi
 
+# openat2: the guest's RESOLVE_* flags behave as natively; what is reached
+# is still judged (shadow, and a symlink out of the workspace, refused).
+cat >"$T/o2.py" <<'PY'
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+class How(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+def o2(dirfd, path, flags, resolve, mode=0):
+    h = How(flags, mode, resolve)
+    r = libc.syscall(437, dirfd, path.encode(), ctypes.byref(h), ctypes.sizeof(h))
+    if r < 0:
+        return "err " + os.strerror(ctypes.get_errno())
+    data = os.read(r, 64) if flags & 3 == os.O_RDONLY and os.path.isfile("/proc/self/fd/%d" % r) else b""
+    os.close(r)
+    return "ok" + (" SECRET" if b"SECRET" in data else "")
+BENEATH, IN_ROOT, NO_SYMLINKS = 0x08, 0x10, 0x04
+d = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+os.makedirs("o2/sub", exist_ok=True)
+open("o2/sub/f", "w").write("x")
+for name, to in (("o2/lnk", "sub/f"), ("o2/out", sys.argv[1])):
+    if not os.path.lexists(name):
+        os.symlink(to, name)
+d = os.open("o2", os.O_RDONLY | os.O_DIRECTORY)
+print("plain", o2(d, "sub/f", os.O_RDONLY, 0))
+print("beneath-ok", o2(d, "sub/f", os.O_RDONLY, BENEATH))
+print("beneath-dotdot", o2(d, "../x", os.O_RDONLY, BENEATH))
+print("beneath-abs", o2(d, "/etc/passwd", os.O_RDONLY, BENEATH))
+print("beneath-symlink-out", o2(d, "out", os.O_RDONLY, BENEATH))
+print("nosym", o2(d, "lnk", os.O_RDONLY, NO_SYMLINKS))
+print("inroot-abs", o2(d, "/sub/f", os.O_RDONLY, IN_ROOT))
+print("create", o2(d, "sub/new", os.O_WRONLY | os.O_CREAT, BENEATH, 0o644))
+print("abs-etc", o2(-100, "/etc/passwd", os.O_RDONLY, NO_SYMLINKS))
+print("bad-resolve", o2(d, "sub/f", os.O_RDONLY, 0x1000))
+print("mode-without-create", o2(d, "sub/f", os.O_RDONLY, BENEATH, 0o644))
+print("symlink-out", o2(d, "out", os.O_RDONLY, 0))
+print("shadow", o2(-100, "/etc/shadow", os.O_RDONLY, NO_SYMLINKS))
+PY
+cp "$T/o2.py" "$ws/o2.py"
+run "$T/o2.native" "$e" /usr/bin/python3.11 o2.py "$home/.ssh/id_ed25519"
+rm -rf "$ws/o2"
+run "$o" "$e" $I /usr/bin/python3.11 o2.py "$home/.ssh/id_ed25519"
+check_eq "openat2 probes ran" 0 "$rc"
+check_match "natively the symlink out reads the secret" "^symlink-out ok SECRET" "$T/o2.native"
+grep -v -e '^symlink-out' -e '^shadow' "$T/o2.native" >"$T/o2.n"
+grep -v -e '^symlink-out' -e '^shadow' "$o" >"$T/o2.g"
+check_same_file "openat2 with RESOLVE_* answers as natively" "$T/o2.n" "$T/o2.g"
+check_match "openat2 through a symlink out of the workspace is refused" "^symlink-out err Permission denied" "$o"
+check_match "openat2 of /etc/shadow is refused" "^shadow err Permission denied" "$o"
+
 # A path component swapped for a symlink to the credential store while
 # the guest opens through it: natively the race reads the secret, under
 # interpose the object reached is judged and it never does.
