@@ -222,6 +222,7 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                         char host[PATH_MAX];
                         snprintf(host, sizeof(host), "%s/%s", ctx->tmp_path, comp);
                         if (!ctx->keep_host || !ctx->keep_host(ctx->opaque, host)) {
+                                res->mapped = true;
                                 close(cur);
                                 cur = fcntl(ctx->tmp_fd, F_DUPFD_CLOEXEC, 3);
                                 if (cur < 0)

@@ -56,6 +56,7 @@ struct walk_result {
         char path[PATH_MAX];     /* the kernel's path of fd */
         struct stat st;          /* of fd */
         bool per_caller; /* went through /proc (self, a magic link): means something else for another thread */
+        bool mapped;     /* a name in the host's /tmp was looked up in the session's instead */
 };
 
 /* Prepare ctx for a guest thread: opens "/" and finds /proc's device.

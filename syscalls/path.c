@@ -47,6 +47,7 @@ struct target {
         int fd;          /* O_PATH: the object, or its parent when !r.exists */
         bool borrowed;   /* fd is the dentry cache's: not ours to close */
         bool per_caller; /* the walk went through /proc: not for the cache */
+        bool mapped;     /* ... or through the guest's private /tmp (walk.h) */
         struct gofer_resp r;
         char given[PATH_MAX];
 };
@@ -171,6 +172,7 @@ static int walk_local(struct sentry_call *c, int start, const char *path, unsign
         snprintf(t->r.path, sizeof(t->r.path), "%s", res.path);
         t->r.st = res.st;
         t->per_caller = res.per_caller;
+        t->mapped = res.mapped;
         t->r.rights = policy_judge(c->s->policy, res.path, &res.st, &rule);
         snprintf(t->r.rule, sizeof(t->r.rule), "%s", rule ? rule->origin : "");
         t->fd = res.fd;
@@ -229,8 +231,8 @@ static int resolve_given(struct sentry_call *c, int dirfd, unsigned flags, struc
                         return 0;
                 }
                 r = walk_local(c, start, t->given, flags, t);
-                if (r == 0 && cacheable && t->r.exists && !t->per_caller && sst.st_dev != c->s->proc_dev &&
-                    t->r.st.st_dev != c->s->proc_dev)
+                if (r == 0 && cacheable && t->r.exists && !t->per_caller && !t->mapped &&
+                    sst.st_dev != c->s->proc_dev && t->r.st.st_dev != c->s->proc_dev)
                         dcache_fill(sst.st_dev, sst.st_ino, flags, t->given, t->fd, t->r.path, t->r.rights,
                                     t->r.rule);
         } else {
@@ -1026,6 +1028,34 @@ long sys_truncate(struct sentry_call *c, uint64_t path, long length)
         return truncate(proc, length) < 0 ? -errno : 0;
 }
 
+/* chdir and exec are made by the kernel, on the guest's own string: for a
+ * name in the guest's private /tmp (other than /tmp itself, which the walk
+ * maps whatever the cwd), the kernel would reach the host's /tmp instead.
+ * Refused, with the reason in the audit log and once on stderr: what is
+ * under $TMPDIR, which names the same directory by its real path, works. */
+static bool kernel_sees_host_tmp(struct sentry_call *c, const struct target *t)
+{
+        static bool told;
+        size_t len;
+
+        if (!t->mapped)
+                return false;
+        len = (size_t)snprintf(c->detail, sizeof(c->detail), "\"path\":\"");
+        len = audit_json_escape(c->detail, len, sizeof(c->detail) - 160, t->given);
+        snprintf(c->detail + len, sizeof(c->detail) - len,
+                 "\",\"why\":\"the kernel resolves this path in the host's /tmp; use $TMPDIR\"");
+        sentry_decide(c, "deny", "private-tmp");
+        if (!told) {
+                told = true;
+                fprintf(stderr,
+                        "interpose: note: %s names the guest's private /tmp, which chdir and exec cannot "
+                        "follow (the kernel reads the path itself); use $TMPDIR (%s), the same "
+                        "directory by its real path\n",
+                        t->given, c->s->policy && c->s->policy->tmpdir ? c->s->policy->tmpdir : "");
+        }
+        return true;
+}
+
 /* chdir: a starting point grants nothing by itself (every later path is
  * resolved and judged again), so after the check the kernel may do it. */
 long sys_chdir(struct sentry_call *c, uint64_t path)
@@ -1038,7 +1068,9 @@ long sys_chdir(struct sentry_call *c, uint64_t path)
         if (!t.r.exists)
                 return -ENOENT;
         r = allowed(c, &t, 0, "lookup");
-        return r < 0 ? r : SENTRY_CONTINUE;
+        if (r < 0)
+                return r;
+        return kernel_sees_host_tmp(c, &t) ? -EACCES : SENTRY_CONTINUE;
 }
 
 long sys_statfs(struct sentry_call *c, uint64_t path, uint64_t buf)
@@ -1138,6 +1170,8 @@ int sys_path_check_exec(struct sentry_call *c, int dirfd, const char *path, int 
         r = allowed(c, &t, PR_EXEC, "exec");
         if (r < 0)
                 return r;
+        if (kernel_sees_host_tmp(c, &t))
+                return -EACCES;
         *ran = t.r.st;
         /* What else runs: a #! interpreter, the ELF interpreter. Only a
          * regular file runs; nothing else is opened (opening a device has

@@ -189,6 +189,10 @@ at_exit "rm -f /tmp/$name.run"
 run "$o" "$e" $I sh -c "cp /bin/false /tmp/$name.run; /tmp/$name.run && echo ran-host-file; echo done"
 check_match "the guest went on after the exec" "^done$" "$o"
 check_nomatch "the host's file did not run for the guest's" "ran-host-file" "$o"
+check_match "exec of a private /tmp path is refused with the reason" '"rule":"private-tmp".*use \$TMPDIR' "$T/audit.jsonl"
+check_match "...and interpose says what to do" "use \\\$TMPDIR" "$e"
+run "$o" "$e" $I sh -c 'cp /bin/true "$TMPDIR/t" && "$TMPDIR/t" && mkdir "$TMPDIR/d" && cd "$TMPDIR/d" && echo tmpdir-ok'
+check_match "exec and chdir by \$TMPDIR's real path work" "^tmpdir-ok$" "$o"
 
 # A credential store bind-mounted into the workspace is the same tree: it
 # stays denied there (root only: an ordinary user cannot mount).
