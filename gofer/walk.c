@@ -120,6 +120,42 @@ static bool starts_in_host_tmp(const struct walk_ctx *ctx, int fd)
         return ctx->tmp_fd >= 0 && fstat(fd, &st) == 0 && is_host_tmp(ctx, &st);
 }
 
+/* The kernel's path of what an absolute lookup with no symlink (openat2
+ * refused any) and no "." or ".." reached is the path itself, slashes
+ * collapsed: the object was found by exactly those names. That saves
+ * asking /proc for it (d_path), which costs as much as the lookup. False
+ * when the path is not of that kind. */
+static bool lexical_path(bool absolute, const char *path, char *out, size_t cap)
+{
+        size_t o = 0;
+
+        if (!absolute || path[0] != '/')
+                return false;
+        for (const char *p = path; *p;) {
+                const char *end;
+                size_t n;
+
+                while (*p == '/')
+                        p++;
+                if (!*p)
+                        break;
+                end = strchrnul(p, '/');
+                n = (size_t)(end - p);
+                if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+                        return false;
+                if (o + 1 + n + 1 > cap)
+                        return false;
+                out[o++] = '/';
+                memcpy(out + o, p, n);
+                o += n;
+                p = end;
+        }
+        if (!o)
+                out[o++] = '/';
+        out[o] = '\0';
+        return true;
+}
+
 /* Replace the remaining path by target + "/" + rest. */
 static int substitute(char *rest, size_t cap, const char *target, const char *after)
 {
@@ -175,7 +211,8 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                         if (fstat(fd, &fst) == 0 && !on_proc(ctx, fd, &fst) && !is_host_tmp(ctx, &fst) &&
                             (!S_ISLNK(fst.st_mode) || (flags & WALK_NOFOLLOW)) &&
                             (!(flags & WALK_DIRECTORY) || S_ISDIR(fst.st_mode)) &&
-                            fd_path(fd, res->path, sizeof(res->path)) == 0) {
+                            (lexical_path(start == ctx->root, rest, res->path, sizeof(res->path)) ||
+                             fd_path(fd, res->path, sizeof(res->path)) == 0)) {
                                 res->st = fst;
                                 res->exists = true;
                                 res->fd = fd;

@@ -16,12 +16,17 @@ check_eq "the racer ran: status" 0 "$rc"
 check_true "every exit record shows the program its exec record named" "$PY" - "$T/audit.jsonl" "$RACER" <<'PY'
 import json, os, sys
 racer = os.path.realpath(sys.argv[2])  # still running it: the exec failed (a torn path)
-last_exec, lies, verified, exits = {}, [], 0, 0
+last_exec, lies, verified, exits, top = {}, [], 0, 0, None
 for line in open(sys.argv[1]):
     r = json.loads(line)
     pid = r.get("pid")
     if r.get("decision") == "exec" and r.get("rule") == "audit":
+        if top is None:
+            top = pid  # the racer itself
         last_exec[pid] = os.path.realpath(r["path"])
+    elif r.get("decision") == "exit" and pid not in last_exec and pid != top and \
+            os.path.realpath(r["exe"]) == racer:
+        exits += 1  # a torn path the sentry found no file for: the exec failed before any record
     elif r.get("rule") == "exec-verify":
         verified += 1
         last_exec.pop(pid, None)
