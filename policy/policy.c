@@ -186,9 +186,9 @@ int policy_add(struct policy *p, const char *path, unsigned allow, unsigned deny
                 set_err(err, "%s: path too long", origin);
                 return -ENAMETOOLONG;
         }
-        bool exact = allow & PR_EXACT;
+        bool exact = allow & PR_EXACT, link = allow & PR_LINK;
 
-        allow &= ~PR_EXACT;
+        allow &= ~(PR_EXACT | PR_LINK);
         if ((allow & ~PR_ALL) || (deny & ~PR_ALL)) {
                 set_err(err, "%s: unknown rights", origin);
                 return -EINVAL;
@@ -204,8 +204,17 @@ int policy_add(struct policy *p, const char *path, unsigned allow, unsigned deny
                 normalise(buf);
                 /* The gofer decides on where objects really are, so rules
                  * name that too: /lib is /usr/lib on a merged-/usr system. */
-                if (!glob && realpath(buf, real))
+                char *slash = strrchr(buf, '/');
+                if (link && slash && slash != buf) {
+                        /* The link's directory, resolved; the link, kept. */
+                        *slash = '\0';
+                        if (realpath(buf, real) && strlen(real) + strlen(slash + 1) + 2 <= sizeof(buf))
+                                snprintf(buf, sizeof(buf), "%s/%s", strcmp(real, "/") ? real : "", slash + 1);
+                        else
+                                *slash = '/';
+                } else if (!glob && !link && realpath(buf, real)) {
                         snprintf(buf, sizeof(buf), "%s", real);
+                }
         }
         if (p->n == p->cap) {
                 p->cap = p->cap ? 2 * p->cap : 32;
@@ -569,6 +578,8 @@ static const char *const sys_read[] = {
         "/sys/kernel/mm/transparent_hugepage",
 };
 
+static const char *const dev_links[] = { "/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr" };
+
 int policy_profile(struct policy *p, const char *name, const char *home, const char *workspace,
                    const char *tmpdir, struct policy_error *err)
 {
@@ -608,6 +619,10 @@ int policy_profile(struct policy *p, const char *name, const char *home, const c
                             (!strcmp(dev_rw[i], "/dev/shm") ? PR_CREATE | PR_DELETE : 0),
                     0);
         ADD("/dev", PR_LIST | PR_EXACT, 0);
+        /* The links into the caller's /proc/self/fd (followed by the walk to
+         * the object, which is judged on its own). */
+        for (size_t i = 0; i < ARRAY_SIZE(dev_links); i++)
+                ADD(dev_links[i], PR_READ | PR_EXACT | PR_LINK, 0);
         /* /proc: the guest's own processes (the walk shows no other pid),
          * and the global files programs need; /sys: what runtimes size
          * themselves by. Everything else there is refused. */

@@ -38,6 +38,9 @@ enum policy_right {
  * apply to the object it names only, not to what is below it ("/" may be
  * listed; that grants nothing under it). */
 #define PR_EXACT (1u << 8)
+/* Not a right: passed with PR_EXACT, the rule names a symlink itself (its
+ * directory is resolved, the link is not followed). */
+#define PR_LINK (1u << 10)
 /* Not a right a rule grants: the gofer's answer for a directory above an
  * allowed tree, which may be looked up (stat, walked through) only. */
 #define PR_LOOKUP (1u << 9)

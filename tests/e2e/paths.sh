@@ -45,6 +45,7 @@ try proc-self cat /proc/self/status
 try proc-init cat /proc/1/environ
 try proc-list-init sh -c "ls /proc | grep -qx 1"
 try dev-stdin sh -c "cat /dev/stdin <src/main.c"
+try dev-links ls -l /dev/stdin /dev/stdout /dev/stderr /dev/fd
 try process-substitution bash -c "cat <(echo hi)"
 try proc-self-root-passwd cat /proc/self/root/etc/passwd
 try proc-self-root-shadow cat /proc/self/root/etc/shadow
@@ -132,7 +133,7 @@ rm -f "$ws/hardlink" && ln "$home/.ssh/id_ed25519" "$ws/hardlink"
 
 run "$o" "$e" $I sh -c "$probe"
 check_eq "the probes ran: status" 0 "$rc"
-for ok in workspace readlink proc-self proc-list-self dev-stdin process-substitution proc-self-root-passwd usr \
+for ok in workspace readlink proc-self proc-list-self dev-stdin dev-links process-substitution proc-self-root-passwd usr \
     write-workspace tree-workspace exec-workspace exec-script \
     utime-workspace xattr-workspace mmap-exec-workspace fexecve-workspace fchmod-pipe fifo-rendezvous \
     rename-over-linked unlink-linked proc-cpuinfo sys-cpu exec-proc-fd exec-dev-fd; do
@@ -258,6 +259,60 @@ grep -v -e '^symlink-out' -e '^shadow' "$o" >"$T/o2.g"
 check_same_file "openat2 with RESOLVE_* answers as natively" "$T/o2.n" "$T/o2.g"
 check_match "openat2 through a symlink out of the workspace is refused" "^symlink-out err Permission denied" "$o"
 check_match "openat2 of /etc/shadow is refused" "^shadow err Permission denied" "$o"
+
+# A dirfd opened before its directory was renamed: ".." from it is
+# resolved from where the directory is now, and what it reaches is judged.
+cat >"$ws/dirfd.py" <<'PY'
+import os, sys
+os.makedirs("deep/er", exist_ok=True)
+d = os.open("deep/er", os.O_RDONLY | os.O_DIRECTORY)
+os.rename("deep", "moved")
+try:
+    fd = os.open(sys.argv[1], os.O_RDONLY, dir_fd=d)
+    print("LEAK" if b"SECRET" in os.read(fd, 64) else "read-other")
+except OSError as e:
+    print("refused", e.strerror)
+PY
+rel=../../../home/.ssh/id_ed25519
+rm -rf "$ws/deep" "$ws/moved"
+run "$o" "$e" /usr/bin/python3.11 dirfd.py "$rel"
+check_match "natively .. from a renamed dirfd reaches the secret" "^LEAK" "$o"
+rm -rf "$ws/deep" "$ws/moved"
+run "$o" "$e" $I /usr/bin/python3.11 dirfd.py "$rel"
+check_match "under interpose .. from a renamed dirfd is refused" "^refused Permission denied" "$o"
+
+# An O_PATH fd of a workspace file that the host then moves into the
+# credential store: reopening it through /proc/self/fd is judged on where
+# the object is now. The guest and the test take turns through FIFOs.
+cat >"$ws/reopen.py" <<'PY'
+import os, sys
+fd = os.open("doc", os.O_PATH)
+with open("ready", "w") as f:
+    f.write("opened\n")
+open("go").read()
+try:
+    r = os.open("/proc/self/fd/%d" % fd, os.O_RDONLY)
+    print("LEAK" if b"SECRET" in os.read(r, 64) else "read-other")
+except OSError as e:
+    print("refused", e.strerror)
+PY
+reopen_round() {
+  rm -f "$ws/ready" "$ws/go" "$home/.ssh/doc"
+  echo SECRET-DOC >"$ws/doc"
+  mkfifo "$ws/ready" "$ws/go"
+  timeout -k 5 "$POLL_LIMIT" "$@" /usr/bin/python3.11 reopen.py </dev/null >"$o" 2>"$e" &
+  _p=$!
+  if timeout "$POLL_LIMIT" cat "$ws/ready" >/dev/null; then
+    mv "$ws/doc" "$home/.ssh/doc"
+    echo go >"$ws/go"
+  fi
+  wait "$_p"
+}
+reopen_round
+check_match "natively the moved file reopens through /proc/self/fd" "^LEAK" "$o"
+reopen_round $I
+check_match "under interpose the reopen is judged where the file is now" "^refused Permission denied" "$o"
+rm -f "$ws/ready" "$ws/go" "$home/.ssh/doc"
 
 # A path component swapped for a symlink to the credential store while
 # the guest opens through it: natively the race reads the secret, under
