@@ -186,9 +186,9 @@ int policy_add(struct policy *p, const char *path, unsigned allow, unsigned deny
                 set_err(err, "%s: path too long", origin);
                 return -ENAMETOOLONG;
         }
-        bool exact = allow & PR_EXACT, link = allow & PR_LINK;
+        bool exact = allow & PR_EXACT, link = allow & PR_LINK, scan = !(allow & PR_NOSCAN);
 
-        allow &= ~(PR_EXACT | PR_LINK);
+        allow &= ~(PR_EXACT | PR_LINK | PR_NOSCAN);
         if ((allow & ~PR_ALL) || (deny & ~PR_ALL)) {
                 set_err(err, "%s: unknown rights", origin);
                 return -EINVAL;
@@ -230,7 +230,7 @@ int policy_add(struct policy *p, const char *path, unsigned allow, unsigned deny
         r->origin = xstrdup(origin);
         if (deny && !glob && stat(r->path, &st) == 0) {
                 pin(r, &st);
-                if (S_ISDIR(st.st_mode)) {
+                if (S_ISDIR(st.st_mode) && scan) {
                         int budget = PIN_SCAN_MAX;
                         pin_below(r, r->path, 0, &budget);
                 }

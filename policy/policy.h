@@ -41,6 +41,10 @@ enum policy_right {
 /* Not a right: passed with PR_EXACT, the rule names a symlink itself (its
  * directory is resolved, the link is not followed). */
 #define PR_LINK (1u << 10)
+/* Not a right: with a deny rule on a directory, pin the directory only, not
+ * the multiply-linked files below it (no scan: for a large tree whose files
+ * the guest cannot have linked elsewhere, like interpose's own state). */
+#define PR_NOSCAN (1u << 11)
 /* Not a right a rule grants: the gofer's answer for a directory above an
  * allowed tree, which may be looked up (stat, walked through) only. */
 #define PR_LOOKUP (1u << 9)

@@ -14,6 +14,7 @@
 /* Direct-mapped: a new entry replaces whatever had its slot. Each entry
  * holds an fd, so the size stays well inside the sentry's fd limit. */
 #define DCACHE_SLOTS 512
+#define DCACHE_SEEN 4096
 
 struct dcache_entry {
         uint64_t hash;
@@ -29,6 +30,7 @@ struct dcache_entry {
 };
 
 static struct dcache_entry slots[DCACHE_SLOTS];
+static uint64_t seen[DCACHE_SEEN]; /* hashes of lookups made once */
 static unsigned generation = 1;
 static bool ready;
 static unsigned long n_lookups, n_hits;
@@ -44,9 +46,7 @@ static void entry_clear(struct dcache_entry *e)
 {
         if (e->fd >= 0)
                 close(e->fd);
-        free(e->given);
-        free(e->path);
-        free(e->rule);
+        free(e->given); /* path and rule share its block */
         memset(e, 0, sizeof(*e));
         e->fd = -1;
 }
@@ -86,33 +86,42 @@ bool dcache_lookup(dev_t sdev, ino_t sino, unsigned flags, const char *given, st
         return true;
 }
 
-void dcache_fill(dev_t sdev, ino_t sino, unsigned flags, const char *given, int fd, const char *path,
-                 unsigned rights, const char *rule)
+bool dcache_fill(dev_t sdev, ino_t sino, unsigned flags, const char *given, int fd, const struct stat *st,
+                 const char *path, unsigned rights, const char *rule)
 {
-        uint64_t h;
+        uint64_t h = key_hash(sdev, sino, flags, given);
         struct dcache_entry *e;
-        struct stat st;
-        int copy;
+        size_t lg, lp, lr;
 
         init_once();
-        if (fstat(fd, &st) < 0 || st.st_nlink == 0)
-                return;
-        copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (copy < 0)
-                return; /* out of fds: the cache is only an optimisation */
-        h = key_hash(sdev, sino, flags, given);
+        /* Kept the second time a lookup is seen: a path looked up once (git
+         * status stats each file of a tree once) costs no more than a
+         * hash, and the entries go to what repeats. */
+        if (seen[h % DCACHE_SEEN] != h) {
+                seen[h % DCACHE_SEEN] = h;
+                return false;
+        }
+        if (st->st_nlink == 0)
+                return false;
         e = &slots[h % DCACHE_SLOTS];
         entry_clear(e);
+        lg = strlen(given) + 1;
+        lp = strlen(path) + 1;
+        lr = strlen(rule) + 1;
         e->hash = h;
         e->gen = generation;
         e->sdev = sdev;
         e->sino = sino;
         e->flags = flags;
-        e->fd = copy;
-        e->given = xstrdup(given);
-        e->path = xstrdup(path);
-        e->rule = xstrdup(rule);
+        e->fd = fd;
+        e->given = xmalloc(lg + lp + lr); /* one block: given, path, rule */
+        e->path = e->given + lg;
+        e->rule = e->path + lp;
+        memcpy(e->given, given, lg);
+        memcpy(e->path, path, lp);
+        memcpy(e->rule, rule, lr);
         e->rights = rights;
+        return true;
 }
 
 void dcache_invalidate(void)

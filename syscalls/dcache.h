@@ -27,7 +27,7 @@
 struct policy_rule;
 
 struct dcache_hit {
-        int fd; /* borrowed: the cache's O_PATH fd; do not close */
+        int fd; /* borrowed: the cache's O_PATH fd; do not close. Valid until the next dcache_fill */
         const char *path;
         struct stat st; /* fresh */
         unsigned rights;
@@ -38,9 +38,11 @@ struct dcache_hit {
  * true on a hit, with *hit filled. */
 bool dcache_lookup(dev_t sdev, ino_t sino, unsigned flags, const char *given, struct dcache_hit *hit);
 
-/* Remember a walk's result: fd is duplicated, path and rule copied. */
-void dcache_fill(dev_t sdev, ino_t sino, unsigned flags, const char *given, int fd, const char *path,
-                 unsigned rights, const char *rule);
+/* Remember a walk's result (path and rule are copied). true when the
+ * cache took fd, which the caller then only borrows; false when it did not
+ * keep the entry (the first time a lookup is seen, for one). */
+bool dcache_fill(dev_t sdev, ino_t sino, unsigned flags, const char *given, int fd, const struct stat *st,
+                 const char *path, unsigned rights, const char *rule);
 
 /* A name may now resolve to something else: forget everything. */
 void dcache_invalidate(void);

@@ -233,8 +233,8 @@ static int resolve_given(struct sentry_call *c, int dirfd, unsigned flags, struc
                 r = walk_local(c, start, t->given, flags, t);
                 if (r == 0 && cacheable && t->r.exists && !t->per_caller && !t->mapped &&
                     sst.st_dev != c->s->proc_dev && t->r.st.st_dev != c->s->proc_dev)
-                        dcache_fill(sst.st_dev, sst.st_ino, flags, t->given, t->fd, t->r.path, t->r.rights,
-                                    t->r.rule);
+                        t->borrowed = dcache_fill(sst.st_dev, sst.st_ino, flags, t->given, t->fd, &t->r.st,
+                                                  t->r.path, t->r.rights, t->r.rule);
         } else {
                 r = gofer_walk(c->s->gofer_fd, sentry_caller_tgid(c), c->ev.tid, start, t->given, flags,
                                &t->r, &t->fd);

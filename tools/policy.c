@@ -41,7 +41,8 @@ static int deny_own_records(struct policy *p, const struct policy_options *o, st
                 snprintf(path, sizeof(path), "%s/.local/state/interpose", home);
         else
                 path[0] = '\0';
-        if (path[0] && (r = policy_add(p, path, 0, PR_ALL, "interpose's state (audit logs)", false, err)) < 0)
+        if (path[0] &&
+            (r = policy_add(p, path, PR_NOSCAN, PR_ALL, "interpose's state (audit logs)", false, err)) < 0)
                 return r;
         for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
                 if (!files[i] || !*files[i])
