@@ -1,6 +1,6 @@
 #!/bin/sh
 # CPython's own regression tests for the file APIs, natively and under
-# interpose with the agent profile (every path call mediated), as an
+# interpose with its default policy, the agent profile (every path call mediated), as an
 # unprivileged user (as root, tests that need capabilities fail under
 # interpose by design: it drops them all). Both runs must succeed.
 # Slow: not in the default run; `meson test -C build --suite slow`.
@@ -20,9 +20,9 @@ ENVU="env -i HOME=$T TMPDIR=$T PATH=/usr/bin:/bin LANG=C.UTF-8"
 
 run "$T/native.out" "$T/native.err" $AS $ENVU /usr/bin/python3.11 -m test $MODULES
 check_eq "natively: python -m test $MODULES" 0 "$rc"
-run "$T/guest.out" "$T/guest.err" $AS $ENVU "$T/interpose" --profile=agent --audit="$T/audit.jsonl" \
+run "$T/guest.out" "$T/guest.err" $AS $ENVU "$T/interpose" --audit="$T/audit.jsonl" \
   /usr/bin/python3.11 -m test $MODULES
-check_eq "under interpose --profile=agent: python -m test $MODULES" 0 "$rc"
+check_eq "under interpose (the default agent profile): python -m test $MODULES" 0 "$rc"
 check_match "every module passed under interpose" "^All 6 tests OK" "$T/guest.out"
 say "natively: $(grep -E '^(All|[0-9]+ tests?) ' "$T/native.out" | tr '\n' ' ')"
 say "interpose: $(grep -E '^(All|[0-9]+ tests?) ' "$T/guest.out" | tr '\n' ' ')"
