@@ -75,7 +75,8 @@ static void print_text(void)
                         printf("%s[trapped when %s]", e->note[0] ? " " : "", gb);
                 printf("\n");
         }
-        printf("\n%d in the kernel, %d path (resolved and judged on the object), %d emulated, %d denied, %d not "
+        printf("\n%d in the kernel, %d path (resolved and judged on the object), %d emulated, %d denied, %d "
+               "not "
                "implemented.\n"
                "Any other number: ENOSYS, audited once. i386 and x32 calls: the process is killed.\n",
                counts[D_KERNEL], counts[D_PATH], counts[D_TRAP], counts[D_DENY], counts[D_ENOSYS]);
