@@ -22,6 +22,7 @@ int walk_ctx_init(struct walk_ctx *ctx, pid_t tgid, pid_t tid)
 {
         struct stat st;
 
+        memset(ctx, 0, sizeof(*ctx));
         ctx->root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (ctx->root < 0)
                 return -errno;
@@ -120,17 +121,24 @@ static bool starts_in_host_tmp(const struct walk_ctx *ctx, int fd)
         return ctx->tmp_fd >= 0 && fstat(fd, &st) == 0 && is_host_tmp(ctx, &st);
 }
 
-/* The kernel's path of what an absolute lookup with no symlink (openat2
- * refused any) and no "." or ".." reached is the path itself, slashes
- * collapsed: the object was found by exactly those names. That saves
- * asking /proc for it (d_path), which costs as much as the lookup. False
- * when the path is not of that kind. */
-static bool lexical_path(bool absolute, const char *path, char *out, size_t cap)
+/* The kernel's path of what a lookup with no symlink (openat2 refused any)
+ * and no "." or ".." reached, when the start's own path is known (base: ""
+ * for "/"): base and the names, slashes collapsed. The object was found by
+ * exactly those names, so that is its path, without asking /proc for it
+ * (d_path), which costs as much as the lookup. False when the path is not
+ * of that kind. */
+static bool lexical_path(const char *base, const char *path, char *out, size_t cap)
 {
-        size_t o = 0;
+        size_t o;
 
-        if (!absolute || path[0] != '/')
+        if (!base || (!base[0] && path[0] != '/'))
                 return false;
+        o = strlen(base);
+        if (o == 1 && base[0] == '/')
+                o = 0;
+        if (o + 2 > cap)
+                return false;
+        memcpy(out, base, o);
         for (const char *p = path; *p;) {
                 const char *end;
                 size_t n;
@@ -211,7 +219,8 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                         if (fstat(fd, &fst) == 0 && !on_proc(ctx, fd, &fst) && !is_host_tmp(ctx, &fst) &&
                             (!S_ISLNK(fst.st_mode) || (flags & WALK_NOFOLLOW)) &&
                             (!(flags & WALK_DIRECTORY) || S_ISDIR(fst.st_mode)) &&
-                            (lexical_path(start == ctx->root, rest, res->path, sizeof(res->path)) ||
+                            (lexical_path(start == ctx->root ? "" : ctx->start_path, rest, res->path,
+                                          sizeof(res->path)) ||
                              fd_path(fd, res->path, sizeof(res->path)) == 0)) {
                                 res->st = fst;
                                 res->exists = true;

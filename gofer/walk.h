@@ -46,6 +46,10 @@ struct walk_ctx {
         ino_t tmp_ino;
         const char *tmp_path;
         bool (*keep_host)(void *opaque, const char *path);
+        /* The kernel path of the dirfd a relative walk starts from, when
+         * the caller knows it (it spares asking /proc for the result's); or
+         * NULL. */
+        const char *start_path;
         void *opaque;
 };
 

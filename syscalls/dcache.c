@@ -131,6 +131,11 @@ void dcache_invalidate(void)
         generation++;
 }
 
+unsigned dcache_generation(void)
+{
+        return generation;
+}
+
 void dcache_stats(unsigned long *lookups, unsigned long *hits)
 {
         *lookups = n_lookups;

@@ -47,5 +47,9 @@ bool dcache_fill(dev_t sdev, ino_t sino, unsigned flags, const char *given, int 
 /* A name may now resolve to something else: forget everything. */
 void dcache_invalidate(void);
 
+/* Bumped by every dcache_invalidate: what else depends on names (the cwd
+ * cache's paths) compares it. */
+unsigned dcache_generation(void);
+
 /* Counters for tests and the summary: lookups, hits. */
 void dcache_stats(unsigned long *lookups, unsigned long *hits);

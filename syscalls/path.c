@@ -102,10 +102,115 @@ static int caller_object_fd(struct sentry_call *c, int fd)
         return r < 0 ? -EBADF : r;
 }
 
-/* Where a relative path starts: the caller's cwd or its dirfd. */
+/* The caller's cwd, remembered per thread: opening /proc/TID/cwd and
+ * asking its path cost more than the lookup that needs them. A thread's
+ * cwd changes only by chdir and fchdir, which the sentry sees (any of them
+ * forgets every entry: threads and CLONE_FS children share a cwd), and
+ * its path only by a rename or removal (the dentry cache's generation).
+ * An entry holds a pidfd of its thread (PIDFD_THREAD, Linux 6.9+): a
+ * caller with that tid is that thread while the pidfd's thread lives, so
+ * a recycled tid is never given another's cwd. Without thread pidfds
+ * nothing is cached. */
+#define CWD_SLOTS 256
+static struct {
+        pid_t tid;
+        int pidfd, fd; /* -1 / 0: empty */
+        unsigned gen, dgen;
+        char *path;
+} cwds[CWD_SLOTS];
+static unsigned cwd_gen = 1;
+static int thread_pidfds = -1; /* -1 unknown, 0 no, 1 yes */
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+static void cwd_forget_all(void)
+{
+        cwd_gen++;
+}
+
+/* An O_PATH fd of the caller's cwd (ours to close) and its path, which
+ * stays valid during this call (NULL if unknown). -ESRCH if the caller is
+ * gone. */
+static int caller_cwd(struct sentry_call *c, const char **path)
+{
+        unsigned i = (unsigned)c->ev.tid % CWD_SLOTS;
+        char proc[64], buf[PATH_MAX];
+        int fd, pidfd;
+        ssize_t n;
+
+        *path = NULL;
+        if (cwds[i].fd > 0 && cwds[i].tid == c->ev.tid && cwds[i].gen == cwd_gen &&
+            cwds[i].dgen == dcache_generation() &&
+            syscall(SYS_pidfd_send_signal, cwds[i].pidfd, 0, NULL, 0) == 0) {
+                *path = cwds[i].path;
+                return fcntl(cwds[i].fd, F_DUPFD_CLOEXEC, 3);
+        }
+        snprintf(proc, sizeof(proc), "/proc/%d/cwd", (int)c->ev.tid);
+        fd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -ESRCH;
+        if (!thread_pidfds)
+                return fd;
+        pidfd = (int)syscall(SYS_pidfd_open, c->ev.tid, PIDFD_THREAD);
+        if (pidfd < 0) {
+                if (errno == EINVAL)
+                        thread_pidfds = 0;
+                return fd;
+        }
+        thread_pidfds = 1;
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        n = readlink(proc, buf, sizeof(buf) - 1);
+        if (n <= 0 || buf[0] != '/' || (size_t)n >= sizeof(buf) - 1) {
+                close(pidfd);
+                return fd;
+        }
+        buf[n] = '\0';
+        if (strstr(buf, " (deleted)")) {
+                close(pidfd);
+                return fd;
+        }
+        if (cwds[i].fd > 0) {
+                close(cwds[i].fd);
+                close(cwds[i].pidfd);
+                free(cwds[i].path);
+        }
+        cwds[i].tid = c->ev.tid;
+        cwds[i].pidfd = pidfd;
+        cwds[i].fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        cwds[i].gen = cwd_gen;
+        cwds[i].dgen = dcache_generation();
+        cwds[i].path = xstrdup(buf);
+        if (cwds[i].fd < 0) {
+                close(pidfd);
+                free(cwds[i].path);
+                cwds[i].fd = 0;
+                cwds[i].path = NULL;
+                return fd;
+        }
+        *path = cwds[i].path;
+        return fd;
+}
+
+static int start_dir(struct sentry_call *c, int dirfd);
+
+/* Where a relative path starts: the caller's cwd or its dirfd; *path, if
+ * given, is set to the start's kernel path when it is known. */
+static int start_dir_path(struct sentry_call *c, int dirfd, const char **path)
+{
+        const char *unused;
+
+        if (dirfd == AT_FDCWD)
+                return caller_cwd(c, path ? path : &unused);
+        if (path)
+                *path = NULL;
+        return start_dir(c, dirfd);
+}
+
 static int start_dir(struct sentry_call *c, int dirfd)
 {
-        char proc[64];
+        const char *unused;
         struct stat st;
         int fd;
 
@@ -119,9 +224,7 @@ static int start_dir(struct sentry_call *c, int dirfd)
                 }
                 return fd;
         }
-        snprintf(proc, sizeof(proc), "/proc/%d/cwd", (int)c->ev.tid);
-        fd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        return fd < 0 ? -ESRCH : fd;
+        return caller_cwd(c, &unused);
 }
 
 static int in_tree_cb(void *opaque, pid_t pid)
@@ -144,7 +247,8 @@ static bool keep_host_cb(void *opaque, const char *path)
 }
 
 /* The gofer's walk and decision (gofer/gofer.c do_walk), in the sentry. */
-static int walk_local(struct sentry_call *c, int start, const char *path, unsigned flags, struct target *t)
+static int walk_local(struct sentry_call *c, int start, const char *start_path, const char *path,
+                      unsigned flags, struct target *t)
 {
         struct walk_ctx ctx = {
                 .root = c->s->root_fd,
@@ -157,6 +261,7 @@ static int walk_local(struct sentry_call *c, int start, const char *path, unsign
                 .tmp_ino = c->s->tmp_ino,
                 .tmp_path = "/tmp",
                 .keep_host = keep_host_cb,
+                .start_path = start_path,
                 .opaque = c,
         };
         const struct policy_rule *rule = NULL;
@@ -197,13 +302,14 @@ static int resolve(struct sentry_call *c, int dirfd, uint64_t addr, unsigned fla
 static int resolve_given(struct sentry_call *c, int dirfd, unsigned flags, struct target *t)
 {
         _cleanup_close_ int start = -1;
+        const char *start_path = NULL;
         int r;
 
         t->fd = -1;
         if (!t->given[0])
                 return -ENOENT;
         if (t->given[0] != '/') {
-                start = start_dir(c, dirfd);
+                start = start_dir_path(c, dirfd, &start_path);
                 if (start < 0)
                         return start;
         }
@@ -230,7 +336,7 @@ static int resolve_given(struct sentry_call *c, int dirfd, unsigned flags, struc
                         snprintf(t->r.rule, sizeof(t->r.rule), "%s", hit.rule);
                         return 0;
                 }
-                r = walk_local(c, start, t->given, flags, t);
+                r = walk_local(c, start, start_path, t->given, flags, t);
                 if (r == 0 && cacheable && t->r.exists && !t->per_caller && !t->mapped &&
                     sst.st_dev != c->s->proc_dev && t->r.st.st_dev != c->s->proc_dev)
                         t->borrowed = dcache_fill(sst.st_dev, sst.st_ino, flags, t->given, t->fd, &t->r.st,
@@ -1070,7 +1176,19 @@ long sys_chdir(struct sentry_call *c, uint64_t path)
         r = allowed(c, &t, 0, "lookup");
         if (r < 0)
                 return r;
-        return kernel_sees_host_tmp(c, &t) ? -EACCES : SENTRY_CONTINUE;
+        if (kernel_sees_host_tmp(c, &t))
+                return -EACCES;
+        cwd_forget_all();
+        return SENTRY_CONTINUE;
+}
+
+/* fchdir: to a directory the guest holds open (opened through the sentry);
+ * the kernel makes it. Trapped only so the cwd cache forgets. */
+long sys_fchdir(struct sentry_call *c, int fd)
+{
+        (void)c, (void)fd;
+        cwd_forget_all();
+        return SENTRY_CONTINUE;
 }
 
 long sys_statfs(struct sentry_call *c, uint64_t path, uint64_t buf)
@@ -1126,7 +1244,7 @@ static int check_interp(struct sentry_call *c, const char *path, int depth, stru
         if (path[0] != '/' || depth > 4)
                 return 0; /* the kernel refuses these itself */
         snprintf(t.given, sizeof(t.given), "%s", path);
-        r = walk_local(c, -1, t.given, 0, &t);
+        r = walk_local(c, -1, NULL, t.given, 0, &t);
         if (r < 0)
                 return r;
         if (ran && t.r.exists)

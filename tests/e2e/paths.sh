@@ -97,6 +97,8 @@ try proc-self-mem-write /usr/bin/python3.11 -c "open(\"/proc/self/mem\", \"r+b\"
 try exec-proc-fd bash -c "exec 3<mytool; /proc/self/fd/3"
 try exec-dev-fd bash -c "exec 3<mytool; /dev/fd/3"
 try exec-proc-fd-memfd /usr/bin/python3.11 -c "import os; fd = os.memfd_create(\"t\", 0); os.write(fd, open(\"mytool\", \"rb\").read()); os.execv(\"/proc/self/fd/%d\" % fd, [\"t\"])"
+try fchdir-relative /usr/bin/python3.11 -c "import os; os.makedirs(\"fcd/sub\", exist_ok=True); open(\"fcd/sub/only-here\", \"w\").close(); os.chdir(\"fcd\"); [os.stat(\".\") for _ in range(3)]; os.fchdir(os.open(\"sub\", os.O_RDONLY)); os.stat(\"only-here\")"
+try cwd-renamed-dotenv /usr/bin/python3.11 -c "import os, shutil; shutil.rmtree(\"cwdr\", True); shutil.rmtree(\".env-cwdr\", True); os.mkdir(\"cwdr\"); open(\"cwdr/f\", \"w\").write(\"TOKEN\"); os.chdir(\"cwdr\"); [open(\"f\").read() for _ in range(3)]; os.rename(\"../cwdr\", \"../.env-cwdr\"); open(\"f\").read()"
 try fifo-rendezvous sh -c "rm -f fifo; mkfifo fifo; (echo hello >fifo) & x=\$(cat fifo); wait \$! && [ \"\$x\" = hello ]"
 try fchmod-pipe /usr/bin/python3.11 -c "import os; r, w = os.pipe(); os.fchmod(r, 0o600)"
 '
@@ -113,14 +115,14 @@ check_match "natively the credential's attributes can be listed" "^xattr-credent
 check_match "natively a file outside can be mapped executable" "^mmap-exec-outside ok" "$T/native"
 check_match "natively a program written to a memfd runs" "^fexecve-memfd ok" "$T/native"
 check_match "natively a memfd runs by its /proc/self/fd name" "^exec-proc-fd-memfd ok" "$T/native"
-for m in rename-dotenv rename-denied rename-holder rename-exchange-holder rm-denied proc-kallsyms \
+for m in rename-dotenv rename-denied rename-holder rename-exchange-holder rm-denied proc-kallsyms cwd-renamed-dotenv \
     sys-class-net proc-self-mem-write; do
   check_match "natively $m works" "^$m ok" "$T/native"
 done
 # The native run changed things; put them back for the confined one.
 rm -rf "$HOME/new" "$HOME/sym" "$HOME/main.c" "$HOME/.ssh/new.c" "$ws/stolen" "$ws/dev" "$ws/src/new.c"
 # (and the moves of denied trees)
-rm -rf "$ws/conf" "$ws/conf2" "$ws/swap2" "$ws/notes-dir" "$ws/private" "$ws/vault"
+rm -rf "$ws/conf" "$ws/conf2" "$ws/swap2" "$ws/notes-dir" "$ws/private" "$ws/vault" "$ws/cwdr" "$ws/.env-cwdr" "$ws/fcd"
 mkdir -p "$ws/conf/private" "$ws/private" "$ws/vault/private"
 echo hidden >"$ws/vault/private/key"
 echo TOKEN=1 >"$ws/conf/.env"
@@ -136,7 +138,7 @@ check_eq "the probes ran: status" 0 "$rc"
 for ok in workspace readlink proc-self proc-list-self dev-stdin dev-links process-substitution proc-self-root-passwd usr \
     write-workspace tree-workspace exec-workspace exec-script \
     utime-workspace xattr-workspace mmap-exec-workspace fexecve-workspace fchmod-pipe fifo-rendezvous \
-    rename-over-linked unlink-linked proc-cpuinfo sys-cpu exec-proc-fd exec-dev-fd; do
+    rename-over-linked unlink-linked proc-cpuinfo sys-cpu exec-proc-fd exec-dev-fd fchdir-relative; do
   check_match "$ok: allowed" "^$ok ok" "$o"
 done
 for no in credential symlink dotdot hardlink deny-flag stat-credential exists-credential proc-init proc-list-init shadow \
@@ -145,7 +147,7 @@ for no in credential symlink dotdot hardlink deny-flag stat-credential exists-cr
     mknod-device exec-outside exec-interpreter-outside utime-credential xattr-credential inotify-credential \
     fchmod-etc mmap-exec-outside fexecve-memfd dotenv rename-dotenv rename-denied rename-holder \
     rename-exchange-holder proc-kallsyms proc-keys proc-modules proc-timer-list sys-class-net \
-    proc-self-mem-write exec-proc-fd-memfd; do
+    proc-self-mem-write exec-proc-fd-memfd cwd-renamed-dotenv; do
   check_match "$no: refused" "^$no refused" "$o"
 done
 check_true "the denied tree was not removed" test -s "$ws/private/notes"
