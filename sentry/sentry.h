@@ -59,6 +59,8 @@ struct sentry_call {
         const char *decision;      /* audit decision; NULL means a plain allow */
         const char *rule;          /* what decided it */
         char detail[512];          /* extra JSON members for the audit record, or "" */
+        long done;                 /* with SENTRY_DONE: what the call returned (an fd installed) */
+        bool done_known;           /* ... if the handler says (else it is answered later) */
 };
 
 /* Start serving: the listener came from the guest. Runs the notification

@@ -371,18 +371,29 @@ static void handle(struct sentry *s, const struct platform_event *ev)
                         c.rule = NULL;
                         c.detail[0] = '\0';
                 }
+                /* Traced calls are decoded before they are answered: once
+                 * a handler has answered (an fd installed), the caller runs
+                 * on and its strings can no longer be read. */
+                if (s->trace_fd >= 0)
+                        sys_format_call(c.e, ev->nr, ev->args, &rd, decoded, sizeof(decoded));
                 r = dispatch(&c);
-        }
-        if (s->trace_fd >= 0 || c.decision)
+                if (s->trace_fd < 0 && c.decision)
+                        sys_format_call(c.e, ev->nr, ev->args, &rd, decoded, sizeof(decoded));
+                else if (s->trace_fd < 0)
+                        decoded[0] = '\0';
+        } else if (s->trace_fd >= 0 || c.decision) {
                 sys_format_call(c.e, ev->nr, ev->args, &rd, decoded, sizeof(decoded));
-        else
+        } else {
                 decoded[0] = '\0';
+        }
 
         if (r == SENTRY_CONTINUE) {
                 report(&c, decoded, 0, true);
                 s->plat.ops->respond(&s->plat, ev, PLATFORM_CONTINUE, 0);
         } else if (r == SENTRY_DONE) {
-                report(&c, decoded, 0, false);
+                /* Answered by the handler (an fd installed); or later, by a
+                 * thread that waits (a FIFO): "?" like a call the kernel makes. */
+                report(&c, decoded, c.done_known ? c.done : 0, !c.done_known);
         } else if (r == SENTRY_KILL) {
                 if (!c.decision)
                         sentry_decide(&c, "kill", "sentry");

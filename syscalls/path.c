@@ -527,6 +527,8 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
         close(fd);
         if (r < 0)
                 return r == -ENOENT ? SENTRY_DONE : r;
+        c->done = r;
+        c->done_known = true;
         return SENTRY_DONE;
 }
 

@@ -234,6 +234,8 @@ long sys_pidfd_open(struct sentry_call *c, int pid, uint64_t flags)
         r = c->s->plat.ops->install_fd(&c->s->plat, &c->ev, pidfd, O_CLOEXEC, true);
         if (r < 0)
                 return r == -ENOENT ? SENTRY_DONE : r;
+        c->done = r;
+        c->done_known = true;
         return SENTRY_DONE;
 }
 
@@ -284,6 +286,8 @@ long sys_pidfd_getfd(struct sentry_call *c, int pidfd, int targetfd, uint64_t fl
         if (fd < 0)
                 return -errno;
         r = c->s->plat.ops->install_fd(&c->s->plat, &c->ev, fd, O_CLOEXEC, true);
+        c->done = r;
+        c->done_known = r >= 0;
         return r == -ENOENT || r >= 0 ? SENTRY_DONE : r;
 }
 

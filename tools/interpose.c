@@ -34,7 +34,7 @@ static void usage(FILE *f)
                    "  --summary             print a one-line session summary on stderr\n"
                    "  --hostname=NAME       host name the guest sees (default: interpose)\n"
                    "  --platform=NAME       auto (default) or unotify (seccomp user notification)\n"
-                   "  --profile=NAME        file policy profile: agent, strict or ci (preview: see README)\n"
+                   "  --profile=NAME        file policy to start from: agent (default), strict or ci\n"
                    "  --policy=FILE         file policy (JSON); --workspace=DIR (default: the current "
                    "directory)\n"
                    "  --allow-read=PATH, --allow-write=PATH, --allow-exec=PATH, --deny=PATH\n"
