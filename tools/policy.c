@@ -60,6 +60,27 @@ static int deny_own_records(struct policy *p, const struct policy_options *o, st
         return 0;
 }
 
+/* A workspace is writable: one that is a system tree (or all of /) is
+ * almost always an accident of where interpose was started, and would
+ * give the guest the machine. NULL, or the reason. */
+static const char *bad_workspace(const char *ws)
+{
+        static const char *const whole[] = { "/",      "/usr",   "/etc",    "/bin", "/sbin", "/lib",
+                                             "/lib32", "/lib64", "/libx32", "/opt", "/var",  "/run",
+                                             "/tmp",   "/home",  "/srv",    "/mnt", "/media" };
+        static const char *const trees[] = { "/proc", "/sys", "/dev", "/boot" };
+
+        for (size_t i = 0; i < ARRAY_SIZE(whole); i++)
+                if (!strcmp(ws, whole[i]))
+                        return "a system directory";
+        for (size_t i = 0; i < ARRAY_SIZE(trees); i++) {
+                size_t n = strlen(trees[i]);
+                if (!strncmp(ws, trees[i], n) && (ws[n] == '/' || !ws[n]))
+                        return "in a kernel or boot tree";
+        }
+        return NULL;
+}
+
 int policy_from_options(struct policy *p, const struct policy_options *o, struct policy_error *err)
 {
         char ws[PATH_MAX], *tmp;
@@ -93,6 +114,16 @@ int policy_from_options(struct policy *p, const struct policy_options *o, struct
                                true, err);
                 if (r < 0)
                         return r;
+        }
+        {
+                const char *why = bad_workspace(p->workspace);
+                if (why) {
+                        snprintf(err->msg, sizeof(err->msg),
+                                 "the workspace would be %s, %s, and the guest could write all of it; run "
+                                 "interpose from your project's directory or give --workspace=DIR",
+                                 p->workspace, why);
+                        return -EINVAL;
+                }
         }
         r = deny_own_records(p, o, err);
         if (r < 0)

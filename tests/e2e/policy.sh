@@ -63,4 +63,14 @@ check_match "names the profiles" "unknown profile 'yolo'.*agent, strict or ci" "
 run "$o" "$e" "$INTERPOSE" policy show --profile=strict --policy="$T/good.json"
 check_eq "file and flag disagree on the profile: status" 125 "$rc"
 check_match "says so" "good.json:2:14: the file asks for profile 'agent' but --profile says 'strict'" "$e"
+# A workspace that is a system tree (interpose started from /, or /etc)
+# would make it writable: refused, with what to do.
+(cd / && "$INTERPOSE" true) >"$o" 2>"$e"
+check_eq "started from /: exit 125" 125 "$?"
+check_match "started from /: says so and what to do" "workspace would be /, a system directory.*--workspace=DIR" "$e"
+run "$o" "$e" "$INTERPOSE" --workspace=/etc true
+check_eq "--workspace=/etc: exit 125" 125 "$rc"
+run "$o" "$e" "$INTERPOSE" --workspace=/proc/self true
+check_eq "--workspace in /proc: exit 125" 125 "$rc"
+
 finish
