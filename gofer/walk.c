@@ -401,6 +401,21 @@ done:
         r = fd_path(cur, res->path, sizeof(res->path));
         if (r < 0)
                 return r;
+        /* Whatever the walk started from (a dirfd or cwd already inside
+         * /proc/<pid>, which no check at /proc's root saw), a process's
+         * directory is there only for the guest's own tree. */
+        if (on_proc(ctx, cur, &res->st) && !strncmp(res->path, "/proc/", 6) && res->path[6] >= '0' &&
+            res->path[6] <= '9') {
+                char *end;
+                pid_t pid = (pid_t)strtol(res->path + 6, &end, 10);
+                if (*end == '/' || !*end) {
+                        res->per_caller = true;
+                        if (!tgid && ctx->get_tgid)
+                                tgid = ctx->get_tgid(ctx->opaque);
+                        if (pid != tgid && (!ctx->in_tree || ctx->in_tree(ctx->opaque, pid) != 1))
+                                return -ENOENT;
+                }
+        }
         res->fd = TAKE_FD(cur);
         return 0;
 }

@@ -346,7 +346,10 @@ const struct policy_rule *policy_holds_denied(const struct policy *p, const char
 
         for (size_t i = 0; i < p->n; i++) {
                 const struct policy_rule *r = &p->rules[i];
-                if (!r->deny || r->glob)
+                /* A pattern in the last component (dir/ *.pem) is held by
+                 * dir and what is above it, like a path; "**" patterns match
+                 * wherever the names go. */
+                if (!r->deny || (r->glob && !strncmp(r->path, "**/", 3)))
                         continue;
                 if ((n == 1 && path[0] == '/') || (!strncmp(r->path, path, n) && r->path[n] == '/'))
                         return r;
@@ -433,9 +436,21 @@ int policy_deny_bind_mounts(struct policy *p, const char *mountinfo, struct poli
                 size_t plen;
                 unsigned deny;
 
-                if (!p->rules[i].deny || p->rules[i].glob || p->rules[i].path[0] != '/')
+                const char *pattern = NULL;
+
+                if (!p->rules[i].deny || p->rules[i].path[0] != '/')
                         continue;
                 snprintf(path, sizeof(path), "%s", p->rules[i].path);
+                if (p->rules[i].glob) {
+                        /* dir/pattern: the directory is what mounts show
+                         * again; the pattern goes along. */
+                        char *slash = strrchr(path, '/');
+                        pattern = p->rules[i].path + (slash - path) + 1;
+                        if (slash == path)
+                                slash[1] = '\0';
+                        else
+                                *slash = '\0';
+                }
                 deny = p->rules[i].deny;
                 /* The mount the denied path is on (the last of those whose
                  * mount point holds it: later mounts cover earlier ones). */
@@ -455,13 +470,29 @@ int policy_deny_bind_mounts(struct policy *p, const char *mountinfo, struct poli
                 for (size_t k = 0; k < nm && r == 0; k++) {
                         if (&m[k] == home || strcmp(m[k].dev, home->dev))
                                 continue;
-                        if (path_within(m[k].root, fsrel)) {
-                                snprintf(deny_path, sizeof(deny_path), "%s", m[k].point); /* all of it */
+                        if (path_within(m[k].root, fsrel) && (!pattern || strcmp(m[k].root, fsrel))) {
+                                /* The mount shows something inside the denied
+                                 * tree: all of it is denied; for a pattern,
+                                 * if the name it is under matches. */
+                                if (pattern) {
+                                        size_t fl = strlen(fsrel) == 1 ? 0 : strlen(fsrel);
+                                        char first[NAME_MAX + 1];
+                                        const char *c0 = m[k].root + fl + 1;
+                                        size_t cl = strcspn(c0, "/");
+                                        if (cl > NAME_MAX)
+                                                continue;
+                                        memcpy(first, c0, cl);
+                                        first[cl] = '\0';
+                                        if (fnmatch(pattern, first, FNM_PERIOD) != 0)
+                                                continue;
+                                }
+                                snprintf(deny_path, sizeof(deny_path), "%s", m[k].point);
                         } else if (path_within(fsrel, m[k].root)) {
                                 size_t rl = strlen(m[k].root) == 1 ? 0 : strlen(m[k].root);
-                                if (snprintf(deny_path, sizeof(deny_path), "%s%s",
-                                             strcmp(m[k].point, "/") ? m[k].point : "",
-                                             fsrel + rl) >= (int)sizeof(deny_path))
+                                int w = snprintf(deny_path, sizeof(deny_path), "%s%s%s%s",
+                                                 strcmp(m[k].point, "/") ? m[k].point : "", fsrel + rl,
+                                                 pattern ? "/" : "", pattern ? pattern : "");
+                                if (w < 0 || (size_t)w >= sizeof(deny_path))
                                         continue;
                         } else {
                                 continue;

@@ -92,6 +92,8 @@ long sys_utime(struct sentry_call *c, uint64_t path, uint64_t times);
 long sys_inotify_add_watch(struct sentry_call *c, int fd, uint64_t path, uint64_t mask);
 long sys_path_enosys(struct sentry_call *c);
 long sys_fchdir(struct sentry_call *c, int fd);
+/* Forget every thread's cached cwd (an exec may give a tid another cwd). */
+void sys_path_forget_cwds(void);
 long sys_openat2(struct sentry_call *c, int dirfd, uint64_t path, uint64_t how, uint64_t size);
 long sys_getdents64(struct sentry_call *c, int fd, uint64_t buf, unsigned count);
 long sys_fchmod(struct sentry_call *c, int fd, unsigned mode);

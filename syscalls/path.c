@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <linux/limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,7 +107,9 @@ static int caller_object_fd(struct sentry_call *c, int fd)
  * asking its path cost more than the lookup that needs them. A thread's
  * cwd changes only by chdir and fchdir, which the sentry sees (any of them
  * forgets every entry: threads and CLONE_FS children share a cwd), and
- * its path only by a rename or removal (the dentry cache's generation).
+ * its path only by a rename or removal (the dentry cache's generation);
+ * and an exec by a thread that is not the leader hands it the leader's
+ * tid with its own cwd, so every exec forgets too.
  * An entry holds a pidfd of its thread (PIDFD_THREAD, Linux 6.9+): a
  * caller with that tid is that thread while the pidfd's thread lives, so
  * a recycled tid is never given another's cwd. Without thread pidfds
@@ -128,6 +131,11 @@ static int thread_pidfds = -1; /* -1 unknown, 0 no, 1 yes */
 static void cwd_forget_all(void)
 {
         cwd_gen++;
+}
+
+void sys_path_forget_cwds(void)
+{
+        cwd_forget_all();
 }
 
 /* An O_PATH fd of the caller's cwd (ours to close) and its path, which
@@ -390,19 +398,44 @@ static mode_t caller_umask(struct sentry_call *c)
         return (mode_t)strtol(p + 7, NULL, 8);
 }
 
+/* FIFO opens that wait for their peer, each in a thread of its own. Their
+ * number is bounded (EAGAIN past it); once a quarter of the table is in
+ * use, the threads whose callers are gone (killed while waiting) are
+ * interrupted with FIFO_WAKE_SIG, and their open fails with EINTR. */
+#define FIFO_WAITERS_MAX 64
+#define FIFO_WAKE_SIG (SIGRTMIN + 2)
+
 struct fifo_wait {
         struct platform *plat;
         struct platform_event ev;
         int obj; /* O_PATH of the FIFO */
         int flags;
+        unsigned slot;
 };
+
+static struct {
+        bool busy;
+        pthread_t th;
+        struct platform *plat;
+        struct platform_event ev;
+} fifo_waiters[FIFO_WAITERS_MAX];
+static pthread_mutex_t fifo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void fifo_wake(int sig)
+{
+        (void)sig; /* only to make open return EINTR */
+}
 
 static void *fifo_waiter(void *arg)
 {
         struct fifo_wait *w = arg;
         char proc[64];
+        sigset_t wake;
         int fd;
 
+        sigemptyset(&wake);
+        sigaddset(&wake, FIFO_WAKE_SIG);
+        pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", w->obj);
         fd = open(proc, (w->flags | O_CLOEXEC) & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY));
         if (fd < 0)
@@ -413,43 +446,87 @@ static void *fifo_waiter(void *arg)
         if (fd >= 0)
                 close(fd);
         close(w->obj);
+        pthread_mutex_lock(&fifo_lock);
+        fifo_waiters[w->slot].busy = false;
+        pthread_mutex_unlock(&fifo_lock);
         free(w);
         return NULL;
 }
 
+/* A free slot, interrupting the waiters of callers that are gone if there
+ * is none; -1 if all are waiting for live callers. fifo_lock held. */
+static int fifo_slot(void)
+{
+        unsigned busy = 0;
+        int free_slot = -1;
+
+        for (unsigned i = 0; i < FIFO_WAITERS_MAX; i++) {
+                if (fifo_waiters[i].busy)
+                        busy++;
+                else if (free_slot < 0)
+                        free_slot = (int)i;
+        }
+        /* Past a quarter, the waiters of callers that are gone go, so that
+         * only live callers can ever fill the table. */
+        if (busy >= FIFO_WAITERS_MAX / 4)
+                for (unsigned i = 0; i < FIFO_WAITERS_MAX; i++)
+                        if (fifo_waiters[i].busy &&
+                            !fifo_waiters[i].plat->ops->valid(fifo_waiters[i].plat, &fifo_waiters[i].ev))
+                                pthread_kill(fifo_waiters[i].th, FIFO_WAKE_SIG);
+        return free_slot;
+}
+
 /* Open the FIFO t in a thread that may wait for the other end as long as
- * the caller would natively, and answers the call when it is done. (If the
- * caller is killed meanwhile, the thread waits on until a peer comes or the
- * session ends.) */
+ * the caller would natively, and answers the call when it is done. */
 static long fifo_open_later(struct sentry_call *c, struct target *t, int flags)
 {
-        struct fifo_wait *w = xmalloc(sizeof(*w));
+        static bool handler;
+        struct fifo_wait *w;
         pthread_attr_t attr;
-        pthread_t th;
-        int r;
+        int r, slot;
 
+        if (!handler) {
+                struct sigaction sa = { .sa_handler = fifo_wake }; /* no SA_RESTART */
+                sigaction(FIFO_WAKE_SIG, &sa, NULL);
+                handler = true;
+        }
+        pthread_mutex_lock(&fifo_lock);
+        slot = fifo_slot();
+        if (slot < 0) {
+                pthread_mutex_unlock(&fifo_lock);
+                sentry_decide(c, "deny", "fifo-waiters");
+                return -EAGAIN;
+        }
+        w = xmalloc(sizeof(*w));
         w->plat = &c->s->plat;
         w->ev = c->ev;
         w->flags = flags;
+        w->slot = (unsigned)slot;
         w->obj = fcntl(t->fd, F_DUPFD_CLOEXEC, 3);
         if (w->obj < 0) {
+                pthread_mutex_unlock(&fifo_lock);
                 free(w);
                 return -EMFILE;
         }
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         pthread_attr_setstacksize(&attr, 64 * 1024);
-        r = pthread_create(&th, &attr, fifo_waiter, w);
+        fifo_waiters[slot].plat = w->plat;
+        fifo_waiters[slot].ev = c->ev;
+        r = pthread_create(&fifo_waiters[slot].th, &attr, fifo_waiter, w);
         pthread_attr_destroy(&attr);
         if (r != 0) {
+                pthread_mutex_unlock(&fifo_lock);
                 close(w->obj);
                 free(w);
                 return -EAGAIN;
         }
+        fifo_waiters[slot].busy = true;
+        pthread_mutex_unlock(&fifo_lock);
         return SENTRY_DONE;
 }
 
-static long open_target(struct sentry_call *c, struct target *t, int flags, mode_t mode);
+static long open_target(struct sentry_call *c, struct target *t, int flags, mode_t mode, bool exact_flags);
 
 static long do_open(struct sentry_call *c, int dirfd, uint64_t addr, int flags, mode_t mode)
 {
@@ -466,12 +543,12 @@ static long do_open(struct sentry_call *c, int dirfd, uint64_t addr, int flags, 
         r = resolve(c, dirfd, addr, walk_flags, &t);
         if (r < 0)
                 return r;
-        return open_target(c, &t, flags, mode);
+        return open_target(c, &t, flags, mode, true);
 }
 
 /* The open itself, on what a resolution reached: t's object, or when
  * !t->r.exists the directory t->fd to create t->r.name in. */
-static long open_target(struct sentry_call *c, struct target *t, int flags, mode_t mode)
+static long open_target(struct sentry_call *c, struct target *t, int flags, mode_t mode, bool exact_flags)
 {
         int acc = flags & O_ACCMODE, fd, r;
         unsigned need = 0;
@@ -509,9 +586,26 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
                 /* An O_PATH fd cannot be installed with ADDFD (it is not a
                  * file the kernel will hand across), so the kernel opens it
                  * after the check. It reads and writes nothing, and every
-                 * use of it (as a dirfd, for exec) is decided again. */
-                if (flags & O_PATH)
+                 * use of it (as a dirfd, for exec) is decided again. That
+                 * holds only when the flags are the registers the filter
+                 * saw: openat2's are in guest memory, where a thread could
+                 * turn O_PATH into O_RDWR before the kernel reads them, so
+                 * there the sentry hands over a plain fd of what it
+                 * judged, if the policy lets it be read, or refuses. */
+                if ((flags & O_PATH) && exact_flags)
                         return SENTRY_CONTINUE;
+                if (flags & O_PATH) {
+                        int plain = S_ISDIR(t->r.st.st_mode) && (t->r.rights & PR_LIST)
+                                            ? O_RDONLY | O_DIRECTORY
+                                    : S_ISREG(t->r.st.st_mode) && (t->r.rights & PR_READ) ? O_RDONLY
+                                                                                          : -1;
+                        if (plain < 0) {
+                                sentry_decide(c, "deny", "openat2-o-path");
+                                return -EACCES;
+                        }
+                        flags = plain | (flags & O_CLOEXEC);
+                        acc = O_RDONLY;
+                }
                 if (S_ISDIR(t->r.st.st_mode) && acc != O_RDONLY && (flags & O_TMPFILE) != O_TMPFILE)
                         return -EISDIR;
                 /* A FIFO open waits for the other end: not with the whole
@@ -548,6 +642,14 @@ long sys_openat(struct sentry_call *c, int dirfd, uint64_t path, int flags, unsi
  * open does. A start in /proc or in the host's /tmp (whose names are the
  * guest's private ones) would be resolved differently from what the guest
  * sees: refused with EXDEV, as for a crossing the flags forbid. */
+/* Is fd (with st) on any procfs? */
+static bool on_procfs(int fd)
+{
+        struct statfs sf;
+
+        return fstatfs(fd, &sf) < 0 || sf.f_type == PROC_SUPER_MAGIC;
+}
+
 long sys_openat2(struct sentry_call *c, int dirfd, uint64_t path, uint64_t howp, uint64_t size)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
@@ -582,9 +684,6 @@ long sys_openat2(struct sentry_call *c, int dirfd, uint64_t path, uint64_t howp,
                 return -EINVAL;
         if ((how.resolve & RESOLVE_CACHED) && (how.flags & (O_CREAT | O_TRUNC | __O_TMPFILE)))
                 return -EAGAIN;
-        if (!how.resolve)
-                return do_open(c, dirfd, path, (int)how.flags, (mode_t)how.mode);
-
         r = (int)sentry_read_str(c, t.given, path, sizeof(t.given));
         if (r < 0)
                 return r;
@@ -598,15 +697,46 @@ long sys_openat2(struct sentry_call *c, int dirfd, uint64_t path, uint64_t howp,
                 return start == -ESRCH ? SENTRY_DONE : start;
         if (fstat(start, &st) < 0)
                 return -errno;
-        if (st.st_dev == c->s->proc_dev || (S_ISDIR(st.st_mode) && c->s->tmp_fd >= 0 &&
-                                            st.st_dev == c->s->tmp_dev && st.st_ino == c->s->tmp_ino)) {
+        /* Magic links are never followed by the sentry's own lookups: in
+         * its /proc they are its own fds (the audit log, its pipes). */
+        kh = (struct open_how){
+                .flags = O_PATH | O_CLOEXEC | (how.flags & (O_NOFOLLOW | O_DIRECTORY)),
+                .resolve = (how.resolve & ~(uint64_t)RESOLVE_CACHED) | RESOLVE_NO_MAGICLINKS,
+        };
+        if (!(how.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT))) {
+                /* Nothing confines the lookup to a tree: the walk the other
+                 * calls use finds the object as the guest sees it (its
+                 * /proc/self, its /tmp), and a lookup by the kernel first
+                 * gives the errors the guest's restrictions call for
+                 * (a symlink under RESOLVE_NO_SYMLINKS, a mount crossed
+                 * under RESOLVE_NO_XDEV). */
+                unsigned walk_flags = 0;
+                if (how.resolve & (RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)) {
+                        int probe = (int)syscall(SYS_openat2, start, t.given, &kh, sizeof(kh));
+                        if (probe >= 0)
+                                close(probe);
+                        else if (errno == ELOOP || errno == EXDEV)
+                                return -errno;
+                }
+                if (how.flags & O_CREAT)
+                        walk_flags |= WALK_CREATE | ((how.flags & O_EXCL) ? WALK_NOFOLLOW : 0);
+                if (how.flags & O_NOFOLLOW)
+                        walk_flags |= WALK_NOFOLLOW;
+                if (how.flags & O_DIRECTORY)
+                        walk_flags |= WALK_DIRECTORY;
+                r = resolve_given(c, dirfd, walk_flags, &t);
+                if (r < 0)
+                        return r;
+                return open_target(c, &t, (int)how.flags, (mode_t)how.mode, false);
+        }
+        /* Confined to the start: the kernel resolves for us, from a start
+         * that is neither in a /proc (seen differently by the sentry) nor
+         * the host's /tmp (the guest's names there are its own). */
+        if (on_procfs(start) || (S_ISDIR(st.st_mode) && c->s->tmp_fd >= 0 && st.st_dev == c->s->tmp_dev &&
+                                 st.st_ino == c->s->tmp_ino)) {
                 sentry_decide(c, "deny", "openat2-view");
                 return -EXDEV;
         }
-        kh = (struct open_how){
-                .flags = O_PATH | O_CLOEXEC | (how.flags & (O_NOFOLLOW | O_DIRECTORY)),
-                .resolve = how.resolve & ~(uint64_t)RESOLVE_CACHED,
-        };
         if ((how.flags & O_CREAT) && (how.flags & O_EXCL))
                 kh.flags |= O_NOFOLLOW;
         t.fd = (int)syscall(SYS_openat2, start, t.given, &kh, sizeof(kh));
@@ -637,7 +767,7 @@ long sys_openat2(struct sentry_call *c, int dirfd, uint64_t path, uint64_t howp,
                 r = target_of_fd(c, &t, -1, 0);
                 if (r < 0)
                         return r;
-                if (t.r.st.st_dev == c->s->proc_dev) {
+                if (on_procfs(t.fd)) {
                         sentry_decide(c, "deny", "openat2-view");
                         return -EXDEV;
                 }
@@ -647,7 +777,7 @@ long sys_openat2(struct sentry_call *c, int dirfd, uint64_t path, uint64_t howp,
                 t.r.rights = policy_judge(c->s->policy, t.r.path, &t.r.st, &rule);
                 snprintf(t.r.rule, sizeof(t.r.rule), "%s", rule ? rule->origin : "");
         }
-        return open_target(c, &t, (int)how.flags, (mode_t)how.mode);
+        return open_target(c, &t, (int)how.flags, (mode_t)how.mode, false);
 }
 
 long sys_creat(struct sentry_call *c, uint64_t path, unsigned mode)

@@ -316,6 +316,75 @@ reopen_round $I
 check_match "under interpose the reopen is judged where the file is now" "^refused Permission denied" "$o"
 rm -f "$ws/ready" "$ws/go" "$home/.ssh/doc"
 
+# openat2 keeps its flags in guest memory: a thread flipping (ALLOWED,
+# O_PATH) and (the credential, O_RDONLY) must never get the kernel to open
+# the credential for reading.
+HOWRACER=$GUEST_DIR/guest-howrace
+for try in 1 2 3 4 5; do
+  run "$o" "$e" "$HOWRACER" src/main.c "$home/.ssh/id_ed25519" 3000
+  grep -q "^LEAK" "$o" && break
+done
+check_match "natively the openat2 flags race reads the secret" "^LEAK" "$o"
+run "$o" "$e" $I --allow-exec="$GUEST_DIR" "$HOWRACER" src/main.c "$home/.ssh/id_ed25519" 3000
+check_match "the openat2 racer ran" "^opened [0-9]+ leaked 0" "$o"
+check_nomatch "under interpose the openat2 flags race never reads the secret" "^LEAK" "$o"
+
+# The sentry's own /proc is never the guest's: openat2 with only
+# RESOLVE_CACHED (no tree to stay in) of /proc/self/fd/N reaches the
+# guest's own fds, not the sentry's (its audit log, its pipes).
+cat >"$ws/cached.py" <<'PY'
+import ctypes, os, struct
+libc = ctypes.CDLL(None, use_errno=True)
+found = []
+for n in range(3, 40):
+    how = ctypes.create_string_buffer(struct.pack("QQQ", os.O_RDONLY | os.O_NONBLOCK, 0, 0x20))
+    fd = libc.syscall(437, -100, b"/proc/self/fd/%d" % n, how, 24)
+    if fd >= 0:
+        found.append(os.readlink("/proc/self/fd/%d" % fd))
+        os.close(fd)
+print("reached", found)
+PY
+run "$o" "$e" $I /usr/bin/python3.11 cached.py
+check_match "openat2 RESOLVE_CACHED ran" "^reached" "$o"
+check_nomatch "openat2 never reaches the sentry's fds" "sessions|audit|pipe:|socket:" "$o"
+
+# A dirfd inside /proc/<pid> of a process outside the tree (obtainable by
+# racing an O_PATH open, which the kernel makes): what is reached from it
+# is still checked against the tree.
+cat >"$ws/procdir.py" <<'PY'
+import os, sys
+d = os.open("/proc/self", os.O_PATH)
+try:
+    print("self-status", "ok" if os.open("status", os.O_RDONLY, dir_fd=d) >= 0 else "no")
+except OSError as e:
+    print("self-status", e.strerror)
+PY
+run "$o" "$e" $I /usr/bin/python3.11 procdir.py
+check_match "relative opens from an own /proc/<pid> dirfd work" "^self-status ok" "$o"
+
+# An O_PATH open is made by the kernel after the check, so a thread
+# flipping its path between /proc/self and /proc/<outsider> wins the race
+# at times; a lookup from such an fd must still never reach the outsider.
+setsid sleep 1000 </dev/null >/dev/null 2>&1 &
+outsider=$!
+at_exit "kill $outsider 2>/dev/null"
+run "$o" "$e" "$GUEST_DIR/guest-procrace" "$outsider" 2000
+check_match "natively /proc/<outsider>/status is read" "^LEAK" "$o"
+run "$o" "$e" $I --allow-exec="$GUEST_DIR" "$GUEST_DIR/guest-procrace" "$outsider" 20000
+check_match "the /proc racer ran" "^won [0-9]+ leaked 0" "$o"
+check_nomatch "under interpose a raced /proc/<outsider> fd reaches nothing" "^LEAK" "$o"
+# An exec by a thread that is not the leader gives the leader's tid
+# another cwd: nothing the sentry remembered about that tid may stand.
+rm -rf "$ws/$outsider"
+run "$o" "$e" "$GUEST_DIR/guest-cwdexec" "$outsider"
+check_match "natively the exec'd thread reads /proc/<outsider> by its cwd" "^LEAK" "$o"
+rm -rf "$ws/$outsider"
+run "$o" "$e" $I --allow-exec="$GUEST_DIR" "$GUEST_DIR/guest-cwdexec" "$outsider"
+check_match "the cwd-exec probe ran" "^refused" "$o"
+check_nomatch "under interpose the exec'd thread's cwd is its own" "^LEAK" "$o"
+rm -rf "$ws/$outsider"
+kill "$outsider" 2>/dev/null
+
 # A path component swapped for a symlink to the credential store while
 # the guest opens through it: natively the race reads the secret, under
 # interpose the object reached is judged and it never does.

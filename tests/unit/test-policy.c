@@ -219,13 +219,18 @@ static void check_bind_mounts(void)
                 "30 21 8:1 /home/tester/.ssh /srv/ws/keys rw - ext4 /dev/sda1 rw\n"
                 "31 21 8:1 /home/tester/.ssh/old /srv/ws/old\\040keys rw - ext4 /dev/sda1 rw\n"
                 "32 21 8:1 /home /srv/ws/homes rw - ext4 /dev/sda1 rw\n"
-                "33 21 8:2 /home/tester/.ssh /srv/ws/other-disk rw - ext4 /dev/sdb1 rw\n";
+                "33 21 8:2 /home/tester/.ssh /srv/ws/other-disk rw - ext4 /dev/sdb1 rw\n"
+                "34 21 8:1 /home/tester/keys /srv/ws/kb rw - ext4 /dev/sda1 rw\n"
+                "35 21 8:1 /home/tester/keys/x.pem /srv/ws/one.pem rw - ext4 /dev/sda1 rw\n";
         struct policy_error err;
         struct policy p;
 
         policy_init(&p);
         CHECK(policy_add(&p, "/srv/ws", PR_RW, 0, "ws", false, &err) == 0, "add ws");
         CHECK(policy_add(&p, "/home/tester/.ssh", 0, PR_ALL, "--deny", false, &err) == 0, "add deny");
+        CHECK(policy_add(&p, "/home/tester/keys/*.pem", 0, PR_ALL, "--deny", false, &err) == 0,
+              "add pattern");
+        CHECK(policy_add(&p, "/srv/ws/secrets/*.pem", 0, PR_ALL, "--deny", false, &err) == 0, "add pattern");
         CHECK(rights(&p, "/srv/ws/keys/id_rsa") == PR_RW, "before: the bind mount is just a path");
         CHECK(policy_deny_bind_mounts(&p, mountinfo, &err) == 0, "bind mounts: %s", err.msg);
         CHECK(rights(&p, "/srv/ws/keys/id_rsa") == 0, "the denied tree mounted again is denied");
@@ -234,6 +239,11 @@ static void check_bind_mounts(void)
         CHECK(rights(&p, "/srv/ws/homes/tester/notes") == PR_RW, "the rest of that mount is not");
         CHECK(rights(&p, "/srv/ws/other-disk/id_rsa") == PR_RW,
               "the same path on another file system is not it");
+        CHECK(rights(&p, "/srv/ws/kb/a.pem") == 0, "a pattern rule follows its directory into a mount");
+        CHECK(rights(&p, "/srv/ws/kb/notes") == PR_RW, "...for the names it matches only");
+        CHECK(rights(&p, "/srv/ws/one.pem") == 0, "a mount of one matching file is denied");
+        CHECK(policy_holds_denied(&p, "/srv/ws/secrets") != NULL, "a directory with a pattern rule holds it");
+        CHECK(policy_holds_denied(&p, "/srv/ws/src") == NULL, "other directories do not");
         policy_free(&p);
 }
 
