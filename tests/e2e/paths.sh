@@ -160,18 +160,23 @@ check_match "a refusal records the path given, the object reached and the rule" 
 run "$o" "$e" $I "$T/outside/tool"
 check_eq "the named program outside the allowed trees runs" 0 "$rc"
 
+# race_check WHAT WORD RACER ARGS...: natively the racer leaks (the race
+# is won often, but not every time on a busy machine: a few tries, to show
+# it is real here); confined it runs and never does.
+race_check() {
+  _what=$1 _word=$2; shift 2
+  for try in 1 2 3 4 5; do
+    run "$o" "$e" "$@"
+    grep -q "^LEAK" "$o" && break
+  done
+  check_match "natively $_what reads the secret" "^LEAK" "$o"
+  run "$o" "$e" $I --allow-exec="$GUEST_DIR" "$@"
+  check_match "$_what: the racer ran" "^$_word [0-9]+ leaked 0" "$o"
+  check_nomatch "under interpose $_what never reads the secret" "^LEAK" "$o"
+}
+
 # A guest thread rewriting the path while open is in flight.
-RACER=$GUEST_DIR/guest-openrace
-# (Natively the race is won often, but not every time on a busy machine:
-# a few tries, to show the race is real here.)
-for try in 1 2 3 4 5; do
-  run "$o" "$e" "$RACER" src/main.c "$home/.ssh/id_ed25519" 2000
-  grep -q "^LEAK" "$o" && break
-done
-check_match "natively the race reads the secret" "^LEAK" "$o"
-run "$o" "$e" $I --allow-exec="$GUEST_DIR" "$RACER" src/main.c "$home/.ssh/id_ed25519" 2000
-check_match "the racer ran" "^opened [0-9]+ leaked 0" "$o"
-check_nomatch "under interpose the race never reads the secret" "^LEAK" "$o"
+race_check "the path race" opened "$GUEST_DIR/guest-openrace" src/main.c "$home/.ssh/id_ed25519" 2000
 
 # The guest's /tmp is the session's: what it writes there does not reach
 # the host's /tmp, and the host's files there are not visible to it (a
@@ -319,15 +324,7 @@ rm -f "$ws/ready" "$ws/go" "$home/.ssh/doc"
 # openat2 keeps its flags in guest memory: a thread flipping (ALLOWED,
 # O_PATH) and (the credential, O_RDONLY) must never get the kernel to open
 # the credential for reading.
-HOWRACER=$GUEST_DIR/guest-howrace
-for try in 1 2 3 4 5; do
-  run "$o" "$e" "$HOWRACER" src/main.c "$home/.ssh/id_ed25519" 3000
-  grep -q "^LEAK" "$o" && break
-done
-check_match "natively the openat2 flags race reads the secret" "^LEAK" "$o"
-run "$o" "$e" $I --allow-exec="$GUEST_DIR" "$HOWRACER" src/main.c "$home/.ssh/id_ed25519" 3000
-check_match "the openat2 racer ran" "^opened [0-9]+ leaked 0" "$o"
-check_nomatch "under interpose the openat2 flags race never reads the secret" "^LEAK" "$o"
+race_check "the openat2 flags race" opened "$GUEST_DIR/guest-howrace" src/main.c "$home/.ssh/id_ed25519" 3000
 
 # The sentry's own /proc is never the guest's: openat2 with only
 # RESOLVE_CACHED (no tree to stay in) of /proc/self/fd/N reaches the

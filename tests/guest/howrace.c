@@ -32,37 +32,17 @@ static void flip(void)
                 ;
 }
 
+static int attempt(void)
+{
+        int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+        return fd < 0 ? -1 : race_read_secret(fd);
+}
+
 int main(int argc, char **argv)
 {
-        int n = argc > 3 ? atoi(argv[3]) : 2000, leaks = 0, opened = 0;
-        pthread_t t;
-        char buf[64];
-
-        if (argc < 3 || strlen(argv[1]) >= sizeof(a) || strlen(argv[2]) >= sizeof(b))
+        if (!race_args(argc, argv, path, a, b, sizeof(a), &flip_len))
                 return 99;
-        strcpy(a, argv[1]);
-        strcpy(b, argv[2]);
-        strcpy(path, a);
         how.flags = O_PATH | O_CLOEXEC;
-        flip_len = strlen(a) > strlen(b) ? strlen(a) + 1 : strlen(b) + 1;
-        race_step = flip;
-        race_pin(0);
-        pthread_create(&t, NULL, race_mutator, NULL);
-        for (int i = 0; i < n; i++) {
-                int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
-                if (fd < 0)
-                        continue;
-                opened++;
-                ssize_t r = read(fd, buf, sizeof(buf) - 1);
-                buf[r > 0 ? r : 0] = '\0';
-                if (strstr(buf, "SECRET"))
-                        leaks++;
-                close(fd);
-        }
-        race_go = 0;
-        pthread_join(t, NULL);
-        printf("opened %d leaked %d\n", opened, leaks);
-        if (leaks)
-                printf("LEAK\n");
+        race_run(argc > 3 ? atoi(argv[3]) : 2000, flip, attempt, "opened");
         return 0;
 }

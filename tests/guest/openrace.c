@@ -19,24 +19,13 @@ static size_t flip_len;
 
 static void flip(void)
 {
-        memcpy(path, a, flip_len);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        for (volatile int i = 0; i < 30; i++)
-                ;
-        memcpy(path, b, flip_len);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        for (volatile int i = 0; i < 30; i++)
-                ;
+        race_flip(path, a, b, flip_len);
 }
 
 int main(int argc, char **argv)
 {
-        if (argc < 3 || strlen(argv[1]) >= sizeof(a) || strlen(argv[2]) >= sizeof(b))
+        if (!race_args(argc, argv, path, a, b, sizeof(a), &flip_len))
                 return 99;
-        strcpy(a, argv[1]);
-        strcpy(b, argv[2]);
-        strcpy(path, a);
-        flip_len = strlen(a) > strlen(b) ? strlen(a) + 1 : strlen(b) + 1;
         race_open(path, argc > 3 ? atoi(argv[3]) : 2000, flip);
         return 0;
 }

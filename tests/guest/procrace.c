@@ -18,24 +18,43 @@ static char path[64] __attribute__((aligned(8)));
 static char a[64], b[64];
 static size_t flip_len;
 
+static char want[64];
+
 static void flip(void)
 {
-        memcpy(path, a, flip_len);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        for (volatile int i = 0; i < 30; i++)
-                ;
-        memcpy(path, b, flip_len);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        for (volatile int i = 0; i < 30; i++)
-                ;
+        race_flip(path, a, b, flip_len);
+}
+
+/* An O_PATH open of path; when it names the outsider, read its status
+ * through it. */
+static int attempt(void)
+{
+        char link[256], proc[64];
+        int fd = (int)syscall(SYS_open, path, O_PATH | O_DIRECTORY | O_CLOEXEC), f, r = -1;
+        ssize_t m;
+
+        if (fd < 0)
+                return -1;
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        m = readlink(proc, link, sizeof(link) - 1);
+        link[m > 0 ? m : 0] = '\0';
+        if (!strcmp(link, b)) {
+                char buf[512];
+                ssize_t n;
+                r = 0;
+                f = openat(fd, "status", O_RDONLY | O_CLOEXEC);
+                n = f >= 0 ? read(f, buf, sizeof(buf) - 1) : -1;
+                buf[n > 0 ? n : 0] = '\0';
+                r = strstr(buf, want) != NULL;
+                if (f >= 0)
+                        close(f);
+        }
+        close(fd);
+        return r;
 }
 
 int main(int argc, char **argv)
 {
-        int n = argc > 2 ? atoi(argv[2]) : 2000, won = 0, leaks = 0;
-        char want[64], link[256], proc[64], buf[512];
-        pthread_t t;
-
         if (argc < 2)
                 return 99;
         snprintf(a, sizeof(a), "/proc/self");
@@ -43,34 +62,6 @@ int main(int argc, char **argv)
         snprintf(want, sizeof(want), "\nPid:\t%s\n", argv[1]);
         strcpy(path, a);
         flip_len = strlen(b) + 1 > strlen(a) + 1 ? strlen(b) + 1 : strlen(a) + 1;
-        race_step = flip;
-        race_pin(0);
-        pthread_create(&t, NULL, race_mutator, NULL);
-        for (int i = 0; i < n; i++) {
-                int fd = (int)syscall(SYS_open, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (fd < 0)
-                        continue;
-                snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-                ssize_t m = readlink(proc, link, sizeof(link) - 1);
-                link[m > 0 ? m : 0] = '\0';
-                if (!strcmp(link, b)) {
-                        int f;
-                        won++;
-                        f = openat(fd, "status", O_RDONLY | O_CLOEXEC);
-                        if (f >= 0) {
-                                ssize_t r = read(f, buf, sizeof(buf) - 1);
-                                buf[r > 0 ? r : 0] = '\0';
-                                if (strstr(buf, want))
-                                        leaks++;
-                                close(f);
-                        }
-                }
-                close(fd);
-        }
-        race_go = 0;
-        pthread_join(t, NULL);
-        printf("won %d leaked %d\n", won, leaks);
-        if (leaks)
-                printf("LEAK\n");
+        race_run(argc > 2 ? atoi(argv[2]) : 2000, flip, attempt, "won");
         return 0;
 }
