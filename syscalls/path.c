@@ -75,15 +75,23 @@ static int target_of_fd(struct sentry_call *c, struct target *t, int guest_fd, u
                 return -errno;
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->fd);
         n = readlink(proc, t->r.path, sizeof(t->r.path) - 1);
-        t->r.path[n > 0 ? n : 0] = '\0';
         if (guest_fd >= 0)
                 snprintf(t->given, sizeof(t->given), "fd %d", guest_fd);
         t->r.exists = 1;
+        if (n <= 0 || (size_t)n >= sizeof(t->r.path) - 1) {
+                /* A path too long to tell (or none given): nothing is
+                 * decided on a truncated name; no right at all. */
+                snprintf(t->r.path, sizeof(t->r.path), "(path unknown or longer than %d)", PATH_MAX - 2);
+                t->r.rights = 0;
+                snprintf(t->r.rule, sizeof(t->r.rule), "path too long to judge");
+                return 0;
+        }
+        t->r.path[n] = '\0';
         if (t->r.path[0] == '/')
                 t->r.rights = policy_decide_object(c->s->policy, t->r.path, t->r.st.st_dev, t->r.st.st_ino,
                                                    &rule);
         else
-                t->r.rights = unlisted;
+                t->r.rights = unlisted; /* pipe:[N], socket:[N], anon_inode:..., /memfd: */
         snprintf(t->r.rule, sizeof(t->r.rule), "%s", rule ? rule->origin : "");
         return 0;
 }
@@ -772,10 +780,12 @@ long sys_openat2(struct sentry_call *c, int dirfd, uint64_t path, uint64_t howp,
                         return -EXDEV;
                 }
         }
-        {
+        if (t.r.path[0] == '/') {
                 const struct policy_rule *rule = NULL;
                 t.r.rights = policy_judge(c->s->policy, t.r.path, &t.r.st, &rule);
                 snprintf(t.r.rule, sizeof(t.r.rule), "%s", rule ? rule->origin : "");
+        } else {
+                t.r.rights = 0; /* no name in the tree (or too long): nothing to grant on */
         }
         return open_target(c, &t, (int)how.flags, (mode_t)how.mode, false);
 }
@@ -968,7 +978,8 @@ static int check_victim(struct sentry_call *c, const struct target *t, const cha
         snprintf(v.given, sizeof(v.given), "%s", t->given);
         if (target_of_fd(c, &v, -1, PR_ALL) < 0)
                 return 0;
-        v.r.rights = policy_judge(c->s->policy, v.r.path, &v.r.st, &rule);
+        if (v.r.path[0] == '/' || !v.r.rule[0])
+                v.r.rights = policy_judge(c->s->policy, v.r.path, &v.r.st, &rule);
         snprintf(v.r.rule, sizeof(v.r.rule), "%s", rule ? rule->origin : "");
         if (S_ISDIR(v.r.st.st_mode) && v.r.path[0] == '/' &&
             (rule = policy_holds_denied(c->s->policy, v.r.path))) {
@@ -1129,7 +1140,11 @@ static long do_link(struct sentry_call *c, int olddir, uint64_t oldp, int newdir
                 return r;
         if (!a.r.exists)
                 return -ENOENT;
-        r = allowed(c, &a, PR_READ, "read");
+        /* The new name is judged by where it is: a link into the
+         * workspace would make a read-only file (/etc/..., ~/.bashrc)
+         * writable through it. Only what the guest may already write can
+         * get another name. */
+        r = allowed(c, &a, PR_READ | (S_ISLNK(a.r.st.st_mode) ? 0 : PR_WRITE), "write");
         if (r < 0)
                 return r;
         r = resolve_parent(c, newdir, newp, &b);

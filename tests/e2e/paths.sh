@@ -382,6 +382,49 @@ check_nomatch "under interpose the exec'd thread's cwd is its own" "^LEAK" "$o"
 rm -rf "$ws/$outsider"
 kill "$outsider" 2>/dev/null
 
+# A hard link gives a file a second name judged by where it is: a file the
+# guest may only read (in /etc, in $HOME) linked into the workspace must
+# not become writable through it. (Natively possible when /etc and the
+# workspace share a file system.)
+echo orig >"$T/ro-victim"
+run "$o" "$e" $I --allow-read="$T/ro-victim" sh -c "ln '$T/ro-victim' ws-link && echo PWNED >ws-link"
+check_eq "a read-only file linked into the workspace is not written" "orig" "$(cat "$T/ro-victim")"
+check_match "the link is refused and audited" '"syscall":"linkat?".*"decision":"deny"' "$T/audit.jsonl"
+rm -f "$ws/ws-link"
+
+# A path longer than PATH_MAX cannot be judged: it grants nothing (a .env
+# moved deep enough that its kernel path no longer fits must stay denied).
+cat >"$ws/deep.py" <<'PY'
+import os
+ws = os.getcwd()
+os.makedirs("proj", exist_ok=True)
+open("proj/.env", "w").write("SECRET=1")
+fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+path, parts = ws, []
+while len(path) < 4092 - len("/proj"):
+    name = "d" * min(200, 4092 - len("/proj") - len(path) - 1)
+    os.mkdir(name, dir_fd=fd)
+    nfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+    os.close(fd)
+    fd, path = nfd, path + "/" + name
+    parts.append(name)
+os.rename(os.path.join(ws, "proj"), "proj", dst_dir_fd=fd)
+pfd = os.open("proj", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+try:
+    os.rename(".env", "x", src_dir_fd=pfd, dst_dir_fd=pfd)
+    os.rename("proj", os.path.join(ws, "proj"), src_dir_fd=fd)
+    print("LEAK" if "SECRET" in open("proj/x").read() else "read-other")
+except OSError as e:
+    print("refused", e.strerror)
+PY
+rm -rf "$ws/proj" "$ws"/ddd*
+run "$o" "$e" /usr/bin/python3.11 deep.py
+check_match "natively the deep rename reads the .env" "^LEAK" "$o"
+rm -rf "$ws/proj" "$ws"/ddd*
+run "$o" "$e" $I /usr/bin/python3.11 deep.py
+check_match "a .env whose path is too long to judge is not renamed" "^refused" "$o"
+rm -rf "$ws/proj" "$ws"/ddd*
+
 # A path component swapped for a symlink to the credential store while
 # the guest opens through it: natively the race reads the secret, under
 # interpose the object reached is judged and it never does.
