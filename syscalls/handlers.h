@@ -92,6 +92,9 @@ long sys_utime(struct sentry_call *c, uint64_t path, uint64_t times);
 long sys_inotify_add_watch(struct sentry_call *c, int fd, uint64_t path, uint64_t mask);
 long sys_path_enosys(struct sentry_call *c);
 long sys_fchdir(struct sentry_call *c, int fd);
+/* ioctl FS_IOC_SETFLAGS / FS_IOC_FSSETXATTR: the write right on the fd's
+ * object, made on the sentry's copy with its copy of the argument. */
+long sys_fd_setattr_ioctl(struct sentry_call *c, int fd, unsigned op, uint64_t arg);
 /* Forget every thread's cached cwd (an exec may give a tid another cwd). */
 void sys_path_forget_cwds(void);
 long sys_openat2(struct sentry_call *c, int dirfd, uint64_t path, uint64_t how, uint64_t size);

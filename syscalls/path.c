@@ -26,6 +26,7 @@
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1570,15 +1571,25 @@ static long set_times(struct sentry_call *c, int dirfd, uint64_t addr, const str
         return utimensat(AT_FDCWD, proc, ts, 0) < 0 ? -errno : 0;
 }
 
+static int judge_fd(struct sentry_call *c, int fd, unsigned need, const char *what, int *ret_copy);
+
 long sys_utimensat(struct sentry_call *c, int dirfd, uint64_t path, uint64_t times, uint64_t flags)
 {
         struct timespec ts[2];
         int r;
 
-        if (!path)
-                return SENTRY_CONTINUE; /* futimens: the fd the guest holds */
         if (times && (r = sentry_read(c, ts, times, sizeof(ts))) < 0)
                 return r;
+        if (!path) {
+                /* futimens: the times of the fd's object, which need the
+                 * write right on it like any other change (a read-only fd
+                 * of a file the guest owns would do natively). */
+                _cleanup_close_ int copy = -1;
+                r = judge_fd(c, dirfd, PR_WRITE, "write", &copy);
+                if (r < 0)
+                        return r == -ESRCH ? SENTRY_DONE : r;
+                return futimens(copy, times ? ts : NULL) < 0 ? -errno : 0;
+        }
         return set_times(c, dirfd, path, times ? ts : NULL, (int)flags);
 }
 
@@ -1697,6 +1708,26 @@ long sys_fchown(struct sentry_call *c, int fd, unsigned uid, unsigned gid)
         if (r < 0)
                 return r == -ESRCH ? SENTRY_DONE : r;
         return fchown(copy, uid, gid) < 0 ? -errno : 0;
+}
+
+long sys_fd_setattr_ioctl(struct sentry_call *c, int fd, unsigned op, uint64_t arg)
+{
+        _cleanup_close_ int copy = -1;
+        struct fsxattr x;
+        int flags, r = judge_fd(c, fd, PR_WRITE, "write", &copy);
+
+        if (r < 0)
+                return r == -ESRCH ? SENTRY_DONE : r;
+        if (op == FS_IOC_FSSETXATTR) {
+                r = sentry_read(c, &x, arg, sizeof(x));
+                if (r < 0)
+                        return r;
+                return ioctl(copy, op, &x) < 0 ? -errno : 0;
+        }
+        r = sentry_read(c, &flags, arg, sizeof(flags)); /* the kernel reads an int for both */
+        if (r < 0)
+                return r;
+        return ioctl(copy, op, &flags) < 0 ? -errno : 0;
 }
 
 long sys_ftruncate(struct sentry_call *c, int fd, long length)

@@ -6,6 +6,7 @@
  * reused between the check and the act is never reached.
  */
 #include <errno.h>
+#include <linux/fs.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <stddef.h>
@@ -521,6 +522,10 @@ long sys_ioctl(struct sentry_call *c, int fd, uint64_t cmd, uint64_t arg)
                 return refuse(c, "table", -EPERM);
         case TIOCSPGRP:
                 return set_foreground(c, fd, arg);
+        case FS_IOC_SETFLAGS:
+        case FS_IOC32_SETFLAGS:
+        case FS_IOC_FSSETXATTR:
+                return sys_fd_setattr_ioctl(c, fd, op, arg);
         case FIOASYNC:
                 r = sentry_read(c, &on, arg, sizeof(on));
                 if (r < 0)

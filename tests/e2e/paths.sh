@@ -391,6 +391,22 @@ run "$o" "$e" $I --allow-read="$T/ro-victim" sh -c "ln '$T/ro-victim' ws-link &&
 check_eq "a read-only file linked into the workspace is not written" "orig" "$(cat "$T/ro-victim")"
 check_match "the link is refused and audited" '"syscall":"linkat?".*"decision":"deny"' "$T/audit.jsonl"
 rm -f "$ws/ws-link"
+# Nor may a read-only fd change its file's times or inode flags.
+touch -d @1700000000 "$T/ro-victim"
+run "$o" "$e" /usr/bin/python3.11 -c "import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); os.utime(fd, (1, 1)); print('futimens ok')" "$T/ro-victim"
+check_match "natively futimens through a read-only fd works" "^futimens ok" "$o"
+touch -d @1700000000 "$T/ro-victim"
+run "$o" "$e" $I --allow-read="$T/ro-victim" /usr/bin/python3.11 -c "import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); os.utime(fd, (1, 1)); print('futimens ok')" "$T/ro-victim"
+check_eq "futimens through a read-only fd is refused" "1700000000" "$(stat -c %Y "$T/ro-victim")"
+run "$o" "$e" $I --allow-read="$T/ro-victim" /usr/bin/python3.11 -c "
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+try:
+    fcntl.ioctl(fd, 0x40086602, struct.pack('i', 0x40))  # FS_IOC_SETFLAGS: FS_NODUMP_FL
+    print('setflags ok')
+except OSError as e:
+    print('setflags', e.strerror)" "$T/ro-victim"
+check_match "FS_IOC_SETFLAGS through a read-only fd is refused" "^setflags Permission denied" "$o"
 
 # A path longer than PATH_MAX cannot be judged: it grants nothing (a .env
 # moved deep enough that its kernel path no longer fits must stay denied).

@@ -98,6 +98,8 @@ static const struct hatch hatches[] = {
         { "lookup_dcookie", 212, { 0, BAD, 0 }, ENOSYS, NATIVE_FAILS },
         { "vhangup", 153, { 0 }, EPERM, NATIVE_SKIP }, /* would hang up the host's terminal */
         { "uselib", 134, { BAD }, ENOSYS, NATIVE_FAILS },
+        { "mq_open", 240, { BAD, 0, 0, 0 }, ENOSYS, NATIVE_FAILS }, /* EFAULT: a host-wide name */
+        { "mq_unlink", 241, { BAD }, ENOSYS, NATIVE_FAILS },
         /* userfaultfd by the other door: ioctl(open("/dev/userfaultfd"),
          * USERFAULTFD_IOC_NEW); probed on a bad fd (EBADF natively). */
         { "uffd-ioctl", 16, { -1, 0xaa00, 0 }, EPERM, NATIVE_FAILS },
