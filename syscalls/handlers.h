@@ -92,6 +92,8 @@ long sys_utime(struct sentry_call *c, uint64_t path, uint64_t times);
 long sys_inotify_add_watch(struct sentry_call *c, int fd, uint64_t path, uint64_t mask);
 long sys_path_enosys(struct sentry_call *c);
 long sys_fchdir(struct sentry_call *c, int fd);
+long sys_connect(struct sentry_call *c, int fd, uint64_t addr, int addrlen);
+long sys_bind(struct sentry_call *c, int fd, uint64_t addr, int addrlen);
 /* ioctl FS_IOC_SETFLAGS / FS_IOC_FSSETXATTR: the write right on the fd's
  * object, made on the sentry's copy with its copy of the argument. */
 long sys_fd_setattr_ioctl(struct sentry_call *c, int fd, unsigned op, uint64_t arg);

@@ -29,6 +29,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <stddef.h>
+#include <sys/un.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
@@ -1856,4 +1859,100 @@ long sys_getdents64(struct sentry_call *c, int fd, uint64_t buf, unsigned count)
         }
         int r = out ? sentry_write(c, buf, in, out) : 0;
         return r < 0 ? r : (long)out;
+}
+
+/* --- unix sockets by path: the file policy, on the socket file ---------- */
+
+/* The domain of the caller's socket fd, through our copy of it; -errno. */
+static int socket_domain(int copy)
+{
+        int domain;
+        socklen_t len = sizeof(domain);
+
+        if (getsockopt(copy, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
+                return -errno;
+        return domain;
+}
+
+/* Read the guest's address; for an AF_UNIX socket, the sentry makes the
+ * call itself on its copy of the socket with its copy of the address: a
+ * path is resolved and judged like any other (connect needs the write
+ * right on the socket file, bind the create right in its directory) and
+ * reached through the object the walk found, so a guest thread cannot
+ * change it after the check. Other sockets cannot be given an AF_UNIX
+ * address (the kernel refuses a family that is not the socket's), so they
+ * go on to the kernel: the network broker (issue 5) decides those. */
+static long unix_addr_call(struct sentry_call *c, int fd, uint64_t addrp, int addrlen, bool is_bind)
+{
+        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
+        _cleanup_close_ int copy = -1;
+        struct sockaddr_un ua = { 0 }, ours = { .sun_family = AF_UNIX };
+        size_t plen;
+        int r;
+
+        copy = sentry_caller_fd(c, fd);
+        if (copy < 0)
+                return copy == -ESRCH ? SENTRY_DONE : SENTRY_CONTINUE; /* not a socket: the kernel says so */
+        r = socket_domain(copy);
+        if (r != AF_UNIX)
+                return SENTRY_CONTINUE;
+        if (addrlen < 0 || (size_t)addrlen > sizeof(ua))
+                return -EINVAL;
+        if (addrlen < (int)sizeof(sa_family_t))
+                return -EINVAL;
+        r = sentry_read(c, &ua, addrp, (size_t)addrlen);
+        if (r < 0)
+                return r;
+        if (ua.sun_family != AF_UNIX)
+                return -EINVAL;
+        plen = (size_t)addrlen - offsetof(struct sockaddr_un, sun_path);
+        if (plen == 0 || ua.sun_path[0] == '\0') {
+                /* Unnamed or abstract: no file; the broker's (issue 5). */
+                r = is_bind ? bind(copy, (struct sockaddr *)&ua, (socklen_t)addrlen)
+                            : connect(copy, (struct sockaddr *)&ua, (socklen_t)addrlen);
+                return r < 0 ? -errno : 0;
+        }
+        memcpy(t.given, ua.sun_path, plen);
+        t.given[plen < sizeof(ua.sun_path) ? plen : sizeof(ua.sun_path) - 1] = '\0';
+        t.given[strnlen(t.given, sizeof(ua.sun_path))] = '\0';
+        if (is_bind) {
+                r = resolve_given(c, AT_FDCWD, WALK_PARENT, &t);
+                if (r < 0)
+                        return r;
+                if (!t.r.name[0])
+                        return -EADDRINUSE;
+                r = allowed(c, &t, PR_CREATE, "create");
+                if (r < 0)
+                        return r;
+                if ((size_t)snprintf(ours.sun_path, sizeof(ours.sun_path), "/proc/self/fd/%d/%s", t.fd,
+                                     t.r.name) >= sizeof(ours.sun_path))
+                        return -ENAMETOOLONG;
+                {
+                        mode_t old = umask(caller_umask(c));
+                        r = bind(copy, (struct sockaddr *)&ours, sizeof(ours));
+                        r = r < 0 ? -errno : 0;
+                        umask(old);
+                }
+                return r;
+        }
+        r = resolve_given(c, AT_FDCWD, 0, &t);
+        if (r < 0)
+                return r;
+        if (!t.r.exists)
+                return -ENOENT;
+        r = allowed(c, &t, PR_WRITE, "write");
+        if (r < 0)
+                return r;
+        snprintf(ours.sun_path, sizeof(ours.sun_path), "/proc/self/fd/%d", t.fd);
+        return connect(copy, (struct sockaddr *)&ours, sizeof(ours)) < 0 ? -errno : 0;
+}
+
+long sys_connect(struct sentry_call *c, int fd, uint64_t addr, int addrlen)
+{
+        return unix_addr_call(c, fd, addr, addrlen, false);
+}
+
+long sys_bind(struct sentry_call *c, int fd, uint64_t addr, int addrlen)
+{
+        return unix_addr_call(c, fd, addr, addrlen, true);
 }

@@ -441,6 +441,68 @@ run "$o" "$e" $I /usr/bin/python3.11 deep.py
 check_match "a .env whose path is too long to judge is not renamed" "^refused" "$o"
 rm -rf "$ws/proj" "$ws"/ddd*
 
+# Unix sockets by path follow the file policy: a host daemon's socket in a
+# credential store (an agent: ssh-agent, gpg-agent) cannot be reached, and
+# no socket file can be made outside what the guest may create in; its own
+# sockets in the workspace, in its /tmp and abstract ones work.
+mkdir -p "$home/.gnupg"
+cat >"$T/agent.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(4)
+s.settimeout(float(sys.argv[2]))
+print("listening", flush=True)
+try:
+    while True:
+        c, _ = s.accept()
+        c.sendall(b"OK agent\n")
+        c.close()
+except socket.timeout:
+    pass
+PY
+rm -f "$home/.gnupg/S.agent"
+/usr/bin/python3.11 "$T/agent.py" "$home/.gnupg/S.agent" "$POLL_LIMIT" >"$T/agent.out" 2>&1 &
+agent=$!
+at_exit "kill $agent 2>/dev/null"
+poll "the host agent to listen" file_nonempty "$T/agent.out"
+cat >"$ws/sock.py" <<'PY'
+import os, socket, sys
+def attempt(name, f):
+    try:
+        f()
+        print(name, "ok")
+    except OSError as e:
+        print(name, "refused", e.strerror)
+def agent():
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    if not s.recv(16).startswith(b"OK"):
+        raise OSError(0, "no answer")
+attempt("connect-agent", agent)
+attempt("bind-home", lambda: socket.socket(socket.AF_UNIX).bind(sys.argv[2]))
+def own():
+    for p in ("ws.sock", os.environ.get("TMPDIR", "/tmp") + "/t.sock", "/tmp/m.sock", "\0interpose-test"):
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(p)
+        s.listen(1)
+        c = socket.socket(socket.AF_UNIX)
+        c.connect(p)
+        if p[0] != "\0":
+            os.unlink(p)
+attempt("own-sockets", own)
+PY
+run "$o" "$e" /usr/bin/python3.11 sock.py "$home/.gnupg/S.agent" "$home/rogue.sock"
+check_match "natively the agent's socket answers" "^connect-agent ok" "$o"
+check_match "natively a socket can be made in the home" "^bind-home ok" "$o"
+rm -f "$home/rogue.sock"
+run "$o" "$e" $I /usr/bin/python3.11 sock.py "$home/.gnupg/S.agent" "$home/rogue.sock"
+check_match "an agent socket in a credential store is refused" "^connect-agent refused Permission denied" "$o"
+check_match "a socket outside the workspace is not made" "^bind-home refused Permission denied" "$o"
+check_true "no socket file landed in the home" test ! -e "$home/rogue.sock"
+check_match "the guest's own unix sockets work" "^own-sockets ok" "$o"
+kill "$agent" 2>/dev/null
+
 # A path component swapped for a symlink to the credential store while
 # the guest opens through it: natively the race reads the secret, under
 # interpose the object reached is judged and it never does.
