@@ -359,6 +359,9 @@ static void handle(struct sentry *s, const struct platform_event *ev)
 
         c.e = (ev->arch == AUDIT_ARCH_X86_64 && !(ev->nr & X32_SYSCALL_BIT)) ? sys_lookup(ev->nr) : NULL;
         __atomic_add_fetch(&s->trapped, 1, __ATOMIC_RELAXED);
+        /* A chdir the kernel made for this thread since its last call is
+         * done now (the cwd cache may trust what it sees again). */
+        sys_path_call_seen(ev->tid);
         /* An exec in flight is checked before the new image gets anything
          * from us. */
         r = sys_exec_verify(&c);

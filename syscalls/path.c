@@ -145,9 +145,74 @@ static void cwd_forget_all(void)
         cwd_gen++;
 }
 
+/* chdir and fchdir are made by the kernel after the sentry answers: until
+ * that thread's chdir is done, another thread sharing its cwd could still
+ * see the old one, so no cwd is remembered meanwhile. A pending chdir is
+ * done when its thread makes its next trapped call, or when its cwd is
+ * seen to be the directory it asked for. */
+#define CHDIR_PENDING_MAX 16
+static struct {
+        pid_t tid;
+        dev_t dev;
+        ino_t ino;
+} chdir_pending[CHDIR_PENDING_MAX];
+static unsigned chdir_npending;
+static bool chdir_overflow; /* more than that at once: cache off for good */
+
+static void cwd_changing(pid_t tid, const struct stat *to)
+{
+        cwd_forget_all();
+        for (unsigned i = 0; i < chdir_npending; i++)
+                if (chdir_pending[i].tid == tid) {
+                        chdir_pending[i].dev = to->st_dev;
+                        chdir_pending[i].ino = to->st_ino;
+                        return;
+                }
+        if (chdir_npending == CHDIR_PENDING_MAX) {
+                chdir_overflow = true;
+                return;
+        }
+        chdir_pending[chdir_npending].tid = tid;
+        chdir_pending[chdir_npending].dev = to->st_dev;
+        chdir_pending[chdir_npending].ino = to->st_ino;
+        chdir_npending++;
+}
+
+static void chdir_done(unsigned i)
+{
+        chdir_pending[i] = chdir_pending[--chdir_npending];
+        cwd_forget_all();
+}
+
 void sys_path_forget_cwds(void)
 {
         cwd_forget_all();
+}
+
+void sys_path_call_seen(pid_t tid)
+{
+        for (unsigned i = 0; i < chdir_npending; i++)
+                if (chdir_pending[i].tid == tid) {
+                        chdir_done(i);
+                        return;
+                }
+}
+
+/* true if no chdir is in flight, so the cache may be used. */
+static bool cwd_settled(void)
+{
+        char proc[64];
+        struct stat st;
+
+        for (unsigned i = 0; i < chdir_npending;) {
+                snprintf(proc, sizeof(proc), "/proc/%d/cwd", (int)chdir_pending[i].tid);
+                if (stat(proc, &st) < 0 ||
+                    (st.st_dev == chdir_pending[i].dev && st.st_ino == chdir_pending[i].ino))
+                        chdir_done(i); /* gone, or there: done */
+                else
+                        i++;
+        }
+        return !chdir_npending && !chdir_overflow;
 }
 
 /* An O_PATH fd of the caller's cwd (ours to close) and its path, which
@@ -161,6 +226,11 @@ static int caller_cwd(struct sentry_call *c, const char **path)
         ssize_t n;
 
         *path = NULL;
+        if (!cwd_settled()) {
+                snprintf(proc, sizeof(proc), "/proc/%d/cwd", (int)c->ev.tid);
+                fd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                return fd < 0 ? -ESRCH : fd;
+        }
         if (cwds[i].fd > 0 && cwds[i].tid == c->ev.tid && cwds[i].gen == cwd_gen &&
             cwds[i].dgen == dcache_generation() &&
             syscall(SYS_pidfd_send_signal, cwds[i].pidfd, 0, NULL, 0) == 0) {
@@ -340,7 +410,9 @@ static int resolve_given(struct sentry_call *c, int dirfd, unsigned flags, struc
                  * for a lookup made before, not even that (dcache.h). */
                 struct dcache_hit hit;
                 struct stat sst = { 0 };
-                bool cacheable = !(flags & (WALK_CREATE | WALK_PARENT));
+                /* ".." depends on the mount the start was reached by,
+                 * which its (device, inode) key does not tell. */
+                bool cacheable = !(flags & (WALK_CREATE | WALK_PARENT)) && !strstr(t->given, "..");
 
                 if (cacheable && start >= 0 && fstat(start, &sst) < 0)
                         return -errno;
@@ -1047,6 +1119,20 @@ long sys_mknodat(struct sentry_call *c, int dirfd, uint64_t path, unsigned mode,
         return do_mknod(c, dirfd, path, mode, dev);
 }
 
+/* "name/" names a directory: for a file there, ENOTDIR, as the kernel's
+ * own lookup says (the walk stops at the name, slash or not). */
+static int trailing_slash_check(const struct target *t)
+{
+        size_t n = strlen(t->given);
+        struct stat st;
+
+        if (!n || t->given[n - 1] != '/')
+                return 0;
+        if (fstatat(t->fd, t->r.name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        return 0;
+}
+
 static long do_unlink(struct sentry_call *c, int dirfd, uint64_t addr, int flags)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
@@ -1055,6 +1141,9 @@ static long do_unlink(struct sentry_call *c, int dirfd, uint64_t addr, int flags
         if (flags & ~AT_REMOVEDIR)
                 return -EINVAL;
         r = resolve_parent(c, dirfd, addr, &t);
+        if (r < 0)
+                return r;
+        r = trailing_slash_check(&t);
         if (r < 0)
                 return r;
         r = allowed(c, &t, PR_DELETE, "delete");
@@ -1093,7 +1182,17 @@ static long do_rename(struct sentry_call *c, int olddir, uint64_t oldp, int newd
 
         if (r < 0)
                 return r;
+        r = trailing_slash_check(&a);
+        if (r < 0)
+                return r;
         r = resolve_parent(c, newdir, newp, &b);
+        if (r == 0 && b.given[strlen(b.given) - 1] == '/') {
+                /* The new name with a slash: the old one must be a directory. */
+                struct stat st;
+                if (fstatat(a.fd, a.r.name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+                        return -ENOTDIR;
+                r = trailing_slash_check(&b);
+        }
         if (r < 0)
                 return r;
         r = allowed(c, &a, PR_DELETE | ((flags & RENAME_EXCHANGE) ? PR_CREATE : 0), "delete");
@@ -1329,7 +1428,7 @@ long sys_chdir(struct sentry_call *c, uint64_t path)
                 return r;
         if (kernel_sees_host_tmp(c, &t))
                 return -EACCES;
-        cwd_forget_all();
+        cwd_changing(c->ev.tid, &t.r.st);
         return SENTRY_CONTINUE;
 }
 
@@ -1337,8 +1436,12 @@ long sys_chdir(struct sentry_call *c, uint64_t path)
  * the kernel makes it. Trapped only so the cwd cache forgets. */
 long sys_fchdir(struct sentry_call *c, int fd)
 {
-        (void)c, (void)fd;
-        cwd_forget_all();
+        _cleanup_close_ int copy = caller_object_fd(c, fd);
+        struct stat st = { 0 };
+
+        if (copy >= 0)
+                fstat(copy, &st);
+        cwd_changing(c->ev.tid, &st);
         return SENTRY_CONTINUE;
 }
 

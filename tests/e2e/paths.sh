@@ -29,6 +29,18 @@ cd "$ws" || exit 99
 I="$INTERPOSE --audit=$T/audit.jsonl --profile=agent --deny=$ws/private --deny=$ws/conf/private --deny=$ws/vault/private"
 export HOME="$home"
 
+cat >"$ws/slash.py" <<'PY'
+import os, sys
+open("tsf2", "w").close()
+try:
+    os.rename("tsf2", "tsf3/")
+except NotADirectoryError:
+    os.unlink("tsf2")
+    sys.exit(0)
+os.rename("tsf3", "tsf2")
+os.unlink("tsf2")
+sys.exit(1)
+PY
 # guest: one line per probe, "name ok" or "name refused"
 probe='
 try() { n=$1; shift; if "$@" >/dev/null 2>&1; then echo "$n ok"; else echo "$n refused"; fi; }
@@ -99,6 +111,8 @@ try exec-dev-fd bash -c "exec 3<mytool; /dev/fd/3"
 try exec-proc-fd-memfd /usr/bin/python3.11 -c "import os; fd = os.memfd_create(\"t\", 0); os.write(fd, open(\"mytool\", \"rb\").read()); os.execv(\"/proc/self/fd/%d\" % fd, [\"t\"])"
 try fchdir-relative /usr/bin/python3.11 -c "import os; os.makedirs(\"fcd/sub\", exist_ok=True); open(\"fcd/sub/only-here\", \"w\").close(); os.chdir(\"fcd\"); [os.stat(\".\") for _ in range(3)]; os.fchdir(os.open(\"sub\", os.O_RDONLY)); os.stat(\"only-here\")"
 try cwd-renamed-dotenv /usr/bin/python3.11 -c "import os, shutil; shutil.rmtree(\"cwdr\", True); shutil.rmtree(\".env-cwdr\", True); os.mkdir(\"cwdr\"); open(\"cwdr/f\", \"w\").write(\"TOKEN\"); os.chdir(\"cwdr\"); [open(\"f\").read() for _ in range(3)]; os.rename(\"../cwdr\", \"../.env-cwdr\"); open(\"f\").read()"
+try unlink-file-slash sh -c "rm -f tsf; touch tsf; ! rm tsf/ 2>/dev/null && test -e tsf && rm tsf"
+try rename-file-slash /usr/bin/python3.11 slash.py
 try fifo-rendezvous sh -c "rm -f fifo; mkfifo fifo; (echo hello >fifo) & x=\$(cat fifo); wait \$! && [ \"\$x\" = hello ]"
 try fchmod-pipe /usr/bin/python3.11 -c "import os; r, w = os.pipe(); os.fchmod(r, 0o600)"
 '
@@ -138,7 +152,8 @@ check_eq "the probes ran: status" 0 "$rc"
 for ok in workspace readlink proc-self proc-list-self dev-stdin dev-links process-substitution proc-self-root-passwd usr \
     write-workspace tree-workspace exec-workspace exec-script \
     utime-workspace xattr-workspace mmap-exec-workspace fexecve-workspace fchmod-pipe fifo-rendezvous \
-    rename-over-linked unlink-linked proc-cpuinfo sys-cpu exec-proc-fd exec-dev-fd fchdir-relative; do
+    rename-over-linked unlink-linked proc-cpuinfo sys-cpu exec-proc-fd exec-dev-fd fchdir-relative \
+    unlink-file-slash rename-file-slash; do
   check_match "$ok: allowed" "^$ok ok" "$o"
 done
 for no in credential symlink dotdot hardlink deny-flag stat-credential exists-credential proc-init proc-list-init shadow \
