@@ -19,8 +19,12 @@ static const char *guard_text(const struct sys_entry *e, char *buf, size_t cap)
                 const char *op = g->kind == G_ANYBIT ? "&" : g->kind == G_EQ32 ? "==" : "!=";
                 if (g->kind == G_NONE)
                         continue;
+                if (len >= cap - 1)
+                        break; /* cut short rather than write past the end */
                 len += (size_t)snprintf(buf + len, cap - len, "%sarg%d %s %#llx", i ? " || " : "", g->arg, op,
                                         (unsigned long long)g->value);
+                if (len >= cap - 1)
+                        break;
                 if (g->mask2)
                         len += (size_t)snprintf(buf + len, cap - len, " && arg%d & %#llx", g->arg2,
                                                 (unsigned long long)g->mask2);
@@ -36,7 +40,7 @@ static const char *errname(int e)
 
 static void print_json(void)
 {
-        char gb[128], esc[512];
+        char gb[512], esc[1024];
         int first = 1;
 
         printf("[\n");
@@ -58,7 +62,7 @@ static void print_json(void)
 
 static void print_text(void)
 {
-        char gb[128];
+        char gb[512];
         int counts[D_KILL + 1] = { 0 };
 
         printf("%-4s %-24s %-9s %-10s %s\n", "NR", "NAME", "HANDLING", "ERRNO", "NOTE");
