@@ -470,6 +470,33 @@ static int allowed(struct sentry_call *c, const struct target *t, unsigned need,
         return -EACCES;
 }
 
+/* Resolve t->given (already read), require that it exists and that the
+ * policy grants need on it (audited if not). 0 or -errno. */
+static int existing_given(struct sentry_call *c, int dirfd, unsigned flags, struct target *t, unsigned need,
+                          const char *what)
+{
+        int r = resolve_given(c, dirfd, flags, t);
+
+        if (r < 0)
+                return r;
+        if (!t->r.exists)
+                return -ENOENT;
+        return allowed(c, t, need, what);
+}
+
+/* The same for a path still in guest memory. */
+static int existing(struct sentry_call *c, int dirfd, uint64_t addr, unsigned flags, struct target *t,
+                    unsigned need, const char *what)
+{
+        ssize_t n;
+
+        t->fd = -1;
+        n = sentry_read_str(c, t->given, addr, sizeof(t->given));
+        if (n < 0)
+                return (int)n;
+        return existing_given(c, dirfd, flags, t, need, what);
+}
+
 /* The caller's umask, for what the sentry creates on its behalf. */
 static mode_t caller_umask(struct sentry_call *c)
 {
@@ -1307,13 +1334,8 @@ static long do_chmod(struct sentry_call *c, int dirfd, uint64_t addr, mode_t mod
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
         char proc[64];
-        int r = resolve(c, dirfd, addr, (flags & AT_SYMLINK_NOFOLLOW) ? WALK_NOFOLLOW : 0, &t);
-
-        if (r < 0)
-                return r;
-        if (!t.r.exists)
-                return -ENOENT;
-        r = allowed(c, &t, PR_WRITE, "write");
+        int r = existing(c, dirfd, addr, (flags & AT_SYMLINK_NOFOLLOW) ? WALK_NOFOLLOW : 0, &t, PR_WRITE,
+                         "write");
         if (r < 0)
                 return r;
         if (S_ISLNK(t.r.st.st_mode))
@@ -1340,13 +1362,8 @@ long sys_fchmodat2(struct sentry_call *c, int dirfd, uint64_t path, unsigned mod
 static long do_chown(struct sentry_call *c, int dirfd, uint64_t addr, uid_t uid, gid_t gid, int flags)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
-        int r = resolve(c, dirfd, addr, (flags & AT_SYMLINK_NOFOLLOW) ? WALK_NOFOLLOW : 0, &t);
-
-        if (r < 0)
-                return r;
-        if (!t.r.exists)
-                return -ENOENT;
-        r = allowed(c, &t, PR_WRITE, "write");
+        int r = existing(c, dirfd, addr, (flags & AT_SYMLINK_NOFOLLOW) ? WALK_NOFOLLOW : 0, &t, PR_WRITE,
+                         "write");
         if (r < 0)
                 return r;
         return fchownat(t.fd, "", uid, gid, AT_EMPTY_PATH) < 0 ? -errno : 0;
@@ -1371,13 +1388,7 @@ long sys_truncate(struct sentry_call *c, uint64_t path, long length)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
         char proc[64];
-        int r = resolve(c, AT_FDCWD, path, 0, &t);
-
-        if (r < 0)
-                return r;
-        if (!t.r.exists)
-                return -ENOENT;
-        r = allowed(c, &t, PR_WRITE, "write");
+        int r = existing(c, AT_FDCWD, path, 0, &t, PR_WRITE, "write");
         if (r < 0)
                 return r;
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);
@@ -1417,13 +1428,7 @@ static bool kernel_sees_host_tmp(struct sentry_call *c, const struct target *t)
 long sys_chdir(struct sentry_call *c, uint64_t path)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
-        int r = resolve(c, AT_FDCWD, path, WALK_DIRECTORY, &t);
-
-        if (r < 0)
-                return r;
-        if (!t.r.exists)
-                return -ENOENT;
-        r = allowed(c, &t, 0, "lookup");
+        int r = existing(c, AT_FDCWD, path, WALK_DIRECTORY, &t, 0, "lookup");
         if (r < 0)
                 return r;
         if (kernel_sees_host_tmp(c, &t))
@@ -1449,13 +1454,7 @@ long sys_statfs(struct sentry_call *c, uint64_t path, uint64_t buf)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
         struct statfs sf;
-        int r = resolve(c, AT_FDCWD, path, 0, &t);
-
-        if (r < 0)
-                return r;
-        if (!t.r.exists)
-                return -ENOENT;
-        r = allowed(c, &t, 0, "lookup");
+        int r = existing(c, AT_FDCWD, path, 0, &t, 0, "lookup");
         if (r < 0)
                 return r;
         if (fstatfs(t.fd, &sf) < 0)
@@ -1664,13 +1663,8 @@ static long set_times(struct sentry_call *c, int dirfd, uint64_t addr, const str
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
         char proc[64];
-        int r = resolve(c, dirfd, addr, (flags & AT_SYMLINK_NOFOLLOW) ? WALK_NOFOLLOW : 0, &t);
-
-        if (r < 0)
-                return r;
-        if (!t.r.exists)
-                return -ENOENT;
-        r = allowed(c, &t, PR_WRITE, "write");
+        int r = existing(c, dirfd, addr, (flags & AT_SYMLINK_NOFOLLOW) ? WALK_NOFOLLOW : 0, &t, PR_WRITE,
+                         "write");
         if (r < 0)
                 return r;
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);
@@ -1748,13 +1742,8 @@ long sys_inotify_add_watch(struct sentry_call *c, int fd, uint64_t path, uint64_
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
         _cleanup_close_ int ino = -1;
         char proc[64];
-        int r = resolve(c, AT_FDCWD, path, (mask & IN_DONT_FOLLOW) ? WALK_NOFOLLOW : 0, &t);
-
-        if (r < 0)
-                return r;
-        if (!t.r.exists)
-                return -ENOENT;
-        r = allowed(c, &t, S_ISDIR(t.r.st.st_mode) ? PR_LIST : PR_READ, "read");
+        int r = existing(c, AT_FDCWD, path, (mask & IN_DONT_FOLLOW) ? WALK_NOFOLLOW : 0, &t,
+                         S_ISDIR(t.r.st.st_mode) ? PR_LIST : PR_READ, "read");
         if (r < 0)
                 return r;
         ino = sentry_caller_fd(c, fd);
@@ -2038,12 +2027,7 @@ static long unix_addr_call(struct sentry_call *c, int fd, uint64_t addrp, int ad
                 }
                 return r;
         }
-        r = resolve_given(c, AT_FDCWD, 0, &t);
-        if (r < 0)
-                return r;
-        if (!t.r.exists)
-                return -ENOENT;
-        r = allowed(c, &t, PR_WRITE, "write");
+        r = existing_given(c, AT_FDCWD, 0, &t, PR_WRITE, "write");
         if (r < 0)
                 return r;
         snprintf(ours.sun_path, sizeof(ours.sun_path), "/proc/self/fd/%d", t.fd);
