@@ -340,7 +340,7 @@ bool policy_is_ancestor(const struct policy *p, const char *path)
         return false;
 }
 
-const struct policy_rule *policy_holds_denied(const struct policy *p, const char *path)
+const struct policy_rule *policy_holds_rule(const struct policy *p, const char *path)
 {
         size_t n = strlen(path);
 
@@ -349,7 +349,7 @@ const struct policy_rule *policy_holds_denied(const struct policy *p, const char
                 /* A pattern in the last component (dir/ *.pem) is held by
                  * dir and what is above it, like a path; "**" patterns match
                  * wherever the names go. */
-                if (!r->deny || (r->glob && !strncmp(r->path, "**/", 3)))
+                if (r->glob && !strncmp(r->path, "**/", 3))
                         continue;
                 if ((n == 1 && path[0] == '/') || (!strncmp(r->path, path, n) && r->path[n] == '/'))
                         return r;

@@ -128,10 +128,11 @@ unsigned policy_decide_object(const struct policy *p, const char *path, dev_t de
  * may be looked up (stat, walked through), never listed or read. */
 bool policy_is_ancestor(const struct policy *p, const char *path);
 
-/* A deny rule naming a tree strictly below path, or NULL: a directory
- * that holds one may not be moved or removed, or the rule would no longer
- * name what it denies. (Patterns, which match anywhere, do not count.) */
-const struct policy_rule *policy_holds_denied(const struct policy *p, const char *path);
+/* A rule naming a tree strictly below path, or NULL: a directory that
+ * holds one may not be moved or removed, or the rule would no longer name
+ * what it decides (a denied tree, a read-only part of a workspace).
+ * ("**" patterns, which match anywhere, do not count.) */
+const struct policy_rule *policy_holds_rule(const struct policy *p, const char *path);
 
 /* The rights on the object a walk reached at path, with st its stat: a
  * pipe, socket or unlinked file (path not absolute, or no links) is the

@@ -509,19 +509,22 @@ static mode_t caller_umask(struct sentry_call *c)
         return (mode_t)strtol(p + 7, NULL, 8);
 }
 
-/* FIFO opens that wait for their peer, each in a thread of its own. Their
- * number is bounded (EAGAIN past it); once a quarter of the table is in
- * use, the threads whose callers are gone (killed while waiting) are
- * interrupted with FIFO_WAKE_SIG, and their open fails with EINTR. */
-#define FIFO_WAITERS_MAX 64
-#define FIFO_WAKE_SIG (SIGRTMIN + 2)
+/* Calls that may wait long (a FIFO open waiting for its peer, a blocking
+ * connect), each in a thread of its own that answers when it is done.
+ * Their number is bounded (EAGAIN past it); once a quarter of the table is
+ * in use, the threads whose callers are gone (killed while waiting) are
+ * interrupted with WAITER_WAKE_SIG, and their call fails with EINTR. */
+#define WAITERS_MAX 64
+#define WAITER_WAKE_SIG (SIGRTMIN + 2)
 
-struct fifo_wait {
+struct waiter {
         struct platform *plat;
         struct platform_event ev;
-        int obj; /* O_PATH of the FIFO */
-        int flags;
         unsigned slot;
+        int fd;    /* O_PATH of the FIFO; or the sentry's copy of the socket */
+        int flags; /* FIFO: the open's flags; -1: a connect */
+        struct sockaddr_storage addr;
+        socklen_t addrlen;
 };
 
 static struct {
@@ -529,112 +532,133 @@ static struct {
         pthread_t th;
         struct platform *plat;
         struct platform_event ev;
-} fifo_waiters[FIFO_WAITERS_MAX];
-static pthread_mutex_t fifo_lock = PTHREAD_MUTEX_INITIALIZER;
+} waiters[WAITERS_MAX];
+static pthread_mutex_t waiters_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void fifo_wake(int sig)
+static void waiter_wake(int sig)
 {
-        (void)sig; /* only to make open return EINTR */
+        (void)sig; /* only to make the call return EINTR */
 }
 
-static void *fifo_waiter(void *arg)
+static void *waiter_main(void *arg)
 {
-        struct fifo_wait *w = arg;
+        struct waiter *w = arg;
         char proc[64];
         sigset_t wake;
         int fd;
 
         sigemptyset(&wake);
-        sigaddset(&wake, FIFO_WAKE_SIG);
+        sigaddset(&wake, WAITER_WAKE_SIG);
         pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
-        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", w->obj);
-        fd = open(proc, (w->flags | O_CLOEXEC) & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY));
-        if (fd < 0)
-                w->plat->ops->respond(w->plat, &w->ev, PLATFORM_RETURN, -errno);
-        else if (w->plat->ops->install_fd(w->plat, &w->ev, fd, (w->flags & O_CLOEXEC) ? O_CLOEXEC : 0, true) <
-                 0)
-                w->plat->ops->respond(w->plat, &w->ev, PLATFORM_RETURN, -EIO);
-        if (fd >= 0)
-                close(fd);
-        close(w->obj);
-        pthread_mutex_lock(&fifo_lock);
-        fifo_waiters[w->slot].busy = false;
-        pthread_mutex_unlock(&fifo_lock);
+        if (w->flags < 0) {
+                int r = connect(w->fd, (struct sockaddr *)&w->addr, w->addrlen);
+                w->plat->ops->respond(w->plat, &w->ev, PLATFORM_RETURN, r < 0 ? -errno : 0);
+        } else {
+                snprintf(proc, sizeof(proc), "/proc/self/fd/%d", w->fd);
+                fd = open(proc, (w->flags | O_CLOEXEC) & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY));
+                if (fd < 0)
+                        w->plat->ops->respond(w->plat, &w->ev, PLATFORM_RETURN, -errno);
+                else if (w->plat->ops->install_fd(w->plat, &w->ev, fd, (w->flags & O_CLOEXEC) ? O_CLOEXEC : 0,
+                                                  true) < 0)
+                        w->plat->ops->respond(w->plat, &w->ev, PLATFORM_RETURN, -EIO);
+                if (fd >= 0)
+                        close(fd);
+        }
+        close(w->fd);
+        pthread_mutex_lock(&waiters_lock);
+        waiters[w->slot].busy = false;
+        pthread_mutex_unlock(&waiters_lock);
         free(w);
         return NULL;
 }
 
-/* A free slot, interrupting the waiters of callers that are gone if there
- * is none; -1 if all are waiting for live callers. fifo_lock held. */
-static int fifo_slot(void)
+/* A free slot, or -1; past a quarter in use, the waiters of callers that
+ * are gone are interrupted, so only live callers can fill the table.
+ * waiters_lock held. */
+static int waiter_slot(void)
 {
         unsigned busy = 0;
         int free_slot = -1;
 
-        for (unsigned i = 0; i < FIFO_WAITERS_MAX; i++) {
-                if (fifo_waiters[i].busy)
+        for (unsigned i = 0; i < WAITERS_MAX; i++) {
+                if (waiters[i].busy)
                         busy++;
                 else if (free_slot < 0)
                         free_slot = (int)i;
         }
-        /* Past a quarter, the waiters of callers that are gone go, so that
-         * only live callers can ever fill the table. */
-        if (busy >= FIFO_WAITERS_MAX / 4)
-                for (unsigned i = 0; i < FIFO_WAITERS_MAX; i++)
-                        if (fifo_waiters[i].busy &&
-                            !fifo_waiters[i].plat->ops->valid(fifo_waiters[i].plat, &fifo_waiters[i].ev))
-                                pthread_kill(fifo_waiters[i].th, FIFO_WAKE_SIG);
+        if (busy >= WAITERS_MAX / 4)
+                for (unsigned i = 0; i < WAITERS_MAX; i++)
+                        if (waiters[i].busy && !waiters[i].plat->ops->valid(waiters[i].plat, &waiters[i].ev))
+                                pthread_kill(waiters[i].th, WAITER_WAKE_SIG);
         return free_slot;
 }
 
-/* Open the FIFO t in a thread that may wait for the other end as long as
- * the caller would natively, and answers the call when it is done. */
-static long fifo_open_later(struct sentry_call *c, struct target *t, int flags)
+/* Start w (its fd and what it does filled in) in a thread; takes w. */
+static long waiter_start(struct sentry_call *c, struct waiter *w)
 {
         static bool handler;
-        struct fifo_wait *w;
         pthread_attr_t attr;
         int r, slot;
 
         if (!handler) {
-                struct sigaction sa = { .sa_handler = fifo_wake }; /* no SA_RESTART */
-                sigaction(FIFO_WAKE_SIG, &sa, NULL);
+                struct sigaction sa = { .sa_handler = waiter_wake }; /* no SA_RESTART */
+                sigaction(WAITER_WAKE_SIG, &sa, NULL);
                 handler = true;
         }
-        pthread_mutex_lock(&fifo_lock);
-        slot = fifo_slot();
-        if (slot < 0) {
-                pthread_mutex_unlock(&fifo_lock);
-                sentry_decide(c, "deny", "fifo-waiters");
-                return -EAGAIN;
-        }
-        w = xmalloc(sizeof(*w));
         w->plat = &c->s->plat;
         w->ev = c->ev;
-        w->flags = flags;
-        w->slot = (unsigned)slot;
-        w->obj = fcntl(t->fd, F_DUPFD_CLOEXEC, 3);
-        if (w->obj < 0) {
-                pthread_mutex_unlock(&fifo_lock);
+        pthread_mutex_lock(&waiters_lock);
+        slot = waiter_slot();
+        if (slot < 0) {
+                pthread_mutex_unlock(&waiters_lock);
+                close(w->fd);
                 free(w);
-                return -EMFILE;
+                sentry_decide(c, "deny", "waiters");
+                return -EAGAIN;
         }
+        w->slot = (unsigned)slot;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         pthread_attr_setstacksize(&attr, 64 * 1024);
-        fifo_waiters[slot].plat = w->plat;
-        fifo_waiters[slot].ev = c->ev;
-        r = pthread_create(&fifo_waiters[slot].th, &attr, fifo_waiter, w);
+        waiters[slot].plat = w->plat;
+        waiters[slot].ev = c->ev;
+        r = pthread_create(&waiters[slot].th, &attr, waiter_main, w);
         pthread_attr_destroy(&attr);
         if (r != 0) {
-                pthread_mutex_unlock(&fifo_lock);
-                close(w->obj);
+                pthread_mutex_unlock(&waiters_lock);
+                close(w->fd);
                 free(w);
                 return -EAGAIN;
         }
-        fifo_waiters[slot].busy = true;
-        pthread_mutex_unlock(&fifo_lock);
+        waiters[slot].busy = true;
+        pthread_mutex_unlock(&waiters_lock);
         return SENTRY_DONE;
+}
+
+/* Open the FIFO t as the caller would, waiting for the other end. */
+static long fifo_open_later(struct sentry_call *c, struct target *t, int flags)
+{
+        struct waiter *w = xmalloc(sizeof(*w));
+
+        w->flags = flags;
+        w->fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 3);
+        if (w->fd < 0) {
+                free(w);
+                return -EMFILE;
+        }
+        return waiter_start(c, w);
+}
+
+/* A blocking connect on the sentry's copy of the socket; takes copy. */
+static long connect_later(struct sentry_call *c, int copy, const struct sockaddr_storage *ss, socklen_t len)
+{
+        struct waiter *w = xmalloc(sizeof(*w));
+
+        w->flags = -1;
+        w->fd = copy;
+        w->addr = *ss;
+        w->addrlen = len;
+        return waiter_start(c, w);
 }
 
 static long open_target(struct sentry_call *c, struct target *t, int flags, mode_t mode, bool exact_flags);
@@ -1085,7 +1109,7 @@ static int check_victim(struct sentry_call *c, const struct target *t, const cha
                 v.r.rights = policy_judge(c->s->policy, v.r.path, &v.r.st, &rule);
         snprintf(v.r.rule, sizeof(v.r.rule), "%s", rule ? rule->origin : "");
         if (S_ISDIR(v.r.st.st_mode) && v.r.path[0] == '/' &&
-            (rule = policy_holds_denied(c->s->policy, v.r.path))) {
+            (rule = policy_holds_rule(c->s->policy, v.r.path))) {
                 v.r.rights &= ~PR_DELETE;
                 snprintf(v.r.rule, sizeof(v.r.rule), "%s (holds %s)", rule->origin, rule->path);
         }
@@ -1742,8 +1766,10 @@ long sys_inotify_add_watch(struct sentry_call *c, int fd, uint64_t path, uint64_
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
         _cleanup_close_ int ino = -1;
         char proc[64];
-        int r = existing(c, AT_FDCWD, path, (mask & IN_DONT_FOLLOW) ? WALK_NOFOLLOW : 0, &t,
-                         S_ISDIR(t.r.st.st_mode) ? PR_LIST : PR_READ, "read");
+        int r = existing(c, AT_FDCWD, path, (mask & IN_DONT_FOLLOW) ? WALK_NOFOLLOW : 0, &t, 0, "lookup");
+
+        if (r == 0) /* what it is decides the right: known only now */
+                r = allowed(c, &t, S_ISDIR(t.r.st.st_mode) ? PR_LIST : PR_READ, "read");
         if (r < 0)
                 return r;
         ino = sentry_caller_fd(c, fd);
@@ -1966,6 +1992,36 @@ static int socket_domain(int copy)
         return domain;
 }
 
+/* A socket of another family (IP, netlink...): the call on the sentry's
+ * copy of the socket with its copy of the address, which the network
+ * broker (issue 5) will judge; until then any address goes. A blocking
+ * connect may take long (a TCP handshake to a silent host): it waits in a
+ * thread of its own, like a FIFO open. Takes copy. */
+static long ip_addr_call(struct sentry_call *c, int copy, uint64_t addrp, int addrlen, bool is_bind)
+{
+        struct sockaddr_storage ss;
+        int r;
+
+        if (addrlen < 0 || (size_t)addrlen > sizeof(ss)) {
+                close(copy);
+                return -EINVAL;
+        }
+        r = addrlen ? sentry_read(c, &ss, addrp, (size_t)addrlen) : 0;
+        if (r < 0) {
+                close(copy);
+                return r;
+        }
+        if (is_bind)
+                r = bind(copy, (struct sockaddr *)&ss, (socklen_t)addrlen);
+        else if (fcntl(copy, F_GETFL) & O_NONBLOCK)
+                r = connect(copy, (struct sockaddr *)&ss, (socklen_t)addrlen);
+        else
+                return connect_later(c, copy, &ss, (socklen_t)addrlen);
+        r = r < 0 ? -errno : 0;
+        close(copy);
+        return r;
+}
+
 /* Read the guest's address; for an AF_UNIX socket, the sentry makes the
  * call itself on its copy of the socket with its copy of the address: a
  * path is resolved and judged like any other (connect needs the write
@@ -1982,12 +2038,18 @@ static long unix_addr_call(struct sentry_call *c, int fd, uint64_t addrp, int ad
         size_t plen;
         int r;
 
+        /* The call is made on this copy, whatever the socket: letting it
+         * through would have the kernel read the fd number and the address
+         * again, which a thread could have changed (dup2 of an AF_UNIX
+         * socket over an IP one) since. */
         copy = sentry_caller_fd(c, fd);
         if (copy < 0)
-                return copy == -ESRCH ? SENTRY_DONE : SENTRY_CONTINUE; /* not a socket: the kernel says so */
+                return copy == -ESRCH ? SENTRY_DONE : -EBADF;
         r = socket_domain(copy);
+        if (r < 0)
+                return r; /* ENOTSOCK */
         if (r != AF_UNIX)
-                return SENTRY_CONTINUE;
+                return ip_addr_call(c, TAKE_FD(copy), addrp, addrlen, is_bind);
         if (addrlen < 0 || (size_t)addrlen > sizeof(ua))
                 return -EINVAL;
         if (addrlen < (int)sizeof(sa_family_t))

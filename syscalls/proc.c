@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <linux/fs.h>
+#include <linux/fsverity.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <stddef.h>
@@ -525,7 +526,14 @@ long sys_ioctl(struct sentry_call *c, int fd, uint64_t cmd, uint64_t arg)
         case FS_IOC_SETFLAGS:
         case FS_IOC32_SETFLAGS:
         case FS_IOC_FSSETXATTR:
+        case FS_IOC_SETVERSION:
+        case FS_IOC32_SETVERSION:
                 return sys_fd_setattr_ioctl(c, fd, op, arg);
+        case FS_IOC_ENABLE_VERITY:
+        case FS_IOC_SET_ENCRYPTION_POLICY:
+                /* Lasting changes to a file through any fd of it: as a
+                 * file system without the feature. */
+                return refuse(c, "table", -EOPNOTSUPP);
         case FIOASYNC:
                 r = sentry_read(c, &on, arg, sizeof(on));
                 if (r < 0)

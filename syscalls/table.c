@@ -8,6 +8,7 @@
 #include <linux/sched.h>
 #include <string.h>
 #include <linux/fs.h>
+#include <linux/fsverity.h>
 #include <linux/sockios.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>

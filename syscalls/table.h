@@ -64,7 +64,7 @@ struct sys_guard {
 };
 
 /* Conditions per row, OR-ed: the call is trapped when any holds. */
-#define SYS_GUARDS 12
+#define SYS_GUARDS 16
 
 struct sys_entry;
 struct sentry_call;

@@ -201,15 +201,21 @@ int main(int argc, char **argv)
                 po.tmpdir = tmpdir;
                 po.audit_path = o.audit_path;
                 po.trace_path = o.trace_path;
-                /* The program the user names runs, wherever it is (read and
-                 * exec on that file alone). */
-                if (policy_parse_flag(&po, "--allow-exec", exe) < 0) {
-                        fprintf(stderr, "interpose: too many rule flags (at most %d)\n", POLICY_MAX_FLAGS);
+                policy_init(&policy);
+                if (policy_from_options(&policy, &po, &perr) < 0) {
+                        fprintf(stderr, "interpose: %s\n", perr.msg);
                         rmdir(tmpdir);
                         return EXIT_INTERPOSE_FAILED;
                 }
-                policy_init(&policy);
-                if (policy_from_options(&policy, &po, &perr) < 0) {
+                /* The program the user names runs, wherever it is: read and
+                 * exec on that file alone, unless the policy lets it run
+                 * already (a rule for it would narrow what the workspace
+                 * gives it: no write, no delete). */
+                char real[PATH_MAX];
+                if (!realpath(exe, real))
+                        snprintf(real, sizeof(real), "%s", exe);
+                if (!(policy_decide(&policy, real, NULL) & PR_EXEC) &&
+                    policy_add(&policy, real, PR_READ | PR_EXEC, 0, "the program named", false, &perr) < 0) {
                         fprintf(stderr, "interpose: %s\n", perr.msg);
                         rmdir(tmpdir);
                         return EXIT_INTERPOSE_FAILED;

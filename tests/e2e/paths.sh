@@ -422,6 +422,23 @@ try:
 except OSError as e:
     print('setflags', e.strerror)" "$T/ro-victim"
 check_match "FS_IOC_SETFLAGS through a read-only fd is refused" "^setflags Permission denied" "$o"
+run "$o" "$e" $I --allow-read="$T/ro-victim" /usr/bin/python3.11 -c "
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+try:
+    fcntl.ioctl(fd, 0x40087602, struct.pack('i', 12345))  # FS_IOC_SETVERSION
+    print('setversion ok')
+except OSError as e:
+    print('setversion', e.strerror)" "$T/ro-victim"
+check_match "FS_IOC_SETVERSION through a read-only fd is refused" "^setversion Permission denied" "$o"
+
+# A read-only part of the workspace stays so: the directory above it may
+# not be renamed away and back with the part written meanwhile.
+mkdir -p "$ws/sub/vendor"
+echo orig >"$ws/sub/vendor/lib.txt"
+run "$o" "$e" $I --allow-read="$ws/sub/vendor" sh -c 'echo PWNED >sub/vendor/lib.txt; mv sub sub2 && echo PWNED >sub2/vendor/lib.txt; mv sub2 sub; cat sub/vendor/lib.txt'
+check_eq "a read-only subtree is not written by renaming its parent" "orig" "$(cat "$ws/sub/vendor/lib.txt" 2>/dev/null || cat "$ws/sub2/vendor/lib.txt")"
+rm -rf "$ws/sub" "$ws/sub2"
 
 # A path longer than PATH_MAX cannot be judged: it grants nothing (a .env
 # moved deep enough that its kernel path no longer fits must stay denied).
@@ -471,6 +488,7 @@ print("listening", flush=True)
 try:
     while True:
         c, _ = s.accept()
+        print("accepted", flush=True)
         c.sendall(b"OK agent\n")
         c.close()
 except socket.timeout:
@@ -516,6 +534,14 @@ check_match "an agent socket in a credential store is refused" "^connect-agent r
 check_match "a socket outside the workspace is not made" "^bind-home refused Permission denied" "$o"
 check_true "no socket file landed in the home" test ! -e "$home/rogue.sock"
 check_match "the guest's own unix sockets work" "^own-sockets ok" "$o"
+# ...also when a thread swaps an IP socket and a unix one at the fd number
+# while connect is in flight (the agent counts what reaches it; natively
+# the plain connect above reached it).
+accepted() { grep -c '^accepted' "$T/agent.out"; }
+before=$(accepted)
+run "$o" "$e" $I --allow-exec="$GUEST_DIR" "$GUEST_DIR/guest-sockrace" "$home/.gnupg/S.agent" 3000
+check_match "the socket racer ran" "^tried 3000" "$o"
+check_eq "under interpose the fd swap never reaches the agent" "$before" "$(accepted)"
 kill "$agent" 2>/dev/null
 
 # A path component swapped for a symlink to the credential store while

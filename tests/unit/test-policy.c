@@ -242,8 +242,8 @@ static void check_bind_mounts(void)
         CHECK(rights(&p, "/srv/ws/kb/a.pem") == 0, "a pattern rule follows its directory into a mount");
         CHECK(rights(&p, "/srv/ws/kb/notes") == PR_RW, "...for the names it matches only");
         CHECK(rights(&p, "/srv/ws/one.pem") == 0, "a mount of one matching file is denied");
-        CHECK(policy_holds_denied(&p, "/srv/ws/secrets") != NULL, "a directory with a pattern rule holds it");
-        CHECK(policy_holds_denied(&p, "/srv/ws/src") == NULL, "other directories do not");
+        CHECK(policy_holds_rule(&p, "/srv/ws/secrets") != NULL, "a directory with a pattern rule holds it");
+        CHECK(policy_holds_rule(&p, "/srv/ws/src") == NULL, "other directories do not");
         policy_free(&p);
 }
 
