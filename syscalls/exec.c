@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "../sentry/audit.h"
@@ -28,6 +29,8 @@ struct exec_pending {
         uint64_t start;     /* the process's start time: a reused pid is not it */
         dev_t dev, old_dev; /* what the path named; what the process ran before */
         ino_t ino, old_ino;
+        dev_t ld_dev; /* its ELF interpreter as judged (ld_ino 0: none) */
+        ino_t ld_ino;
         int dirfd; /* where a relative path was looked up, to look again */
         char path[PATH_MAX];
 };
@@ -88,7 +91,7 @@ static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flag
         ssize_t n = sentry_read_str(c, p, path, sizeof(p));
         struct exec_pending e = { .dirfd = -1 };
         char proc[64];
-        struct stat st, ran = { 0 };
+        struct stat st, ran = { 0 }, ld = { 0 };
 
         if (n == -ESRCH)
                 return SENTRY_DONE; /* the caller is gone */
@@ -97,7 +100,7 @@ static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flag
         /* A thread's exec takes the leader's tid, with its own cwd. */
         sys_path_forget_cwds();
         /* With a policy, the exec right on what would run. */
-        n = sys_path_check_exec(c, dirfd, p, flags, &ran);
+        n = sys_path_check_exec(c, dirfd, p, flags, &ran, &ld);
         if (n < 0)
                 return n;
         len = (size_t)snprintf(c->detail, sizeof(c->detail), "\"path\":\"");
@@ -113,6 +116,8 @@ static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flag
         snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)e.tgid);
         if (stat(proc, &st) == 0)
                 e.old_dev = st.st_dev, e.old_ino = st.st_ino;
+        e.ld_dev = ld.st_dev;
+        e.ld_ino = ld.st_ino;
         if (ran.st_ino) {
                 /* What the policy judged, found as the guest sees it. If the
                  * kernel, which reads the path again, runs anything else
@@ -150,6 +155,54 @@ static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flag
         pending[npending++] = e;
         pthread_mutex_unlock(&pending_lock);
         return SENTRY_CONTINUE;
+}
+
+/* The ELF interpreter the kernel mapped (at AT_BASE) is the one the policy
+ * judged: a thread could have rewritten the binary's PT_INTERP between the
+ * sentry's read and the kernel's, and /proc/PID/exe names only the binary.
+ * True when it matches, or when none was judged and none was mapped. */
+static bool interp_as_judged(const struct exec_pending *e)
+{
+        char path[64], buf[4096];
+        unsigned long long base = 0, a_type, a_val;
+        ssize_t n;
+        int fd;
+
+        snprintf(path, sizeof(path), "/proc/%d/auxv", (int)e->tgid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        n = read(fd, buf, sizeof(buf));
+        close(fd);
+        for (ssize_t off = 0; off + 16 <= n; off += 16) {
+                memcpy(&a_type, buf + off, 8);
+                memcpy(&a_val, buf + off + 8, 8);
+                if (a_type == 7) /* AT_BASE */
+                        base = a_val;
+        }
+        if (!base)
+                return true; /* nothing mapped for it: no code but the binary's */
+        if (!e->ld_ino)
+                return false; /* an interpreter nobody judged */
+        snprintf(path, sizeof(path), "/proc/%d/maps", (int)e->tgid);
+        FILE *f = fopen(path, "re");
+        char line[512];
+        bool ok = false;
+        if (!f)
+                return false;
+        while (fgets(line, sizeof(line), f)) {
+                unsigned long long start, end, offset, inode;
+                unsigned maj, min;
+                if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &start, &end, &offset, &maj, &min,
+                           &inode) != 6)
+                        continue;
+                if (start == base) {
+                        ok = inode == e->ld_ino && maj == major(e->ld_dev) && min == minor(e->ld_dev);
+                        break;
+                }
+        }
+        fclose(f);
+        return ok;
 }
 
 static long exec_verify_locked(struct sentry_call *c);
@@ -193,9 +246,12 @@ static long exec_verify_locked(struct sentry_call *c)
                 drop(i);
                 return 0;
         }
-        if ((st.st_dev == e->dev && st.st_ino == e->ino) ||
-            (st.st_dev == e->old_dev && st.st_ino == e->old_ino)) {
-                drop(i); /* ran what was checked, or the exec failed */
+        if (st.st_dev == e->old_dev && st.st_ino == e->old_ino) {
+                drop(i); /* the exec failed */
+                return 0;
+        }
+        if (st.st_dev == e->dev && st.st_ino == e->ino && interp_as_judged(e)) {
+                drop(i); /* ran what was checked, with the interpreter checked */
                 return 0;
         }
         /* Something else runs than what the path named when we looked: a

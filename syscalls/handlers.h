@@ -116,9 +116,11 @@ long sys_mmap(struct sentry_call *c, uint64_t addr, uint64_t len, uint64_t prot,
  * its #! or ELF interpreter), found as the guest sees it (its /proc/self,
  * its /tmp). 0, or -errno (EACCES, audited). *ran is set to the object
  * that will be the process's executable (the file, or a script's
- * interpreter); st_ino 0 if unknown. */
+ * interpreter); st_ino 0 if unknown; *elf_ld to its ELF interpreter (PT_INTERP),
+ * which the kernel maps beside it, st_ino 0 if none. */
 struct stat;
-int sys_path_check_exec(struct sentry_call *c, int dirfd, const char *path, int atflags, struct stat *ran);
+int sys_path_check_exec(struct sentry_call *c, int dirfd, const char *path, int atflags, struct stat *ran,
+                        struct stat *elf_ld);
 long sys_shmget(struct sentry_call *c, int key, uint64_t size, uint64_t flags);
 long sys_semget(struct sentry_call *c, int key, int nsems, uint64_t flags);
 long sys_msgget(struct sentry_call *c, int key, uint64_t flags);

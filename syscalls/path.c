@@ -1513,23 +1513,48 @@ static void elf_interp(int fd, char *out, size_t cap)
 
 /* Resolve an interpreter path (absolute, as the kernel requires) and check
  * the exec right on it. */
-static int check_interp(struct sentry_call *c, const char *path, int depth, struct stat *ran)
+static int check_interp(struct sentry_call *c, const char *path, int depth, struct stat *ran,
+                        struct stat *its_ld)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
         int r;
 
-        if (path[0] != '/' || depth > 4)
-                return 0; /* the kernel refuses these itself */
+        if (!path[0] || depth > 4)
+                return 0;
+        /* A relative interpreter (a #! line, an ELF's PT_INTERP) is opened
+         * by the kernel from the caller's cwd: resolved the same way. */
         snprintf(t.given, sizeof(t.given), "%s", path);
-        r = walk_local(c, -1, NULL, t.given, 0, &t);
+        r = resolve_given(c, AT_FDCWD, 0, &t);
         if (r < 0)
                 return r;
-        if (ran && t.r.exists)
+        if (!t.r.exists)
+                return -ENOENT;
+        r = allowed(c, &t, PR_EXEC, "exec");
+        if (r < 0)
+                return r;
+        /* The kernel would load the host's /tmp name, not the guest's. */
+        if (kernel_sees_host_tmp(c, &t))
+                return -EACCES;
+        if (ran)
                 *ran = t.r.st;
-        return allowed(c, &t, PR_EXEC, "exec");
+        if (its_ld && S_ISREG(t.r.st.st_mode)) {
+                /* A script's interpreter is itself an ELF with an
+                 * interpreter (ld.so) the kernel maps for it. */
+                char proc[64], ld[PATH_MAX];
+                _cleanup_close_ int rfd = -1;
+                snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);
+                rfd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+                if (rfd >= 0) {
+                        elf_interp(rfd, ld, sizeof(ld));
+                        if (ld[0])
+                                return check_interp(c, ld, depth + 1, its_ld, NULL);
+                }
+        }
+        return 0;
 }
 
-int sys_path_check_exec(struct sentry_call *c, int dirfd, const char *path, int atflags, struct stat *ran)
+int sys_path_check_exec(struct sentry_call *c, int dirfd, const char *path, int atflags, struct stat *ran,
+                        struct stat *elf_ld)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
         _cleanup_close_ int rfd = -1;
@@ -1538,6 +1563,7 @@ int sys_path_check_exec(struct sentry_call *c, int dirfd, const char *path, int 
         int r;
 
         ran->st_ino = 0;
+        elf_ld->st_ino = 0;
         if (!c->s->policy)
                 return 0;
         if ((atflags & AT_EMPTY_PATH) && !path[0]) {
@@ -1579,9 +1605,9 @@ int sys_path_check_exec(struct sentry_call *c, int dirfd, const char *path, int 
                 return 0; /* exec-only file: the kernel reads it, we cannot */
         interp = exec_shebang(rfd, head, sizeof(head));
         if (interp)
-                return check_interp(c, interp, 1, ran); /* the interpreter is what runs */
+                return check_interp(c, interp, 1, ran, elf_ld); /* the interpreter is what runs */
         elf_interp(rfd, head, sizeof(head));
-        return head[0] ? check_interp(c, head, 1, NULL) : 0;
+        return head[0] ? check_interp(c, head, 1, elf_ld, NULL) : 0;
 }
 
 /* --- extended attributes, times, watches -------------------------------- */

@@ -544,6 +544,44 @@ check_match "the socket racer ran" "^tried 3000" "$o"
 check_eq "under interpose the fd swap never reaches the agent" "$before" "$(accepted)"
 kill "$agent" 2>/dev/null
 
+# The exec right on an ELF's interpreter holds for a relative PT_INTERP too,
+# which the kernel opens from the cwd: a binary whose interpreter is a
+# program in the credential store must not get it run.
+cat >"$T/tool.c" <<'C'
+static long sc(long n, long a, long b, long c)
+{
+        long r;
+        __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+        return r;
+}
+void _start(void)
+{
+        static const char m[] = "DENIED TOOL RAN\n";
+        sc(1, 1, (long)m, sizeof(m) - 1);
+        sc(60, 0, 0, 0);
+}
+C
+if gcc -O1 -nostdlib -static -o "$home/.ssh/tool" "$T/tool.c" 2>"$e"; then
+  /usr/bin/python3.11 - "$ws/relinterp" <<'PY'
+import shutil, sys
+shutil.copy("/bin/true", sys.argv[1])
+data = bytearray(open(sys.argv[1], "rb").read())
+old = b"/lib64/ld-linux-x86-64.so.2\0"
+new = b"../home/.ssh/tool".ljust(len(old), b"\0")
+i = data.index(old)
+data[i:i + len(old)] = new
+open(sys.argv[1], "wb").write(bytes(data))
+PY
+  chmod +x "$ws/relinterp"
+  run "$o" "$e" ./relinterp
+  check_match "natively a relative PT_INTERP runs the denied program" "^DENIED TOOL RAN" "$o"
+  run "$o" "$e" $I ./relinterp
+  check_nomatch "under interpose a relative PT_INTERP in the credential store does not run" "DENIED TOOL RAN" "$o"
+  rm -f "$ws/relinterp" "$home/.ssh/tool"
+else
+  fail "cannot build the static test program: $(cat "$e")"
+fi
+
 # A path component swapped for a symlink to the credential store while
 # the guest opens through it: natively the race reads the secret, under
 # interpose the object reached is judged and it never does.
