@@ -510,10 +510,27 @@ int policy_deny_bind_mounts(struct policy *p, const char *mountinfo, struct poli
 unsigned policy_judge(const struct policy *p, const char *path, const struct stat *st,
                       const struct policy_rule **rule)
 {
+        static const char deleted[] = " (deleted)";
+        char live[PATH_MAX];
+        size_t n = strlen(path);
         unsigned rights;
 
-        if (path[0] != '/' || st->st_nlink == 0)
+        /* No name in the tree: a pipe, a socket, a memfd. */
+        if (path[0] != '/' || !strncmp(path, "/memfd:", 7))
                 return PR_ALL;
+        if (st->st_nlink == 0) {
+                /* Deleted (or replaced under its name) while the guest held
+                 * it: the rights it had where it was, no more; a file the
+                 * guest could only read stays read-only, though other
+                 * processes may still have it open. */
+                if (n > sizeof(deleted) - 1 && !strcmp(path + n - (sizeof(deleted) - 1), deleted) &&
+                    n - (sizeof(deleted) - 1) < sizeof(live)) {
+                        memcpy(live, path, n - (sizeof(deleted) - 1));
+                        live[n - (sizeof(deleted) - 1)] = '\0';
+                        path = live;
+                }
+                return policy_decide(p, path, rule);
+        }
         rights = policy_decide_object(p, path, st->st_dev, st->st_ino, rule);
         if (!rights && S_ISDIR(st->st_mode) && policy_is_ancestor(p, path))
                 rights = PR_LOOKUP;

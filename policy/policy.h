@@ -135,8 +135,8 @@ bool policy_is_ancestor(const struct policy *p, const char *path);
 const struct policy_rule *policy_holds_rule(const struct policy *p, const char *path);
 
 /* The rights on the object a walk reached at path, with st its stat: a
- * pipe, socket or unlinked file (path not absolute, or no links) is the
- * guest's own and gets PR_ALL; a directory above an allowed tree gets
+ * pipe, socket or memfd (no name in the tree) is the guest's own and gets
+ * PR_ALL; a deleted file gets what its former path had; a directory above an allowed tree gets
  * PR_LOOKUP; anything else is policy_decide_object(). */
 unsigned policy_judge(const struct policy *p, const char *path, const struct stat *st,
                       const struct policy_rule **rule);

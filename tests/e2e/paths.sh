@@ -582,6 +582,38 @@ else
   fail "cannot build the static test program: $(cat "$e")"
 fi
 
+# A file the guest may only read, replaced by the host while the guest
+# holds it open (sed -i, an editor, an upgrade): the old inode, still open
+# elsewhere, keeps the rights its name had.
+cat >"$ws/delwrite.py" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+with open("ready", "w") as f:
+    f.write("opened\n")
+open("go").read()
+try:
+    w = os.open("/proc/self/fd/%d" % fd, os.O_RDWR)
+    os.write(w, b"GUEST WROTE")
+    print("wrote")
+except OSError as e:
+    print("refused", e.strerror)
+PY
+echo original >"$T/ro2"
+exec 7<"$T/ro2"
+rm -f "$ws/ready" "$ws/go"
+mkfifo "$ws/ready" "$ws/go"
+timeout -k 5 "$POLL_LIMIT" $I --allow-read="$T/ro2" /usr/bin/python3.11 delwrite.py "$T/ro2" </dev/null >"$o" 2>"$e" &
+dw=$!
+if timeout "$POLL_LIMIT" cat "$ws/ready" >/dev/null; then
+  echo new >"$T/ro2.new" && mv "$T/ro2.new" "$T/ro2"
+  echo go >"$ws/go"
+fi
+wait "$dw"
+check_match "a replaced read-only file is not reopened for writing" "^refused Permission denied" "$o"
+check_eq "the old inode, still open on the host, is unchanged" "original" "$(cat <&7)"
+exec 7<&-
+rm -f "$ws/ready" "$ws/go"
+
 # A path component swapped for a symlink to the credential store while
 # the guest opens through it: natively the race reads the secret, under
 # interpose the object reached is judged and it never does.
