@@ -169,20 +169,39 @@ static int copy_log(int fd, const char *dir, const char *name)
  * the log goes beside it under a name with the session id, or into a new
  * private directory under $TMPDIR, and ap says where. 0 or -errno when it
  * could not be saved at all. */
+/* $XDG_STATE_HOME/interpose/sessions/ID (or under ~/.local/state). */
+static int state_dir(char *buf, size_t cap, const char *session_id)
+{
+        const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+
+        if (state && *state == '/')
+                snprintf(buf, cap, "%s/interpose/sessions/%s", state, session_id);
+        else if (home && *home == '/')
+                snprintf(buf, cap, "%s/.local/state/interpose/sessions/%s", home, session_id);
+        else
+                return -ENOENT;
+        return 0;
+}
+
 int session_audit_publish(struct audit_place *ap, int fd, const char *session_id)
 {
         char proc[64], tmp[NAME_MAX + 1], alt[NAME_MAX + 1], dir[PATH_MAX];
         const char *tmpdir = getenv("TMPDIR");
+        bool linked;
         int r;
 
         if (ap->linked)
                 return 0;
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-        snprintf(tmp, sizeof(tmp), ".%.200s.%d", ap->name, (int)getpid());
+        /* The link is made under a name the guest cannot guess (the session
+         * id has a random part): a file planted there would otherwise be
+         * renamed into place as the log. */
+        snprintf(tmp, sizeof(tmp), ".%.150s.%s.part", ap->name, session_id);
         /* An unnamed file can be linked once only: keep that link until a
          * name is found for it. */
         r = linkat(AT_FDCWD, proc, ap->dirfd, tmp, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
-        if (r == 0) {
+        linked = r == 0;
+        if (linked) {
                 if (renameat(ap->dirfd, tmp, ap->dirfd, ap->name) == 0)
                         return 0;
                 r = -errno;
@@ -190,11 +209,23 @@ int session_audit_publish(struct audit_place *ap, int fd, const char *session_id
         session_complain("cannot save the audit log as %s/%s: %s", ap->dir, ap->name, strerror(-r));
         ap->moved = true;
         snprintf(alt, sizeof(alt), "%.200s.%s", ap->name, session_id);
-        if (r != -ENOENT && renameat(ap->dirfd, tmp, ap->dirfd, alt) == 0) {
+        /* Only our own link is renamed: if linking failed, tmp is not ours. */
+        if (linked && renameat2(ap->dirfd, tmp, ap->dirfd, alt, RENAME_NOREPLACE) == 0) {
                 snprintf(ap->name, sizeof(ap->name), "%s", alt);
                 return 0;
         }
-        unlinkat(ap->dirfd, tmp, 0);
+        if (linked)
+                unlinkat(ap->dirfd, tmp, 0);
+        /* Else a copy in interpose's own state directory, which no guest
+         * may touch; failing that, a new private directory. */
+        if (state_dir(dir, sizeof(dir), session_id) == 0 && mkdir_p(dir, 0700) == 0) {
+                r = copy_log(fd, dir, "audit.jsonl.saved");
+                if (r == 0) {
+                        snprintf(ap->dir, sizeof(ap->dir), "%s", dir);
+                        snprintf(ap->name, sizeof(ap->name), "audit.jsonl.saved");
+                        return 0;
+                }
+        }
         snprintf(dir, sizeof(dir), "%s/interpose-%s-XXXXXX", tmpdir && *tmpdir == '/' ? tmpdir : "/tmp",
                  session_id);
         if (!mkdtemp(dir))

@@ -470,6 +470,30 @@ static int allowed(struct sentry_call *c, const struct target *t, unsigned need,
         return -EACCES;
 }
 
+/* A new name in the directory t (t->r.name in t->fd): the create right
+ * in the directory, and the new object's own path must not be one a rule
+ * denies (a .env file, interpose's own records): what may not be reached
+ * may not be made either. 0 or -EACCES, audited. */
+static int allowed_create(struct sentry_call *c, const struct target *t)
+{
+        struct target u = *t;
+        const struct policy_rule *rule = NULL;
+        int r = allowed(c, t, PR_CREATE, "create");
+
+        if (r < 0 || !c->s->policy || t->r.path[0] != '/')
+                return r;
+        u.fd = -1;
+        if ((size_t)snprintf(u.r.path, sizeof(u.r.path), "%s/%s", strcmp(t->r.path, "/") ? t->r.path : "",
+                             t->r.name) >= sizeof(u.r.path))
+                return -ENAMETOOLONG;
+        policy_decide(c->s->policy, u.r.path, &rule);
+        if (!rule || !rule->deny)
+                return 0;
+        u.r.rights = 0;
+        snprintf(u.r.rule, sizeof(u.r.rule), "%s", rule->origin);
+        return allowed(c, &u, PR_CREATE, "create");
+}
+
 /* Resolve t->given (already read), require that it exists and that the
  * policy grants need on it (audited if not). 0 or -errno. */
 static int existing_given(struct sentry_call *c, int dirfd, unsigned flags, struct target *t, unsigned need,
@@ -694,7 +718,7 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
                 if (t->given[strlen(t->given) - 1] == '/')
                         return -EISDIR;
                 /* A new file in the directory t->fd, named t->r.name. */
-                r = allowed(c, t, PR_CREATE, "create");
+                r = allowed_create(c, t);
                 if (r < 0)
                         return r;
                 fd = openat(t->fd, t->r.name, (flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC) & ~O_NOCTTY,
@@ -1123,7 +1147,7 @@ static long do_mkdir(struct sentry_call *c, int dirfd, uint64_t addr, mode_t mod
 
         if (r < 0)
                 return r == -EBUSY ? -EEXIST : r;
-        r = allowed(c, &t, PR_CREATE, "create");
+        r = allowed_create(c, &t);
         if (r < 0)
                 return r;
         return mkdirat(t.fd, t.r.name, mode & ~caller_umask(c) & 07777) < 0 ? -errno : 0;
@@ -1152,7 +1176,7 @@ static long do_mknod(struct sentry_call *c, int dirfd, uint64_t addr, mode_t mod
         r = resolve_parent(c, dirfd, addr, &t);
         if (r < 0)
                 return r == -EBUSY ? -EEXIST : r;
-        r = allowed(c, &t, PR_CREATE, "create");
+        r = allowed_create(c, &t);
         if (r < 0)
                 return r;
         (void)dev;
@@ -1250,6 +1274,8 @@ static long do_rename(struct sentry_call *c, int olddir, uint64_t oldp, int newd
         if (r < 0)
                 return r;
         r = allowed(c, &b, PR_CREATE | ((flags & RENAME_NOREPLACE) ? 0 : PR_DELETE), "create");
+        if (r == 0)
+                r = allowed_create(c, &b);
         if (r < 0)
                 return r;
         /* What moves, and what it replaces or trades places with. */
@@ -1304,7 +1330,7 @@ static long do_link(struct sentry_call *c, int olddir, uint64_t oldp, int newdir
         r = resolve_parent(c, newdir, newp, &b);
         if (r < 0)
                 return r == -EBUSY ? -EEXIST : r;
-        r = allowed(c, &b, PR_CREATE, "create");
+        r = allowed_create(c, &b);
         if (r < 0)
                 return r;
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", a.fd);
@@ -1336,7 +1362,7 @@ static long do_symlink(struct sentry_call *c, uint64_t targetp, int newdir, uint
         r = resolve_parent(c, newdir, newp, &t);
         if (r < 0)
                 return r == -EBUSY ? -EEXIST : r;
-        r = allowed(c, &t, PR_CREATE, "create");
+        r = allowed_create(c, &t);
         if (r < 0)
                 return r;
         return symlinkat(text, t.fd, t.r.name) < 0 ? -errno : 0;
@@ -2101,7 +2127,7 @@ static long unix_addr_call(struct sentry_call *c, int fd, uint64_t addrp, int ad
                         return r;
                 if (!t.r.name[0])
                         return -EADDRINUSE;
-                r = allowed(c, &t, PR_CREATE, "create");
+                r = allowed_create(c, &t);
                 if (r < 0)
                         return r;
                 if ((size_t)snprintf(ours.sun_path, sizeof(ours.sun_path), "/proc/self/fd/%d/%s", t.fd,

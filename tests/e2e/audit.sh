@@ -245,4 +245,17 @@ XDG_STATE_HOME=$T/state run "$o" "$e" "$INTERPOSE" \
   sh -c 'rm -rf "$1/interpose"; kill -0 1 2>/dev/null; exit 0' sh "$T/state"
 check_saved "guest removed \$XDG_STATE_HOME/interpose"
 
+# An --audit file inside the workspace: the guest can neither write it in
+# advance nor plant something to be saved in its place.
+mkdir -p "$T/wsaudit"
+run "$o" "$e" "$INTERPOSE" --audit="$T/wsaudit/log.jsonl" sh -c '
+  echo "{\"forged\":1}" >wsaudit/log.jsonl 2>/dev/null && echo LEAK-created
+  for n in $(seq $(($$ - 64)) $(($$ + 64))); do echo "{\"forged\":1}" >"wsaudit/.log.jsonl.$n" 2>/dev/null; done
+  cat /etc/shadow 2>/dev/null; exit 0'
+check_nomatch "the guest could not create the audit file" "LEAK" "$o"
+check_match "the real log was saved under its name" '"decision":"start"' "$T/wsaudit/log.jsonl"
+check_match "with the denial in it" '"syscall":"openat".*"decision":"deny"' "$T/wsaudit/log.jsonl"
+run "$o" "$e" "$INTERPOSE" audit verify "$T/wsaudit/log.jsonl"
+check_eq "the saved log verifies" 0 "$rc"
+
 finish

@@ -113,6 +113,7 @@ try fchdir-relative /usr/bin/python3.11 -c "import os; os.makedirs(\"fcd/sub\", 
 try cwd-renamed-dotenv /usr/bin/python3.11 -c "import os, shutil; shutil.rmtree(\"cwdr\", True); shutil.rmtree(\".env-cwdr\", True); os.mkdir(\"cwdr\"); open(\"cwdr/f\", \"w\").write(\"TOKEN\"); os.chdir(\"cwdr\"); [open(\"f\").read() for _ in range(3)]; os.rename(\"../cwdr\", \"../.env-cwdr\"); open(\"f\").read()"
 try unlink-file-slash sh -c "rm -f tsf; touch tsf; ! rm tsf/ 2>/dev/null && test -e tsf && rm tsf"
 try rename-file-slash /usr/bin/python3.11 slash.py
+try create-dotenv sh -c "echo x >conf/.env.local"
 try fifo-rendezvous sh -c "rm -f fifo; mkfifo fifo; (echo hello >fifo) & x=\$(cat fifo); wait \$! && [ \"\$x\" = hello ]"
 try fchmod-pipe /usr/bin/python3.11 -c "import os; r, w = os.pipe(); os.fchmod(r, 0o600)"
 '
@@ -161,7 +162,7 @@ for no in credential symlink dotdot hardlink deny-flag stat-credential exists-cr
     mkdir-home rm-credential mv-out mv-in chmod-credential link-credential symlink-home truncate-credential \
     mknod-device exec-outside exec-interpreter-outside utime-credential xattr-credential inotify-credential \
     fchmod-etc mmap-exec-outside fexecve-memfd dotenv rename-dotenv rename-denied rename-holder \
-    rename-exchange-holder proc-kallsyms proc-keys proc-modules proc-timer-list sys-class-net \
+    rename-exchange-holder proc-kallsyms proc-keys proc-modules proc-timer-list sys-class-net create-dotenv \
     proc-self-mem-write exec-proc-fd-memfd cwd-renamed-dotenv; do
   check_match "$no: refused" "^$no refused" "$o"
 done
@@ -445,8 +446,6 @@ rm -rf "$ws/sub" "$ws/sub2"
 cat >"$ws/deep.py" <<'PY'
 import os
 ws = os.getcwd()
-os.makedirs("proj", exist_ok=True)
-open("proj/.env", "w").write("SECRET=1")
 fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
 path, parts = ws, []
 while len(path) < 4092 - len("/proj"):
@@ -466,9 +465,11 @@ except OSError as e:
     print("refused", e.strerror)
 PY
 rm -rf "$ws/proj" "$ws"/ddd*
+mkdir "$ws/proj" && echo SECRET=1 >"$ws/proj/.env"
 run "$o" "$e" /usr/bin/python3.11 deep.py
 check_match "natively the deep rename reads the .env" "^LEAK" "$o"
 rm -rf "$ws/proj" "$ws"/ddd*
+mkdir "$ws/proj" && echo SECRET=1 >"$ws/proj/.env"
 run "$o" "$e" $I /usr/bin/python3.11 deep.py
 check_match "a .env whose path is too long to judge is not renamed" "^refused" "$o"
 rm -rf "$ws/proj" "$ws"/ddd*
