@@ -186,7 +186,6 @@ static int state_dir(char *buf, size_t cap, const char *session_id)
 int session_audit_publish(struct audit_place *ap, int fd, const char *session_id)
 {
         char proc[64], tmp[NAME_MAX + 1], alt[NAME_MAX + 1], dir[PATH_MAX];
-        const char *tmpdir = getenv("TMPDIR");
         bool linked;
         int r;
 
@@ -226,8 +225,9 @@ int session_audit_publish(struct audit_place *ap, int fd, const char *session_id
                         return 0;
                 }
         }
-        snprintf(dir, sizeof(dir), "%s/interpose-%s-XXXXXX", tmpdir && *tmpdir == '/' ? tmpdir : "/tmp",
-                 session_id);
+        /* (Not $TMPDIR: in the launcher that is the session's own temp
+         * directory, removed when it ends.) */
+        snprintf(dir, sizeof(dir), "/tmp/interpose-%s-XXXXXX", session_id);
         if (!mkdtemp(dir))
                 return -errno;
         r = copy_log(fd, dir, "audit.jsonl");
