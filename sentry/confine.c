@@ -7,6 +7,7 @@
  * which the launcher sees and answers by killing the guest.
  */
 #include <errno.h>
+#include <linux/fs.h>
 #include <linux/sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
@@ -182,6 +183,20 @@ int session_confine_sentry(void)
         if (r == 0)
                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                                      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, TIOCSPGRP));
+        /* The number of a pty the guest opens through /dev/ptmx, so its
+         * slave is the session's (syscalls/path.c); and the inode ioctls
+         * it makes on the guest's behalf after checking. */
+        if (r == 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                                     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, TIOCGPTN));
+        {
+                static const unsigned long inode_ioctls[] = { FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS,
+                                                              FS_IOC_SETVERSION, FS_IOC32_SETVERSION,
+                                                              FS_IOC_FSSETXATTR };
+                for (size_t i = 0; r == 0 && i < sizeof(inode_ioctls) / sizeof(inode_ioctls[0]); i++)
+                        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, inode_ioctls[i]));
+        }
         if (r == 0)
                 r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
         if (r == 0)

@@ -27,6 +27,7 @@
 #include <linux/openat2.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <stddef.h>
@@ -64,6 +65,76 @@ static void target_release(struct target *t)
         t->fd = -1;
 }
 
+/* --- what in /dev is the session's own -------------------------------- */
+
+/* /dev/shm and /dev/pts are host-wide: another process's shared memory
+ * and the user's other terminals are there. The guest gets the objects it
+ * made in /dev/shm (shm_open, sem_open) and the terminals it started on or
+ * opened through /dev/ptmx; nothing else there. */
+#define OWN_SHM_MAX 4096
+#define OWN_PTS_MAX 256
+static struct {
+        dev_t dev;
+        ino_t ino;
+} own_shm[OWN_SHM_MAX];
+static unsigned own_shm_n;
+static int own_pts[OWN_PTS_MAX];
+static unsigned own_pts_n;
+static bool own_pts_ready;
+
+static void own_shm_add(const struct stat *st)
+{
+        if (own_shm_n < OWN_SHM_MAX)
+                own_shm[own_shm_n++] = (typeof(own_shm[0])){ st->st_dev, st->st_ino };
+}
+
+static void own_pts_add(int n)
+{
+        for (unsigned i = 0; i < own_pts_n; i++)
+                if (own_pts[i] == n)
+                        return;
+        if (own_pts_n < OWN_PTS_MAX)
+                own_pts[own_pts_n++] = n;
+}
+
+/* The terminals the session started on: the sentry's stdio is the
+ * launcher's, which is the guest's. */
+static void own_pts_init(void)
+{
+        char name[64];
+
+        if (own_pts_ready)
+                return;
+        own_pts_ready = true;
+        for (int fd = 0; fd < 3; fd++)
+                if (ttyname_r(fd, name, sizeof(name)) == 0 && !strncmp(name, "/dev/pts/", 9))
+                        own_pts_add(atoi(name + 9));
+}
+
+/* The rights on an object in /dev/shm or /dev/pts, given those the policy
+ * gave: none unless it is the session's own. */
+static unsigned own_dev_rights(const char *path, const struct stat *st, unsigned rights, char *rule,
+                               size_t cap)
+{
+        if (!strncmp(path, "/dev/shm/", 9)) {
+                for (unsigned i = 0; i < own_shm_n; i++)
+                        if (own_shm[i].dev == st->st_dev && own_shm[i].ino == st->st_ino)
+                                return rights;
+                snprintf(rule, cap, "/dev/shm: not made by this session");
+                return 0;
+        }
+        if (!strncmp(path, "/dev/pts/", 9) && path[9] >= '0' && path[9] <= '9') {
+                int n = atoi(path + 9);
+                own_pts_init();
+                for (unsigned i = 0; i < own_pts_n; i++)
+                        if (own_pts[i] == n)
+                                return rights;
+                snprintf(rule, cap, "/dev/pts: not a terminal of this session");
+                return 0;
+        }
+        return rights;
+}
+
 /* Fill t from t->fd, the sentry's copy of the guest's fd guest_fd (-1:
  * keep t->given), and
  * judge it: what it is, its kernel path, "fd N" for the audit, and the
@@ -97,6 +168,7 @@ static int target_of_fd(struct sentry_call *c, struct target *t, int guest_fd, u
         else
                 t->r.rights = unlisted; /* pipe:[N], socket:[N], anon_inode:..., /memfd: */
         snprintf(t->r.rule, sizeof(t->r.rule), "%s", rule ? rule->origin : "");
+        t->r.rights = own_dev_rights(t->r.path, &t->r.st, t->r.rights, t->r.rule, sizeof(t->r.rule));
         return 0;
 }
 
@@ -370,6 +442,7 @@ static int walk_local(struct sentry_call *c, int start, const char *start_path, 
         t->mapped = res.mapped;
         t->r.rights = policy_judge(c->s->policy, res.path, &res.st, &rule);
         snprintf(t->r.rule, sizeof(t->r.rule), "%s", rule ? rule->origin : "");
+        t->r.rights = own_dev_rights(res.path, &res.st, t->r.rights, t->r.rule, sizeof(t->r.rule));
         t->fd = res.fd;
         return 0;
 }
@@ -725,6 +798,11 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
                             mode & ~caller_umask(c) & 07777);
                 if (fd < 0)
                         return -errno;
+                if (!strcmp(t->r.path, "/dev/shm")) {
+                        struct stat st;
+                        if (fstat(fd, &st) == 0)
+                                own_shm_add(&st); /* shm_open, sem_open: the session's own */
+                }
         } else {
                 if ((flags & O_CREAT) && (flags & O_EXCL))
                         return -EEXIST;
@@ -775,6 +853,12 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
                 fd = open(proc, (flags | O_CLOEXEC) & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY), mode);
                 if (fd < 0)
                         return -errno;
+                if (S_ISCHR(t->r.st.st_mode) &&
+                    (!strcmp(t->r.path, "/dev/ptmx") || !strcmp(t->r.path, "/dev/pts/ptmx"))) {
+                        unsigned n;
+                        if (ioctl(fd, TIOCGPTN, &n) == 0)
+                                own_pts_add((int)n); /* a new pty: its slave is the session's */
+                }
         }
         r = c->s->plat.ops->install_fd(&c->s->plat, &c->ev, fd, (flags & O_CLOEXEC) ? O_CLOEXEC : 0, true);
         close(fd);
@@ -1119,7 +1203,7 @@ static int resolve_parent(struct sentry_call *c, int dirfd, uint64_t addr, struc
 static int check_victim(struct sentry_call *c, const struct target *t, const char *what)
 {
         struct target v __attribute__((cleanup(target_release))) = { .fd = -1 };
-        const struct policy_rule *rule;
+        const struct policy_rule *rule = NULL;
 
         if (!c->s->policy)
                 return 0;
@@ -1129,9 +1213,13 @@ static int check_victim(struct sentry_call *c, const struct target *t, const cha
         snprintf(v.given, sizeof(v.given), "%s", t->given);
         if (target_of_fd(c, &v, -1, PR_ALL) < 0)
                 return 0;
-        if (v.r.path[0] == '/' || !v.r.rule[0])
-                v.r.rights = policy_judge(c->s->policy, v.r.path, &v.r.st, &rule);
-        snprintf(v.r.rule, sizeof(v.r.rule), "%s", rule ? rule->origin : "");
+        if (v.r.path[0] == '/') {
+                unsigned rights = policy_judge(c->s->policy, v.r.path, &v.r.st, &rule);
+                snprintf(v.r.rule, sizeof(v.r.rule), "%s", rule ? rule->origin : "");
+                v.r.rights = own_dev_rights(v.r.path, &v.r.st, rights, v.r.rule, sizeof(v.r.rule));
+        } else if (!v.r.rule[0]) {
+                v.r.rights = PR_ALL; /* a pipe, a socket: not in the tree */
+        }                            /* else: a path too long to judge, no rights (target_of_fd) */
         if (S_ISDIR(v.r.st.st_mode) && v.r.path[0] == '/' &&
             (rule = policy_holds_rule(c->s->policy, v.r.path))) {
                 v.r.rights &= ~PR_DELETE;

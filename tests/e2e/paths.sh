@@ -615,6 +615,49 @@ check_eq "the old inode, still open on the host, is unchanged" "original" "$(cat
 exec 7<&-
 rm -f "$ws/ready" "$ws/go"
 
+# /dev/shm and /dev/pts are host-wide: another process's shared memory and
+# the user's other terminals are not the guest's; what it makes itself is.
+shm=/dev/shm/interpose-e2e-$$
+echo SECRET-SHM >"$shm"
+at_exit "rm -f $shm"
+/usr/bin/python3.11 -c 'import os, pty, signal, sys; m, s = pty.openpty(); print(os.ttyname(s), flush=True); signal.pause()' >"$T/pty.out" &
+ptyholder=$!
+at_exit "kill $ptyholder 2>/dev/null"
+poll "a host pty to be opened" file_nonempty "$T/pty.out"
+hostpty=$(cat "$T/pty.out")
+cat >"$ws/devs.py" <<'PY'
+import os, sys
+def attempt(name, f):
+    try:
+        print(name, "ok" if f() else "no")
+    except OSError as e:
+        print(name, "refused", e.strerror)
+attempt("host-shm", lambda: "SECRET" in open(sys.argv[1]).read())
+attempt("host-pty", lambda: os.open(sys.argv[2], os.O_RDWR | os.O_NOCTTY) >= 0)
+from multiprocessing import shared_memory, Lock
+def own_shm():
+    a = shared_memory.SharedMemory(create=True, size=16)
+    b = shared_memory.SharedMemory(name=a.name)
+    a.buf[0] = 7
+    ok = b.buf[0] == 7
+    b.close(); a.close(); a.unlink()
+    return ok
+attempt("own-shm", own_shm)
+attempt("own-lock", lambda: Lock().acquire())
+import pty
+attempt("own-pty", lambda: os.ttyname(pty.openpty()[1]).startswith("/dev/pts/"))
+PY
+run "$o" "$e" /usr/bin/python3.11 devs.py "$shm" "$hostpty"
+check_match "natively another process's shared memory is readable" "^host-shm ok" "$o"
+check_match "natively another terminal can be opened" "^host-pty ok" "$o"
+run "$o" "$e" $I /usr/bin/python3.11 devs.py "$shm" "$hostpty"
+check_match "another process's shared memory is refused" "^host-shm refused Permission denied" "$o"
+check_match "another terminal is refused" "^host-pty refused Permission denied" "$o"
+check_match "the guest's own shared memory works" "^own-shm ok" "$o"
+check_match "the guest's own semaphores work" "^own-lock ok" "$o"
+check_match "the guest's own ptys work" "^own-pty ok" "$o"
+kill "$ptyholder" 2>/dev/null
+
 # A path component swapped for a symlink to the credential store while
 # the guest opens through it: natively the race reads the secret, under
 # interpose the object reached is judged and it never does.
