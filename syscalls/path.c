@@ -850,9 +850,20 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
                 if (S_ISFIFO(t->r.st.st_mode) && !(flags & O_NONBLOCK) && acc != O_RDWR)
                         return fifo_open_later(c, t, flags);
                 snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->fd);
-                fd = open(proc, (flags | O_CLOEXEC) & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY), mode);
+                /* A regular file under a lease would hold the whole sentry
+                 * while the lease is broken (45 s by default): opened
+                 * without waiting, and if a lease is in the way, in a
+                 * thread of its own like a FIFO. */
+                fd = open(proc,
+                          (flags | O_CLOEXEC | (S_ISREG(t->r.st.st_mode) ? O_NONBLOCK : 0)) &
+                                  ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY),
+                          mode);
+                if (fd < 0 && errno == EWOULDBLOCK && S_ISREG(t->r.st.st_mode) && !(flags & O_NONBLOCK))
+                        return fifo_open_later(c, t, flags);
                 if (fd < 0)
                         return -errno;
+                if (S_ISREG(t->r.st.st_mode) && !(flags & O_NONBLOCK))
+                        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
                 if (S_ISCHR(t->r.st.st_mode) &&
                     (!strcmp(t->r.path, "/dev/ptmx") || !strcmp(t->r.path, "/dev/pts/ptmx"))) {
                         unsigned n;
