@@ -228,13 +228,26 @@ static long exec_verify_locked(struct sentry_call *c)
         ssize_t n;
         unsigned i;
 
+        bool by_thread = false;
+
         /* After an exec the process has one thread, whose id is the
-         * process's: only such a caller can be one we wait for. */
+         * process's: its first call is the one we wait for. */
         for (i = 0; i < npending; i++)
                 if (pending[i].tgid == c->ev.tid) {
                         e = &pending[i];
                         break;
                 }
+        if (!e) {
+                /* A thread the new image started, its first thread never
+                 * making a trapped call, must not be a way around the check. */
+                pid_t tgid = sentry_caller_tgid(c);
+                for (i = 0; tgid > 0 && tgid != c->ev.tid && i < npending; i++)
+                        if (pending[i].tgid == tgid) {
+                                e = &pending[i];
+                                by_thread = true;
+                                break;
+                        }
+        }
         if (!e)
                 return 0;
         /* The new image's first call: what its tid's cwd was before (the
@@ -247,7 +260,10 @@ static long exec_verify_locked(struct sentry_call *c)
                 return 0;
         }
         if (st.st_dev == e->old_dev && st.st_ino == e->old_ino) {
-                drop(i); /* the exec failed */
+                /* The exec failed; or, for another thread, has not happened
+                 * yet (the old image runs until the kernel replaces it). */
+                if (!by_thread)
+                        drop(i);
                 return 0;
         }
         if (st.st_dev == e->dev && st.st_ino == e->ino && interp_as_judged(e)) {
