@@ -22,7 +22,7 @@
  * against what the process runs at its first trapped call afterwards
  * (DESIGN.md invariant 2: the kernel reads the path again, so a guest
  * thread could swap it in between). */
-#define EXEC_PENDING_MAX 64
+#define EXEC_PENDING_MAX 256
 
 struct exec_pending {
         pid_t tgid;
@@ -150,8 +150,26 @@ static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flag
                         drop(i);
                         break;
                 }
-        if (npending == EXEC_PENDING_MAX)
-                drop(0);
+        if (npending == EXEC_PENDING_MAX) {
+                /* Full: forget the entries of processes that are gone (or
+                 * whose pid is another's now); never one still waiting, or
+                 * a flood of execs could evict the one to be checked. */
+                for (unsigned i = 0; i < npending;) {
+                        uint64_t start;
+                        if (sentry_proc_stat(-1, pending[i].tgid, NULL, &start, NULL, NULL) < 0 ||
+                            start != pending[i].start)
+                                drop(i);
+                        else
+                                i++;
+                }
+        }
+        if (npending == EXEC_PENDING_MAX) {
+                pthread_mutex_unlock(&pending_lock);
+                if (e.dirfd >= 0)
+                        close(e.dirfd);
+                sentry_decide(c, "deny", "exec-pending-full");
+                return -EAGAIN;
+        }
         pending[npending++] = e;
         pthread_mutex_unlock(&pending_lock);
         return SENTRY_CONTINUE;
