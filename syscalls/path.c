@@ -97,6 +97,22 @@ static void own_pts_add(int n)
                 own_pts[own_pts_n++] = n;
 }
 
+/* A pty the guest opened through /dev/ptmx: its number is the session's
+ * only while the pty exists, and the kernel gives a freed number to the
+ * next host terminal. The sentry keeps a copy of the master (master, which
+ * it takes), so the pty, and its number, live as long as the session. */
+static void own_pts_master(int master)
+{
+        unsigned n;
+
+        if (own_pts_n >= OWN_PTS_MAX || ioctl(master, TIOCGPTN, &n) < 0) {
+                close(master);
+                return;
+        }
+        own_pts_add((int)n);
+        /* kept open on purpose, for the session: see above */
+}
+
 /* The terminals the session started on: the sentry's stdio is the
  * launcher's, which is the guest's. */
 static void own_pts_init(void)
@@ -114,9 +130,21 @@ static void own_pts_init(void)
 /* The rights on an object in /dev/shm or /dev/pts, given those the policy
  * gave: none unless it is the session's own. */
 static unsigned own_dev_rights(const char *path, const struct stat *st, unsigned rights, char *rule,
-                               size_t cap)
+                               size_t cap, const char *rule_from)
 {
-        if (!strncmp(path, "/dev/shm/", 9)) {
+        if (!strncmp(path, "/dev/shm/", 9) && !(rule_from && strlen(rule_from) > 8)) {
+                /* (A rule for a tree inside /dev/shm, a TMPDIR there, is
+                 * the user's word and stands.) What is decided is the entry
+                 * directly in /dev/shm that the object is, or is under. */
+                struct stat top;
+                const char *slash = strchr(path + 9, '/');
+                if (slash) {
+                        char first[PATH_MAX];
+                        snprintf(first, sizeof(first), "%.*s", (int)(slash - path), path);
+                        if (lstat(first, &top) < 0)
+                                return 0;
+                        st = &top;
+                }
                 for (unsigned i = 0; i < own_shm_n; i++)
                         if (own_shm[i].dev == st->st_dev && own_shm[i].ino == st->st_ino)
                                 return rights;
@@ -168,7 +196,8 @@ static int target_of_fd(struct sentry_call *c, struct target *t, int guest_fd, u
         else
                 t->r.rights = unlisted; /* pipe:[N], socket:[N], anon_inode:..., /memfd: */
         snprintf(t->r.rule, sizeof(t->r.rule), "%s", rule ? rule->origin : "");
-        t->r.rights = own_dev_rights(t->r.path, &t->r.st, t->r.rights, t->r.rule, sizeof(t->r.rule));
+        t->r.rights = own_dev_rights(t->r.path, &t->r.st, t->r.rights, t->r.rule, sizeof(t->r.rule),
+                                     rule ? rule->path : NULL);
         return 0;
 }
 
@@ -442,7 +471,8 @@ static int walk_local(struct sentry_call *c, int start, const char *start_path, 
         t->mapped = res.mapped;
         t->r.rights = policy_judge(c->s->policy, res.path, &res.st, &rule);
         snprintf(t->r.rule, sizeof(t->r.rule), "%s", rule ? rule->origin : "");
-        t->r.rights = own_dev_rights(res.path, &res.st, t->r.rights, t->r.rule, sizeof(t->r.rule));
+        t->r.rights = own_dev_rights(res.path, &res.st, t->r.rights, t->r.rule, sizeof(t->r.rule),
+                                     rule ? rule->path : NULL);
         t->fd = res.fd;
         return 0;
 }
@@ -866,9 +896,9 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
                         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
                 if (S_ISCHR(t->r.st.st_mode) &&
                     (!strcmp(t->r.path, "/dev/ptmx") || !strcmp(t->r.path, "/dev/pts/ptmx"))) {
-                        unsigned n;
-                        if (ioctl(fd, TIOCGPTN, &n) == 0)
-                                own_pts_add((int)n); /* a new pty: its slave is the session's */
+                        int keep = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                        if (keep >= 0)
+                                own_pts_master(keep); /* a new pty: its slave is the session's */
                 }
         }
         r = c->s->plat.ops->install_fd(&c->s->plat, &c->ev, fd, (flags & O_CLOEXEC) ? O_CLOEXEC : 0, true);
@@ -1227,7 +1257,8 @@ static int check_victim(struct sentry_call *c, const struct target *t, const cha
         if (v.r.path[0] == '/') {
                 unsigned rights = policy_judge(c->s->policy, v.r.path, &v.r.st, &rule);
                 snprintf(v.r.rule, sizeof(v.r.rule), "%s", rule ? rule->origin : "");
-                v.r.rights = own_dev_rights(v.r.path, &v.r.st, rights, v.r.rule, sizeof(v.r.rule));
+                v.r.rights = own_dev_rights(v.r.path, &v.r.st, rights, v.r.rule, sizeof(v.r.rule),
+                                            rule ? rule->path : NULL);
         } else if (!v.r.rule[0]) {
                 v.r.rights = PR_ALL; /* a pipe, a socket: not in the tree */
         }                            /* else: a path too long to judge, no rights (target_of_fd) */
