@@ -90,12 +90,23 @@ static int mkdir_p(char *path, mode_t mode)
         return 0;
 }
 
+/* Where a session's log goes by default: STATE/sessions/ID. */
+static int session_dir(char *buf, size_t cap, const char *session_id)
+{
+        char base[PATH_MAX];
+        int r = interpose_state_dir(base, sizeof(base));
+
+        if (r < 0)
+                return r;
+        snprintf(buf, cap, "%s/sessions/%s", base, session_id);
+        return 0;
+}
+
 /* The log is written to an unnamed file (O_TMPFILE) in its final
  * directory and only given its name when the session ends: while the guest
  * runs, there is no path by which it could open it. */
 static int audit_open(const struct session_ctx *ctx, struct audit_place *ap)
 {
-        const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
         int fd, r;
 
         if (ctx->o->audit_path) {
@@ -111,14 +122,9 @@ static int audit_open(const struct session_ctx *ctx, struct audit_place *ap)
                 if (!ap->name[0])
                         return -EISDIR;
         } else {
-                if (state && *state == '/')
-                        snprintf(ap->dir, sizeof(ap->dir), "%s/interpose/sessions/%s", state,
-                                 ctx->session_id);
-                else if (home && *home == '/')
-                        snprintf(ap->dir, sizeof(ap->dir), "%s/.local/state/interpose/sessions/%s", home,
-                                 ctx->session_id);
-                else
-                        return -ENOENT;
+                r = session_dir(ap->dir, sizeof(ap->dir), ctx->session_id);
+                if (r < 0)
+                        return r;
                 r = mkdir_p(ap->dir, 0700);
                 if (r < 0)
                         return r;
@@ -164,24 +170,11 @@ static int copy_log(int fd, const char *dir, const char *name)
 }
 
 /* Give the finished log its name (replacing an older file of that name).
- * Until path mediation the guest can reach the log's directory and get in
- * the way (a directory where the file goes, the directory removed): then
- * the log goes beside it under a name with the session id, or into a new
- * private directory under $TMPDIR, and ap says where. 0 or -errno when it
+ * If something is in the way (a directory where the file goes, the
+ * directory removed by the host), the log goes beside it under a name with
+ * the session id, else into interpose's state directory, else into a new
+ * private directory under /tmp, and ap says where. 0 or -errno when it
  * could not be saved at all. */
-/* $XDG_STATE_HOME/interpose/sessions/ID (or under ~/.local/state). */
-static int state_dir(char *buf, size_t cap, const char *session_id)
-{
-        const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-
-        if (state && *state == '/')
-                snprintf(buf, cap, "%s/interpose/sessions/%s", state, session_id);
-        else if (home && *home == '/')
-                snprintf(buf, cap, "%s/.local/state/interpose/sessions/%s", home, session_id);
-        else
-                return -ENOENT;
-        return 0;
-}
 
 int session_audit_publish(struct audit_place *ap, int fd, const char *session_id)
 {
@@ -217,7 +210,7 @@ int session_audit_publish(struct audit_place *ap, int fd, const char *session_id
                 unlinkat(ap->dirfd, tmp, 0);
         /* Else a copy in interpose's own state directory, which no guest
          * may touch; failing that, a new private directory. */
-        if (state_dir(dir, sizeof(dir), session_id) == 0 && mkdir_p(dir, 0700) == 0) {
+        if (session_dir(dir, sizeof(dir), session_id) == 0 && mkdir_p(dir, 0700) == 0) {
                 r = copy_log(fd, dir, "audit.jsonl.saved");
                 if (r == 0) {
                         snprintf(ap->dir, sizeof(ap->dir), "%s", dir);

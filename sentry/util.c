@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "util.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <stdio.h>
@@ -130,4 +132,17 @@ ssize_t recv_with_fd(int sock, void *buf, size_t len, int *ret_fd)
                     c->cmsg_len == CMSG_LEN(sizeof(int)))
                         memcpy(ret_fd, CMSG_DATA(c), sizeof(int));
         return n;
+}
+
+int interpose_state_dir(char *buf, size_t cap)
+{
+        const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+
+        if (state && *state == '/')
+                snprintf(buf, cap, "%s/interpose", state);
+        else if (home && *home == '/')
+                snprintf(buf, cap, "%s/.local/state/interpose", home);
+        else
+                return -ENOENT;
+        return 0;
 }

@@ -55,6 +55,11 @@ int write_all(int fd, const void *buf, size_t n);
 /* Read a small file (< cap bytes) into buf, NUL-terminated; length or -errno. */
 ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t cap);
 
+/* interpose's state directory, where the sessions' audit logs go:
+ * $XDG_STATE_HOME/interpose, else ~/.local/state/interpose. 0, or -ENOENT
+ * when neither variable names an absolute path. */
+int interpose_state_dir(char *buf, size_t cap);
+
 /* One message on a unix socket, with fd passed as SCM_RIGHTS when it is
  * not -1. The bytes sent, or -errno. */
 ssize_t send_with_fd(int sock, const void *buf, size_t len, int fd);

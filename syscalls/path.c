@@ -241,7 +241,7 @@ static int thread_pidfds = -1; /* -1 unknown, 0 no, 1 yes */
 #define PIDFD_THREAD O_EXCL
 #endif
 
-static void cwd_forget_all(void)
+void sys_path_forget_cwds(void)
 {
         cwd_gen++;
 }
@@ -262,7 +262,7 @@ static bool chdir_overflow; /* more than that at once: cache off for good */
 
 static void cwd_changing(pid_t tid, const struct stat *to)
 {
-        cwd_forget_all();
+        sys_path_forget_cwds();
         for (unsigned i = 0; i < chdir_npending; i++)
                 if (chdir_pending[i].tid == tid) {
                         chdir_pending[i].dev = to->st_dev;
@@ -282,12 +282,7 @@ static void cwd_changing(pid_t tid, const struct stat *to)
 static void chdir_done(unsigned i)
 {
         chdir_pending[i] = chdir_pending[--chdir_npending];
-        cwd_forget_all();
-}
-
-void sys_path_forget_cwds(void)
-{
-        cwd_forget_all();
+        sys_path_forget_cwds();
 }
 
 void sys_path_call_seen(pid_t tid)
@@ -762,8 +757,9 @@ static long waiter_start(struct sentry_call *c, struct waiter *w)
         return SENTRY_DONE;
 }
 
-/* Open the FIFO t as the caller would, waiting for the other end. */
-static long fifo_open_later(struct sentry_call *c, struct target *t, int flags)
+/* Open t as the caller would, in a waiter: a FIFO waiting for the other
+ * end, a regular file waiting for a lease to be broken. */
+static long open_later(struct sentry_call *c, struct target *t, int flags)
 {
         struct waiter *w = xmalloc(sizeof(*w));
 
@@ -878,7 +874,7 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
                 /* A FIFO open waits for the other end: not with the whole
                  * sentry, but in a thread of its own. */
                 if (S_ISFIFO(t->r.st.st_mode) && !(flags & O_NONBLOCK) && acc != O_RDWR)
-                        return fifo_open_later(c, t, flags);
+                        return open_later(c, t, flags);
                 snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->fd);
                 /* A regular file under a lease would hold the whole sentry
                  * while the lease is broken (45 s by default): opened
@@ -889,7 +885,7 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
                                   ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY),
                           mode);
                 if (fd < 0 && errno == EWOULDBLOCK && S_ISREG(t->r.st.st_mode) && !(flags & O_NONBLOCK))
-                        return fifo_open_later(c, t, flags);
+                        return open_later(c, t, flags);
                 if (fd < 0)
                         return -errno;
                 if (S_ISREG(t->r.st.st_mode) && !(flags & O_NONBLOCK))

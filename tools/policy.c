@@ -30,18 +30,11 @@
  * directory, as the launcher opens them). */
 static int deny_own_records(struct policy *p, const struct policy_options *o, struct policy_error *err)
 {
-        const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
         const char *files[] = { o->audit_path, o->trace_path };
         char path[PATH_MAX], cwd[PATH_MAX];
         int r;
 
-        if (state && *state == '/')
-                snprintf(path, sizeof(path), "%s/interpose", state);
-        else if (home && *home == '/')
-                snprintf(path, sizeof(path), "%s/.local/state/interpose", home);
-        else
-                path[0] = '\0';
-        if (path[0] &&
+        if (interpose_state_dir(path, sizeof(path)) == 0 &&
             (r = policy_add(p, path, PR_NOSCAN, PR_ALL, "interpose's state (audit logs)", false, err)) < 0)
                 return r;
         for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
