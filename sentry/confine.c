@@ -107,6 +107,7 @@ static const int allowed[] = {
         SCMP_SYS(getrandom),
         SCMP_SYS(prlimit64),
         SCMP_SYS(sched_getaffinity),
+        SCMP_SYS(sched_setaffinity), /* platform/unotify.c: ADDFD on one CPU */
         SCMP_SYS(exit),
         SCMP_SYS(exit_group),
         SCMP_SYS(wait4),

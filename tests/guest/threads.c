@@ -9,7 +9,11 @@
  *              pthread_create falls back to clone
  *   exec       execve from a thread of a multithreaded process; an exec
  *              of a missing file fails with ENOENT, the caller lives on
+ *   affinity   a thread's CPU mask is its own: the sentry holds a caller to
+ *              one CPU while it installs an fd (platform/unotify.c); the
+ *              caller never sees that mask, and keeps one it set itself
  */
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <pthread.h>
 #include <sched.h>
@@ -209,6 +213,48 @@ static int exit_thread(void)
         return guest_result();
 }
 
+/* Opens are answered with an installed fd, the call the sentry makes on
+ * one CPU; after each, the mask is the caller's own again. */
+static int affinity_case(void)
+{
+        cpu_set_t all, one, now;
+        int last = -1;
+
+        CHECK(sched_getaffinity(0, sizeof(all), &all) == 0, "sched_getaffinity: %s", strerror(errno));
+        if (CPU_COUNT(&all) < 2) {
+                NOTE("one CPU: nothing to narrow");
+                return EXIT_SKIP;
+        }
+        for (int i = 0; i < 2000; i++) {
+                int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                CHECK(fd >= 0, "open /dev/null: %s", strerror(errno));
+                close(fd);
+                if (sched_getaffinity(0, sizeof(now), &now) != 0 || !CPU_EQUAL(&now, &all)) {
+                        CHECK(0, "after open %d the mask has %d CPUs, not %d", i, CPU_COUNT(&now),
+                              CPU_COUNT(&all));
+                        break;
+                }
+        }
+        for (int c = 0; c < CPU_SETSIZE; c++)
+                if (CPU_ISSET(c, &all))
+                        last = c;
+        CPU_ZERO(&one);
+        CPU_SET(last, &one);
+        CHECK(sched_setaffinity(0, sizeof(one), &one) == 0, "sched_setaffinity: %s", strerror(errno));
+        for (int i = 0; i < 500; i++) {
+                int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                CHECK(fd >= 0, "open /dev/null: %s", strerror(errno));
+                close(fd);
+                if (sched_getaffinity(0, sizeof(now), &now) != 0 || !CPU_EQUAL(&now, &one) ||
+                    sched_getcpu() != last) {
+                        CHECK(0, "after open %d: %d CPUs in the mask, on CPU %d, want only CPU %d", i,
+                              CPU_COUNT(&now), sched_getcpu(), last);
+                        break;
+                }
+        }
+        return guest_result();
+}
+
 int main(int argc, char **argv)
 {
         const char *c = argc > 1 ? argv[1] : "";
@@ -224,6 +270,8 @@ int main(int argc, char **argv)
                 return exec_case();
         if (!strcmp(c, "exit"))
                 return exit_thread();
+        if (!strcmp(c, "affinity"))
+                return affinity_case();
         fprintf(stderr, "guest-threads: unknown case '%s'\n", c);
         return EXIT_HARD;
 }
