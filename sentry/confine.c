@@ -185,15 +185,18 @@ int session_confine_sentry(void)
                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                                      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, TIOCSPGRP));
         /* The number of a pty the guest opens through /dev/ptmx, so its
-         * slave is the session's (syscalls/path.c); and the inode ioctls
-         * it makes on the guest's behalf after checking. */
+         * slave is the session's (syscalls/path.c); the inode ioctls it
+         * makes on the guest's behalf after checking; and the query of one
+         * mapping of a guest that has just exec'ed. */
         if (r == 0)
                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                                      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, TIOCGPTN));
         {
                 static const unsigned long inode_ioctls[] = { FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS,
                                                               FS_IOC_SETVERSION, FS_IOC32_SETVERSION,
-                                                              FS_IOC_FSSETXATTR };
+                                                              FS_IOC_FSSETXATTR,
+                                                              /* PROCMAP_QUERY, syscalls/exec.c */
+                                                              0xc0686611UL };
                 for (size_t i = 0; r == 0 && i < sizeof(inode_ioctls) / sizeof(inode_ioctls[0]); i++)
                         r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, inode_ioctls[i]));

@@ -54,6 +54,17 @@ pid_t sentry_caller_tgid(struct sentry_call *c)
 
         if (c->tgid > 0)
                 return c->tgid; /* asked before during this call */
+        /* Most callers lead their process, and pidfd_open without
+         * PIDFD_THREAD accepts only a leader: two calls, not the text of
+         * /proc/TID/status (an exec's checks asked three times). */
+        int pidfd = (int)syscall(SYS_pidfd_open, c->ev.tid, 0);
+        if (pidfd >= 0) {
+                close(pidfd);
+                if (!c->s->plat.ops->valid(&c->s->plat, &c->ev))
+                        return -ESRCH;
+                c->tgid = c->ev.tid;
+                return c->tgid;
+        }
         snprintf(path, sizeof(path), "/proc/%d/status", (int)c->ev.tid);
         if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
                 return -ESRCH;

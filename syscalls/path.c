@@ -889,7 +889,7 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
                 if (fd < 0)
                         return -errno;
                 if (S_ISREG(t->r.st.st_mode) && !(flags & O_NONBLOCK))
-                        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+                        fcntl(fd, F_SETFL, flags & (O_APPEND | O_DIRECT | O_NOATIME));
                 if (S_ISCHR(t->r.st.st_mode) &&
                     (!strcmp(t->r.path, "/dev/ptmx") || !strcmp(t->r.path, "/dev/pts/ptmx"))) {
                         int keep = fcntl(fd, F_DUPFD_CLOEXEC, 3);
