@@ -9,7 +9,9 @@
  *       { "path": "~/.cache/pip", "allow": ["read", "write", "create", "delete", "list"] },
  *       { "path": "/srv/data", "allow": "read" },
  *       { "path": "secrets", "deny": "all", "comment": "relative: in the workspace" }
- *     ]
+ *     ],
+ *     "net": { "allow": ["pypi.org:443", "*.pythonhosted.org:443"], "deny": [],
+ *              "mode": "none", "dns_upstream": "10.0.0.2:53" }
  *   }
  *
  * Every problem is reported as FILE:LINE:COL. jansson gives positions for
@@ -23,6 +25,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../sentry/util.h"
@@ -183,6 +186,71 @@ __attribute__((format(printf, 3, 4))) static int fail(const struct loader *l, co
         return -EINVAL;
 }
 
+/* "net": { "mode": "none"|"host", "allow": [SPEC...], "deny": [SPEC...],
+ *          "dns_upstream": "IP:PORT" } (net.h); flags given on the command
+ * line come after, and add to it. */
+static int load_net(const struct loader *l, struct policy *p, json_t *net)
+{
+        static const char *const lists[] = { "allow", "deny" };
+        const char *k;
+        json_t *x;
+        char ptr[64];
+
+        if (!net)
+                return 0;
+        if (!json_is_object(net))
+                return fail(l, "/net",
+                            "\"net\" is an object: {\"mode\": ..., \"allow\": [...], \"deny\": [...]}");
+        json_object_foreach(net, k, x)
+        {
+                snprintf(ptr, sizeof(ptr), "/net/%s@key", k);
+                if (strcmp(k, "mode") && strcmp(k, "allow") && strcmp(k, "deny") &&
+                    strcmp(k, "dns_upstream") && strcmp(k, "comment"))
+                        return fail(l, ptr,
+                                    "unknown key '%s' in \"net\" (known: mode, allow, deny, dns_upstream, "
+                                    "comment)",
+                                    k);
+        }
+        x = json_object_get(net, "mode");
+        if (x && (!json_is_string(x) || net_mode_parse(json_string_value(x), &p->net.mode) < 0))
+                return fail(l, "/net/mode", "\"mode\" is \"none\" or \"host\"");
+        x = json_object_get(net, "dns_upstream");
+        if (x) {
+                struct sockaddr_storage ss;
+                unsigned len;
+                if (!json_is_string(x) || net_parse_endpoint(json_string_value(x), &ss, &len) < 0)
+                        return fail(l, "/net/dns_upstream",
+                                    "\"dns_upstream\" is \"IPV4:PORT\" or \"[IPV6]:PORT\"");
+                free(p->net.dns_upstream);
+                p->net.dns_upstream = xstrdup(json_string_value(x));
+        }
+        for (size_t w = 0; w < 2; w++) {
+                json_t *arr = json_object_get(net, lists[w]), *v;
+                size_t i;
+                if (!arr)
+                        continue;
+                snprintf(ptr, sizeof(ptr), "/net/%s", lists[w]);
+                if (!json_is_array(arr))
+                        return fail(l, ptr, "\"%s\" is a list of destinations like \"pypi.org:443\"",
+                                    lists[w]);
+                json_array_foreach(arr, i, v)
+                {
+                        char why[512], origin[PATH_MAX + 32];
+                        const struct jpos *at;
+                        snprintf(ptr, sizeof(ptr), "/net/%s/%zu", lists[w], i);
+                        if (!json_is_string(v))
+                                return fail(l, ptr, "a destination is a string like \"*.example.com:443\"");
+                        at = pos_of(l, ptr);
+                        snprintf(origin, sizeof(origin), "%s:%d:%d", l->name, at ? at->line : 0,
+                                 at ? at->col : 0);
+                        if (net_policy_add(&p->net, json_string_value(v), w == 1, origin, why, sizeof(why)) <
+                            0)
+                                return fail(l, ptr, "%s", why);
+                }
+        }
+        return 0;
+}
+
 /* "read" or ["read", "list"] into rights. */
 static int rights_of(const struct loader *l, json_t *v, const char *ptr, unsigned *out)
 {
@@ -245,9 +313,9 @@ static int load(struct policy *p, struct loader *l, json_t *root, const char *ba
         {
                 snprintf(ptr, sizeof(ptr), "/%s@key", key);
                 if (strcmp(key, "profile") && strcmp(key, "workspace") && strcmp(key, "rules") &&
-                    strcmp(key, "comment"))
-                        return fail(l, ptr, "unknown key '%s' (known: profile, workspace, rules, comment)",
-                                    key);
+                    strcmp(key, "net") && strcmp(key, "comment"))
+                        return fail(l, ptr,
+                                    "unknown key '%s' (known: profile, workspace, rules, net, comment)", key);
         }
         v = json_object_get(root, "profile");
         if (v) {
@@ -356,7 +424,7 @@ static int load(struct policy *p, struct loader *l, json_t *root, const char *ba
                 if (r < 0)
                         return fail(l, rules[i].ptr, "%s", e2.msg);
         }
-        return 0;
+        return load_net(l, p, json_object_get(root, "net"));
 }
 
 int policy_load_buffer(struct policy *p, const char *name, const char *text, size_t len,

@@ -53,6 +53,7 @@ unsigned policy_right_by_name(const char *name)
 void policy_init(struct policy *p)
 {
         memset(p, 0, sizeof(*p));
+        net_policy_init(&p->net);
 }
 
 void policy_free(struct policy *p)
@@ -67,6 +68,7 @@ void policy_free(struct policy *p)
         free(p->home);
         free(p->workspace);
         free(p->tmpdir);
+        net_policy_free(&p->net);
         policy_init(p);
 }
 
@@ -732,8 +734,20 @@ void policy_show(const struct policy *p, FILE *f, bool json)
                                                         policy_rights_str(r->deny, d, sizeof(d)), "from",
                                                         r->origin));
                 }
-                top = json_pack("{s:s?, s:s?, s:o}", "profile", p->profile, "workspace", p->workspace,
-                                "rules", rules);
+                json_t *net = json_array();
+                for (size_t i = 0; i < p->net.n; i++) {
+                        const struct net_rule *r = &p->net.rules[i];
+                        char host[300];
+                        json_array_append_new(net, json_pack("{s:s, s:i, s:i, s:s, s:s}", "host",
+                                                             net_rule_host(r, host, sizeof(host)), "port_lo",
+                                                             (int)r->port_lo, "port_hi", (int)r->port_hi,
+                                                             "decision", r->deny ? "deny" : "allow", "from",
+                                                             r->origin));
+                }
+                top = json_pack("{s:s?, s:s?, s:o, s:{s:s, s:o, s:s?}}", "profile", p->profile, "workspace",
+                                p->workspace, "rules", rules, "net", "mode",
+                                p->net.mode == NET_HOST ? "host" : "none", "rules", net, "dns_upstream",
+                                p->net.dns_upstream);
                 json_dumpf(top, f, JSON_INDENT(1));
                 fputc('\n', f);
                 json_decref(top);
@@ -747,4 +761,5 @@ void policy_show(const struct policy *p, FILE *f, bool json)
                 fprintf(f, "%-44s %-36s %-24s %s\n", r->path, policy_rights_str(r->allow, a, sizeof(a)),
                         policy_rights_str(r->deny, d, sizeof(d)), r->origin);
         }
+        net_policy_show(&p->net, f);
 }

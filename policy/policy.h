@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "net.h"
+
 enum policy_right {
         PR_READ = 1 << 0,   /* read a file, stat it, read a link */
         PR_WRITE = 1 << 1,  /* change an existing file: contents, mode, times */
@@ -45,6 +47,7 @@ enum policy_right {
  * the multiply-linked files below it (no scan: for a large tree whose files
  * the guest cannot have linked elsewhere, like interpose's own state). */
 #define PR_NOSCAN (1u << 11)
+#define PR_NET (1u << 12) /* a --allow-net/--deny-net flag, not a file right */
 /* Not a right a rule grants: the gofer's answer for a directory above an
  * allowed tree, which may be looked up (stat, walked through) only. */
 #define PR_LOOKUP (1u << 9)
@@ -80,6 +83,7 @@ struct policy {
         bool workspace_explicit; /* --workspace given: likewise */
         struct policy_rule *rules;
         size_t n, cap;
+        struct net_policy net; /* destinations (net.h) */
 };
 
 /* A message naming the problem, and for files where: "FILE:LINE:COL: ...". */

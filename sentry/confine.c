@@ -134,6 +134,11 @@ static const int allowed[] = {
          * copy of a judged address (syscalls/path.c); it makes no socket. */
         SCMP_SYS(connect),
         SCMP_SYS(bind),
+        SCMP_SYS(listen),      /* syscalls/path.c sys_listen, on the guest's socket */
+        SCMP_SYS(getsockname), /* syscalls/net.c: what a bind reached */
+        SCMP_SYS(sendto),      /* syscalls/net.c: a datagram with an address, judged */
+        SCMP_SYS(recvfrom),    /* sentry/dns.c: the guest's queries, the upstream's answers */
+        SCMP_SYS(accept4),     /* sentry/dns.c: DNS over TCP */
         SCMP_SYS(getsockopt),
 };
 

@@ -15,6 +15,7 @@
 #include "../syscalls/filter.h"
 #include "../syscalls/table.h"
 #include "audit.h"
+#include "dns.h"
 
 struct policy;
 
@@ -48,6 +49,7 @@ struct sentry {
         unsigned long trapped;                               /* calls handled */
         int ipc_ids[3][SENTRY_IPC_MAX];                      /* shm, sem, msg ids the tree made */
         unsigned ipc_n[3];
+        struct dns_server dns; /* the session's resolver (dns.h) */
 };
 
 /* One trapped call while a handler decides it. */

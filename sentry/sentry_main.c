@@ -16,6 +16,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,21 +36,22 @@ static void die_guest(const char *what, int err)
         _exit(EXIT_INTERPOSE_FAILED);
 }
 
-static int send_fd(int sock, int fd)
+/* The guest's listener, whose number it wrote to sock: our copy, or
+ * -errno (the guest failed first and said why on exec_err_fd). */
+static int take_listener(int sock, pid_t guest)
 {
-        ssize_t n = send_with_fd(sock, "L", 1, fd);
-        return n == 1 ? 0 : n < 0 ? (int)n : -EPIPE;
-}
+        int n, pidfd, fd;
 
-static int recv_fd(int sock)
-{
-        char data;
-        int fd;
-        ssize_t n = recv_with_fd(sock, &data, 1, &fd);
-
-        if (n <= 0)
-                return n == 0 ? -EPIPE : (int)n;
-        return fd >= 0 ? fd : -EBADMSG;
+        if (read(sock, &n, sizeof(n)) != (ssize_t)sizeof(n))
+                return -EPIPE;
+        pidfd = (int)syscall(SYS_pidfd_open, guest, 0);
+        if (pidfd < 0)
+                return -errno;
+        fd = (int)syscall(SYS_pidfd_getfd, pidfd, n, 0);
+        if (fd < 0)
+                fd = -errno;
+        close(pidfd);
+        return fd;
 }
 
 /* The first guest process, between fork and exec. */
@@ -76,13 +78,15 @@ __attribute__((noreturn)) static void guest_process(struct session_ctx *ctx, int
         r = ctx->plat.ops->guest_install(&ctx->plat, &listener);
         if (r < 0)
                 die_guest("loading the seccomp filter", -r);
-        /* From here on every call this process makes is the sentry's. */
-        r = send_fd(sock, listener);
-        if (r < 0)
+        /* From here on every call this process makes is the sentry's, and
+         * sendmsg is one the sentry makes (syscalls/path.c): the sentry
+         * takes the listener with pidfd_getfd, told only its number by a
+         * write, which stays in the kernel. */
+        if (write(sock, &listener, sizeof(listener)) != (ssize_t)sizeof(listener))
                 _exit(EXIT_INTERPOSE_FAILED);
-        close(listener);
         if (read(sock, &go, 1) != 1)
                 _exit(EXIT_INTERPOSE_FAILED);
+        close(listener);
         close(sock);
         sigprocmask(SIG_SETMASK, &ctx->orig_mask, NULL);
         execve(ctx->o->exe, ctx->o->argv, environ);
@@ -241,6 +245,15 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         }
         pthread_mutex_init(&S.trace_lock, NULL);
         audit_init(&S.audit, ctx->audit_fd, ctx->session_id);
+        S.dns.udp = S.dns.tcp = S.dns.upstream = S.dns.resolv_fd = S.dns.hosts_fd = -1;
+        if (S.policy) {
+                /* The guest's resolver and the files that name it, made
+                 * while the sentry may still open sockets and files. */
+                char why[256];
+                r = dns_prepare(&S.dns, S.policy, why, sizeof(why));
+                if (r < 0)
+                        die_guest(why, -r);
+        }
 
         S.guest = fork();
         if (S.guest < 0)
@@ -258,7 +271,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         if (sfd < 0 || pthread_create(&t, NULL, reaper, &sfd) != 0)
                 die_guest("starting the reaper", errno);
 
-        listener = recv_fd(sock_s);
+        listener = take_listener(sock_s, S.guest);
         if (listener < 0) {
                 /* The guest failed before loading its filter and said why;
                  * the reaper reports its exit status. */
@@ -277,6 +290,11 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         extra[len++] = '"';
         extra[len] = '\0';
         audit_session("start", extra);
+        r = dns_start(&S.dns, &S.audit);
+        if (r < 0) {
+                sentry_kill_descendants(S.self, 0);
+                die_guest("starting the resolver", -r);
+        }
 
         r = session_drop_privileges();
         if (r == 0)

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <linux/limits.h>
@@ -32,7 +33,9 @@
 #include <sys/stat.h>
 #include <stddef.h>
 #include <sys/un.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
@@ -876,6 +879,11 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
                 if (S_ISFIFO(t->r.st.st_mode) && !(flags & O_NONBLOCK) && acc != O_RDWR)
                         return open_later(c, t, flags);
                 snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->fd);
+                /* The host's resolv.conf (and hosts, without a resolver)
+                 * are read as the session's own (sentry/dns.h). */
+                if (S_ISREG(t->r.st.st_mode) && acc == O_RDONLY &&
+                    (fd = dns_substitute(&c->s->dns, t->r.st.st_dev, t->r.st.st_ino)) >= 0)
+                        goto install;
                 /* A regular file under a lease would hold the whole sentry
                  * while the lease is broken (45 s by default): opened
                  * without waiting, and if a lease is in the way, in a
@@ -897,6 +905,7 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
                                 own_pts_master(keep); /* a new pty: its slave is the session's */
                 }
         }
+install:
         r = c->s->plat.ops->install_fd(&c->s->plat, &c->ev, fd, (flags & O_CLOEXEC) ? O_CLOEXEC : 0, true);
         close(fd);
         if (r < 0)
@@ -2171,10 +2180,10 @@ static int socket_domain(int copy)
 }
 
 /* A socket of another family (IP, netlink...): the call on the sentry's
- * copy of the socket with its copy of the address, which the network
- * broker (issue 5) will judge; until then any address goes. A blocking
- * connect may take long (a TCP handshake to a silent host): it waits in a
- * thread of its own, like a FIFO open. Takes copy. */
+ * copy of the socket with its copy of the address, judged by the network
+ * broker (syscalls/net.c). A blocking connect may take long (a TCP
+ * handshake to a silent host): it waits in a thread of its own, like a
+ * FIFO open. Takes copy. */
 static long ip_addr_call(struct sentry_call *c, int copy, uint64_t addrp, int addrlen, bool is_bind)
 {
         struct sockaddr_storage ss;
@@ -2184,17 +2193,25 @@ static long ip_addr_call(struct sentry_call *c, int copy, uint64_t addrp, int ad
                 close(copy);
                 return -EINVAL;
         }
+        memset(&ss, 0, sizeof(ss));
         r = addrlen ? sentry_read(c, &ss, addrp, (size_t)addrlen) : 0;
+        if (r == 0 && socket_domain(copy) != AF_NETLINK)
+                r = is_bind ? (int)net_judge_bind(c, &ss, (unsigned)addrlen)
+                            : (int)net_judge_connect(c, &ss, (unsigned)addrlen);
         if (r < 0) {
                 close(copy);
                 return r;
         }
-        if (is_bind)
+        if (is_bind) {
                 r = bind(copy, (struct sockaddr *)&ss, (socklen_t)addrlen);
-        else if (fcntl(copy, F_GETFL) & O_NONBLOCK)
+                if (r == 0)
+                        net_note_bound(copy);
+        } else if (fcntl(copy, F_GETFL) & O_NONBLOCK)
                 r = connect(copy, (struct sockaddr *)&ss, (socklen_t)addrlen);
         else
                 return connect_later(c, copy, &ss, (socklen_t)addrlen);
+        if (r == 0 || errno == EINPROGRESS)
+                net_note_bound(copy); /* the port it was given: a reply comes to it */
         r = r < 0 ? -errno : 0;
         close(copy);
         return r;
@@ -2239,9 +2256,14 @@ static long unix_addr_call(struct sentry_call *c, int fd, uint64_t addrp, int ad
                 return -EINVAL;
         plen = (size_t)addrlen - offsetof(struct sockaddr_un, sun_path);
         if (plen == 0 || ua.sun_path[0] == '\0') {
-                /* Unnamed or abstract: no file; the broker's (issue 5). */
+                /* Unnamed (autobind) or abstract: no file. The guest may
+                 * reach the names it bound itself (syscalls/net.c). */
+                if (plen > 0 && (r = (int)net_judge_abstract(c, &ua, plen, is_bind)) < 0)
+                        return r;
                 r = is_bind ? bind(copy, (struct sockaddr *)&ua, (socklen_t)addrlen)
                             : connect(copy, (struct sockaddr *)&ua, (socklen_t)addrlen);
+                if (r == 0 && is_bind)
+                        net_note_bound(copy);
                 return r < 0 ? -errno : 0;
         }
         memcpy(t.given, ua.sun_path, plen);
@@ -2282,4 +2304,296 @@ long sys_connect(struct sentry_call *c, int fd, uint64_t addr, int addrlen)
 long sys_bind(struct sentry_call *c, int fd, uint64_t addr, int addrlen)
 {
         return unix_addr_call(c, fd, addr, addrlen, true);
+}
+
+/* The sentry sends on its copy; a send the socket cannot take now waits
+ * for room up to this long when the guest's socket blocks (a datagram
+ * socket's buffer drains at the speed of the link). */
+#define SEND_WAIT_MS 5000
+#define SEND_MAX (1u << 20)
+
+static long send_on_copy(int copy, const void *buf, size_t len, int flags, const void *addr, socklen_t alen)
+{
+        bool blocking = !(flags & MSG_DONTWAIT) && !(fcntl(copy, F_GETFL) & O_NONBLOCK);
+
+        for (int waited = 0;;) {
+                ssize_t n = sendto(copy, buf, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL, addr, alen);
+                if (n >= 0)
+                        return n;
+                if ((errno != EAGAIN && errno != EWOULDBLOCK) || !blocking || waited >= SEND_WAIT_MS)
+                        return -errno;
+                struct pollfd pfd = { .fd = copy, .events = POLLOUT };
+                poll(&pfd, 1, 100);
+                waited += 100;
+        }
+}
+
+/* sendto with an address (the filter traps no other): the destination
+ * judged like a connect's, the datagram sent by the sentry on its copy of
+ * the socket to its copy of the address, so neither the fd nor the
+ * address can change after the check. Without an address the call stays
+ * in the kernel, where it can reach only the socket's peer. */
+long sys_sendto(struct sentry_call *c, int fd, uint64_t buf, uint64_t len, int flags, uint64_t addrp,
+                int addrlen)
+{
+        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
+        _cleanup_close_ int copy = sentry_caller_fd(c, fd);
+        _cleanup_free_ char *data = NULL;
+        struct sockaddr_storage ss;
+        socklen_t alen = (socklen_t)addrlen;
+        long r;
+        int domain;
+
+        if (copy < 0)
+                return copy == -ESRCH ? SENTRY_DONE : -EBADF;
+        domain = socket_domain(copy);
+        if (domain < 0)
+                return domain;
+        if (addrlen < 0 || (size_t)addrlen > sizeof(ss))
+                return -EINVAL;
+        memset(&ss, 0, sizeof(ss));
+        if (addrlen && (r = sentry_read(c, &ss, addrp, (size_t)addrlen)) < 0)
+                return r;
+        if (addrlen && domain == AF_UNIX && ss.ss_family == AF_UNIX) {
+                struct sockaddr_un *ua = (struct sockaddr_un *)&ss;
+                size_t plen = (size_t)addrlen > offsetof(struct sockaddr_un, sun_path)
+                                      ? (size_t)addrlen - offsetof(struct sockaddr_un, sun_path)
+                                      : 0;
+                if (plen && ua->sun_path[0] == '\0') {
+                        if ((r = net_judge_abstract(c, ua, plen, false)) < 0)
+                                return r;
+                } else if (plen) {
+                        /* A path (syslog's /dev/log): the file policy, write
+                         * right, reached through the object the walk found. */
+                        memcpy(t.given, ua->sun_path,
+                               plen < sizeof(ua->sun_path) ? plen : sizeof(ua->sun_path));
+                        t.given[strnlen(t.given, sizeof(ua->sun_path))] = '\0';
+                        r = existing_given(c, AT_FDCWD, 0, &t, PR_WRITE, "write");
+                        if (r < 0)
+                                return r;
+                        memset(ua->sun_path, 0, sizeof(ua->sun_path));
+                        snprintf(ua->sun_path, sizeof(ua->sun_path), "/proc/self/fd/%d", t.fd);
+                        alen = sizeof(*ua);
+                }
+        } else if (addrlen && (domain == AF_INET || domain == AF_INET6)) {
+                if ((r = net_judge_connect(c, &ss, (unsigned)addrlen)) < 0)
+                        return r;
+        } else if (addrlen && domain != AF_NETLINK) {
+                return -EINVAL;
+        }
+        if (len > SEND_MAX)
+                len = SEND_MAX; /* a short send, as a full socket gives */
+        data = xmalloc(len ? len : 1);
+        if (len && (r = sentry_read(c, data, buf, len)) < 0)
+                return r;
+        r = send_on_copy(copy, data, len, flags, addrlen ? (struct sockaddr *)&ss : NULL, addrlen ? alen : 0);
+        if (r >= 0 && (domain == AF_INET || domain == AF_INET6))
+                net_note_bound(copy); /* a datagram's reply comes to the port it was sent from */
+        return r;
+}
+
+#define SEND_CONTROL_MAX 65536
+#define SEND_FDS_MAX 253 /* SCM_MAX_FD */
+
+/* One message of sendmsg/sendmmsg, from the guest's struct msghdr at
+ * mp: its destination judged as sendto's, its data and control copied, the
+ * fds it passes (SCM_RIGHTS) replaced by the sentry's copies of them, and
+ * sent on the sentry's copy of the socket. Bytes sent or -errno. */
+static long send_one_msg(struct sentry_call *c, int copy, int domain, uint64_t mp, int flags)
+{
+        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
+        struct msghdr m;
+        struct iovec iov[UIO_MAXIOV];
+        struct sockaddr_storage ss;
+        _cleanup_free_ char *data = NULL, *control = NULL;
+        int fds[SEND_FDS_MAX];
+        size_t nfds = 0, total = 0, off = 0;
+        struct iovec one;
+        long r;
+
+        if ((r = sentry_read(c, &m, mp, sizeof(m))) < 0)
+                return r;
+        if (m.msg_iovlen > UIO_MAXIOV)
+                return -EMSGSIZE;
+        if (m.msg_namelen > sizeof(ss) || m.msg_controllen > SEND_CONTROL_MAX)
+                return m.msg_namelen > sizeof(ss) ? -EINVAL : -ENOBUFS;
+        memset(&ss, 0, sizeof(ss));
+        if (m.msg_name && m.msg_namelen) {
+                uint64_t ap = (uint64_t)(uintptr_t)m.msg_name;
+                if ((r = sentry_read(c, &ss, ap, m.msg_namelen)) < 0)
+                        return r;
+                if (domain == AF_INET || domain == AF_INET6) {
+                        if ((r = net_judge_connect(c, &ss, m.msg_namelen)) < 0)
+                                return r;
+                } else if (domain == AF_UNIX && ss.ss_family == AF_UNIX) {
+                        struct sockaddr_un *ua = (struct sockaddr_un *)&ss;
+                        size_t plen = m.msg_namelen > offsetof(struct sockaddr_un, sun_path)
+                                              ? m.msg_namelen - offsetof(struct sockaddr_un, sun_path)
+                                              : 0;
+                        if (plen && ua->sun_path[0] == '\0') {
+                                if ((r = net_judge_abstract(c, ua, plen, false)) < 0)
+                                        return r;
+                        } else if (plen) {
+                                memcpy(t.given, ua->sun_path,
+                                       plen < sizeof(ua->sun_path) ? plen : sizeof(ua->sun_path));
+                                t.given[strnlen(t.given, sizeof(ua->sun_path))] = '\0';
+                                if ((r = existing_given(c, AT_FDCWD, 0, &t, PR_WRITE, "write")) < 0)
+                                        return r;
+                                memset(ua->sun_path, 0, sizeof(ua->sun_path));
+                                snprintf(ua->sun_path, sizeof(ua->sun_path), "/proc/self/fd/%d", t.fd);
+                                m.msg_namelen = sizeof(*ua);
+                        }
+                } else if (domain != AF_NETLINK) {
+                        return -EINVAL;
+                }
+                m.msg_name = &ss;
+        } else {
+                m.msg_name = NULL;
+                m.msg_namelen = 0;
+        }
+        if (m.msg_iovlen && (r = sentry_read(c, iov, (uint64_t)(uintptr_t)m.msg_iov,
+                                             m.msg_iovlen * sizeof(struct iovec))) < 0)
+                return r;
+        for (size_t i = 0; i < m.msg_iovlen; i++)
+                total += iov[i].iov_len < SEND_MAX ? iov[i].iov_len : SEND_MAX;
+        if (total > SEND_MAX)
+                total = SEND_MAX;
+        data = xmalloc(total ? total : 1);
+        for (size_t i = 0; i < m.msg_iovlen && off < total; i++) {
+                size_t n = iov[i].iov_len < total - off ? iov[i].iov_len : total - off;
+                if (n && (r = sentry_read(c, data + off, (uint64_t)(uintptr_t)iov[i].iov_base, n)) < 0)
+                        return r;
+                off += n;
+        }
+        one = (struct iovec){ data, total };
+        m.msg_iov = &one;
+        m.msg_iovlen = 1;
+        if (m.msg_control && m.msg_controllen) {
+                control = xmalloc(m.msg_controllen);
+                if ((r = sentry_read(c, control, (uint64_t)(uintptr_t)m.msg_control, m.msg_controllen)) < 0)
+                        return r;
+                m.msg_control = control;
+                /* The fds named are the guest's: send the same files. */
+                for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+                        if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+                                continue;
+                        size_t n = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                        int *p = (int *)CMSG_DATA(h);
+                        for (size_t i = 0; i < n; i++) {
+                                int g;
+                                memcpy(&g, p + i, sizeof(g));
+                                int f = nfds < SEND_FDS_MAX ? sentry_caller_fd(c, g) : -ETOOMANYREFS;
+                                if (f < 0) {
+                                        r = f == -ESRCH ? -ESRCH : (f == -ETOOMANYREFS ? f : -EBADF);
+                                        goto out;
+                                }
+                                fds[nfds++] = f;
+                                memcpy(p + i, &f, sizeof(f));
+                        }
+                }
+        } else {
+                m.msg_control = NULL;
+                m.msg_controllen = 0;
+        }
+        {
+                bool blocking = !(flags & MSG_DONTWAIT) && !(fcntl(copy, F_GETFL) & O_NONBLOCK);
+                for (int waited = 0;;) {
+                        ssize_t n = sendmsg(copy, &m, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+                        if (n >= 0) {
+                                r = n;
+                                break;
+                        }
+                        r = -errno;
+                        if ((errno != EAGAIN && errno != EWOULDBLOCK) || !blocking || waited >= SEND_WAIT_MS)
+                                break;
+                        struct pollfd pfd = { .fd = copy, .events = POLLOUT };
+                        poll(&pfd, 1, 100);
+                        waited += 100;
+                }
+        }
+out:
+        for (size_t i = 0; i < nfds; i++)
+                close(fds[i]);
+        return r;
+}
+
+/* sendmsg: the destination (msg_name, in guest memory) cannot be judged
+ * and left to the kernel, which would read it again; so every sendmsg is
+ * made by the sentry on its copies (send_one_msg). */
+long sys_sendmsg(struct sentry_call *c, int fd, uint64_t msg, int flags)
+{
+        _cleanup_close_ int copy = sentry_caller_fd(c, fd);
+        int domain;
+
+        if (copy < 0)
+                return copy == -ESRCH ? SENTRY_DONE : -EBADF;
+        domain = socket_domain(copy);
+        if (domain < 0)
+                return domain;
+        long r = send_one_msg(c, copy, domain, msg, flags);
+        if (r >= 0 && (domain == AF_INET || domain == AF_INET6))
+                net_note_bound(copy);
+        return r;
+}
+
+long sys_sendmmsg(struct sentry_call *c, int fd, uint64_t vec, unsigned vlen, int flags)
+{
+        _cleanup_close_ int copy = sentry_caller_fd(c, fd);
+        int domain;
+        unsigned i;
+
+        if (copy < 0)
+                return copy == -ESRCH ? SENTRY_DONE : -EBADF;
+        domain = socket_domain(copy);
+        if (domain < 0)
+                return domain;
+        if (vlen > UIO_MAXIOV)
+                vlen = UIO_MAXIOV;
+        for (i = 0; i < vlen; i++) {
+                uint64_t mp = vec + i * sizeof(struct mmsghdr);
+                long n = send_one_msg(c, copy, domain, mp, flags);
+                if (n < 0)
+                        return i ? (long)i : n;
+                unsigned len = (unsigned)n;
+                long w = sentry_write(c, mp + offsetof(struct mmsghdr, msg_len), &len, sizeof(len));
+                if (w < 0)
+                        return i ? (long)i : w;
+        }
+        return (long)i;
+}
+
+/* listen, made on the sentry's copy: a socket not bound yet would be bound
+ * by the kernel to every address of the host; it is bound to loopback
+ * first (as a bind to every address would be), and the port remembered as
+ * the guest's own. */
+long sys_listen(struct sentry_call *c, int fd, int backlog)
+{
+        _cleanup_close_ int copy = sentry_caller_fd(c, fd);
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        int domain;
+
+        if (copy < 0)
+                return copy == -ESRCH ? SENTRY_DONE : -EBADF;
+        domain = socket_domain(copy);
+        if (domain < 0)
+                return domain;
+        if (domain == AF_INET || domain == AF_INET6) {
+                if (getsockname(copy, (struct sockaddr *)&ss, &len) < 0)
+                        return -errno;
+                if ((domain == AF_INET && ((struct sockaddr_in *)&ss)->sin_port == 0) ||
+                    (domain == AF_INET6 && ((struct sockaddr_in6 *)&ss)->sin6_port == 0)) {
+                        long r = net_judge_bind(c, &ss, len);
+                        if (r < 0)
+                                return r;
+                        if (bind(copy, (struct sockaddr *)&ss, len) < 0)
+                                return -errno;
+                }
+        }
+        if (listen(copy, backlog) < 0)
+                return -errno;
+        net_note_bound(copy);
+        if (!c->decision)
+                sentry_decide(c, "allow", "net-own");
+        return 0;
 }

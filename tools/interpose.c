@@ -39,6 +39,12 @@ static void usage(FILE *f)
                    "directory)\n"
                    "  --allow-read=PATH, --allow-write=PATH, --allow-exec=PATH, --deny=PATH\n"
                    "                        extend the profile\n"
+                   "  --net=none|host       network: none (default: only what --allow-net names,\n"
+                   "                        and the guest's own loopback servers) or host (all, audited)\n"
+                   "  --allow-net=HOST[:PORT[-PORT]], --deny-net=...  a name, *.domain, *, an IPv4\n"
+                   "                        address or CIDR range, or [IPv6][/LEN]; deny beats allow\n"
+                   "  --dns-upstream=IP[:PORT]  where the sentry resolves allowed names (default:\n"
+                   "                        the host's /etc/resolv.conf)\n"
                    "  -h, --help            show this help\n"
                    "  -V, --version         show the version and what the kernel offers\n"
                    "\n"
@@ -83,6 +89,10 @@ int main(int argc, char **argv)
                 { "allow-write", required_argument, NULL, 'w' },
                 { "allow-exec", required_argument, NULL, 'x' },
                 { "deny", required_argument, NULL, 'D' },
+                { "net", required_argument, NULL, 'N' },
+                { "allow-net", required_argument, NULL, 'n' },
+                { "deny-net", required_argument, NULL, 'd' },
+                { "dns-upstream", required_argument, NULL, 'u' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
@@ -146,11 +156,19 @@ int main(int argc, char **argv)
                 case 'w':
                 case 'x':
                 case 'D':
+                case 'N':
+                case 'n':
+                case 'd':
+                case 'u':
                         r = policy_parse_flag(&po,
                                               c == 'R'   ? "--allow-read"
                                               : c == 'w' ? "--allow-write"
                                               : c == 'x' ? "--allow-exec"
-                                                         : "--deny",
+                                              : c == 'D' ? "--deny"
+                                              : c == 'N' ? "--net"
+                                              : c == 'n' ? "--allow-net"
+                                              : c == 'd' ? "--deny-net"
+                                                         : "--dns-upstream",
                                               optarg);
                         if (r < 0) {
                                 fprintf(stderr, "interpose: too many rule flags (at most %d)\n",

@@ -24,9 +24,12 @@ struct policy_options {
         const char *trace_path;  /* denied to the guest wherever they are */
         struct policy_flag flags[POLICY_MAX_FLAGS];
         size_t n_flags;
+        const char *net;          /* --net=none|host, or NULL */
+        const char *dns_upstream; /* --dns-upstream */
 };
 
-/* Record one of --allow-read, --allow-write, --allow-exec, --deny. 0,
+/* Record one of --allow-read, --allow-write, --allow-exec, --deny,
+ * --allow-net, --deny-net, --net, --dns-upstream. 0,
  * -ENOENT when name is none of them, -E2BIG when there are too many. */
 int policy_parse_flag(struct policy_options *o, const char *name, const char *value);
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../policy/policy.h"
@@ -74,6 +75,14 @@ static const char *bad_workspace(const char *ws)
         return NULL;
 }
 
+static int dns_upstream_check(const char *s)
+{
+        struct sockaddr_storage ss;
+        unsigned len;
+
+        return net_parse_endpoint(s, &ss, &len);
+}
+
 int policy_from_options(struct policy *p, const struct policy_options *o, struct policy_error *err)
 {
         char ws[PATH_MAX], *tmp;
@@ -102,7 +111,34 @@ int policy_from_options(struct policy *p, const struct policy_options *o, struct
                 if (r < 0)
                         return r;
         }
+        if (o->net && net_mode_parse(o->net, &p->net.mode) < 0) {
+                snprintf(err->msg, sizeof(err->msg), "--net=%s: the network mode is 'none' or 'host'",
+                         o->net);
+                return -EINVAL;
+        }
+        if (o->dns_upstream) {
+                r = dns_upstream_check(o->dns_upstream);
+                if (r < 0) {
+                        snprintf(err->msg, sizeof(err->msg),
+                                 "--dns-upstream=%s: give the resolver as IPV4:PORT or [IPV6]:PORT",
+                                 o->dns_upstream);
+                        return r;
+                }
+                free(p->net.dns_upstream);
+                p->net.dns_upstream = xstrdup(o->dns_upstream);
+        }
         for (size_t i = 0; i < o->n_flags; i++) {
+                if ((o->flags[i].allow | o->flags[i].deny) & PR_NET) {
+                        char origin[320], why[512];
+                        snprintf(origin, sizeof(origin), "%s=%s", o->flags[i].name, o->flags[i].path);
+                        r = net_policy_add(&p->net, o->flags[i].path, o->flags[i].deny != 0, origin, why,
+                                           sizeof(why));
+                        if (r < 0) {
+                                snprintf(err->msg, sizeof(err->msg), "%s: %s", o->flags[i].name, why);
+                                return r;
+                        }
+                        continue;
+                }
                 r = policy_add(p, o->flags[i].path, o->flags[i].allow, o->flags[i].deny, o->flags[i].name,
                                true, err);
                 if (r < 0)
@@ -142,8 +178,19 @@ int policy_parse_flag(struct policy_options *o, const char *name, const char *va
                 { "--allow-write", PR_READ | PR_LIST | PR_WRITE | PR_CREATE | PR_DELETE, 0 },
                 { "--allow-exec", PR_READ | PR_LIST | PR_EXEC, 0 },
                 { "--deny", 0, PR_ALL },
+                /* network rules: allow/deny marks which */
+                { "--allow-net", PR_NET, 0 },
+                { "--deny-net", 0, PR_NET },
         };
 
+        if (!strcmp(name, "--net")) {
+                o->net = value;
+                return 0;
+        }
+        if (!strcmp(name, "--dns-upstream")) {
+                o->dns_upstream = value;
+                return 0;
+        }
         for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
                 if (strcmp(name, kinds[i].name))
                         continue;

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: MIT */
+/* The network policy: rules, parsing, decisions (net.h). */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "net.h"
+
+void net_policy_init(struct net_policy *p)
+{
+        memset(p, 0, sizeof(*p));
+        p->mode = NET_NONE;
+}
+
+void net_policy_free(struct net_policy *p)
+{
+        for (size_t i = 0; i < p->n; i++) {
+                free(p->rules[i].name);
+                free(p->rules[i].origin);
+        }
+        free(p->rules);
+        free(p->dns_upstream);
+        net_policy_init(p);
+}
+
+int net_mode_parse(const char *s, enum net_mode *mode)
+{
+        if (!strcmp(s, "none"))
+                *mode = NET_NONE;
+        else if (!strcmp(s, "host"))
+                *mode = NET_HOST;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+static int bad(char *err, size_t cap, const char *spec, const char *why)
+{
+        snprintf(err, cap, "'%s': %s", spec, why);
+        return -EINVAL;
+}
+
+static int parse_port(const char *s, uint16_t *out)
+{
+        char *end;
+        long v;
+
+        if (!isdigit((unsigned char)*s))
+                return -EINVAL;
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno || *end || v < 1 || v > 65535)
+                return -EINVAL;
+        *out = (uint16_t)v;
+        return 0;
+}
+
+/* A DNS name: labels of letters, digits, '-' and '_', 1-63 bytes each,
+ * 253 at most; lower-cased in place, a trailing dot dropped. */
+static bool valid_name(char *s)
+{
+        size_t len = strlen(s), label = 0;
+
+        if (len && s[len - 1] == '.')
+                s[--len] = '\0';
+        if (!len || len > 253)
+                return false;
+        for (size_t i = 0; i <= len; i++) {
+                unsigned char ch = (unsigned char)s[i];
+                if (ch == '.' || ch == '\0') {
+                        if (label == 0 || label > 63)
+                                return false;
+                        label = 0;
+                        continue;
+                }
+                if (!isalnum(ch) && ch != '-' && ch != '_')
+                        return false;
+                s[i] = (char)tolower(ch);
+                label++;
+        }
+        return true;
+}
+
+int net_policy_add(struct net_policy *p, const char *spec, bool deny, const char *origin, char *err,
+                   size_t errcap)
+{
+        struct net_rule r = { .port_lo = 1, .port_hi = 65535, .deny = deny };
+        char host[300], *port = NULL, *slash;
+        const char *s = spec;
+
+        if (strlen(spec) >= sizeof(host))
+                return bad(err, errcap, spec, "too long");
+        if (s[0] == '[') {
+                /* [IPv6] or [IPv6]/len, then :PORT */
+                const char *close = strchr(s, ']');
+                if (!close)
+                        return bad(err, errcap, spec, "an IPv6 address needs its closing ']'");
+                snprintf(host, sizeof(host), "%.*s", (int)(close - s - 1), s + 1);
+                s = close + 1;
+                if (*s == '/') {
+                        size_t n = strlen(host);
+                        const char *colon = strchr(s, ':');
+                        size_t plen = colon ? (size_t)(colon - s) : strlen(s);
+                        snprintf(host + n, sizeof(host) - n, "%.*s", (int)plen, s);
+                        s += plen;
+                }
+                if (*s == ':')
+                        port = (char *)s + 1;
+                else if (*s)
+                        return bad(err, errcap, spec, "unexpected text after ']'");
+        } else {
+                snprintf(host, sizeof(host), "%s", s);
+                char *first = strchr(host, ':'), *last = strrchr(host, ':');
+                if (first && first == last) {
+                        *first = '\0';
+                        port = (char *)s + (first - host) + 1;
+                }
+                /* two or more colons: a bare IPv6 address, no port */
+        }
+        if (port) {
+                char buf[32], *dash;
+                if (!*port || strlen(port) >= sizeof(buf))
+                        return bad(err, errcap, spec, "the port is missing or too long");
+                snprintf(buf, sizeof(buf), "%s", port);
+                dash = strchr(buf, '-');
+                if (dash)
+                        *dash = '\0';
+                if (parse_port(buf, &r.port_lo) < 0 || (dash && parse_port(dash + 1, &r.port_hi) < 0))
+                        return bad(err, errcap, spec, "a port is a number from 1 to 65535 (or LO-HI)");
+                if (!dash)
+                        r.port_hi = r.port_lo;
+                if (r.port_hi < r.port_lo)
+                        return bad(err, errcap, spec, "the port range is empty (LO above HI)");
+        }
+        slash = strchr(host, '/');
+        if (slash)
+                *slash = '\0';
+        if (!strcmp(host, "*") && !slash) {
+                r.kind = NH_ANY;
+        } else if (inet_pton(AF_INET, host, r.addr) == 1) {
+                r.kind = NH_ADDR, r.family = AF_INET, r.prefix = 32;
+        } else if (inet_pton(AF_INET6, host, r.addr) == 1) {
+                r.kind = NH_ADDR, r.family = AF_INET6, r.prefix = 128;
+                static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+                if (!memcmp(r.addr, mapped, 12)) {
+                        /* ::ffff:a.b.c.d is that IPv4 address */
+                        memmove(r.addr, r.addr + 12, 4);
+                        memset(r.addr + 4, 0, 12);
+                        r.family = AF_INET, r.prefix = 32;
+                }
+        } else if (slash) {
+                return bad(err, errcap, spec, "a range (/LEN) needs an IPv4 or IPv6 address before it");
+        } else if (!strncmp(host, "*.", 2)) {
+                r.kind = NH_WILDCARD;
+                if (!valid_name(host + 2))
+                        return bad(err, errcap, spec, "not a domain name after '*.'");
+                r.name = strdup(host + 2);
+        } else {
+                bool digits = strspn(host, "0123456789.") == strlen(host);
+                if (digits || !valid_name(host))
+                        return bad(err, errcap, spec,
+                                   "not a domain name, '*.domain', '*', an IPv4 address or range, or an "
+                                   "IPv6 address in brackets");
+                r.kind = NH_NAME;
+                r.name = strdup(host);
+        }
+        if (slash) {
+                char *end;
+                long len;
+                errno = 0;
+                len = strtol(slash + 1, &end, 10);
+                if (errno || end == slash + 1 || *end || len < 0 || len > (r.family == AF_INET ? 32 : 128))
+                        return bad(err, errcap, spec,
+                                   "the range length is not a number of bits for the family");
+                r.prefix = (unsigned)len;
+        }
+        if (p->n == p->cap) {
+                size_t cap = p->cap ? p->cap * 2 : 16;
+                struct net_rule *n = realloc(p->rules, cap * sizeof(*n));
+                if (!n) {
+                        free(r.name);
+                        return -ENOMEM;
+                }
+                p->rules = n;
+                p->cap = cap;
+        }
+        r.origin = strdup(origin);
+        p->rules[p->n++] = r;
+        return 0;
+}
+
+/* Does name match rule's host? */
+static bool name_matches(const struct net_rule *r, const char *name)
+{
+        size_t n, m;
+
+        switch (r->kind) {
+        case NH_ANY:
+                return true;
+        case NH_NAME:
+                return !strcmp(r->name, name);
+        case NH_WILDCARD:
+                n = strlen(name), m = strlen(r->name);
+                return n > m + 1 && name[n - m - 1] == '.' && !strcmp(name + n - m, r->name);
+        default:
+                return false;
+        }
+}
+
+static bool addr_matches(const struct net_rule *r, const struct net_addr *a)
+{
+        unsigned bits = r->prefix, i;
+
+        if (r->kind != NH_ADDR || r->family != a->family)
+                return false;
+        for (i = 0; bits >= 8; i++, bits -= 8)
+                if (r->addr[i] != a->addr[i])
+                        return false;
+        if (bits) {
+                uint8_t mask = (uint8_t)(0xff << (8 - bits));
+                if ((r->addr[i] & mask) != (a->addr[i] & mask))
+                        return false;
+        }
+        return true;
+}
+
+static bool port_matches(const struct net_rule *r, uint16_t port)
+{
+        return port >= r->port_lo && port <= r->port_hi;
+}
+
+bool net_name_allowed(const struct net_policy *p, const char *name, const struct net_rule **rule)
+{
+        const struct net_rule *allow = NULL;
+
+        *rule = NULL;
+        for (size_t i = 0; i < p->n; i++) {
+                const struct net_rule *r = &p->rules[i];
+                if (r->kind == NH_ADDR || !name_matches(r, name))
+                        continue;
+                /* A deny for the name on every port: not even its address. */
+                if (r->deny && r->port_lo == 1 && r->port_hi == 65535 && r->kind != NH_ANY) {
+                        *rule = r;
+                        return false;
+                }
+                if (!r->deny && (!allow || allow->kind == NH_ANY))
+                        allow = r;
+        }
+        if (allow) {
+                *rule = allow;
+                return true;
+        }
+        return p->mode == NET_HOST;
+}
+
+bool net_is_loopback(const struct net_addr *a)
+{
+        static const uint8_t v6lo[16] = { [15] = 1 };
+
+        if (a->family == AF_INET)
+                return a->addr[0] == 127;
+        return !memcmp(a->addr, v6lo, 16);
+}
+
+bool net_is_guarded(const struct net_addr *a)
+{
+        if (net_is_loopback(a))
+                return true;
+        if (a->family == AF_INET)
+                /* 169.254/16: link-local, cloud metadata among it; 0/8 is
+                 * "this host" (0.0.0.0 reaches loopback services). */
+                return (a->addr[0] == 169 && a->addr[1] == 254) || a->addr[0] == 0;
+        /* fe80::/10 link-local; fd00:ec2::254 (AWS metadata over IPv6); :: */
+        static const uint8_t ec2[16] = { 0xfd, 0x00, 0x0e, 0xc2, [15] = 0x54 };
+        static const uint8_t any[16] = { 0 };
+        return (a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80) || !memcmp(a->addr, ec2, 16) ||
+               !memcmp(a->addr, any, 16);
+}
+
+bool net_addr_allowed(const struct net_policy *p, const struct net_addr *a, const char *name,
+                      const struct net_rule **rule, const char **why)
+{
+        const struct net_rule *allow = NULL;
+        bool guarded = net_is_guarded(a);
+
+        *rule = NULL;
+        /* Deny rules first: by address, or by the name it was resolved for. */
+        for (size_t i = 0; i < p->n; i++) {
+                const struct net_rule *r = &p->rules[i];
+                if (!r->deny || !port_matches(r, a->port))
+                        continue;
+                if (addr_matches(r, a) || (name && r->kind != NH_ADDR && name_matches(r, name)) ||
+                    r->kind == NH_ANY) {
+                        *rule = r;
+                        *why = "denied by rule";
+                        return false;
+                }
+        }
+        for (size_t i = 0; i < p->n; i++) {
+                const struct net_rule *r = &p->rules[i];
+                if (r->deny || !port_matches(r, a->port))
+                        continue;
+                if (addr_matches(r, a)) {
+                        /* An address rule is explicit: it opens even a
+                         * guarded destination. The longest prefix wins. */
+                        if (!allow || allow->kind != NH_ADDR || r->prefix > allow->prefix)
+                                allow = r;
+                        continue;
+                }
+                if (allow)
+                        continue;
+                /* A name the user wrote out (localhost:5432, a test host)
+                 * may be on loopback; a wildcard or "*" reaches no guarded
+                 * destination (DNS rebinding), and no name reaches
+                 * link-local or metadata addresses. */
+                if (guarded && (r->kind != NH_NAME || !net_is_loopback(a)))
+                        continue;
+                if (r->kind == NH_ANY || (name && name_matches(r, name)))
+                        allow = r;
+        }
+        if (allow) {
+                *rule = allow;
+                *why = "allowed by rule";
+                return true;
+        }
+        if (p->mode == NET_HOST) {
+                *why = "--net=host";
+                return true;
+        }
+        if (guarded) {
+                *why = net_is_loopback(a) ? "a host service on loopback" : "link-local or metadata address";
+                return false;
+        }
+        *why = name ? "no rule allows this port" : "no rule allows this address";
+        return false;
+}
+
+int net_addr_from_sockaddr(struct net_addr *a, const void *sa, size_t len)
+{
+        sa_family_t fam;
+
+        memset(a, 0, sizeof(*a));
+        if (len < sizeof(sa_family_t))
+                return -EINVAL;
+        memcpy(&fam, sa, sizeof(fam));
+        if (fam == AF_INET) {
+                struct sockaddr_in in;
+                if (len < sizeof(in))
+                        return -EINVAL;
+                memcpy(&in, sa, sizeof(in));
+                a->family = AF_INET;
+                memcpy(a->addr, &in.sin_addr, 4);
+                a->port = ntohs(in.sin_port);
+                return 0;
+        }
+        if (fam == AF_INET6) {
+                struct sockaddr_in6 in6;
+                static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+                if (len < sizeof(in6))
+                        return -EINVAL;
+                memcpy(&in6, sa, sizeof(in6));
+                a->port = ntohs(in6.sin6_port);
+                if (!memcmp(&in6.sin6_addr, mapped, 12)) {
+                        a->family = AF_INET;
+                        memcpy(a->addr, (uint8_t *)&in6.sin6_addr + 12, 4);
+                } else {
+                        a->family = AF_INET6;
+                        memcpy(a->addr, &in6.sin6_addr, 16);
+                }
+                return 0;
+        }
+        return -EAFNOSUPPORT;
+}
+
+const char *net_addr_str(const struct net_addr *a, char *buf, size_t cap)
+{
+        char ip[INET6_ADDRSTRLEN];
+
+        inet_ntop(a->family, a->addr, ip, sizeof(ip));
+        if (a->family == AF_INET6)
+                snprintf(buf, cap, "[%s]:%u", ip, a->port);
+        else
+                snprintf(buf, cap, "%s:%u", ip, a->port);
+        return buf;
+}
+
+const char *net_rule_host(const struct net_rule *r, char *buf, size_t cap)
+{
+        char ip[INET6_ADDRSTRLEN];
+
+        switch (r->kind) {
+        case NH_ANY:
+                snprintf(buf, cap, "*");
+                break;
+        case NH_NAME:
+                snprintf(buf, cap, "%s", r->name);
+                break;
+        case NH_WILDCARD:
+                snprintf(buf, cap, "*.%s", r->name);
+                break;
+        case NH_ADDR:
+                inet_ntop(r->family, r->addr, ip, sizeof(ip));
+                if (r->family == AF_INET6)
+                        snprintf(buf, cap, "[%s]/%u", ip, r->prefix);
+                else
+                        snprintf(buf, cap, "%s/%u", ip, r->prefix);
+                break;
+        }
+        return buf;
+}
+
+void net_policy_show(const struct net_policy *p, void *file)
+{
+        FILE *f = file;
+        char host[300];
+
+        fprintf(f, "network: --net=%s%s\n", p->mode == NET_HOST ? "host" : "none",
+                p->mode == NET_HOST ? " (every destination, audited)"
+                                    : " (the guest's own loopback servers, and what these rules allow)");
+        for (size_t i = 0; i < p->n; i++) {
+                const struct net_rule *r = &p->rules[i];
+                net_rule_host(r, host, sizeof(host));
+                if (r->port_lo == 1 && r->port_hi == 65535)
+                        fprintf(f, "  %-5s %s, any port  (%s)\n", r->deny ? "deny" : "allow", host,
+                                r->origin);
+                else if (r->port_lo == r->port_hi)
+                        fprintf(f, "  %-5s %s, port %u  (%s)\n", r->deny ? "deny" : "allow", host, r->port_lo,
+                                r->origin);
+                else
+                        fprintf(f, "  %-5s %s, ports %u-%u  (%s)\n", r->deny ? "deny" : "allow", host,
+                                r->port_lo, r->port_hi, r->origin);
+        }
+        fprintf(f, "  always refused unless an address rule names them: cloud metadata, link-local, host "
+                   "loopback services\n");
+}
+
+int net_parse_endpoint(const char *s, void *ssp, unsigned *len)
+{
+        struct sockaddr_storage *ss = ssp;
+        char host[INET6_ADDRSTRLEN + 2];
+        const char *port = NULL;
+        uint16_t pn = 53;
+
+        memset(ss, 0, sizeof(*ss));
+        if (s[0] == '[') {
+                const char *close = strchr(s, ']');
+                if (!close || (size_t)(close - s - 1) >= sizeof(host))
+                        return -EINVAL;
+                snprintf(host, sizeof(host), "%.*s", (int)(close - s - 1), s + 1);
+                if (close[1] == ':')
+                        port = close + 2;
+                else if (close[1])
+                        return -EINVAL;
+        } else {
+                const char *colon = strchr(s, ':');
+                size_t n = colon ? (size_t)(colon - s) : strlen(s);
+                if (n >= sizeof(host))
+                        return -EINVAL;
+                snprintf(host, sizeof(host), "%.*s", (int)n, s);
+                if (colon)
+                        port = colon + 1;
+        }
+        if (port && parse_port(port, &pn) < 0)
+                return -EINVAL;
+        struct sockaddr_in *in = (struct sockaddr_in *)ss;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+        if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+                in->sin_family = AF_INET;
+                in->sin_port = htons(pn);
+                *len = sizeof(*in);
+                return 0;
+        }
+        if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+                in6->sin6_family = AF_INET6;
+                in6->sin6_port = htons(pn);
+                *len = sizeof(*in6);
+                return 0;
+        }
+        return -EINVAL;
+}
