@@ -55,6 +55,12 @@ static int add_guard_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const st
         case G_NE:
                 cmp = (struct scmp_arg_cmp){ g->arg, SCMP_CMP_NE, g->value, 0 };
                 return seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
+        case G_GT:
+                cmp = (struct scmp_arg_cmp){ g->arg, SCMP_CMP_GT, g->value, 0 };
+                return seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
+        case G_LOW4:
+                cmp = (struct scmp_arg_cmp){ g->arg, SCMP_CMP_MASKED_EQ, 0xf, g->value };
+                return seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
         default:
                 return -EINVAL;
         }

@@ -675,7 +675,17 @@ static void *waiter_main(void *arg)
         sigemptyset(&wake);
         sigaddset(&wake, WAITER_WAKE_SIG);
         pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
-        if (w->flags < 0) {
+        if (w->flags == -2) {
+                /* A connect under way: its outcome, when there is one. */
+                struct pollfd pfd = { .fd = w->fd, .events = POLLOUT };
+                int err = 0;
+                socklen_t len = sizeof(err);
+                while (poll(&pfd, 1, -1) < 0 && errno == EINTR && w->plat->ops->valid(w->plat, &w->ev))
+                        ;
+                if (getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+                        err = errno;
+                w->plat->ops->respond(w->plat, &w->ev, PLATFORM_RETURN, -err);
+        } else if (w->flags < 0) {
                 int r = connect(w->fd, (struct sockaddr *)&w->addr, w->addrlen);
                 w->plat->ops->respond(w->plat, &w->ev, PLATFORM_RETURN, r < 0 ? -errno : 0);
         } else {
@@ -784,6 +794,54 @@ static long connect_later(struct sentry_call *c, int copy, const struct sockaddr
         w->fd = copy;
         w->addr = *ss;
         w->addrlen = len;
+        return waiter_start(c, w);
+}
+
+/* A blocking connect, made without blocking the sentry: started with the
+ * socket made non-blocking for the call (the guest's file, so only for
+ * that instant; the socket is not connected yet, so no other thread has a
+ * use for it), and if the handshake is still under way once it returned
+ * (a loopback one is done by then), waited for in a thread of its own.
+ * Setting up a thread for every connect made one cost 4x native. Takes
+ * copy. */
+static bool to_loopback(const struct sockaddr_storage *ss, socklen_t len)
+{
+        struct net_addr a;
+
+        return net_addr_from_sockaddr(&a, ss, len) == 0 && net_is_loopback(&a);
+}
+
+static long connect_blocking(struct sentry_call *c, int copy, int fl, const struct sockaddr_storage *ss,
+                             socklen_t len)
+{
+        struct pollfd pfd = { .fd = copy, .events = POLLOUT };
+        int r, e;
+
+        if (fcntl(copy, F_SETFL, fl | O_NONBLOCK) < 0)
+                return connect_later(c, copy, ss, len);
+        r = connect(copy, (const struct sockaddr *)ss, len);
+        e = errno;
+        fcntl(copy, F_SETFL, fl);
+        /* The port it was given, when the guest's own server will reply
+         * to it (a datagram socket). */
+        if ((r == 0 || e == EINPROGRESS) && to_loopback(ss, len))
+                net_note_bound(copy);
+        if (r == 0 || e != EINPROGRESS) {
+                close(copy);
+                return r == 0 ? 0 : -e;
+        }
+        if (poll(&pfd, 1, 0) == 1) {
+                int err = 0;
+                socklen_t elen = sizeof(err);
+                if (getsockopt(copy, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+                        err = errno;
+                close(copy);
+                return -err;
+        }
+        struct waiter *w = xmalloc(sizeof(*w));
+        w->flags = -2;
+        w->fd = copy;
+        w->addrlen = 0;
         return waiter_start(c, w);
 }
 
@@ -2184,10 +2242,11 @@ static int socket_domain(int copy)
  * broker (syscalls/net.c). A blocking connect may take long (a TCP
  * handshake to a silent host): it waits in a thread of its own, like a
  * FIFO open. Takes copy. */
-static long ip_addr_call(struct sentry_call *c, int copy, uint64_t addrp, int addrlen, bool is_bind)
+static long ip_addr_call(struct sentry_call *c, int copy, int domain, uint64_t addrp, int addrlen,
+                         bool is_bind)
 {
         struct sockaddr_storage ss;
-        int r;
+        int r, fl;
 
         if (addrlen < 0 || (size_t)addrlen > sizeof(ss)) {
                 close(copy);
@@ -2195,7 +2254,7 @@ static long ip_addr_call(struct sentry_call *c, int copy, uint64_t addrp, int ad
         }
         memset(&ss, 0, sizeof(ss));
         r = addrlen ? sentry_read(c, &ss, addrp, (size_t)addrlen) : 0;
-        if (r == 0 && socket_domain(copy) != AF_NETLINK)
+        if (r == 0 && domain != AF_NETLINK)
                 r = is_bind ? (int)net_judge_bind(c, &ss, (unsigned)addrlen)
                             : (int)net_judge_connect(c, &ss, (unsigned)addrlen);
         if (r < 0) {
@@ -2203,16 +2262,18 @@ static long ip_addr_call(struct sentry_call *c, int copy, uint64_t addrp, int ad
                 return r;
         }
         if (is_bind) {
-                r = bind(copy, (struct sockaddr *)&ss, (socklen_t)addrlen);
+                r = bind(copy, (struct sockaddr *)&ss, (socklen_t)addrlen) < 0 ? -errno : 0;
                 if (r == 0)
                         net_note_bound(copy);
-        } else if (fcntl(copy, F_GETFL) & O_NONBLOCK)
-                r = connect(copy, (struct sockaddr *)&ss, (socklen_t)addrlen);
-        else
-                return connect_later(c, copy, &ss, (socklen_t)addrlen);
-        if (r == 0 || errno == EINPROGRESS)
-                net_note_bound(copy); /* the port it was given: a reply comes to it */
-        r = r < 0 ? -errno : 0;
+                close(copy);
+                return r;
+        }
+        fl = fcntl(copy, F_GETFL);
+        if (fl >= 0 && !(fl & O_NONBLOCK))
+                return connect_blocking(c, copy, fl, &ss, (socklen_t)addrlen);
+        r = connect(copy, (struct sockaddr *)&ss, (socklen_t)addrlen) < 0 ? -errno : 0;
+        if ((r == 0 || r == -EINPROGRESS) && to_loopback(&ss, (socklen_t)addrlen))
+                net_note_bound(copy); /* the port it was given: the guest's server replies to it */
         close(copy);
         return r;
 }
@@ -2244,7 +2305,7 @@ static long unix_addr_call(struct sentry_call *c, int fd, uint64_t addrp, int ad
         if (r < 0)
                 return r; /* ENOTSOCK */
         if (r != AF_UNIX)
-                return ip_addr_call(c, TAKE_FD(copy), addrp, addrlen, is_bind);
+                return ip_addr_call(c, TAKE_FD(copy), r, addrp, addrlen, is_bind);
         if (addrlen < 0 || (size_t)addrlen > sizeof(ua))
                 return -EINVAL;
         if (addrlen < (int)sizeof(sa_family_t))

@@ -129,6 +129,14 @@ bool sys_guard_matches(const struct sys_entry *e, const uint64_t args[6])
                         if (a != g->value)
                                 return true;
                         break;
+                case G_GT:
+                        if (a > g->value)
+                                return true;
+                        break;
+                case G_LOW4:
+                        if ((a & 0xf) == g->value)
+                                return true;
+                        break;
                 }
                 any = true;
         }

@@ -51,6 +51,8 @@ enum sys_guard_kind {
         G_ANYBIT, /* (arg & value) != 0 */
         G_EQ32,   /* (uint32_t)arg == value (ioctl and fcntl commands) */
         G_NE,     /* arg != value */
+        G_GT,     /* arg > value (64 bits: an int with high bits set is trapped too) */
+        G_LOW4,   /* (arg & 0xf) == value (a socket type without its flags) */
 };
 
 struct sys_guard {

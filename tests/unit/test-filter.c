@@ -3,9 +3,11 @@
  * (arch, nr, args) the way the kernel would. */
 #include <linux/audit.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "guest.h"
 #include "syscalls/filter.h"
@@ -68,6 +70,11 @@ static void check_guarded(const struct sys_entry *e)
                         a[gd->arg] = gd->value | (0xdeadULL << 32);
                         CHECK(eval(AUDIT_ARCH_X86_64, e->nr, a) == NOTIFY, "%s high garbage", e->name);
                         a[gd->arg] = gd->value + 1;
+                } else if (gd->kind == G_LOW4) {
+                        /* The type with flags above it (SOCK_CLOEXEC...). */
+                        a[gd->arg] = gd->value | 0x80800 | (0xdeadULL << 32);
+                        CHECK(eval(AUDIT_ARCH_X86_64, e->nr, a) == NOTIFY, "%s low bits == value", e->name);
+                        a[gd->arg] = gd->value ^ 1;
                 } else {
                         a[gd->arg] = gd->value + 1;
                         CHECK(eval(AUDIT_ARCH_X86_64, e->nr, a) == NOTIFY, "%s != value", e->name);
@@ -84,6 +91,33 @@ static void check_guarded(const struct sys_entry *e)
                         a[e->guard[0].arg] = 0;
                 CHECK(eval(AUDIT_ARCH_X86_64, e->nr, a) == (sys_guard_matches(e, a) ? NOTIFY : ALLOW),
                       "%s: random args disagree", e->name);
+        }
+}
+
+/* socket: unix and IP with a plain type and protocol 0 run in the kernel;
+ * everything the broker refuses or must look at is trapped. */
+static void check_socket(void)
+{
+        static const struct {
+                uint64_t domain, type, protocol;
+                bool trapped;
+        } cases[] = {
+                { AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0, false },
+                { AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0, false },
+                { AF_UNIX, SOCK_SEQPACKET, 0, true },
+                { AF_INET, SOCK_STREAM, IPPROTO_TCP, true },
+                { AF_INET, SOCK_RAW, IPPROTO_ICMP, true },
+                { AF_INET, SOCK_SEQPACKET, 0, true },
+                { AF_PACKET, SOCK_DGRAM, 0, true },
+                { AF_NETLINK, SOCK_RAW, 0, true },
+                { AF_VSOCK, SOCK_STREAM, 0, true },
+                { AF_INET | (1ULL << 32), SOCK_STREAM, 0, true },
+                { 0, SOCK_STREAM, 0, true },
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                uint64_t a[6] = { cases[i].domain, cases[i].type, cases[i].protocol };
+                CHECK(eval(AUDIT_ARCH_X86_64, SYS_socket, a) == (cases[i].trapped ? NOTIFY : ALLOW),
+                      "socket case %zu: want %s", i, cases[i].trapped ? "trapped" : "in the kernel");
         }
 }
 
@@ -125,6 +159,8 @@ static void run(uint32_t action, const char *name, bool prebuilt)
                         check_guarded(e);
         }
         check_abis();
+        if (paths)
+                check_socket();
         check_unknown();
         printf("filter (%s%s): %u instructions\n", name, prebuilt ? ", prebuilt" : "", prog->len);
         sys_filter_free(prog);
