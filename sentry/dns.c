@@ -166,6 +166,8 @@ static void record(struct dns_server *d, const char *name, unsigned qtype, bool 
         char extra[1024];
         size_t len;
 
+        if (!allow && d->denials)
+                __atomic_add_fetch(d->denials, 1, __ATOMIC_RELAXED);
         if (!d->audit)
                 return;
         len = (size_t)snprintf(extra, sizeof(extra), "\"name\":\"");
@@ -479,13 +481,14 @@ int dns_prepare(struct dns_server *d, const struct policy *p, char *err, size_t 
         return 0;
 }
 
-int dns_start(struct dns_server *d, struct audit *a)
+int dns_start(struct dns_server *d, struct audit *a, unsigned long *denials)
 {
         pthread_t t;
         pthread_attr_t attr;
         int r;
 
         d->audit = a;
+        d->denials = denials;
         if (d->udp < 0)
                 return 0;
         pthread_attr_init(&attr);

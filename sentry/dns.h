@@ -34,6 +34,7 @@ struct dns_server {
         ino_t resolv_ino, hosts_ino;
         const struct policy *policy;
         struct audit *audit;
+        unsigned long *denials; /* the session's count, for the summary */
         char why[160]; /* when udp < 0: why the guest has no resolver */
 };
 
@@ -42,7 +43,7 @@ struct dns_server {
 int dns_prepare(struct dns_server *d, const struct policy *p, char *err, size_t cap);
 
 /* Answer the guest's queries in a thread of the sentry. 0 or -errno. */
-int dns_start(struct dns_server *d, struct audit *a);
+int dns_start(struct dns_server *d, struct audit *a, unsigned long *denials);
 
 /* The fd to install for a guest open of the host's file (dev, ino), or -1
  * when it is neither resolv.conf nor hosts. A new open file each call. */

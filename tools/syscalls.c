@@ -16,7 +16,11 @@ static const char *guard_text(const struct sys_entry *e, char *buf, size_t cap)
         buf[0] = '\0';
         for (int i = 0; i < SYS_GUARDS; i++) {
                 const struct sys_guard *g = &e->guard[i];
-                const char *op = g->kind == G_ANYBIT ? "&" : g->kind == G_EQ32 ? "==" : "!=";
+                const char *op = g->kind == G_ANYBIT ? "&"
+                                 : g->kind == G_EQ32 ? "=="
+                                 : g->kind == G_GT   ? ">"
+                                 : g->kind == G_LOW4 ? "& 0xf =="
+                                                     : "!=";
                 if (g->kind == G_NONE)
                         continue;
                 if (len >= cap - 1)
