@@ -35,7 +35,7 @@ struct dns_server {
         const struct policy *policy;
         struct audit *audit;
         unsigned long *denials; /* the session's count, for the summary */
-        char why[160]; /* when udp < 0: why the guest has no resolver */
+        char why[160];          /* when udp < 0: why the guest has no resolver */
 };
 
 /* Before the sentry confines itself: sockets, the upstream, the files the
