@@ -168,6 +168,17 @@ static void record(struct dns_server *d, const char *name, unsigned qtype, bool 
 
         if (!allow && d->denials)
                 __atomic_add_fetch(d->denials, 1, __ATOMIC_RELAXED);
+        if (d->trace_fd >= 0) {
+                /* As a trapped call's line: what was asked, the answer, the
+                 * decision and the rule. */
+                char line[1200];
+                int n = snprintf(line, sizeof(line),
+                                 "[dns] %s type %u = %s [%s] # %s net-dns \"policy_rule\":\"%s\"\n", name,
+                                 qtype, result, answers ? answers : "", allow ? "allow" : "deny", rule);
+                pthread_mutex_lock(d->trace_lock);
+                write_all(d->trace_fd, line, (size_t)(n < (int)sizeof(line) ? n : (int)sizeof(line) - 1));
+                pthread_mutex_unlock(d->trace_lock);
+        }
         if (!d->audit)
                 return;
         len = (size_t)snprintf(extra, sizeof(extra), "\"name\":\"");
@@ -481,7 +492,8 @@ int dns_prepare(struct dns_server *d, const struct policy *p, char *err, size_t 
         return 0;
 }
 
-int dns_start(struct dns_server *d, struct audit *a, unsigned long *denials)
+int dns_start(struct dns_server *d, struct audit *a, unsigned long *denials, int trace_fd,
+              pthread_mutex_t *trace_lock)
 {
         pthread_t t;
         pthread_attr_t attr;
@@ -489,6 +501,8 @@ int dns_start(struct dns_server *d, struct audit *a, unsigned long *denials)
 
         d->audit = a;
         d->denials = denials;
+        d->trace_fd = trace_fd;
+        d->trace_lock = trace_lock;
         if (d->udp < 0)
                 return 0;
         pthread_attr_init(&attr);

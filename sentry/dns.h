@@ -18,6 +18,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -35,7 +36,9 @@ struct dns_server {
         const struct policy *policy;
         struct audit *audit;
         unsigned long *denials; /* the session's count, for the summary */
-        char why[160];          /* when udp < 0: why the guest has no resolver */
+        int trace_fd;           /* --trace: a line per answer too; or -1 */
+        pthread_mutex_t *trace_lock;
+        char why[160]; /* when udp < 0: why the guest has no resolver */
 };
 
 /* Before the sentry confines itself: sockets, the upstream, the files the
@@ -43,7 +46,8 @@ struct dns_server {
 int dns_prepare(struct dns_server *d, const struct policy *p, char *err, size_t cap);
 
 /* Answer the guest's queries in a thread of the sentry. 0 or -errno. */
-int dns_start(struct dns_server *d, struct audit *a, unsigned long *denials);
+int dns_start(struct dns_server *d, struct audit *a, unsigned long *denials, int trace_fd,
+              pthread_mutex_t *trace_lock);
 
 /* The fd to install for a guest open of the host's file (dev, ino), or -1
  * when it is neither resolv.conf nor hosts. A new open file each call. */

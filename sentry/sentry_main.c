@@ -290,7 +290,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         extra[len++] = '"';
         extra[len] = '\0';
         audit_session("start", extra);
-        r = dns_start(&S.dns, &S.audit, &S.denials);
+        r = dns_start(&S.dns, &S.audit, &S.denials, S.trace_fd, &S.trace_lock);
         if (r < 0) {
                 sentry_kill_descendants(S.self, 0);
                 die_guest("starting the resolver", -r);

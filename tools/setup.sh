@@ -5,7 +5,8 @@ set -eu
 
 BUILD="gcc make meson ninja-build pkg-config libseccomp-dev libunwind-dev
 libxxhash-dev libffi-dev nettle-dev libjansson-dev"
-TEST="python3.11 python3.11-venv coreutils procps util-linux git rsync clang-format valgrind"
+TEST="python3.11 python3.11-venv python3-pip python3-pip-whl coreutils procps util-linux git rsync
+clang-format valgrind curl iproute2"
 BENCH="bubblewrap proot firejail runsc hyperfine"
 
 want="$BUILD $TEST"
