@@ -29,7 +29,8 @@ int walk_ctx_init(struct walk_ctx *ctx, pid_t tgid, pid_t tid)
         ctx->proc_dev = stat("/proc", &st) == 0 ? st.st_dev : (dev_t)-1;
         ctx->tgid = tgid;
         ctx->tid = tid;
-        ctx->tmp_fd = -1;
+        for (int i = 0; i < WALK_MAPS; i++)
+                ctx->maps[i].fd = -1;
         return 0;
 }
 
@@ -108,17 +109,39 @@ static bool proc_root(const struct walk_ctx *ctx, int fd, const struct stat *st)
         return st->st_ino == 1 && on_proc(ctx, fd, st);
 }
 
-static bool is_host_tmp(const struct walk_ctx *ctx, const struct stat *st)
+/* The mapping of a host directory the session stands in for, or NULL. */
+static const struct walk_map *map_of(const struct walk_ctx *ctx, const struct stat *st)
 {
-        return ctx->tmp_fd >= 0 && S_ISDIR(st->st_mode) && st->st_dev == ctx->tmp_dev &&
-               st->st_ino == ctx->tmp_ino;
+        if (!S_ISDIR(st->st_mode))
+                return NULL;
+        for (int i = 0; i < WALK_MAPS; i++)
+                if (ctx->maps[i].fd >= 0 && st->st_dev == ctx->maps[i].dev && st->st_ino == ctx->maps[i].ino)
+                        return &ctx->maps[i];
+        return NULL;
 }
 
-/* Does a relative walk start in the host's /tmp (a cwd there)? */
-static bool starts_in_host_tmp(const struct walk_ctx *ctx, int fd)
+static bool any_map(const struct walk_ctx *ctx)
+{
+        for (int i = 0; i < WALK_MAPS; i++)
+                if (ctx->maps[i].fd >= 0)
+                        return true;
+        return false;
+}
+
+/* Might the walk of rest from start meet a mapped directory: it names one
+ * (or has a ".."), or starts in one (a cwd there)? */
+static bool may_meet_map(const struct walk_ctx *ctx, int start, const char *rest)
 {
         struct stat st;
-        return ctx->tmp_fd >= 0 && fstat(fd, &st) == 0 && is_host_tmp(ctx, &st);
+
+        if (!any_map(ctx))
+                return false;
+        if (strstr(rest, ".."))
+                return true;
+        for (int i = 0; i < WALK_MAPS; i++)
+                if (ctx->maps[i].fd >= 0 && strstr(rest, ctx->maps[i].word))
+                        return true;
+        return fstat(start, &st) == 0 && map_of(ctx, &st);
 }
 
 /* The kernel's path of what a lookup with no symlink (openat2 refused any)
@@ -205,8 +228,7 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
          * (".." included), and refuses any symlink, in which case the walk
          * below does it a component at a time. */
         if (!(flags & (WALK_CREATE | WALK_PARENT)) && !strstr(rest, "proc") &&
-            (ctx->tmp_fd < 0 ||
-             (!strstr(rest, "tmp") && !strstr(rest, "..") && !starts_in_host_tmp(ctx, start)))) {
+            !may_meet_map(ctx, start, rest)) {
                 struct open_how how = {
                         .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
                         .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
@@ -216,7 +238,7 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                         struct stat fst;
                         /* A symlink at the end (O_NOFOLLOW opened the link
                          * itself) is the walk's to follow. */
-                        if (fstat(fd, &fst) == 0 && !on_proc(ctx, fd, &fst) && !is_host_tmp(ctx, &fst) &&
+                        if (fstat(fd, &fst) == 0 && !on_proc(ctx, fd, &fst) && !map_of(ctx, &fst) &&
                             (!S_ISLNK(fst.st_mode) || (flags & WALK_NOFOLLOW)) &&
                             (!(flags & WALK_DIRECTORY) || S_ISDIR(fst.st_mode)) &&
                             (lexical_path(start == ctx->root ? "" : ctx->start_path, rest, res->path,
@@ -262,15 +284,16 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
 
                 if (!strcmp(comp, "."))
                         continue;
-                /* A name in the host's /tmp is looked up in the session's. */
-                if (ctx->tmp_fd >= 0 && strcmp(comp, "..") && fstat(cur, &cst) == 0 &&
-                    is_host_tmp(ctx, &cst)) {
+                /* A name in the host's /tmp (/dev/shm) is looked up in the
+                 * session's. */
+                const struct walk_map *m;
+                if (any_map(ctx) && strcmp(comp, "..") && fstat(cur, &cst) == 0 && (m = map_of(ctx, &cst))) {
                         char host[PATH_MAX];
-                        snprintf(host, sizeof(host), "%s/%s", ctx->tmp_path, comp);
+                        snprintf(host, sizeof(host), "%s/%s", m->path, comp);
                         if (!ctx->keep_host || !ctx->keep_host(ctx->opaque, host)) {
                                 res->mapped = true;
                                 close(cur);
-                                cur = fcntl(ctx->tmp_fd, F_DUPFD_CLOEXEC, 3);
+                                cur = fcntl(m->fd, F_DUPFD_CLOEXEC, 3);
                                 if (cur < 0)
                                         return -errno;
                         }
@@ -389,10 +412,11 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
 done:
         if (fstat(cur, &res->st) < 0)
                 return -errno;
-        /* /tmp itself is the session's directory. */
-        if (res->exists && !res->name[0] && is_host_tmp(ctx, &res->st)) {
+        /* /tmp (/dev/shm) itself is the session's directory. */
+        const struct walk_map *m = res->exists && !res->name[0] ? map_of(ctx, &res->st) : NULL;
+        if (m) {
                 close(cur);
-                cur = fcntl(ctx->tmp_fd, F_DUPFD_CLOEXEC, 3);
+                cur = fcntl(m->fd, F_DUPFD_CLOEXEC, 3);
                 if (cur < 0 || fstat(cur, &res->st) < 0)
                         return -errno;
         }

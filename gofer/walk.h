@@ -28,6 +28,16 @@ enum walk_flags {
         WALK_DIRECTORY = 1 << 3 /* the result must be a directory (a trailing '/') */
 };
 
+/* A host directory the guest sees as a directory of the session's. */
+struct walk_map {
+        int fd;    /* O_PATH of the session's directory; -1: no mapping */
+        dev_t dev; /* the host directory it stands for */
+        ino_t ino;
+        const char *path; /* the host directory's path: "/tmp", "/dev/shm" */
+        const char *word; /* its last component (a path without it cannot reach it by name) */
+};
+#define WALK_MAPS 2 /* /tmp, /dev/shm */
+
 struct walk_ctx {
         int root;        /* O_PATH fd of the gofer's "/" */
         pid_t tgid, tid; /* the calling guest thread: /proc/self, /proc/thread-self */
@@ -37,14 +47,11 @@ struct walk_ctx {
         /* When tgid is 0: asked for it the first time /proc needs it
          * (finding a thread's process costs a /proc read). */
         pid_t (*get_tgid)(void *opaque);
-        /* The guest's /tmp: names in the host's /tmp (tmp_dev, tmp_ino,
-         * known as tmp_path) are looked up in tmp_fd instead, the session's
-         * private directory, unless keep_host says the policy names that
-         * host path (a workspace under /tmp). tmp_fd < 0: no mapping. */
-        int tmp_fd;
-        dev_t tmp_dev;
-        ino_t tmp_ino;
-        const char *tmp_path;
+        /* The guest's /tmp and /dev/shm: names in those host directories
+         * are looked up in the session's private ones instead, unless
+         * keep_host says the policy names that host path (a workspace
+         * under /tmp). */
+        struct walk_map maps[WALK_MAPS];
         bool (*keep_host)(void *opaque, const char *path);
         /* The kernel path of the dirfd a relative walk starts from, when
          * the caller knows it (it spares asking /proc for the result's); or

@@ -68,6 +68,7 @@ void policy_free(struct policy *p)
         free(p->home);
         free(p->workspace);
         free(p->tmpdir);
+        free(p->shmdir);
         net_policy_free(&p->net);
         policy_init(p);
 }

@@ -79,6 +79,7 @@ struct policy {
         char *home;              /* the user's home, for "~" */
         char *workspace;         /* absolute */
         char *tmpdir;            /* the session's private temp directory, or NULL */
+        char *shmdir;            /* the session's private /dev/shm, or NULL */
         bool profile_explicit;   /* --profile given: a file may not change it */
         bool workspace_explicit; /* --workspace given: likewise */
         struct policy_rule *rules;

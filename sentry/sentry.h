@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../gofer/walk.h"
 #include "../platform/platform.h"
 #include "../syscalls/filter.h"
 #include "../syscalls/table.h"
@@ -29,20 +30,18 @@ struct policy;
 struct sentry {
         struct platform plat;
         struct audit audit;
-        pid_t self;                  /* the sentry's pid: every guest process descends from it */
-        pid_t guest;                 /* the first guest process */
-        pid_t launcher;              /* our parent; its death ends the session */
-        pid_t initial_pgrp;          /* the process group the guest started in (the shell's job) */
-        const char *hostname;        /* what uname(2) reports as nodename */
-        int trace_fd;                /* -1: no --trace */
-        int gofer_fd;                /* our socket to the gofer */
-        bool paths;                  /* path calls are trapped and decided (a policy is in force) */
-        const struct policy *policy; /* the file policy, or NULL */
-        int root_fd;                 /* O_PATH "/" the walks start from (from the gofer) */
-        dev_t proc_dev;              /* st_dev of /proc */
-        int tmp_fd;                  /* O_PATH of the session's temp directory, the guest's /tmp; or -1 */
-        dev_t tmp_dev;               /* the host's /tmp, which it stands for */
-        ino_t tmp_ino;
+        pid_t self;                      /* the sentry's pid: every guest process descends from it */
+        pid_t guest;                     /* the first guest process */
+        pid_t launcher;                  /* our parent; its death ends the session */
+        pid_t initial_pgrp;              /* the process group the guest started in (the shell's job) */
+        const char *hostname;            /* what uname(2) reports as nodename */
+        int trace_fd;                    /* -1: no --trace */
+        int gofer_fd;                    /* our socket to the gofer */
+        bool paths;                      /* path calls are trapped and decided (a policy is in force) */
+        const struct policy *policy;     /* the file policy, or NULL */
+        int root_fd;                     /* O_PATH "/" the walks start from (from the gofer) */
+        dev_t proc_dev;                  /* st_dev of /proc */
+        struct walk_map maps[WALK_MAPS]; /* the guest's /tmp and /dev/shm: the session's directories */
         pthread_mutex_t trace_lock;
         uint8_t unknown_seen[SYS_FILTER_TRAP_LIMIT / 8 + 1]; /* ENOSYS audited once per number */
         unsigned long denials;                               /* decisions other than allow, for the summary */

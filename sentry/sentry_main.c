@@ -228,7 +228,8 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         S.paths = ctx->plat.paths;
         S.policy = ctx->o->policy;
         S.root_fd = -1;
-        S.tmp_fd = -1;
+        for (int i = 0; i < WALK_MAPS; i++)
+                S.maps[i].fd = -1;
         if (S.policy) {
                 struct stat pst;
                 /* The root the walks start from, opened before the sentry
@@ -237,11 +238,17 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
                 S.root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
                 S.proc_dev = stat("/proc", &pst) == 0 ? pst.st_dev : (dev_t)-1;
                 /* The guest's /tmp is the session's directory. */
-                if (S.policy->tmpdir && stat("/tmp", &pst) == 0) {
-                        S.tmp_fd = open(S.policy->tmpdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                        S.tmp_dev = pst.st_dev;
-                        S.tmp_ino = pst.st_ino;
-                }
+                if (S.policy->tmpdir && stat("/tmp", &pst) == 0)
+                        S.maps[0] = (struct walk_map){ open(S.policy->tmpdir,
+                                                            O_PATH | O_DIRECTORY | O_CLOEXEC),
+                                                       pst.st_dev, pst.st_ino, "/tmp", "tmp" };
+                /* And its /dev/shm (POSIX shared memory, semaphores): names
+                 * there are the session's, unseen by the host and unseen
+                 * by it. */
+                if (S.policy->shmdir && stat("/dev/shm", &pst) == 0)
+                        S.maps[1] = (struct walk_map){ open(S.policy->shmdir,
+                                                            O_PATH | O_DIRECTORY | O_CLOEXEC),
+                                                       pst.st_dev, pst.st_ino, "/dev/shm", "shm" };
         }
         pthread_mutex_init(&S.trace_lock, NULL);
         audit_init(&S.audit, ctx->audit_fd, ctx->session_id);

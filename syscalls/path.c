@@ -427,12 +427,32 @@ static pid_t tgid_cb(void *opaque)
         return sentry_caller_tgid(opaque);
 }
 
-/* A host path under /tmp that the policy names (a workspace there) stays
- * the host's; the rest of /tmp is the session's. */
+/* Is st a host directory the session stands in for (/tmp, /dev/shm)? */
+static bool is_mapped_dir(const struct sentry *s, const struct stat *st)
+{
+        for (int i = 0; i < WALK_MAPS; i++)
+                if (s->maps[i].fd >= 0 && S_ISDIR(st->st_mode) && st->st_dev == s->maps[i].dev &&
+                    st->st_ino == s->maps[i].ino)
+                        return true;
+        return false;
+}
+
+/* A host path in /tmp or /dev/shm that a rule of its own names (a
+ * workspace there, the session's own directories by their real paths)
+ * stays the host's; the rest is the session's. A rule for the mapped
+ * directory itself (the profile's /dev/shm) or above it names nothing in
+ * particular. */
 static bool keep_host_cb(void *opaque, const char *path)
 {
         struct sentry_call *c = opaque;
-        return policy_is_ancestor(c->s->policy, path) || policy_decide(c->s->policy, path, NULL) != 0;
+        const struct policy_rule *rule = NULL;
+        const char *slash = strrchr(path, '/');
+        size_t dir_len = slash ? (size_t)(slash - path) : 0;
+
+        if (policy_is_ancestor(c->s->policy, path))
+                return true;
+        return policy_decide(c->s->policy, path, &rule) != 0 && rule && !rule->glob &&
+               strlen(rule->path) > dir_len;
 }
 
 /* The gofer's walk and decision (gofer/gofer.c do_walk), in the sentry. */
@@ -445,10 +465,7 @@ static int walk_local(struct sentry_call *c, int start, const char *start_path, 
                 .proc_dev = c->s->proc_dev,
                 .in_tree = in_tree_cb,
                 .get_tgid = tgid_cb,
-                .tmp_fd = c->s->tmp_fd,
-                .tmp_dev = c->s->tmp_dev,
-                .tmp_ino = c->s->tmp_ino,
-                .tmp_path = "/tmp",
+                .maps = { c->s->maps[0], c->s->maps[1] },
                 .keep_host = keep_host_cb,
                 .start_path = start_path,
                 .opaque = c,
@@ -1079,8 +1096,7 @@ long sys_openat2(struct sentry_call *c, int dirfd, uint64_t path, uint64_t howp,
         /* Confined to the start: the kernel resolves for us, from a start
          * that is neither in a /proc (seen differently by the sentry) nor
          * the host's /tmp (the guest's names there are its own). */
-        if (on_procfs(start) || (S_ISDIR(st.st_mode) && c->s->tmp_fd >= 0 && st.st_dev == c->s->tmp_dev &&
-                                 st.st_ino == c->s->tmp_ino)) {
+        if (on_procfs(start) || is_mapped_dir(c->s, &st)) {
                 sentry_decide(c, "deny", "openat2-view");
                 return -EXDEV;
         }

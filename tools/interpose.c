@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* interpose: run a program as a confined guest. The command line only;
  * everything else lives in the libraries. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../platform/platform.h"
@@ -73,6 +77,69 @@ static void remove_tree(const char *dir)
         nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
+/*
+ * The session's private directories (the guest's /tmp and /dev/shm) are
+ * held with flock(2) for as long as the session lives: its processes keep
+ * the open file. A session killed outright (SIGKILL, a crash) cannot
+ * remove its own, so every start removes those of ours no session holds.
+ * A directory is made under a name no sweep looks at, locked, and only
+ * then given its name, so a sweep never takes one being born.
+ */
+static int private_dir(const char *base, const char *kind, char *out, size_t cap)
+{
+        char fresh[PATH_MAX];
+        int fd;
+
+        snprintf(fresh, sizeof(fresh), "%s/interpose-new-XXXXXX", base);
+        if (!mkdtemp(fresh))
+                return -errno;
+        fd = open(fresh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                int e = errno;
+                if (fd >= 0)
+                        close(fd);
+                rmdir(fresh);
+                return -e;
+        }
+        snprintf(out, cap, "%s/interpose-%s-%s", base, kind,
+                 fresh + strlen(base) + strlen("/interpose-new-"));
+        if (rename(fresh, out) < 0) {
+                int e = errno;
+                close(fd);
+                rmdir(fresh);
+                return -e;
+        }
+        return fd;
+}
+
+/* Remove base/interpose-KIND-* directories of ours that no session holds. */
+static void sweep(const char *base, const char *kind)
+{
+        char prefix[32], path[PATH_MAX];
+        DIR *d = opendir(base);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        snprintf(prefix, sizeof(prefix), "interpose-%s-", kind);
+        while ((de = readdir(d))) {
+                struct stat st;
+                int fd;
+                if (strncmp(de->d_name, prefix, strlen(prefix)))
+                        continue;
+                snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
+                if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+                        continue;
+                fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+                        remove_tree(path); /* nobody's: its session is gone */
+                close(fd);
+        }
+        closedir(d);
+}
+
 int main(int argc, char **argv)
 {
         static const struct option longopts[] = {
@@ -101,7 +168,7 @@ int main(int argc, char **argv)
         static struct policy policy;
         struct session_opts o = { .platform = &platform_unotify_ops };
         struct policy_error perr = { "" };
-        char exe[PATH_MAX], tmpdir[PATH_MAX] = "";
+        char exe[PATH_MAX], tmpdir[PATH_MAX] = "", shmdir[PATH_MAX] = "";
         int c, r;
 
         if (argc > 1 && strcmp(argv[1], "syscalls") == 0)
@@ -209,20 +276,32 @@ int main(int argc, char **argv)
                 /* A private temp directory, writable by the guest, named
                  * by TMPDIR; the guest's /tmp is mapped onto it. */
                 const char *base = getenv("TMPDIR");
-                snprintf(tmpdir, sizeof(tmpdir), "%s/interpose-tmp-XXXXXX",
-                         base && *base == '/' ? base : "/tmp");
-                if (!mkdtemp(tmpdir)) {
-                        fprintf(stderr, "interpose: cannot make a private temp directory in %s: %s\n",
-                                base && *base == '/' ? base : "/tmp", strerror(errno));
+                base = base && *base == '/' ? base : "/tmp";
+                sweep(base, "tmp");
+                sweep("/dev/shm", "shm");
+                r = private_dir(base, "tmp", tmpdir, sizeof(tmpdir));
+                if (r < 0) {
+                        tmpdir[0] = '\0';
+                        fprintf(stderr, "interpose: cannot make a private temp directory in %s: %s\n", base,
+                                strerror(-r));
                         return EXIT_INTERPOSE_FAILED;
                 }
                 po.tmpdir = tmpdir;
+                /* And a private /dev/shm, on the same tmpfs, where the
+                 * guest's shm_open and sem_open names live: a guest cannot
+                 * take a name a host program will open, nor see theirs. */
+                if (private_dir("/dev/shm", "shm", shmdir, sizeof(shmdir)) >= 0)
+                        po.shmdir = shmdir;
+                else
+                        shmdir[0] = '\0';
                 po.audit_path = o.audit_path;
                 po.trace_path = o.trace_path;
                 policy_init(&policy);
                 if (policy_from_options(&policy, &po, &perr) < 0) {
                         fprintf(stderr, "interpose: %s\n", perr.msg);
                         rmdir(tmpdir);
+                        if (shmdir[0])
+                                rmdir(shmdir);
                         return EXIT_INTERPOSE_FAILED;
                 }
                 /* The program the user names runs, wherever it is: read and
@@ -236,6 +315,8 @@ int main(int argc, char **argv)
                     policy_add(&policy, real, PR_READ | PR_EXEC, 0, "the program named", false, &perr) < 0) {
                         fprintf(stderr, "interpose: %s\n", perr.msg);
                         rmdir(tmpdir);
+                        if (shmdir[0])
+                                rmdir(shmdir);
                         return EXIT_INTERPOSE_FAILED;
                 }
                 setenv("TMPDIR", tmpdir, 1);
@@ -244,5 +325,7 @@ int main(int argc, char **argv)
         r = session_run(&o);
         if (tmpdir[0])
                 remove_tree(tmpdir);
+        if (shmdir[0])
+                remove_tree(shmdir);
         return r;
 }

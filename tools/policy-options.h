@@ -20,6 +20,7 @@ struct policy_options {
         const char *policy_file; /* --policy */
         const char *workspace;   /* --workspace, or NULL for the current directory */
         const char *tmpdir;      /* the session's private temp directory, or NULL */
+        const char *shmdir;      /* the session's private /dev/shm, or NULL */
         const char *audit_path;  /* --audit, --trace-file: interpose's own records, */
         const char *trace_path;  /* denied to the guest wherever they are */
         struct policy_flag flags[POLICY_MAX_FLAGS];

@@ -111,6 +111,14 @@ int policy_from_options(struct policy *p, const struct policy_options *o, struct
                 if (r < 0)
                         return r;
         }
+        if (o->shmdir) {
+                /* The guest's /dev/shm (the walk maps it): all its own. */
+                free(p->shmdir);
+                p->shmdir = xstrdup(o->shmdir);
+                r = policy_add(p, o->shmdir, PR_RW, 0, "the session's /dev/shm", false, err);
+                if (r < 0)
+                        return r;
+        }
         if (o->net && net_mode_parse(o->net, &p->net.mode) < 0) {
                 snprintf(err->msg, sizeof(err->msg), "--net=%s: the network mode is 'none' or 'host'",
                          o->net);

@@ -11,6 +11,7 @@ guest='
 d=$1
 setsid sh -c "sh -c '\''echo \$\$ >\"\$1\"/daemon.pid.tmp; mv \"\$1\"/daemon.pid.tmp \"\$1\"/daemon.pid; exec sleep 1000'\'' sh \"\$1\" &" sh "$d" </dev/null >/dev/null 2>&1
 sh -c "echo \$\$ >\"\$1\"/worker.pid; while :; do kill -0 \$\$ 2>/dev/null; done" sh "$d" &
+echo "$TMPDIR" >"$d/tmpdir"
 echo $$ >"$d/main.pid"
 wait'
 
@@ -114,6 +115,12 @@ scenario() {
       poll "launcher killed: the audit log is saved" test -s "$d/audit.jsonl"
       check_true "launcher killed: the saved audit log verifies" "$INTERPOSE" audit verify "$d/audit.jsonl"
       check_match "launcher killed: the log records the end" '"decision":"end".*"launcher":"gone"' "$d/audit.jsonl"
+      # A killed launcher cannot remove the session's private /tmp; the
+      # next session does, once nothing holds it.
+      priv=$(cat "$d/tmpdir")
+      case $priv in /*/interpose-tmp-*) pass ;; *) fail "launcher killed: the guest's TMPDIR was '$priv'" ;; esac
+      run "$d/out2" "$d/err2" env TMPDIR="$(dirname "$priv")" "$INTERPOSE" true
+      check_true "launcher killed: the next session removes its private /tmp" test ! -e "$priv"
       ;;
 
     none)

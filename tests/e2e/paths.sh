@@ -617,6 +617,9 @@ rm -f "$ws/ready" "$ws/go"
 
 # /dev/shm and /dev/pts are host-wide: another process's shared memory and
 # the user's other terminals are not the guest's; what it makes itself is.
+# The guest's /dev/shm is the session's own: the host's names are not in
+# it, and the names the guest makes never appear in the host's (where a
+# host program opening a name without O_EXCL would get the guest's).
 shm=/dev/shm/interpose-e2e-$$
 echo SECRET-SHM >"$shm"
 at_exit "rm -f $shm"
@@ -633,6 +636,12 @@ def attempt(name, f):
     except OSError as e:
         print(name, "refused", e.strerror)
 attempt("host-shm", lambda: "SECRET" in open(sys.argv[1]).read())
+attempt("host-shm-listed", lambda: os.path.basename(sys.argv[1]) in os.listdir("/dev/shm"))
+def squat():
+    with open(sys.argv[1] + "-squat", "w") as f:
+        f.write("planted by the guest")
+    return True
+attempt("squat", squat)
 attempt("host-pty", lambda: os.open(sys.argv[2], os.O_RDWR | os.O_NOCTTY) >= 0)
 from multiprocessing import shared_memory, Lock
 def own_shm():
@@ -649,9 +658,14 @@ attempt("own-pty", lambda: os.ttyname(pty.openpty()[1]).startswith("/dev/pts/"))
 PY
 run "$o" "$e" /usr/bin/python3.11 devs.py "$shm" "$hostpty"
 check_match "natively another process's shared memory is readable" "^host-shm ok" "$o"
+check_match "natively it is listed" "^host-shm-listed ok" "$o"
+rm -f "$shm-squat"
 check_match "natively another terminal can be opened" "^host-pty ok" "$o"
 run "$o" "$e" $I /usr/bin/python3.11 devs.py "$shm" "$hostpty"
-check_match "another process's shared memory is refused" "^host-shm refused Permission denied" "$o"
+check_match "another process's shared memory is not there" "^host-shm refused No such file or directory" "$o"
+check_match "...nor listed" "^host-shm-listed no" "$o"
+check_match "the guest makes names in its /dev/shm" "^squat ok" "$o"
+check_true "...which never appear in the host's" test ! -e "$shm-squat"
 check_match "another terminal is refused" "^host-pty refused Permission denied" "$o"
 check_match "the guest's own shared memory works" "^own-shm ok" "$o"
 check_match "the guest's own semaphores work" "^own-lock ok" "$o"
