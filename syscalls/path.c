@@ -2405,6 +2405,59 @@ static long send_on_copy(int copy, const void *buf, size_t len, int flags, const
         }
 }
 
+/* The sentry's copy of the caller's socket fd and its domain; or
+ * SENTRY_DONE (the caller is gone), -EBADF, -ENOTSOCK in *err. */
+static int caller_socket(struct sentry_call *c, int fd, int *domain, long *err)
+{
+        int copy = sentry_caller_fd(c, fd);
+
+        if (copy < 0) {
+                *err = copy == -ESRCH ? SENTRY_DONE : -EBADF;
+                return -1;
+        }
+        *domain = socket_domain(copy);
+        if (*domain < 0) {
+                *err = *domain;
+                close(copy);
+                return -1;
+        }
+        return copy;
+}
+
+/* The destination of a datagram (sendto's address, sendmsg's msg_name),
+ * the sentry's copy in ss (*len bytes): judged like a connect for IP; for
+ * a unix path by the file policy (the write right, as connect), and then
+ * reached through the object the walk found (held in t; ss and *len are
+ * rewritten to it); for an abstract name, the guest's own. 0 or -errno. */
+static long judge_destination(struct sentry_call *c, int domain, struct sockaddr_storage *ss, socklen_t *len,
+                              struct target *t)
+{
+        long r;
+
+        if (domain == AF_INET || domain == AF_INET6)
+                return net_judge_connect(c, ss, *len);
+        if (domain == AF_NETLINK)
+                return 0; /* the kernel's, NETLINK_ROUTE only (syscalls/net.c) */
+        if (domain != AF_UNIX || ss->ss_family != AF_UNIX)
+                return -EINVAL;
+        struct sockaddr_un *ua = (struct sockaddr_un *)ss;
+        size_t plen = *len > offsetof(struct sockaddr_un, sun_path)
+                              ? *len - offsetof(struct sockaddr_un, sun_path)
+                              : 0;
+        if (plen && ua->sun_path[0] == '\0')
+                return net_judge_abstract(c, ua, plen, false);
+        if (!plen)
+                return 0;
+        memcpy(t->given, ua->sun_path, plen < sizeof(ua->sun_path) ? plen : sizeof(ua->sun_path));
+        t->given[strnlen(t->given, sizeof(ua->sun_path))] = '\0';
+        if ((r = existing_given(c, AT_FDCWD, 0, t, PR_WRITE, "write")) < 0)
+                return r;
+        memset(ua->sun_path, 0, sizeof(ua->sun_path));
+        snprintf(ua->sun_path, sizeof(ua->sun_path), "/proc/self/fd/%d", t->fd);
+        *len = sizeof(*ua);
+        return 0;
+}
+
 /* sendto with an address (the filter traps no other): the destination
  * judged like a connect's, the datagram sent by the sentry on its copy of
  * the socket to its copy of the address, so neither the fd nor the
@@ -2414,50 +2467,22 @@ long sys_sendto(struct sentry_call *c, int fd, uint64_t buf, uint64_t len, int f
                 int addrlen)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
-        _cleanup_close_ int copy = sentry_caller_fd(c, fd);
         _cleanup_free_ char *data = NULL;
         struct sockaddr_storage ss;
         socklen_t alen = (socklen_t)addrlen;
         long r;
         int domain;
+        _cleanup_close_ int copy = caller_socket(c, fd, &domain, &r);
 
         if (copy < 0)
-                return copy == -ESRCH ? SENTRY_DONE : -EBADF;
-        domain = socket_domain(copy);
-        if (domain < 0)
-                return domain;
+                return r;
         if (addrlen < 0 || (size_t)addrlen > sizeof(ss))
                 return -EINVAL;
         memset(&ss, 0, sizeof(ss));
         if (addrlen && (r = sentry_read(c, &ss, addrp, (size_t)addrlen)) < 0)
                 return r;
-        if (addrlen && domain == AF_UNIX && ss.ss_family == AF_UNIX) {
-                struct sockaddr_un *ua = (struct sockaddr_un *)&ss;
-                size_t plen = (size_t)addrlen > offsetof(struct sockaddr_un, sun_path)
-                                      ? (size_t)addrlen - offsetof(struct sockaddr_un, sun_path)
-                                      : 0;
-                if (plen && ua->sun_path[0] == '\0') {
-                        if ((r = net_judge_abstract(c, ua, plen, false)) < 0)
-                                return r;
-                } else if (plen) {
-                        /* A path (syslog's /dev/log): the file policy, write
-                         * right, reached through the object the walk found. */
-                        memcpy(t.given, ua->sun_path,
-                               plen < sizeof(ua->sun_path) ? plen : sizeof(ua->sun_path));
-                        t.given[strnlen(t.given, sizeof(ua->sun_path))] = '\0';
-                        r = existing_given(c, AT_FDCWD, 0, &t, PR_WRITE, "write");
-                        if (r < 0)
-                                return r;
-                        memset(ua->sun_path, 0, sizeof(ua->sun_path));
-                        snprintf(ua->sun_path, sizeof(ua->sun_path), "/proc/self/fd/%d", t.fd);
-                        alen = sizeof(*ua);
-                }
-        } else if (addrlen && (domain == AF_INET || domain == AF_INET6)) {
-                if ((r = net_judge_connect(c, &ss, (unsigned)addrlen)) < 0)
-                        return r;
-        } else if (addrlen && domain != AF_NETLINK) {
-                return -EINVAL;
-        }
+        if (addrlen && (r = judge_destination(c, domain, &ss, &alen, &t)) < 0)
+                return r;
         if (len > SEND_MAX)
                 len = SEND_MAX; /* a short send, as a full socket gives */
         data = xmalloc(len ? len : 1);
@@ -2499,30 +2524,8 @@ static long send_one_msg(struct sentry_call *c, int copy, int domain, uint64_t m
                 uint64_t ap = (uint64_t)(uintptr_t)m.msg_name;
                 if ((r = sentry_read(c, &ss, ap, m.msg_namelen)) < 0)
                         return r;
-                if (domain == AF_INET || domain == AF_INET6) {
-                        if ((r = net_judge_connect(c, &ss, m.msg_namelen)) < 0)
-                                return r;
-                } else if (domain == AF_UNIX && ss.ss_family == AF_UNIX) {
-                        struct sockaddr_un *ua = (struct sockaddr_un *)&ss;
-                        size_t plen = m.msg_namelen > offsetof(struct sockaddr_un, sun_path)
-                                              ? m.msg_namelen - offsetof(struct sockaddr_un, sun_path)
-                                              : 0;
-                        if (plen && ua->sun_path[0] == '\0') {
-                                if ((r = net_judge_abstract(c, ua, plen, false)) < 0)
-                                        return r;
-                        } else if (plen) {
-                                memcpy(t.given, ua->sun_path,
-                                       plen < sizeof(ua->sun_path) ? plen : sizeof(ua->sun_path));
-                                t.given[strnlen(t.given, sizeof(ua->sun_path))] = '\0';
-                                if ((r = existing_given(c, AT_FDCWD, 0, &t, PR_WRITE, "write")) < 0)
-                                        return r;
-                                memset(ua->sun_path, 0, sizeof(ua->sun_path));
-                                snprintf(ua->sun_path, sizeof(ua->sun_path), "/proc/self/fd/%d", t.fd);
-                                m.msg_namelen = sizeof(*ua);
-                        }
-                } else if (domain != AF_NETLINK) {
-                        return -EINVAL;
-                }
+                if ((r = judge_destination(c, domain, &ss, &m.msg_namelen, &t)) < 0)
+                        return r;
                 m.msg_name = &ss;
         } else {
                 m.msg_name = NULL;
@@ -2599,15 +2602,13 @@ out:
  * made by the sentry on its copies (send_one_msg). */
 long sys_sendmsg(struct sentry_call *c, int fd, uint64_t msg, int flags)
 {
-        _cleanup_close_ int copy = sentry_caller_fd(c, fd);
+        long r;
         int domain;
+        _cleanup_close_ int copy = caller_socket(c, fd, &domain, &r);
 
         if (copy < 0)
-                return copy == -ESRCH ? SENTRY_DONE : -EBADF;
-        domain = socket_domain(copy);
-        if (domain < 0)
-                return domain;
-        long r = send_one_msg(c, copy, domain, msg, flags);
+                return r;
+        r = send_one_msg(c, copy, domain, msg, flags);
         if (r >= 0 && (domain == AF_INET || domain == AF_INET6))
                 net_note_bound(copy);
         return r;
@@ -2615,15 +2616,13 @@ long sys_sendmsg(struct sentry_call *c, int fd, uint64_t msg, int flags)
 
 long sys_sendmmsg(struct sentry_call *c, int fd, uint64_t vec, unsigned vlen, int flags)
 {
-        _cleanup_close_ int copy = sentry_caller_fd(c, fd);
+        long r;
         int domain;
         unsigned i;
+        _cleanup_close_ int copy = caller_socket(c, fd, &domain, &r);
 
         if (copy < 0)
-                return copy == -ESRCH ? SENTRY_DONE : -EBADF;
-        domain = socket_domain(copy);
-        if (domain < 0)
-                return domain;
+                return r;
         if (vlen > UIO_MAXIOV)
                 vlen = UIO_MAXIOV;
         for (i = 0; i < vlen; i++) {
@@ -2645,16 +2644,14 @@ long sys_sendmmsg(struct sentry_call *c, int fd, uint64_t vec, unsigned vlen, in
  * the guest's own. */
 long sys_listen(struct sentry_call *c, int fd, int backlog)
 {
-        _cleanup_close_ int copy = sentry_caller_fd(c, fd);
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);
+        long err;
         int domain;
+        _cleanup_close_ int copy = caller_socket(c, fd, &domain, &err);
 
         if (copy < 0)
-                return copy == -ESRCH ? SENTRY_DONE : -EBADF;
-        domain = socket_domain(copy);
-        if (domain < 0)
-                return domain;
+                return err;
         if (domain == AF_INET || domain == AF_INET6) {
                 if (getsockname(copy, (struct sockaddr *)&ss, &len) < 0)
                         return -errno;

@@ -179,9 +179,9 @@ except socket.timeout:
 except OSError as e:
     print("refused", errno.errorcode.get(e.errno, e.errno))
 '
-# The guest's own servers: TCP and UDP on 127.0.0.1, each with its client.
-own_probe='
-import errno, socket, threading
+# attempt NAME F: prints "NAME ok RESULT" or "NAME refused ERRNO-NAME".
+attempt_py='
+import errno, socket, sys, threading
 def attempt(name, f):
     try:
         print(name, "ok", f())
@@ -189,6 +189,9 @@ def attempt(name, f):
         print(name, "refused timeout")
     except OSError as e:
         print(name, "refused", errno.errorcode.get(e.errno, e.errno))
+'
+# The guest's own servers: TCP and UDP on 127.0.0.1, each with its client.
+own_probe="$attempt_py"'
 def tcp():
     srv = socket.socket()
     srv.settimeout(5)
@@ -217,15 +220,7 @@ attempt("tcp", tcp)
 attempt("udp", udp)
 '
 # Abstract unix sockets: the host's (argv[1]) and one of the guest's own.
-abstract_probe='
-import errno, socket, sys
-def attempt(name, f):
-    try:
-        print(name, "ok", f())
-    except socket.timeout:
-        print(name, "refused timeout")
-    except OSError as e:
-        print(name, "refused", errno.errorcode.get(e.errno, e.errno))
+abstract_probe="$attempt_py"'
 def host():
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(5)
