@@ -276,7 +276,7 @@ bool net_is_guarded(const struct net_addr *a)
                  * "this host" (0.0.0.0 reaches loopback services). */
                 return (a->addr[0] == 169 && a->addr[1] == 254) || a->addr[0] == 0;
         /* fe80::/10 link-local; fd00:ec2::254 (AWS metadata over IPv6); :: */
-        static const uint8_t ec2[16] = { 0xfd, 0x00, 0x0e, 0xc2, [15] = 0x54 };
+        static const uint8_t ec2[16] = { 0xfd, 0x00, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54 };
         static const uint8_t any[16] = { 0 };
         return (a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80) || !memcmp(a->addr, ec2, 16) ||
                !memcmp(a->addr, any, 16);

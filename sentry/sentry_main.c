@@ -275,15 +275,14 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
 
         presize_fd_table(sock_s);
         sfd = signalfd(-1, &all, SFD_CLOEXEC);
-        if (sfd < 0 || pthread_create(&t, NULL, reaper, &sfd) != 0)
+        if (sfd < 0)
                 die_guest("starting the reaper", errno);
 
         listener = take_listener(sock_s, S.guest);
         if (listener < 0) {
                 /* The guest failed before loading its filter and said why;
-                 * the reaper reports its exit status. */
-                for (;;)
-                        poll(NULL, 0, -1);
+                 * the reaper reports its exit status (and never returns). */
+                reaper(&sfd);
         }
         S.plat = ctx->plat;
         r = S.plat.ops->attach(&S.plat, listener);
@@ -297,11 +296,6 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         extra[len++] = '"';
         extra[len] = '\0';
         audit_session("start", extra);
-        r = dns_start(&S.dns, &S.audit, &S.denials, S.trace_fd, &S.trace_lock);
-        if (r < 0) {
-                sentry_kill_descendants(S.self, 0);
-                die_guest("starting the resolver", -r);
-        }
 
         r = session_drop_privileges();
         if (r == 0)
@@ -309,6 +303,19 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         if (r < 0) {
                 sentry_kill_descendants(S.self, 0);
                 die_guest("confining the sentry", -r);
+        }
+        /* Threads only now: capabilities, no_new_privs and the seccomp
+         * filter are each thread's own, and a thread starts with its
+         * creator's, so every thread of the sentry is as confined as this
+         * one (the reaper and the resolver too; the waiters come later). */
+        if (pthread_create(&t, NULL, reaper, &sfd) != 0) {
+                sentry_kill_descendants(S.self, 0);
+                die_guest("starting the reaper", errno);
+        }
+        r = dns_start(&S.dns, &S.audit, &S.denials, S.trace_fd, &S.trace_lock);
+        if (r < 0) {
+                sentry_kill_descendants(S.self, 0);
+                die_guest("starting the resolver", -r);
         }
         if (write(sock_s, &go, 1) != 1) {
                 sentry_kill_descendants(S.self, 0);

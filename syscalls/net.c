@@ -237,8 +237,13 @@ long net_judge_connect(struct sentry_call *c, const struct sockaddr_storage *ss,
         char name[254];
         int r;
 
-        if (len >= sizeof(sa_family_t) && ss->ss_family == AF_UNSPEC)
-                return 0; /* dissolve the association */
+        if (len >= sizeof(sa_family_t) && ss->ss_family == AF_UNSPEC) {
+                /* connect(AF_UNSPEC) dissolves the association; a send
+                 * never gets here with it (judge_destination). */
+                snprintf(c->detail, sizeof(c->detail), "\"dest\":\"AF_UNSPEC\",\"why\":\"disconnect\"");
+                sentry_decide(c, "allow", "net");
+                return 0;
+        }
         r = net_addr_from_sockaddr(&a, ss, len);
         if (r < 0)
                 return r == -EAFNOSUPPORT ? -EAFNOSUPPORT : -EINVAL;

@@ -664,10 +664,47 @@ struct waiter {
         struct platform_event ev;
         unsigned slot;
         int fd;    /* O_PATH of the FIFO; or the sentry's copy of the socket */
-        int flags; /* FIFO: the open's flags; -1: a connect */
+        int flags; /* FIFO: the open's flags; -1: a connect; -2: a connect under way; -3: a send */
         struct sockaddr_storage addr;
         socklen_t addrlen;
+        int hold;              /* the socket file a unix address names (/proc/self/fd/N), or -1 */
+        struct send_job *send; /* -3 */
 };
+
+/* A send the sentry makes (sendto, sendmsg, sendmmsg): the copies it
+ * sends from. */
+struct send_job {
+        struct msghdr m;
+        struct iovec iov;
+        struct sockaddr_storage ss;
+        char *data, *control;
+        int fds[253]; /* SCM_MAX_FD: the sentry's copies of the fds passed */
+        size_t nfds;
+        int hold; /* the socket file the address names, or -1 */
+        int flags;
+        uint64_t len_at; /* sendmmsg: the guest's msg_len to fill in, or 0 */
+};
+
+static struct waiter *new_waiter(void)
+{
+        struct waiter *w = xcalloc(1, sizeof(*w));
+
+        w->hold = -1;
+        return w;
+}
+
+static void send_job_free(struct send_job *j)
+{
+        if (!j)
+                return;
+        for (size_t i = 0; i < j->nfds; i++)
+                close(j->fds[i]);
+        if (j->hold >= 0)
+                close(j->hold);
+        free(j->data);
+        free(j->control);
+        free(j);
+}
 
 static struct {
         bool busy;
@@ -702,6 +739,17 @@ static void *waiter_main(void *arg)
                 if (getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
                         err = errno;
                 w->plat->ops->respond(w->plat, &w->ev, PLATFORM_RETURN, -err);
+        } else if (w->flags == -3) {
+                /* A send on a blocking socket that had no room. */
+                struct send_job *j = w->send;
+                ssize_t n = sendmsg(w->fd, &j->m, j->flags | MSG_NOSIGNAL);
+                long r = n < 0 ? -errno : n;
+                if (n >= 0 && j->len_at) {
+                        unsigned len = (unsigned)n;
+                        r = platform_write(w->plat, &w->ev, j->len_at, &len, sizeof(len)) < 0 ? -EFAULT : 1;
+                }
+                w->plat->ops->respond(w->plat, &w->ev, PLATFORM_RETURN, r);
+                send_job_free(j);
         } else if (w->flags < 0) {
                 int r = connect(w->fd, (struct sockaddr *)&w->addr, w->addrlen);
                 w->plat->ops->respond(w->plat, &w->ev, PLATFORM_RETURN, r < 0 ? -errno : 0);
@@ -717,6 +765,8 @@ static void *waiter_main(void *arg)
                         close(fd);
         }
         close(w->fd);
+        if (w->hold >= 0)
+                close(w->hold);
         pthread_mutex_lock(&waiters_lock);
         waiters[w->slot].busy = false;
         pthread_mutex_unlock(&waiters_lock);
@@ -745,6 +795,15 @@ static int waiter_slot(void)
         return free_slot;
 }
 
+static void waiter_free(struct waiter *w)
+{
+        close(w->fd);
+        if (w->hold >= 0)
+                close(w->hold);
+        send_job_free(w->send);
+        free(w);
+}
+
 /* Start w (its fd and what it does filled in) in a thread; takes w. */
 static long waiter_start(struct sentry_call *c, struct waiter *w)
 {
@@ -763,8 +822,7 @@ static long waiter_start(struct sentry_call *c, struct waiter *w)
         slot = waiter_slot();
         if (slot < 0) {
                 pthread_mutex_unlock(&waiters_lock);
-                close(w->fd);
-                free(w);
+                waiter_free(w);
                 sentry_decide(c, "deny", "waiters");
                 return -EAGAIN;
         }
@@ -778,8 +836,7 @@ static long waiter_start(struct sentry_call *c, struct waiter *w)
         pthread_attr_destroy(&attr);
         if (r != 0) {
                 pthread_mutex_unlock(&waiters_lock);
-                close(w->fd);
-                free(w);
+                waiter_free(w);
                 return -EAGAIN;
         }
         waiters[slot].busy = true;
@@ -791,7 +848,7 @@ static long waiter_start(struct sentry_call *c, struct waiter *w)
  * end, a regular file waiting for a lease to be broken. */
 static long open_later(struct sentry_call *c, struct target *t, int flags)
 {
-        struct waiter *w = xmalloc(sizeof(*w));
+        struct waiter *w = new_waiter();
 
         w->flags = flags;
         w->fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 3);
@@ -805,7 +862,7 @@ static long open_later(struct sentry_call *c, struct target *t, int flags)
 /* A blocking connect on the sentry's copy of the socket; takes copy. */
 static long connect_later(struct sentry_call *c, int copy, const struct sockaddr_storage *ss, socklen_t len)
 {
-        struct waiter *w = xmalloc(sizeof(*w));
+        struct waiter *w = new_waiter();
 
         w->flags = -1;
         w->fd = copy;
@@ -855,7 +912,7 @@ static long connect_blocking(struct sentry_call *c, int copy, int fl, const stru
                 close(copy);
                 return -err;
         }
-        struct waiter *w = xmalloc(sizeof(*w));
+        struct waiter *w = new_waiter();
         w->flags = -2;
         w->fd = copy;
         w->addrlen = 0;
@@ -2302,6 +2359,50 @@ static long ip_addr_call(struct sentry_call *c, int copy, int domain, uint64_t a
  * change it after the check. Other sockets cannot be given an AF_UNIX
  * address (the kernel refuses a family that is not the socket's), so they
  * go on to the kernel: the network broker (issue 5) decides those. */
+/* The record of a unix socket file reached (bind or connect). */
+static void unix_detail(struct sentry_call *c, const struct target *t)
+{
+        size_t len = (size_t)snprintf(c->detail, sizeof(c->detail), "\"path\":\"");
+
+        len = audit_json_escape(c->detail, len, sizeof(c->detail) / 2, t->given);
+        len += (size_t)snprintf(c->detail + len, sizeof(c->detail) - len, "\",\"object\":\"");
+        len = audit_json_escape(c->detail, len, sizeof(c->detail) - 2, t->r.path);
+        c->detail[len++] = '"';
+        c->detail[len] = '\0';
+        sentry_decide(c, "allow", "net-unix");
+}
+
+/* connect of a unix socket on the sentry's copy, never waiting in the
+ * sentry: a listener whose backlog is full makes a blocking connect wait
+ * (for as long as the listener likes), so it is tried without waiting and,
+ * if it would wait, made in a waiter thread. hold: the socket file the
+ * address names (/proc/self/fd/N), kept open until then, or -1. Takes copy
+ * and hold. */
+static long unix_connect(struct sentry_call *c, int copy, const void *addr, socklen_t len, int hold)
+{
+        int fl = fcntl(copy, F_GETFL), r, e;
+
+        if (fl >= 0 && !(fl & O_NONBLOCK))
+                fcntl(copy, F_SETFL, fl | O_NONBLOCK);
+        r = connect(copy, addr, len);
+        e = errno;
+        if (fl >= 0 && !(fl & O_NONBLOCK))
+                fcntl(copy, F_SETFL, fl);
+        if (r < 0 && e == EAGAIN && fl >= 0 && !(fl & O_NONBLOCK)) {
+                struct waiter *w = new_waiter();
+                w->flags = -1;
+                w->fd = copy;
+                memcpy(&w->addr, addr, len);
+                w->addrlen = len;
+                w->hold = hold;
+                return waiter_start(c, w);
+        }
+        close(copy);
+        if (hold >= 0)
+                close(hold);
+        return r < 0 ? -e : 0;
+}
+
 static long unix_addr_call(struct sentry_call *c, int fd, uint64_t addrp, int addrlen, bool is_bind)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
@@ -2337,9 +2438,14 @@ static long unix_addr_call(struct sentry_call *c, int fd, uint64_t addrp, int ad
                  * reach the names it bound itself (syscalls/net.c). */
                 if (plen > 0 && (r = (int)net_judge_abstract(c, &ua, plen, is_bind)) < 0)
                         return r;
-                r = is_bind ? bind(copy, (struct sockaddr *)&ua, (socklen_t)addrlen)
-                            : connect(copy, (struct sockaddr *)&ua, (socklen_t)addrlen);
-                if (r == 0 && is_bind)
+                if (!is_bind)
+                        return unix_connect(c, TAKE_FD(copy), &ua, (socklen_t)addrlen, -1);
+                if (plen == 0)
+                        snprintf(c->detail, sizeof(c->detail), "\"abstract\":\"(a name the kernel picks)\"");
+                if (!c->decision)
+                        sentry_decide(c, "allow", "net-own");
+                r = bind(copy, (struct sockaddr *)&ua, (socklen_t)addrlen);
+                if (r == 0)
                         net_note_bound(copy);
                 return r < 0 ? -errno : 0;
         }
@@ -2364,13 +2470,18 @@ static long unix_addr_call(struct sentry_call *c, int fd, uint64_t addrp, int ad
                         r = r < 0 ? -errno : 0;
                         umask(old);
                 }
+                unix_detail(c, &t);
                 return r;
         }
         r = existing_given(c, AT_FDCWD, 0, &t, PR_WRITE, "write");
         if (r < 0)
                 return r;
-        snprintf(ours.sun_path, sizeof(ours.sun_path), "/proc/self/fd/%d", t.fd);
-        return connect(copy, (struct sockaddr *)&ours, sizeof(ours)) < 0 ? -errno : 0;
+        int hold = fcntl(t.fd, F_DUPFD_CLOEXEC, 3);
+        if (hold < 0)
+                return -EMFILE;
+        snprintf(ours.sun_path, sizeof(ours.sun_path), "/proc/self/fd/%d", hold);
+        unix_detail(c, &t);
+        return unix_connect(c, TAKE_FD(copy), &ours, sizeof(ours), hold);
 }
 
 long sys_connect(struct sentry_call *c, int fd, uint64_t addr, int addrlen)
@@ -2383,30 +2494,17 @@ long sys_bind(struct sentry_call *c, int fd, uint64_t addr, int addrlen)
         return unix_addr_call(c, fd, addr, addrlen, true);
 }
 
-/* The sentry sends on its copy; a send the socket cannot take now waits
- * for room up to this long when the guest's socket blocks (a datagram
- * socket's buffer drains at the speed of the link). */
-#define SEND_WAIT_MS 5000
+/* Sends are made by the sentry on its copy of the socket, with copies of
+ * the data (at most SEND_MAX a call: a short send, as a full socket
+ * gives), the control messages and the address. A send the socket cannot
+ * take now, on a blocking socket, is made in a waiter thread: the sentry
+ * never waits for room. */
 #define SEND_MAX (1u << 20)
+#define SEND_CONTROL_MAX 65536
+#define SEND_LATER (-(1L << 20) - 10) /* send_try: would block; hand the job to a waiter */
 
-static long send_on_copy(int copy, const void *buf, size_t len, int flags, const void *addr, socklen_t alen)
-{
-        bool blocking = !(flags & MSG_DONTWAIT) && !(fcntl(copy, F_GETFL) & O_NONBLOCK);
-
-        for (int waited = 0;;) {
-                ssize_t n = sendto(copy, buf, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL, addr, alen);
-                if (n >= 0)
-                        return n;
-                if ((errno != EAGAIN && errno != EWOULDBLOCK) || !blocking || waited >= SEND_WAIT_MS)
-                        return -errno;
-                struct pollfd pfd = { .fd = copy, .events = POLLOUT };
-                poll(&pfd, 1, 100);
-                waited += 100;
-        }
-}
-
-/* The sentry's copy of the caller's socket fd and its domain; or
- * SENTRY_DONE (the caller is gone), -EBADF, -ENOTSOCK in *err. */
+/* The sentry's copy of the caller's socket fd and its domain; or -1 with
+ * SENTRY_DONE (the caller is gone), -EBADF or -ENOTSOCK in *err. */
 static int caller_socket(struct sentry_call *c, int fd, int *domain, long *err)
 {
         int copy = sentry_caller_fd(c, fd);
@@ -2424,18 +2522,31 @@ static int caller_socket(struct sentry_call *c, int fd, int *domain, long *err)
         return copy;
 }
 
-/* The destination of a datagram (sendto's address, sendmsg's msg_name),
- * the sentry's copy in ss (*len bytes): judged like a connect for IP; for
- * a unix path by the file policy (the write right, as connect), and then
- * reached through the object the walk found (held in t; ss and *len are
- * rewritten to it); for an abstract name, the guest's own. 0 or -errno. */
-static long judge_destination(struct sentry_call *c, int domain, struct sockaddr_storage *ss, socklen_t *len,
-                              struct target *t)
+/* The destination of a send, j->ss (j->m.msg_namelen bytes, the sentry's
+ * copy): judged like a connect for IP; for a unix path by the file policy
+ * (the write right, as connect), and then reached through the object the
+ * walk found (held in j->hold, the address rewritten to it); for an
+ * abstract name, the guest's own. 0 or -errno. */
+static long judge_destination(struct sentry_call *c, int domain, struct send_job *j)
 {
+        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
+        struct sockaddr_storage *ss = &j->ss;
+        socklen_t *len = &j->m.msg_namelen;
         long r;
 
-        if (domain == AF_INET || domain == AF_INET6)
+        if (domain == AF_INET || domain == AF_INET6) {
+                if (*len >= sizeof(sa_family_t) && ss->ss_family == AF_UNSPEC) {
+                        /* The kernel reads AF_UNSPEC as IPv4 on an IPv4
+                         * socket (judged as such), and as no address at all
+                         * (the socket's peer) on an IPv6 one. */
+                        if (domain == AF_INET6) {
+                                *len = 0;
+                                return 0;
+                        }
+                        ss->ss_family = AF_INET;
+                }
                 return net_judge_connect(c, ss, *len);
+        }
         if (domain == AF_NETLINK)
                 return 0; /* the kernel's, NETLINK_ROUTE only (syscalls/net.c) */
         if (domain != AF_UNIX || ss->ss_family != AF_UNIX)
@@ -2448,14 +2559,86 @@ static long judge_destination(struct sentry_call *c, int domain, struct sockaddr
                 return net_judge_abstract(c, ua, plen, false);
         if (!plen)
                 return 0;
-        memcpy(t->given, ua->sun_path, plen < sizeof(ua->sun_path) ? plen : sizeof(ua->sun_path));
-        t->given[strnlen(t->given, sizeof(ua->sun_path))] = '\0';
-        if ((r = existing_given(c, AT_FDCWD, 0, t, PR_WRITE, "write")) < 0)
+        memcpy(t.given, ua->sun_path, plen < sizeof(ua->sun_path) ? plen : sizeof(ua->sun_path));
+        t.given[strnlen(t.given, sizeof(ua->sun_path))] = '\0';
+        if ((r = existing_given(c, AT_FDCWD, 0, &t, PR_WRITE, "write")) < 0)
                 return r;
+        j->hold = fcntl(t.fd, F_DUPFD_CLOEXEC, 3);
+        if (j->hold < 0)
+                return -EMFILE;
         memset(ua->sun_path, 0, sizeof(ua->sun_path));
-        snprintf(ua->sun_path, sizeof(ua->sun_path), "/proc/self/fd/%d", t->fd);
+        snprintf(ua->sun_path, sizeof(ua->sun_path), "/proc/self/fd/%d", j->hold);
         *len = sizeof(*ua);
         return 0;
+}
+
+static struct send_job *send_job_new(int flags)
+{
+        struct send_job *j = xcalloc(1, sizeof(*j));
+
+        j->hold = -1;
+        j->flags = flags;
+        return j;
+}
+
+/* Read the destination at addrp (len bytes) into j and judge it. */
+static long send_job_address(struct sentry_call *c, int domain, struct send_job *j, uint64_t addrp,
+                             size_t len)
+{
+        long r;
+
+        if (len > sizeof(j->ss))
+                return -EINVAL;
+        if (!addrp || !len)
+                return 0;
+        if ((r = sentry_read(c, &j->ss, addrp, len)) < 0)
+                return r;
+        j->m.msg_namelen = (socklen_t)len;
+        if ((r = judge_destination(c, domain, j)) < 0)
+                return r;
+        j->m.msg_name = j->m.msg_namelen ? &j->ss : NULL;
+        return 0;
+}
+
+/* Try the send without waiting: bytes sent, -errno, or SEND_LATER when a
+ * blocking socket has no room (the job is then the caller's to hand on). */
+static long send_try(int copy, struct send_job *j)
+{
+        ssize_t n = sendmsg(copy, &j->m, j->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+
+        if (n >= 0)
+                return n;
+        if ((errno == EAGAIN || errno == EWOULDBLOCK) && !(j->flags & MSG_DONTWAIT) &&
+            !(fcntl(copy, F_GETFL) & O_NONBLOCK))
+                return SEND_LATER;
+        return -errno;
+}
+
+/* Hand a send that must wait to a waiter thread; takes copy and j. */
+static long send_later(struct sentry_call *c, int copy, struct send_job *j)
+{
+        struct waiter *w = new_waiter();
+
+        w->flags = -3;
+        w->fd = copy;
+        w->send = j;
+        return waiter_start(c, w);
+}
+
+/* Finish a single send (sendto, sendmsg): the result, or the job handed
+ * to a waiter; takes copy and j. */
+static long send_finish(struct sentry_call *c, int copy, int domain, struct send_job *j)
+{
+        long r = send_try(copy, j);
+
+        if (r == SEND_LATER)
+                return send_later(c, copy, j);
+        /* A datagram's reply comes to the port it was sent from. */
+        if (r >= 0 && (domain == AF_INET || domain == AF_INET6))
+                net_note_bound(copy);
+        send_job_free(j);
+        close(copy);
+        return r;
 }
 
 /* sendto with an address (the filter traps no other): the destination
@@ -2466,154 +2649,144 @@ static long judge_destination(struct sentry_call *c, int domain, struct sockaddr
 long sys_sendto(struct sentry_call *c, int fd, uint64_t buf, uint64_t len, int flags, uint64_t addrp,
                 int addrlen)
 {
-        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
-        _cleanup_free_ char *data = NULL;
-        struct sockaddr_storage ss;
-        socklen_t alen = (socklen_t)addrlen;
+        struct send_job *j;
         long r;
         int domain;
-        _cleanup_close_ int copy = caller_socket(c, fd, &domain, &r);
+        int copy = caller_socket(c, fd, &domain, &r);
 
         if (copy < 0)
                 return r;
-        if (addrlen < 0 || (size_t)addrlen > sizeof(ss))
+        if (addrlen < 0) {
+                close(copy);
                 return -EINVAL;
-        memset(&ss, 0, sizeof(ss));
-        if (addrlen && (r = sentry_read(c, &ss, addrp, (size_t)addrlen)) < 0)
-                return r;
-        if (addrlen && (r = judge_destination(c, domain, &ss, &alen, &t)) < 0)
-                return r;
+        }
+        j = send_job_new(flags);
         if (len > SEND_MAX)
-                len = SEND_MAX; /* a short send, as a full socket gives */
-        data = xmalloc(len ? len : 1);
-        if (len && (r = sentry_read(c, data, buf, len)) < 0)
+                len = SEND_MAX;
+        j->data = xmalloc(len ? len : 1);
+        j->iov = (struct iovec){ j->data, len };
+        j->m.msg_iov = &j->iov;
+        j->m.msg_iovlen = 1;
+        if ((r = send_job_address(c, domain, j, addrp, (size_t)addrlen)) < 0 ||
+            (len && (r = sentry_read(c, j->data, buf, len)) < 0)) {
+                send_job_free(j);
+                close(copy);
                 return r;
-        r = send_on_copy(copy, data, len, flags, addrlen ? (struct sockaddr *)&ss : NULL, addrlen ? alen : 0);
-        if (r >= 0 && (domain == AF_INET || domain == AF_INET6))
-                net_note_bound(copy); /* a datagram's reply comes to the port it was sent from */
-        return r;
+        }
+        return send_finish(c, copy, domain, j);
 }
 
-#define SEND_CONTROL_MAX 65536
-#define SEND_FDS_MAX 253 /* SCM_MAX_FD */
-
 /* One message of sendmsg/sendmmsg, from the guest's struct msghdr at
- * mp: its destination judged as sendto's, its data and control copied, the
- * fds it passes (SCM_RIGHTS) replaced by the sentry's copies of them, and
- * sent on the sentry's copy of the socket. Bytes sent or -errno. */
-static long send_one_msg(struct sentry_call *c, int copy, int domain, uint64_t mp, int flags)
+ * mp: its destination judged as sendto's, its data and control copied,
+ * the fds it passes (SCM_RIGHTS) replaced by the sentry's copies of them.
+ * The job, or NULL with -errno in *err. */
+static struct send_job *send_job_msg(struct sentry_call *c, int domain, uint64_t mp, int flags, long *err)
 {
-        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
-        struct msghdr m;
+        struct send_job *j = send_job_new(flags);
+        struct msghdr gm;
         struct iovec iov[UIO_MAXIOV];
-        struct sockaddr_storage ss;
-        _cleanup_free_ char *data = NULL, *control = NULL;
-        int fds[SEND_FDS_MAX];
-        size_t nfds = 0, total = 0, off = 0;
-        struct iovec one;
+        size_t total = 0, off = 0;
         long r;
 
-        if ((r = sentry_read(c, &m, mp, sizeof(m))) < 0)
-                return r;
-        if (m.msg_iovlen > UIO_MAXIOV)
-                return -EMSGSIZE;
-        if (m.msg_namelen > sizeof(ss) || m.msg_controllen > SEND_CONTROL_MAX)
-                return m.msg_namelen > sizeof(ss) ? -EINVAL : -ENOBUFS;
-        memset(&ss, 0, sizeof(ss));
-        if (m.msg_name && m.msg_namelen) {
-                uint64_t ap = (uint64_t)(uintptr_t)m.msg_name;
-                if ((r = sentry_read(c, &ss, ap, m.msg_namelen)) < 0)
-                        return r;
-                if ((r = judge_destination(c, domain, &ss, &m.msg_namelen, &t)) < 0)
-                        return r;
-                m.msg_name = &ss;
-        } else {
-                m.msg_name = NULL;
-                m.msg_namelen = 0;
-        }
-        if (m.msg_iovlen && (r = sentry_read(c, iov, (uint64_t)(uintptr_t)m.msg_iov,
-                                             m.msg_iovlen * sizeof(struct iovec))) < 0)
-                return r;
-        for (size_t i = 0; i < m.msg_iovlen; i++)
+        if ((r = sentry_read(c, &gm, mp, sizeof(gm))) < 0)
+                goto fail;
+        r = gm.msg_iovlen > UIO_MAXIOV ? -EMSGSIZE : gm.msg_controllen > SEND_CONTROL_MAX ? -ENOBUFS : 0;
+        if (r < 0)
+                goto fail;
+        if (gm.msg_name &&
+            (r = send_job_address(c, domain, j, (uint64_t)(uintptr_t)gm.msg_name, gm.msg_namelen)) < 0)
+                goto fail;
+        if (gm.msg_iovlen && (r = sentry_read(c, iov, (uint64_t)(uintptr_t)gm.msg_iov,
+                                              gm.msg_iovlen * sizeof(struct iovec))) < 0)
+                goto fail;
+        for (size_t i = 0; i < gm.msg_iovlen; i++)
                 total += iov[i].iov_len < SEND_MAX ? iov[i].iov_len : SEND_MAX;
         if (total > SEND_MAX)
                 total = SEND_MAX;
-        data = xmalloc(total ? total : 1);
-        for (size_t i = 0; i < m.msg_iovlen && off < total; i++) {
+        j->data = xmalloc(total ? total : 1);
+        for (size_t i = 0; i < gm.msg_iovlen && off < total; i++) {
                 size_t n = iov[i].iov_len < total - off ? iov[i].iov_len : total - off;
-                if (n && (r = sentry_read(c, data + off, (uint64_t)(uintptr_t)iov[i].iov_base, n)) < 0)
-                        return r;
+                if (n && (r = sentry_read(c, j->data + off, (uint64_t)(uintptr_t)iov[i].iov_base, n)) < 0)
+                        goto fail;
                 off += n;
         }
-        one = (struct iovec){ data, total };
-        m.msg_iov = &one;
-        m.msg_iovlen = 1;
-        if (m.msg_control && m.msg_controllen) {
-                control = xmalloc(m.msg_controllen);
-                if ((r = sentry_read(c, control, (uint64_t)(uintptr_t)m.msg_control, m.msg_controllen)) < 0)
-                        return r;
-                m.msg_control = control;
-                /* The fds named are the guest's: send the same files. */
-                for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+        j->iov = (struct iovec){ j->data, total };
+        j->m.msg_iov = &j->iov;
+        j->m.msg_iovlen = 1;
+        if (gm.msg_control && gm.msg_controllen) {
+                j->control = xmalloc(gm.msg_controllen);
+                if ((r = sentry_read(c, j->control, (uint64_t)(uintptr_t)gm.msg_control, gm.msg_controllen)) <
+                    0)
+                        goto fail;
+                j->m.msg_control = j->control;
+                j->m.msg_controllen = gm.msg_controllen;
+                for (struct cmsghdr *h = CMSG_FIRSTHDR(&j->m); h; h = CMSG_NXTHDR(&j->m, h)) {
+                        /* Every header within what was copied (the kernel
+                         * refuses the same with EINVAL). */
+                        if (h->cmsg_len < CMSG_LEN(0) ||
+                            (char *)h + h->cmsg_len > j->control + gm.msg_controllen) {
+                                r = -EINVAL;
+                                goto fail;
+                        }
+                        /* A routing header (IPv6 segment routing, IPv4 source
+                         * routes) would send the packet by another address
+                         * than the one judged. */
+                        if ((h->cmsg_level == IPPROTO_IPV6 &&
+                             (h->cmsg_type == IPV6_RTHDR || h->cmsg_type == IPV6_2292RTHDR)) ||
+                            (h->cmsg_level == IPPROTO_IP &&
+                             (h->cmsg_type == IP_RETOPTS || h->cmsg_type == IP_OPTIONS))) {
+                                sentry_decide(c, "deny", "net-routing-header");
+                                r = -EPERM;
+                                goto fail;
+                        }
                         if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
                                 continue;
+                        /* The fds named are the guest's: send the same files. */
                         size_t n = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
                         int *p = (int *)CMSG_DATA(h);
                         for (size_t i = 0; i < n; i++) {
-                                int g;
+                                int g, f;
                                 memcpy(&g, p + i, sizeof(g));
-                                int f = nfds < SEND_FDS_MAX ? sentry_caller_fd(c, g) : -ETOOMANYREFS;
+                                f = j->nfds < sizeof(j->fds) / sizeof(j->fds[0]) ? sentry_caller_fd(c, g)
+                                                                                 : -ETOOMANYREFS;
                                 if (f < 0) {
-                                        r = f == -ESRCH ? -ESRCH : (f == -ETOOMANYREFS ? f : -EBADF);
-                                        goto out;
+                                        r = f == -ESRCH || f == -ETOOMANYREFS ? f : -EBADF;
+                                        goto fail;
                                 }
-                                fds[nfds++] = f;
+                                j->fds[j->nfds++] = f;
                                 memcpy(p + i, &f, sizeof(f));
                         }
                 }
-        } else {
-                m.msg_control = NULL;
-                m.msg_controllen = 0;
         }
-        {
-                bool blocking = !(flags & MSG_DONTWAIT) && !(fcntl(copy, F_GETFL) & O_NONBLOCK);
-                for (int waited = 0;;) {
-                        ssize_t n = sendmsg(copy, &m, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
-                        if (n >= 0) {
-                                r = n;
-                                break;
-                        }
-                        r = -errno;
-                        if ((errno != EAGAIN && errno != EWOULDBLOCK) || !blocking || waited >= SEND_WAIT_MS)
-                                break;
-                        struct pollfd pfd = { .fd = copy, .events = POLLOUT };
-                        poll(&pfd, 1, 100);
-                        waited += 100;
-                }
-        }
-out:
-        for (size_t i = 0; i < nfds; i++)
-                close(fds[i]);
-        return r;
+        return j;
+fail:
+        send_job_free(j);
+        *err = r;
+        return NULL;
 }
 
 /* sendmsg: the destination (msg_name, in guest memory) cannot be judged
  * and left to the kernel, which would read it again; so every sendmsg is
- * made by the sentry on its copies (send_one_msg). */
+ * made by the sentry on its copies. */
 long sys_sendmsg(struct sentry_call *c, int fd, uint64_t msg, int flags)
 {
+        struct send_job *j;
         long r;
         int domain;
-        _cleanup_close_ int copy = caller_socket(c, fd, &domain, &r);
+        int copy = caller_socket(c, fd, &domain, &r);
 
         if (copy < 0)
                 return r;
-        r = send_one_msg(c, copy, domain, msg, flags);
-        if (r >= 0 && (domain == AF_INET || domain == AF_INET6))
-                net_note_bound(copy);
-        return r;
+        j = send_job_msg(c, domain, msg, flags, &r);
+        if (!j) {
+                close(copy);
+                return r;
+        }
+        return send_finish(c, copy, domain, j);
 }
 
+/* sendmmsg: message by message; one that would wait ends the call with
+ * the count sent so far, or, the first, is sent by a waiter. */
 long sys_sendmmsg(struct sentry_call *c, int fd, uint64_t vec, unsigned vlen, int flags)
 {
         long r;
@@ -2627,14 +2800,28 @@ long sys_sendmmsg(struct sentry_call *c, int fd, uint64_t vec, unsigned vlen, in
                 vlen = UIO_MAXIOV;
         for (i = 0; i < vlen; i++) {
                 uint64_t mp = vec + i * sizeof(struct mmsghdr);
-                long n = send_one_msg(c, copy, domain, mp, flags);
-                if (n < 0)
-                        return i ? (long)i : n;
-                unsigned len = (unsigned)n;
-                long w = sentry_write(c, mp + offsetof(struct mmsghdr, msg_len), &len, sizeof(len));
-                if (w < 0)
-                        return i ? (long)i : w;
+                struct send_job *j = send_job_msg(c, domain, mp, flags, &r);
+                if (!j)
+                        return i ? (long)i : r;
+                r = send_try(copy, j);
+                if (r == SEND_LATER) {
+                        if (i) {
+                                send_job_free(j);
+                                return (long)i;
+                        }
+                        j->len_at = mp + offsetof(struct mmsghdr, msg_len);
+                        return send_later(c, TAKE_FD(copy), j);
+                }
+                send_job_free(j);
+                if (r < 0)
+                        return i ? (long)i : r;
+                unsigned len = (unsigned)r;
+                r = sentry_write(c, mp + offsetof(struct mmsghdr, msg_len), &len, sizeof(len));
+                if (r < 0)
+                        return i ? (long)i : r;
         }
+        if (i && (domain == AF_INET || domain == AF_INET6))
+                net_note_bound(copy);
         return (long)i;
 }
 

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <stddef.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
 #include <linux/userfaultfd.h>
@@ -605,8 +606,16 @@ long sys_cpuclock(struct sentry_call *c, int clock)
  * kernel before 6.5 would say. */
 long sys_sockopt(struct sentry_call *c, int fd, int level, int name)
 {
-        (void)fd, (void)name;
-        if (level != SOL_SOCKET)
+        (void)fd;
+        /* Routing headers (IPv6 segment routing, IPv4 source routes) send
+         * a socket's packets by way of other addresses than the one the
+         * network policy judged. Setting one on a socket is refused
+         * (reading one back is harmless). */
+        if (c->ev.nr == SYS_setsockopt &&
+            ((level == IPPROTO_IPV6 && (name == IPV6_RTHDR || name == IPV6_2292RTHDR)) ||
+             (level == IPPROTO_IP && (name == IP_OPTIONS || name == IP_RETOPTS))))
+                return refuse(c, "net-routing-header", -EPERM);
+        if (level != SOL_SOCKET || (name != 76 /* SO_PASSPIDFD */ && name != 77 /* SO_PEERPIDFD */))
                 return SENTRY_CONTINUE;
         return refuse(c, "own-tree", -ENOPROTOOPT);
 }

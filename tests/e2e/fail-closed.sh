@@ -76,6 +76,15 @@ scenario() {
       case " $before" in *" $p "*) pass ;; *) fail "$victim: marker scan misses $v ($p): saw $before" ;; esac
     done
   fi
+  # Every thread of the sentry (the server, the reaper, the resolver) is
+  # confined and without capabilities: both are per thread.
+  if [ "$victim" = none ]; then
+    for st in /proc/"$sentry"/task/*/status; do
+      check_match "sentry thread $st: under its seccomp filter" '^Seccomp:[[:space:]]*2$' "$st"
+      check_match "sentry thread $st: no capabilities" '^CapEff:[[:space:]]*0+$' "$st"
+    done
+    check_ne "the sentry has its threads" 1 "$(ls /proc/"$sentry"/task | wc -l)"
+  fi
   check_true "$victim: worker $worker alive before" proc_alive "$worker" "$worker_s"
   check_true "$victim: daemon $daemon alive before" proc_alive "$daemon" "$daemon_s"
 

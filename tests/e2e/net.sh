@@ -377,6 +377,35 @@ for mode in connect sendto sendmsg fdswap; do
   check_nomatch "...and no connect's peer was the denied port ($mode)" "^LEAK" "$o"
 done
 
+# --- calls a broker must not be fooled by (guest-netprobe) ------------------------
+P=$GUEST_DIR/guest-netprobe
+for how in sendto sendmsg; do
+  before=$(lines "$T/udp.port.log")
+  run "$o" "$e" "$P" "unspec-$how" "$udp_port"
+  check_match "natively a datagram with family AF_UNSPEC ($how) is sent as IPv4" "^unspec-$how ok" "$o"
+  poll "natively the AF_UNSPEC datagram ($how) to reach the server" sh -c "[ \$(wc -l <'$T/udp.port.log') -gt $before ]" && pass
+  before=$(lines "$T/udp.port.log")
+  run "$o" "$e" $I --audit="$T/unspec-$how.jsonl" --allow-exec="$GUEST_DIR" -- "$P" "unspec-$how" "$udp_port"
+  check_match "confined it is judged as IPv4 and refused ($how)" "^unspec-$how refused" "$o"
+  check_eq "...and never reaches the host server ($how)" "$before" "$(lines "$T/udp.port.log")"
+  check_audit "...and the refusal is audited ($how)" "$T/unspec-$how.jsonl" "syscall=$how" decision=deny
+done
+run "$o" "$e" "$P" cmsg-overrun 0
+check_match "natively an SCM_RIGHTS header longer than its buffer is EINVAL" "^cmsg-overrun refused Invalid argument" "$o"
+run "$o" "$e" $I --allow-exec="$GUEST_DIR" -- "$P" cmsg-overrun 0
+check_match "confined too, and the sentry reads nothing past the buffer" "^cmsg-overrun refused Invalid argument" "$o"
+check_eq "...and the session ends normally" 0 "$rc"
+run "$o" "$e" "$P" rthdr "$udp_port"
+check_match "natively a socket takes an IPv6 routing header" "^rthdr ok" "$o"
+run "$o" "$e" $I --audit="$T/rthdr.jsonl" --allow-exec="$GUEST_DIR" -- "$P" rthdr "$udp_port"
+check_match "confined a routing header (packets by way of another address) is refused" "^rthdr refused Operation not permitted" "$o"
+check_audit "...and audited" "$T/rthdr.jsonl" syscall=setsockopt decision=deny
+for how in stall stall-sendmsg; do
+  run "$o" "$e" $I --allow-exec="$GUEST_DIR" -- "$P" "$how" 0
+  check_match "a send blocked on a full socket does not stall the session's other calls ($how)" \
+    "^stall ok \(sender blocked: yes" "$o"
+done
+
 # --- (d) DNS -------------------------------------------------------------------------
 
 timeout -k 5 "$LIFE" "$PY" "$SRC_DIR/e2e/dnsserver.py" --port-file "$T/dns.port" \

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netprobe CASE PORT: network calls a broker must not be fooled by, each
+ * aimed at 127.0.0.1:PORT (a host server the test counts). Prints "CASE
+ * ok" when the call went through, "CASE refused ERRNO" otherwise. Driven
+ * by tests/e2e/net.sh, natively and confined.
+ *
+ *   unspec-sendto   a UDP datagram whose sockaddr says AF_UNSPEC (the
+ *                   kernel reads it as AF_INET on an IPv4 socket)
+ *   unspec-sendmsg  the same through msg_name
+ *   cmsg-overrun    an SCM_RIGHTS header longer than the control buffer
+ *                   (EINVAL natively; the sentry must not read past it)
+ *   rthdr           setsockopt(IPV6_RTHDR) with a segment routing header
+ *                   whose next hop is ::1 (the packet would go there)
+ *   stall           a thread fills a unix datagram socket and blocks in
+ *                   sendmmsg while the main thread's open() must still be
+ *                   answered at once ("stall ok" if it was)
+ *   stall-sendmsg   the same with sendmsg
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/ip6.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static int report(const char *name, long r)
+{
+        if (r >= 0)
+                printf("%s ok\n", name);
+        else
+                printf("%s refused %s\n", name, strerror(errno));
+        return 0;
+}
+
+static int stall_pair[2];
+static volatile pid_t stall_tid;
+static int stall_nr; /* SYS_sendmmsg or SYS_sendmsg */
+
+static void *stall_sender(void *arg)
+{
+        static char big[1024];
+        struct mmsghdr v[64];
+        struct iovec iov = { big, sizeof(big) };
+
+        stall_tid = (pid_t)syscall(SYS_gettid);
+        memset(v, 0, sizeof(v));
+        for (int i = 0; i < 64; i++) {
+                v[i].msg_hdr.msg_iov = &iov;
+                v[i].msg_hdr.msg_iovlen = 1;
+        }
+        /* Fill the peer's queue, then block for good: nobody reads. */
+        for (;;)
+                if ((stall_nr == SYS_sendmmsg ? sendmmsg(stall_pair[0], v, 64, 0)
+                                              : sendmsg(stall_pair[0], &v[0].msg_hdr, 0)) < 0)
+                        break;
+        return arg;
+}
+
+/* Is thread tid in the send (its /proc syscall line says so)? */
+static int in_send(pid_t tid)
+{
+        char path[64], line[64] = "";
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+        f = fopen(path, "re");
+        if (!f)
+                return 0;
+        if (!fgets(line, sizeof(line), f))
+                line[0] = '\0';
+        fclose(f);
+        return atoi(line) == stall_nr && strchr(line, ' ');
+}
+
+static int stall(int nr)
+{
+        pthread_t t;
+        struct timespec a, b;
+        int fd, seen = 0;
+
+        stall_nr = nr;
+        if (socketpair(AF_UNIX, SOCK_DGRAM, 0, stall_pair) < 0)
+                return report("stall", -1);
+        pthread_create(&t, NULL, stall_sender, NULL);
+        /* Until the sender sits in sendmmsg on a full queue (bounded). */
+        for (int i = 0; i < 1000 && seen < 20; i++) {
+                seen = stall_tid && in_send(stall_tid) ? seen + 1 : 0;
+                usleep(1000);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        fd = open("/dev/null", O_RDONLY);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        close(fd);
+        double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+        printf("stall %s (sender blocked: %s; open took %.3f s)\n", fd >= 0 && s < 2.0 ? "ok" : "stuck",
+               seen >= 20 ? "yes" : "no", s);
+        fflush(stdout);
+        _exit(0); /* the sender stays blocked */
+}
+
+int main(int argc, char **argv)
+{
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        const char *c = argc > 1 ? argv[1] : "";
+        int s;
+
+        if (argc < 3)
+                return 99;
+        setvbuf(stdout, NULL, _IONBF, 0);
+        sa.sin_port = htons((uint16_t)atoi(argv[2]));
+        if (!strcmp(c, "unspec-sendto") || !strcmp(c, "unspec-sendmsg")) {
+                struct iovec iov = { "x", 1 };
+                struct msghdr m = {
+                        .msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1
+                };
+                s = socket(AF_INET, SOCK_DGRAM, 0);
+                sa.sin_family = AF_UNSPEC;
+                return report(c, !strcmp(c, "unspec-sendto")
+                                         ? sendto(s, "x", 1, 0, (struct sockaddr *)&sa, sizeof(sa))
+                                         : sendmsg(s, &m, 0));
+        }
+        if (!strcmp(c, "cmsg-overrun")) {
+                union {
+                        struct cmsghdr h;
+                        char buf[CMSG_SPACE(sizeof(int))];
+                } u;
+                struct iovec iov = { "x", 1 };
+                struct msghdr m = { .msg_iov = &iov,
+                                    .msg_iovlen = 1,
+                                    .msg_control = u.buf,
+                                    .msg_controllen = sizeof(u.buf) };
+                int sv[2];
+                socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+                memset(&u, 0, sizeof(u));
+                u.h.cmsg_level = SOL_SOCKET;
+                u.h.cmsg_type = SCM_RIGHTS;
+                u.h.cmsg_len = CMSG_LEN(64 * sizeof(int)); /* far past the buffer */
+                return report(c, sendmsg(sv[0], &m, 0));
+        }
+        if (!strcmp(c, "rthdr")) {
+                /* Type 4 (segment routing), one segment: ::1. */
+                unsigned char rh[24] = { 0, 2, 4, 0, 0, 0, 0, 0 };
+                struct sockaddr_in6 d = { .sin6_family = AF_INET6, .sin6_port = sa.sin_port };
+                rh[23] = 1; /* ::1 */
+                inet_pton(AF_INET6, "fd00::77", &d.sin6_addr);
+                s = socket(AF_INET6, SOCK_DGRAM, 0);
+                return report(c, setsockopt(s, IPPROTO_IPV6, IPV6_RTHDR, rh, sizeof(rh)));
+        }
+        if (!strcmp(c, "stall"))
+                return stall(SYS_sendmmsg);
+        if (!strcmp(c, "stall-sendmsg"))
+                return stall(SYS_sendmsg);
+        return 99;
+}
