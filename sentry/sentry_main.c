@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../policy/policy.h"
+#include "../syscalls/handlers.h"
 #include "sentry.h"
 #include "session_int.h"
 #include "util.h"
@@ -260,6 +261,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
                 r = dns_prepare(&S.dns, S.policy, why, sizeof(why));
                 if (r < 0)
                         die_guest(why, -r);
+                net_diag_open();
         }
 
         S.guest = fork();

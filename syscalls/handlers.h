@@ -107,9 +107,9 @@ struct net_addr;
 long sys_socket(struct sentry_call *c, int domain, int type, int protocol);
 long sys_socketpair(struct sentry_call *c, int domain, int type, int protocol, uint64_t sv);
 /* connect or sendto to an IP address: 0 to go on, -errno (audited) */
-long net_judge_connect(struct sentry_call *c, const struct sockaddr_storage *ss, unsigned len);
+long net_judge_connect(struct sentry_call *c, int sock, const struct sockaddr_storage *ss, unsigned len);
 /* bind to an IP address, which it may narrow to loopback: 0 or -errno */
-long net_judge_bind(struct sentry_call *c, struct sockaddr_storage *ss, unsigned len);
+long net_judge_bind(struct sentry_call *c, int sock, struct sockaddr_storage *ss, unsigned len);
 /* an abstract unix name (plen bytes of sun_path, the leading NUL too) */
 long net_judge_abstract(struct sentry_call *c, const struct sockaddr_un *ua, size_t plen, bool is_bind);
 /* after a bind (or autobind): remember the guest's own loopback port or
@@ -117,6 +117,9 @@ long net_judge_abstract(struct sentry_call *c, const struct sockaddr_un *ua, siz
 void net_note_bound(int sock);
 bool net_own_abstract(const void *sun_path, size_t len);
 void net_note_resolved(const char *name, const struct net_addr *a);
+/* Before the sentry confines itself: the socket the broker asks which
+ * sockets hold a port through. */
+void net_diag_open(void);
 /* ioctl FS_IOC_SETFLAGS / FS_IOC_FSSETXATTR: the write right on the fd's
  * object, made on the sentry's copy with its copy of the argument. */
 long sys_fd_setattr_ioctl(struct sentry_call *c, int fd, unsigned op, uint64_t arg);

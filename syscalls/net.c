@@ -15,12 +15,16 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "../policy/policy.h"
@@ -28,15 +32,31 @@
 #include "../sentry/sentry.h"
 #include "handlers.h"
 
-#define OWN_PORTS_MAX 1024
+#define OWN_SOCKETS_MAX 4096
 #define OWN_ABSTRACT_MAX 256
 #define RESOLVED_MAX 4096
 
 static pthread_mutex_t net_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Loopback ports the guest's sockets are bound to (either family). */
-static uint16_t own_ports[OWN_PORTS_MAX];
-static size_t n_own_ports;
+/* The guest's IP sockets that were bound (by bind, listen, or a connect
+ * or send that picked a port): their inodes. A loopback destination is the
+ * guest's own server when every socket bound there is one of these. */
+static struct {
+        ino_t ino;
+        uint16_t port;
+} own_sockets[OWN_SOCKETS_MAX];
+static size_t n_own_sockets, next_own_socket;
+
+/* NETLINK_SOCK_DIAG, opened before the sentry confines itself: the
+ * sockets bound to a port, asked of the kernel (which filters TCP by
+ * state), rather than the text of /proc/net/tcp with every connection
+ * in it. -1: /proc it is. */
+static int diag_fd = -1;
+
+void net_diag_open(void)
+{
+        diag_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+}
 
 /* Abstract unix names the guest bound. */
 static struct {
@@ -99,15 +119,172 @@ long sys_socketpair(struct sentry_call *c, int domain, int type, int protocol, u
         return -EAFNOSUPPORT;
 }
 
-static bool own_port(uint16_t port)
+static bool own_socket(ino_t ino)
 {
         bool found = false;
 
         pthread_mutex_lock(&net_lock);
-        for (size_t i = 0; i < n_own_ports && !found; i++)
-                found = own_ports[i] == port;
+        for (size_t i = 0; i < n_own_sockets && !found; i++)
+                found = own_sockets[i].ino == ino;
         pthread_mutex_unlock(&net_lock);
         return found;
+}
+
+static bool own_port_seen(uint16_t port)
+{
+        bool found = false;
+
+        pthread_mutex_lock(&net_lock);
+        for (size_t i = 0; i < n_own_sockets && !found; i++)
+                found = own_sockets[i].port == port;
+        pthread_mutex_unlock(&net_lock);
+        return found;
+}
+
+/* Would a socket bound to local reach a connection or datagram to dest? */
+static bool binds_to(const struct net_addr *local, const struct net_addr *dest)
+{
+        static const uint8_t any[16], mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+        if (local->port != dest->port)
+                return false;
+        if (local->family == dest->family)
+                return !memcmp(local->addr, dest->addr, dest->family == AF_INET ? 4 : 16) ||
+                       !memcmp(local->addr, any, local->family == AF_INET ? 4 : 16);
+        /* An IPv6 socket on :: (dual stack) or ::ffff:a.b.c.d takes IPv4. */
+        return local->family == AF_INET6 && dest->family == AF_INET &&
+               (!memcmp(local->addr, any, 16) ||
+                (!memcmp(local->addr, mapped, 12) && !memcmp(local->addr + 12, dest->addr, 4)));
+}
+
+/* holders() through sock_diag: -1 when it cannot say. */
+static int diag_holders(bool stream, const struct net_addr *dest, bool *all_own)
+{
+        int n = 0;
+
+        for (int fam = 0; fam < 2; fam++) {
+                struct {
+                        struct nlmsghdr nlh;
+                        struct inet_diag_req_v2 r;
+                } req = {
+                        .nlh = { .nlmsg_len = sizeof(req),
+                                 .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                                 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+                        .r = { .sdiag_family = fam ? AF_INET6 : AF_INET,
+                               .sdiag_protocol = stream ? IPPROTO_TCP : IPPROTO_UDP,
+                               .idiag_states = stream ? 1u << 10 /* TCP_LISTEN */ : ~0u },
+                };
+                struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
+                if (sendto(diag_fd, &req, sizeof(req), 0, (struct sockaddr *)&nl, sizeof(nl)) < 0)
+                        return -1;
+                for (bool done = false; !done;) {
+                        static char buf[32768];
+                        ssize_t len = recv(diag_fd, buf, sizeof(buf), 0);
+                        if (len <= 0)
+                                return -1;
+                        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len);
+                             h = NLMSG_NEXT(h, len)) {
+                                if (h->nlmsg_type == NLMSG_DONE) {
+                                        done = true;
+                                        break;
+                                }
+                                if (h->nlmsg_type == NLMSG_ERROR)
+                                        return -1;
+                                const struct inet_diag_msg *m = NLMSG_DATA(h);
+                                struct net_addr local = { .family = m->idiag_family,
+                                                          .port = ntohs(m->id.idiag_sport) };
+                                memcpy(local.addr, m->id.idiag_src, m->idiag_family == AF_INET ? 4 : 16);
+                                if (!binds_to(&local, dest))
+                                        continue;
+                                n++;
+                                if (!own_socket((ino_t)m->idiag_inode))
+                                        *all_own = false;
+                        }
+                }
+        }
+        return n;
+}
+
+/* One line of /proc/net/{tcp,udp}{,6}: the local address into a. */
+static bool proc_net_line(const char *line, bool v6, struct net_addr *a, unsigned *state, unsigned long *ino)
+{
+        char hex[33];
+        unsigned port;
+
+        if (sscanf(line, " %*d: %32[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x %*x:%*x %*x:%*x %*x %*u %*d %lu", hex,
+                   &port, state, ino) != 4 ||
+            strlen(hex) != (v6 ? 32u : 8u))
+                return false;
+        memset(a, 0, sizeof(*a));
+        a->family = v6 ? AF_INET6 : AF_INET;
+        a->port = (uint16_t)port;
+        /* Each 32-bit word as the kernel holds it, printed in host order. */
+        for (size_t w = 0; w < strlen(hex) / 8; w++) {
+                char word[9];
+                memcpy(word, hex + 8 * w, 8);
+                word[8] = '\0';
+                uint32_t v = (uint32_t)strtoul(word, NULL, 16);
+                memcpy(a->addr + 4 * w, &v, 4);
+        }
+        return true;
+}
+
+/* The sockets of the host's network namespace bound where dest (a
+ * loopback address and port) goes: how many, and whether all are the
+ * guest's own. stream: TCP sockets listening; else UDP sockets. */
+static unsigned holders(bool stream, const struct net_addr *dest, bool *all_own)
+{
+        static const char *const files[2][2] = { { "/proc/net/udp", "/proc/net/udp6" },
+                                                 { "/proc/net/tcp", "/proc/net/tcp6" } };
+        unsigned n = 0;
+
+        *all_own = true;
+        if (diag_fd >= 0) {
+                int d = diag_holders(stream, dest, all_own);
+                if (d >= 0)
+                        return (unsigned)d;
+                *all_own = true;
+        }
+        for (int v6 = 0; v6 < 2; v6++) {
+                FILE *f = fopen(files[stream][v6], "re");
+                char line[512];
+                if (!f)
+                        continue;
+                while (fgets(line, sizeof(line), f)) {
+                        struct net_addr local;
+                        unsigned state;
+                        unsigned long ino;
+                        if (!proc_net_line(line, v6, &local, &state, &ino) || !binds_to(&local, dest))
+                                continue;
+                        if (stream && state != 0x0a) /* TCP_LISTEN */
+                                continue;
+                        n++;
+                        if (!own_socket((ino_t)ino))
+                                *all_own = false;
+                }
+                fclose(f);
+        }
+        return n;
+}
+
+static bool stream_socket(int sock)
+{
+        int type = 0;
+        socklen_t len = sizeof(type);
+
+        return getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+}
+
+/* Is a loopback destination the guest's own server (every socket bound
+ * there is the guest's, and there is one)? */
+static bool own_server(int sock, const struct net_addr *dest)
+{
+        bool all_own;
+
+        /* A port none of the guest's sockets had: not its server. */
+        if (!own_port_seen(dest->port))
+                return false;
+        return holders(stream_socket(sock), dest, &all_own) > 0 && all_own;
 }
 
 void net_note_bound(int sock)
@@ -133,19 +310,15 @@ void net_note_bound(int sock)
                 pthread_mutex_unlock(&net_lock);
                 return;
         }
-        static const uint8_t any[16];
-        if (net_addr_from_sockaddr(&a, &ss, len) < 0 || !a.port)
-                return;
-        /* A port on loopback or every address is one a loopback client
-         * reaches the guest by; one on a host address is not. */
-        if (!net_is_loopback(&a) && memcmp(a.addr, any, a.family == AF_INET ? 4 : 16))
+        struct stat st;
+        if (net_addr_from_sockaddr(&a, &ss, len) < 0 || !a.port || fstat(sock, &st) < 0 ||
+            own_socket(st.st_ino))
                 return;
         pthread_mutex_lock(&net_lock);
-        bool have = false;
-        for (size_t i = 0; i < n_own_ports && !have; i++)
-                have = own_ports[i] == a.port;
-        if (!have && n_own_ports < OWN_PORTS_MAX)
-                own_ports[n_own_ports++] = a.port;
+        /* Full: the oldest goes (a socket long closed, most likely). */
+        size_t i = n_own_sockets < OWN_SOCKETS_MAX ? n_own_sockets++ : (next_own_socket++ % OWN_SOCKETS_MAX);
+        own_sockets[i].ino = st.st_ino;
+        own_sockets[i].port = a.port;
         pthread_mutex_unlock(&net_lock);
 }
 
@@ -228,7 +401,7 @@ static void detail(struct sentry_call *c, const char *what, const struct net_add
         c->detail[len] = '\0';
 }
 
-long net_judge_connect(struct sentry_call *c, const struct sockaddr_storage *ss, unsigned len)
+long net_judge_connect(struct sentry_call *c, int sock, const struct sockaddr_storage *ss, unsigned len)
 {
         const struct policy *p = c->s->policy;
         const struct net_rule *rule = NULL;
@@ -257,15 +430,17 @@ long net_judge_connect(struct sentry_call *c, const struct sockaddr_storage *ss,
                 sentry_decide(c, "allow", "net-dns");
                 return 0;
         }
-        if (net_is_loopback(&a) && own_port(a.port)) {
-                detail(c, "dest", &a, NULL, NULL, "the guest's own server");
-                sentry_decide(c, "allow", "net-own");
-                return 0;
-        }
         resolved_name(p, &a, name, sizeof(name));
         if (net_addr_allowed(&p->net, &a, name[0] ? name : NULL, &rule, &why)) {
                 detail(c, "dest", &a, name, rule, why);
                 sentry_decide(c, "allow", "net");
+                return 0;
+        }
+        /* Not a destination the policy names: the guest's own server on
+         * loopback, or nothing (asked last: it reads the socket tables). */
+        if (net_is_loopback(&a) && sock >= 0 && own_server(sock, &a)) {
+                detail(c, "dest", &a, NULL, NULL, "the guest's own server");
+                sentry_decide(c, "allow", "net-own");
                 return 0;
         }
         detail(c, "dest", &a, name, rule, why);
@@ -273,15 +448,36 @@ long net_judge_connect(struct sentry_call *c, const struct sockaddr_storage *ss,
         return -ECONNREFUSED;
 }
 
-long net_judge_bind(struct sentry_call *c, struct sockaddr_storage *ss, unsigned len)
+long net_judge_bind(struct sentry_call *c, int sock, struct sockaddr_storage *ss, unsigned len)
 {
         const struct policy *p = c->s->policy;
         struct net_addr a;
-        int r = net_addr_from_sockaddr(&a, ss, len);
+        int r = net_addr_from_sockaddr(&a, ss, len), reuse = 0;
+        socklen_t rlen = sizeof(reuse);
         static const uint8_t zero[16];
 
         if (r < 0)
                 return r == -EAFNOSUPPORT ? -EAFNOSUPPORT : -EINVAL;
+        /* SO_REUSEPORT shares a port with another socket of the same user:
+         * a host service's, whose clients the kernel would then hand to
+         * the guest by turns. Only where every socket on it is the guest's. */
+        if (p && p->net.mode != NET_HOST && a.port && sock >= 0 &&
+            getsockopt(sock, SOL_SOCKET, SO_REUSEPORT, &reuse, &rlen) == 0 && reuse) {
+                struct net_addr at = a;
+                bool all_own;
+                if (!memcmp(at.addr, zero, at.family == AF_INET ? 4 : 16)) {
+                        at.addr[0] = at.family == AF_INET ? 127 : 0; /* as narrowed below */
+                        if (at.family == AF_INET)
+                                at.addr[3] = 1;
+                        else
+                                at.addr[15] = 1;
+                }
+                if (holders(stream_socket(sock), &at, &all_own) > 0 && !all_own) {
+                        detail(c, "local", &a, NULL, NULL, "SO_REUSEPORT on a port a host socket holds");
+                        sentry_decide(c, "deny", "net");
+                        return -EADDRINUSE;
+                }
+        }
         if (!p || p->net.mode == NET_HOST) {
                 detail(c, "local", &a, NULL, NULL, p ? "--net=host" : "no policy");
                 sentry_decide(c, "allow", "net");

@@ -2328,8 +2328,8 @@ static long ip_addr_call(struct sentry_call *c, int copy, int domain, uint64_t a
         memset(&ss, 0, sizeof(ss));
         r = addrlen ? sentry_read(c, &ss, addrp, (size_t)addrlen) : 0;
         if (r == 0 && domain != AF_NETLINK)
-                r = is_bind ? (int)net_judge_bind(c, &ss, (unsigned)addrlen)
-                            : (int)net_judge_connect(c, &ss, (unsigned)addrlen);
+                r = is_bind ? (int)net_judge_bind(c, copy, &ss, (unsigned)addrlen)
+                            : (int)net_judge_connect(c, copy, &ss, (unsigned)addrlen);
         if (r < 0) {
                 close(copy);
                 return r;
@@ -2527,7 +2527,7 @@ static int caller_socket(struct sentry_call *c, int fd, int *domain, long *err)
  * (the write right, as connect), and then reached through the object the
  * walk found (held in j->hold, the address rewritten to it); for an
  * abstract name, the guest's own. 0 or -errno. */
-static long judge_destination(struct sentry_call *c, int domain, struct send_job *j)
+static long judge_destination(struct sentry_call *c, int sock, int domain, struct send_job *j)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
         struct sockaddr_storage *ss = &j->ss;
@@ -2545,7 +2545,7 @@ static long judge_destination(struct sentry_call *c, int domain, struct send_job
                         }
                         ss->ss_family = AF_INET;
                 }
-                return net_judge_connect(c, ss, *len);
+                return net_judge_connect(c, sock, ss, *len);
         }
         if (domain == AF_NETLINK)
                 return 0; /* the kernel's, NETLINK_ROUTE only (syscalls/net.c) */
@@ -2582,7 +2582,7 @@ static struct send_job *send_job_new(int flags)
 }
 
 /* Read the destination at addrp (len bytes) into j and judge it. */
-static long send_job_address(struct sentry_call *c, int domain, struct send_job *j, uint64_t addrp,
+static long send_job_address(struct sentry_call *c, int sock, int domain, struct send_job *j, uint64_t addrp,
                              size_t len)
 {
         long r;
@@ -2594,7 +2594,7 @@ static long send_job_address(struct sentry_call *c, int domain, struct send_job 
         if ((r = sentry_read(c, &j->ss, addrp, len)) < 0)
                 return r;
         j->m.msg_namelen = (socklen_t)len;
-        if ((r = judge_destination(c, domain, j)) < 0)
+        if ((r = judge_destination(c, sock, domain, j)) < 0)
                 return r;
         j->m.msg_name = j->m.msg_namelen ? &j->ss : NULL;
         return 0;
@@ -2667,7 +2667,7 @@ long sys_sendto(struct sentry_call *c, int fd, uint64_t buf, uint64_t len, int f
         j->iov = (struct iovec){ j->data, len };
         j->m.msg_iov = &j->iov;
         j->m.msg_iovlen = 1;
-        if ((r = send_job_address(c, domain, j, addrp, (size_t)addrlen)) < 0 ||
+        if ((r = send_job_address(c, copy, domain, j, addrp, (size_t)addrlen)) < 0 ||
             (len && (r = sentry_read(c, j->data, buf, len)) < 0)) {
                 send_job_free(j);
                 close(copy);
@@ -2680,7 +2680,8 @@ long sys_sendto(struct sentry_call *c, int fd, uint64_t buf, uint64_t len, int f
  * mp: its destination judged as sendto's, its data and control copied,
  * the fds it passes (SCM_RIGHTS) replaced by the sentry's copies of them.
  * The job, or NULL with -errno in *err. */
-static struct send_job *send_job_msg(struct sentry_call *c, int domain, uint64_t mp, int flags, long *err)
+static struct send_job *send_job_msg(struct sentry_call *c, int sock, int domain, uint64_t mp, int flags,
+                                     long *err)
 {
         struct send_job *j = send_job_new(flags);
         struct msghdr gm;
@@ -2694,7 +2695,7 @@ static struct send_job *send_job_msg(struct sentry_call *c, int domain, uint64_t
         if (r < 0)
                 goto fail;
         if (gm.msg_name &&
-            (r = send_job_address(c, domain, j, (uint64_t)(uintptr_t)gm.msg_name, gm.msg_namelen)) < 0)
+            (r = send_job_address(c, sock, domain, j, (uint64_t)(uintptr_t)gm.msg_name, gm.msg_namelen)) < 0)
                 goto fail;
         if (gm.msg_iovlen && (r = sentry_read(c, iov, (uint64_t)(uintptr_t)gm.msg_iov,
                                               gm.msg_iovlen * sizeof(struct iovec))) < 0)
@@ -2777,7 +2778,7 @@ long sys_sendmsg(struct sentry_call *c, int fd, uint64_t msg, int flags)
 
         if (copy < 0)
                 return r;
-        j = send_job_msg(c, domain, msg, flags, &r);
+        j = send_job_msg(c, copy, domain, msg, flags, &r);
         if (!j) {
                 close(copy);
                 return r;
@@ -2800,7 +2801,7 @@ long sys_sendmmsg(struct sentry_call *c, int fd, uint64_t vec, unsigned vlen, in
                 vlen = UIO_MAXIOV;
         for (i = 0; i < vlen; i++) {
                 uint64_t mp = vec + i * sizeof(struct mmsghdr);
-                struct send_job *j = send_job_msg(c, domain, mp, flags, &r);
+                struct send_job *j = send_job_msg(c, copy, domain, mp, flags, &r);
                 if (!j)
                         return i ? (long)i : r;
                 r = send_try(copy, j);
@@ -2844,7 +2845,7 @@ long sys_listen(struct sentry_call *c, int fd, int backlog)
                         return -errno;
                 if ((domain == AF_INET && ((struct sockaddr_in *)&ss)->sin_port == 0) ||
                     (domain == AF_INET6 && ((struct sockaddr_in6 *)&ss)->sin6_port == 0)) {
-                        long r = net_judge_bind(c, &ss, len);
+                        long r = net_judge_bind(c, copy, &ss, len);
                         if (r < 0)
                                 return r;
                         if (bind(copy, (struct sockaddr *)&ss, len) < 0)

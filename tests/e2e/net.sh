@@ -114,10 +114,12 @@ def greet(s, name):
         note("connection")
         c.sendall(b"hello from host\n")
         c.close()
-if mode in ("tcp", "tcp6"):
+if mode in ("tcp", "tcp6", "tcp-reuseport"):
     fam, host = (socket.AF_INET6, "::1") if mode == "tcp6" else (socket.AF_INET, "127.0.0.1")
     s = socket.socket(fam)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if mode == "tcp-reuseport":
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     s.bind((host, 0))
     greet(s, s.getsockname()[1])
 elif mode == "abstract":
@@ -282,6 +284,7 @@ serve tcp tcp
 serve udp udp
 serve abs abstract "$abs_name"
 serve http http "$T/www"
+serve reuse tcp-reuseport
 tcp_port=$(cat "$T/tcp.port") udp_port=$(cat "$T/udp.port") http_port=$(cat "$T/http.port")
 
 run "$o" "$e" "$PY" -c "$tcp_probe" 127.0.0.1 "$tcp_port"
@@ -376,6 +379,41 @@ for mode in connect sendto sendmsg fdswap; do
   check_eq "under interpose the rewritten $mode never reaches the denied server" "$before" "$(lines "$log")"
   check_nomatch "...and no connect's peer was the denied port ($mode)" "^LEAK" "$o"
 done
+
+# --- the guest's own servers are its sockets, not its port numbers -----------------
+# A port the guest holds in another protocol or on another loopback address
+# does not make the host's service on it the guest's; SO_REUSEPORT does not
+# let the guest share a host service's port (and take its clients).
+ownport_probe="$attempt_py"'
+port = int(sys.argv[1])
+def bound_then_connect(kind):
+    if kind == "udp":
+        b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); b.bind(("127.0.0.1", port))
+    else:
+        b = socket.socket(); b.bind(("127.0.0.2", port)); b.listen(1)
+    c = socket.socket(); c.settimeout(5); c.connect(("127.0.0.1", port))
+    return c.recv(64).decode().strip()
+attempt("after-udp-bind", lambda: bound_then_connect("udp"))
+attempt("after-other-addr", lambda: bound_then_connect("tcp"))
+'
+before=$(lines "$T/tcp.port.log")
+guest ownport -- "$PY" -c "$ownport_probe" "$tcp_port"
+check_out "a UDP socket of the guest on the port does not open the host's TCP service" "^after-udp-bind refused ECONNREFUSED$"
+check_out "nor a TCP socket of the guest on another loopback address" "^after-other-addr refused ECONNREFUSED$"
+check_eq "...and the host service never saw them" "$before" "$(lines "$T/tcp.port.log")"
+reuse_probe="$attempt_py"'
+def share():
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1)
+    return "bound"
+attempt("reuseport", share)
+'
+reuse_port=$(cat "$T/reuse.port")
+run "$o" "$e" "$PY" -c "$reuse_probe" "$reuse_port"
+check_out "natively SO_REUSEPORT shares a host service's port" "^reuseport ok bound$"
+guest reuseport -- "$PY" -c "$reuse_probe" "$reuse_port"
+check_out "confined it does not" "^reuseport refused EADDRINUSE$"
+check_audit "...and the refusal is audited" "$T/reuseport.jsonl" syscall=bind decision=deny
 
 # --- calls a broker must not be fooled by (guest-netprobe) ------------------------
 P=$GUEST_DIR/guest-netprobe
