@@ -267,9 +267,31 @@ bool net_is_loopback(const struct net_addr *a)
         return !memcmp(a->addr, v6lo, 16);
 }
 
+/* The host's own addresses and their broadcast addresses (set at start):
+ * a service bound to every address is reachable by them, as by loopback. */
+static struct net_addr host_addrs[64];
+static size_t n_host_addrs;
+
+void net_set_host_addrs(const struct net_addr *list, size_t n)
+{
+        n_host_addrs = n < 64 ? n : 64;
+        memcpy(host_addrs, list, n_host_addrs * sizeof(*list));
+}
+
 bool net_is_guarded(const struct net_addr *a)
 {
+        static const uint8_t bcast[4] = { 255, 255, 255, 255 };
+
         if (net_is_loopback(a))
+                return true;
+        for (size_t i = 0; i < n_host_addrs; i++)
+                if (host_addrs[i].family == a->family &&
+                    !memcmp(host_addrs[i].addr, a->addr, a->family == AF_INET ? 4 : 16))
+                        return true;
+        /* Broadcast and multicast reach every host on a link, this one too. */
+        if (a->family == AF_INET && (!memcmp(a->addr, bcast, 4) || (a->addr[0] & 0xf0) == 0xe0))
+                return true;
+        if (a->family == AF_INET6 && a->addr[0] == 0xff)
                 return true;
         if (a->family == AF_INET)
                 /* 169.254/16: link-local, cloud metadata among it; 0/8 is

@@ -18,7 +18,8 @@
  * allowed name (syscalls/net.c keeps them per session); an address rule
  * allows the address itself. Some destinations are refused even under a
  * wildcard or "*", unless an address rule names them: cloud metadata,
- * link-local, and the host's loopback (net_is_guarded); a name written
+ * link-local, the host's loopback and its own addresses, broadcast and
+ * multicast (net_is_guarded); a name written
  * out in full (localhost:5432) may resolve to loopback.
  */
 #pragma once
@@ -92,6 +93,10 @@ bool net_addr_allowed(const struct net_policy *p, const struct net_addr *a, cons
 bool net_is_guarded(const struct net_addr *a);
 
 bool net_is_loopback(const struct net_addr *a);
+
+/* The host's own addresses (its interfaces' and their broadcast
+ * addresses), guarded as loopback is: set once at the start. */
+void net_set_host_addrs(const struct net_addr *list, size_t n);
 
 /* Fill a from a sockaddr of len bytes (AF_INET or AF_INET6). 0 or -EINVAL
  * (a length too short for its family), -EAFNOSUPPORT (another family). */

@@ -4,6 +4,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -217,12 +219,35 @@ static size_t answer(struct dns_server *d, const unsigned char *q, size_t qlen, 
                 memset(out + 4, 0, 8);
                 return 12;
         }
+        /* A standard query of class IN, one question and nothing else the
+         * sentry would pass on: UPDATE, NOTIFY and records in the query
+         * could carry anything to the upstream under an allowed name. */
+        if (((q[2] >> 3) & 0xf) != 0) {
+                record(d, name, qtype, false, "only standard queries", NULL, "NOTIMP");
+                return reply_empty(q, qend, 4, out);
+        }
+        if (q[qend - 2] != 0 || q[qend - 1] != 1 || q[6] || q[7] || q[8] || q[9]) {
+                record(d, name, qtype, false, "class IN, one question, no records", NULL, "REFUSED");
+                return reply_empty(q, qend, 5, out);
+        }
         if (!net_name_allowed(&d->policy->net, name, &rule)) {
                 record(d, name, qtype, false, rule ? rule->origin : "no rule allows this name", NULL,
                        "NXDOMAIN");
                 return reply_empty(q, qend, 3, out);
         }
-        n = ask_upstream(d->upstream, q, qlen, out);
+        /* What goes upstream is made here from the question alone (the
+         * guest's id and recursion bit), with an EDNS0 record of ours for
+         * answers up to 1232 bytes: none of the guest's bytes but the
+         * name it asked and may ask. */
+        unsigned char up[DNS_MAX];
+        static const unsigned char opt[11] = { 0, 0, 41, 1232 >> 8, 1232 & 0xff, 0, 0, 0, 0, 0, 0 };
+        memcpy(up, q, 4);
+        up[2] = q[2] & 0x01; /* RD */
+        up[3] = 0;
+        up[4] = 0, up[5] = 1, up[6] = up[7] = up[8] = up[9] = 0, up[10] = 0, up[11] = 1;
+        memcpy(up + 12, q + 12, qend - 12);
+        memcpy(up + qend, opt, sizeof(opt));
+        n = ask_upstream(d->upstream, up, qend + sizeof(opt), out);
         if (!n) {
                 record(d, name, qtype, true, rule ? rule->origin : "--net=host", NULL, "SERVFAIL (upstream)");
                 return reply_empty(q, qend, 2, out);
@@ -232,23 +257,42 @@ static size_t answer(struct dns_server *d, const unsigned char *q, size_t qlen, 
         return n;
 }
 
+/* Read n bytes from a TCP client within TCP_WAIT_MS, never blocking in a
+ * read: a client that sends less must not hold the resolver. */
+static bool read_within(int conn, unsigned char *buf, size_t n)
+{
+        size_t got = 0;
+        int left = TCP_WAIT_MS;
+
+        while (got < n && left > 0) {
+                struct pollfd pfd = { .fd = conn, .events = POLLIN };
+                if (poll(&pfd, 1, 50) < 0)
+                        return false;
+                left -= 50;
+                ssize_t r = recv(conn, buf + got, n - got, MSG_DONTWAIT);
+                if (r == 0)
+                        return false;
+                if (r > 0)
+                        got += (size_t)r;
+        }
+        return got == n;
+}
+
 static void serve_tcp(struct dns_server *d, int conn, unsigned char *q, unsigned char *out)
 {
         for (;;) {
                 unsigned char hdr[2];
-                struct pollfd pfd = { .fd = conn, .events = POLLIN };
-                if (poll(&pfd, 1, TCP_WAIT_MS) <= 0 || recv(conn, hdr, 2, MSG_WAITALL) != 2)
+                if (!read_within(conn, hdr, 2))
                         return;
                 size_t len = (size_t)(hdr[0] << 8 | hdr[1]);
-                if (len > DNS_MAX || poll(&pfd, 1, TCP_WAIT_MS) <= 0 ||
-                    recv(conn, q, len, MSG_WAITALL) != (ssize_t)len)
+                if (len > DNS_MAX || !read_within(conn, q, len))
                         return;
                 size_t n = answer(d, q, len, out + 2);
                 if (!n)
                         return;
                 out[0] = (unsigned char)(n >> 8);
                 out[1] = (unsigned char)n;
-                if (send(conn, out, n + 2, MSG_NOSIGNAL) != (ssize_t)(n + 2))
+                if (send(conn, out, n + 2, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)(n + 2))
                         return;
         }
 }
@@ -406,6 +450,33 @@ static void learn_hosts(const struct policy *p, char *hosts)
         }
 }
 
+/* The host's interface addresses (and IPv4 broadcast addresses), which
+ * the network policy guards like loopback. */
+static void host_addresses(void)
+{
+        struct ifaddrs *ifs, *i;
+        struct net_addr list[64];
+        size_t n = 0;
+
+        if (getifaddrs(&ifs) < 0)
+                return;
+        for (i = ifs; i && n + 2 <= 64; i = i->ifa_next) {
+                const struct sockaddr *sas[2] = { i->ifa_addr,
+                                                  (i->ifa_flags & IFF_BROADCAST) ? i->ifa_broadaddr : NULL };
+                for (int k = 0; k < 2; k++) {
+                        if (!sas[k] || (sas[k]->sa_family != AF_INET && sas[k]->sa_family != AF_INET6))
+                                continue;
+                        if (net_addr_from_sockaddr(&list[n], sas[k],
+                                                   sas[k]->sa_family == AF_INET
+                                                           ? sizeof(struct sockaddr_in)
+                                                           : sizeof(struct sockaddr_in6)) == 0)
+                                n++;
+                }
+        }
+        freeifaddrs(ifs);
+        net_set_host_addrs(list, n);
+}
+
 int dns_prepare(struct dns_server *d, const struct policy *p, char *err, size_t cap)
 {
         _cleanup_free_ char *conf = xmalloc(65536), *hosts = xmalloc(HOSTS_MAX), *text = NULL;
@@ -445,6 +516,7 @@ int dns_prepare(struct dns_server *d, const struct policy *p, char *err, size_t 
                 }
         }
         learn_hosts(p, hosts);
+        host_addresses();
 
         text = xmalloc(tcap);
         r = bind_resolver(d);

@@ -87,6 +87,11 @@ class Server:
 
     def answer(self, q):
         """The response to query q (bytes), or None to drop it."""
+        # Every message as it came, in hex, to FILE.log.raw: what a client
+        # managed to get through to this server, byte for byte.
+        with self.lock:
+            with open(self.log_path + ".raw", "a") as f:
+                f.write(q.hex() + "\n")
         if len(q) < 12:
             return None
         qid, flags, qd, _an, _ns, _ar = struct.unpack("!HHHHHH", q[:12])

@@ -114,8 +114,10 @@ def greet(s, name):
         note("connection")
         c.sendall(b"hello from host\n")
         c.close()
-if mode in ("tcp", "tcp6", "tcp-reuseport"):
+if mode in ("tcp", "tcp6", "tcp-reuseport", "tcp-any"):
     fam, host = (socket.AF_INET6, "::1") if mode == "tcp6" else (socket.AF_INET, "127.0.0.1")
+    if mode == "tcp-any":
+        host = "0.0.0.0"
     s = socket.socket(fam)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if mode == "tcp-reuseport":
@@ -285,6 +287,7 @@ serve udp udp
 serve abs abstract "$abs_name"
 serve http http "$T/www"
 serve reuse tcp-reuseport
+serve any tcp-any
 tcp_port=$(cat "$T/tcp.port") udp_port=$(cat "$T/udp.port") http_port=$(cat "$T/http.port")
 
 run "$o" "$e" "$PY" -c "$tcp_probe" 127.0.0.1 "$tcp_port"
@@ -415,6 +418,26 @@ guest reuseport -- "$PY" -c "$reuse_probe" "$reuse_port"
 check_out "confined it does not" "^reuseport refused EADDRINUSE$"
 check_audit "...and the refusal is audited" "$T/reuseport.jsonl" syscall=bind decision=deny
 
+# --- the host's own addresses are the host, as loopback is ------------------------
+hostip=$(ip -4 -o addr show scope global 2>/dev/null | awk '{sub("/.*", "", $4); print $4; exit}')
+if [ -n "$hostip" ]; then
+  any_port=$(cat "$T/any.port")
+  run "$o" "$e" "$PY" -c "$tcp_probe" "$hostip" "$any_port"
+  check_out "natively a host service on every address answers at the host's address $hostip" "^ok hello from host$"
+  before=$(lines "$T/any.port.log")
+  guest hostaddr --allow-net='*' -- "$PY" -c "$tcp_probe" "$hostip" "$any_port"
+  check_out "under --allow-net='*' the host's own address is refused like loopback" "^refused ECONNREFUSED$"
+  check_eq "...and the host service never saw it" "$before" "$(lines "$T/any.port.log")"
+  guest hostaddr-named --allow-net="$hostip:$any_port" -- "$PY" -c "$tcp_probe" "$hostip" "$any_port"
+  check_out "an address rule for it opens it" "^ok hello from host$"
+else
+  say "no global IPv4 address: the host-address checks are not run"
+fi
+guest bcast --allow-net='*' -- "$PY" -c "$udp_probe" 255.255.255.255 "$udp_port" sendto
+check_out "under --allow-net='*' broadcast is refused" "^refused ECONNREFUSED$"
+guest mcast --allow-net='*' -- "$PY" -c "$udp_probe" 224.0.0.1 "$udp_port" sendto
+check_out "...and multicast" "^refused ECONNREFUSED$"
+
 # --- calls a broker must not be fooled by (guest-netprobe) ------------------------
 P=$GUEST_DIR/guest-netprobe
 for how in sendto sendmsg; do
@@ -482,6 +505,32 @@ check_out "*.good.test: HTTP to www.good.test, which resolves to loopback, is re
 check_eq "*.good.test: the GET never reached the host's HTTP server" "$before" "$(lines "$T/http.port.log")"
 check_audit "*.good.test: the refused connect is audited" "$T/dns-wild.jsonl" syscall=connect decision=deny
 check_out "*.good.test: bad.test still does not resolve" "^bad gaierror -2$"
+
+# The resolver passes on nothing of the guest's but the question: records
+# added to an allowed query and UPDATE messages never reach the upstream;
+# a TCP client that sends half a length does not hold the resolver.
+smuggle_probe='
+import socket, struct, sys
+ns = [l.split()[1] for l in open("/etc/resolv.conf") if l.startswith("nameserver")][0]
+def name(n): return b"".join(bytes([len(p)]) + p.encode() for p in n.split(".")) + b"\0"
+def ask(msg):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)
+    s.sendto(msg, (ns, 53)); r = s.recv(4096)
+    return r[3] & 0xf
+rr = name("smuggled-secret.example") + struct.pack("!HHIH", 16, 1, 0, 4) + b"\x03abc"
+q = struct.pack("!HHHHHH", 0x1111, 0x0100, 1, 0, 0, 1) + name(sys.argv[1]) + struct.pack("!HH", 1, 1) + rr
+print("extra-record rcode", ask(q))
+u = struct.pack("!HHHHHH", 0x2222, 5 << 11, 1, 0, 1, 0) + name(sys.argv[1]) + struct.pack("!HH", 6, 1) + rr
+print("update rcode", ask(u))
+t = socket.create_connection((ns, 53), timeout=5); t.send(b"\x00")
+print("while a TCP client holds", socket.getaddrinfo(sys.argv[1], 80)[0][4][0])
+'
+guest smuggle "$D" --allow-net=good.test -- "$PY" -c "$smuggle_probe" good.test
+check_out "an allowed query with a record added is answered" "^extra-record rcode 0$"
+check_out "an UPDATE is refused (NOTIMP)" "^update rcode 4$"
+check_out "a TCP client sending half a length does not hold the resolver" "^while a TCP client holds 127\.0\.0\.1$"
+smuggled=$(printf 'smuggled-secret' | od -An -tx1 | tr -d ' \n')
+check_nomatch "the added record never reached the upstream" "$smuggled" "$dnslog.raw"
 
 # The name allows what it resolves to, not the address before it is
 # resolved.
