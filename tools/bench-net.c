@@ -4,6 +4,9 @@
  *
  *   bench-net stream BYTES    BYTES over one TCP connection on loopback
  *   bench-net connect N       N TCP connections set up and accepted
+ *   bench-net serve           accept connections on 127.0.0.1 until killed,
+ *                             having printed "port P" (a host server)
+ *   bench-net connect-to P N  N TCP connections to 127.0.0.1:P
  *
  * The server is this program's own (a thread listening on 127.0.0.1), so
  * under interpose it is the guest's own server and allowed; what is
@@ -68,7 +71,7 @@ static void *acceptor(void *arg)
 
 static int usage(void)
 {
-        fprintf(stderr, "usage: bench-net stream BYTES | connect N\n");
+        fprintf(stderr, "usage: bench-net stream BYTES | connect N | serve | connect-to PORT N\n");
         return 2;
 }
 
@@ -80,6 +83,35 @@ int main(int argc, char **argv)
         long long t0, t1, n;
         char *end;
 
+        if (argc == 2 && !strcmp(argv[1], "serve")) {
+                listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (listener < 0 || bind(listener, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+                    listen(listener, 1024) < 0 || getsockname(listener, (struct sockaddr *)&sa, &len) < 0)
+                        return 1;
+                printf("port %d\n", ntohs(sa.sin_port));
+                fflush(stdout);
+                nconn = 1LL << 62;
+                acceptor(NULL);
+                return 0;
+        }
+        if (argc == 4 && !strcmp(argv[1], "connect-to")) {
+                sa.sin_port = htons((uint16_t)atoi(argv[2]));
+                n = strtoll(argv[3], &end, 10);
+                if (*end || n <= 0)
+                        return usage();
+                t0 = now_ns();
+                for (long long i = 0; i < n; i++) {
+                        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                        if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                                perror("bench-net: connect");
+                                return 1;
+                        }
+                        close(s);
+                }
+                t1 = now_ns();
+                printf("connect-to %lld %.1f\n", n, (double)(t1 - t0) / (double)n);
+                return 0;
+        }
         if (argc != 3)
                 return usage();
         n = strtoll(argv[2], &end, 10);
