@@ -278,37 +278,66 @@ void net_set_host_addrs(const struct net_addr *list, size_t n)
         memcpy(host_addrs, list, n_host_addrs * sizeof(*list));
 }
 
-bool net_is_guarded(const struct net_addr *a)
+/* The guarded range a falls in, as a prefix length (an address rule
+ * opens it only when it is that specific: 127.0.0.0/8 opens loopback,
+ * 0.0.0.0/0 does not), or -1 when a is not guarded. */
+static int guarded_prefix(const struct net_addr *a)
 {
         static const uint8_t bcast[4] = { 255, 255, 255, 255 };
+        /* Cloud metadata: AWS, GCP, Azure (and AWS's wire server),
+         * Alibaba; the IPv6 ones of AWS and GCP. Each only by itself. */
+        static const uint8_t meta4[][4] = { { 169, 254, 169, 254 },
+                                            { 168, 63, 129, 16 },
+                                            { 100, 100, 100, 200 } };
+        static const uint8_t meta6[][16] = { { 0xfd, 0x00, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54 },
+                                             { 0xfd, 0x20, 0x00, 0xce, [14] = 0x02, [15] = 0x54 } };
+        static const uint8_t v6lo[16] = { [15] = 1 }, any[16] = { 0 };
 
-        if (net_is_loopback(a))
-                return true;
+        if (net_is_loopback(a)) /* 127.0.0.0/8, ::1 (the lo interface's too) */
+                return a->family == AF_INET ? 8 : 128;
         for (size_t i = 0; i < n_host_addrs; i++)
                 if (host_addrs[i].family == a->family &&
                     !memcmp(host_addrs[i].addr, a->addr, a->family == AF_INET ? 4 : 16))
-                        return true;
-        /* Broadcast and multicast reach every host on a link, this one too. */
-        if (a->family == AF_INET && (!memcmp(a->addr, bcast, 4) || (a->addr[0] & 0xf0) == 0xe0))
-                return true;
-        if (a->family == AF_INET6 && a->addr[0] == 0xff)
-                return true;
-        if (a->family == AF_INET)
-                /* 169.254/16: link-local, cloud metadata among it; 0/8 is
-                 * "this host" (0.0.0.0 reaches loopback services). */
-                return (a->addr[0] == 169 && a->addr[1] == 254) || a->addr[0] == 0;
-        /* fe80::/10 link-local; fd00:ec2::254 (AWS metadata over IPv6); :: */
-        static const uint8_t ec2[16] = { 0xfd, 0x00, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54 };
-        static const uint8_t any[16] = { 0 };
-        return (a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80) || !memcmp(a->addr, ec2, 16) ||
-               !memcmp(a->addr, any, 16);
+                        return a->family == AF_INET ? 32 : 128;
+        if (a->family == AF_INET) {
+                for (size_t i = 0; i < sizeof(meta4) / sizeof(meta4[0]); i++)
+                        if (!memcmp(a->addr, meta4[i], 4))
+                                return 32;
+                if (!memcmp(a->addr, bcast, 4))
+                        return 32;
+                if (a->addr[0] == 127) /* loopback */
+                        return 8;
+                if (a->addr[0] == 0) /* "this host": 0.0.0.0 reaches loopback services */
+                        return 8;
+                if (a->addr[0] == 169 && a->addr[1] == 254) /* link-local */
+                        return 16;
+                if ((a->addr[0] & 0xf0) == 0xe0) /* multicast */
+                        return 4;
+                return -1;
+        }
+        for (size_t i = 0; i < sizeof(meta6) / sizeof(meta6[0]); i++)
+                if (!memcmp(a->addr, meta6[i], 16))
+                        return 128;
+        if (!memcmp(a->addr, v6lo, 16) || !memcmp(a->addr, any, 16))
+                return 128;
+        if (a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80) /* link-local */
+                return 10;
+        if (a->addr[0] == 0xff) /* multicast */
+                return 8;
+        return -1;
+}
+
+bool net_is_guarded(const struct net_addr *a)
+{
+        return guarded_prefix(a) >= 0;
 }
 
 bool net_addr_allowed(const struct net_policy *p, const struct net_addr *a, const char *name,
                       const struct net_rule **rule, const char **why)
 {
         const struct net_rule *allow = NULL;
-        bool guarded = net_is_guarded(a);
+        int gprefix = guarded_prefix(a);
+        bool guarded = gprefix >= 0;
 
         *rule = NULL;
         /* Deny rules first: by address, or by the name it was resolved for. */
@@ -329,7 +358,12 @@ bool net_addr_allowed(const struct net_policy *p, const struct net_addr *a, cons
                         continue;
                 if (addr_matches(r, a)) {
                         /* An address rule is explicit: it opens even a
-                         * guarded destination. The longest prefix wins. */
+                         * guarded destination, when it names that range or
+                         * within it (0.0.0.0/0 is "the internet", not the
+                         * host's loopback or metadata). The longest prefix
+                         * wins. */
+                        if (guarded && (int)r->prefix < gprefix)
+                                continue;
                         if (!allow || allow->kind != NH_ADDR || r->prefix > allow->prefix)
                                 allow = r;
                         continue;

@@ -200,6 +200,18 @@ static void record(struct dns_server *d, const char *name, unsigned qtype, bool 
         audit_write(d->audit, &r);
 }
 
+/* The record types resolvers ask for: A, NS, CNAME, SOA, PTR, MX, TXT,
+ * AAAA, SRV, NAPTR, DS, DNSKEY, SVCB, HTTPS, CAA. */
+static bool common_qtype(unsigned t)
+{
+        static const unsigned types[] = { 1, 2, 5, 6, 12, 15, 16, 28, 33, 35, 43, 48, 64, 65, 257 };
+
+        for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+                if (t == types[i])
+                        return true;
+        return false;
+}
+
 /* The answer to one query; its length, or 0 for no answer at all. */
 static size_t answer(struct dns_server *d, const unsigned char *q, size_t qlen, unsigned char *out)
 {
@@ -239,15 +251,38 @@ static size_t answer(struct dns_server *d, const unsigned char *q, size_t qlen, 
          * guest's id and recursion bit), with an EDNS0 record of ours for
          * answers up to 1232 bytes: none of the guest's bytes but the
          * name it asked and may ask. */
-        unsigned char up[DNS_MAX];
+        if (!common_qtype(qtype)) {
+                record(d, name, qtype, false, "a record type resolvers ask for", NULL, "REFUSED");
+                return reply_empty(q, qend, 5, out);
+        }
+        /* Made of the name as the sentry read it (lower case), the type,
+         * class IN, an id of the sentry's and recursion desired: nothing
+         * the guest chose but the allowed name and a common type. */
+        unsigned char up[DNS_MAX], id[2];
         static const unsigned char opt[11] = { 0, 0, 41, 1232 >> 8, 1232 & 0xff, 0, 0, 0, 0, 0, 0 };
-        memcpy(up, q, 4);
-        up[2] = q[2] & 0x01; /* RD */
-        up[3] = 0;
-        up[4] = 0, up[5] = 1, up[6] = up[7] = up[8] = up[9] = 0, up[10] = 0, up[11] = 1;
-        memcpy(up + 12, q + 12, qend - 12);
-        memcpy(up + qend, opt, sizeof(opt));
-        n = ask_upstream(d->upstream, up, qend + sizeof(opt), out);
+        size_t ulen = 12;
+        if (getrandom(id, sizeof(id), 0) != sizeof(id))
+                return reply_empty(q, qend, 2, out);
+        memset(up, 0, 12);
+        up[0] = id[0], up[1] = id[1], up[2] = 0x01, up[5] = 1, up[11] = 1;
+        for (const char *p = name; *p;) {
+                const char *dot = strchr(p, '.');
+                size_t l = dot ? (size_t)(dot - p) : strlen(p);
+                up[ulen++] = (unsigned char)l;
+                memcpy(up + ulen, p, l);
+                ulen += l;
+                p += l + (dot ? 1 : 0);
+        }
+        up[ulen++] = 0;
+        up[ulen++] = (unsigned char)(qtype >> 8), up[ulen++] = (unsigned char)qtype;
+        up[ulen++] = 0, up[ulen++] = 1;
+        memcpy(up + ulen, opt, sizeof(opt));
+        n = ask_upstream(d->upstream, up, ulen + sizeof(opt), out);
+        if (n) {
+                /* The guest's id back on the answer. */
+                out[0] = q[0];
+                out[1] = q[1];
+        }
         if (!n) {
                 record(d, name, qtype, true, rule ? rule->origin : "--net=host", NULL, "SERVFAIL (upstream)");
                 return reply_empty(q, qend, 2, out);

@@ -267,12 +267,13 @@ static unsigned holders(bool stream, const struct net_addr *dest, bool *all_own)
         return n;
 }
 
-static bool stream_socket(int sock)
+/* The socket's protocol (IPPROTO_TCP, IPPROTO_UDP, ...), or -1. */
+static int sock_protocol(int sock)
 {
-        int type = 0;
-        socklen_t len = sizeof(type);
+        int proto = -1;
+        socklen_t len = sizeof(proto);
 
-        return getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+        return getsockopt(sock, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 ? proto : -1;
 }
 
 /* Is a loopback destination the guest's own server (every socket bound
@@ -281,10 +282,14 @@ static bool own_server(int sock, const struct net_addr *dest)
 {
         bool all_own;
 
-        /* A port none of the guest's sockets had: not its server. */
-        if (!own_port_seen(dest->port))
+        int proto = sock_protocol(sock);
+
+        /* A port none of the guest's sockets had: not its server. The
+         * tables asked are TCP's and UDP's: another protocol (UDP-Lite)
+         * is never the guest's own. */
+        if (!own_port_seen(dest->port) || (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
                 return false;
-        return holders(stream_socket(sock), dest, &all_own) > 0 && all_own;
+        return holders(proto == IPPROTO_TCP, dest, &all_own) > 0 && all_own;
 }
 
 void net_note_bound(int sock)
@@ -452,17 +457,24 @@ long net_judge_bind(struct sentry_call *c, int sock, struct sockaddr_storage *ss
 {
         const struct policy *p = c->s->policy;
         struct net_addr a;
-        int r = net_addr_from_sockaddr(&a, ss, len), reuse = 0;
-        socklen_t rlen = sizeof(reuse);
+        int r = net_addr_from_sockaddr(&a, ss, len), reuse = 0, reuseaddr = 0, proto = -1;
+        socklen_t rlen = sizeof(reuse), alen = sizeof(reuseaddr);
         static const uint8_t zero[16];
 
         if (r < 0)
                 return r == -EAFNOSUPPORT ? -EAFNOSUPPORT : -EINVAL;
-        /* SO_REUSEPORT shares a port with another socket of the same user:
-         * a host service's, whose clients the kernel would then hand to
-         * the guest by turns. Only where every socket on it is the guest's. */
-        if (p && p->net.mode != NET_HOST && a.port && sock >= 0 &&
-            getsockopt(sock, SOL_SOCKET, SO_REUSEPORT, &reuse, &rlen) == 0 && reuse) {
+        /* SO_REUSEPORT shares a port with another socket of the same user,
+         * and for datagrams SO_REUSEADDR with anyone's: a host service's,
+         * whose clients or datagrams the kernel would then hand to the
+         * guest. Only where every socket on it is the guest's. */
+        if (p && p->net.mode != NET_HOST && a.port && sock >= 0) {
+                proto = sock_protocol(sock);
+                getsockopt(sock, SOL_SOCKET, SO_REUSEPORT, &reuse, &rlen);
+                if (proto != IPPROTO_TCP)
+                        getsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &reuseaddr, &alen);
+                reuse = reuse || reuseaddr;
+        }
+        if (reuse) {
                 struct net_addr at = a;
                 bool all_own;
                 if (!memcmp(at.addr, zero, at.family == AF_INET ? 4 : 16)) {
@@ -472,8 +484,10 @@ long net_judge_bind(struct sentry_call *c, int sock, struct sockaddr_storage *ss
                         else
                                 at.addr[15] = 1;
                 }
-                if (holders(stream_socket(sock), &at, &all_own) > 0 && !all_own) {
-                        detail(c, "local", &a, NULL, NULL, "SO_REUSEPORT on a port a host socket holds");
+                if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP) ||
+                    (holders(proto == IPPROTO_TCP, &at, &all_own) > 0 && !all_own)) {
+                        detail(c, "local", &a, NULL, NULL,
+                               "a shared port (SO_REUSEPORT, SO_REUSEADDR) a host socket holds");
                         sentry_decide(c, "deny", "net");
                         return -EADDRINUSE;
                 }

@@ -740,9 +740,20 @@ static void *waiter_main(void *arg)
                         err = errno;
                 w->plat->ops->respond(w->plat, &w->ev, PLATFORM_RETURN, -err);
         } else if (w->flags == -3) {
-                /* A send on a blocking socket that had no room. */
+                /* A send on a blocking socket that had no room: made when
+                 * there is room, and only while the caller still waits (a
+                 * caller killed meanwhile sends nothing, as natively). */
                 struct send_job *j = w->send;
-                ssize_t n = sendmsg(w->fd, &j->m, j->flags | MSG_NOSIGNAL);
+                ssize_t n = -1;
+                errno = EINTR;
+                while (w->plat->ops->valid(w->plat, &w->ev)) {
+                        struct pollfd pfd = { .fd = w->fd, .events = POLLOUT };
+                        if (poll(&pfd, 1, 1000) <= 0)
+                                continue;
+                        n = sendmsg(w->fd, &j->m, j->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+                        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+                                break;
+                }
                 long r = n < 0 ? -errno : n;
                 if (n >= 0 && j->len_at) {
                         unsigned len = (unsigned)n;

@@ -612,7 +612,8 @@ long sys_sockopt(struct sentry_call *c, int fd, int level, int name)
          * network policy judged. Setting one on a socket is refused
          * (reading one back is harmless). */
         if (c->ev.nr == SYS_setsockopt &&
-            ((level == IPPROTO_IPV6 && (name == IPV6_RTHDR || name == IPV6_2292RTHDR)) ||
+            ((level == IPPROTO_IPV6 &&
+              (name == IPV6_RTHDR || name == IPV6_2292RTHDR || name == IPV6_2292PKTOPTIONS)) ||
              (level == IPPROTO_IP && (name == IP_OPTIONS || name == IP_RETOPTS))))
                 return refuse(c, "net-routing-header", -EPERM);
         if (level != SOL_SOCKET || (name != 76 /* SO_PASSPIDFD */ && name != 77 /* SO_PEERPIDFD */))

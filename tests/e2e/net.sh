@@ -128,9 +128,11 @@ elif mode == "abstract":
     s = socket.socket(socket.AF_UNIX)
     s.bind("\0" + sys.argv[3])
     greet(s, sys.argv[3])
-elif mode == "udp":
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
+elif mode in ("udp", "udp-any-reuse", "udplite"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136 if mode == "udplite" else 0)
+    if mode == "udp-any-reuse":
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0" if mode == "udp-any-reuse" else "127.0.0.1", 0))
     ready(s.getsockname()[1])
     while True:
         data, peer = s.recvfrom(2048)
@@ -288,6 +290,8 @@ serve abs abstract "$abs_name"
 serve http http "$T/www"
 serve reuse tcp-reuseport
 serve any tcp-any
+serve udpreuse udp-any-reuse
+serve udplite udplite
 tcp_port=$(cat "$T/tcp.port") udp_port=$(cat "$T/udp.port") http_port=$(cat "$T/http.port")
 
 run "$o" "$e" "$PY" -c "$tcp_probe" 127.0.0.1 "$tcp_port"
@@ -418,6 +422,40 @@ guest reuseport -- "$PY" -c "$reuse_probe" "$reuse_port"
 check_out "confined it does not" "^reuseport refused EADDRINUSE$"
 check_audit "...and the refusal is audited" "$T/reuseport.jsonl" syscall=bind decision=deny
 
+# --- more doors: a datagram port shared by SO_REUSEADDR, UDP-Lite, wide ranges -----
+shareudp_probe="$attempt_py"'
+def share():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+    return "bound"
+attempt("udp-reuseaddr", share)
+'
+reuse_udp=$(cat "$T/udpreuse.port")
+run "$o" "$e" "$PY" -c "$shareudp_probe" "$reuse_udp"
+check_out "natively SO_REUSEADDR takes a host UDP service's port (and its datagrams)" "^udp-reuseaddr ok bound$"
+guest udpreuse -- "$PY" -c "$shareudp_probe" "$reuse_udp"
+check_out "confined it does not" "^udp-reuseaddr refused EADDRINUSE$"
+udplite_probe="$attempt_py"'
+port = int(sys.argv[1])
+def lite():
+    own = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); own.bind(("127.0.0.1", port))
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136)
+    return s.sendto(b"lite", ("127.0.0.1", port))
+attempt("udplite", lite)
+'
+lite_port=$(cat "$T/udplite.port")
+before=$(lines "$T/udplite.port.log")
+guest udplite -- "$PY" -c "$udplite_probe" "$lite_port"
+check_out "a UDP port of the guest's does not open a host UDP-Lite service on it" "^udplite refused ECONNREFUSED$"
+check_eq "...which never sees the datagram" "$before" "$(lines "$T/udplite.port.log")"
+guest wide --allow-net=0.0.0.0/0 -- "$PY" -c "$tcp_probe" 127.0.0.1 "$tcp_port"
+check_out "--allow-net=0.0.0.0/0 (the internet) does not open host loopback" "^refused ECONNREFUSED$"
+guest wide-meta --allow-net=0.0.0.0/0 -- "$PY" -c "$tcp_probe" 169.254.169.254 80
+check_audit "...nor cloud metadata" "$T/wide-meta.jsonl" syscall=connect decision=deny 'line=169\.254\.169\.254'
+guest lo8 --allow-net=127.0.0.0/8:"$tcp_port" -- "$PY" -c "$tcp_probe" 127.0.0.1 "$tcp_port"
+check_out "127.0.0.0/8 does" "^ok hello from host$"
+
 # --- the host's own addresses are the host, as loopback is ------------------------
 hostip=$(ip -4 -o addr show scope global 2>/dev/null | awk '{sub("/.*", "", $4); print $4; exit}')
 if [ -n "$hostip" ]; then
@@ -522,6 +560,10 @@ q = struct.pack("!HHHHHH", 0x1111, 0x0100, 1, 0, 0, 1) + name(sys.argv[1]) + str
 print("extra-record rcode", ask(q))
 u = struct.pack("!HHHHHH", 0x2222, 5 << 11, 1, 0, 1, 0) + name(sys.argv[1]) + struct.pack("!HH", 6, 1) + rr
 print("update rcode", ask(u))
+c = struct.pack("!HHHHHH", 0x1337, 0x0100, 1, 0, 0, 0) + name("GoOd.TeSt") + struct.pack("!HH", 1, 1)
+print("mixed-case rcode", ask(c))
+x = struct.pack("!HHHHHH", 0x4444, 0x0100, 1, 0, 0, 0) + name(sys.argv[1]) + struct.pack("!HH", 0xbeef, 1)
+print("odd-type rcode", ask(x))
 t = socket.create_connection((ns, 53), timeout=5); t.send(b"\x00")
 print("while a TCP client holds", socket.getaddrinfo(sys.argv[1], 80)[0][4][0])
 '
@@ -531,6 +573,11 @@ check_out "an UPDATE is refused (NOTIMP)" "^update rcode 4$"
 check_out "a TCP client sending half a length does not hold the resolver" "^while a TCP client holds 127\.0\.0\.1$"
 smuggled=$(printf 'smuggled-secret' | od -An -tx1 | tr -d ' \n')
 check_nomatch "the added record never reached the upstream" "$smuggled" "$dnslog.raw"
+check_out "a mixed-case name is answered" "^mixed-case rcode 0$"
+check_nomatch "...but asked upstream in the sentry's case" "$(printf 'GoOd' | od -An -tx1 | tr -d ' \n')" "$dnslog.raw"
+check_nomatch "...and with an id of the sentry's" "^1337" "$dnslog.raw"
+check_out "an uncommon record type is refused" "^odd-type rcode 5$"
+check_nomatch "...and never asked upstream" "beef0001" "$dnslog.raw"
 
 # The name allows what it resolves to, not the address before it is
 # resolved.
