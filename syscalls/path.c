@@ -908,8 +908,9 @@ static long connect_blocking(struct sentry_call *c, int copy, int fl, const stru
         e = errno;
         fcntl(copy, F_SETFL, fl);
         /* The port it was given, when the guest's own server will reply
-         * to it (a datagram socket). */
-        if ((r == 0 || e == EINPROGRESS) && to_loopback(ss, len))
+         * to it: a datagram socket's connect is done at once, while a
+         * stream's is under way (its replies come on the connection). */
+        if (r == 0 && to_loopback(ss, len))
                 net_note_bound(copy);
         if (r == 0 || e != EINPROGRESS) {
                 close(copy);
@@ -2356,8 +2357,8 @@ static long ip_addr_call(struct sentry_call *c, int copy, int domain, uint64_t a
         if (fl >= 0 && !(fl & O_NONBLOCK))
                 return connect_blocking(c, copy, fl, &ss, (socklen_t)addrlen);
         r = connect(copy, (struct sockaddr *)&ss, (socklen_t)addrlen) < 0 ? -errno : 0;
-        if ((r == 0 || r == -EINPROGRESS) && to_loopback(&ss, (socklen_t)addrlen))
-                net_note_bound(copy); /* the port it was given: the guest's server replies to it */
+        if (r == 0 && to_loopback(&ss, (socklen_t)addrlen))
+                net_note_bound(copy); /* a datagram socket's port: the guest's server replies to it */
         close(copy);
         return r;
 }

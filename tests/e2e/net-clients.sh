@@ -38,7 +38,9 @@ ip link add "$host_if" type veth peer name "$ns_if" netns "$ns" &&
 at_exit "ip route del $META/32 dev $host_if 2>/dev/null"
 
 # The test host's services, in its namespace.
-inns() { timeout -k 5 "$LIFE" ip netns exec "$ns" "$@"; }
+# exec: so that $! of "inns ... &" is the server (through timeout), which
+# the exit trap then stops.
+inns() { exec timeout -k 5 "$LIFE" ip netns exec "$ns" "$@"; }
 mkdir -p "$T/index/simple/setuptools" "$T/git" "$T/meta"
 cp "$wheel" "$T/index/"
 w=$(basename "$wheel")
