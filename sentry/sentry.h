@@ -57,11 +57,12 @@ struct sentry_call {
         struct platform_event ev;
         const struct sys_entry *e; /* NULL for a number the table does not know */
         pid_t tgid;                /* the caller's process, once asked (sentry_caller_tgid) */
-        const char *decision;      /* audit decision; NULL means a plain allow */
-        const char *rule;          /* what decided it */
-        char detail[512];          /* extra JSON members for the audit record, or "" */
-        long done;                 /* with SENTRY_DONE: what the call returned (an fd installed) */
-        bool done_known;           /* ... if the handler says (else it is answered later) */
+        int slot1;            /* 1 + the caller's pidfd cache slot, once this call proved it the caller's */
+        const char *decision; /* audit decision; NULL means a plain allow */
+        const char *rule;     /* what decided it */
+        char detail[512];     /* extra JSON members for the audit record, or "" */
+        long done;            /* with SENTRY_DONE: what the call returned (an fd installed) */
+        bool done_known;      /* ... if the handler says (else it is answered later) */
 };
 
 /* Start serving: the listener came from the guest. Runs the notification
@@ -71,6 +72,10 @@ int sentry_serve(struct sentry *s);
 
 /* Mark the call as a refusal (or another audited decision). */
 void sentry_decide(struct sentry_call *c, const char *decision, const char *rule);
+
+/* An exec changed some process's executable: forget the ones cached for
+ * the audit records. */
+void sentry_forget_exes(void);
 
 /* Guest memory of the calling task: see platform_read and friends. */
 int sentry_read(struct sentry_call *c, void *dst, uint64_t addr, size_t n);

@@ -47,6 +47,26 @@ int sentry_write(struct sentry_call *c, uint64_t addr, const void *src, size_t n
         return platform_write(&c->s->plat, &c->ev, addr, src, n);
 }
 
+/* pidfds of recent callers, by tid, so a call on an fd does not open one
+ * each time. A cached pidfd names its process forever: if that process
+ * died and its tid now belongs to another, pidfd_getfd on it fails with
+ * ESRCH and a fresh one is opened for the caller. */
+#define CALLER_PIDFD_SLOTS 256
+static struct {
+        pid_t tid;
+        int pidfd;
+        /* What the audit record names, known once asked: the process and
+         * its executable (forgotten at every exec). */
+        pid_t tgid;
+        char exe[256];
+} caller_pidfds[CALLER_PIDFD_SLOTS];
+
+void sentry_forget_exes(void)
+{
+        for (unsigned i = 0; i < CALLER_PIDFD_SLOTS; i++)
+                caller_pidfds[i].exe[0] = '\0';
+}
+
 pid_t sentry_caller_tgid(struct sentry_call *c)
 {
         char path[64], buf[2048];
@@ -54,6 +74,8 @@ pid_t sentry_caller_tgid(struct sentry_call *c)
 
         if (c->tgid > 0)
                 return c->tgid; /* asked before during this call */
+        if (c->slot1 && caller_pidfds[c->slot1 - 1].tgid > 0)
+                return c->tgid = caller_pidfds[c->slot1 - 1].tgid;
         /* Most callers lead their process, and pidfd_open without
          * PIDFD_THREAD accepts only a leader: two calls, not the text of
          * /proc/TID/status (an exec's checks asked three times). */
@@ -63,6 +85,8 @@ pid_t sentry_caller_tgid(struct sentry_call *c)
                 if (!c->s->plat.ops->valid(&c->s->plat, &c->ev))
                         return -ESRCH;
                 c->tgid = c->ev.tid;
+                if (c->slot1)
+                        caller_pidfds[c->slot1 - 1].tgid = c->tgid;
                 return c->tgid;
         }
         snprintf(path, sizeof(path), "/proc/%d/status", (int)c->ev.tid);
@@ -72,6 +96,8 @@ pid_t sentry_caller_tgid(struct sentry_call *c)
         if (!p || !c->s->plat.ops->valid(&c->s->plat, &c->ev))
                 return -ESRCH;
         c->tgid = (pid_t)strtol(p + 6, NULL, 10);
+        if (c->slot1)
+                caller_pidfds[c->slot1 - 1].tgid = c->tgid;
         return c->tgid;
 }
 
@@ -179,16 +205,6 @@ static long call_handler(struct sentry_call *c)
         return (long)ret;
 }
 
-/* pidfds of recent callers, by tid, so a call on an fd does not open one
- * each time. A cached pidfd names its process forever: if that process
- * died and its tid now belongs to another, pidfd_getfd on it fails with
- * ESRCH and a fresh one is opened for the caller. */
-#define CALLER_PIDFD_SLOTS 256
-static struct {
-        pid_t tid;
-        int pidfd;
-} caller_pidfds[CALLER_PIDFD_SLOTS];
-
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
 #endif
@@ -212,6 +228,8 @@ static int caller_pidfd(struct sentry_call *c, bool fresh)
                 close(caller_pidfds[i].pidfd);
         caller_pidfds[i].tid = c->ev.tid;
         caller_pidfds[i].pidfd = fd;
+        caller_pidfds[i].tgid = 0;
+        caller_pidfds[i].exe[0] = '\0';
         return fd;
 }
 
@@ -235,6 +253,9 @@ int sentry_caller_fd(struct sentry_call *c, int fd)
                 close(copy);
                 return -ESRCH;
         }
+        /* The cached pidfd reached the caller while its call is pending:
+         * the slot is the caller's for the rest of this call. */
+        c->slot1 = (int)((unsigned)c->ev.tid % CALLER_PIDFD_SLOTS) + 1;
         return copy;
 }
 
@@ -332,7 +353,14 @@ static void report(struct sentry_call *c, const char *decoded, long result, bool
                         .result = res,
                         .extra = c->detail,
                 };
-                exe_of(c->ev.tid, exe, sizeof(exe));
+                if (c->slot1 && caller_pidfds[c->slot1 - 1].exe[0]) {
+                        snprintf(exe, sizeof(exe), "%s", caller_pidfds[c->slot1 - 1].exe);
+                } else {
+                        exe_of(c->ev.tid, exe, sizeof(exe));
+                        if (c->slot1)
+                                snprintf(caller_pidfds[c->slot1 - 1].exe, sizeof(caller_pidfds[0].exe), "%s",
+                                         exe);
+                }
                 r.exe = exe;
                 if (!c->e) {
                         /* Numbers of another ABI mean other calls: say which. */

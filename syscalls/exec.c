@@ -101,6 +101,7 @@ static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flag
                 return n; /* EFAULT or ENAMETOOLONG, as the kernel would say */
         /* A thread's exec takes the leader's tid, with its own cwd. */
         sys_path_forget_cwds();
+        sentry_forget_exes();
         /* With a policy, the exec right on what would run. */
         n = sys_path_check_exec(c, dirfd, p, flags, &ran, &ld);
         if (n < 0)
@@ -295,8 +296,10 @@ static long exec_verify_locked(struct sentry_call *c)
         if (!e)
                 return 0;
         /* The new image's first call: what its tid's cwd was before (the
-         * leader's, if another thread made the exec) is not its cwd. */
+         * leader's, if another thread made the exec) is not its cwd, nor
+         * its executable the one cached for the records. */
         sys_path_forget_cwds();
+        sentry_forget_exes();
         snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)e->tgid);
         if (sentry_proc_stat(-1, e->tgid, NULL, &start, NULL, NULL) < 0 || start != e->start ||
             stat(proc, &st) < 0) {
