@@ -86,7 +86,7 @@ int main(int argc, char **argv)
         if (argc == 2 && !strcmp(argv[1], "serve")) {
                 listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
                 if (listener < 0 || bind(listener, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-                    listen(listener, 1024) < 0 || getsockname(listener, (struct sockaddr *)&sa, &len) < 0)
+                    listen(listener, 4096) < 0 || getsockname(listener, (struct sockaddr *)&sa, &len) < 0)
                         return 1;
                 printf("port %d\n", ntohs(sa.sin_port));
                 fflush(stdout);
@@ -119,7 +119,7 @@ int main(int argc, char **argv)
                 return usage();
         listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (listener < 0 || bind(listener, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-            listen(listener, 128) < 0 || getsockname(listener, (struct sockaddr *)&sa, &len) < 0) {
+            listen(listener, 4096) < 0 || getsockname(listener, (struct sockaddr *)&sa, &len) < 0) {
                 perror("bench-net: listen");
                 return 1;
         }
