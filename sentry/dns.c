@@ -200,6 +200,29 @@ static void record(struct dns_server *d, const char *name, unsigned qtype, bool 
         audit_write(d->audit, &r);
 }
 
+/* A query for name (dotted, at most 253 bytes, labels of 1-63) of type
+ * qtype, class IN, with recursion desired and the given id, into q (at
+ * least 12 + 255 + 4 bytes). Its length. */
+static size_t make_query(unsigned char *q, const unsigned char id[2], const char *name, unsigned qtype)
+{
+        size_t off = 12;
+
+        memset(q, 0, 12);
+        q[0] = id[0], q[1] = id[1], q[2] = 0x01, q[5] = 1; /* RD, one question */
+        for (const char *p = name; *p;) {
+                const char *dot = strchr(p, '.');
+                size_t l = dot ? (size_t)(dot - p) : strlen(p);
+                q[off++] = (unsigned char)l;
+                memcpy(q + off, p, l);
+                off += l;
+                p += l + (dot ? 1 : 0);
+        }
+        q[off++] = 0;
+        q[off++] = (unsigned char)(qtype >> 8), q[off++] = (unsigned char)qtype;
+        q[off++] = 0, q[off++] = 1;
+        return off;
+}
+
 /* The record types resolvers ask for: A, NS, CNAME, SOA, PTR, MX, TXT,
  * AAAA, SRV, NAPTR, DS, DNSKEY, SVCB, HTTPS, CAA. */
 static bool common_qtype(unsigned t)
@@ -260,22 +283,11 @@ static size_t answer(struct dns_server *d, const unsigned char *q, size_t qlen, 
          * the guest chose but the allowed name and a common type. */
         unsigned char up[DNS_MAX], id[2];
         static const unsigned char opt[11] = { 0, 0, 41, 1232 >> 8, 1232 & 0xff, 0, 0, 0, 0, 0, 0 };
-        size_t ulen = 12;
+        size_t ulen;
         if (getrandom(id, sizeof(id), 0) != sizeof(id))
                 return reply_empty(q, qend, 2, out);
-        memset(up, 0, 12);
-        up[0] = id[0], up[1] = id[1], up[2] = 0x01, up[5] = 1, up[11] = 1;
-        for (const char *p = name; *p;) {
-                const char *dot = strchr(p, '.');
-                size_t l = dot ? (size_t)(dot - p) : strlen(p);
-                up[ulen++] = (unsigned char)l;
-                memcpy(up + ulen, p, l);
-                ulen += l;
-                p += l + (dot ? 1 : 0);
-        }
-        up[ulen++] = 0;
-        up[ulen++] = (unsigned char)(qtype >> 8), up[ulen++] = (unsigned char)qtype;
-        up[ulen++] = 0, up[ulen++] = 1;
+        ulen = make_query(up, id, name, qtype);
+        up[11] = 1; /* and an additional record: */
         memcpy(up + ulen, opt, sizeof(opt));
         n = ask_upstream(d->upstream, up, ulen + sizeof(opt), out);
         if (n) {
@@ -418,22 +430,10 @@ static size_t resolve_now(struct dns_server *d, const char *name, char *buf, siz
 
         for (size_t t = 0; t < 2; t++) {
                 unsigned char q[300], ans[DNS_MAX], id[2];
-                size_t off = 12;
-                const char *p = name;
+                size_t off;
                 if (getrandom(id, 2, 0) != 2)
                         return used;
-                memset(q, 0, 12);
-                q[0] = id[0], q[1] = id[1], q[2] = 0x01, q[5] = 1; /* RD, one question */
-                while (*p && off < sizeof(q) - 70) {
-                        const char *dot = strchr(p, '.');
-                        size_t l = dot ? (size_t)(dot - p) : strlen(p);
-                        q[off++] = (unsigned char)l;
-                        memcpy(q + off, p, l);
-                        off += l;
-                        p += l + (dot ? 1 : 0);
-                }
-                q[off++] = 0;
-                q[off++] = 0, q[off++] = (unsigned char)types[t], q[off++] = 0, q[off++] = 1;
+                off = make_query(q, id, name, types[t]);
                 size_t n = ask_upstream(d->upstream, q, off, ans);
                 if (!n)
                         continue;

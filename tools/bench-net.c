@@ -69,6 +69,20 @@ static void *acceptor(void *arg)
         return arg;
 }
 
+/* n connections to sa, each closed at once. 0, or -1 (said why). */
+static int connect_many(const struct sockaddr_in *sa, long long n)
+{
+        for (long long i = 0; i < n; i++) {
+                int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (s < 0 || connect(s, (const struct sockaddr *)sa, sizeof(*sa)) < 0) {
+                        perror("bench-net: connect");
+                        return -1;
+                }
+                close(s);
+        }
+        return 0;
+}
+
 static int usage(void)
 {
         fprintf(stderr, "usage: bench-net stream BYTES | connect N | serve | connect-to PORT N\n");
@@ -100,14 +114,8 @@ int main(int argc, char **argv)
                 if (*end || n <= 0)
                         return usage();
                 t0 = now_ns();
-                for (long long i = 0; i < n; i++) {
-                        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                        if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                                perror("bench-net: connect");
-                                return 1;
-                        }
-                        close(s);
-                }
+                if (connect_many(&sa, n) < 0)
+                        return 1;
                 t1 = now_ns();
                 printf("connect-to %lld %.1f\n", n, (double)(t1 - t0) / (double)n);
                 return 0;
@@ -153,14 +161,8 @@ int main(int argc, char **argv)
                 nconn = n;
                 pthread_create(&t, NULL, acceptor, NULL);
                 t0 = now_ns();
-                for (long long i = 0; i < n; i++) {
-                        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                        if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                                perror("bench-net: connect");
-                                return 1;
-                        }
-                        close(s);
-                }
+                if (connect_many(&sa, n) < 0)
+                        return 1;
                 pthread_join(t, NULL);
                 t1 = now_ns();
                 printf("connect %lld %.1f\n", n, (double)(t1 - t0) / (double)n);
