@@ -579,6 +579,22 @@ check_nomatch "...and with an id of the sentry's" "^1337" "$dnslog.raw"
 check_out "an uncommon record type is refused" "^odd-type rcode 5$"
 check_nomatch "...and never asked upstream" "beef0001" "$dnslog.raw"
 
+# Without the right to bind port 53 (an unprivileged user): no resolver,
+# and the guest's /etc/hosts holds the exact names allowed, resolved at
+# the start by the same upstream; other names do not resolve.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && getent passwd nobody >/dev/null; then
+  u=$T/unpriv
+  mkdir -m 0777 "$u" "$u/state" && cp "$INTERPOSE" "$u/interpose" && chmod 0755 "$u/interpose" && chmod 0755 "$T"
+  grp=nogroup
+  getent group nogroup >/dev/null || grp=nobody
+  run "$o" "$e" setpriv --reuid=nobody --regid="$grp" --clear-groups --inh-caps=-all \
+    env -i HOME="$u" XDG_STATE_HOME="$u/state" TMPDIR="$u" PATH=/usr/bin:/bin \
+    "$u/interpose" --workspace="$u" "$D" --allow-net=good.test:"$http_port" -- \
+    sh -c 'getent hosts good.test; getent hosts bad.test || echo "bad not resolved"'
+  check_match "unprivileged: an allowed name resolves through the hosts file" "^127\.0\.0\.1 +good\.test" "$o"
+  check_match "unprivileged: another name does not" "^bad not resolved$" "$o"
+fi
+
 # The name allows what it resolves to, not the address before it is
 # resolved.
 guest dns-unresolved "$D" --allow-net=good.test:"$http_port" -- "$PY" -c "$tcp_probe" 127.0.0.1 "$http_port"
