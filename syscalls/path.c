@@ -748,8 +748,8 @@ static void *waiter_main(void *arg)
                 errno = EINTR;
                 while (w->plat->ops->valid(w->plat, &w->ev)) {
                         struct pollfd pfd = { .fd = w->fd, .events = POLLOUT };
-                        if (poll(&pfd, 1, 1000) <= 0)
-                                continue;
+                        if (poll(&pfd, 1, 1000) <= 0 || !w->plat->ops->valid(w->plat, &w->ev))
+                                continue; /* (the loop's test ends it if the caller is gone) */
                         n = sendmsg(w->fd, &j->m, j->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
                         if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
                                 break;

@@ -499,6 +499,14 @@ check_match "natively a socket takes an IPv6 routing header" "^rthdr ok" "$o"
 run "$o" "$e" $I --audit="$T/rthdr.jsonl" --allow-exec="$GUEST_DIR" -- "$P" rthdr "$udp_port"
 check_match "confined a routing header (packets by way of another address) is refused" "^rthdr refused Operation not permitted" "$o"
 check_audit "...and audited" "$T/rthdr.jsonl" syscall=setsockopt decision=deny
+run "$o" "$e" "$P" ghost 0
+check_match "natively a sender killed while blocked sends nothing" "^ghost ok" "$o"
+run "$o" "$e" $I --allow-exec="$GUEST_DIR" -- "$P" ghost 0
+check_match "confined neither (the waiter drops a killed caller's send)" "^ghost ok" "$o"
+run "$o" "$e" "$P" pktoptions 0
+check_match "natively IPV6_2292PKTOPTIONS (which can carry a routing header) is taken" "^pktoptions ok" "$o"
+run "$o" "$e" $I --allow-exec="$GUEST_DIR" -- "$P" pktoptions 0
+check_match "confined it is refused" "^pktoptions refused Operation not permitted" "$o"
 for how in stall stall-sendmsg; do
   run "$o" "$e" $I --allow-exec="$GUEST_DIR" -- "$P" "$how" 0
   check_match "a send blocked on a full socket does not stall the session's other calls ($how)" \

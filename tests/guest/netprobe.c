@@ -16,13 +16,19 @@
  *                   sendmmsg while the main thread's open() must still be
  *                   answered, the send still waiting ("stall ok" if so)
  *   stall-sendmsg   the same with sendmsg
+ *   ghost           a child blocked in sendmsg on a full socket is killed;
+ *                   its data must never arrive (natively it never does)
+ *   pktoptions      setsockopt(IPV6_2292PKTOPTIONS), which can carry a
+ *                   routing header
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/ip6.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +36,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int report(const char *name, long r)
@@ -111,6 +118,60 @@ static int stall(int nr)
         _exit(0); /* the sender stays blocked */
 }
 
+static int ghost(void)
+{
+        int sv[2], status;
+        char buf[65536];
+        pid_t child;
+        long got = 0;
+        bool seen = false;
+
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+                return report("ghost", -1);
+        memset(buf, 'f', sizeof(buf));
+        while (send(sv[0], buf, sizeof(buf), MSG_DONTWAIT) > 0)
+                ; /* full */
+        child = fork();
+        if (child == 0) {
+                struct iovec iov = { "GHOST", 5 };
+                struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+                stall_tid = (pid_t)syscall(SYS_gettid);
+                sendmsg(sv[0], &m, 0); /* blocks: nobody reads */
+                _exit(0);
+        }
+        /* Until the child sits in sendmsg (bounded), then kill it there. */
+        for (int i = 0; i < 2000; i++) {
+                char path[64], line[64] = "";
+                FILE *f;
+                snprintf(path, sizeof(path), "/proc/%d/syscall", (int)child);
+                if ((f = fopen(path, "re"))) {
+                        if (!fgets(line, sizeof(line), f))
+                                line[0] = '\0';
+                        fclose(f);
+                }
+                if (atoi(line) == SYS_sendmsg)
+                        break;
+                usleep(1000);
+        }
+        kill(child, SIGKILL);
+        waitpid(child, &status, 0);
+        /* Drain: room for a sender that outlived its caller, then a quiet
+         * second in which nothing more may come. */
+        for (;;) {
+                struct pollfd pfd = { .fd = sv[1], .events = POLLIN };
+                if (poll(&pfd, 1, 1000) <= 0)
+                        break;
+                ssize_t n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
+                if (n <= 0)
+                        break;
+                got += n;
+                if (memmem(buf, (size_t)n, "GHOST", 5))
+                        seen = true;
+        }
+        printf("ghost %s (%ld bytes read)\n", seen ? "LEAK: the killed sender's data arrived" : "ok", got);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -158,6 +219,13 @@ int main(int argc, char **argv)
                 inet_pton(AF_INET6, "fd00::77", &d.sin6_addr);
                 s = socket(AF_INET6, SOCK_DGRAM, 0);
                 return report(c, setsockopt(s, IPPROTO_IPV6, IPV6_RTHDR, rh, sizeof(rh)));
+        }
+        if (!strcmp(c, "ghost"))
+                return ghost();
+        if (!strcmp(c, "pktoptions")) {
+                unsigned char opt[64] = { 0 };
+                s = socket(AF_INET6, SOCK_DGRAM, 0);
+                return report(c, setsockopt(s, IPPROTO_IPV6, IPV6_2292PKTOPTIONS, opt, 0));
         }
         if (!strcmp(c, "stall"))
                 return stall(SYS_sendmmsg);
