@@ -16,6 +16,7 @@ struct sentry_call;
  * call only; they read the arguments from the event. */
 long sys_refuse(struct sentry_call *c);
 long sys_pid0(struct sentry_call *c);
+long sys_sched_affinity(struct sentry_call *c, int pid, unsigned len, uint64_t mask);
 long sys_unknown(struct sentry_call *c);
 
 /* proc.c: signals and other processes, own tree only */

@@ -1001,8 +1001,10 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
                  * saw: openat2's are in guest memory, where a thread could
                  * turn O_PATH into O_RDWR before the kernel reads them, so
                  * there the sentry hands over a plain fd of what it
-                 * judged, if the policy lets it be read, or refuses. */
-                if ((flags & O_PATH) && exact_flags)
+                 * judged, if the policy lets it be read, or refuses. So
+                 * too for a name in the private /tmp or /dev/shm, which the
+                 * kernel would look up in the host's. */
+                if ((flags & O_PATH) && exact_flags && !t->mapped)
                         return SENTRY_CONTINUE;
                 if (flags & O_PATH) {
                         int plain = S_ISDIR(t->r.st.st_mode) && (t->r.rights & PR_LIST)

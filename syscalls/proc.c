@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <linux/sockios.h>
 #include <linux/userfaultfd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
@@ -366,6 +367,33 @@ static long pid_target(struct sentry_call *c, pid_t pid)
 long sys_pid0(struct sentry_call *c)
 {
         return pid_target(c, (pid_t)c->ev.args[0]);
+}
+
+/* sched_setaffinity/sched_getaffinity of another thread of the tree: made
+ * by the sentry itself. The sentry narrows a caller's CPU mask for the
+ * instant it installs an fd (platform/unotify.c); a change let through to
+ * the kernel would land at any moment, inside that instant too, and be
+ * undone by the restore, or read the narrowed mask. The serving thread
+ * makes these calls between two of its own, never inside one. */
+long sys_sched_affinity(struct sentry_call *c, int pid, unsigned len, uint64_t mask)
+{
+        cpu_set_t set[8]; /* 8192 CPUs */
+        long r = pid_target(c, pid);
+        size_t n = len < sizeof(set) ? len : sizeof(set);
+
+        if (r != SENTRY_CONTINUE || pid <= 0 || is_self(c, pid))
+                return r;
+        memset(set, 0, sizeof(set));
+        if (c->ev.nr == SYS_sched_setaffinity) {
+                if (n && (r = sentry_read(c, set, mask, n)) < 0)
+                        return r;
+                return sched_setaffinity(pid, n, set) < 0 ? -errno : 0;
+        }
+        r = syscall(SYS_sched_getaffinity, pid, n, set);
+        if (r < 0)
+                return -errno;
+        long w = sentry_write(c, mask, set, (size_t)r);
+        return w < 0 ? w : r; /* the bytes the kernel's mask takes */
 }
 
 /* setpriority/getpriority and ioprio: process targets are checked; groups

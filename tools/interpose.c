@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -65,16 +64,58 @@ static int version(void)
         return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/* Empty the directory dirfd (on device dev), by descriptors only. Whoever
+ * else can write in the tree (the guest may have opened it to others)
+ * may swap a directory for a symlink under our feet: every directory is
+ * opened O_NOFOLLOW from its parent's descriptor and every name removed
+ * with unlinkat there, so nothing outside the tree is ever reached. */
+static void empty_dir(int dirfd, dev_t dev, int depth)
 {
-        (void)st, (void)flag, (void)ftw;
-        return remove(path) < 0 ? 0 : 0;
+        int fd = dup(dirfd);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+
+        if (!d) {
+                if (fd >= 0)
+                        close(fd);
+                return;
+        }
+        while ((de = readdir(d))) {
+                struct stat st;
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        struct stat sst;
+                        if (sub >= 0 && depth < 256 && fstat(sub, &sst) == 0 && sst.st_dev == dev)
+                                empty_dir(sub, dev, depth + 1);
+                        if (sub >= 0)
+                                close(sub);
+                        unlinkat(dirfd, de->d_name, AT_REMOVEDIR);
+                } else {
+                        unlinkat(dirfd, de->d_name, 0);
+                }
+        }
+        closedir(d);
 }
 
 /* Remove the session's temp directory and what the guest left in it. */
 static void remove_tree(const char *dir)
 {
-        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+
+        if (fd < 0)
+                return;
+        /* Nobody else in from now on (the guest may have opened it up). */
+        if (fstat(fd, &st) == 0) {
+                fchmod(fd, 0700);
+                empty_dir(fd, st.st_dev, 0);
+        }
+        close(fd);
+        rmdir(dir);
 }
 
 /*

@@ -642,6 +642,13 @@ def squat():
         f.write("planted by the guest")
     return True
 attempt("squat", squat)
+def opath_private():
+    # The guest's own object by that name; an O_PATH open of the name must
+    # reach it, not the host's (the kernel would look in the host's).
+    open(sys.argv[1], "w").close()
+    fd = os.open(sys.argv[1], os.O_PATH)
+    return os.readlink("/proc/self/fd/%d" % fd) != sys.argv[1]
+attempt("opath-private", opath_private)
 attempt("host-pty", lambda: os.open(sys.argv[2], os.O_RDWR | os.O_NOCTTY) >= 0)
 from multiprocessing import shared_memory, Lock
 def own_shm():
@@ -666,6 +673,7 @@ check_match "another process's shared memory is not there" "^host-shm refused No
 check_match "...nor listed" "^host-shm-listed no" "$o"
 check_match "the guest makes names in its /dev/shm" "^squat ok" "$o"
 check_true "...which never appear in the host's" test ! -e "$shm-squat"
+check_match "an O_PATH open of a name there reaches the guest's object, not the host's" "^opath-private ok" "$o"
 check_match "another terminal is refused" "^host-pty refused Permission denied" "$o"
 check_match "the guest's own shared memory works" "^own-shm ok" "$o"
 check_match "the guest's own semaphores work" "^own-lock ok" "$o"

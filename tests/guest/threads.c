@@ -12,6 +12,8 @@
  *   affinity   a thread's CPU mask is its own: the sentry holds a caller to
  *              one CPU while it installs an fd (platform/unotify.c); the
  *              caller never sees that mask, and keeps one it set itself
+ *   affinity-other  another thread sets and reads back the mask of one
+ *              that keeps opening files: every setting holds
  */
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -255,6 +257,51 @@ static int affinity_case(void)
         return guest_result();
 }
 
+static volatile int opener_go = 1;
+static volatile pid_t opener_tid;
+
+static void *opener(void *arg)
+{
+        opener_tid = (pid_t)syscall(SYS_gettid);
+        while (opener_go) {
+                int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (fd >= 0)
+                        close(fd);
+        }
+        return arg;
+}
+
+static int affinity_other(void)
+{
+        cpu_set_t all, one, now;
+        pthread_t t;
+        int lost = 0, first = -1;
+
+        CHECK(sched_getaffinity(0, sizeof(all), &all) == 0, "sched_getaffinity");
+        if (CPU_COUNT(&all) < 2) {
+                NOTE("one CPU: nothing to narrow");
+                return EXIT_SKIP;
+        }
+        for (int c = 0; c < CPU_SETSIZE && first < 0; c++)
+                if (CPU_ISSET(c, &all))
+                        first = c;
+        CPU_ZERO(&one);
+        CPU_SET(first, &one);
+        pthread_create(&t, NULL, opener, NULL);
+        while (!opener_tid)
+                sched_yield();
+        for (int i = 0; i < 2000; i++) {
+                const cpu_set_t *want = i & 1 ? &one : &all;
+                if (sched_setaffinity(opener_tid, sizeof(*want), want) != 0 ||
+                    sched_getaffinity(opener_tid, sizeof(now), &now) != 0 || !CPU_EQUAL(&now, want))
+                        lost++;
+        }
+        opener_go = 0;
+        pthread_join(t, NULL);
+        CHECK(lost == 0, "%d of 2000 settings of another thread's mask did not hold", lost);
+        return guest_result();
+}
+
 int main(int argc, char **argv)
 {
         const char *c = argc > 1 ? argv[1] : "";
@@ -272,6 +319,8 @@ int main(int argc, char **argv)
                 return exit_thread();
         if (!strcmp(c, "affinity"))
                 return affinity_case();
+        if (!strcmp(c, "affinity-other"))
+                return affinity_other();
         fprintf(stderr, "guest-threads: unknown case '%s'\n", c);
         return EXIT_HARD;
 }
