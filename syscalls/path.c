@@ -870,16 +870,37 @@ static long open_later(struct sentry_call *c, struct target *t, int flags)
         return waiter_start(c, w);
 }
 
-/* A blocking connect on the sentry's copy of the socket; takes copy. */
-static long connect_later(struct sentry_call *c, int copy, const struct sockaddr_storage *ss, socklen_t len)
+/* A blocking connect on the sentry's copy of the socket, in a waiter.
+ * hold: the socket file a unix address names (/proc/self/fd/N), kept open
+ * until then, or -1. Takes copy and hold. */
+static long connect_later(struct sentry_call *c, int copy, const void *addr, socklen_t len, int hold)
 {
         struct waiter *w = new_waiter();
 
         w->flags = -1;
         w->fd = copy;
-        w->addr = *ss;
+        memcpy(&w->addr, addr, len);
         w->addrlen = len;
+        w->hold = hold;
         return waiter_start(c, w);
+}
+
+/* connect on the guest's blocking socket (its file status flags fl)
+ * without waiting: O_NONBLOCK for this one call. The socket is not
+ * connected yet, so no other thread has a use for it meanwhile. 0, or -1
+ * with errno as connect's; 1 when the flags would not change (no connect
+ * made: the caller's is a blocking one). */
+static int connect_now(int copy, int fl, const void *addr, socklen_t len)
+{
+        int r, e;
+
+        if (fcntl(copy, F_SETFL, fl | O_NONBLOCK) < 0)
+                return 1;
+        r = connect(copy, addr, len);
+        e = errno;
+        fcntl(copy, F_SETFL, fl);
+        errno = e;
+        return r;
 }
 
 /* A blocking connect, made without blocking the sentry: started with the
@@ -900,13 +921,10 @@ static long connect_blocking(struct sentry_call *c, int copy, int fl, const stru
                              socklen_t len)
 {
         struct pollfd pfd = { .fd = copy, .events = POLLOUT };
-        int r, e;
+        int r = connect_now(copy, fl, ss, len), e = errno;
 
-        if (fcntl(copy, F_SETFL, fl | O_NONBLOCK) < 0)
-                return connect_later(c, copy, ss, len);
-        r = connect(copy, (const struct sockaddr *)ss, len);
-        e = errno;
-        fcntl(copy, F_SETFL, fl);
+        if (r == 1)
+                return connect_later(c, copy, ss, len, -1);
         /* The port it was given, when the guest's own server will reply
          * to it: a datagram socket's connect is done at once, while a
          * stream's is under way (its replies come on the connection). */
@@ -2373,6 +2391,36 @@ static long ip_addr_call(struct sentry_call *c, int copy, int domain, uint64_t a
  * change it after the check. Other sockets cannot be given an AF_UNIX
  * address (the kernel refuses a family that is not the socket's), so they
  * go on to the kernel: the network broker (issue 5) decides those. */
+/* t->given from the path of a unix address: plen bytes of sun_path, up
+ * to its first NUL (a path that fills sun_path has none). */
+static void given_of_sun_path(struct target *t, const struct sockaddr_un *ua, size_t plen)
+{
+        size_t n = plen < sizeof(ua->sun_path) ? plen : sizeof(ua->sun_path);
+
+        memcpy(t->given, ua->sun_path, n);
+        t->given[n] = '\0';
+}
+
+/* A unix socket file named by the address ua (plen bytes of path), to
+ * connect or send to: the write right on it (as for connect), then ua
+ * rewritten to reach the object the walk found (t), /proc/self/fd/HOLD,
+ * and *hold that fd (the caller's to close). 0 or -errno. */
+static long unix_socket_file(struct sentry_call *c, struct target *t, struct sockaddr_un *ua, size_t plen,
+                             int *hold)
+{
+        long r;
+
+        given_of_sun_path(t, ua, plen);
+        if ((r = existing_given(c, AT_FDCWD, 0, t, PR_WRITE, "write")) < 0)
+                return r;
+        *hold = fcntl(t->fd, F_DUPFD_CLOEXEC, 3);
+        if (*hold < 0)
+                return -EMFILE;
+        memset(ua->sun_path, 0, sizeof(ua->sun_path));
+        snprintf(ua->sun_path, sizeof(ua->sun_path), "/proc/self/fd/%d", *hold);
+        return 0;
+}
+
 /* The record of a unix socket file reached (bind or connect). */
 static void unix_detail(struct sentry_call *c, const struct target *t)
 {
@@ -2394,23 +2442,12 @@ static void unix_detail(struct sentry_call *c, const struct target *t)
  * and hold. */
 static long unix_connect(struct sentry_call *c, int copy, const void *addr, socklen_t len, int hold)
 {
-        int fl = fcntl(copy, F_GETFL), r, e;
+        int fl = fcntl(copy, F_GETFL);
+        bool blocking = fl >= 0 && !(fl & O_NONBLOCK);
+        int r = blocking ? connect_now(copy, fl, addr, len) : connect(copy, addr, len), e = errno;
 
-        if (fl >= 0 && !(fl & O_NONBLOCK))
-                fcntl(copy, F_SETFL, fl | O_NONBLOCK);
-        r = connect(copy, addr, len);
-        e = errno;
-        if (fl >= 0 && !(fl & O_NONBLOCK))
-                fcntl(copy, F_SETFL, fl);
-        if (r < 0 && e == EAGAIN && fl >= 0 && !(fl & O_NONBLOCK)) {
-                struct waiter *w = new_waiter();
-                w->flags = -1;
-                w->fd = copy;
-                memcpy(&w->addr, addr, len);
-                w->addrlen = len;
-                w->hold = hold;
-                return waiter_start(c, w);
-        }
+        if (r == 1 || (r < 0 && e == EAGAIN && blocking))
+                return connect_later(c, copy, addr, len, hold);
         close(copy);
         if (hold >= 0)
                 close(hold);
@@ -2463,10 +2500,8 @@ static long unix_addr_call(struct sentry_call *c, int fd, uint64_t addrp, int ad
                         net_note_bound(copy);
                 return r < 0 ? -errno : 0;
         }
-        memcpy(t.given, ua.sun_path, plen);
-        t.given[plen < sizeof(ua.sun_path) ? plen : sizeof(ua.sun_path) - 1] = '\0';
-        t.given[strnlen(t.given, sizeof(ua.sun_path))] = '\0';
         if (is_bind) {
+                given_of_sun_path(&t, &ua, plen);
                 r = resolve_given(c, AT_FDCWD, WALK_PARENT, &t);
                 if (r < 0)
                         return r;
@@ -2487,15 +2522,12 @@ static long unix_addr_call(struct sentry_call *c, int fd, uint64_t addrp, int ad
                 unix_detail(c, &t);
                 return r;
         }
-        r = existing_given(c, AT_FDCWD, 0, &t, PR_WRITE, "write");
+        int hold;
+        r = (int)unix_socket_file(c, &t, &ua, plen, &hold);
         if (r < 0)
                 return r;
-        int hold = fcntl(t.fd, F_DUPFD_CLOEXEC, 3);
-        if (hold < 0)
-                return -EMFILE;
-        snprintf(ours.sun_path, sizeof(ours.sun_path), "/proc/self/fd/%d", hold);
         unix_detail(c, &t);
-        return unix_connect(c, TAKE_FD(copy), &ours, sizeof(ours), hold);
+        return unix_connect(c, TAKE_FD(copy), &ua, sizeof(ua), hold);
 }
 
 long sys_connect(struct sentry_call *c, int fd, uint64_t addr, int addrlen)
@@ -2573,15 +2605,8 @@ static long judge_destination(struct sentry_call *c, int sock, int domain, struc
                 return net_judge_abstract(c, ua, plen, false);
         if (!plen)
                 return 0;
-        memcpy(t.given, ua->sun_path, plen < sizeof(ua->sun_path) ? plen : sizeof(ua->sun_path));
-        t.given[strnlen(t.given, sizeof(ua->sun_path))] = '\0';
-        if ((r = existing_given(c, AT_FDCWD, 0, &t, PR_WRITE, "write")) < 0)
+        if ((r = unix_socket_file(c, &t, ua, plen, &j->hold)) < 0)
                 return r;
-        j->hold = fcntl(t.fd, F_DUPFD_CLOEXEC, 3);
-        if (j->hold < 0)
-                return -EMFILE;
-        memset(ua->sun_path, 0, sizeof(ua->sun_path));
-        snprintf(ua->sun_path, sizeof(ua->sun_path), "/proc/self/fd/%d", j->hold);
         *len = sizeof(*ua);
         return 0;
 }
