@@ -4,8 +4,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -270,17 +268,14 @@ static size_t answer(struct dns_server *d, const unsigned char *q, size_t qlen, 
                        "NXDOMAIN");
                 return reply_empty(q, qend, 3, out);
         }
-        /* What goes upstream is made here from the question alone (the
-         * guest's id and recursion bit), with an EDNS0 record of ours for
-         * answers up to 1232 bytes: none of the guest's bytes but the
-         * name it asked and may ask. */
         if (!common_qtype(qtype)) {
                 record(d, name, qtype, false, "a record type resolvers ask for", NULL, "REFUSED");
                 return reply_empty(q, qend, 5, out);
         }
         /* Made of the name as the sentry read it (lower case), the type,
-         * class IN, an id of the sentry's and recursion desired: nothing
-         * the guest chose but the allowed name and a common type. */
+         * class IN, an id of the sentry's and recursion desired, with an
+         * EDNS0 record of ours for answers up to 1232 bytes: nothing the
+         * guest chose but the allowed name and a common type. */
         unsigned char up[DNS_MAX], id[2];
         static const unsigned char opt[11] = { 0, 0, 41, 1232 >> 8, 1232 & 0xff, 0, 0, 0, 0, 0, 0 };
         size_t ulen;
@@ -290,15 +285,13 @@ static size_t answer(struct dns_server *d, const unsigned char *q, size_t qlen, 
         up[11] = 1; /* and an additional record: */
         memcpy(up + ulen, opt, sizeof(opt));
         n = ask_upstream(d->upstream, up, ulen + sizeof(opt), out);
-        if (n) {
-                /* The guest's id back on the answer. */
-                out[0] = q[0];
-                out[1] = q[1];
-        }
         if (!n) {
                 record(d, name, qtype, true, rule ? rule->origin : "--net=host", NULL, "SERVFAIL (upstream)");
                 return reply_empty(q, qend, 2, out);
         }
+        /* The guest's id back on the answer. */
+        out[0] = q[0];
+        out[1] = q[1];
         learn_answers(out, n, name, answers, sizeof(answers));
         record(d, name, qtype, true, rule ? rule->origin : "--net=host", answers, "answered");
         return n;
@@ -485,33 +478,6 @@ static void learn_hosts(const struct policy *p, char *hosts)
         }
 }
 
-/* The host's interface addresses (and IPv4 broadcast addresses), which
- * the network policy guards like loopback. */
-static void host_addresses(void)
-{
-        struct ifaddrs *ifs, *i;
-        struct net_addr list[64];
-        size_t n = 0;
-
-        if (getifaddrs(&ifs) < 0)
-                return;
-        for (i = ifs; i && n + 2 <= 64; i = i->ifa_next) {
-                const struct sockaddr *sas[2] = { i->ifa_addr,
-                                                  (i->ifa_flags & IFF_BROADCAST) ? i->ifa_broadaddr : NULL };
-                for (int k = 0; k < 2; k++) {
-                        if (!sas[k] || (sas[k]->sa_family != AF_INET && sas[k]->sa_family != AF_INET6))
-                                continue;
-                        if (net_addr_from_sockaddr(&list[n], sas[k],
-                                                   sas[k]->sa_family == AF_INET
-                                                           ? sizeof(struct sockaddr_in)
-                                                           : sizeof(struct sockaddr_in6)) == 0)
-                                n++;
-                }
-        }
-        freeifaddrs(ifs);
-        net_set_host_addrs(list, n);
-}
-
 int dns_prepare(struct dns_server *d, const struct policy *p, char *err, size_t cap)
 {
         _cleanup_free_ char *conf = xmalloc(65536), *hosts = xmalloc(HOSTS_MAX), *text = NULL;
@@ -551,7 +517,6 @@ int dns_prepare(struct dns_server *d, const struct policy *p, char *err, size_t 
                 }
         }
         learn_hosts(p, hosts);
-        host_addresses();
 
         text = xmalloc(tcap);
         r = bind_resolver(d);

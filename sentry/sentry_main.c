@@ -261,7 +261,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
                 r = dns_prepare(&S.dns, S.policy, why, sizeof(why));
                 if (r < 0)
                         die_guest(why, -r);
-                net_diag_open();
+                net_prepare();
         }
 
         S.guest = fork();

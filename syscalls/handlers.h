@@ -119,8 +119,9 @@ void net_note_bound(int sock);
 bool net_own_abstract(const void *sun_path, size_t len);
 void net_note_resolved(const char *name, const struct net_addr *a);
 /* Before the sentry confines itself: the socket the broker asks which
- * sockets hold a port through. */
-void net_diag_open(void);
+ * sockets hold a port through, and the host's own addresses (guarded like
+ * loopback). */
+void net_prepare(void);
 /* ioctl FS_IOC_SETFLAGS / FS_IOC_FSSETXATTR: the write right on the fd's
  * object, made on the sentry's copy with its copy of the argument. */
 long sys_fd_setattr_ioctl(struct sentry_call *c, int fd, unsigned op, uint64_t arg);

@@ -4,10 +4,10 @@
  *
  * The sentry makes every connect and bind itself, on its copy of the
  * guest's socket and its copy of the address (syscalls/path.c); this file
- * says whether it may, and keeps what the session learnt: the loopback
- * ports and abstract unix names the guest bound (its own servers, which
- * it may reach), and the addresses the sentry's resolver gave out for
- * allowed names.
+ * says whether it may, and keeps what the session learnt: the IP sockets
+ * and abstract unix names the guest bound (its own servers, which it may
+ * reach), and the addresses the sentry's resolver gave out for allowed
+ * names.
  *
  * Socket families are decided at socket(): unix, IPv4 and IPv6 (TCP, UDP,
  * ICMP echo) and NETLINK_ROUTE; raw and packet sockets fail with EPERM,
@@ -15,9 +15,11 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -53,9 +55,37 @@ static size_t n_own_sockets, next_own_socket;
  * in it. -1: /proc it is. */
 static int diag_fd = -1;
 
-void net_diag_open(void)
+/* The host's interface addresses (and IPv4 broadcast addresses), which
+ * the network policy guards like loopback. */
+static void host_addresses(void)
+{
+        struct ifaddrs *ifs, *i;
+        struct net_addr list[64];
+        size_t n = 0;
+
+        if (getifaddrs(&ifs) < 0)
+                return;
+        for (i = ifs; i && n + 2 <= 64; i = i->ifa_next) {
+                const struct sockaddr *sas[2] = { i->ifa_addr,
+                                                  (i->ifa_flags & IFF_BROADCAST) ? i->ifa_broadaddr : NULL };
+                for (int k = 0; k < 2; k++) {
+                        if (!sas[k] || (sas[k]->sa_family != AF_INET && sas[k]->sa_family != AF_INET6))
+                                continue;
+                        if (net_addr_from_sockaddr(&list[n], sas[k],
+                                                   sas[k]->sa_family == AF_INET
+                                                           ? sizeof(struct sockaddr_in)
+                                                           : sizeof(struct sockaddr_in6)) == 0)
+                                n++;
+                }
+        }
+        freeifaddrs(ifs);
+        net_set_host_addrs(list, n);
+}
+
+void net_prepare(void)
 {
         diag_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+        host_addresses();
 }
 
 /* Abstract unix names the guest bound. */
@@ -280,9 +310,8 @@ static int sock_protocol(int sock)
  * there is the guest's, and there is one)? */
 static bool own_server(int sock, const struct net_addr *dest)
 {
-        bool all_own;
-
         int proto = sock_protocol(sock);
+        bool all_own;
 
         /* A port none of the guest's sockets had: not its server. The
          * tables asked are TCP's and UDP's: another protocol (UDP-Lite)
@@ -453,13 +482,20 @@ long net_judge_connect(struct sentry_call *c, int sock, const struct sockaddr_st
         return -ECONNREFUSED;
 }
 
+/* 0.0.0.0 or :: */
+static bool every_address(const struct net_addr *a)
+{
+        static const uint8_t zero[16];
+
+        return !memcmp(a->addr, zero, a->family == AF_INET ? 4 : 16);
+}
+
 long net_judge_bind(struct sentry_call *c, int sock, struct sockaddr_storage *ss, unsigned len)
 {
         const struct policy *p = c->s->policy;
         struct net_addr a;
         int r = net_addr_from_sockaddr(&a, ss, len), reuse = 0, reuseaddr = 0, proto = -1;
         socklen_t rlen = sizeof(reuse), alen = sizeof(reuseaddr);
-        static const uint8_t zero[16];
 
         if (r < 0)
                 return r == -EAFNOSUPPORT ? -EAFNOSUPPORT : -EINVAL;
@@ -477,13 +513,10 @@ long net_judge_bind(struct sentry_call *c, int sock, struct sockaddr_storage *ss
         if (reuse) {
                 struct net_addr at = a;
                 bool all_own;
-                if (!memcmp(at.addr, zero, at.family == AF_INET ? 4 : 16)) {
-                        at.addr[0] = at.family == AF_INET ? 127 : 0; /* as narrowed below */
-                        if (at.family == AF_INET)
-                                at.addr[3] = 1;
-                        else
-                                at.addr[15] = 1;
-                }
+                if (every_address(&at) && at.family == AF_INET) /* as narrowed below */
+                        at.addr[0] = 127, at.addr[3] = 1;
+                else if (every_address(&at))
+                        at.addr[15] = 1; /* ::1 */
                 if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP) ||
                     (holders(proto == IPPROTO_TCP, &at, &all_own) > 0 && !all_own)) {
                         detail(c, "local", &a, NULL, NULL,
@@ -502,8 +535,7 @@ long net_judge_bind(struct sentry_call *c, int sock, struct sockaddr_storage *ss
                 sentry_decide(c, "allow", "net-own");
                 return 0;
         }
-        if (!memcmp(a.addr, zero, a.family == AF_INET ? 4 : 16) &&
-            ((struct sockaddr *)ss)->sa_family == a.family) {
+        if (every_address(&a) && ((struct sockaddr *)ss)->sa_family == a.family) {
                 /* Every address: the guest's servers listen on loopback
                  * only, where the guest reaches them and nothing else. */
                 if (a.family == AF_INET)
