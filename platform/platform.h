@@ -32,10 +32,15 @@ struct platform;
 
 struct platform_ops {
         const char *name;
+        bool tracer; /* the sentry traces the guest (ptrace): it reaps and waits through the platform */
         /* Guest side, after fork and before exec: load the filter. For
          * seccomp-unotify *ret_listener gets the notification fd. 0 or -errno. */
         int (*guest_install)(struct platform *p, int *ret_listener);
-        /* Sentry side: adopt the listener received from the guest. */
+        /* Sentry side, right after forking the first guest process and
+         * before it loads the filter (may be NULL). 0 or -errno. */
+        int (*adopt)(struct platform *p, pid_t guest);
+        /* Sentry side: adopt the listener received from the guest (-1 for
+         * a platform without one). */
         int (*attach)(struct platform *p, int listener);
         /* Block for the next trapped call. 0, -EINTR, -ENOENT (caller gone;
          * try again) or -errno (platform dead: fail closed). */
@@ -60,10 +65,22 @@ struct platform {
         size_t resp_size;
         struct sock_fprog *fprog; /* the guest filter, built before fork */
         bool paths;               /* path calls trapped for the gofer (a policy is in force) */
+        /* A tracing platform reports each child's end here (from next()). */
+        void (*on_exit)(void *ctx, pid_t pid, int status);
+        void *on_exit_ctx;
 };
 
 /* The seccomp user-notification platform. */
 extern const struct platform_ops platform_unotify_ops;
+/* The ptrace platform (SECCOMP_RET_TRACE): where user notification is
+ * missing or refused. */
+extern const struct platform_ops platform_ptrace_ops;
+
+/* The platform for --platform=auto: seccomp-unotify when this kernel has
+ * it and a process here may install a listener (an outer sandbox with a
+ * listener of its own refuses a second one), else ptrace, with the reason
+ * in why. */
+const struct platform_ops *platform_choose(char *why, size_t cap);
 
 /* Build the filter for platform p (before forking the guest). 0 or -errno. */
 int platform_prepare(struct platform *p, const struct platform_ops *ops, bool paths);

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/filter.h>
 #include <unistd.h>
 
 #include "../sentry/util.h"
@@ -29,7 +31,7 @@ static long seccomp_raw(unsigned int op, unsigned int flags, void *arg)
 int platform_prepare(struct platform *p, const struct platform_ops *ops, bool paths)
 {
         struct seccomp_notif_sizes sizes;
-        uint32_t action = SCMP_ACT_NOTIFY;
+        uint32_t action = ops == &platform_ptrace_ops ? SCMP_ACT_TRACE(0) : SCMP_ACT_NOTIFY;
 
         memset(p, 0, sizeof(*p));
         p->ops = ops;
@@ -229,6 +231,42 @@ const struct platform_ops platform_unotify_ops = {
         .install_fd = unotify_install_fd,
         .destroy = unotify_destroy,
 };
+
+const struct platform_ops *platform_choose(char *why, size_t cap)
+{
+        struct sock_filter allow[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+        struct sock_fprog prog = { .len = 1, .filter = allow };
+        unsigned int act = SECCOMP_RET_USER_NOTIF;
+        int st, err;
+        pid_t pid;
+
+        if (seccomp_raw(SECCOMP_GET_ACTION_AVAIL, 0, &act) < 0) {
+                snprintf(why, cap, "this kernel has no seccomp user notification (%s)", strerror(errno));
+                return &platform_ptrace_ops;
+        }
+        /* Try it where it counts: in a child, which may inherit filters
+         * (and a listener) from whatever runs us. */
+        pid = fork();
+        if (pid == 0) {
+                long fd = -1;
+                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
+                        fd = seccomp_raw(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+                _exit(fd >= 0 ? 0 : errno & 0x7f);
+        }
+        if (pid < 0) {
+                snprintf(why, cap, "cannot probe seccomp user notification: %s", strerror(errno));
+                return &platform_ptrace_ops;
+        }
+        while (waitpid(pid, &st, 0) < 0)
+                if (errno != EINTR)
+                        break;
+        err = WIFEXITED(st) ? WEXITSTATUS(st) : EIO;
+        if (err == 0)
+                return &platform_unotify_ops;
+        snprintf(why, cap, "seccomp user notification is refused here (%s%s)", strerror(err),
+                 err == EBUSY ? ": an outer sandbox holds the listener" : "");
+        return &platform_ptrace_ops;
+}
 
 int platform_probe(char *buf, size_t cap)
 {

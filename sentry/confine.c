@@ -143,29 +143,19 @@ static const int allowed[] = {
 };
 
 static const int killed[] = {
-        SCMP_SYS(execve),
-        SCMP_SYS(execveat),
-        SCMP_SYS(fork),
-        SCMP_SYS(vfork),
-        SCMP_SYS(ptrace),
-        SCMP_SYS(socket),
-        SCMP_SYS(mount),
-        SCMP_SYS(umount2),
-        SCMP_SYS(pivot_root),
-        SCMP_SYS(unshare),
-        SCMP_SYS(setns),
-        SCMP_SYS(bpf),
-        SCMP_SYS(io_uring_setup),
-        SCMP_SYS(userfaultfd),
-        SCMP_SYS(perf_event_open),
-        SCMP_SYS(kexec_load),
-        SCMP_SYS(init_module),
-        SCMP_SYS(finit_module),
-        SCMP_SYS(open_by_handle_at),
+        SCMP_SYS(execve),       SCMP_SYS(execveat),
+        SCMP_SYS(fork),         SCMP_SYS(vfork),
+        SCMP_SYS(socket),       SCMP_SYS(mount),
+        SCMP_SYS(umount2),      SCMP_SYS(pivot_root),
+        SCMP_SYS(unshare),      SCMP_SYS(setns),
+        SCMP_SYS(bpf),          SCMP_SYS(io_uring_setup),
+        SCMP_SYS(userfaultfd),  SCMP_SYS(perf_event_open),
+        SCMP_SYS(kexec_load),   SCMP_SYS(init_module),
+        SCMP_SYS(finit_module), SCMP_SYS(open_by_handle_at),
         SCMP_SYS(chroot),
 };
 
-int session_confine_sentry(void)
+int session_confine_sentry(bool tracer)
 {
         scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
         int r = ctx ? 0 : -ENOMEM;
@@ -174,6 +164,13 @@ int session_confine_sentry(void)
                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
         for (size_t i = 0; r == 0 && i < sizeof(killed) / sizeof(killed[0]); i++)
                 r = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, killed[i], 0);
+        /* ptrace only on a tracing platform (platform/ptrace.c), where kcmp
+         * tells whether an fd the guest holds is the sentry's file. */
+        if (r == 0)
+                r = seccomp_rule_add(ctx, tracer ? SCMP_ACT_ALLOW : SCMP_ACT_KILL_PROCESS, SCMP_SYS(ptrace),
+                                     0);
+        if (r == 0 && tracer)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kcmp), 0);
         /* Threads, never processes. clone3 is refused with ENOSYS so libc
          * falls back to clone, whose flags the filter can see. */
         if (r == 0)

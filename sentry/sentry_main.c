@@ -37,6 +37,9 @@ static void die_guest(const char *what, int err)
         _exit(EXIT_INTERPOSE_FAILED);
 }
 
+static struct sentry S;
+static struct session_ctx *CTX;
+
 /* The guest's listener, whose number it wrote to sock: our copy, or
  * -errno (the guest failed first and said why on exec_err_fd). */
 static int take_listener(int sock, pid_t guest)
@@ -45,6 +48,8 @@ static int take_listener(int sock, pid_t guest)
 
         if (read(sock, &n, sizeof(n)) != (ssize_t)sizeof(n))
                 return -EPIPE;
+        if (n == -1 && CTX->plat.ops->tracer)
+                return -1; /* loaded, and no listener to take */
         pidfd = (int)syscall(SYS_pidfd_open, guest, 0);
         if (pidfd < 0)
                 return -errno;
@@ -76,6 +81,12 @@ __attribute__((noreturn)) static void guest_process(struct session_ctx *ctx, int
         r = session_drop_privileges();
         if (r < 0)
                 die_guest("dropping privileges", -r);
+        /* Ready to be traced (dumpable, our own credentials); then wait
+         * until the sentry has taken us on (a tracing platform must,
+         * before the filter's first trapped call). */
+        go = 'R';
+        if (write(sock, &go, 1) != 1 || read(sock, &go, 1) != 1)
+                _exit(EXIT_INTERPOSE_FAILED);
         r = ctx->plat.ops->guest_install(&ctx->plat, &listener);
         if (r < 0)
                 die_guest("loading the seccomp filter", -r);
@@ -96,8 +107,7 @@ __attribute__((noreturn)) static void guest_process(struct session_ctx *ctx, int
         _exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
 }
 
-static struct sentry S;
-static struct session_ctx *CTX;
+static void finish(int status);
 
 static void send_msg(int type, int value)
 {
@@ -115,9 +125,16 @@ static void audit_session(const char *decision, const char *extra)
         audit_write(&S.audit, &r);
 }
 
+/* The session ends once, by whichever thread sees its end first (the
+ * tracer thread reaps on a tracing platform while the reaper thread may
+ * see the launcher die); the other waits here until the process exits. */
+static pthread_mutex_t ending = PTHREAD_MUTEX_INITIALIZER;
+
 __attribute__((noreturn)) static void finish(int status)
 {
         char extra[128];
+
+        pthread_mutex_lock(&ending);
 
         if (WIFSIGNALED(status))
                 snprintf(extra, sizeof(extra), "\"pid\":%d,\"signal\":%d", (int)S.guest, WTERMSIG(status));
@@ -139,7 +156,16 @@ __attribute__((noreturn)) static void finish(int status)
         _exit(0);
 }
 
-/* Reaps children, watches for the launcher's death. */
+/* A tracing platform reaps: the first guest process's end ends the session. */
+static void traced_exit(void *ctx, pid_t pid, int status)
+{
+        (void)ctx;
+        if (pid == S.guest)
+                finish(status);
+}
+
+/* Reaps children (but a tracing platform's), watches for the launcher's
+ * death. */
 static void *reaper(void *arg)
 {
         int sfd = *(int *)arg;
@@ -156,6 +182,7 @@ static void *reaper(void *arg)
                         /* The launcher is gone: nobody would report or
                          * watch, so the session ends now; and nobody would
                          * give the log its name, so we do. */
+                        pthread_mutex_lock(&ending);
                         sentry_kill_descendants(S.self, 0);
                         audit_session("end", "\"launcher\":\"gone\"");
                         if (CTX->audit_place &&
@@ -274,6 +301,29 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         close(TAKE_FD(sock_g));
         close(ctx->exec_err_fd);
         send_msg(MSG_GUEST_PID, S.guest);
+        if (read(sock_s, &go, 1) != 1) {
+                /* It failed first and said why: its end is the session's. */
+                int st = 0;
+                while (waitpid(S.guest, &st, 0) < 0 && errno == EINTR)
+                        ;
+                finish(st);
+        }
+        go = 'G';
+        if (ctx->plat.ops->adopt) {
+                r = ctx->plat.ops->adopt(&ctx->plat, S.guest);
+                if (r < 0) {
+                        kill(S.guest, SIGKILL);
+                        die_guest(
+                                r == -EPERM
+                                        ? "tracing it (is ptrace refused here? see kernel.yama.ptrace_scope)"
+                                        : "tracing it",
+                                -r);
+                }
+        }
+        if (write(sock_s, &go, 1) != 1) {
+                kill(S.guest, SIGKILL);
+                die_guest("starting it", EPIPE);
+        }
 
         presize_fd_table(sock_s);
         sfd = signalfd(-1, &all, SFD_CLOEXEC);
@@ -281,7 +331,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
                 die_guest("starting the reaper", errno);
 
         listener = take_listener(sock_s, S.guest);
-        if (listener < 0) {
+        if (listener < 0 && !(listener == -1 && ctx->plat.ops->tracer)) {
                 /* The guest failed before loading its filter and said why;
                  * the reaper reports its exit status (and never returns). */
                 reaper(&sfd);
@@ -290,6 +340,16 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         r = S.plat.ops->attach(&S.plat, listener);
         if (r < 0)
                 die_guest("attaching to the seccomp listener", -r);
+        if (S.plat.ops->tracer) {
+                /* The tracer thread waits for every child; the reaper
+                 * thread must not see SIGCHLD, or it would take their
+                 * stops and ends. */
+                sigset_t rest = all;
+                sigdelset(&rest, SIGCHLD);
+                S.plat.on_exit = traced_exit;
+                if (signalfd(sfd, &rest, 0) < 0)
+                        die_guest("starting the reaper", errno);
+        }
         sentry_crash_handlers(&S);
 
         len = (size_t)snprintf(extra, sizeof(extra), "\"platform\":\"%s\",\"sync_wakeup\":%s,\"exe\":\"",
@@ -301,7 +361,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
 
         r = session_drop_privileges();
         if (r == 0)
-                r = session_confine_sentry();
+                r = session_confine_sentry(S.plat.ops->tracer);
         if (r < 0) {
                 sentry_kill_descendants(S.self, 0);
                 die_guest("confining the sentry", -r);

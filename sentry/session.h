@@ -44,7 +44,7 @@ int session_run(const struct session_opts *o);
 int session_drop_privileges(void);
 
 /* Confine the sentry itself with its own seccomp filter. 0 or -errno. */
-int session_confine_sentry(void);
+int session_confine_sentry(bool tracer);
 
 /* Find prog the way execvp would (PATH when it has no slash). Writes the
  * path into buf. 0, -ENOENT (not found), -EACCES (found, not executable),

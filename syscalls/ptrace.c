@@ -24,6 +24,18 @@ static long refuse(struct sentry_call *c, const char *rule, long err)
         return err;
 }
 
+/* On the ptrace platform the sentry traces every guest thread already.
+ * A guest tracer would be refused by the kernel anyway; one that got a
+ * thread the sentry does not trace (CLONE_UNTRACED) would see, and could
+ * rewrite, the calls our filter traps, which the kernel lets through once
+ * a tracer has seen them. No guest becomes a tracer there. */
+static long tracer_platform(struct sentry_call *c)
+{
+        if (c->s->plat.ops->tracer)
+                return refuse(c, "platform:ptrace", -EPERM);
+        return SENTRY_CONTINUE;
+}
+
 long sys_ptrace(struct sentry_call *c, long request, int pid, uint64_t addr, uint64_t data)
 {
         _cleanup_close_ int pidfd = -1;
@@ -36,7 +48,7 @@ long sys_ptrace(struct sentry_call *c, long request, int pid, uint64_t addr, uin
                 if (sentry_proc_stat(-1, sentry_caller_tgid(c), &ppid, NULL, NULL, NULL) == 0 &&
                     ppid == c->s->self)
                         return refuse(c, "own-tree", -EPERM);
-                return SENTRY_CONTINUE;
+                return tracer_platform(c);
         }
         /* Every other request needs the caller to be the tracer already,
          * which only ATTACH, SEIZE or TRACEME (to its own parent) make. */
@@ -47,7 +59,7 @@ long sys_ptrace(struct sentry_call *c, long request, int pid, uint64_t addr, uin
                 sentry_decide(c, "deny", "own-tree");
                 return -ESRCH;
         }
-        return SENTRY_CONTINUE;
+        return tracer_platform(c);
 }
 
 static int read_iov(struct sentry_call *c, uint64_t addr, uint64_t cnt, struct iovec **ret)

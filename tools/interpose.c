@@ -36,7 +36,9 @@ static void usage(FILE *f)
                    "                        $XDG_STATE_HOME/interpose/sessions/ID/audit.jsonl)\n"
                    "  --summary             print a one-line session summary on stderr\n"
                    "  --hostname=NAME       host name the guest sees (default: interpose)\n"
-                   "  --platform=NAME       auto (default) or unotify (seccomp user notification)\n"
+                   "  --platform=NAME       auto (default: unotify where the kernel and any outer\n"
+                   "                        sandbox allow it, else ptrace), unotify or ptrace;\n"
+                   "                        INTERPOSE_PLATFORM sets the default\n"
                    "  --profile=NAME        file policy to start from: agent (default), strict or ci\n"
                    "  --policy=FILE         file policy (JSON); --workspace=DIR (default: the current "
                    "directory)\n"
@@ -207,9 +209,10 @@ int main(int argc, char **argv)
         };
         static struct policy_options po;
         static struct policy policy;
-        struct session_opts o = { .platform = &platform_unotify_ops };
+        struct session_opts o = { .platform = NULL };
         struct policy_error perr = { "" };
         char exe[PATH_MAX], tmpdir[PATH_MAX] = "", shmdir[PATH_MAX] = "";
+        bool platform_set = false;
         int c, r;
 
         if (argc > 1 && strcmp(argv[1], "syscalls") == 0)
@@ -242,11 +245,17 @@ int main(int argc, char **argv)
                         o.hostname = optarg;
                         break;
                 case 'p':
-                        if (strcmp(optarg, "seccomp-unotify") != 0 && strcmp(optarg, "unotify") != 0 &&
-                            strcmp(optarg, "auto") != 0) {
+                        platform_set = true;
+                        if (!strcmp(optarg, "seccomp-unotify") || !strcmp(optarg, "unotify")) {
+                                o.platform = &platform_unotify_ops;
+                        } else if (!strcmp(optarg, "ptrace")) {
+                                o.platform = &platform_ptrace_ops;
+                        } else if (!strcmp(optarg, "auto")) {
+                                o.platform = NULL;
+                        } else {
                                 fprintf(stderr,
                                         "interpose: unknown platform '%s'; available: auto, unotify "
-                                        "(seccomp-unotify)\n",
+                                        "(seccomp-unotify), ptrace\n",
                                         optarg);
                                 return EXIT_INTERPOSE_FAILED;
                         }
@@ -311,6 +320,28 @@ int main(int argc, char **argv)
         }
         o.exe = exe;
         o.argv = argv + optind;
+        /* INTERPOSE_PLATFORM: the default for --platform (a machine where
+         * one platform is known not to work, a test matrix). */
+        const char *envp = getenv("INTERPOSE_PLATFORM");
+        if (!platform_set && envp && *envp) {
+                if (!strcmp(envp, "unotify") || !strcmp(envp, "seccomp-unotify"))
+                        o.platform = &platform_unotify_ops;
+                else if (!strcmp(envp, "ptrace"))
+                        o.platform = &platform_ptrace_ops;
+                else if (strcmp(envp, "auto") != 0) {
+                        fprintf(stderr,
+                                "interpose: INTERPOSE_PLATFORM=%s is not a platform; use auto, unotify or "
+                                "ptrace\n",
+                                envp);
+                        return EXIT_INTERPOSE_FAILED;
+                }
+        }
+        if (!o.platform) {
+                char why[160];
+                o.platform = platform_choose(why, sizeof(why));
+                if (o.platform != &platform_unotify_ops)
+                        fprintf(stderr, "interpose: %s; using the ptrace platform\n", why);
+        }
         /* Every run has a file policy: the agent profile unless told
          * otherwise (DESIGN.md "Policy": default deny). */
         {

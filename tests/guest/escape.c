@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -238,28 +240,57 @@ static int run_own_filter(void)
 
 /* The listener is created in the guest before it execs and handed to the
  * sentry: no copy may stay behind, or the guest could answer its own
- * calls. Nor may any other fd of the sandbox's plumbing. */
+ * calls. Nor may any other fd of the sandbox's plumbing. The ptrace
+ * platform's fd channel is the one exception (platform/ptrace.c): a
+ * datagram socket that only the sentry can send to, high among the fds
+ * and closed on exec. */
 static int run_leaked_fds(void)
 {
         DIR *d = opendir("/proc/self/fd");
         struct dirent *de;
         char path[64], target[256];
+        int channels = 0;
 
         if (!d)
                 return EXIT_HARD;
+        /* An open is what makes a process's channel. */
+        close(open("/dev/null", O_RDONLY | O_CLOEXEC));
         while ((de = readdir(d))) {
                 ssize_t n;
+                int fd = atoi(de->d_name);
                 snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
                 n = readlink(path, target, sizeof(target) - 1);
                 if (n < 0)
                         continue;
                 target[n] = '\0';
                 CHECK(!strstr(target, "seccomp"), "fd %s is %s", de->d_name, target);
+                if (guest_traced() && strstr(target, "socket:") && fd != dirfd(d)) {
+                        int type = 0, fl = fcntl(fd, F_GETFD);
+                        struct sockaddr_un peer;
+                        socklen_t len = sizeof(type), plen = sizeof(peer);
+                        char b;
+                        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
+                        CHECK(type == SOCK_DGRAM && (fl & FD_CLOEXEC) && fd >= 64 &&
+                                      getpeername(fd, (struct sockaddr *)&peer, &plen) == 0,
+                              "fd %d (%s) is not the platform's channel", fd, target);
+                        /* Nothing but the sentry may send to it. */
+                        int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+                        struct sockaddr_un me;
+                        socklen_t mlen = sizeof(me);
+                        CHECK(getsockname(fd, (struct sockaddr *)&me, &mlen) == 0 &&
+                                      sendto(s, "x", 1, 0, (struct sockaddr *)&me, mlen) < 0,
+                              "a guest socket could send to the channel");
+                        close(s);
+                        CHECK(recv(fd, &b, 1, MSG_DONTWAIT) < 0, "something waited in the channel");
+                        channels++;
+                        continue;
+                }
                 if (guest_confined())
                         CHECK(!strstr(target, "socket:") && !strstr(target, "pidfd") &&
                                       !strstr(target, "signalfd"),
                               "fd %s is %s: left over from the sandbox?", de->d_name, target);
         }
+        CHECK(channels <= 1, "%d channels", channels);
         closedir(d);
         return guest_result();
 }

@@ -33,6 +33,14 @@ static inline bool guest_confined(void)
         return strcmp(m, "native") != 0;
 }
 
+/* True under the ptrace platform, where the sentry traces every guest
+ * thread and no guest may become a tracer itself. */
+static inline bool guest_traced(void)
+{
+        const char *m = getenv("INTERPOSE_TEST_MODE");
+        return m && strcmp(m, "ptrace") == 0;
+}
+
 /* A raw syscall: returns the result or -errno, never touching libc's
  * wrappers (which may cache, emulate or refuse on their own). */
 static inline long raw(long nr, long a, long b, long c, long d, long e, long f)
