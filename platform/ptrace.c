@@ -620,9 +620,19 @@ static int on_status(struct platform *p, pid_t pid, int st, struct platform_even
                 return 0;
         case PTRACE_EVENT_FORK:
         case PTRACE_EVENT_VFORK:
-        case PTRACE_EVENT_CLONE:
+        case PTRACE_EVENT_CLONE: {
+                /* The new thread's process is asked when needed: an entry
+                 * left by an earlier holder of its tid must not answer. */
+                unsigned long child = 0;
+                if (ptrace(PTRACE_GETEVENTMSG, pid, 0, &child) == 0 && child > 0) {
+                        pthread_mutex_lock(&T.lock);
+                        struct tracee *n = find((pid_t)child, true);
+                        n->tgid = event == PTRACE_EVENT_CLONE ? 0 : (pid_t)child;
+                        pthread_mutex_unlock(&T.lock);
+                }
                 ptrace(PTRACE_CONT, pid, 0, 0);
                 return 0;
+        }
         case PTRACE_EVENT_STOP:
                 /* A group-stop (job control) stays a stop, as natively;
                  * anything else (a new child's first stop) runs on. */

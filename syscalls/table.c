@@ -36,6 +36,10 @@
         (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
          CLONE_NEWNET)
 #define UNSHARE_NS_FLAGS (CLONE_NS_FLAGS | CLONE_NEWTIME)
+/* clone(2) refuses these and CLONE_UNTRACED: a child no tracer takes on
+ * would find none for its trapped calls on the ptrace platform (they fail,
+ * even its exit), and nothing but a debugger's escape needs it. */
+#define CLONE_REFUSED_FLAGS (CLONE_NS_FLAGS | CLONE_UNTRACED)
 
 #ifdef SYS_TABLE_NO_HANDLERS
 /* For syscalls/gen-filter, which needs the rows but not the sentry. */

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
@@ -295,6 +296,29 @@ static int run_leaked_fds(void)
         return guest_result();
 }
 
+/* A child made with CLONE_UNTRACED escapes a tracer's auto-attach: on the
+ * ptrace platform its trapped calls would find no tracer (and fail, its
+ * exit too), and a guest that could trace it would see, and could
+ * rewrite, calls the kernel allows once a tracer has seen them. Refused
+ * on every platform; natively it is an ordinary child. */
+static int run_untraced(void)
+{
+        int status;
+        pid_t child = (pid_t)raw(SYS_clone, CLONE_UNTRACED | SIGCHLD, 0, 0, 0, 0, 0);
+
+        if (child == 0)
+                _exit(0);
+        if (guest_confined()) {
+                CHECK(child == -EPERM, "clone(CLONE_UNTRACED) = %d, want -EPERM", child);
+                if (child > 0)
+                        waitpid(child, &status, 0);
+                return guest_result();
+        }
+        CHECK(child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status),
+              "natively a CLONE_UNTRACED child is a child: %d", child);
+        return guest_result();
+}
+
 /* A number no kernel has, and one in the gap between 334 and 424: ENOSYS
  * in both worlds, and one audit record under interpose. */
 static int run_unknown(long nr)
@@ -328,6 +352,8 @@ int main(int argc, char **argv)
                 return run_nested_listener();
         if (!strcmp(c, "own-filter"))
                 return run_own_filter();
+        if (!strcmp(c, "untraced"))
+                return run_untraced();
         if (!strcmp(c, "leaked-fds"))
                 return run_leaked_fds();
         if (!strcmp(c, "unknown-nr"))
