@@ -49,6 +49,7 @@
 #include <sys/un.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../sentry/util.h"
@@ -63,6 +64,7 @@
 #define SYSCALL_INSN_LEN 2 /* "syscall", the only way an x86-64 call reaches a handler */
 #define REDZONE 128
 #define CHANNEL_TOP 1024 /* the channel sits just below this (or the fd limit) */
+#define SPIN_NS 25000    /* how long the tracer looks for the next stop before it sleeps */
 
 enum tstate {
         T_RUNNING,
@@ -131,6 +133,13 @@ static struct {
 static pid_t gettid_(void)
 {
         return (pid_t)syscall(SYS_gettid);
+}
+
+static uint64_t now_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* --- the tracee table --- */
@@ -654,6 +663,8 @@ static int on_status(struct platform *p, pid_t pid, int st, struct platform_even
 
 static int ptrace_next(struct platform *p, struct platform_event *ev)
 {
+        uint64_t spin_until = 0;
+
         for (;;) {
                 struct pollfd pfd[2] = { { .fd = T.sigfd, .events = POLLIN },
                                          { .fd = T.evfd, .events = POLLIN } };
@@ -673,10 +684,20 @@ static int ptrace_next(struct platform *p, struct platform_event *ev)
                         return errno == ECHILD ? -ESHUTDOWN : -errno;
                 }
                 if (pid > 0) {
+                        spin_until = 0;
                         if (on_status(p, pid, st, ev) == 1)
                                 return 0;
                         continue;
                 }
+                /* A stop wakes a sleeping tracer on another CPU, which in
+                 * a VM whose idle vCPUs halt costs ~20 us each way: a
+                 * guest that traps again soon finds us still looking (a
+                 * trapped uname 54 -> 20 us here; no loss on the build). */
+                if (spin_until == 0)
+                        spin_until = now_ns() + SPIN_NS;
+                if (now_ns() < spin_until)
+                        continue;
+                spin_until = 0;
                 if (poll(pfd, 2, -1) < 0 && errno != EINTR)
                         return -errno;
                 while (read(T.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
