@@ -841,7 +841,9 @@ static int install_here(const struct platform_event *ev, int fd, unsigned fd_fla
          * share this memory and this channel. */
         if (s.ctl.h.cmsg_level != SOL_SOCKET || s.ctl.h.cmsg_type != SCM_RIGHTS ||
             s.ctl.h.cmsg_len != CMSG_LEN(sizeof(int)))
-                return -EIO;
+                /* No room in its fd table (the kernel drops the fd and says
+                 * MSG_CTRUNC): what ADDFD would have answered. */
+                return (s.m.msg_flags & MSG_CTRUNC) ? -EMFILE : -EIO;
         memcpy(&got, CMSG_DATA(&s.ctl.h), sizeof(got));
         if (!same_file(t->tid, got, fd))
                 return -EIO;

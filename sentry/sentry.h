@@ -17,6 +17,7 @@
 #include "../syscalls/table.h"
 #include "audit.h"
 #include "dns.h"
+#include "session.h"
 
 struct policy;
 
@@ -49,6 +50,7 @@ struct sentry {
         int ipc_ids[3][SENTRY_IPC_MAX];                      /* shm, sem, msg ids the tree made */
         unsigned ipc_n[3];
         struct dns_server dns; /* the session's resolver (dns.h) */
+        struct session_limits limits;
 };
 
 /* One trapped call while a handler decides it. */
@@ -125,6 +127,33 @@ int sentry_kill_descendants(pid_t root, pid_t spare);
  * (a /proc/<pid> directory) when dirfd >= 0. 0 or -errno. */
 int sentry_proc_stat(int dirfd, pid_t pid, pid_t *ret_ppid, uint64_t *ret_start, pid_t *ret_pgrp,
                      char *ret_state);
+
+/* --- limits.c --- */
+
+struct tree_usage {
+        unsigned long procs, tasks;
+        uint64_t rss; /* bytes */
+};
+
+enum { LIMIT_TIMEOUT = 1, LIMIT_MEMORY, LIMIT_WRITE };
+
+/* Processes, tasks and resident memory of root's descendants, from one
+ * pass over /proc. 0 or -errno. */
+int sentry_tree_usage(pid_t root, struct tree_usage *u);
+
+/* A clone, fork or vfork is about to make a task: SENTRY_CONTINUE, or
+ * -EAGAIN past --max-procs (decided and audited on c). */
+long sentry_may_spawn(struct sentry_call *c);
+
+/* fd was opened for writing for the guest: watch it for --max-write. 0,
+ * or -EDQUOT when the quota is spent (the open must fail). */
+int sentry_track_write(struct sentry *s, int fd);
+
+/* Start the monitor thread (timeout, memory, writes) if a limit needs it. */
+int sentry_limits_start(struct sentry *s);
+
+/* Tell the launcher which limit stopped the session (sentry_main.c). */
+void sentry_report_limit(int which);
 
 /* --- crash.c --- */
 

@@ -81,6 +81,9 @@ __attribute__((noreturn)) static void guest_process(struct session_ctx *ctx, int
         r = session_drop_privileges();
         if (r < 0)
                 die_guest("dropping privileges", -r);
+        r = session_apply_rlimits(&ctx->o->limits);
+        if (r < 0)
+                die_guest("setting its limits", -r);
         /* Ready to be traced (dumpable, our own credentials); then wait
          * until the sentry has taken us on (a tracing platform must,
          * before the filter's first trapped call). */
@@ -117,6 +120,11 @@ static void send_msg(int type, int value)
         m.trapped = __atomic_load_n(&S.trapped, __ATOMIC_RELAXED);
         audit_head(&S.audit, m.head);
         write_all(CTX->status_fd, &m, sizeof(m));
+}
+
+void sentry_report_limit(int which)
+{
+        send_msg(MSG_LIMIT, which);
 }
 
 static void audit_session(const char *decision, const char *extra)
@@ -255,6 +263,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         S.gofer_fd = ctx->gofer_fd;
         S.paths = ctx->plat.paths;
         S.policy = ctx->o->policy;
+        S.limits = ctx->o->limits;
         S.root_fd = -1;
         for (int i = 0; i < WALK_MAPS; i++)
                 S.maps[i].fd = -1;
@@ -378,6 +387,11 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         if (r < 0) {
                 sentry_kill_descendants(S.self, 0);
                 die_guest("starting the resolver", -r);
+        }
+        r = sentry_limits_start(&S);
+        if (r < 0) {
+                sentry_kill_descendants(S.self, 0);
+                die_guest("starting the limits monitor", -r);
         }
         if (write(sock_s, &go, 1) != 1) {
                 sentry_kill_descendants(S.self, 0);

@@ -257,6 +257,7 @@ struct launcher {
         int status_fd; /* sentry -> launcher messages */
         sigset_t held; /* signals to forward once the guest exists */
         bool failed;   /* sentry or gofer died: fail closed */
+        int limit;     /* LIMIT_* that stopped the session, or 0 */
         const char *failure;
 };
 
@@ -326,6 +327,10 @@ static void on_status(struct launcher *l, int fd)
 
         if (n != sizeof(m))
                 return;
+        if (m.type == MSG_LIMIT) {
+                l->limit = m.value;
+                return;
+        }
         l->last = m;
         l->have_status = true;
         if (m.type == MSG_GUEST_PID) {
@@ -351,6 +356,26 @@ static int exit_code(struct launcher *l)
                 return EXIT_INTERPOSE_FAILED;
         }
         st = l->last.value;
+        if (l->limit) {
+                const struct session_limits *lim = &l->ctx->o->limits;
+                switch (l->limit) {
+                case LIMIT_TIMEOUT:
+                        session_complain(
+                                "the guest ran past --timeout (%llu ms); every guest process was stopped",
+                                (unsigned long long)lim->timeout_ms);
+                        return EXIT_TIMEOUT;
+                case LIMIT_MEMORY:
+                        session_complain("the guest used more than --max-memory (%llu bytes resident); every "
+                                         "guest process was stopped",
+                                         (unsigned long long)lim->max_memory);
+                        return EXIT_LIMIT_KILLED;
+                default:
+                        session_complain("the guest's files grew past --max-write (%llu bytes); every guest "
+                                         "process was stopped",
+                                         (unsigned long long)lim->max_write);
+                        return EXIT_LIMIT_KILLED;
+                }
+        }
         if (l->exec_errno) {
                 session_complain("cannot execute %s: %s", l->ctx->o->exe, strerror(l->exec_errno));
                 return l->exec_errno == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;

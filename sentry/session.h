@@ -8,6 +8,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../platform/platform.h"
@@ -18,6 +19,19 @@
 #define EXIT_NOT_FOUND 127
 
 struct policy;
+
+/* --max-* and --timeout; 0 means none. */
+struct session_limits {
+        unsigned max_procs;  /* tasks (processes and threads) of the tree */
+        uint64_t max_memory; /* bytes resident, the whole tree */
+        unsigned max_fds;    /* open files per process */
+        uint64_t max_write;  /* bytes the files the guest writes may grow by, the whole session */
+        uint64_t timeout_ms;
+};
+
+/* Exit codes of a session stopped by a limit. */
+#define EXIT_TIMEOUT 124      /* as timeout(1) */
+#define EXIT_LIMIT_KILLED 137 /* 128 + SIGKILL, as the kernel's OOM killer leaves it */
 
 struct session_opts {
         const char *exe;        /* resolved path of the program */
@@ -31,6 +45,7 @@ struct session_opts {
         /* The file policy the gofer judges paths by; NULL: none yet (path
          * calls still run in the kernel, and the gofer grants nothing). */
         const struct policy *policy;
+        struct session_limits limits;
 };
 
 /* Run a whole session. Returns the exit code interpose should exit with:
@@ -42,6 +57,10 @@ int session_run(const struct session_opts *o);
  * effective, permitted, inheritable), lock securebits when root, set
  * no_new_privs, and verify. 0 or -errno. */
 int session_drop_privileges(void);
+
+/* In the guest, before exec: the rlimits that back the limits (fds,
+ * data segment, file size, and for users other than root tasks). */
+int session_apply_rlimits(const struct session_limits *l);
 
 /* Confine the sentry itself with its own seccomp filter. 0 or -errno. */
 int session_confine_sentry(bool tracer);

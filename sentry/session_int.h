@@ -12,6 +12,7 @@
 enum session_msg_type {
         MSG_GUEST_PID = 1, /* value: the first guest process */
         MSG_GUEST_EXIT,    /* value: its wait status; the session is over */
+        MSG_LIMIT,         /* value: LIMIT_* (sentry.h); the tree is being stopped */
 };
 
 struct session_msg {

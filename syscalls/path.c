@@ -1069,6 +1069,12 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
                                 own_pts_master(keep); /* a new pty: its slave is the session's */
                 }
         }
+        /* --max-write watches what the guest writes (sentry/limits.c). */
+        if ((flags & O_ACCMODE) != O_RDONLY && (r = sentry_track_write(c->s, fd)) < 0) {
+                close(fd);
+                sentry_decide(c, "deny", "limit:write");
+                return r;
+        }
 install:
         r = c->s->plat.ops->install_fd(&c->s->plat, &c->ev, fd, (flags & O_CLOEXEC) ? O_CLOEXEC : 0, true);
         close(fd);

@@ -9,7 +9,23 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sched.h>
 #include <stdint.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+/* clone(2) keeps the exit signal in its low byte, so CLONE_NEWTIME (0x80)
+ * cannot be asked for there; unshare(2) takes it. */
+#define CLONE_NS_FLAGS                                                                                \
+        (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
+         CLONE_NEWNET)
+#define UNSHARE_NS_FLAGS (CLONE_NS_FLAGS | CLONE_NEWTIME)
+/* clone(2) refuses these and CLONE_UNTRACED: a child no tracer takes on
+ * would find none for its trapped calls on the ptrace platform (they fail,
+ * even its exit), and nothing but a debugger's escape needs it. */
+#define CLONE_REFUSED_FLAGS (CLONE_NS_FLAGS | CLONE_UNTRACED)
 
 /* How an argument is decoded by --trace and typed for the handler. */
 enum sys_arg_type {

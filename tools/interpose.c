@@ -50,11 +50,103 @@ static void usage(FILE *f)
                    "                        address or CIDR range, or [IPv6][/LEN]; deny beats allow\n"
                    "  --dns-upstream=IP[:PORT]  where the sentry resolves allowed names (default:\n"
                    "                        the host's /etc/resolv.conf)\n"
+                   "  --max-procs=N         processes and threads of the guest (default 512);\n"
+                   "                        further forks fail with EAGAIN\n"
+                   "  --max-memory=SIZE     resident memory of the whole guest (e.g. 2G); past it\n"
+                   "                        the guest is stopped (exit 137)\n"
+                   "  --max-fds=N           open files per guest process\n"
+                   "  --max-write=SIZE      how much the files the guest writes may grow, in all;\n"
+                   "                        past it the guest is stopped (exit 137)\n"
+                   "  --timeout=DURATION    stop the whole guest after DURATION (90s, 10m, 1h;\n"
+                   "                        exit 124)\n"
                    "  -h, --help            show this help\n"
                    "  -V, --version         show the version and what the kernel offers\n"
                    "\n"
                    "Exit status: the guest's; 128+N if it was killed by signal N; 125 if\n"
                    "interpose failed; 126 if PROGRAM cannot be executed; 127 if not found.\n");
+}
+
+/* "N" with N >= 1. */
+static int parse_count(const char *s, unsigned *ret)
+{
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno || end == s || *end || v < 1 || v > 1u << 30 || *s == '-')
+                return -EINVAL;
+        *ret = (unsigned)v;
+        return 0;
+}
+
+/* "N", "NK", "NM", "NG", "NT" (also KiB, MB...: powers of 1024). */
+static int parse_size(const char *s, uint64_t *ret)
+{
+        char *end;
+        unsigned long long v;
+        unsigned shift = 0;
+
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno || end == s || *s == '-')
+                return -EINVAL;
+        switch (*end) {
+        case 'k':
+        case 'K':
+                shift = 10;
+                end++;
+                break;
+        case 'm':
+        case 'M':
+                shift = 20;
+                end++;
+                break;
+        case 'g':
+        case 'G':
+                shift = 30;
+                end++;
+                break;
+        case 't':
+        case 'T':
+                shift = 40;
+                end++;
+                break;
+        default:
+                break;
+        }
+        if (shift && (!strcmp(end, "iB") || !strcmp(end, "B")))
+                end += strlen(end);
+        if (*end == 'B' && !shift && !end[1])
+                end++;
+        if (*end || v == 0 || (shift && v > (~0ULL >> shift)))
+                return -EINVAL;
+        *ret = (uint64_t)v << shift;
+        return 0;
+}
+
+/* "N" (seconds), "Nms", "Ns", "Nm", "Nh". */
+static int parse_duration(const char *s, uint64_t *ret)
+{
+        char *end;
+        unsigned long long v, mul = 1000;
+
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno || end == s || *s == '-')
+                return -EINVAL;
+        if (!strcmp(end, "ms"))
+                mul = 1;
+        else if (!strcmp(end, "m"))
+                mul = 60000;
+        else if (!strcmp(end, "h"))
+                mul = 3600000;
+        else if (*end && strcmp(end, "s") != 0)
+                return -EINVAL;
+        if (v == 0 || v > ~0ULL / mul)
+                return -EINVAL;
+        *ret = v * mul;
+        return 0;
 }
 
 static int version(void)
@@ -203,13 +295,18 @@ int main(int argc, char **argv)
                 { "allow-net", required_argument, NULL, 'n' },
                 { "deny-net", required_argument, NULL, 'd' },
                 { "dns-upstream", required_argument, NULL, 'u' },
+                { "max-procs", required_argument, NULL, 1001 },
+                { "max-memory", required_argument, NULL, 1002 },
+                { "max-fds", required_argument, NULL, 1003 },
+                { "max-write", required_argument, NULL, 1004 },
+                { "timeout", required_argument, NULL, 1005 },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
         };
         static struct policy_options po;
         static struct policy policy;
-        struct session_opts o = { .platform = NULL };
+        struct session_opts o = { .platform = NULL, .limits = { .max_procs = 512 } };
         struct policy_error perr = { "" };
         char exe[PATH_MAX], tmpdir[PATH_MAX] = "", shmdir[PATH_MAX] = "";
         bool platform_set = false;
@@ -290,6 +387,33 @@ int main(int argc, char **argv)
                         if (r < 0) {
                                 fprintf(stderr, "interpose: too many rule flags (at most %d)\n",
                                         POLICY_MAX_FLAGS);
+                                return EXIT_INTERPOSE_FAILED;
+                        }
+                        break;
+                case 1001:
+                case 1003:
+                        if (parse_count(optarg, c == 1001 ? &o.limits.max_procs : &o.limits.max_fds) < 0) {
+                                fprintf(stderr, "interpose: --%s=%s: give a whole number from 1 up\n",
+                                        c == 1001 ? "max-procs" : "max-fds", optarg);
+                                return EXIT_INTERPOSE_FAILED;
+                        }
+                        break;
+                case 1002:
+                case 1004:
+                        if (parse_size(optarg, c == 1002 ? &o.limits.max_memory : &o.limits.max_write) < 0) {
+                                fprintf(stderr,
+                                        "interpose: --%s=%s: give a size in bytes, or with K, M, G or T "
+                                        "(powers of 1024), e.g. 512M\n",
+                                        c == 1002 ? "max-memory" : "max-write", optarg);
+                                return EXIT_INTERPOSE_FAILED;
+                        }
+                        break;
+                case 1005:
+                        if (parse_duration(optarg, &o.limits.timeout_ms) < 0) {
+                                fprintf(stderr,
+                                        "interpose: --timeout=%s: give a duration: seconds, or a number with "
+                                        "ms, s, m or h, e.g. 90s or 10m\n",
+                                        optarg);
                                 return EXIT_INTERPOSE_FAILED;
                         }
                         break;
