@@ -77,10 +77,16 @@ extern const struct platform_ops platform_unotify_ops;
 extern const struct platform_ops platform_ptrace_ops;
 
 /* The platform for --platform=auto: seccomp-unotify when this kernel has
- * it and a process here may install a listener (an outer sandbox with a
- * listener of its own refuses a second one), else ptrace, with the reason
- * in why. */
-const struct platform_ops *platform_choose(char *why, size_t cap);
+ * it and a process here may install a listener, else ptrace, with the
+ * reason in why. -EBUSY (why says it) when an outer filter holds a
+ * listener: see platform_outer_listener. */
+int platform_choose(const struct platform_ops **ret, char *why, size_t cap);
+
+/* 0, or -EBUSY with the reason in why when a seccomp filter outside us has
+ * a listener. Its "notify" answers outrank a trace, and it allows no second
+ * listener: calls it traps would never reach our sentry, so neither
+ * platform may run beneath it. */
+int platform_outer_listener(char *why, size_t cap);
 
 /* Build the filter for platform p (before forking the guest). 0 or -errno. */
 int platform_prepare(struct platform *p, const struct platform_ops *ops, bool paths);

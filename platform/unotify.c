@@ -232,40 +232,63 @@ const struct platform_ops platform_unotify_ops = {
         .destroy = unotify_destroy,
 };
 
-const struct platform_ops *platform_choose(char *why, size_t cap)
+/* In a child (which inherits whatever filters and listener run us), try
+ * to install a listener: 0, or the errno it was refused with. */
+static int listener_probe(void)
 {
         struct sock_filter allow[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
         struct sock_fprog prog = { .len = 1, .filter = allow };
-        unsigned int act = SECCOMP_RET_USER_NOTIF;
-        int st, err;
-        pid_t pid;
+        int st = 0;
+        pid_t pid = fork();
 
-        if (seccomp_raw(SECCOMP_GET_ACTION_AVAIL, 0, &act) < 0) {
-                snprintf(why, cap, "this kernel has no seccomp user notification (%s)", strerror(errno));
-                return &platform_ptrace_ops;
-        }
-        /* Try it where it counts: in a child, which may inherit filters
-         * (and a listener) from whatever runs us. */
-        pid = fork();
         if (pid == 0) {
                 long fd = -1;
                 if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
                         fd = seccomp_raw(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
                 _exit(fd >= 0 ? 0 : errno & 0x7f);
         }
-        if (pid < 0) {
-                snprintf(why, cap, "cannot probe seccomp user notification: %s", strerror(errno));
-                return &platform_ptrace_ops;
-        }
+        if (pid < 0)
+                return errno;
         while (waitpid(pid, &st, 0) < 0)
                 if (errno != EINTR)
-                        break;
-        err = WIFEXITED(st) ? WEXITSTATUS(st) : EIO;
-        if (err == 0)
-                return &platform_unotify_ops;
-        snprintf(why, cap, "seccomp user notification is refused here (%s%s)", strerror(err),
-                 err == EBUSY ? ": an outer sandbox holds the listener" : "");
-        return &platform_ptrace_ops;
+                        return errno;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : EIO;
+}
+
+int platform_choose(const struct platform_ops **ret, char *why, size_t cap)
+{
+        unsigned int act = SECCOMP_RET_USER_NOTIF;
+        int err;
+
+        *ret = &platform_ptrace_ops;
+        if (seccomp_raw(SECCOMP_GET_ACTION_AVAIL, 0, &act) < 0) {
+                snprintf(why, cap, "this kernel has no seccomp user notification (%s)", strerror(errno));
+                return 0;
+        }
+        err = listener_probe();
+        if (err == 0) {
+                *ret = &platform_unotify_ops;
+                return 0;
+        }
+        if (err == EBUSY)
+                return platform_outer_listener(why, cap);
+        snprintf(why, cap, "seccomp user notification is refused here (%s)", strerror(err));
+        return 0;
+}
+
+int platform_outer_listener(char *why, size_t cap)
+{
+        /* A filter outside us holds a listener: the kernel allows no second
+         * one in a chain, and its "notify" outranks our trace, so calls it
+         * notifies would never reach our sentry: a policy of ours would
+         * silently not hold. */
+        if (listener_probe() != EBUSY)
+                return 0;
+        snprintf(why, cap,
+                 "an outer sandbox holds this process's seccomp listener (interpose inside interpose?): the "
+                 "calls it traps would never reach this sentry, so no platform can confine here; run "
+                 "interpose outside it");
+        return -EBUSY;
 }
 
 int platform_probe(char *buf, size_t cap)

@@ -512,8 +512,22 @@ int dns_prepare(struct dns_server *d, const struct policy *p, char *err, size_t 
                 }
                 d->upstream = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
                 if (d->upstream < 0 || connect(d->upstream, (struct sockaddr *)&ss, sslen) < 0) {
-                        snprintf(err, cap, "cannot reach the DNS upstream %s: %s", up, strerror(errno));
-                        return -errno;
+                        /* No route (a container without a network): every
+                         * name fails to resolve, which is no reason not to
+                         * run; say so only when some name could be allowed. */
+                        int e = errno;
+                        if (d->upstream >= 0)
+                                close(d->upstream);
+                        d->upstream = -1;
+                        if (p->net.mode == NET_HOST || p->net.n) {
+                                char msg[300];
+                                int len = snprintf(
+                                        msg, sizeof(msg),
+                                        "interpose: the DNS upstream %s is unreachable (%s); no name "
+                                        "will resolve (choose one with --dns-upstream=IP)\n",
+                                        up, strerror(e));
+                                write_all(2, msg, (size_t)len);
+                        }
                 }
         }
         learn_hosts(p, hosts);

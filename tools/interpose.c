@@ -461,10 +461,19 @@ int main(int argc, char **argv)
                 }
         }
         if (!o.platform) {
-                char why[160];
-                o.platform = platform_choose(why, sizeof(why));
+                char why[320];
+                if (platform_choose(&o.platform, why, sizeof(why)) < 0) {
+                        fprintf(stderr, "interpose: %s\n", why);
+                        return EXIT_INTERPOSE_FAILED;
+                }
                 if (o.platform != &platform_unotify_ops)
                         fprintf(stderr, "interpose: %s; using the ptrace platform\n", why);
+        } else if (o.platform == &platform_ptrace_ops) {
+                char why[320];
+                if (platform_outer_listener(why, sizeof(why)) < 0) {
+                        fprintf(stderr, "interpose: %s\n", why);
+                        return EXIT_INTERPOSE_FAILED;
+                }
         }
         /* Every run has a file policy: the agent profile unless told
          * otherwise (DESIGN.md "Policy": default deny). */
