@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A crashing sentry must not leave the guest running: print a backtrace of
- * the sentry (libunwind, async-signal-safe local unwinding), kill every
- * guest process, and exit.
+ * the sentry (libunwind, async-signal-safe local unwinding) on stderr and
+ * into a report beside the audit log, and exit: the guest goes with it.
  */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,11 +16,15 @@
 #include "sentry.h"
 #include "util.h"
 
-static struct sentry *crash_sentry;
+static int report_dirfd = -1;
+static char report_name[300];
+static int report_fd = -1;
 
 static void say(const char *s)
 {
         (void)!write(2, s, strlen(s));
+        if (report_fd >= 0)
+                (void)!write(report_fd, s, strlen(s));
 }
 
 static void backtrace_to_stderr(void)
@@ -44,25 +50,50 @@ static void on_crash(int sig)
 {
         char msg[128];
 
+        if (report_dirfd >= 0)
+                report_fd = openat(report_dirfd, report_name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         snprintf(msg, sizeof(msg), "interpose: sentry crashed (signal %d); stopping the guest. Backtrace:\n",
                  sig);
         say(msg);
         backtrace_to_stderr();
-        if (crash_sentry)
-                sentry_kill_descendants(crash_sentry->self, 0);
+        /* Nothing more here: a fault may have left the heap or a lock in
+         * any state. The guest goes with us: the launcher kills the tree
+         * when the sentry dies (on ptrace, the kernel does: EXITKILL). */
         _exit(125);
 }
 
-void sentry_crash_handlers(struct sentry *s)
+void sentry_crash_handlers(struct sentry *s, int dirfd, const char *audit_name)
 {
         static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS };
         static char altstack[64 * 1024];
         stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
         struct sigaction sa = { .sa_handler = on_crash, .sa_flags = SA_ONSTACK | SA_RESETHAND };
+        sigset_t crash;
 
-        crash_sentry = s;
+        (void)s;
+        if (dirfd >= 0 && audit_name) {
+                report_dirfd = dirfd;
+                snprintf(report_name, sizeof(report_name), "%s.crash.txt", audit_name);
+        }
+        /* libunwind sets itself up on first use (a pipe to probe memory
+         * with, the unwind tables): now, before the sentry's filter would
+         * refuse it, not in the handler. */
+        {
+                unw_cursor_t cursor;
+                unw_context_t uc;
+                if (unw_getcontext(&uc) == 0 && unw_init_local(&cursor, &uc) == 0)
+                        while (unw_step(&cursor) > 0)
+                                ;
+        }
         sigaltstack(&ss, NULL);
         sigemptyset(&sa.sa_mask);
-        for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+        sigemptyset(&crash);
+        for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
                 sigaction(sigs[i], &sa, NULL);
+                sigaddset(&crash, sigs[i]);
+        }
+        /* The sentry blocks every signal; a fault signal that is blocked
+         * kills at once, without the handler. Threads started after this
+         * inherit the mask. */
+        pthread_sigmask(SIG_UNBLOCK, &crash, NULL);
 }

@@ -335,7 +335,13 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         }
 
         presize_fd_table(sock_s);
-        sfd = signalfd(-1, &all, SFD_CLOEXEC);
+        /* The reaper reads every signal but the fault signals, which are
+         * the crash handler's (crash.c). */
+        sigset_t watched = all;
+        static const int faults[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS };
+        for (size_t i = 0; i < ARRAY_SIZE(faults); i++)
+                sigdelset(&watched, faults[i]);
+        sfd = signalfd(-1, &watched, SFD_CLOEXEC);
         if (sfd < 0)
                 die_guest("starting the reaper", errno);
 
@@ -353,13 +359,14 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
                 /* The tracer thread waits for every child; the reaper
                  * thread must not see SIGCHLD, or it would take their
                  * stops and ends. */
-                sigset_t rest = all;
+                sigset_t rest = watched;
                 sigdelset(&rest, SIGCHLD);
                 S.plat.on_exit = traced_exit;
                 if (signalfd(sfd, &rest, 0) < 0)
                         die_guest("starting the reaper", errno);
         }
-        sentry_crash_handlers(&S);
+        sentry_crash_handlers(&S, ctx->audit_place ? ctx->audit_place->dirfd : -1,
+                              ctx->audit_place ? ctx->audit_place->name : NULL);
 
         len = (size_t)snprintf(extra, sizeof(extra), "\"platform\":\"%s\",\"sync_wakeup\":%s,\"exe\":\"",
                                S.plat.ops->name, S.plat.sync_wakeup ? "true" : "false");

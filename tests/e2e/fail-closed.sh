@@ -36,7 +36,8 @@ proc_sid() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $4}'; }
 can_scan=0
 [ "$(id -u)" = 0 ] && can_scan=1
 
-# scenario VICTIM: start a session, kill VICTIM (sentry, gofer, launcher, or
+# scenario VICTIM: start a session, kill VICTIM (sentry, crash: a fault
+# signal to the sentry, gofer, launcher, or
 # none: the first guest process exits normally), check that nothing of the
 # session is left and what interpose reported.
 scenario() {
@@ -90,6 +91,7 @@ scenario() {
 
   case $victim in
     sentry) kill -KILL "$sentry" ;;
+    crash) kill -SEGV "$sentry" ;; # as a fault in the sentry would raise it
     gofer) kill -KILL "$gofer" ;;
     launcher) kill -KILL "$L" ;;
     none) kill -TERM "$L" ;; # forwarded to the first guest process: a normal end
@@ -116,6 +118,18 @@ scenario() {
     sentry|gofer)
       check_eq "$victim killed: interpose exit status" 125 "$rc"
       check_match "$victim killed: interpose says so" "the $victim died.*fail closed" "$d/err"
+      # Records are written one by one as decided: the log of a session
+      # whose sentry was killed is whole up to its last decision.
+      check_true "$victim killed: the audit log verifies" "$INTERPOSE" audit verify "$d/audit.jsonl"
+      check_match "$victim killed: the log has the session's decisions" '"decision":"exit"' "$d/audit.jsonl"
+      ;;
+    crash)
+      check_eq "sentry crash: interpose exit status" 125 "$rc"
+      check_match "sentry crash: the sentry reports it" 'sentry crashed \(signal 11\); stopping the guest' "$d/err"
+      # libunwind's backtrace, with the sentry's own function names.
+      check_match "sentry crash: with a backtrace" '#[0-9]+ 0x[0-9a-f]+ [a-z_]+\+0x' "$d/err"
+      check_match "sentry crash: the report is kept beside the log" 'sentry crashed' "$d/audit.jsonl.crash.txt"
+      check_true "sentry crash: the audit log verifies" "$INTERPOSE" audit verify "$d/audit.jsonl"
       ;;
     launcher)
       check_eq "launcher killed: its status (SIGKILL)" 137 "$rc"
@@ -138,7 +152,7 @@ scenario() {
   esac
 }
 
-for v in sentry gofer launcher none; do
+for v in sentry crash gofer launcher none; do
   scenario "$v"
 done
 
