@@ -102,9 +102,31 @@ static int session_dir(char *buf, size_t cap, const char *session_id)
         return 0;
 }
 
+/* A second name for the log while it is written, in interpose's own
+ * state directory, which no guest may reach: if the launcher and the
+ * sentry are both killed at once (kill -9 of the process group, the OOM
+ * killer), nobody gives the log its name, and this one keeps it, whole up
+ * to the last record written. Removed once the log has its name. Where
+ * the state directory is on another filesystem, there is none. */
+static void keep_live(const struct session_ctx *ctx, struct audit_place *ap, int fd)
+{
+        char dir[PATH_MAX], proc[64];
+
+        ap->live_dirfd = -1;
+        if (session_dir(dir, sizeof(dir), ctx->session_id) < 0 || mkdir_p(dir, 0700) < 0)
+                return;
+        ap->live_dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        if (ap->live_dirfd >= 0 &&
+            linkat(AT_FDCWD, proc, ap->live_dirfd, "audit.jsonl.live", AT_SYMLINK_FOLLOW) < 0) {
+                close(ap->live_dirfd);
+                ap->live_dirfd = -1;
+        }
+}
+
 /* The log is written to an unnamed file (O_TMPFILE) in its final
  * directory and only given its name when the session ends: while the guest
- * runs, there is no path by which it could open it. */
+ * runs, there is no path by which it could open it (but keep_live's). */
 static int audit_open(const struct session_ctx *ctx, struct audit_place *ap)
 {
         int fd, r;
@@ -134,8 +156,10 @@ static int audit_open(const struct session_ctx *ctx, struct audit_place *ap)
         if (ap->dirfd < 0)
                 return -errno;
         fd = openat(ap->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-        if (fd >= 0)
+        if (fd >= 0) {
+                keep_live(ctx, ap, fd);
                 return fd;
+        }
         if (errno != EOPNOTSUPP && errno != EISDIR)
                 return -errno;
         session_complain(
@@ -176,14 +200,26 @@ static int copy_log(int fd, const char *dir, const char *name)
  * private directory under /tmp, and ap says where. 0 or -errno when it
  * could not be saved at all. */
 
+static int publish(struct audit_place *ap, int fd, const char *session_id);
+
 int session_audit_publish(struct audit_place *ap, int fd, const char *session_id)
+{
+        int r;
+
+        if (ap->linked)
+                return 0;
+        r = publish(ap, fd, session_id);
+        if (r == 0 && ap->live_dirfd >= 0)
+                unlinkat(ap->live_dirfd, "audit.jsonl.live", 0);
+        return r;
+}
+
+static int publish(struct audit_place *ap, int fd, const char *session_id)
 {
         char proc[64], tmp[NAME_MAX + 1], alt[NAME_MAX + 1], dir[PATH_MAX];
         bool linked;
         int r;
 
-        if (ap->linked)
-                return 0;
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
         /* The link is made under a name the guest cannot guess (the session
          * id has a random part): a file planted there would otherwise be
@@ -441,7 +477,7 @@ int session_run(const struct session_opts *o)
 {
         struct session_ctx ctx = { .o = o, .trace_fd = -1 };
         struct launcher l = { .ctx = &ctx, .guest_pidfd = -1, .gofer = -1 };
-        struct audit_place ap = { .dirfd = -1 };
+        struct audit_place ap = { .dirfd = -1, .live_dirfd = -1 };
         int status_p[2], err_p[2], gofer_sock = -1, sfd, r, code;
         sigset_t fwd;
 

@@ -29,6 +29,7 @@ struct audit_place {
         char name[NAME_MAX + 1];
         bool linked; /* the fallback: a named file from the start */
         bool moved;  /* saved somewhere else than asked: always say where */
+        int live_dirfd; /* the state directory holding audit.jsonl.live, or -1 */
 };
 
 /* "interpose: MESSAGE" on stderr, in one write. */

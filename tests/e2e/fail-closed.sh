@@ -156,4 +156,29 @@ for v in sentry crash gofer launcher none; do
   scenario "$v"
 done
 
+# The launcher and the sentry killed at once (kill -9 of the process group,
+# the OOM killer): nobody is left to give the log its name, and its second
+# name in interpose's state directory keeps every record written.
+d=$T/both
+mkdir -p "$d"
+mark=both-$$-$(date +%s%N)
+INTERPOSE_E2E_MARK=$mark "$INTERPOSE" --audit="$d/audit.jsonl" sh -c "$guest" sh "$d" </dev/null >"$d/out" 2>"$d/err" &
+L=$!
+at_exit "kill -9 $L 2>/dev/null"
+if poll "both: guest recorded its pids" sh -c "[ -s '$d/main.pid' ] && [ -s '$d/worker.pid' ]"; then
+  sentry=$(proc_ppid "$(cat "$d/main.pid")")
+  kill -KILL "$L" "$sentry"
+  wait "$L" 2>/dev/null
+  # The worker makes trapped calls: with its sentry gone they fail (on
+  # ptrace the kernel kills it with its tracer); stop what is left.
+  for p in $(marked "$mark"); do kill -9 "$p" 2>/dev/null; done
+  live=$(ls "$XDG_STATE_HOME"/interpose/sessions/*/audit.jsonl.live 2>/dev/null | head -n 1)
+  check_ne "both killed: the log's live copy is kept" "" "$live"
+  if [ -n "$live" ]; then
+    check_true "both killed: it verifies up to its last record" "$INTERPOSE" audit verify "$live"
+    check_match "both killed: with the session's decisions" '"syscall":"execve"' "$live"
+  fi
+  check_true "both killed: the named log was never made" test ! -e "$d/audit.jsonl"
+fi
+
 finish
