@@ -113,6 +113,7 @@ int audit_write(struct audit *a, const struct audit_record *r)
         if (ret == 0) {
                 memcpy(a->prev, hash, AUDIT_HASH_HEX);
                 a->seq++;
+                a->bytes += len;
         }
         pthread_mutex_unlock(&a->lock);
         return ret;

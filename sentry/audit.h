@@ -18,6 +18,7 @@ struct audit {
         int fd; /* -1: audit off */
         char session[40];
         uint64_t seq;
+        uint64_t bytes;            /* written so far */
         char prev[AUDIT_HASH_HEX]; /* hex hash of the last record */
         pthread_mutex_t lock;
 };

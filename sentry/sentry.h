@@ -135,7 +135,7 @@ struct tree_usage {
         uint64_t rss; /* bytes */
 };
 
-enum { LIMIT_TIMEOUT = 1, LIMIT_MEMORY, LIMIT_WRITE };
+enum { LIMIT_TIMEOUT = 1, LIMIT_MEMORY, LIMIT_WRITE, LIMIT_AUDIT };
 
 /* Processes, tasks and resident memory of root's descendants, from one
  * pass over /proc. 0 or -errno. */
@@ -149,8 +149,25 @@ long sentry_may_spawn(struct sentry_call *c);
  * or -EDQUOT when the quota is spent (the open must fail). */
 int sentry_track_write(struct sentry *s, int fd);
 
+/* A new name (directory, symlink, node, link) is about to be made: 0, or
+ * -EDQUOT when the --max-write quota is spent. */
+int sentry_charge_name(struct sentry *s);
+
+/* fallocate of len bytes: SENTRY_CONTINUE, or -EDQUOT past --max-write. */
+long sentry_may_allocate(struct sentry_call *c, uint64_t len);
+
+/* Before the sentry confines itself: what the monitor needs to know. */
+void sentry_limits_prepare(struct sentry *s);
+
 /* Start the monitor thread (timeout, memory, writes) if a limit needs it. */
 int sentry_limits_start(struct sentry *s);
+
+/* At the session's end: a last look at --max-write (the guest may have
+ * ended between two). LIMIT_WRITE (reported) or 0. */
+int sentry_limits_final(struct sentry *s);
+
+/* A record was written: past --max-audit, stop the session (once). */
+void sentry_audit_grew(struct sentry *s);
 
 /* Tell the launcher which limit stopped the session (sentry_main.c). */
 void sentry_report_limit(int which);

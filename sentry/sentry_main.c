@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/msg.h>
 #include <sys/resource.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -148,6 +151,7 @@ __attribute__((noreturn)) static void finish(int status)
                 snprintf(extra, sizeof(extra), "\"pid\":%d,\"signal\":%d", (int)S.guest, WTERMSIG(status));
         else
                 snprintf(extra, sizeof(extra), "\"pid\":%d,\"status\":%d", (int)S.guest, WEXITSTATUS(status));
+        sentry_limits_final(&S);
         audit_session("end", extra);
         /* The session ends with its first process, as a container ends with
          * its init: nothing the guest started may linger unwatched. */
@@ -160,6 +164,15 @@ __attribute__((noreturn)) static void finish(int status)
                 sentry_kill_descendants(S.self, 0);
         while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
                 ;
+        /* The tree's System V objects go with it, as with an IPC
+         * namespace of its own: a segment left behind would hold memory
+         * past the session (and past --max-memory). */
+        for (unsigned i = 0; i < S.ipc_n[0]; i++)
+                shmctl(S.ipc_ids[0][i], IPC_RMID, NULL);
+        for (unsigned i = 0; i < S.ipc_n[1]; i++)
+                semctl(S.ipc_ids[1][i], 0, IPC_RMID);
+        for (unsigned i = 0; i < S.ipc_n[2]; i++)
+                msgctl(S.ipc_ids[2][i], IPC_RMID, NULL);
         send_msg(MSG_GUEST_EXIT, status);
         _exit(0);
 }
@@ -375,6 +388,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         extra[len] = '\0';
         audit_session("start", extra);
 
+        sentry_limits_prepare(&S);
         r = session_drop_privileges();
         if (r == 0)
                 r = session_confine_sentry(S.plat.ops->tracer);

@@ -377,7 +377,9 @@ static void report(struct sentry_call *c, const char *decoded, long result, bool
                  * policy saying no, and must not raise the summary line. */
                 __atomic_add_fetch(&s->denials, !strcmp(c->decision, "deny") || !strcmp(c->decision, "kill"),
                                    __ATOMIC_RELAXED);
-                if (audit_write(&s->audit, &r) < 0) {
+                int aw = audit_write(&s->audit, &r);
+                sentry_audit_grew(s);
+                if (aw < 0) {
                         /* An audit log we cannot write is a session we cannot
                          * vouch for: stop here, failing closed. */
                         static const char msg[] =

@@ -405,6 +405,11 @@ static int exit_code(struct launcher *l)
                                          "guest process was stopped",
                                          (unsigned long long)lim->max_memory);
                         return EXIT_LIMIT_KILLED;
+                case LIMIT_AUDIT:
+                        session_complain("the audit log grew past --max-audit (%llu bytes: the guest made "
+                                         "refused calls in a loop?); every guest process was stopped",
+                                         (unsigned long long)lim->max_audit);
+                        return EXIT_LIMIT_KILLED;
                 default:
                         session_complain("the guest's files grew past --max-write (%llu bytes); every guest "
                                          "process was stopped",

@@ -27,6 +27,7 @@ struct session_limits {
         unsigned max_fds;    /* open files per process */
         uint64_t max_write;  /* bytes the files the guest writes may grow by, the whole session */
         uint64_t timeout_ms;
+        uint64_t max_audit; /* bytes of audit log; past it the session is stopped */
 };
 
 /* Exit codes of a session stopped by a limit. */

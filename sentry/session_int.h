@@ -27,8 +27,8 @@ struct audit_place {
         int dirfd;
         char dir[PATH_MAX];
         char name[NAME_MAX + 1];
-        bool linked; /* the fallback: a named file from the start */
-        bool moved;  /* saved somewhere else than asked: always say where */
+        bool linked;    /* the fallback: a named file from the start */
+        bool moved;     /* saved somewhere else than asked: always say where */
         int live_dirfd; /* the state directory holding audit.jsonl.live, or -1 */
 };
 

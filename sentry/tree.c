@@ -264,6 +264,21 @@ int sentry_signal_group(struct sentry *s, pid_t pgid, pid_t skip, int sig, int *
         return n;
 }
 
+/* Not a zombie, or a zombie leader whose other threads still run. */
+static bool proc_live(pid_t pid)
+{
+        char path[64], buf[1024], state;
+        const char *p;
+        unsigned threads = 0;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0 || !(p = strrchr(buf, ')')) ||
+            sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %u", &state,
+                   &threads) != 2)
+                return false;
+        return state != 'X' && (state != 'Z' || threads > 1);
+}
+
 struct sweep_arg {
         pid_t root, spare;
 };
@@ -273,12 +288,12 @@ static int kill_one(pid_t pid, void *arg)
         struct sweep_arg *w = arg;
         _cleanup_close_ int pidfd = -1;
 
-        char state;
-
         if (pid == w->spare || pid == getpid())
                 return 0;
-        /* Zombies are dead already; their reaper collects them. */
-        if (sentry_proc_stat(-1, pid, NULL, NULL, NULL, &state) < 0 || state == 'Z' || state == 'X')
+        /* Zombies are dead already; their reaper collects them. But a
+         * process whose first thread exited shows as a zombie while its
+         * other threads run on: that one is alive. */
+        if (!proc_live(pid))
                 return 0;
         pidfd = pidfd_open_any(pid, false);
         if (pidfd < 0 || descends_from(pid, w->root, -1) != 1)

@@ -605,8 +605,13 @@ static int allowed_create(struct sentry_call *c, const struct target *t)
                              t->r.name) >= sizeof(u.r.path))
                 return -ENAMETOOLONG;
         policy_decide(c->s->policy, u.r.path, &rule);
-        if (!rule || !rule->deny)
-                return 0;
+        if (!rule || !rule->deny) {
+                /* A name costs room too (--max-write). */
+                r = sentry_charge_name(c->s);
+                if (r < 0)
+                        sentry_decide(c, "deny", "limit:write");
+                return r;
+        }
         u.r.rights = 0;
         snprintf(u.r.rule, sizeof(u.r.rule), "%s", rule->origin);
         return allowed(c, &u, PR_CREATE, "create");
@@ -2138,6 +2143,12 @@ long sys_inotify_add_watch(struct sentry_call *c, int fd, uint64_t path, uint64_
 
 /* Path calls this sentry does not make yet, with a policy in force: as a
  * kernel without them (callers fall back to the older calls). */
+long sys_fallocate(struct sentry_call *c, int fd, uint64_t mode, long offset, long len)
+{
+        (void)fd, (void)mode, (void)offset;
+        return sentry_may_allocate(c, len > 0 ? (uint64_t)len : 0);
+}
+
 long sys_path_enosys(struct sentry_call *c)
 {
         return sys_unknown(c);

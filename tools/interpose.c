@@ -59,6 +59,8 @@ static void usage(FILE *f)
                    "                        past it the guest is stopped (exit 137)\n"
                    "  --timeout=DURATION    stop the whole guest after DURATION (90s, 10m, 1h;\n"
                    "                        exit 124)\n"
+                   "  --max-audit=SIZE      the audit log's size (default 1G); past it the guest\n"
+                   "                        is stopped (exit 137)\n"
                    "  -h, --help            show this help\n"
                    "  -V, --version         show the version and what the kernel offers\n"
                    "\n"
@@ -300,13 +302,14 @@ int main(int argc, char **argv)
                 { "max-fds", required_argument, NULL, 1003 },
                 { "max-write", required_argument, NULL, 1004 },
                 { "timeout", required_argument, NULL, 1005 },
+                { "max-audit", required_argument, NULL, 1006 },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
         };
         static struct policy_options po;
         static struct policy policy;
-        struct session_opts o = { .platform = NULL, .limits = { .max_procs = 512 } };
+        struct session_opts o = { .platform = NULL, .limits = { .max_procs = 512, .max_audit = 1ULL << 30 } };
         struct policy_error perr = { "" };
         char exe[PATH_MAX], tmpdir[PATH_MAX] = "", shmdir[PATH_MAX] = "";
         bool platform_set = false;
@@ -400,11 +403,17 @@ int main(int argc, char **argv)
                         break;
                 case 1002:
                 case 1004:
-                        if (parse_size(optarg, c == 1002 ? &o.limits.max_memory : &o.limits.max_write) < 0) {
+                case 1006:
+                        if (parse_size(optarg, c == 1002   ? &o.limits.max_memory
+                                               : c == 1004 ? &o.limits.max_write
+                                                           : &o.limits.max_audit) < 0) {
                                 fprintf(stderr,
                                         "interpose: --%s=%s: give a size in bytes, or with K, M, G or T "
                                         "(powers of 1024), e.g. 512M\n",
-                                        c == 1002 ? "max-memory" : "max-write", optarg);
+                                        c == 1002   ? "max-memory"
+                                        : c == 1004 ? "max-write"
+                                                    : "max-audit",
+                                        optarg);
                                 return EXIT_INTERPOSE_FAILED;
                         }
                         break;

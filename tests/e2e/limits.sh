@@ -143,10 +143,11 @@ check_eq "max-fds: runs" 0 "$rc"
 check_match "max-fds: EMFILE below 64" '^24 ([0-9]|[1-5][0-9]|6[0-3])$' "$o"
 
 # --- --max-write ------------------------------------------------------------------
-# One file: no bigger than the quota (SIGXFSZ, as the kernel's RLIMIT_FSIZE).
-run "$o" "$e" "$INTERPOSE" --max-write=5M -- sh -c 'head -c 10000000 /dev/zero > big; echo $?'
-check_eq "max-write: the file stops at the quota" 5242880 "$(stat -c %s big 2>/dev/null)"
-check_match "max-write: the writer is told (SIGXFSZ, 128+25)" '^153$' "$o"
+# One big file, written faster than the monitor looks: the last look at
+# the end still says the quota was passed.
+run "$o" "$e" "$INTERPOSE" --audit="$T/w1.jsonl" --max-write=5M -- sh -c 'head -c 10000000 /dev/zero > big; echo $?'
+check_eq "max-write: one file past it: stopped (137)" 137 "$rc"
+check_match "max-write: one file past it: says which limit" 'grew past --max-write \(5242880 bytes' "$e"
 rm -f big
 # Many files: their sum is watched; past it the tree is stopped.
 run "$o" "$e" "$INTERPOSE" --audit="$T/w.jsonl" --max-write=30M -- sh -c \
@@ -155,14 +156,174 @@ check_eq "max-write: the tree is stopped (137)" 137 "$rc"
 check_match "max-write: says which limit" 'grew past --max-write \(31457280 bytes' "$e"
 check_match "max-write: audited" '"rule":"limit:write"' "$T/w.jsonl"
 check_nomatch "max-write: the guest did not finish" finished "$o"
-# (At most 40 * 4 MB: the monitor looks every 100 ms.)
 rm -f f[0-9]*
 run "$o" "$e" "$INTERPOSE" --max-write=30M -- sh -c 'head -c 1000000 /dev/zero > small && echo ok'
 check_eq "max-write: within it, writes work" "0 ok" "$rc $(cat "$o")"
 rm -f small
+# Rewriting a byte deep inside a big file the guest found: no growth, no
+# limit (a per-file size cap would refuse it).
+head -c 50000000 /dev/zero >bigold
+run "$o" "$e" "$INTERPOSE" --max-write=10M -- "$PY" -c '
+import os
+fd = os.open("bigold", os.O_RDWR)
+os.pwrite(fd, b"x", 40000000)
+print("ok")'
+check_eq "max-write: an in-place write to a big file works" "0 ok" "$rc $(cat "$o")"
+rm -f bigold
+# Bytes that are not in a named file the guest opened for writing still
+# count: fallocate (refused at once), a file unlinked while written, an
+# O_TMPFILE linked later, and many small names.
+run "$o" "$e" "$INTERPOSE" --max-write=10M -- "$PY" -c '
+import os
+fd = os.open("pre", os.O_CREAT | os.O_RDWR)
+try:
+    os.posix_fallocate(fd, 0, 3 << 30)
+    print("allocated")
+except OSError as e:
+    print("refused", e.errno)'
+check_match "max-write: fallocate past it is refused (EDQUOT)" '^refused 122$' "$o"
+rm -f pre
+for how in unlinked tmpfile names; do
+  run "$o" "$e" "$INTERPOSE" --max-write=10M -- "$PY" -c '
+import os, sys, time, ctypes
+how = sys.argv[1]
+buf = b"x" * (4 << 20)
+held = []
+for i in range(12):
+    if how == "unlinked":
+        fd = os.open("u%d" % i, os.O_CREAT | os.O_RDWR)
+        os.unlink("u%d" % i)
+        os.write(fd, buf)
+        held.append(fd)
+    elif how == "tmpfile":
+        fd = os.open(".", os.O_TMPFILE | os.O_RDWR, 0o600)
+        time.sleep(0.15)
+        os.write(fd, buf)
+        libc = ctypes.CDLL(None)
+        libc.linkat(-100, b"/proc/self/fd/%d" % fd, -100, b"t%d" % i, 0x400)
+        os.close(fd)
+    else:
+        for j in range(400):
+            os.symlink("x" * 100, "s%d-%d" % (i, j))
+    time.sleep(0.15)
+print("finished")' "$how"
+  if [ "$how" = names ]; then
+    # Names are charged as they are made: refused at once once spent.
+    check_match "max-write: names: refused with EDQUOT" 'Disk quota exceeded' "$e"
+  else
+    check_eq "max-write: $how: stopped (137)" 137 "$rc"
+  fi
+  check_nomatch "max-write: $how: the guest did not finish" finished "$o"
+  rm -f t[0-9]* s[0-9]*
+done
+
+# --- evasions of every limit, and memory outside any process ------------------------
+# A process whose first thread exits shows as a zombie while its other
+# threads run: it must still count, be stopped, and not outlive the session.
+cat >"$T/zl.py" <<'EOF'
+import ctypes, os, sys, threading, time
+def work():
+    time.sleep(0.3)
+    if sys.argv[1] == "mem":
+        kids = []
+        for i in range(8):
+            pid = os.fork()
+            if pid == 0:
+                b = bytearray(60 << 20)
+                time.sleep(20)
+                os._exit(0)
+            kids.append(pid)
+    print("working", flush=True)
+    time.sleep(20)
+    print("outlived", flush=True)
+    os._exit(0)
+threading.Thread(target=work).start()
+ctypes.CDLL(None).syscall(60, 0)  # exit(2): only the first thread ends
+EOF
+run "$o" "$e" "$INTERPOSE" --audit="$T/zl.jsonl" --timeout=2s -- "$PY" "$T/zl.py" time
+check_eq "a thread outliving its leader: --timeout still stops it" 124 "$rc"
+check_nomatch "...it did not outlive the session" outlived "$o"
+check_true "...no guest process is left" no_guest_left "$T/zl.jsonl"
+run "$o" "$e" "$INTERPOSE" --audit="$T/zlm.jsonl" --max-memory=200M -- "$PY" "$T/zl.py" mem
+check_eq "a thread outliving its leader: its children's memory counts (137)" 137 "$rc"
+check_true "...no guest process is left" no_guest_left "$T/zlm.jsonl"
+# memfds and System V segments are in no process's RSS.
+run "$o" "$e" "$INTERPOSE" --max-memory=200M -- "$PY" -c '
+import os, time
+fd = os.memfd_create("x")
+for i in range(400):
+    os.write(fd, b"x" * (1 << 20))
+time.sleep(2)
+print("finished")'
+check_eq "max-memory: a memfd counts (137)" 137 "$rc"
+check_nomatch "max-memory: memfd: the guest did not finish" finished "$o"
+cat >"$T/sysv.py" <<'EOF'
+import ctypes, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+for i in range(int(sys.argv[1])):
+    sid = libc.shmget(0, 32 << 20, 0o1600)  # IPC_PRIVATE, IPC_CREAT | 0600
+    a = libc.shmat(sid, None, 0)
+    ctypes.memset(a, 1, 32 << 20)
+    libc.shmdt(ctypes.c_void_p(a))
+time.sleep(float(sys.argv[2]))
+print("finished")
+EOF
+run "$o" "$e" "$INTERPOSE" --max-memory=200M -- "$PY" "$T/sysv.py" 12 2
+check_eq "max-memory: detached System V segments count (137)" 137 "$rc"
+before=$(ipcs -m | grep -c '^0x')
+run "$o" "$e" "$INTERPOSE" -- "$PY" "$T/sysv.py" 3 0
+check_eq "System V segments: the guest made them" "0 finished" "$rc $(tail -n 1 "$o")"
+check_eq "System V segments: none outlives the session" "$before" "$(ipcs -m | grep -c '^0x')"
+# Pages shared by a parent and its forked children count once.
+run "$o" "$e" "$INTERPOSE" --max-memory=1G -- "$PY" -c '
+import os, time
+data = bytearray(300 << 20)
+data[::4096] = b"\x01" * ((300 << 20) // 4096)
+kids = []
+for i in range(4):
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(1)
+        os._exit(0)
+    kids.append(pid)
+for k in kids:
+    os.waitpid(k, 0)
+print("ok")'
+# (5 x 300 MiB resident by RSS; about 330 MiB in fact.)
+check_eq "max-memory: copy-on-write pages shared by 5 processes count once" "0 ok" "$rc $(cat "$o")"
+# Zombies hold pids: they count as tasks.
+run "$o" "$e" "$INTERPOSE" --max-procs=50 -- "$PY" -c '
+import os, time
+n = 0
+try:
+    for i in range(500):
+        if os.fork() == 0:
+            os._exit(0)
+        n += 1
+        time.sleep(0.002)
+except BlockingIOError:
+    pass
+print(n)'
+check_true "max-procs: unreaped zombies count ($(cat "$o"))" test "$(cat "$o")" -le 50
+
+# --- --max-audit: refused calls in a loop do not fill the disk ---------------------------
+run "$o" "$e" "$INTERPOSE" --audit="$T/a.jsonl" --max-audit=1M -- "$PY" -c '
+import os
+for i in range(200000):
+    try:
+        os.open("/etc/shadow", os.O_RDONLY)
+    except OSError:
+        pass
+print("finished")'
+check_eq "max-audit: the session is stopped (137)" 137 "$rc"
+check_match "max-audit: says which limit" 'audit log grew past --max-audit \(1048576 bytes' "$e"
+check_true "max-audit: the log stays near its limit" test "$(stat -c %s "$T/a.jsonl")" -lt 2000000
+check_true "max-audit: and verifies" "$INTERPOSE" audit verify "$T/a.jsonl"
+check_match "max-audit: its last word is why" '"rule":"limit:audit"' "$T/a.jsonl"
 
 # --- malformed values ------------------------------------------------------------
-for bad in --max-procs=0 --max-procs=x --max-memory=12Q --max-memory=-1 --max-fds= --max-write=0 \
+for bad in --max-procs=0 --max-procs=x --max-memory=12Q --max-memory=-1 --max-fds= --max-write=0 --max-audit=1X \
   --timeout=5y --timeout=0 --timeout=-3; do
   run "$o" "$e" "$INTERPOSE" "$bad" -- true
   check_eq "$bad: refused" 125 "$rc"
