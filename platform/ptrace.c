@@ -251,17 +251,42 @@ static void defer_exit(pid_t pid, int status)
         T.nexits++;
 }
 
+/* Is thread tid still running (not a zombie, not gone)? */
+static bool thread_alive(pid_t tid)
+{
+        char path[64], buf[512];
+        const char *p;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+        if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0 || !(p = strrchr(buf, ')')))
+                return false;
+        return p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
 /* Wait for tid's stop after the call injected into it. 0, or -ESRCH when
- * it died (its end is reported later by next()). */
+ * it died (its end is reported later by next()). Never blocks on tid
+ * alone: a thread group's first thread that dies while others run is not
+ * reported (its filter of its own may kill it in the injected call), and
+ * the tracer would wait for ever. */
 static int wait_exit_stop(pid_t tid)
 {
         for (;;) {
                 int st;
-                pid_t pid = waitpid(tid, &st, __WALL);
+                pid_t pid = waitpid(tid, &st, __WALL | WNOHANG);
                 if (pid < 0) {
                         if (errno == EINTR)
                                 continue;
                         return -ESRCH;
+                }
+                if (pid == 0) {
+                        struct pollfd pfd = { .fd = T.sigfd, .events = POLLIN };
+                        struct signalfd_siginfo si;
+                        if (!thread_alive(tid))
+                                return -ESRCH;
+                        poll(&pfd, 1, 1);
+                        while (read(T.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+                                ;
+                        continue;
                 }
                 if (WIFEXITED(st) || WIFSIGNALED(st)) {
                         defer_exit(pid, st);
@@ -386,6 +411,15 @@ static int channel_adopt(struct channel *c, pid_t tid, int gfd)
         copy = (int)syscall(SYS_pidfd_getfd, pidfd, gfd, 0);
         if (copy < 0)
                 return -errno;
+        /* The number came back from the guest's register, which a filter
+         * of its own may have forged: only a unix datagram socket will do. */
+        int dom = 0, type = 0;
+        socklen_t dl = sizeof(dom), tl = sizeof(type);
+        if (getsockopt(copy, SOL_SOCKET, SO_DOMAIN, &dom, &dl) < 0 ||
+            getsockopt(copy, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || dom != AF_UNIX || type != SOCK_DGRAM) {
+                close(copy);
+                return -EPROTO;
+        }
         if (bind(copy, (struct sockaddr *)&sa, sizeof(sa_family_t)) < 0 ||
             getsockname(copy, (struct sockaddr *)&sa, &len) < 0 || len <= sizeof(sa_family_t) ||
             sa.sun_path[0] != '\0') {
@@ -625,6 +659,7 @@ static int on_status(struct platform *p, pid_t pid, int st, struct platform_even
                 /* A new image: its thread is the process now, and the
                  * channel went with the old image (close-on-exec). */
                 t->tgid = pid;
+                set_state(t, T_RUNNING, 0); /* a call the old image was in is over */
                 ptrace(PTRACE_CONT, pid, 0, 0);
                 return 0;
         case PTRACE_EVENT_FORK:

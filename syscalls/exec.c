@@ -28,6 +28,7 @@
 
 struct exec_pending {
         pid_t tgid;
+        pid_t tid;          /* the thread that called exec */
         uint64_t start;     /* the process's start time: a reused pid is not it */
         dev_t dev, old_dev; /* what the path named; what the process ran before */
         ino_t ino, old_ino;
@@ -114,6 +115,7 @@ static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flag
 
         /* Remember what the path names now, to check what ran. */
         e.tgid = sentry_caller_tgid(c);
+        e.tid = c->ev.tid;
         if (e.tgid <= 0 || sentry_proc_stat(-1, e.tgid, NULL, &e.start, NULL, NULL) < 0)
                 return SENTRY_CONTINUE;
         snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)e.tgid);
@@ -273,8 +275,6 @@ static long exec_verify_locked(struct sentry_call *c)
         ssize_t n;
         unsigned i;
 
-        bool by_thread = false;
-
         /* After an exec the process has one thread, whose id is the
          * process's: its first call is the one we wait for. */
         for (i = 0; i < npending; i++)
@@ -289,7 +289,6 @@ static long exec_verify_locked(struct sentry_call *c)
                 for (i = 0; tgid > 0 && tgid != c->ev.tid && i < npending; i++)
                         if (pending[i].tgid == tgid) {
                                 e = &pending[i];
-                                by_thread = true;
                                 break;
                         }
         }
@@ -301,15 +300,20 @@ static long exec_verify_locked(struct sentry_call *c)
         sys_path_forget_cwds();
         sentry_forget_exes();
         snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)e->tgid);
-        if (sentry_proc_stat(-1, e->tgid, NULL, &start, NULL, NULL) < 0 || start != e->start ||
-            stat(proc, &st) < 0) {
-                drop(i);
+        if (sentry_proc_stat(-1, e->tgid, NULL, &start, NULL, NULL) < 0 || start != e->start) {
+                drop(i); /* the process is gone (or its pid another's) */
                 return 0;
         }
+        /* A first thread that exited while another runs, or one on its way
+         * out while another execs, has no exe to show: no answer yet, and
+         * nothing to drop (the new image's first call is still to come). */
+        if (stat(proc, &st) < 0)
+                return 0;
         if (st.st_dev == e->old_dev && st.st_ino == e->old_ino) {
-                /* The exec failed; or, for another thread, has not happened
-                 * yet (the old image runs until the kernel replaces it). */
-                if (!by_thread)
+                /* The exec has not happened yet (the old image runs until
+                 * the kernel replaces it), or it failed: only the thread
+                 * that called it can say that, by calling again. */
+                if (c->ev.tid == e->tid)
                         drop(i);
                 return 0;
         }

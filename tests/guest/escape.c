@@ -19,6 +19,9 @@
 #include <linux/seccomp.h>
 #include <pty.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
@@ -319,6 +322,84 @@ static int run_untraced(void)
         return guest_result();
 }
 
+static void *pause_forever(void *arg)
+{
+        for (;;)
+                pause();
+        return arg;
+}
+
+/* On the ptrace platform the sentry runs calls in the guest's threads (the
+ * fd channel: socket, fcntl, close, recvmsg). A filter of the guest's own
+ * that kills its first thread in such a call, while another thread lives
+ * on, must not wedge the sentry: everyone else's calls go on being
+ * answered, and the process can still be killed and reaped. */
+static int run_inject_kill(void)
+{
+        int sync[2], status;
+        char b;
+        pid_t victim;
+
+        if (pipe(sync) < 0)
+                return EXIT_HARD;
+        victim = fork();
+        if (victim == 0) {
+                pthread_t t;
+                struct sock_filter f[] = {
+                        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 1),
+                        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_THREAD),
+                        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+                };
+                struct sock_fprog p = { sizeof(f) / sizeof(f[0]), f };
+                pthread_create(&t, NULL, pause_forever, NULL);
+                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+                    raw(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&p, 0, 0, 0) < 0)
+                        _exit(EXIT_HARD);
+                (void)!write(sync[1], "o", 1);
+                /* No channel left: the next open makes one (ptrace). */
+                raw(SYS_close_range, 3, ~0U, 0, 0, 0, 0);
+                open("/dev/null", O_RDONLY);
+                _exit(0);
+        }
+        close(sync[1]);
+        /* A deadline for a hang, not a measure: a wedged sentry never
+         * answers what follows. */
+        alarm(20);
+        CHECK(read(sync[0], &b, 1) == 1, "the victim got to its open");
+        /* Until its open is over: it exited (natively, on seccomp-unotify)
+         * or its first thread is dead (ptrace). */
+        bool reaped = false;
+        for (int i = 0; i < 5000; i++) {
+                char path[64], stat[512] = "";
+                if (waitpid(victim, &status, WNOHANG) == victim) {
+                        reaped = true;
+                        break;
+                }
+                snprintf(path, sizeof(path), "/proc/%d/stat", (int)victim);
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd >= 0) {
+                        (void)!read(fd, stat, sizeof(stat) - 1);
+                        close(fd);
+                }
+                const char *p = strrchr(stat, ')');
+                if (p && p[1] == ' ' && p[2] == 'Z')
+                        break;
+                struct timespec ms = { 0, 1000000 };
+                nanosleep(&ms, NULL);
+        }
+        for (int i = 0; i < 20; i++) {
+                struct utsname u;
+                CHECK(raw(SYS_uname, (long)&u, 0, 0, 0, 0, 0) == 0, "uname %d after the victim's open", i);
+        }
+        if (!reaped) {
+                CHECK(raw(SYS_kill, victim, SIGKILL, 0, 0, 0, 0) == 0, "kill the victim");
+                CHECK(waitpid(victim, &status, 0) == victim, "reap the victim");
+        }
+        alarm(0);
+        return guest_result();
+}
+
 /* A number no kernel has, and one in the gap between 334 and 424: ENOSYS
  * in both worlds, and one audit record under interpose. */
 static int run_unknown(long nr)
@@ -352,6 +433,8 @@ int main(int argc, char **argv)
                 return run_nested_listener();
         if (!strcmp(c, "own-filter"))
                 return run_own_filter();
+        if (!strcmp(c, "inject-kill"))
+                return run_inject_kill();
         if (!strcmp(c, "untraced"))
                 return run_untraced();
         if (!strcmp(c, "leaked-fds"))

@@ -5,6 +5,10 @@
  * another path than the one the sentry read (DESIGN.md invariant 2).
  * Driven by tests/e2e/exec-race.sh, which checks that the audit log never
  * records one program while another ran. Prints how the children ended.
+ *
+ * execrace N leader: a thread other than the first makes the exec while
+ * the first makes trapped calls in a loop, whose answers must not make the
+ * sentry forget the exec it has still to check.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -12,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,9 +52,21 @@ static void *flip(void *arg)
         return arg;
 }
 
+static void *exec_thread(void *arg)
+{
+        char *args[] = { "x", NULL };
+
+        while (!started)
+                ;
+        execv(path, args);
+        _exit(99);
+        return arg;
+}
+
 int main(int argc, char **argv)
 {
         int n = argc > 1 ? atoi(argv[1]) : 200, ended[3] = { 0 };
+        bool leader = argc > 2 && !strcmp(argv[2], "leader");
 
         for (int i = 0; i < n; i++) {
                 int status;
@@ -56,6 +75,13 @@ int main(int argc, char **argv)
                         pthread_t t;
                         char *args[] = { "x", NULL };
                         pthread_create(&t, NULL, flip, NULL);
+                        if (leader) {
+                                pthread_t x;
+                                struct utsname u;
+                                pthread_create(&x, NULL, exec_thread, NULL);
+                                for (;;)
+                                        syscall(SYS_uname, &u); /* trapped, again and again */
+                        }
                         while (!started)
                                 ;
                         execv(path, args);
