@@ -4,10 +4,14 @@
  * --max-write, --timeout), by the sentry's own accounting and rlimits,
  * which work as any user and inside any container (no cgroups):
  *
- *  - tasks: every clone, fork and vfork is trapped and counted; when the
- *    count nears the limit, a scan of /proc gives the true number (the
- *    sentry does not see every end; zombies count, as they hold pids),
- *    and a call past it fails with EAGAIN, as under a cgroup's pids.max;
+ *  - tasks: the monitor counts the tree's processes and threads every
+ *    100 ms (zombies count: they hold pids), walking it down from the
+ *    sentry by /proc/PID/task/TID/children, so the cost is the tree's,
+ *    not the host's; past the limit the tree is stopped. (Trapping fork
+ *    and clone would answer EAGAIN like pids.max, but a trapped call can
+ *    be interrupted by a signal before the sentry takes it, and fork would
+ *    then fail with EINTR, which it never does natively: dash's pipelines
+ *    did. For users other than root, RLIMIT_NPROC backs the count.)
  *  - memory: each process's data segment is capped by RLIMIT_DATA (an
  *    allocation past it fails at once); a monitor thread adds up, every
  *    100 ms, the tree's resident memory and the memory no process maps:
@@ -41,6 +45,8 @@
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,6 +71,7 @@ struct proc_row {
         pid_t pid, ppid;
         unsigned threads;
         uint64_t rss_pages;
+        unsigned long long start; /* to know the pid still names it */
         bool in, live;
 };
 
@@ -80,124 +87,118 @@ static void tree_free(struct tree *t)
         t->n = 0;
 }
 
+static int row_add(struct tree *t, size_t *cap, pid_t pid)
+{
+        char path[64], buf[1024], state;
+        const char *p;
+        int ppid = 0;
+        unsigned threads = 0;
+        unsigned long long rss = 0, start = 0;
+
+        /* (A child is in its parent thread's children file only: no
+         * process is met twice.) */
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0 || !(p = strrchr(buf, ')')))
+                return 0; /* gone meanwhile */
+        if (sscanf(p + 1,
+                   " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %u %*d %llu %*u %llu",
+                   &state, &ppid, &threads, &start, &rss) != 5 ||
+            state == 'X')
+                return 0;
+        if (t->n == *cap) {
+                *cap = *cap ? *cap * 2 : 64;
+                struct proc_row *r = realloc(t->rows, *cap * sizeof(*t->rows));
+                if (!r)
+                        return -ENOMEM;
+                t->rows = r;
+        }
+        /* A zombie holds its pid until reaped; a zombie leader whose other
+         * threads run is a live process. */
+        t->rows[t->n++] = (struct proc_row){ .pid = pid,
+                                             .ppid = (pid_t)ppid,
+                                             .threads = threads ? threads : 1,
+                                             .rss_pages = rss,
+                                             .start = start,
+                                             .in = true,
+                                             .live = state != 'Z' || threads > 1 };
+        return 0;
+}
+
+/* A whole /proc file (a children list may be long: a fork bomb's parent,
+ * or the sentry with every orphan). Malloc'd, NUL-terminated, or NULL. */
+static char *read_all(const char *path)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        size_t len = 0, cap = 4096;
+        char *buf;
+
+        if (fd < 0)
+                return NULL;
+        buf = malloc(cap);
+        while (buf) {
+                ssize_t n;
+                if (len + 1 >= cap) {
+                        char *b = realloc(buf, cap *= 2);
+                        if (!b) {
+                                free(buf);
+                                buf = NULL;
+                                break;
+                        }
+                        buf = b;
+                }
+                n = read(fd, buf + len, cap - len - 1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                len += (size_t)n;
+        }
+        close(fd);
+        if (buf)
+                buf[len] = '\0';
+        return buf;
+}
+
+/* The tree below root, walked down by each thread's children file, so
+ * its cost is the tree's size, not the host's. Orphans are reparented to
+ * the sentry (a subreaper), so every descendant is found. */
 static int tree_scan(pid_t root, struct tree *t)
 {
-        DIR *d = opendir("/proc");
-        struct dirent *de;
         size_t cap = 0;
-        bool grew;
+        int r;
 
         t->rows = NULL;
         t->n = 0;
-        if (!d)
-                return -errno;
-        while ((de = readdir(d))) {
-                char path[64], buf[1024], state;
-                const char *p;
-                char *end;
-                long pid = strtol(de->d_name, &end, 10);
-                int ppid = 0;
-                unsigned threads = 0;
-                unsigned long long rss = 0;
+        r = row_add(t, &cap, root);
+        for (size_t i = 0; r == 0 && i < t->n; i++) {
+                char dir[64];
+                DIR *d;
+                struct dirent *de;
 
-                if (*end || pid <= 0)
+                snprintf(dir, sizeof(dir), "/proc/%d/task", (int)t->rows[i].pid);
+                d = opendir(dir);
+                if (!d)
                         continue;
-                snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-                if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0 || !(p = strrchr(buf, ')')))
-                        continue;
-                if (sscanf(p + 1,
-                           " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %u %*d %*u "
-                           "%*u %llu",
-                           &state, &ppid, &threads, &rss) != 4 ||
-                    state == 'X')
-                        continue;
-                if (t->n == cap) {
-                        cap = cap ? cap * 2 : 256;
-                        struct proc_row *r = realloc(t->rows, cap * sizeof(*t->rows));
-                        if (!r) {
-                                closedir(d);
-                                tree_free(t);
-                                return -ENOMEM;
-                        }
-                        t->rows = r;
-                }
-                /* A zombie holds its pid until reaped; a zombie leader whose
-                 * other threads run is a live process. */
-                t->rows[t->n++] = (struct proc_row){ (pid_t)pid, (pid_t)ppid, threads ? threads : 1,
-                                                     rss,        pid == root, state != 'Z' || threads > 1 };
-        }
-        closedir(d);
-        do {
-                grew = false;
-                for (size_t i = 0; i < t->n; i++) {
-                        if (t->rows[i].in)
+                while (r == 0 && (de = readdir(d))) {
+                        char path[96], *buf;
+                        if (de->d_name[0] == '.')
                                 continue;
-                        for (size_t j = 0; j < t->n; j++)
-                                if (t->rows[j].in && t->rows[j].pid == t->rows[i].ppid) {
-                                        t->rows[i].in = grew = true;
+                        snprintf(path, sizeof(path), "%s/%s/children", dir, de->d_name);
+                        if (!(buf = read_all(path)))
+                                continue;
+                        for (char *p = buf, *end; *p && r == 0; p = end) {
+                                long child = strtol(p, &end, 10);
+                                if (end == p)
                                         break;
-                                }
+                                if (child > 0)
+                                        r = row_add(t, &cap, (pid_t)child);
+                        }
+                        free(buf);
                 }
-        } while (grew);
-        return 0;
-}
-
-int sentry_tree_usage(pid_t root, struct tree_usage *u)
-{
-        struct tree t;
-        int r = tree_scan(root, &t);
-
-        memset(u, 0, sizeof(*u));
+                closedir(d);
+        }
         if (r < 0)
-                return r;
-        for (size_t i = 0; i < t.n; i++)
-                if (t.rows[i].in && t.rows[i].pid != root) {
-                        u->procs++;
-                        u->tasks += t.rows[i].threads;
-                        u->rss += t.rows[i].rss_pages * (uint64_t)sysconf(_SC_PAGESIZE);
-                }
-        tree_free(&t);
-        return 0;
-}
-
-/* --- tasks --- */
-
-static pthread_mutex_t spawn_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned long spawned; /* tasks counted since the last scan */
-static bool procs_told;
-
-long sentry_may_spawn(struct sentry_call *c)
-{
-        const struct session_limits *l = &c->s->limits;
-        struct tree_usage u;
-        long r = SENTRY_CONTINUE;
-
-        if (!l->max_procs)
-                return SENTRY_CONTINUE;
-        pthread_mutex_lock(&spawn_lock);
-        if (spawned + 1 >= l->max_procs) {
-                /* The count only grows here: ends are not seen. Ask /proc. */
-                if (sentry_tree_usage(c->s->self, &u) == 0)
-                        spawned = u.tasks;
-        }
-        if (spawned + 1 > l->max_procs) {
-                sentry_decide(c, "deny", "limit:procs");
-                snprintf(c->detail, sizeof(c->detail), "\"limit\":%u", l->max_procs);
-                if (!procs_told) {
-                        procs_told = true;
-                        char msg[160];
-                        int n = snprintf(
-                                msg, sizeof(msg),
-                                "interpose: the guest reached --max-procs=%u (processes and threads); "
-                                "further forks fail with EAGAIN\n",
-                                l->max_procs);
-                        write_all(2, msg, (size_t)n);
-                }
-                r = -EAGAIN;
-        } else {
-                spawned++;
-        }
-        pthread_mutex_unlock(&spawn_lock);
+                tree_free(t);
         return r;
 }
 
@@ -501,6 +502,8 @@ static uint64_t memory_now(struct sentry *s, const struct tree *t, const struct 
         return total;
 }
 
+static void kill_tree(struct sentry *s);
+
 /* --- the audit log --- */
 
 void sentry_audit_grew(struct sentry *s)
@@ -519,10 +522,58 @@ void sentry_audit_grew(struct sentry *s)
         struct audit_record r = { .decision = "kill", .rule = "limit:audit", .extra = extra };
         audit_write(&s->audit, &r);
         sentry_report_limit(LIMIT_AUDIT);
-        sentry_kill_descendants(s->self, 0);
+        kill_tree(s);
 }
 
 /* --- the monitor --- */
+
+/* Send sig to every live process the walk finds (each checked by its
+ * start time to be the one found). How many were signalled. */
+static unsigned signal_tree(struct sentry *s, int sig)
+{
+        struct tree t;
+        unsigned n = 0;
+
+        if (tree_scan(s->self, &t) < 0)
+                return 0;
+        for (size_t i = 0; i < t.n; i++) {
+                char path[64], buf[1024];
+                const char *p;
+                unsigned long long start = 0;
+                char state = '?';
+                if (t.rows[i].pid == s->self || !t.rows[i].live)
+                        continue;
+                int pidfd = (int)syscall(SYS_pidfd_open, t.rows[i].pid, 0);
+                if (pidfd < 0)
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%d/stat", (int)t.rows[i].pid);
+                if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) > 0 && (p = strrchr(buf, ')')) &&
+                    sscanf(p + 1,
+                           " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*u %*d %llu",
+                           &state, &start) == 2 &&
+                    start == t.rows[i].start && !(sig == SIGSTOP && (state == 'T' || state == 't')) &&
+                    syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) == 0)
+                        n++;
+                close(pidfd);
+        }
+        tree_free(&t);
+        return n;
+}
+
+/* Stop the whole tree: first freeze it (a stopped process forks no more;
+ * round after round, with no pause, until a walk finds none left to
+ * stop), then kill it, found by the walk down the tree, whose cost is
+ * the tree's where a sweep of /proc reads every process on the host for
+ * each of a fork bomb's thousands. The sweep comes last, for one that
+ * left the walk's sight in a reparenting. */
+static void kill_tree(struct sentry *s)
+{
+        for (int round = 0; round < 1000 && signal_tree(s, SIGSTOP) > 0; round++)
+                ;
+        for (int round = 0; round < 1000 && signal_tree(s, SIGKILL) > 0; round++)
+                ;
+        sentry_kill_descendants(s->self, 0);
+}
 
 static void stop_session(struct sentry *s, int which, const char *rule, const char *extra)
 {
@@ -530,7 +581,7 @@ static void stop_session(struct sentry *s, int which, const char *rule, const ch
 
         audit_write(&s->audit, &r);
         sentry_report_limit(which);
-        sentry_kill_descendants(s->self, 0);
+        kill_tree(s);
 }
 
 static struct memory_sources M = { { -1, -1 } };
@@ -549,7 +600,7 @@ static int check(struct sentry *s, uint64_t deadline, char *extra, size_t cap, c
                 *rule = "limit:timeout";
                 return LIMIT_TIMEOUT;
         }
-        if (!l->max_memory && !l->max_write)
+        if (!l->max_procs && !l->max_memory && !l->max_write)
                 return 0;
         if (tree_scan(s->self, &t) < 0) {
                 /* What cannot be measured cannot be allowed for long. */
@@ -561,6 +612,22 @@ static int check(struct sentry *s, uint64_t deadline, char *extra, size_t cap, c
                 return 0;
         }
         failures = 0;
+        if (l->max_procs) {
+                unsigned long tasks = 0;
+                for (size_t i = 0; i < t.n; i++)
+                        if (t.rows[i].pid != s->self)
+                                tasks += t.rows[i].threads;
+                if (tasks > l->max_procs) {
+                        snprintf(extra, cap, "\"limit\":%u,\"tasks\":%lu", l->max_procs, tasks);
+                        *rule = "limit:procs";
+                        tree_free(&t);
+                        return LIMIT_PROCS;
+                }
+        }
+        if (!l->max_memory && !l->max_write) {
+                tree_free(&t);
+                return 0;
+        }
         scan_fds(&t, s->self, &unnamed, l->max_write ? &open_all : NULL);
         if (l->max_memory) {
                 uint64_t m = memory_now(s, &t, &unnamed, &M, false);
@@ -613,7 +680,7 @@ static void *monitor(void *arg)
         for (;;) {
                 struct timespec ts = { 0, MONITOR_MS * 1000000L };
                 nanosleep(&ts, NULL);
-                sentry_kill_descendants(s->self, 0);
+                kill_tree(s);
         }
         return NULL;
 }
@@ -644,7 +711,7 @@ int sentry_limits_start(struct sentry *s)
         struct rlimit rl;
         int r;
 
-        if (!l->timeout_ms && !l->max_memory && !l->max_write && !l->max_audit)
+        if (!l->timeout_ms && !l->max_procs && !l->max_memory && !l->max_write && !l->max_audit)
                 return 0;
         /* How many written files may be watched: one O_PATH fd each, well
          * inside the sentry's own fd limit (raised to its hard limit). */
@@ -705,8 +772,10 @@ int session_apply_rlimits(const struct session_limits *l)
         if (l->max_memory && r == 0)
                 r = cap_limit(RLIMIT_DATA, l->max_memory);
         /* For a user other than root the kernel counts this user's tasks
-         * too: a backstop a little above the limit, over what the user runs
-         * already (root's tasks are not counted by the kernel). */
+         * too: a backstop well above the limit (the sentry's count is the
+         * limit), over what the user runs already, loose enough that the
+         * user's other work, another session included, does not trip it
+         * (root's tasks are not counted by the kernel). */
         if (l->max_procs && r == 0 && getuid() != 0) {
                 unsigned long have = 0;
                 DIR *d = opendir("/proc");
@@ -721,7 +790,125 @@ int session_apply_rlimits(const struct session_limits *l)
                 }
                 if (d)
                         closedir(d);
-                r = cap_limit(RLIMIT_NPROC, have + l->max_procs + 16);
+                r = cap_limit(RLIMIT_NPROC, have + 8ULL * l->max_procs + 1024);
         }
         return r;
+}
+
+/* --- a pids cgroup, where this user may make one --- */
+
+/* The directory of this process's cgroup for the pids controller: cgroup
+ * v2 (a "0::" line, with pids among the controllers there) or v1 (a
+ * "N:pids:" line). 0 or -errno. */
+static int own_pids_cgroup(char *dir, size_t cap, bool *v2)
+{
+        char self[4096], *line, *save = NULL;
+        const char *v2path = NULL, *v1path = NULL;
+
+        if (read_file_at(AT_FDCWD, "/proc/self/cgroup", self, sizeof(self)) < 0)
+                return -ENOENT;
+        for (line = strtok_r(self, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                if (!c2)
+                        continue;
+                *c2 = '\0';
+                if (!strcmp(c1 + 1, "") && !strncmp(line, "0", 1))
+                        v2path = c2 + 1;
+                else if (!strcmp(c1 + 1, "pids") || strstr(c1 + 1, ",pids") || !strncmp(c1 + 1, "pids,", 5))
+                        v1path = c2 + 1;
+        }
+        if (v1path) {
+                *v2 = false;
+                snprintf(dir, cap, "/sys/fs/cgroup/pids%s", v1path);
+                return access(dir, W_OK) == 0 ? 0 : -EACCES;
+        }
+        if (v2path) {
+                char ctl[PATH_MAX], list[512];
+                *v2 = true;
+                snprintf(dir, cap, "/sys/fs/cgroup%s", v2path);
+                snprintf(ctl, sizeof(ctl), "%s/cgroup.controllers", dir);
+                if (read_file_at(AT_FDCWD, ctl, list, sizeof(list)) < 0 || !strstr(list, "pids"))
+                        return -ENOENT;
+                return access(dir, W_OK) == 0 ? 0 : -EACCES;
+        }
+        return -ENOENT;
+}
+
+static int write_str(const char *path, const char *s)
+{
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        int r = 0;
+
+        if (fd < 0)
+                return -errno;
+        if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+                r = -errno;
+        close(fd);
+        return r;
+}
+
+int session_cgroup_create(const struct session_limits *l, const char *session_id, char *path, size_t cap)
+{
+        char base[PATH_MAX], file[PATH_MAX + 32], max[32];
+        bool v2 = false;
+
+        path[0] = '\0';
+        if (!l->max_procs || own_pids_cgroup(base, sizeof(base), &v2) < 0)
+                return -ENOENT;
+        if (v2) {
+                /* Enabling a controller for children fails in a cgroup
+                 * that holds processes (other than the root): then none. */
+                snprintf(file, sizeof(file), "%s/cgroup.subtree_control", base);
+                if (write_str(file, "+pids") < 0)
+                        return -EBUSY;
+        }
+        if ((size_t)snprintf(path, cap, "%s/interpose-%s", base, session_id) >= cap ||
+            mkdir(path, 0755) < 0) {
+                path[0] = '\0';
+                return -errno;
+        }
+        /* Above the limit: the monitor stops the session past --max-procs;
+         * this holds a fork bomb between two of its looks. */
+        snprintf(file, sizeof(file), "%s/pids.max", path);
+        snprintf(max, sizeof(max), "%llu", (unsigned long long)l->max_procs + l->max_procs / 4 + 64);
+        if (write_str(file, max) < 0) {
+                rmdir(path);
+                path[0] = '\0';
+                return -EIO;
+        }
+        return 0;
+}
+
+int session_cgroup_join(const char *path)
+{
+        char file[PATH_MAX + 32];
+
+        if (!path || !path[0])
+                return 0;
+        snprintf(file, sizeof(file), "%s/cgroup.procs", path);
+        return write_str(file, "0");
+}
+
+void session_cgroup_remove(const char *path)
+{
+        char file[PATH_MAX + 32], *pids;
+
+        if (!path || !path[0])
+                return;
+        snprintf(file, sizeof(file), "%s/cgroup.procs", path);
+        for (int round = 0; round < 100 && rmdir(path) < 0 && errno == EBUSY; round++) {
+                /* Whatever is still in it (a process the sweep missed) dies. */
+                if ((pids = read_all(file))) {
+                        for (char *p = pids, *end; *p; p = end) {
+                                long pid = strtol(p, &end, 10);
+                                if (end == p)
+                                        break;
+                                if (pid > 0)
+                                        kill((pid_t)pid, SIGKILL);
+                        }
+                        free(pids);
+                }
+                struct timespec ts = { 0, 10 * 1000000L };
+                nanosleep(&ts, NULL);
+        }
 }

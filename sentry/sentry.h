@@ -130,20 +130,7 @@ int sentry_proc_stat(int dirfd, pid_t pid, pid_t *ret_ppid, uint64_t *ret_start,
 
 /* --- limits.c --- */
 
-struct tree_usage {
-        unsigned long procs, tasks;
-        uint64_t rss; /* bytes */
-};
-
-enum { LIMIT_TIMEOUT = 1, LIMIT_MEMORY, LIMIT_WRITE, LIMIT_AUDIT };
-
-/* Processes, tasks and resident memory of root's descendants, from one
- * pass over /proc. 0 or -errno. */
-int sentry_tree_usage(pid_t root, struct tree_usage *u);
-
-/* A clone, fork or vfork is about to make a task: SENTRY_CONTINUE, or
- * -EAGAIN past --max-procs (decided and audited on c). */
-long sentry_may_spawn(struct sentry_call *c);
+enum { LIMIT_TIMEOUT = 1, LIMIT_MEMORY, LIMIT_WRITE, LIMIT_AUDIT, LIMIT_PROCS };
 
 /* fd was opened for writing for the guest: watch it for --max-write. 0,
  * or -EDQUOT when the quota is spent (the open must fail). */

@@ -81,6 +81,11 @@ __attribute__((noreturn)) static void guest_process(struct session_ctx *ctx, int
                 if (sig != SIGKILL && sig != SIGSTOP)
                         sigaction(sig, &sa, NULL);
         }
+        /* Into the session's pids cgroup (where there is one), while we
+         * may still write there. */
+        r = session_cgroup_join(ctx->cgroup);
+        if (r < 0)
+                die_guest("joining the session's cgroup", -r);
         r = session_drop_privileges();
         if (r < 0)
                 die_guest("dropping privileges", -r);

@@ -405,6 +405,12 @@ static int exit_code(struct launcher *l)
                                          "guest process was stopped",
                                          (unsigned long long)lim->max_memory);
                         return EXIT_LIMIT_KILLED;
+                case LIMIT_PROCS:
+                        session_complain(
+                                "the guest ran more than --max-procs=%u processes and threads (a fork "
+                                "bomb?); every guest process was stopped",
+                                lim->max_procs);
+                        return EXIT_LIMIT_KILLED;
                 case LIMIT_AUDIT:
                         session_complain("the audit log grew past --max-audit (%llu bytes: the guest made "
                                          "refused calls in a loop?); every guest process was stopped",
@@ -545,6 +551,7 @@ int session_run(const struct session_opts *o)
         }
         ctx.status_fd = status_p[1];
         ctx.exec_err_fd = err_p[1];
+        session_cgroup_create(&o->limits, ctx.session_id, ctx.cgroup, sizeof(ctx.cgroup));
         l.sentry = fork();
         if (l.sentry < 0) {
                 session_complain("cannot start the sentry: %s", strerror(errno));
@@ -572,6 +579,7 @@ int session_run(const struct session_opts *o)
                 while (waitpid(l.gofer, NULL, 0) < 0 && errno == EINTR)
                         ;
         }
+        session_cgroup_remove(ctx.cgroup);
         r = session_audit_publish(&ap, ctx.audit_fd, ctx.session_id);
         if (r < 0) {
                 /* A session whose record is lost cannot be vouched for. */

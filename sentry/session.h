@@ -63,6 +63,18 @@ int session_drop_privileges(void);
  * data segment, file size, and for users other than root tasks). */
 int session_apply_rlimits(const struct session_limits *l);
 
+/* Where this user may make a cgroup with the pids controller (v2, or v1
+ * as on this project's machine): one for the session, whose pids.max
+ * (a little above --max-procs) holds a fork bomb between two of the
+ * sentry's counts. path gets its directory, or "" (0 or -errno). */
+int session_cgroup_create(const struct session_limits *l, const char *session_id, char *path, size_t cap);
+
+/* In the guest, before exec: move into it (path "" : nothing). */
+int session_cgroup_join(const char *path);
+
+/* At the end: remove it, killing anything left in it. */
+void session_cgroup_remove(const char *path);
+
 /* Confine the sentry itself with its own seccomp filter. 0 or -errno. */
 int session_confine_sentry(bool tracer);
 

@@ -52,6 +52,7 @@ struct session_ctx {
         int gofer_fd;                    /* the sentry's socket to the gofer */
         sigset_t orig_mask;              /* the signal mask interpose started with */
         sigset_t orig_ignored;           /* signals ignored when interpose started */
+        char cgroup[PATH_MAX];           /* the session's pids cgroup, or "" */
 };
 
 /* The sentry process: forks the guest, serves it, never returns. */

@@ -353,24 +353,6 @@ long sys_execveat(struct sentry_call *c, int dirfd, uint64_t path, uint64_t argv
         return exec_event(c, dirfd, path, (int)flags);
 }
 
-/* A new task: refused with namespace flags (the sentry is the guest's
- * only kernel) and CLONE_UNTRACED (syscalls/table.c), else counted. */
-long sys_clone(struct sentry_call *c, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t ctid,
-               uint64_t tls)
-{
-        (void)stack, (void)ptid, (void)ctid, (void)tls;
-        if (flags & CLONE_REFUSED_FLAGS) {
-                sentry_decide(c, "deny", "table");
-                return -EPERM;
-        }
-        return sentry_may_spawn(c);
-}
-
-long sys_fork(struct sentry_call *c)
-{
-        return sentry_may_spawn(c);
-}
-
 /* exit(2) ends a thread; the last one ends the process, which is audited
  * like exit_group. */
 long sys_exit(struct sentry_call *c, int status)

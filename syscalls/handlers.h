@@ -182,9 +182,6 @@ long sys_execveat(struct sentry_call *c, int dirfd, uint64_t path, uint64_t argv
  * SENTRY_KILL when the process runs something else than its exec named. */
 long sys_exec_verify(struct sentry_call *c);
 long sys_fallocate(struct sentry_call *c, int fd, uint64_t mode, long offset, long len);
-long sys_clone(struct sentry_call *c, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t ctid,
-               uint64_t tls);
-long sys_fork(struct sentry_call *c);
 long sys_exit(struct sentry_call *c, int status);
 long sys_exit_group(struct sentry_call *c, int status);
 /* The interpreter a "#!" line at the head of the file at fd names, read

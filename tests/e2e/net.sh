@@ -596,7 +596,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && getent passwd nobody >
   grp=nogroup
   getent group nogroup >/dev/null || grp=nobody
   run "$o" "$e" setpriv --reuid=nobody --regid="$grp" --clear-groups --inh-caps=-all \
-    env -i HOME="$u" XDG_STATE_HOME="$u/state" TMPDIR="$u" PATH=/usr/bin:/bin \
+    env -i INTERPOSE_PLATFORM="${INTERPOSE_PLATFORM:-auto}" HOME="$u" XDG_STATE_HOME="$u/state" TMPDIR="$u" PATH=/usr/bin:/bin \
     "$u/interpose" --workspace="$u" "$D" --allow-net=good.test:"$http_port" -- \
     sh -c 'getent hosts good.test; getent hosts bad.test || echo "bad not resolved"'
   check_match "unprivileged: an allowed name resolves through the hosts file" "^127\.0\.0\.1 +good\.test" "$o"

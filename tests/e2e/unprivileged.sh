@@ -30,7 +30,7 @@ else
   AS_USER=""
   USER_UID=$(id -u)
 fi
-ENVU="env -i HOME=$T XDG_STATE_HOME=$T/state TMPDIR=$T PATH=/usr/local/bin:/usr/bin:/bin LANG=C"
+ENVU="env -i HOME=$T XDG_STATE_HOME=$T/state TMPDIR=$T PATH=/usr/local/bin:/usr/bin:/bin LANG=C INTERPOSE_PLATFORM=${INTERPOSE_PLATFORM:-auto}"
 I="$INTERPOSE --audit=$T/audit.jsonl"
 
 # The guest's privileges as /proc tells them, one "Key value" per line.
@@ -119,6 +119,7 @@ same_as_user() {
   _nrc=$rc
   run "$T/g.out" "$T/g.err" $AS_USER $ENVU $I "$@"
   check_eq "as uid $USER_UID: $_d: status (native $_nrc)" "$_nrc" "$rc"
+  [ "$_nrc" = "$rc" ] || sed "s/^/    | /" "$T/g.err" >&2
   check_same_file "as uid $USER_UID: $_d: output" "$T/n.out" "$T/g.out"
   check_nomatch "as uid $USER_UID: $_d: interpose complained" '^interpose:' "$T/g.err"
 }
@@ -199,7 +200,7 @@ os.write(go_w, b"1")
 _, st = os.waitpid(pid, 0)
 sys.exit(128 + os.WTERMSIG(st) if os.WIFSIGNALED(st) else os.WEXITSTATUS(st))
 EOF
-  run "$o" "$e" "$PY" "$T/nouserns.py" env -i HOME="$T" XDG_STATE_HOME="$T/state" PATH=/usr/bin:/bin sh -c '
+  run "$o" "$e" "$PY" "$T/nouserns.py" env -i INTERPOSE_PLATFORM="${INTERPOSE_PLATFORM:-auto}" HOME="$T" XDG_STATE_HOME="$T/state" PATH=/usr/bin:/bin sh -c '
     id -u
     cat /proc/sys/user/max_user_namespaces
     if unshare -U true 2>/dev/null; then echo userns-created; else echo userns-refused; fi
@@ -227,7 +228,7 @@ fi
 # unprivileged as ever (NO_NEW_PRIVS keeps an exec from gaining any).
 if [ "$ROOT" = 1 ]; then
   run "$o" "$e" setpriv --inh-caps=-all --bounding-set=-all \
-    env -i HOME="$T" XDG_STATE_HOME="$T/state" PATH=/usr/bin:/bin \
+    env -i INTERPOSE_PLATFORM="${INTERPOSE_PLATFORM:-auto}" HOME="$T" XDG_STATE_HOME="$T/state" PATH=/usr/bin:/bin \
     "$INTERPOSE" --audit="$T/capless.jsonl" sh -c "echo works; $privs"
   check_eq "uid 0 with no capabilities: interpose status" 0 "$rc"
   [ "$rc" = 0 ] || sed 's/^/    | /' "$e" >&2
