@@ -896,7 +896,8 @@ void session_cgroup_remove(const char *path)
         if (!path || !path[0])
                 return;
         snprintf(file, sizeof(file), "%s/cgroup.procs", path);
-        for (int round = 0; round < 100 && rmdir(path) < 0 && errno == EBUSY; round++) {
+        /* A process reaped a moment ago may still hold it: short waits. */
+        for (int round = 0; round < 2000 && rmdir(path) < 0 && errno == EBUSY; round++) {
                 /* Whatever is still in it (a process the sweep missed) dies. */
                 if ((pids = read_all(file))) {
                         for (char *p = pids, *end; *p; p = end) {
@@ -908,7 +909,7 @@ void session_cgroup_remove(const char *path)
                         }
                         free(pids);
                 }
-                struct timespec ts = { 0, 10 * 1000000L };
+                struct timespec ts = { 0, 100 * 1000L };
                 nanosleep(&ts, NULL);
         }
 }
