@@ -847,13 +847,39 @@ static int write_str(const char *path, const char *s)
         return r;
 }
 
+/* The cgroups of sessions that ended without removing theirs (a launcher
+ * killed with SIGKILL): an empty one is removed by the next session (a
+ * cgroup in use cannot be removed; one younger than a minute may be
+ * another session's, made but not yet joined). */
+static void cgroup_sweep(const char *base)
+{
+        DIR *d = opendir(base);
+        struct dirent *de;
+        time_t now = time(NULL);
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                struct stat st;
+                if (strncmp(de->d_name, "interpose-", 10) != 0 ||
+                    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+                    st.st_mtime > now - 60)
+                        continue;
+                unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+        }
+        closedir(d);
+}
+
 int session_cgroup_create(const struct session_limits *l, const char *session_id, char *path, size_t cap)
 {
         char base[PATH_MAX], file[PATH_MAX + 32], max[32];
         bool v2 = false;
 
         path[0] = '\0';
-        if (!l->max_procs || own_pids_cgroup(base, sizeof(base), &v2) < 0)
+        /* Other users have RLIMIT_NPROC for a backstop; root has none but
+         * this (joining a cgroup costs a wait for an RCU grace period,
+         * 0.1 to 20 ms depending on what the host just did). */
+        if (!l->max_procs || getuid() != 0 || own_pids_cgroup(base, sizeof(base), &v2) < 0)
                 return -ENOENT;
         if (v2) {
                 /* Enabling a controller for children fails in a cgroup
@@ -862,6 +888,7 @@ int session_cgroup_create(const struct session_limits *l, const char *session_id
                 if (write_str(file, "+pids") < 0)
                         return -EBUSY;
         }
+        cgroup_sweep(base);
         if ((size_t)snprintf(path, cap, "%s/interpose-%s", base, session_id) >= cap ||
             mkdir(path, 0755) < 0) {
                 path[0] = '\0';
