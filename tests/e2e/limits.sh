@@ -108,6 +108,18 @@ check_match "fork bomb: says which limit" 'more than --max-procs=100 processes' 
 check_true "fork bomb: stopped at once ($(($(date +%s) - start)) s)" test $(($(date +%s) - start)) -le 10
 check_true "fork bomb: no guest process is left" no_guest_left "$T/bomb.jsonl"
 
+# The session's pids cgroup (root): the guest cannot move itself out.
+if [ "$(id -u)" = 0 ] && grep -q ':pids:' /proc/self/cgroup; then
+  run "$o" "$e" "$INTERPOSE" -- sh -c '
+    before=$(grep :pids: /proc/self/cgroup)
+    echo $$ > /sys/fs/cgroup/pids/cgroup.procs 2>/dev/null && echo moved
+    after=$(grep :pids: /proc/self/cgroup)
+    echo "$before"; echo "$after"'
+  check_match "the guest is in a pids cgroup of the session's" ':pids:/.*interpose-' "$o"
+  check_nomatch "the guest cannot move itself out of it" '^moved$' "$o"
+  check_eq "...and is still in it" 1 "$(sed -n 1,2p "$o" | sort -u | wc -l)"
+fi
+
 # --- --max-memory ---------------------------------------------------------------
 # One process: its allocation fails (RLIMIT_DATA) and it says so itself.
 run "$o" "$e" "$INTERPOSE" --max-memory=200M -- "$PY" -c '
@@ -157,6 +169,7 @@ rm -f big
 run "$o" "$e" "$INTERPOSE" --audit="$T/w.jsonl" --max-write=30M -- sh -c \
   'for i in $(seq 40); do head -c 4000000 /dev/zero > f$i || exit 3; done; echo finished'
 check_eq "max-write: the tree is stopped (137)" 137 "$rc"
+[ "$rc" = 137 ] || sed "s/^/    | /" "$e" >&2
 check_match "max-write: says which limit" 'grew past --max-write \(31457280 bytes' "$e"
 check_match "max-write: audited" '"rule":"limit:write"' "$T/w.jsonl"
 check_nomatch "max-write: the guest did not finish" finished "$o"
