@@ -4,8 +4,8 @@
  * --max-write, --timeout), by the sentry's own accounting and rlimits,
  * which work as any user and inside any container (no cgroups):
  *
- *  - tasks: the monitor counts the tree's processes and threads every
- *    100 ms (zombies count: they hold pids), walking it down from the
+ *  - processes: the monitor counts the tree's processes every 100 ms
+ *    (zombies count: they hold pids), walking it down from the
  *    sentry by /proc/PID/task/TID/children, so the cost is the tree's,
  *    not the host's; past the limit the tree is stopped. (Trapping fork
  *    and clone would answer EAGAIN like pids.max, but a trapped call can
@@ -613,12 +613,18 @@ static int check(struct sentry *s, uint64_t deadline, char *extra, size_t cap, c
         }
         failures = 0;
         if (l->max_procs) {
-                unsigned long tasks = 0;
+                /* Processes (zombies too: they hold pids). Threads are held
+                 * by the kernel backstop (8 per process allowed) and by
+                 * --max-memory: a build's compilers each run many. */
+                unsigned long procs = 0, tasks = 0;
                 for (size_t i = 0; i < t.n; i++)
-                        if (t.rows[i].pid != s->self)
+                        if (t.rows[i].pid != s->self) {
+                                procs++;
                                 tasks += t.rows[i].threads;
-                if (tasks > l->max_procs) {
-                        snprintf(extra, cap, "\"limit\":%u,\"tasks\":%lu", l->max_procs, tasks);
+                        }
+                if (procs > l->max_procs) {
+                        snprintf(extra, cap, "\"limit\":%u,\"processes\":%lu,\"tasks\":%lu", l->max_procs,
+                                 procs, tasks);
                         *rule = "limit:procs";
                         tree_free(&t);
                         return LIMIT_PROCS;
@@ -894,10 +900,11 @@ int session_cgroup_create(const struct session_limits *l, const char *session_id
                 path[0] = '\0';
                 return -errno;
         }
-        /* Above the limit: the monitor stops the session past --max-procs;
-         * this holds a fork bomb between two of its looks. */
+        /* Well above the limit, in tasks (threads count here): the monitor
+         * stops the session past --max-procs processes; this holds a fork
+         * bomb, or a thread bomb, between two of its looks. */
         snprintf(file, sizeof(file), "%s/pids.max", path);
-        snprintf(max, sizeof(max), "%llu", (unsigned long long)l->max_procs + l->max_procs / 4 + 64);
+        snprintf(max, sizeof(max), "%llu", 8ULL * l->max_procs + 1024);
         if (write_str(file, max) < 0) {
                 rmdir(path);
                 path[0] = '\0';

@@ -406,10 +406,9 @@ static int exit_code(struct launcher *l)
                                          (unsigned long long)lim->max_memory);
                         return EXIT_LIMIT_KILLED;
                 case LIMIT_PROCS:
-                        session_complain(
-                                "the guest ran more than --max-procs=%u processes and threads (a fork "
-                                "bomb?); every guest process was stopped",
-                                lim->max_procs);
+                        session_complain("the guest ran more than --max-procs=%u processes (a fork "
+                                         "bomb?); every guest process was stopped",
+                                         lim->max_procs);
                         return EXIT_LIMIT_KILLED;
                 case LIMIT_AUDIT:
                         session_complain("the audit log grew past --max-audit (%llu bytes: the guest made "

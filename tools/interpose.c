@@ -50,7 +50,7 @@ static void usage(FILE *f)
                    "                        address or CIDR range, or [IPv6][/LEN]; deny beats allow\n"
                    "  --dns-upstream=IP[:PORT]  where the sentry resolves allowed names (default:\n"
                    "                        the host's /etc/resolv.conf)\n"
-                   "  --max-procs=N         processes and threads of the guest (default 512); past\n"
+                   "  --max-procs=N         processes of the guest (default 512); past\n"
                    "                        it the guest is stopped (exit 137)\n"
                    "  --max-memory=SIZE     resident memory of the whole guest (e.g. 2G); past it\n"
                    "                        the guest is stopped (exit 137)\n"
