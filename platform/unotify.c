@@ -6,11 +6,13 @@
  * with SECCOMP_IOCTL_NOTIF_ADDFD.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <poll.h>
 #include <linux/audit.h>
 #include <seccomp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -232,6 +234,24 @@ const struct platform_ops platform_unotify_ops = {
         .destroy = unotify_destroy,
 };
 
+/* How many seccomp filters this process runs under, or -1 when the
+ * kernel does not say. */
+static int own_filters(void)
+{
+        char buf[4096];
+        const char *p;
+        int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+        if (fd >= 0)
+                close(fd);
+        if (n <= 0)
+                return -1;
+        buf[n] = '\0';
+        p = strstr(buf, "\nSeccomp_filters:");
+        return p ? atoi(p + 17) : -1;
+}
+
 /* In a child (which inherits whatever filters and listener run us), try
  * to install a listener: 0, or the errno it was refused with. */
 static int listener_probe(void)
@@ -263,6 +283,12 @@ int platform_choose(const struct platform_ops **ret, char *why, size_t cap)
         *ret = &platform_ptrace_ops;
         if (seccomp_raw(SECCOMP_GET_ACTION_AVAIL, 0, &act) < 0) {
                 snprintf(why, cap, "this kernel has no seccomp user notification (%s)", strerror(errno));
+                return 0;
+        }
+        /* No filter on us at all: nothing outside can hold a listener or
+         * refuse one, and the kernel has the action. (The probe forks.) */
+        if (own_filters() == 0) {
+                *ret = &platform_unotify_ops;
                 return 0;
         }
         err = listener_probe();
