@@ -272,6 +272,7 @@ pid_t gofer_spawn(const struct policy *policy, int *ret_control, int *ret_servic
                 if (dup2(ctl[1], 3) < 0 || dup2(svc[1], 4) < 0)
                         _exit(125);
                 syscall(SYS_close_range, 5, ~0U, 0);
+                interpose_crash_handlers("gofer", -1, NULL);
                 if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || gofer_landlock() < 0 || gofer_confine() < 0)
                         _exit(125);
                 _exit(gofer_serve(&g, 3, 4) < 0 ? 125 : 0);

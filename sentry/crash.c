@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A crashing sentry must not leave the guest running: print a backtrace of
- * the sentry (libunwind, async-signal-safe local unwinding) on stderr and
- * into a report beside the audit log, and exit: the guest goes with it.
+ * A crashing interpose process (the sentry, the launcher, the gofer) must
+ * not leave the guest running: print a backtrace of itself (libunwind,
+ * async-signal-safe local unwinding) on stderr and into a report beside
+ * the audit log, and exit: the guest goes with it (a dead sentry's by the
+ * launcher or the kernel, a dead launcher's by the sentry, a dead gofer's
+ * by the launcher).
  */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -19,6 +22,7 @@
 static int report_dirfd = -1;
 static char report_name[300];
 static int report_fd = -1;
+static const char *crash_who = "sentry";
 
 static void say(const char *s)
 {
@@ -52,8 +56,8 @@ static void on_crash(int sig)
 
         if (report_dirfd >= 0)
                 report_fd = openat(report_dirfd, report_name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        snprintf(msg, sizeof(msg), "interpose: sentry crashed (signal %d); stopping the guest. Backtrace:\n",
-                 sig);
+        snprintf(msg, sizeof(msg), "interpose: %s crashed (signal %d); stopping the guest. Backtrace:\n",
+                 crash_who, sig);
         say(msg);
         backtrace_to_stderr();
         /* Nothing more here: a fault may have left the heap or a lock in
@@ -62,7 +66,7 @@ static void on_crash(int sig)
         _exit(125);
 }
 
-void sentry_crash_handlers(struct sentry *s, int dirfd, const char *audit_name)
+void interpose_crash_handlers(const char *who, int dirfd, const char *audit_name)
 {
         static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS };
         static char altstack[64 * 1024];
@@ -70,14 +74,15 @@ void sentry_crash_handlers(struct sentry *s, int dirfd, const char *audit_name)
         struct sigaction sa = { .sa_handler = on_crash, .sa_flags = SA_ONSTACK | SA_RESETHAND };
         sigset_t crash;
 
-        (void)s;
+        crash_who = who;
+        report_dirfd = -1;
         if (dirfd >= 0 && audit_name) {
                 report_dirfd = dirfd;
                 snprintf(report_name, sizeof(report_name), "%s.crash.txt", audit_name);
         }
         /* libunwind sets itself up on first use (a pipe to probe memory
-         * with, the unwind tables): now, before the sentry's filter would
-         * refuse it, not in the handler. */
+         * with, the unwind tables): now, before a seccomp filter of ours
+         * would refuse it, not in the handler. */
         {
                 unw_cursor_t cursor;
                 unw_context_t uc;

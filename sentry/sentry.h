@@ -161,7 +161,4 @@ void sentry_report_limit(int which);
 
 /* --- crash.c --- */
 
-/* Install handlers that print a backtrace of the sentry (libunwind) on a
- * fatal signal, on stderr and into AUDIT_NAME.crash.txt in dirfd (when
- * dirfd >= 0), kill the guest tree, and exit. */
-void sentry_crash_handlers(struct sentry *s, int dirfd, const char *audit_name);
+/* interpose_crash_handlers: see util.h. */

@@ -383,8 +383,8 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
                 if (signalfd(sfd, &rest, 0) < 0)
                         die_guest("starting the reaper", errno);
         }
-        sentry_crash_handlers(&S, ctx->audit_place ? ctx->audit_place->dirfd : -1,
-                              ctx->audit_place ? ctx->audit_place->name : NULL);
+        interpose_crash_handlers("sentry", ctx->audit_place ? ctx->audit_place->dirfd : -1,
+                                 ctx->audit_place ? ctx->audit_place->name : NULL);
 
         len = (size_t)snprintf(extra, sizeof(extra), "\"platform\":\"%s\",\"sync_wakeup\":%s,\"exe\":\"",
                                S.plat.ops->name, S.plat.sync_wakeup ? "true" : "false");

@@ -516,6 +516,7 @@ int session_run(const struct session_opts *o)
         (void)plat;
         ctx.audit_fd = audit_open(&ctx, &ap);
         ctx.audit_place = &ap;
+        interpose_crash_handlers("launcher", ap.dirfd, ap.name[0] ? ap.name : NULL);
         if (ctx.audit_fd < 0) {
                 session_complain(
                         "cannot create the audit log in %s: %s (choose another place with --audit=FILE)",

@@ -67,3 +67,10 @@ ssize_t send_with_fd(int sock, const void *buf, size_t len, int fd);
 /* One message, and the one fd it may carry (O_CLOEXEC) in *ret_fd, or -1.
  * The bytes received (0: the peer is gone), or -errno. */
 ssize_t recv_with_fd(int sock, void *buf, size_t len, int *ret_fd);
+
+/* --- crash.c --- */
+
+/* Install handlers that print a backtrace of this process (WHO: "sentry",
+ * "launcher", "gofer"; libunwind) on a fatal signal, on stderr and into
+ * AUDIT_NAME.crash.txt in dirfd (when dirfd >= 0), and exit 125. */
+void interpose_crash_handlers(const char *who, int dirfd, const char *audit_name);

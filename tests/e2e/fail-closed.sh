@@ -93,6 +93,8 @@ scenario() {
     sentry) kill -KILL "$sentry" ;;
     crash) kill -SEGV "$sentry" ;; # as a fault in the sentry would raise it
     gofer) kill -KILL "$gofer" ;;
+    gofer-crash) kill -SEGV "$gofer" ;;
+    launcher-crash) kill -SEGV "$L" ;;
     launcher) kill -KILL "$L" ;;
     none) kill -TERM "$L" ;; # forwarded to the first guest process: a normal end
   esac
@@ -123,6 +125,18 @@ scenario() {
       check_true "$victim killed: the audit log verifies" "$INTERPOSE" audit verify "$d/audit.jsonl"
       check_match "$victim killed: the log has the session's decisions" '"decision":"exit"' "$d/audit.jsonl"
       ;;
+    gofer-crash)
+      check_eq "gofer crash: interpose exit status" 125 "$rc"
+      check_match "gofer crash: the gofer reports it, with a backtrace" 'gofer crashed \(signal 11\)' "$d/err"
+      check_match "gofer crash: and the launcher stops the guest" 'the gofer died.*fail closed' "$d/err"
+      ;;
+    launcher-crash)
+      check_match "launcher crash: the launcher reports it" 'launcher crashed \(signal 11\); stopping the guest' "$d/err"
+      check_match "launcher crash: with a backtrace" '#[0-9]+ 0x[0-9a-f]+ [a-z_]+\+0x' "$d/err"
+      poll "launcher crash: the audit log is saved" test -s "$d/audit.jsonl"
+      check_true "launcher crash: the saved audit log verifies" "$INTERPOSE" audit verify "$d/audit.jsonl"
+      check_match "launcher crash: the report is kept beside the log" 'launcher crashed' "$d/audit.jsonl.crash.txt"
+      ;;
     crash)
       check_eq "sentry crash: interpose exit status" 125 "$rc"
       check_match "sentry crash: the sentry reports it" 'sentry crashed \(signal 11\); stopping the guest' "$d/err"
@@ -152,7 +166,7 @@ scenario() {
   esac
 }
 
-for v in sentry crash gofer launcher none; do
+for v in sentry crash gofer gofer-crash launcher launcher-crash none; do
   scenario "$v"
 done
 
