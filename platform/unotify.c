@@ -240,16 +240,25 @@ static int own_filters(void)
 {
         char buf[4096];
         const char *p;
-        int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-        ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
 
-        if (fd >= 0)
-                close(fd);
-        if (n <= 0)
+        if (read_file_at(AT_FDCWD, "/proc/self/status", buf, sizeof(buf)) <= 0)
                 return -1;
-        buf[n] = '\0';
         p = strstr(buf, "\nSeccomp_filters:");
         return p ? atoi(p + 17) : -1;
+}
+
+/* Why no platform can run beneath a filter that holds a listener. */
+static int outer_listener(char *why, size_t cap)
+{
+        /* The kernel allows no second listener in a chain, and the outer
+         * one's "notify" outranks our trace, so calls it notifies would
+         * never reach our sentry: a policy of ours would silently not
+         * hold. */
+        snprintf(why, cap,
+                 "an outer sandbox holds this process's seccomp listener (interpose inside interpose?): the "
+                 "calls it traps would never reach this sentry, so no platform can confine here; run "
+                 "interpose outside it");
+        return -EBUSY;
 }
 
 /* In a child (which inherits whatever filters and listener run us), try
@@ -297,24 +306,16 @@ int platform_choose(const struct platform_ops **ret, char *why, size_t cap)
                 return 0;
         }
         if (err == EBUSY)
-                return platform_outer_listener(why, cap);
+                return outer_listener(why, cap);
         snprintf(why, cap, "seccomp user notification is refused here (%s)", strerror(err));
         return 0;
 }
 
 int platform_outer_listener(char *why, size_t cap)
 {
-        /* A filter outside us holds a listener: the kernel allows no second
-         * one in a chain, and its "notify" outranks our trace, so calls it
-         * notifies would never reach our sentry: a policy of ours would
-         * silently not hold. */
-        if (listener_probe() != EBUSY)
+        if (own_filters() == 0 || listener_probe() != EBUSY)
                 return 0;
-        snprintf(why, cap,
-                 "an outer sandbox holds this process's seccomp listener (interpose inside interpose?): the "
-                 "calls it traps would never reach this sentry, so no platform can confine here; run "
-                 "interpose outside it");
-        return -EBUSY;
+        return outer_listener(why, cap);
 }
 
 int platform_probe(char *buf, size_t cap)

@@ -66,9 +66,17 @@ static void on_crash(int sig)
         _exit(125);
 }
 
+static const int fault_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS };
+
+void interpose_fault_signals(sigset_t *set)
+{
+        sigemptyset(set);
+        for (size_t i = 0; i < ARRAY_SIZE(fault_signals); i++)
+                sigaddset(set, fault_signals[i]);
+}
+
 void interpose_crash_handlers(const char *who, int dirfd, const char *audit_name)
 {
-        static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS };
         static char altstack[64 * 1024];
         stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
         struct sigaction sa = { .sa_handler = on_crash, .sa_flags = SA_ONSTACK | SA_RESETHAND };
@@ -92,11 +100,9 @@ void interpose_crash_handlers(const char *who, int dirfd, const char *audit_name
         }
         sigaltstack(&ss, NULL);
         sigemptyset(&sa.sa_mask);
-        sigemptyset(&crash);
-        for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
-                sigaction(sigs[i], &sa, NULL);
-                sigaddset(&crash, sigs[i]);
-        }
+        for (size_t i = 0; i < ARRAY_SIZE(fault_signals); i++)
+                sigaction(fault_signals[i], &sa, NULL);
+        interpose_fault_signals(&crash);
         /* The sentry blocks every signal; a fault signal that is blocked
          * kills at once, without the handler. Threads started after this
          * inherit the mask. */

@@ -72,7 +72,7 @@ struct proc_row {
         unsigned threads;
         uint64_t rss_pages;
         unsigned long long start; /* to know the pid still names it */
-        bool in, live;
+        bool live;
 };
 
 struct tree {
@@ -119,7 +119,6 @@ static int row_add(struct tree *t, size_t *cap, pid_t pid)
                                              .threads = threads ? threads : 1,
                                              .rss_pages = rss,
                                              .start = start,
-                                             .in = true,
                                              .live = state != 'Z' || threads > 1 };
         return 0;
 }
@@ -256,7 +255,7 @@ static void scan_fds(const struct tree *t, pid_t root, struct held_set *unnamed,
                 DIR *d;
                 struct dirent *de;
 
-                if (!t->rows[i].in || !t->rows[i].live || t->rows[i].pid == root)
+                if (!t->rows[i].live || t->rows[i].pid == root)
                         continue;
                 snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)t->rows[i].pid);
                 d = opendir(dir);
@@ -496,7 +495,7 @@ static uint64_t memory_now(struct sentry *s, const struct tree *t, const struct 
                 if (m->tmpfs_dirs[i] >= 0)
                         total += dir_blocks(m->tmpfs_dirs[i], 0);
         for (size_t i = 0; i < t->n; i++)
-                if (t->rows[i].in && t->rows[i].live && t->rows[i].pid != s->self)
+                if (t->rows[i].live && t->rows[i].pid != s->self)
                         total += precise ? pss_of(t->rows[i].pid, t->rows[i].rss_pages)
                                          : t->rows[i].rss_pages * (uint64_t)page;
         return total;

@@ -43,24 +43,26 @@ static void die_guest(const char *what, int err)
 static struct sentry S;
 static struct session_ctx *CTX;
 
-/* The guest's listener, whose number it wrote to sock: our copy, or
- * -errno (the guest failed first and said why on exec_err_fd). */
-static int take_listener(int sock, pid_t guest)
+/* The guest's listener, whose number it wrote to sock, into *ret: our
+ * copy, or -1 on a tracing platform (the filter is loaded, and there is no
+ * listener to take). 0, or -errno (the guest failed first and said why on
+ * exec_err_fd). */
+static int take_listener(int sock, pid_t guest, int *ret)
 {
-        int n, pidfd, fd;
+        int n, pidfd;
 
+        *ret = -1;
         if (read(sock, &n, sizeof(n)) != (ssize_t)sizeof(n))
                 return -EPIPE;
         if (n == -1 && CTX->plat.ops->tracer)
-                return -1; /* loaded, and no listener to take */
+                return 0;
         pidfd = (int)syscall(SYS_pidfd_open, guest, 0);
         if (pidfd < 0)
                 return -errno;
-        fd = (int)syscall(SYS_pidfd_getfd, pidfd, n, 0);
-        if (fd < 0)
-                fd = -errno;
+        *ret = (int)syscall(SYS_pidfd_getfd, pidfd, n, 0);
+        n = *ret < 0 ? -errno : 0;
         close(pidfd);
-        return fd;
+        return n;
 }
 
 /* The first guest process, between fork and exec. */
@@ -355,16 +357,16 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         presize_fd_table(sock_s);
         /* The reaper reads every signal but the fault signals, which are
          * the crash handler's (crash.c). */
-        sigset_t watched = all;
-        static const int faults[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS };
-        for (size_t i = 0; i < ARRAY_SIZE(faults); i++)
-                sigdelset(&watched, faults[i]);
+        sigset_t watched = all, faults;
+        interpose_fault_signals(&faults);
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sigismember(&faults, sig))
+                        sigdelset(&watched, sig);
         sfd = signalfd(-1, &watched, SFD_CLOEXEC);
         if (sfd < 0)
                 die_guest("starting the reaper", errno);
 
-        listener = take_listener(sock_s, S.guest);
-        if (listener < 0 && !(listener == -1 && ctx->plat.ops->tracer)) {
+        if (take_listener(sock_s, S.guest, &listener) < 0) {
                 /* The guest failed before loading its filter and said why;
                  * the reaper reports its exit status (and never returns). */
                 reaper(&sfd);

@@ -2,6 +2,8 @@
 /* Small helpers shared by every library: ownership, allocation, errors. */
 #pragma once
 
+#include <signal.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,3 +76,6 @@ ssize_t recv_with_fd(int sock, void *buf, size_t len, int *ret_fd);
  * "launcher", "gofer"; libunwind) on a fatal signal, on stderr and into
  * AUDIT_NAME.crash.txt in dirfd (when dirfd >= 0), and exit 125. */
 void interpose_crash_handlers(const char *who, int dirfd, const char *audit_name);
+
+/* The fault signals those handlers take (nobody else may read them). */
+void interpose_fault_signals(sigset_t *set);

@@ -2141,14 +2141,15 @@ long sys_inotify_add_watch(struct sentry_call *c, int fd, uint64_t path, uint64_
         return r < 0 ? -errno : r;
 }
 
-/* Path calls this sentry does not make yet, with a policy in force: as a
- * kernel without them (callers fall back to the older calls). */
+/* fallocate: room asked of the --max-write quota (sentry/limits.c). */
 long sys_fallocate(struct sentry_call *c, int fd, uint64_t mode, long offset, long len)
 {
         (void)fd, (void)mode, (void)offset;
         return sentry_may_allocate(c, len > 0 ? (uint64_t)len : 0);
 }
 
+/* Path calls this sentry does not make yet, with a policy in force: as a
+ * kernel without them (callers fall back to the older calls). */
 long sys_path_enosys(struct sentry_call *c)
 {
         return sys_unknown(c);
