@@ -303,20 +303,18 @@ static int wait_exit_stop(pid_t tid)
 }
 
 /*
- * Make the thread, stopped at its trap, run call nr(a...) instead. On
- * return it is stopped after that call (T_EXIT) with the trapped call's
- * registers saved: the answer (finish) or a restart must follow. The
- * injected call's result, or -ESRCH when the thread died.
+ * Make the thread, stopped at its trap, run call nr(a...) instead, its
+ * registers already in t->saved. On return it is stopped after that call
+ * (T_EXIT): the answer (finish) or a restart must follow. The injected
+ * call's result, or -ESRCH when the thread died.
  */
-static long inject(struct tracee *t, long nr, long a0, long a1, long a2, long a3)
+static long inject_saved(struct tracee *t, long nr, long a0, long a1, long a2, long a3)
 {
         struct user_regs_struct regs;
         int r;
 
         if (t->state != T_SECCOMP)
                 return -EIO;
-        if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->saved) < 0)
-                return -ESRCH;
         regs = t->saved;
         regs.orig_rax = (unsigned long long)nr;
         regs.rdi = (unsigned long long)a0;
@@ -332,6 +330,14 @@ static long inject(struct tracee *t, long nr, long a0, long a1, long a2, long a3
         if (ptrace(PTRACE_GETREGS, t->tid, 0, &regs) < 0)
                 return -ESRCH;
         return (long)regs.rax;
+}
+
+/* inject_saved, the registers read first. */
+static long inject(struct tracee *t, long nr, long a0, long a1, long a2, long a3)
+{
+        if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->saved) < 0)
+                return -ESRCH;
+        return inject_saved(t, nr, a0, a1, a2, a3);
 }
 
 /* After an injected call: return value from the trapped call. */
@@ -849,7 +855,9 @@ static int install_here(const struct platform_event *ev, int fd, unsigned fd_fla
                 if (sendmsg(T.sender, &m, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
                         return errno == EAGAIN ? -EIO : -errno;
         }
-        /* The message header for the guest's recvmsg, in its memory. */
+        /* The message header for the guest's recvmsg, in its memory (below
+         * its stack pointer: the registers are read once, for this and for
+         * the call). */
         if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->saved) < 0)
                 return -ENOENT;
         at = scratch(t, sizeof(s));
@@ -864,8 +872,8 @@ static int install_here(const struct platform_event *ev, int fd, unsigned fd_fla
                 channel_drain(c->gcopy);
                 return -EIO;
         }
-        r = inject(t, SYS_recvmsg, c->gfd, (long)at,
-                   MSG_DONTWAIT | ((fd_flags & O_CLOEXEC) ? MSG_CMSG_CLOEXEC : 0), 0);
+        r = inject_saved(t, SYS_recvmsg, c->gfd, (long)at,
+                         MSG_DONTWAIT | ((fd_flags & O_CLOEXEC) ? MSG_CMSG_CLOEXEC : 0), 0);
         if (r == -ESRCH)
                 return -ENOENT;
         if (r < 0 || peek(t->tid, at, &s, sizeof(s)) < 0) {
