@@ -32,6 +32,16 @@ done
 run "$o" "$e" "$INTERPOSE" --trace-file
 check_eq "interpose --trace-file (no argument): exit status" 125 "$rc"
 check_match "interpose --trace-file (no argument): message names it" 'trace-file' "$e"
+# An unknown platform, by option or by INTERPOSE_PLATFORM: refused, never
+# run on a guess.
+run "$o" "$e" "$INTERPOSE" --platform=bogus -- sh -c 'echo ran'
+check_eq "--platform=bogus: exit status" 125 "$rc"
+check_match "--platform=bogus: names it and the choices" "unknown platform 'bogus'.*ptrace" "$e"
+check_nomatch "--platform=bogus: nothing ran" '^ran$' "$o"
+run "$o" "$e" env INTERPOSE_PLATFORM=bogus "$INTERPOSE" -- sh -c 'echo ran'
+check_eq "INTERPOSE_PLATFORM=bogus: exit status" 125 "$rc"
+check_match "INTERPOSE_PLATFORM=bogus: names it" 'INTERPOSE_PLATFORM=bogus is not a platform' "$e"
+check_nomatch "INTERPOSE_PLATFORM=bogus: nothing ran" '^ran$' "$o"
 run "$o" "$e" "$INTERPOSE"
 check_eq "interpose with no program: exit status" 125 "$rc"
 check_match "interpose with no program: message" 'no program' "$e"
