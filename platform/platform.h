@@ -23,6 +23,11 @@ struct platform_event {
         uint64_t ip;
 };
 
+/* What a tracing platform's guest_ptrace and guest_wait may return beyond
+ * values and negative errnos. */
+#define PLATFORM_PASS (-(1L << 20))       /* let the kernel run the call as made */
+#define PLATFORM_PARKED (-(1L << 20) - 1) /* answered later, by the platform */
+
 enum platform_answer {
         PLATFORM_RETURN,   /* complete the call with a value or -errno */
         PLATFORM_CONTINUE, /* let the kernel run the call as made */
@@ -54,6 +59,14 @@ struct platform_ops {
          * call with the new fd number. New fd number or -errno. */
         int (*install_fd)(struct platform *p, const struct platform_event *ev, int fd, unsigned int fd_flags,
                           bool send);
+        /* A tracing platform emulates the guest's own ptrace (NULL
+         * elsewhere, where the kernel's works): ev is the guest's ptrace
+         * call. The value or -errno to answer with. */
+        long (*guest_ptrace)(struct platform *p, const struct platform_event *ev);
+        /* ev is a guest's wait4 or waitid: PLATFORM_PASS (the kernel's
+         * wait will do), or the answer; with *answered set the platform
+         * gave it already (PLATFORM_PARKED: it will, later). */
+        long (*guest_wait)(struct platform *p, const struct platform_event *ev, bool *answered);
         void (*destroy)(struct platform *p);
 };
 

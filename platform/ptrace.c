@@ -29,6 +29,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/audit.h>
 #include <linux/kcmp.h>
 #include <poll.h>
@@ -43,6 +44,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -66,10 +68,33 @@
 #define CHANNEL_TOP 1024 /* the channel sits just below this (or the fd limit) */
 #define SPIN_NS 25000    /* how long the tracer looks for the next stop before it sleeps */
 
+/* Real options on every thread; a guest tracer's PTRACE_O_TRACEEXIT and
+ * TRACEVFORKDONE are added on its tracees only. */
+#define REAL_OPTS                                                                                 \
+        (PTRACE_O_TRACESECCOMP | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | \
+         PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)
+#define GUEST_OPTS                                                                                \
+        (PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | \
+         PTRACE_O_TRACEEXEC | PTRACE_O_TRACEVFORKDONE | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL)
+#ifndef ERESTARTSYS
+#define ERESTARTSYS 512
+#define ERESTARTNOHAND 514
+#endif
+
 enum tstate {
         T_RUNNING,
         T_SECCOMP, /* stopped at the trap, the call not made */
         T_EXIT,    /* stopped after a call injected in place of the trapped one */
+        T_PARKED,  /* a guest tracer's wait, parked in a call of ours (see guest_wait) */
+};
+
+/* The kind of stop a thread is held in for its guest tracer. */
+enum ekind {
+        EK_SIGNAL,  /* signal-delivery-stop */
+        EK_SYSCALL, /* syscall-entry or -exit stop */
+        EK_EVENT,   /* PTRACE_EVENT_* stop, an interrupt, a new child's first stop */
+        EK_FAKESIG, /* an event shown as a signal (the SIGTRAP after exec): no signal to deliver */
+        EK_GROUP,   /* group-stop */
 };
 
 struct tracee {
@@ -77,7 +102,22 @@ struct tracee {
         pid_t tgid; /* 0 until asked */
         enum tstate state;
         uint64_t id;                   /* the event the stop belongs to */
-        struct user_regs_struct saved; /* the trapped call's registers, in T_EXIT */
+        struct user_regs_struct saved; /* the trapped call's registers, in T_EXIT and T_PARKED */
+        bool started;                  /* its first stop was seen */
+        bool held;                     /* its first stop waits for its parent's fork event */
+        int fate;    /* a new thread: 1 traced by its parent's guest tracer, -1 not, 0 unknown */
+        int last_nr; /* the trapped call the sentry answered, for its exit stop */
+        /* The guest's own tracing of this thread (emulated: see "the guest's
+         * own tracing"). etracer is the tracer's process, 0 for none. */
+        pid_t etracer;
+        bool eseized, estopped, ereported, einterrupt, elisten, eskip_entry, echild;
+        unsigned long eopts, emsg;
+        int emode; /* PTRACE_CONT, PTRACE_SYSCALL or PTRACE_SINGLESTEP */
+        int estatus;
+        enum ekind ekind;
+        /* A parked wait (T_PARKED): what it waits in, and its next turn. */
+        bool park_waitid, park_pass, park_pause;
+        pid_t parked_for;
         struct tracee *next;
 };
 
@@ -106,6 +146,14 @@ struct remote_op {
 
 #define BUCKETS 1024
 
+/* A tracee's end, for its guest tracer's wait (one the kernel would not
+ * tell it of: a thread, or a process that is not its child). */
+struct ereport {
+        pid_t tracer, tid;
+        int status;
+        struct ereport *next;
+};
+
 static struct {
         pid_t tracer; /* the thread that attached */
         int sigfd, evfd, sender;
@@ -123,6 +171,9 @@ static struct {
                 int status;
         } * exits; /* ends seen while waiting for one thread, reported by next() */
         size_t nexits, capexits;
+        unsigned etraced;         /* threads a guest tracer holds */
+        unsigned nparked;         /* threads in T_PARKED */
+        struct ereport *ereports; /* ends of tracees for their guest tracers' waits */
 } T = { .lock = PTHREAD_MUTEX_INITIALIZER,
         .rlock = PTHREAD_MUTEX_INITIALIZER,
         .rcond = PTHREAD_COND_INITIALIZER,
@@ -144,6 +195,21 @@ static uint64_t now_ns(void)
 
 /* --- the tracee table --- */
 
+/* How a thread runs on: as its guest tracer last resumed it (with
+ * PTRACE_SYSCALL the kernel stops it at each call's entry and exit), or
+ * plainly. */
+static int resume_req(const struct tracee *t)
+{
+        return t && t->etracer ? t->emode : PTRACE_CONT;
+}
+
+static void ereport(struct tracee *t, int status, enum ekind kind, unsigned long msg);
+
+static int syscall_status(const struct tracee *t)
+{
+        return (((t->eopts & PTRACE_O_TRACESYSGOOD) ? SIGTRAP | 0x80 : SIGTRAP) << 8) | 0x7f;
+}
+
 static struct tracee *find(pid_t tid, bool create)
 {
         struct tracee **b = &T.tracees[(unsigned)tid % BUCKETS], *t;
@@ -155,6 +221,7 @@ static struct tracee *find(pid_t tid, bool create)
                 return NULL;
         t = xcalloc(1, sizeof(*t));
         t->tid = tid;
+        t->last_nr = -1;
         t->next = *b;
         *b = t;
         return t;
@@ -308,7 +375,7 @@ static int wait_exit_stop(pid_t tid)
  * (T_EXIT): the answer (finish) or a restart must follow. The injected
  * call's result, or -ESRCH when the thread died.
  */
-static long inject_saved(struct tracee *t, long nr, long a0, long a1, long a2, long a3)
+static long inject_saved5(struct tracee *t, long nr, long a0, long a1, long a2, long a3, long a4)
 {
         struct user_regs_struct regs;
         int r;
@@ -321,6 +388,7 @@ static long inject_saved(struct tracee *t, long nr, long a0, long a1, long a2, l
         regs.rsi = (unsigned long long)a1;
         regs.rdx = (unsigned long long)a2;
         regs.r10 = (unsigned long long)a3;
+        regs.r8 = (unsigned long long)a4;
         if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs) < 0 || ptrace(PTRACE_SYSCALL, t->tid, 0, 0) < 0)
                 return -ESRCH;
         set_state(t, T_EXIT, t->id);
@@ -330,6 +398,11 @@ static long inject_saved(struct tracee *t, long nr, long a0, long a1, long a2, l
         if (ptrace(PTRACE_GETREGS, t->tid, 0, &regs) < 0)
                 return -ESRCH;
         return (long)regs.rax;
+}
+
+static long inject_saved(struct tracee *t, long nr, long a0, long a1, long a2, long a3)
+{
+        return inject_saved5(t, nr, a0, a1, a2, a3, 0);
 }
 
 /* inject_saved, the registers read first. */
@@ -348,7 +421,16 @@ static int finish_call(struct tracee *t, long value)
         regs.rax = (unsigned long long)value;
         regs.orig_rax = (unsigned long long)-1;
         set_state(t, T_RUNNING, 0);
-        if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs) < 0 || ptrace(PTRACE_CONT, t->tid, 0, 0) < 0)
+        if (t->etracer && t->emode == PTRACE_SYSCALL) {
+                /* It stands at the exit of the injected call: the exit of
+                 * its own call, for its guest tracer. */
+                regs.orig_rax = t->saved.orig_rax;
+                if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs) < 0)
+                        return -ENOENT;
+                ereport(t, syscall_status(t), EK_SYSCALL, t->emsg);
+                return 0;
+        }
+        if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs) < 0 || ptrace(resume_req(t), t->tid, 0, 0) < 0)
                 return -ENOENT;
         return 0;
 }
@@ -364,7 +446,9 @@ static int restart_call(struct tracee *t)
         regs.rax = regs.orig_rax;
         regs.orig_rax = (unsigned long long)-1;
         set_state(t, T_RUNNING, 0);
-        if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs) < 0 || ptrace(PTRACE_CONT, t->tid, 0, 0) < 0)
+        /* Its guest tracer saw the call's entry already. */
+        t->eskip_entry = t->etracer && t->emode == PTRACE_SYSCALL;
+        if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs) < 0 || ptrace(resume_req(t), t->tid, 0, 0) < 0)
                 return -ENOENT;
         return 0;
 }
@@ -533,14 +617,16 @@ static int ptrace_guest_install(struct platform *p, int *ret_listener)
 
 static int ptrace_adopt(struct platform *p, pid_t guest)
 {
-        long opts = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-                    PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
+        struct tracee *t;
+
         (void)p;
         T.tracer = gettid_();
-        if (ptrace(PTRACE_SEIZE, guest, 0, opts) < 0)
+        if (ptrace(PTRACE_SEIZE, guest, 0, REAL_OPTS) < 0)
                 return -errno;
         pthread_mutex_lock(&T.lock);
-        find(guest, true)->tgid = guest;
+        t = find(guest, true);
+        t->tgid = guest;
+        t->started = true;
         pthread_mutex_unlock(&T.lock);
         return 0;
 }
@@ -608,6 +694,201 @@ static long hand_over(struct remote_op *op)
         return op->result;
 }
 
+/* --- the guest's own tracing: stops ---
+ *
+ * The sentry traces every guest thread, so a guest tracer (gdb, strace)
+ * cannot be the kernel's tracer of anything: its ptrace is emulated. Its
+ * tracee stays the sentry's; the stops the sentry sees that are not its
+ * own (signals, the entries and exits PTRACE_SYSCALL asks for, the events
+ * and interrupts the guest asked for, group-stops) are held for the guest
+ * tracer, which learns of them from its waits (syscalls wait4 and waitid,
+ * trapped here) and a SIGCHLD, and acts on the held thread through us.
+ * The kernel stops a thread for ptrace before it runs the seccomp filter,
+ * so a guest tracer that rewrites a call at its entry changes what the
+ * filter and the sentry then see, never what they saw.
+ */
+
+static int event_status(int event, int sig)
+{
+        return (event << 16) | (sig << 8) | 0x7f;
+}
+
+static pid_t ppid_of(pid_t pid)
+{
+        char path[64], buf[512];
+        const char *p;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0 || !(p = strrchr(buf, ')')))
+                return -ESRCH;
+        return (pid_t)strtol(p + 4, NULL, 10); /* ") S ppid" */
+}
+
+/* Tell the guest tracer: its parked waits look again, and SIGCHLD. */
+static void ewake(pid_t tracer)
+{
+        if (T.nparked)
+                for (unsigned b = 0; b < BUCKETS; b++)
+                        for (struct tracee *w = T.tracees[b]; w; w = w->next)
+                                if (w->state == T_PARKED && w->parked_for == tracer)
+                                        ptrace(PTRACE_INTERRUPT, w->tid, 0, 0);
+        kill(tracer, SIGCHLD);
+}
+
+/* Hold the stopped thread for its guest tracer. */
+static void ereport(struct tracee *t, int status, enum ekind kind, unsigned long msg)
+{
+        t->estopped = true;
+        t->ereported = false;
+        t->estatus = status;
+        t->ekind = kind;
+        t->emsg = msg;
+        ewake(t->etracer);
+}
+
+static void eattach(struct tracee *t, pid_t tracer, bool seized, unsigned long opts)
+{
+        if (!t->etracer)
+                T.etraced++;
+        t->etracer = tracer;
+        t->eseized = seized;
+        t->eopts = opts;
+        t->emode = PTRACE_CONT;
+        t->estopped = t->ereported = t->einterrupt = t->elisten = t->eskip_entry = false;
+        /* The kernel tells a parent of its child's end itself. */
+        t->echild = tgid_of(t) == t->tid && ppid_of(t->tid) == tracer;
+}
+
+static void edetach(struct tracee *t)
+{
+        if (!t->etracer)
+                return;
+        T.etraced--;
+        t->etracer = 0;
+        t->estopped = false;
+        t->eopts = 0;
+        if (t->state != T_PARKED)
+                ptrace(PTRACE_SETOPTIONS, t->tid, 0, REAL_OPTS);
+}
+
+/* A new child's first stop, for the guest tracer that follows it. */
+static void efirst(struct tracee *t)
+{
+        if (t->eseized)
+                ereport(t, event_status(PTRACE_EVENT_STOP, SIGTRAP), EK_EVENT, 0);
+        else
+                ereport(t, (SIGSTOP << 8) | 0x7f, EK_FAKESIG, 0);
+}
+
+/* A parked wait's call returned (at its exit stop): make the thread issue
+ * its wait again, now or after a signal's handler (as the kernel restarts
+ * an interrupted wait: EINTR for a handler without SA_RESTART). */
+static void unpark(struct tracee *t)
+{
+        struct user_regs_struct regs;
+        long r = -EINTR;
+
+        if (ptrace(PTRACE_GETREGS, t->tid, 0, &regs) == 0)
+                r = (long)regs.rax;
+        regs = t->saved;
+        if (r == -ERESTARTSYS || r == -ERESTARTNOHAND || r == -EINTR) {
+                regs.rax = (unsigned long long)-ERESTARTSYS;
+        } else {
+                /* Something of the kernel's is there (0): let it run the wait
+                 * once; no child at all (ECHILD): sleep in pause. */
+                if (t->park_waitid && r == 0)
+                        t->park_pass = true;
+                else if (t->park_waitid && r == -ECHILD)
+                        t->park_pause = true;
+                regs.rip -= SYSCALL_INSN_LEN;
+                regs.rax = regs.orig_rax;
+                regs.orig_rax = (unsigned long long)-1;
+        }
+        T.nparked--;
+        set_state(t, T_RUNNING, 0);
+        if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs) == 0)
+                ptrace(resume_req(t), t->tid, 0, 0);
+}
+
+/* The guest tracer's process is gone: its tracees run on (or die, with
+ * PTRACE_O_EXITKILL), and its unread ends are dropped. */
+static void etracer_gone(pid_t tracer)
+{
+        for (unsigned b = 0; b < BUCKETS; b++)
+                for (struct tracee *t = T.tracees[b]; t; t = t->next) {
+                        if (t->etracer != tracer)
+                                continue;
+                        bool stopped = t->estopped && t->state == T_RUNNING,
+                             kill_it = t->eopts & PTRACE_O_EXITKILL;
+                        edetach(t);
+                        if (kill_it)
+                                syscall(SYS_tgkill, tgid_of(t), t->tid, SIGKILL);
+                        else if (stopped)
+                                ptrace(PTRACE_CONT, t->tid, 0, 0);
+                }
+        for (struct ereport **e = &T.ereports; *e;)
+                if ((*e)->tracer == tracer) {
+                        struct ereport *x = *e;
+                        *e = x->next;
+                        free(x);
+                } else {
+                        e = &(*e)->next;
+                }
+}
+
+/* A thread ended: its guest tracer's wait hears of it (unless the kernel
+ * tells it, its parent), and a tracer's end frees its tracees. */
+static void eexit(struct tracee *t, pid_t pid, int status)
+{
+        if (t && t->state == T_PARKED)
+                T.nparked--;
+        if (t && t->etracer) {
+                pid_t tracer = t->etracer;
+                if (!t->echild) {
+                        struct ereport *e = xcalloc(1, sizeof(*e));
+                        e->tracer = tracer;
+                        e->tid = pid;
+                        e->status = status;
+                        e->next = T.ereports;
+                        T.ereports = e;
+                }
+                edetach(t);
+                ewake(tracer);
+        }
+        if (T.etraced && !thread_alive(pid))
+                for (unsigned b = 0; b < BUCKETS; b++)
+                        for (struct tracee *x = T.tracees[b]; x; x = x->next)
+                                if (x->etracer == pid) {
+                                        etracer_gone(pid);
+                                        return;
+                                }
+}
+
+static unsigned long event_option(int event)
+{
+        switch (event) {
+        case PTRACE_EVENT_FORK:
+                return PTRACE_O_TRACEFORK;
+        case PTRACE_EVENT_VFORK:
+                return PTRACE_O_TRACEVFORK;
+        case PTRACE_EVENT_CLONE:
+                return PTRACE_O_TRACECLONE;
+        case PTRACE_EVENT_EXEC:
+                return PTRACE_O_TRACEEXEC;
+        case PTRACE_EVENT_VFORK_DONE:
+                return PTRACE_O_TRACEVFORKDONE;
+        case PTRACE_EVENT_EXIT:
+                return PTRACE_O_TRACEEXIT;
+        default:
+                return 0;
+        }
+}
+
+static bool group_stop_signal(int sig)
+{
+        return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
 static void report_exit(struct platform *p, pid_t pid, int status)
 {
         struct tracee *t;
@@ -618,6 +899,7 @@ static void report_exit(struct platform *p, pid_t pid, int status)
         if (t)
                 tgid = t->tgid;
         pthread_mutex_unlock(&T.lock);
+        eexit(t, pid, status);
         forget(pid);
         if (tgid == pid)
                 channel_drop(pid);
@@ -630,6 +912,7 @@ static int on_status(struct platform *p, pid_t pid, int st, struct platform_even
 {
         int sig = WSTOPSIG(st), event = st >> 16;
         struct tracee *t;
+        bool first;
 
         if (WIFEXITED(st) || WIFSIGNALED(st)) {
                 report_exit(p, pid, st);
@@ -640,12 +923,21 @@ static int on_status(struct platform *p, pid_t pid, int st, struct platform_even
         pthread_mutex_lock(&T.lock);
         t = find(pid, true);
         pthread_mutex_unlock(&T.lock);
+        first = !t->started;
+        t->started = true;
+        if (t->state == T_PARKED) {
+                if (event == 0 && sig == (SIGTRAP | 0x80))
+                        unpark(t);
+                else
+                        ptrace(PTRACE_SYSCALL, pid, 0, event ? 0 : sig);
+                return 0;
+        }
         switch (event) {
         case PTRACE_EVENT_SECCOMP: {
                 struct __ptrace_syscall_info si;
                 if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof(si), &si) <= 0 ||
                     si.op != PTRACE_SYSCALL_INFO_SECCOMP) {
-                        ptrace(PTRACE_CONT, pid, 0, 0);
+                        ptrace(resume_req(t), pid, 0, 0);
                         return 0;
                 }
                 set_state(t, T_SECCOMP, ++T.seq);
@@ -666,7 +958,20 @@ static int on_status(struct platform *p, pid_t pid, int st, struct platform_even
                  * channel went with the old image (close-on-exec). */
                 t->tgid = pid;
                 set_state(t, T_RUNNING, 0); /* a call the old image was in is over */
-                ptrace(PTRACE_CONT, pid, 0, 0);
+                if (t->etracer) {
+                        unsigned long former = 0;
+                        ptrace(PTRACE_GETEVENTMSG, pid, 0, &former);
+                        if (t->eopts & PTRACE_O_TRACEEXEC) {
+                                ereport(t, event_status(PTRACE_EVENT_EXEC, SIGTRAP), EK_EVENT, former);
+                                return 0;
+                        }
+                        if (!t->eseized) {
+                                /* What the kernel does for a tracer that did not ask for the event. */
+                                ereport(t, (SIGTRAP << 8) | 0x7f, EK_FAKESIG, t->emsg);
+                                return 0;
+                        }
+                }
+                ptrace(resume_req(t), pid, 0, 0);
                 return 0;
         case PTRACE_EVENT_FORK:
         case PTRACE_EVENT_VFORK:
@@ -674,31 +979,102 @@ static int on_status(struct platform *p, pid_t pid, int st, struct platform_even
                 /* The new thread's process is asked when needed: an entry
                  * left by an earlier holder of its tid must not answer. */
                 unsigned long child = 0;
+                bool follow = t->etracer && (t->eopts & event_option(event));
                 if (ptrace(PTRACE_GETEVENTMSG, pid, 0, &child) == 0 && child > 0) {
                         pthread_mutex_lock(&T.lock);
                         struct tracee *n = find((pid_t)child, true);
                         n->tgid = event == PTRACE_EVENT_CLONE ? 0 : (pid_t)child;
                         pthread_mutex_unlock(&T.lock);
+                        n->fate = follow ? 1 : -1;
+                        if (follow)
+                                eattach(n, t->etracer, t->eseized, t->eopts);
+                        if (n->held) {
+                                n->held = false;
+                                if (follow)
+                                        efirst(n);
+                                else
+                                        ptrace(PTRACE_CONT, n->tid, 0, 0);
+                        }
                 }
-                ptrace(PTRACE_CONT, pid, 0, 0);
+                if (follow) {
+                        ereport(t, event_status(event, SIGTRAP), EK_EVENT, child);
+                        return 0;
+                }
+                ptrace(resume_req(t), pid, 0, 0);
                 return 0;
         }
+        case PTRACE_EVENT_VFORK_DONE:
+        case PTRACE_EVENT_EXIT:
+                if (t->etracer && (t->eopts & event_option(event))) {
+                        unsigned long msg = 0;
+                        ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg);
+                        ereport(t, event_status(event, SIGTRAP), EK_EVENT, msg);
+                        return 0;
+                }
+                ptrace(resume_req(t), pid, 0, 0);
+                return 0;
         case PTRACE_EVENT_STOP:
+                /* A new thread's first stop: its guest tracer's when its
+                 * parent's is following it; kept until the parent's fork
+                 * event says so when that has not come yet. */
+                if (first && t->fate == 1 && t->etracer) {
+                        efirst(t);
+                        return 0;
+                }
+                if (first && t->fate == 0 && T.etraced) {
+                        t->held = true;
+                        return 0;
+                }
+                if (t->etracer && group_stop_signal(sig)) {
+                        ereport(t, t->eseized ? event_status(PTRACE_EVENT_STOP, sig) : (sig << 8) | 0x7f,
+                                EK_GROUP, 0);
+                        return 0;
+                }
+                if (t->etracer && (t->einterrupt || t->elisten)) {
+                        t->einterrupt = t->elisten = false;
+                        ereport(t, event_status(PTRACE_EVENT_STOP, sig),
+                                group_stop_signal(sig) ? EK_GROUP : EK_EVENT, 0);
+                        return 0;
+                }
                 /* A group-stop (job control) stays a stop, as natively;
                  * anything else (a new child's first stop) runs on. */
-                if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+                if (group_stop_signal(sig))
                         ptrace(PTRACE_LISTEN, pid, 0, 0);
                 else
-                        ptrace(PTRACE_CONT, pid, 0, 0);
+                        ptrace(resume_req(t), pid, 0, 0);
                 return 0;
         default:
                 break;
         }
         if (event == 0 && sig != (SIGTRAP | 0x80)) {
-                ptrace(PTRACE_CONT, pid, 0, sig); /* a signal: delivered as it came */
+                if (t->etracer && sig != SIGKILL) {
+                        ereport(t, (sig << 8) | 0x7f, EK_SIGNAL, t->emsg);
+                        return 0;
+                }
+                ptrace(resume_req(t), pid, 0, sig); /* a signal: delivered as it came */
                 return 0;
         }
-        ptrace(PTRACE_CONT, pid, 0, 0);
+        if (event == 0 && t->etracer && t->emode == PTRACE_SYSCALL) {
+                struct __ptrace_syscall_info si;
+                bool entry = ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof(si), &si) > 0 &&
+                             si.op == PTRACE_SYSCALL_INFO_ENTRY;
+                if (entry && t->eskip_entry) {
+                        t->eskip_entry = false;
+                        ptrace(PTRACE_SYSCALL, pid, 0, 0);
+                        return 0;
+                }
+                t->eskip_entry = false;
+                /* A call the sentry answered was skipped (orig_rax -1): its
+                 * tracer sees its own number at the exit. */
+                if (!entry && t->last_nr >= 0 &&
+                    ptrace(PTRACE_PEEKUSER, pid, offsetof(struct user_regs_struct, orig_rax), 0) == -1L)
+                        ptrace(PTRACE_POKEUSER, pid, offsetof(struct user_regs_struct, orig_rax),
+                               (long)t->last_nr);
+                t->last_nr = -1;
+                ereport(t, syscall_status(t), EK_SYSCALL, t->emsg);
+                return 0;
+        }
+        ptrace(resume_req(t), pid, 0, 0);
         return 0;
 }
 
@@ -778,7 +1154,8 @@ static int respond_here(const struct platform_event *ev, enum platform_answer ho
             (ptrace(PTRACE_POKEUSER, t->tid, offsetof(struct user_regs_struct, orig_rax), -1L) < 0 ||
              ptrace(PTRACE_POKEUSER, t->tid, offsetof(struct user_regs_struct, rax), value) < 0))
                 return -ENOENT;
-        if (ptrace(PTRACE_CONT, t->tid, 0, 0) < 0)
+        t->last_nr = how == PLATFORM_RETURN ? ev->nr : -1;
+        if (ptrace(resume_req(t), t->tid, 0, 0) < 0)
                 return -ENOENT;
         return 0;
 }
@@ -893,6 +1270,424 @@ static int install_here(const struct platform_event *ev, int fd, unsigned fd_fla
         return finish_call(t, got) < 0 ? -ENOENT : got;
 }
 
+/* --- the guest's own tracing: its requests and its waits --- */
+
+/* A buffer of the guest tracer's, through the real request on its tracee. */
+#define GUEST_BUF_MAX 65536
+
+static long tracee_op(pid_t caller, int req, struct tracee *t, uint64_t addr, uint64_t data)
+{
+        union {
+                struct user_regs_struct regs;
+                struct user_fpregs_struct fpregs;
+                siginfo_t si;
+                struct __ptrace_syscall_info info;
+                uint64_t word;
+                char raw[512];
+        } u;
+        pid_t tid = t->tid;
+        long r, w;
+
+        memset(&u, 0, sizeof(u));
+        switch (req) {
+        case PTRACE_PEEKTEXT:
+        case PTRACE_PEEKDATA:
+        case PTRACE_PEEKUSER:
+                errno = 0;
+                w = ptrace(req, tid, addr, 0);
+                if (w == -1 && errno)
+                        return -errno;
+                return poke(caller, data, &w, sizeof(w));
+        case PTRACE_POKETEXT:
+        case PTRACE_POKEDATA:
+        case PTRACE_POKEUSER:
+                return ptrace(req, tid, addr, data) < 0 ? -errno : 0;
+        case PTRACE_GETREGS:
+        case PTRACE_GETFPREGS: {
+                size_t n = req == PTRACE_GETREGS ? sizeof(u.regs) : sizeof(u.fpregs);
+                if (ptrace(req, tid, 0, &u) < 0)
+                        return -errno;
+                return poke(caller, data, &u, n);
+        }
+        case PTRACE_SETREGS:
+        case PTRACE_SETFPREGS: {
+                size_t n = req == PTRACE_SETREGS ? sizeof(u.regs) : sizeof(u.fpregs);
+                if (peek(caller, data, &u, n) < 0)
+                        return -EFAULT;
+                return ptrace(req, tid, 0, &u) < 0 ? -errno : 0;
+        }
+        case PTRACE_GETREGSET:
+        case PTRACE_SETREGSET: {
+                struct iovec gv, lv;
+                _cleanup_free_ void *buf = NULL;
+                if (peek(caller, data, &gv, sizeof(gv)) < 0)
+                        return -EFAULT;
+                lv.iov_len = gv.iov_len < GUEST_BUF_MAX ? gv.iov_len : GUEST_BUF_MAX;
+                buf = xcalloc(1, lv.iov_len + 1);
+                lv.iov_base = buf;
+                if (req == PTRACE_SETREGSET &&
+                    peek(caller, (uint64_t)(uintptr_t)gv.iov_base, buf, lv.iov_len) < 0)
+                        return -EFAULT;
+                if (ptrace(req, tid, addr, &lv) < 0)
+                        return -errno;
+                if (req == PTRACE_GETREGSET &&
+                    poke(caller, (uint64_t)(uintptr_t)gv.iov_base, buf, lv.iov_len) < 0)
+                        return -EFAULT;
+                gv.iov_len = lv.iov_len;
+                return poke(caller, data, &gv, sizeof(gv));
+        }
+        case PTRACE_GETSIGINFO:
+                /* A seized tracee's group-stop has the kernel's siginfo (ours
+                 * always are seized); the old style has none. */
+                if (t->ekind == EK_GROUP && !t->eseized)
+                        return -EINVAL;
+                if (ptrace(req, tid, 0, &u.si) < 0)
+                        return -errno;
+                return poke(caller, data, &u.si, sizeof(u.si));
+        case PTRACE_SETSIGINFO:
+                if (t->ekind == EK_GROUP && !t->eseized)
+                        return -EINVAL;
+                if (peek(caller, data, &u.si, sizeof(u.si)) < 0)
+                        return -EFAULT;
+                return ptrace(req, tid, 0, &u.si) < 0 ? -errno : 0;
+        case PTRACE_GETEVENTMSG:
+                w = (long)t->emsg;
+                return poke(caller, data, &w, sizeof(w));
+        case PTRACE_GET_SYSCALL_INFO:
+                r = ptrace(req, tid, sizeof(u.info), &u.info);
+                if (r < 0)
+                        return -errno;
+                if (poke(caller, data, &u.info, addr < (uint64_t)r ? addr : (uint64_t)r) < 0)
+                        return -EFAULT;
+                return r;
+        case PTRACE_GETSIGMASK:
+        case PTRACE_SETSIGMASK:
+                if (addr != sizeof(uint64_t))
+                        return -EINVAL;
+                if (req == PTRACE_SETSIGMASK && peek(caller, data, &u.word, sizeof(u.word)) < 0)
+                        return -EFAULT;
+                if (ptrace(req, tid, addr, &u.word) < 0)
+                        return -errno;
+                return req == PTRACE_GETSIGMASK ? poke(caller, data, &u.word, sizeof(u.word)) : 0;
+        case PTRACE_PEEKSIGINFO: {
+                struct __ptrace_peeksiginfo_args pa;
+                _cleanup_free_ siginfo_t *v = NULL;
+                if (peek(caller, addr, &pa, sizeof(pa)) < 0)
+                        return -EFAULT;
+                if (pa.nr < 0)
+                        return -EINVAL;
+                if ((size_t)pa.nr > GUEST_BUF_MAX / sizeof(siginfo_t))
+                        pa.nr = GUEST_BUF_MAX / sizeof(siginfo_t);
+                v = xcalloc((size_t)pa.nr + 1, sizeof(*v));
+                r = ptrace(req, tid, &pa, v);
+                if (r < 0)
+                        return -errno;
+                return r && poke(caller, data, v, (size_t)r * sizeof(*v)) < 0 ? -EFAULT : r;
+        }
+        case PTRACE_GET_THREAD_AREA:
+                if (ptrace(req, tid, addr, u.raw) < 0)
+                        return -errno;
+                return poke(caller, data, u.raw, 16 /* struct user_desc */);
+        case PTRACE_SET_THREAD_AREA:
+                if (peek(caller, data, u.raw, 16) < 0)
+                        return -EFAULT;
+                return ptrace(req, tid, addr, u.raw) < 0 ? -errno : 0;
+        case PTRACE_ARCH_PRCTL:
+                if (data == 0x1003 /* ARCH_GET_FS */ || data == 0x1004 /* ARCH_GET_GS */) {
+                        if (ptrace(req, tid, &u.word, data) < 0)
+                                return -errno;
+                        return poke(caller, addr, &u.word, sizeof(u.word));
+                }
+                return ptrace(req, tid, addr, data) < 0 ? -errno : 0;
+        default:
+                return -EIO;
+        }
+}
+
+/* Run the held thread on as its guest tracer says. */
+static long eresume(struct tracee *t, int req, uint64_t sig)
+{
+        if (sig > 64)
+                return -EIO;
+        if (req == PTRACE_LISTEN) {
+                if (!t->eseized || t->ekind != EK_GROUP)
+                        return -EIO;
+                t->estopped = false;
+                t->elisten = true;
+                return ptrace(PTRACE_LISTEN, t->tid, 0, 0) < 0 ? -errno : 0;
+        }
+        if (t->ekind == EK_FAKESIG)
+                sig = 0; /* there was no signal to deliver */
+        t->estopped = false;
+        t->emode = req;
+        return ptrace(req, t->tid, 0, sig) < 0 ? -errno : 0;
+}
+
+static long guest_ptrace_here(const struct platform_event *ev)
+{
+        struct tracee *me = pending(ev), *t;
+        long req = (long)ev->args[0];
+        pid_t pid = (pid_t)ev->args[1], tgid;
+        uint64_t addr = ev->args[2], data = ev->args[3];
+
+        if (!me)
+                return -ESRCH;
+        if ((tgid = tgid_of(me)) <= 0)
+                return -ESRCH;
+        if (req == PTRACE_TRACEME) {
+                if (me->etracer)
+                        return -EPERM;
+                eattach(me, ppid_of(tgid), false, 0);
+                return 0;
+        }
+        pthread_mutex_lock(&T.lock);
+        t = find(pid, req == PTRACE_ATTACH || req == PTRACE_SEIZE);
+        pthread_mutex_unlock(&T.lock);
+        if (req == PTRACE_ATTACH || req == PTRACE_SEIZE) {
+                if (tgid_of(t) <= 0) {
+                        forget(pid);
+                        return -ESRCH;
+                }
+                if (t->tgid == tgid || t->etracer)
+                        return -EPERM;
+                if (req == PTRACE_SEIZE && addr)
+                        return -EIO;
+                if (req == PTRACE_SEIZE && (data & ~(unsigned long)GUEST_OPTS))
+                        return -EINVAL; /* PTRACE_O_TRACESECCOMP among them: not emulated */
+                eattach(t, tgid, req == PTRACE_SEIZE, req == PTRACE_SEIZE ? data : 0);
+                if (t->eopts & (PTRACE_O_TRACEEXIT | PTRACE_O_TRACEVFORKDONE))
+                        ptrace(PTRACE_SETOPTIONS, t->tid, 0, REAL_OPTS | (t->eopts & GUEST_OPTS));
+                if (req == PTRACE_ATTACH)
+                        syscall(SYS_tgkill, t->tgid, t->tid, SIGSTOP);
+                return 0;
+        }
+        if (!t || t->etracer != tgid)
+                return -ESRCH;
+        switch (req) {
+        case PTRACE_KILL:
+                syscall(SYS_tgkill, tgid_of(t), t->tid, SIGKILL);
+                return 0;
+        case PTRACE_INTERRUPT:
+                if (!t->eseized)
+                        return -EIO;
+                if (!t->estopped) {
+                        t->einterrupt = true;
+                        if (t->state != T_PARKED)
+                                ptrace(PTRACE_INTERRUPT, t->tid, 0, 0);
+                }
+                return 0;
+        default:
+                break;
+        }
+        /* Everything else wants the thread held in a stop for its tracer. */
+        if (!t->estopped || t->state != T_RUNNING)
+                return -ESRCH;
+        switch (req) {
+        case PTRACE_CONT:
+        case PTRACE_SYSCALL:
+        case PTRACE_SINGLESTEP:
+        case PTRACE_LISTEN:
+                return eresume(t, (int)req, data);
+        case PTRACE_DETACH: {
+                long r;
+                if (data > 64)
+                        return -EIO;
+                r = eresume(t, PTRACE_CONT, data);
+                edetach(t);
+                return r;
+        }
+        case PTRACE_SETOPTIONS:
+                if (data & ~(unsigned long)GUEST_OPTS)
+                        return -EINVAL;
+                t->eopts = data;
+                return ptrace(PTRACE_SETOPTIONS, t->tid, 0, REAL_OPTS | (data & GUEST_OPTS)) < 0 ? -errno : 0;
+        case PTRACE_SECCOMP_GET_FILTER:
+        case PTRACE_SECCOMP_GET_METADATA:
+                return -EACCES; /* the kernel's answer without CAP_SYS_ADMIN */
+        default:
+                return tracee_op(ev->tid, (int)req, t, addr, data);
+        }
+}
+
+/* Does a tracee of the waiter's match what its wait asks for? */
+static bool wait_match(pid_t tid, int kind, pid_t id)
+{
+        return kind == P_ALL || kind == P_PGID || (kind == P_PID && tid == id);
+}
+
+static int wait_write(pid_t caller, bool waitid, uint64_t where, uint64_t rusage, pid_t tid, int status,
+                      bool trapped)
+{
+        if (rusage) {
+                struct rusage ru = { 0 };
+                if (poke(caller, rusage, &ru, sizeof(ru)) < 0)
+                        return -EFAULT;
+        }
+        if (!where)
+                return 0;
+        if (!waitid)
+                return poke(caller, where, &status, sizeof(status));
+        siginfo_t si;
+        struct stat st;
+        char path[64];
+        memset(&si, 0, sizeof(si));
+        si.si_signo = SIGCHLD;
+        si.si_pid = tid;
+        snprintf(path, sizeof(path), "/proc/%d", (int)tid);
+        si.si_uid = stat(path, &st) == 0 ? st.st_uid : getuid();
+        if (trapped) {
+                si.si_code = CLD_TRAPPED;
+                si.si_status = status >> 8;
+        } else if (WIFEXITED(status)) {
+                si.si_code = CLD_EXITED;
+                si.si_status = WEXITSTATUS(status);
+        } else {
+                si.si_code = WCOREDUMP(status) ? CLD_DUMPED : CLD_KILLED;
+                si.si_status = WTERMSIG(status);
+        }
+        return poke(caller, where, &si, sizeof(si));
+}
+
+/*
+ * A wait4 or waitid of a guest tracer: the stops and ends it is owed come
+ * from us, its children's other news from the kernel. With WNOHANG the
+ * kernel's wait is run for it when we have nothing. Without, the thread is
+ * parked: it runs, in place of its wait, a waitid with WNOWAIT that
+ * mirrors it (or pause, when it has no child the kernel knows of), which
+ * the kernel ends when a child has news, a signal comes, or we interrupt
+ * it for a stop of ours; then the wait is issued again (unpark).
+ */
+static long guest_wait_here(const struct platform_event *ev, bool *answered)
+{
+        struct tracee *me = pending(ev);
+        bool waitid = ev->nr == SYS_waitid;
+        uint64_t where, rusage;
+        int kind, options;
+        pid_t id, tgid;
+        bool live = false, pass, pause;
+
+        *answered = false;
+        if (!me)
+                return PLATFORM_PASS;
+        /* What the last park learnt is for this wait only. */
+        pass = me->park_pass;
+        pause = me->park_pause;
+        me->park_pass = me->park_pause = false;
+        if ((!T.etraced && !T.ereports) || (tgid = tgid_of(me)) <= 0)
+                return PLATFORM_PASS;
+        if (waitid) {
+                kind = (int)ev->args[0];
+                id = (pid_t)ev->args[1];
+                where = ev->args[2];
+                options = (int)ev->args[3];
+                rusage = ev->args[4];
+                if (kind != P_ALL && kind != P_PID && kind != P_PGID)
+                        return PLATFORM_PASS;
+        } else {
+                int pid = (int)ev->args[0];
+                if (pid == INT_MIN)
+                        return PLATFORM_PASS;
+                kind = pid == -1 ? P_ALL : pid > 0 ? P_PID : P_PGID;
+                id = pid > 0 ? pid : pid == -1 ? 0 : -pid;
+                where = ev->args[1];
+                options = (int)ev->args[2] | WEXITED;
+                rusage = ev->args[3];
+        }
+        /* An end we owe it. */
+        for (struct ereport **e = &T.ereports; *e; e = &(*e)->next) {
+                struct ereport *x = *e;
+                if (x->tracer != tgid || !wait_match(x->tid, kind, id) || !(options & WEXITED))
+                        continue;
+                if (wait_write(ev->tid, waitid, where, rusage, x->tid, x->status, false) < 0)
+                        return -EFAULT;
+                pid_t tid = x->tid;
+                if (!(options & WNOWAIT)) {
+                        *e = x->next;
+                        free(x);
+                }
+                return waitid ? 0 : tid;
+        }
+        /* A stop. */
+        for (unsigned b = 0; b < BUCKETS; b++)
+                for (struct tracee *t = T.tracees[b]; t; t = t->next) {
+                        if (t->etracer != tgid || !wait_match(t->tid, kind, id))
+                                continue;
+                        live = true;
+                        if (!t->estopped || t->ereported || t->state != T_RUNNING)
+                                continue;
+                        if (wait_write(ev->tid, waitid, where, rusage, t->tid, t->estatus, true) < 0)
+                                return -EFAULT;
+                        if (!(options & WNOWAIT))
+                                t->ereported = true;
+                        return waitid ? 0 : t->tid;
+                }
+        if (!live)
+                return PLATFORM_PASS;
+        *answered = true;
+        if (ptrace(PTRACE_GETREGS, me->tid, 0, &me->saved) < 0)
+                return -ESRCH;
+        if (options & WNOHANG) {
+                long r = inject_saved5(me, ev->nr, (long)ev->args[0], (long)ev->args[1], (long)ev->args[2],
+                                       (long)ev->args[3], (long)ev->args[4]);
+                if (r == -ESRCH)
+                        return r;
+                if (r == -ECHILD) {
+                        /* Its tracees are its children too, as far as a wait goes. */
+                        siginfo_t zero;
+                        memset(&zero, 0, sizeof(zero));
+                        r = 0;
+                        if (waitid && where)
+                                poke(ev->tid, where, &zero, sizeof(zero));
+                }
+                finish_call(me, r);
+                return r;
+        }
+        if (pass) {
+                *answered = false;
+                return PLATFORM_PASS;
+        }
+        struct user_regs_struct regs = me->saved;
+        if (pause) {
+                me->park_waitid = false;
+                regs.orig_rax = SYS_pause;
+        } else {
+                int mirror = (options & ~WNOHANG) | WNOWAIT;
+                if (!waitid)
+                        mirror = WEXITED | WNOWAIT | ((options & WUNTRACED) ? WSTOPPED : 0) |
+                                 (options & (WCONTINUED | __WNOTHREAD | __WCLONE | __WALL));
+                me->park_waitid = true;
+                regs.orig_rax = SYS_waitid;
+                regs.rdi = (unsigned long long)kind;
+                regs.rsi = (unsigned long long)id;
+                regs.rdx = 0;
+                regs.r10 = (unsigned long long)mirror;
+                regs.r8 = 0;
+        }
+        if (ptrace(PTRACE_SETREGS, me->tid, 0, &regs) < 0 || ptrace(PTRACE_SYSCALL, me->tid, 0, 0) < 0)
+                return -ESRCH;
+        me->parked_for = tgid;
+        T.nparked++;
+        set_state(me, T_PARKED, 0);
+        return PLATFORM_PARKED;
+}
+
+static long ptrace_guest_ptrace(struct platform *p, const struct platform_event *ev)
+{
+        (void)p;
+        if (!on_tracer())
+                return -EIO;
+        return guest_ptrace_here(ev);
+}
+
+static long ptrace_guest_wait(struct platform *p, const struct platform_event *ev, bool *answered)
+{
+        (void)p;
+        *answered = false;
+        if (!on_tracer())
+                return PLATFORM_PASS;
+        return guest_wait_here(ev, answered);
+}
+
 static long run_op(struct platform *p, struct remote_op *op)
 {
         (void)p;
@@ -947,5 +1742,7 @@ const struct platform_ops platform_ptrace_ops = {
         .respond = ptrace_respond,
         .valid = ptrace_valid,
         .install_fd = ptrace_install_fd,
+        .guest_ptrace = ptrace_guest_ptrace,
+        .guest_wait = ptrace_guest_wait,
         .destroy = ptrace_destroy,
 };

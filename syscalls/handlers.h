@@ -163,6 +163,8 @@ long sys_sockopt(struct sentry_call *c, int fd, int level, int name);
 
 /* ptrace.c: tracing and cross-process memory, own tree only */
 long sys_ptrace(struct sentry_call *c, long request, int pid, uint64_t addr, uint64_t data);
+long sys_wait4(struct sentry_call *c, int pid, uint64_t status, uint64_t options, uint64_t rusage);
+long sys_waitid(struct sentry_call *c, int idtype, int id, uint64_t info, uint64_t options, uint64_t rusage);
 long sys_process_vm_readv(struct sentry_call *c, int pid, uint64_t lvec, uint64_t liovcnt, uint64_t rvec,
                           uint64_t riovcnt, uint64_t flags);
 long sys_process_vm_writev(struct sentry_call *c, int pid, uint64_t lvec, uint64_t liovcnt, uint64_t rvec,

@@ -24,16 +24,16 @@ static long refuse(struct sentry_call *c, const char *rule, long err)
         return err;
 }
 
-/* On the ptrace platform the sentry traces every guest thread already.
- * A guest tracer would be refused by the kernel anyway; one that got a
- * thread the sentry does not trace (CLONE_UNTRACED) would see, and could
- * rewrite, the calls our filter traps, which the kernel lets through once
- * a tracer has seen them. No guest becomes a tracer there. */
-static long tracer_platform(struct sentry_call *c)
+/* On the ptrace platform the sentry traces every guest thread already,
+ * so no guest can be the kernel's tracer of anything: the platform
+ * emulates ptrace for the guest's own tree (platform/ptrace.c). */
+static long emulated(struct sentry_call *c)
 {
-        if (c->s->plat.ops->tracer)
-                return refuse(c, "platform:ptrace", -EPERM);
-        return SENTRY_CONTINUE;
+        const struct platform_ops *o = c->s->plat.ops;
+
+        if (!o->guest_ptrace)
+                return SENTRY_CONTINUE;
+        return o->guest_ptrace(&c->s->plat, &c->ev);
 }
 
 long sys_ptrace(struct sentry_call *c, long request, int pid, uint64_t addr, uint64_t data)
@@ -48,18 +48,50 @@ long sys_ptrace(struct sentry_call *c, long request, int pid, uint64_t addr, uin
                 if (sentry_proc_stat(-1, sentry_caller_tgid(c), &ppid, NULL, NULL, NULL) == 0 &&
                     ppid == c->s->self)
                         return refuse(c, "own-tree", -EPERM);
-                return tracer_platform(c);
+                return emulated(c);
         }
         /* Every other request needs the caller to be the tracer already,
          * which only ATTACH, SEIZE or TRACEME (to its own parent) make. */
         if (request != PTRACE_ATTACH && request != PTRACE_SEIZE)
-                return SENTRY_CONTINUE;
+                return emulated(c);
         pidfd = sentry_tree_pidfd(c->s, pid, true);
         if (pidfd < 0) {
                 sentry_decide(c, "deny", "own-tree");
                 return -ESRCH;
         }
-        return tracer_platform(c);
+        return emulated(c);
+}
+
+/* A guest tracer's waits: on the ptrace platform its tracees' stops come
+ * from the emulation; elsewhere, and for everyone else, the kernel's. */
+static long guest_wait(struct sentry_call *c)
+{
+        const struct platform_ops *o = c->s->plat.ops;
+        bool answered = false;
+        long r;
+
+        if (!o->guest_wait)
+                return SENTRY_CONTINUE;
+        r = o->guest_wait(&c->s->plat, &c->ev, &answered);
+        if (r == PLATFORM_PASS)
+                return SENTRY_CONTINUE;
+        if (!answered)
+                return r;
+        c->done = r;
+        c->done_known = r != PLATFORM_PARKED;
+        return SENTRY_DONE;
+}
+
+long sys_wait4(struct sentry_call *c, int pid, uint64_t status, uint64_t options, uint64_t rusage)
+{
+        (void)pid, (void)status, (void)options, (void)rusage;
+        return guest_wait(c);
+}
+
+long sys_waitid(struct sentry_call *c, int idtype, int id, uint64_t info, uint64_t options, uint64_t rusage)
+{
+        (void)idtype, (void)id, (void)info, (void)options, (void)rusage;
+        return guest_wait(c);
 }
 
 static int read_iov(struct sentry_call *c, uint64_t addr, uint64_t cnt, struct iovec **ret)
