@@ -112,7 +112,8 @@ struct tracee {
         pid_t etracer;
         bool eseized, estopped, ereported, einterrupt, elisten, eskip_entry, echild;
         unsigned long eopts, emsg;
-        int emode; /* PTRACE_CONT, PTRACE_SYSCALL or PTRACE_SINGLESTEP */
+        unsigned long rextra; /* the guest tracer's options among the thread's real ones */
+        int emode;            /* PTRACE_CONT, PTRACE_SYSCALL or PTRACE_SINGLESTEP */
         int estatus;
         enum ekind ekind;
         /* A parked wait (T_PARKED): what it waits in, and its next turn. */
@@ -145,6 +146,7 @@ struct remote_op {
 };
 
 #define BUCKETS 1024
+#define EREPORTS_MAX 65536
 
 /* A tracee's end, for its guest tracer's wait (one the kernel would not
  * tell it of: a thread, or a process that is not its child). */
@@ -174,6 +176,7 @@ static struct {
         unsigned etraced;         /* threads a guest tracer holds */
         unsigned nparked;         /* threads in T_PARKED */
         struct ereport *ereports; /* ends of tracees for their guest tracers' waits */
+        unsigned nereports;
 } T = { .lock = PTHREAD_MUTEX_INITIALIZER,
         .rlock = PTHREAD_MUTEX_INITIALIZER,
         .rcond = PTHREAD_COND_INITIALIZER,
@@ -746,6 +749,16 @@ static void ereport(struct tracee *t, int status, enum ekind kind, unsigned long
         ewake(t->etracer);
 }
 
+/* The real options follow what the guest tracer asked for (its
+ * PTRACE_O_TRACEEXIT and TRACEVFORKDONE) at the thread's next stop. */
+static void sync_opts(struct tracee *t)
+{
+        unsigned long want = t->etracer ? t->eopts & (PTRACE_O_TRACEEXIT | PTRACE_O_TRACEVFORKDONE) : 0;
+
+        if (want != t->rextra && ptrace(PTRACE_SETOPTIONS, t->tid, 0, REAL_OPTS | want) == 0)
+                t->rextra = want;
+}
+
 static void eattach(struct tracee *t, pid_t tracer, bool seized, unsigned long opts)
 {
         if (!t->etracer)
@@ -767,8 +780,6 @@ static void edetach(struct tracee *t)
         t->etracer = 0;
         t->estopped = false;
         t->eopts = 0;
-        if (t->state != T_PARKED)
-                ptrace(PTRACE_SETOPTIONS, t->tid, 0, REAL_OPTS);
 }
 
 /* A new child's first stop, for the guest tracer that follows it. */
@@ -831,6 +842,7 @@ static void etracer_gone(pid_t tracer)
                         struct ereport *x = *e;
                         *e = x->next;
                         free(x);
+                        T.nereports--;
                 } else {
                         e = &(*e)->next;
                 }
@@ -844,8 +856,12 @@ static void eexit(struct tracee *t, pid_t pid, int status)
                 T.nparked--;
         if (t && t->etracer) {
                 pid_t tracer = t->etracer;
-                if (!t->echild) {
+                /* Natively an unread end is a zombie, which the pid space
+                 * bounds; ours are bounded here (a tracer that never waits
+                 * does not hear of ends past this). */
+                if (!t->echild && T.nereports < EREPORTS_MAX) {
                         struct ereport *e = xcalloc(1, sizeof(*e));
+                        T.nereports++;
                         e->tracer = tracer;
                         e->tid = pid;
                         e->status = status;
@@ -925,6 +941,8 @@ static int on_status(struct platform *p, pid_t pid, int st, struct platform_even
         pthread_mutex_unlock(&T.lock);
         first = !t->started;
         t->started = true;
+        if (t->rextra || t->etracer)
+                sync_opts(t);
         if (t->state == T_PARKED) {
                 if (event == 0 && sig == (SIGTRAP | 0x80))
                         unpark(t);
@@ -986,6 +1004,7 @@ static int on_status(struct platform *p, pid_t pid, int st, struct platform_even
                         n->tgid = event == PTRACE_EVENT_CLONE ? 0 : (pid_t)child;
                         pthread_mutex_unlock(&T.lock);
                         n->fate = follow ? 1 : -1;
+                        n->rextra = t->rextra; /* the kernel copies the options */
                         if (follow)
                                 eattach(n, t->etracer, t->eseized, t->eopts);
                         if (n->held) {
@@ -1455,8 +1474,6 @@ static long guest_ptrace_here(const struct platform_event *ev)
                 if (req == PTRACE_SEIZE && (data & ~(unsigned long)GUEST_OPTS))
                         return -EINVAL; /* PTRACE_O_TRACESECCOMP among them: not emulated */
                 eattach(t, tgid, req == PTRACE_SEIZE, req == PTRACE_SEIZE ? data : 0);
-                if (t->eopts & (PTRACE_O_TRACEEXIT | PTRACE_O_TRACEVFORKDONE))
-                        ptrace(PTRACE_SETOPTIONS, t->tid, 0, REAL_OPTS | (t->eopts & GUEST_OPTS));
                 if (req == PTRACE_ATTACH)
                         syscall(SYS_tgkill, t->tgid, t->tid, SIGSTOP);
                 return 0;
@@ -1500,7 +1517,8 @@ static long guest_ptrace_here(const struct platform_event *ev)
                 if (data & ~(unsigned long)GUEST_OPTS)
                         return -EINVAL;
                 t->eopts = data;
-                return ptrace(PTRACE_SETOPTIONS, t->tid, 0, REAL_OPTS | (data & GUEST_OPTS)) < 0 ? -errno : 0;
+                sync_opts(t);
+                return 0;
         case PTRACE_SECCOMP_GET_FILTER:
         case PTRACE_SECCOMP_GET_METADATA:
                 return -EACCES; /* the kernel's answer without CAP_SYS_ADMIN */
@@ -1604,6 +1622,7 @@ static long guest_wait_here(const struct platform_event *ev, bool *answered)
                 if (!(options & WNOWAIT)) {
                         *e = x->next;
                         free(x);
+                        T.nereports--;
                 }
                 return waitid ? 0 : tid;
         }
