@@ -20,30 +20,13 @@
 #include "../policy/policy.h"
 #include "../sentry/sentry.h"
 #include "../sentry/util.h"
+#include "../syscalls/filter.h"
 #include "gofer.h"
 #include "walk.h"
 
 static int gofer_confine(void)
 {
-        static const int allowed[] = {
-                SCMP_SYS(read),       SCMP_SYS(write),    SCMP_SYS(recvmsg),    SCMP_SYS(sendmsg),
-                SCMP_SYS(close),      SCMP_SYS(exit),     SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn),
-                SCMP_SYS(brk),        SCMP_SYS(mmap),     SCMP_SYS(munmap),     SCMP_SYS(futex),
-                SCMP_SYS(openat),     SCMP_SYS(openat2),  SCMP_SYS(fstat),      SCMP_SYS(newfstatat),
-                SCMP_SYS(readlinkat), SCMP_SYS(readlink), SCMP_SYS(fstatfs),    SCMP_SYS(statfs),
-                SCMP_SYS(fcntl),      SCMP_SYS(lseek),    SCMP_SYS(getpid),     SCMP_SYS(getdents64),
-                SCMP_SYS(poll),       SCMP_SYS(ppoll),
-        };
-        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-        int r = ctx ? 0 : -ENOMEM;
-
-        for (size_t i = 0; r == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)
-                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
-        if (r == 0)
-                r = seccomp_load(ctx);
-        if (ctx)
-                seccomp_release(ctx);
-        return r;
+        return sys_own_filter_load(OWN_GOFER);
 }
 
 /* Landlock (where the kernel has it): the gofer opens O_PATH fds, stats

@@ -893,7 +893,6 @@ int session_cgroup_create(const struct session_limits *l, const char *session_id
                 if (write_str(file, "+pids") < 0)
                         return -EBUSY;
         }
-        cgroup_sweep(base);
         if ((size_t)snprintf(path, cap, "%s/interpose-%s", base, session_id) >= cap ||
             mkdir(path, 0755) < 0) {
                 path[0] = '\0';
@@ -910,6 +909,19 @@ int session_cgroup_create(const struct session_limits *l, const char *session_id
                 return -EIO;
         }
         return 0;
+}
+
+void session_cgroup_sweep(const char *path)
+{
+        char base[PATH_MAX], *slash;
+
+        if (!path || !path[0] || strlen(path) >= sizeof(base))
+                return;
+        strcpy(base, path);
+        if ((slash = strrchr(base, '/')) && slash != base) {
+                *slash = '\0';
+                cgroup_sweep(base);
+        }
 }
 
 int session_cgroup_join(const char *path)

@@ -310,16 +310,10 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         pthread_mutex_init(&S.trace_lock, NULL);
         audit_init(&S.audit, ctx->audit_fd, ctx->session_id);
         S.dns.udp = S.dns.tcp = S.dns.upstream = S.dns.resolv_fd = S.dns.hosts_fd = -1;
-        if (S.policy) {
-                /* The guest's resolver and the files that name it, made
-                 * while the sentry may still open sockets and files. */
-                char why[256];
-                r = dns_prepare(&S.dns, S.policy, why, sizeof(why));
-                if (r < 0)
-                        die_guest(why, -r);
-                net_prepare();
-        }
 
+        /* The guest is forked first: it joins its cgroup (a wait for an
+         * RCU grace period) and sets its limits while we make the rest
+         * ready, and it waits for our word before it loads its filter. */
         S.guest = fork();
         if (S.guest < 0)
                 die_guest("fork", errno);
@@ -330,6 +324,17 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         close(TAKE_FD(sock_g));
         close(ctx->exec_err_fd);
         send_msg(MSG_GUEST_PID, S.guest);
+        if (S.policy) {
+                /* The guest's resolver and the files that name it, made
+                 * while the sentry may still open sockets and files. */
+                char why[256];
+                r = dns_prepare(&S.dns, S.policy, why, sizeof(why));
+                if (r < 0) {
+                        kill(S.guest, SIGKILL);
+                        die_guest(why, -r);
+                }
+                net_prepare();
+        }
         if (read(sock_s, &go, 1) != 1) {
                 /* It failed first and said why: its end is the session's. */
                 int st = 0;

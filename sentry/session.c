@@ -435,7 +435,10 @@ static void launcher_loop(struct launcher *l, int sfd, int status_fd, int err_fd
 {
         struct pollfd p[3] = { { sfd, POLLIN, 0 }, { status_fd, POLLIN, 0 }, { err_fd, POLLIN, 0 } };
 
-        while (l->sentry > 0) {
+        /* Until the sentry reports the guest's end (it has stopped the
+         * tree and written the log by then; its own exit is reaped at the
+         * end, while we publish) or dies. */
+        while (l->sentry > 0 && !(l->have_status && l->last.type == MSG_GUEST_EXIT)) {
                 if (poll(p, 3, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -572,6 +575,10 @@ int session_run(const struct session_opts *o)
         /* The guest's tree is what descends from the sentry. */
         if (gofer_hello(gofer_sock, l.sentry) < 0)
                 fail_closed(&l, "the gofer did not answer");
+        /* While the sentry and the guest get going. */
+        session_cgroup_sweep(ctx.cgroup);
+        if (o->housekeeping)
+                o->housekeeping();
         launcher_loop(&l, sfd, status_p[0], err_p[0]);
         code = exit_code(&l);
         if (l.gofer > 0) {
@@ -588,5 +595,8 @@ int session_run(const struct session_opts *o)
                 code = EXIT_INTERPOSE_FAILED;
         }
         summary(&ctx, &l, &ap, code, r == 0);
+        if (l.sentry > 0)
+                while (waitpid(l.sentry, NULL, __WALL) < 0 && errno == EINTR)
+                        ;
         return code;
 }

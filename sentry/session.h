@@ -47,6 +47,10 @@ struct session_opts {
          * calls still run in the kernel, and the gofer grants nothing). */
         const struct policy *policy;
         struct session_limits limits;
+        /* Run by the launcher once the sentry is started, off the path
+         * to the guest's first instruction (sweeping what earlier
+         * sessions left); may be NULL. */
+        void (*housekeeping)(void);
 };
 
 /* Run a whole session. Returns the exit code interpose should exit with:
@@ -68,6 +72,10 @@ int session_apply_rlimits(const struct session_limits *l);
  * (a little above --max-procs) holds a fork bomb between two of the
  * sentry's counts. path gets its directory, or "" (0 or -errno). */
 int session_cgroup_create(const struct session_limits *l, const char *session_id, char *path, size_t cap);
+
+/* Remove the cgroups of earlier sessions that ended without removing
+ * theirs, beside path (the session's; "": nothing). */
+void session_cgroup_sweep(const char *path);
 
 /* In the guest, before exec: move into it (path "" : nothing). */
 int session_cgroup_join(const char *path);

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,7 +88,7 @@ static int add_row(scmp_filter_ctx ctx, uint32_t action, const struct sys_entry 
         return seccomp_rule_add(ctx, action, e->nr, 0);
 }
 
-static int export_prog(scmp_filter_ctx ctx, struct sock_fprog **ret)
+int sys_filter_export(void *ctx, struct sock_fprog **ret)
 {
         _cleanup_close_ int fd = memfd_create("interpose-filter", MFD_CLOEXEC);
         struct sock_fprog *prog;
@@ -145,7 +147,7 @@ int sys_filter_build(uint32_t trap_action, bool paths, struct sock_fprog **ret)
                 if (r < 0)
                         return r;
         }
-        return export_prog(ctx, ret);
+        return sys_filter_export(ctx, ret);
 }
 
 #ifndef SYS_TABLE_NO_HANDLERS /* gen-filter makes the prebuilt program */
@@ -164,6 +166,20 @@ int sys_filter_prebuilt(uint32_t trap_action, bool paths, struct sock_fprog **re
                         f->k = trap_action;
         }
         *ret = prog;
+        return 0;
+}
+
+int sys_own_filter_load(enum sys_own_filter which)
+{
+        struct sock_fprog prog;
+
+        if (which < 0 || which >= OWN_FILTERS)
+                return -EINVAL;
+        prog.len = sys_own_prebuilt_len[which];
+        prog.filter = (struct sock_filter *)sys_own_prebuilt_insns[which];
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+            syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+                return -errno;
         return 0;
 }
 #endif

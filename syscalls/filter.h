@@ -31,6 +31,28 @@ extern const struct sock_filter sys_filter_prebuilt_paths_insns[];
 
 void sys_filter_free(struct sock_fprog *prog);
 
+/* A libseccomp context as a program (malloc'd; sys_filter_free). 0 or
+ * -errno. The context is libseccomp's scmp_filter_ctx. */
+int sys_filter_export(void *ctx, struct sock_fprog **ret);
+
+/* interpose's own filters (syscalls/own-filters.c). */
+enum sys_own_filter {
+        OWN_SENTRY,        /* the sentry on seccomp-unotify */
+        OWN_SENTRY_TRACER, /* the sentry on ptrace (ptrace and kcmp allowed) */
+        OWN_GOFER,
+        OWN_FILTERS,
+};
+
+/* Build one with libseccomp (gen-filter, the tests). 0 or -errno. */
+int sys_own_filter_build(enum sys_own_filter which, struct sock_fprog **ret);
+
+/* Load the prebuilt one on the calling thread (no_new_privs set first),
+ * as libseccomp's seccomp_load would. 0 or -errno. */
+int sys_own_filter_load(enum sys_own_filter which);
+
+extern const unsigned short sys_own_prebuilt_len[OWN_FILTERS];
+extern const struct sock_filter *const sys_own_prebuilt_insns[OWN_FILTERS];
+
 /* Numbers at or above this are rejected by the kernel itself (ENOSYS) on
  * every kernel in sight, so the filter need not name them. */
 #define SYS_FILTER_TRAP_LIMIT 1024

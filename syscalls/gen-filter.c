@@ -14,6 +14,7 @@
 int main(int argc, char **argv)
 {
         struct sock_fprog *prog;
+        unsigned lens[OWN_FILTERS];
         FILE *f;
         int r;
 
@@ -46,5 +47,28 @@ int main(int argc, char **argv)
                 fprintf(f, "};\n");
                 sys_filter_free(prog);
         }
+        /* interpose's own: the sentry's (two platforms) and the gofer's. */
+        static const char *const names[OWN_FILTERS] = { "sentry", "sentry_tracer", "gofer" };
+        for (int w = 0; w < OWN_FILTERS; w++) {
+                r = sys_own_filter_build((enum sys_own_filter)w, &prog);
+                if (r < 0) {
+                        fprintf(stderr, "gen-filter: building the %s filter: %s\n", names[w], strerror(-r));
+                        return 1;
+                }
+                fprintf(f, "\nstatic const struct sock_filter own_%s[] = {\n", names[w]);
+                for (unsigned i = 0; i < prog->len; i++) {
+                        const struct sock_filter *x = &prog->filter[i];
+                        fprintf(f, "\t{ %#x, %u, %u, %#x },\n", x->code, x->jt, x->jf, x->k);
+                }
+                fprintf(f, "};\n");
+                lens[w] = prog->len;
+                sys_filter_free(prog);
+        }
+        fprintf(f, "\nconst unsigned short sys_own_prebuilt_len[OWN_FILTERS] = { %u, %u, %u };\n", lens[0],
+                lens[1], lens[2]);
+        fprintf(f,
+                "const struct sock_filter *const sys_own_prebuilt_insns[OWN_FILTERS] = { own_%s, own_%s, "
+                "own_%s };\n",
+                names[0], names[1], names[2]);
         return fclose(f) == 0 ? 0 : 1;
 }

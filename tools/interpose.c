@@ -277,6 +277,16 @@ static void sweep(const char *base, const char *kind)
         closedir(d);
 }
 
+static const char *sweep_base;
+
+/* Earlier sessions' private directories, swept once this one has started
+ * (ours is locked by then). */
+static void housekeeping(void)
+{
+        sweep(sweep_base, "tmp");
+        sweep("/dev/shm", "shm");
+}
+
 int main(int argc, char **argv)
 {
         static const struct option longopts[] = {
@@ -491,8 +501,8 @@ int main(int argc, char **argv)
                  * by TMPDIR; the guest's /tmp is mapped onto it. */
                 const char *base = getenv("TMPDIR");
                 base = base && *base == '/' ? base : "/tmp";
-                sweep(base, "tmp");
-                sweep("/dev/shm", "shm");
+                sweep_base = base;
+                o.housekeeping = housekeeping;
                 r = private_dir(base, "tmp", tmpdir, sizeof(tmpdir));
                 if (r < 0) {
                         tmpdir[0] = '\0';

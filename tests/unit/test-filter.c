@@ -7,6 +7,7 @@
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "guest.h"
@@ -182,9 +183,48 @@ static void same_as_built(uint32_t action)
         }
 }
 
+/* interpose's own filters, as loaded (prebuilt): what each must refuse,
+ * and the same as a fresh build. */
+static void own_filters(void)
+{
+        static const uint64_t thread[6] = { 0x50f00 /* CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM */ };
+        struct sock_fprog p, *fresh;
+
+        for (int w = 0; w < OWN_FILTERS; w++) {
+                p.len = sys_own_prebuilt_len[w];
+                p.filter = (struct sock_filter *)sys_own_prebuilt_insns[w];
+                CHECK(sys_own_filter_build((enum sys_own_filter)w, &fresh) == 0 && fresh->len == p.len &&
+                              !memcmp(fresh->filter, p.filter, p.len * sizeof(*p.filter)),
+                      "own filter %d: prebuilt differs from a fresh build", w);
+                sys_filter_free(fresh);
+#define ACT(nr, a) (sys_filter_eval(&p, AUDIT_ARCH_X86_64, (nr), (a)) & SECCOMP_RET_ACTION_FULL)
+                CHECK(ACT(SYS_read, zero) == SECCOMP_RET_ALLOW, "own filter %d: read", w);
+                CHECK(ACT(SYS_execve, zero) == SECCOMP_RET_KILL_PROCESS, "own filter %d: execve", w);
+                CHECK(ACT(SYS_socket, zero) == SECCOMP_RET_KILL_PROCESS, "own filter %d: socket", w);
+                CHECK(ACT(SYS_mount, zero) == SECCOMP_RET_KILL_PROCESS, "own filter %d: mount", w);
+                CHECK(sys_filter_eval(&p, AUDIT_ARCH_I386, 11, zero) != SECCOMP_RET_ALLOW,
+                      "own filter %d: i386 calls", w);
+                if (w == OWN_GOFER) {
+                        CHECK(ACT(SYS_clone, thread) == SECCOMP_RET_KILL_PROCESS, "gofer: clone");
+                        CHECK(ACT(SYS_ptrace, zero) == SECCOMP_RET_KILL_PROCESS, "gofer: ptrace");
+                        continue;
+                }
+                /* The sentry: threads only; ptrace on the ptrace platform only. */
+                CHECK(ACT(SYS_clone, thread) == SECCOMP_RET_ALLOW, "sentry %d: clone of a thread", w);
+                CHECK(ACT(SYS_clone, zero) == SECCOMP_RET_ERRNO, "sentry %d: clone of a process", w);
+                CHECK(ACT(SYS_fork, zero) == SECCOMP_RET_KILL_PROCESS, "sentry %d: fork", w);
+                CHECK(ACT(SYS_ptrace, zero) ==
+                              (w == OWN_SENTRY_TRACER ? SECCOMP_RET_ALLOW : SECCOMP_RET_KILL_PROCESS),
+                      "sentry %d: ptrace", w);
+                CHECK(ACT(SYS_setns, zero) == SECCOMP_RET_KILL_PROCESS, "sentry %d: setns", w);
+#undef ACT
+        }
+}
+
 int main(void)
 {
         srandom(1);
+        own_filters();
         run(SCMP_ACT_NOTIFY, "seccomp-unotify", false);
         run(SCMP_ACT_TRACE(1), "ptrace", false);
         /* What sessions load: generated at build time, action patched in. */
