@@ -105,6 +105,7 @@ struct tracee {
         struct user_regs_struct saved; /* the trapped call's registers, in T_EXIT and T_PARKED */
         bool started;                  /* its first stop was seen */
         bool held;                     /* its first stop waits for its parent's fork event */
+        pid_t hold_parent;             /* ... from this process, released if it dies first */
         int fate;    /* a new thread: 1 traced by its parent's guest tracer, -1 not, 0 unknown */
         int last_nr; /* the trapped call the sentry answered, for its exit stop */
         /* The guest's own tracing of this thread (emulated: see "the guest's
@@ -177,6 +178,7 @@ static struct {
         unsigned nparked;         /* threads in T_PARKED */
         struct ereport *ereports; /* ends of tracees for their guest tracers' waits */
         unsigned nereports;
+        unsigned nheld; /* new threads whose first stop waits for their parent's event */
 } T = { .lock = PTHREAD_MUTEX_INITIALIZER,
         .rlock = PTHREAD_MUTEX_INITIALIZER,
         .rcond = PTHREAD_COND_INITIALIZER,
@@ -741,6 +743,8 @@ static void ewake(pid_t tracer)
 /* Hold the stopped thread for its guest tracer. */
 static void ereport(struct tracee *t, int status, enum ekind kind, unsigned long msg)
 {
+        /* Any stop answers a PTRACE_INTERRUPT, as the kernel's do. */
+        t->einterrupt = false;
         t->estopped = true;
         t->ereported = false;
         t->estatus = status;
@@ -802,8 +806,16 @@ static void unpark(struct tracee *t)
         if (ptrace(PTRACE_GETREGS, t->tid, 0, &regs) == 0)
                 r = (long)regs.rax;
         regs = t->saved;
+        /* The wait is made again: a guest tracer of this thread saw its
+         * entry once already. */
+        t->eskip_entry = t->etracer && t->emode == PTRACE_SYSCALL;
         if (r == -ERESTARTSYS || r == -ERESTARTNOHAND || r == -EINTR) {
                 regs.rax = (unsigned long long)-ERESTARTSYS;
+        } else if (r < 0 && r != -ECHILD) {
+                /* The mirror failed as the wait itself would (bad options, a
+                 * bad address): that is the wait's answer. */
+                regs.rax = (unsigned long long)r;
+                t->eskip_entry = false;
         } else {
                 /* Something of the kernel's is there (0): let it run the wait
                  * once; no child at all (ECHILD): sleep in pause. */
@@ -817,8 +829,16 @@ static void unpark(struct tracee *t)
         }
         T.nparked--;
         set_state(t, T_RUNNING, 0);
-        if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs) == 0)
-                ptrace(resume_req(t), t->tid, 0, 0);
+        if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs) < 0)
+                return;
+        /* A guest tracer's PTRACE_INTERRUPT of this thread ended the park:
+         * the kernel counts this stop as the trap it asked for, so this is
+         * its interrupt stop (the wait made again when it resumes us). */
+        if (t->etracer && t->einterrupt) {
+                ereport(t, event_status(PTRACE_EVENT_STOP, SIGTRAP), EK_EVENT, 0);
+                return;
+        }
+        ptrace(resume_req(t), t->tid, 0, 0);
 }
 
 /* The guest tracer's process is gone: its tracees run on (or die, with
@@ -854,6 +874,10 @@ static void eexit(struct tracee *t, pid_t pid, int status)
 {
         if (t && t->state == T_PARKED)
                 T.nparked--;
+        if (t && t->held) {
+                t->held = false;
+                T.nheld--;
+        }
         if (t && t->etracer) {
                 pid_t tracer = t->etracer;
                 /* Natively an unread end is a zombie, which the pid space
@@ -905,6 +929,79 @@ static bool group_stop_signal(int sig)
         return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
+/* Forget what a record held for the guest's tracing and its parked wait
+ * (its thread is gone, or another took its id). */
+static void drop_held_state(struct tracee *t)
+{
+        if (t->state == T_PARKED)
+                T.nparked--;
+        if (t->held)
+                T.nheld--;
+        t->held = false;
+        edetach(t);
+}
+
+/* An exec: thread `former` is now the process's only thread, under the
+ * process's id. Its record takes that id; the record of the old first
+ * thread, which went with the old image, is dropped with all it held (a
+ * parked wait, a stop held for a guest tracer), so nothing of it is ever
+ * applied to the new image. The record returned is the new image's. */
+static struct tracee *exec_takeover(pid_t pid)
+{
+        unsigned long former = 0;
+        struct tracee *t, *old = NULL;
+
+        ptrace(PTRACE_GETEVENTMSG, pid, 0, &former);
+        pthread_mutex_lock(&T.lock);
+        t = former > 0 && (pid_t)former != pid ? find((pid_t)former, false) : NULL;
+        if (t) {
+                struct tracee **b = &T.tracees[(unsigned)former % BUCKETS];
+                for (; *b; b = &(*b)->next)
+                        if (*b == t) {
+                                *b = t->next;
+                                break;
+                        }
+                old = find(pid, false);
+        }
+        pthread_mutex_unlock(&T.lock);
+        if (old) {
+                drop_held_state(old);
+                forget(pid);
+        }
+        pthread_mutex_lock(&T.lock);
+        if (t) {
+                t->tid = pid;
+                t->next = T.tracees[(unsigned)pid % BUCKETS];
+                T.tracees[(unsigned)pid % BUCKETS] = t;
+        } else {
+                t = find(pid, true);
+        }
+        pthread_mutex_unlock(&T.lock);
+        if (t->state == T_PARKED)
+                T.nparked--;
+        t->state = T_RUNNING;
+        t->id = 0;
+        t->tgid = pid;
+        t->started = true;
+        t->park_pass = t->park_pause = t->eskip_entry = false;
+        t->last_nr = -1;
+        return t;
+}
+
+/* New threads held for their parent's fork event, whose parent died
+ * before it came: they run on, untraced by any guest tracer. */
+static void release_orphans(void)
+{
+        for (unsigned b = 0; T.nheld && b < BUCKETS; b++)
+                for (struct tracee *t = T.tracees[b]; t; t = t->next)
+                        if (t->held && !thread_alive(t->hold_parent)) {
+                                t->held = false;
+                                T.nheld--;
+                                t->fate = -1;
+                                ptrace(PTRACE_CONT, t->tid, 0, 0);
+                        }
+}
+
 static void report_exit(struct platform *p, pid_t pid, int status)
 {
         struct tracee *t;
@@ -917,6 +1014,8 @@ static void report_exit(struct platform *p, pid_t pid, int status)
         pthread_mutex_unlock(&T.lock);
         eexit(t, pid, status);
         forget(pid);
+        if (T.nheld)
+                release_orphans();
         if (tgid == pid)
                 channel_drop(pid);
         if (p->on_exit)
@@ -936,9 +1035,16 @@ static int on_status(struct platform *p, pid_t pid, int st, struct platform_even
         }
         if (!WIFSTOPPED(st))
                 return 0;
-        pthread_mutex_lock(&T.lock);
-        t = find(pid, true);
-        pthread_mutex_unlock(&T.lock);
+        if (event == PTRACE_EVENT_EXEC) {
+                t = exec_takeover(pid);
+        } else {
+                pthread_mutex_lock(&T.lock);
+                t = find(pid, true);
+                pthread_mutex_unlock(&T.lock);
+        }
+        /* A new stop: the thread ran, so nothing of an earlier stop is
+         * held for a guest tracer any more. */
+        t->estopped = false;
         first = !t->started;
         t->started = true;
         if (t->rextra || t->etracer)
@@ -972,10 +1078,8 @@ static int on_status(struct platform *p, pid_t pid, int st, struct platform_even
                 return 1;
         }
         case PTRACE_EVENT_EXEC:
-                /* A new image: its thread is the process now, and the
-                 * channel went with the old image (close-on-exec). */
-                t->tgid = pid;
-                set_state(t, T_RUNNING, 0); /* a call the old image was in is over */
+                /* A new image: its thread is the process now (exec_takeover),
+                 * and the channel went with the old image (close-on-exec). */
                 if (t->etracer) {
                         unsigned long former = 0;
                         ptrace(PTRACE_GETEVENTMSG, pid, 0, &former);
@@ -1009,6 +1113,7 @@ static int on_status(struct platform *p, pid_t pid, int st, struct platform_even
                                 eattach(n, t->etracer, t->eseized, t->eopts);
                         if (n->held) {
                                 n->held = false;
+                                T.nheld--;
                                 if (follow)
                                         efirst(n);
                                 else
@@ -1041,8 +1146,18 @@ static int on_status(struct platform *p, pid_t pid, int st, struct platform_even
                         return 0;
                 }
                 if (first && t->fate == 0 && T.etraced) {
-                        t->held = true;
-                        return 0;
+                        /* Its parent process: the thread group it joined, or
+                         * the process that forked it. */
+                        pid_t tg = tgid_of(t);
+                        t->hold_parent = tg > 0 && tg != t->tid ? tg : ppid_of(t->tid);
+                        /* (An orphan, reparented to the sentry, has no
+                         * event coming.) */
+                        if (t->hold_parent > 0 && t->hold_parent != getpid() &&
+                            thread_alive(t->hold_parent)) {
+                                t->held = true;
+                                T.nheld++;
+                                return 0;
+                        }
                 }
                 if (t->etracer && group_stop_signal(sig)) {
                         ereport(t, t->eseized ? event_status(PTRACE_EVENT_STOP, sig) : (sig << 8) | 0x7f,
@@ -1454,9 +1569,11 @@ static long guest_ptrace_here(const struct platform_event *ev)
         if ((tgid = tgid_of(me)) <= 0)
                 return -ESRCH;
         if (req == PTRACE_TRACEME) {
-                if (me->etracer)
+                pid_t parent = ppid_of(tgid);
+                /* Not us (an orphan reparented to the sentry), not outside. */
+                if (me->etracer || parent <= 1 || parent == getpid())
                         return -EPERM;
-                eattach(me, ppid_of(tgid), false, 0);
+                eattach(me, parent, false, 0);
                 return 0;
         }
         pthread_mutex_lock(&T.lock);
@@ -1488,17 +1605,26 @@ static long guest_ptrace_here(const struct platform_event *ev)
                 if (!t->eseized)
                         return -EIO;
                 if (!t->estopped) {
+                        /* A parked wait is interrupted too: it is unparked
+                         * (its wait to be made again) and then stops. */
                         t->einterrupt = true;
-                        if (t->state != T_PARKED)
-                                ptrace(PTRACE_INTERRUPT, t->tid, 0, 0);
+                        ptrace(PTRACE_INTERRUPT, t->tid, 0, 0);
                 }
                 return 0;
         default:
                 break;
         }
-        /* Everything else wants the thread held in a stop for its tracer. */
+        /* Everything else wants the thread held in a stop for its tracer;
+         * and never, whatever our records say, a stop at the seccomp trap:
+         * a thread resumed from there runs its call undecided. */
         if (!t->estopped || t->state != T_RUNNING)
                 return -ESRCH;
+        {
+                struct __ptrace_syscall_info si;
+                if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, sizeof(si), &si) <= 0 ||
+                    si.op == PTRACE_SYSCALL_INFO_SECCOMP)
+                        return -ESRCH;
+        }
         switch (req) {
         case PTRACE_CONT:
         case PTRACE_SYSCALL:
@@ -1599,11 +1725,16 @@ static long guest_wait_here(const struct platform_event *ev, bool *answered)
                 where = ev->args[2];
                 options = (int)ev->args[3];
                 rusage = ev->args[4];
-                if (kind != P_ALL && kind != P_PID && kind != P_PGID)
+                /* What the kernel refuses, it refuses itself. */
+                if ((kind != P_ALL && kind != P_PID && kind != P_PGID) ||
+                    (options & ~(WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | __WNOTHREAD |
+                                 __WCLONE | __WALL)) ||
+                    !(options & (WEXITED | WSTOPPED | WCONTINUED)))
                         return PLATFORM_PASS;
         } else {
                 int pid = (int)ev->args[0];
-                if (pid == INT_MIN)
+                if (pid == INT_MIN || ((int)ev->args[2] &
+                                       ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL)))
                         return PLATFORM_PASS;
                 kind = pid == -1 ? P_ALL : pid > 0 ? P_PID : P_PGID;
                 id = pid > 0 ? pid : pid == -1 ? 0 : -pid;

@@ -334,6 +334,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
                         die_guest(why, -r);
                 }
                 net_prepare();
+                sys_path_prepare();
         }
         if (read(sock_s, &go, 1) != 1) {
                 /* It failed first and said why: its end is the session's. */

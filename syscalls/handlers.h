@@ -122,6 +122,8 @@ void net_note_resolved(const char *name, const struct net_addr *a);
  * sockets hold a port through, and the host's own addresses (guarded like
  * loopback). */
 void net_prepare(void);
+/* path.c: what it must learn before the sentry confines itself. */
+void sys_path_prepare(void);
 /* ioctl FS_IOC_SETFLAGS / FS_IOC_FSSETXATTR: the write right on the fd's
  * object, made on the sentry's copy with its copy of the argument. */
 long sys_fd_setattr_ioctl(struct sentry_call *c, int fd, unsigned op, uint64_t arg);

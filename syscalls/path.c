@@ -171,6 +171,28 @@ static unsigned own_dev_rights(const char *path, const struct stat *st, unsigned
  * judge it: what it is, its kernel path, "fd N" for the audit, and the
  * rights the policy gives that path, or unlisted for an object with no
  * path (a pipe, a socket, a memfd). 0 or -errno. */
+/* The device memfds live on (the kernel's internal shmem mount), learnt
+ * before the sentry confines itself; (dev_t)-1 until then. */
+static dev_t memfd_dev = (dev_t)-1;
+
+void sys_path_prepare(void)
+{
+        struct stat st;
+        int fd = memfd_create("interpose-probe", MFD_CLOEXEC);
+
+        if (fd >= 0 && fstat(fd, &st) == 0)
+                memfd_dev = st.st_dev;
+        if (fd >= 0)
+                close(fd);
+}
+
+/* A memfd: "/memfd:NAME (deleted)", no link, on the internal mount. Like
+ * a pipe, it is the guest's own and in no tree of the host. */
+static bool is_memfd(const char *path, const struct stat *st)
+{
+        return !strncmp(path, "/memfd:", 7) && st->st_nlink == 0 && st->st_dev == memfd_dev;
+}
+
 static int target_of_fd(struct sentry_call *c, struct target *t, int guest_fd, unsigned unlisted)
 {
         const struct policy_rule *rule = NULL;
@@ -193,7 +215,7 @@ static int target_of_fd(struct sentry_call *c, struct target *t, int guest_fd, u
                 return 0;
         }
         t->r.path[n] = '\0';
-        if (t->r.path[0] == '/')
+        if (t->r.path[0] == '/' && !is_memfd(t->r.path, &t->r.st))
                 t->r.rights = policy_decide_object(c->s->policy, t->r.path, t->r.st.st_dev, t->r.st.st_ino,
                                                    &rule);
         else

@@ -33,7 +33,14 @@ int main(void) {
   return work(counter) == 8000 ? 0 : 1;
 }
 EOF
-gcc -g -O0 -o "$T/crash" "$T/crash.c" && gcc -g -O0 -pthread -o "$T/thr" "$T/thr.c" || { fail "gcc"; finish; }
+cat >"$T/threxec.c" <<'EOF'
+#include <pthread.h>
+#include <unistd.h>
+static void *run(void *a) { execl("/bin/echo", "echo", "from the new image", (char *)0); return a; }
+int main(void) { pthread_t t; pthread_create(&t, 0, run, 0); for (;;) pause(); }
+EOF
+gcc -g -O0 -o "$T/crash" "$T/crash.c" && gcc -g -O0 -pthread -o "$T/thr" "$T/thr.c" &&
+  gcc -O1 -pthread -o "$T/threxec" "$T/threxec.c" || { fail "gcc"; finish; }
 
 # strace's calls of one run, without pids, addresses and timing.
 calls() {
@@ -54,6 +61,12 @@ calls "$T/g.trace" >"$T/g.calls"
 check_same_file "strace -f: the set of calls seen" "$T/n.calls" "$T/g.calls"
 check_match "strace -f: the children's execs" 'execve\("/usr/bin/tr"' "$T/g.trace"
 check_match "strace -f: the exit status of the subshell" 'exit_group\(3\)' "$T/g.trace"
+
+# --- strace -f of an exec from a second thread (the first goes with it) -----------
+run "$T/g.out" "$T/g.err" "$INTERPOSE" --audit="$T/audit6.jsonl" -- strace -f -qq -e trace=execve -o "$T/x.trace" "$T/threxec"
+check_eq "strace -f, exec from a thread: status" 0 "$rc"
+check_eq "strace -f, exec from a thread: output" "from the new image" "$(cat "$T/g.out")"
+check_match "strace -f, exec from a thread: the exec" 'execve\("/bin/echo"' "$T/x.trace"
 
 # --- a denied call, as strace shows it: refused by the sentry ----------------------
 mkdir -p "$T/home/.ssh" && echo secret >"$T/home/.ssh/id_rsa"

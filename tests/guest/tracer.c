@@ -15,12 +15,25 @@
  *             on a tracee that is not our child
  *   rewrite   a call rewritten at its entry is decided as rewritten: an
  *             open of a denied file stays denied (escape)
+ *   exec-held a thread held in a stop for us is replaced by an exec from
+ *             another thread of its process: the new image is not ours to
+ *             resume (ESRCH), and its calls are still decided (escape)
+ *   exec-parked  a tracer blocked in a wait while its other thread execs:
+ *             the new image runs as natively
+ *   wait-einval  waits with bad options fail at once (EINVAL)
+ *   interrupt-parked  PTRACE_INTERRUPT of a tracer blocked in a wait
+ *   orphans   new processes of a parent killed while it forks are never
+ *             left stopped
  */
+#include <dirent.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -473,6 +486,295 @@ static int rewrite(void)
         return guest_result();
 }
 
+/* --- exec-held --- */
+
+struct held_shm {
+        volatile int thread_up, go_exec, ready, fire, done;
+        volatile long result;
+};
+
+static struct held_shm *held_map(int fd)
+{
+        void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (m == MAP_FAILED)
+                exit(EXIT_HARD);
+        return m;
+}
+
+static struct held_shm *H;
+static int held_fd;
+
+static void *held_exec_thread(void *arg)
+{
+        char fd[16];
+        (void)arg;
+        H->thread_up = 1;
+        while (!H->go_exec)
+                sched_yield();
+        snprintf(fd, sizeof(fd), "%d", held_fd);
+        execl("/proc/self/exe", "guest-tracer", "exec-held-stage2", fd, (char *)NULL);
+        _exit(99);
+}
+
+/* The new image: says it runs, then opens a denied file when told. */
+static int held_stage2(const char *fd)
+{
+        struct held_shm *h = held_map(atoi(fd));
+        long r;
+
+        h->ready = 1;
+        while (!h->fire)
+                sched_yield();
+        r = raw(SYS_openat, AT_FDCWD, (long)denied, O_RDONLY, 0, 0, 0);
+        h->result = r;
+        h->done = 1;
+        return 0;
+}
+
+static int exec_held(void)
+{
+        int status;
+        pid_t p;
+        long r, msg;
+
+        held_fd = (int)raw(SYS_memfd_create, (long)"held", 0, 0, 0, 0, 0);
+        if (held_fd < 0 || ftruncate(held_fd, 4096) < 0)
+                return EXIT_HARD;
+        H = held_map(held_fd);
+        p = fork();
+        if (p == 0) {
+                pthread_t t;
+                pthread_create(&t, NULL, held_exec_thread, NULL);
+                for (;;)
+                        pause();
+        }
+        while (!H->thread_up)
+                sched_yield();
+        /* Its first thread, held in a stop for us. */
+        CHECK(raw(SYS_ptrace, PTRACE_SEIZE, p, 0, 0, 0, 0) == 0, "SEIZE");
+        CHECK(raw(SYS_ptrace, PTRACE_INTERRUPT, p, 0, 0, 0, 0) == 0, "INTERRUPT");
+        CHECK(waitpid(p, &status, __WALL) == p && WIFSTOPPED(status), "interrupt stop: %#x", status);
+        /* Its other thread execs: the held thread is gone, the exec'ing
+         * one (which we never traced) takes the process's id. */
+        H->go_exec = 1;
+        while (!H->ready)
+                sched_yield();
+        r = raw(SYS_ptrace, PTRACE_GETEVENTMSG, p, 0, (long)&msg, 0, 0);
+        CHECK(r == -ESRCH, "GETEVENTMSG on the new image = %ld, want -ESRCH", r);
+        r = raw(SYS_ptrace, PTRACE_CONT, p, 0, 0, 0, 0);
+        CHECK(r == -ESRCH, "CONT of the new image = %ld, want -ESRCH", r);
+        /* And while it makes a call the sentry has still to decide, our
+         * resumes of it keep failing: none may let the call through. */
+        int resumed = 0;
+        H->fire = 1;
+        while (!H->done)
+                if (raw(SYS_ptrace, PTRACE_CONT, p, 0, 0, 0, 0) != -ESRCH)
+                        resumed++;
+        CHECK(resumed == 0, "%d resumes of the new image's thread did not fail", resumed);
+        if (guest_confined())
+                CHECK(H->result < 0, "the new image's open of %s = %ld: undecided", denied, H->result);
+        kill(p, SIGKILL);
+        while (waitpid(-1, &status, __WALL) > 0)
+                ;
+        return guest_result();
+}
+
+/* --- exec-parked --- */
+
+/* Wait until thread tid sleeps in a call (its wait). */
+static void wait_blocked(pid_t tid)
+{
+        char path[64], buf[256];
+        for (;;) {
+                snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)tid, (int)tid);
+                FILE *f = fopen(path, "r");
+                char *p = NULL;
+                if (f) {
+                        p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+                        fclose(f);
+                }
+                if (p && p[2] == 'S')
+                        return;
+                sched_yield();
+        }
+}
+
+static pid_t parked_leader;
+
+static void *parked_execer(void *arg)
+{
+        (void)arg;
+        wait_blocked(parked_leader);
+        execl("/proc/self/exe", "guest-tracer", "exec-parked-stage2", (char *)NULL);
+        _exit(99);
+}
+
+static int exec_parked(void)
+{
+        int status, p[2];
+        pid_t top, c = 0;
+
+        if (pipe(p) < 0)
+                return EXIT_HARD;
+        top = fork();
+        if (top == 0) {
+                pthread_t t;
+                c = fork();
+                if (c == 0) {
+                        for (;;)
+                                pause();
+                }
+                /* Its tracee outlives it: ours to end. */
+                if (write(p[1], &c, sizeof(c)) != (ssize_t)sizeof(c))
+                        _exit(2);
+                if (raw(SYS_ptrace, PTRACE_SEIZE, c, 0, 0, 0, 0) != 0)
+                        _exit(2);
+                parked_leader = getpid();
+                pthread_create(&t, NULL, parked_execer, NULL);
+                waitpid(c, &status, 0); /* blocks, until the exec ends it */
+                _exit(3);
+        }
+        close(p[1]);
+        CHECK(waitpid(top, &status, 0) == top && WIFEXITED(status) && WEXITSTATUS(status) == 42,
+              "the image after the exec: status %#x, want exit 42", status);
+        if (read(p[0], &c, sizeof(c)) == (ssize_t)sizeof(c) && c > 0)
+                kill(c, SIGKILL);
+        close(p[0]);
+        return guest_result();
+}
+
+/* --- wait-einval --- */
+
+static int wait_einval(void)
+{
+        siginfo_t si;
+        int status;
+        pid_t c = fork();
+        long r;
+
+        if (c == 0) {
+                for (;;)
+                        pause();
+        }
+        CHECK(raw(SYS_ptrace, PTRACE_SEIZE, c, 0, 0, 0, 0) == 0, "SEIZE");
+        r = raw(SYS_waitid, P_ALL, 0, (long)&si, 0, 0, 0);
+        CHECK(r == -EINVAL, "waitid with no event asked = %ld, want -EINVAL", r);
+        r = raw(SYS_wait4, -1, (long)&status, 0x01000000, 0, 0, 0);
+        CHECK(r == -EINVAL, "wait4 with an unknown option = %ld, want -EINVAL", r);
+        r = raw(SYS_waitid, 7, 0, (long)&si, WEXITED, 0, 0);
+        CHECK(r == -EINVAL, "waitid of an unknown id type = %ld, want -EINVAL", r);
+        kill(c, SIGKILL);
+        CHECK(waitpid(c, &status, __WALL) == c && WIFSIGNALED(status), "end: %#x", status);
+        return guest_result();
+}
+
+/* --- interrupt-parked --- */
+
+static int interrupt_parked(void)
+{
+        int status, p[2];
+        pid_t y, z = 0;
+
+        if (pipe(p) < 0)
+                return EXIT_HARD;
+        y = fork();
+        if (y == 0) {
+                z = fork();
+                if (z == 0) {
+                        for (;;)
+                                pause();
+                }
+                raw(SYS_ptrace, PTRACE_SEIZE, z, 0, 0, 0, 0);
+                if (write(p[1], &z, sizeof(z)) != (ssize_t)sizeof(z))
+                        _exit(2);
+                waitpid(z, &status, 0); /* blocks */
+                _exit(0);
+        }
+        close(p[1]);
+        if (read(p[0], &z, sizeof(z)) != (ssize_t)sizeof(z))
+                return EXIT_HARD;
+        close(p[0]);
+        wait_blocked(y);
+        CHECK(raw(SYS_ptrace, PTRACE_SEIZE, y, 0, 0, 0, 0) == 0, "SEIZE the tracer");
+        CHECK(raw(SYS_ptrace, PTRACE_INTERRUPT, y, 0, 0, 0, 0) == 0, "INTERRUPT it");
+        CHECK(waitpid(y, &status, __WALL) == y && WIFSTOPPED(status) && status >> 16 == PTRACE_EVENT_STOP,
+              "its interrupt stop: %#x", status);
+        kill(y, SIGKILL);
+        kill(z, SIGKILL); /* its tracee, which outlives it */
+        while (waitpid(-1, &status, __WALL) > 0)
+                ;
+        return guest_result();
+}
+
+/* --- orphans --- */
+
+static void *orphan_forker(void *arg)
+{
+        (void)arg;
+        prctl(PR_SET_NAME, "orphan-forker");
+        for (;;)
+                if (fork() == 0)
+                        _exit(0);
+        return NULL;
+}
+
+/* Our descendants stopped in a trace stop, by the name the forker gives. */
+static int stuck_forkers(void)
+{
+        DIR *d = opendir("/proc");
+        struct dirent *e;
+        int n = 0;
+
+        while (d && (e = readdir(d))) {
+                char path[300], buf[512];
+                snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+                FILE *f = fopen(path, "r");
+                if (!f)
+                        continue;
+                if (fgets(buf, sizeof(buf), f) && strstr(buf, "(orphan-forker) t"))
+                        n++;
+                fclose(f);
+        }
+        if (d)
+                closedir(d);
+        return n;
+}
+
+static int orphans(void)
+{
+        int status, stuck = 0;
+        pid_t idle = fork();
+
+        if (idle == 0) {
+                for (;;)
+                        pause();
+        }
+        /* A tracer in the session: new threads may be held for their
+         * parent's fork event. */
+        CHECK(raw(SYS_ptrace, PTRACE_SEIZE, idle, 0, 0, 0, 0) == 0, "SEIZE");
+        srandom(7);
+        for (int i = 0; i < 60; i++) {
+                pid_t p = fork();
+                if (p == 0) {
+                        pthread_t t;
+                        pthread_create(&t, NULL, orphan_forker, NULL);
+                        /* Killed at some moment of its forking. */
+                        for (long spin = random() % 400000; spin > 0; spin--)
+                                __asm__ volatile("" ::: "memory");
+                        kill(getpid(), SIGKILL);
+                }
+                waitpid(p, &status, 0);
+        }
+        /* A held one would stay stopped for ever; one in flight leaves. */
+        for (int round = 0; round < 2000 && (stuck = stuck_forkers()) > 0; round++)
+                usleep(5000);
+        CHECK(stuck == 0, "%d new processes left stopped", stuck);
+        kill(idle, SIGKILL);
+        while (waitpid(-1, &status, __WALL) > 0)
+                ;
+        return guest_result();
+}
+
 int main(int argc, char **argv)
 {
         const char *c = argc > 1 ? argv[1] : "";
@@ -490,6 +792,20 @@ int main(int argc, char **argv)
                 return seize();
         if (!strcmp(c, "rewrite"))
                 return rewrite();
+        if (!strcmp(c, "exec-held"))
+                return exec_held();
+        if (!strcmp(c, "exec-held-stage2") && argc > 2)
+                return held_stage2(argv[2]);
+        if (!strcmp(c, "exec-parked"))
+                return exec_parked();
+        if (!strcmp(c, "exec-parked-stage2"))
+                return 42;
+        if (!strcmp(c, "wait-einval"))
+                return wait_einval();
+        if (!strcmp(c, "interrupt-parked"))
+                return interrupt_parked();
+        if (!strcmp(c, "orphans"))
+                return orphans();
         fprintf(stderr, "guest-tracer: unknown case '%s'\n", c);
         return EXIT_HARD;
 }
