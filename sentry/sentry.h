@@ -38,6 +38,7 @@ struct sentry {
         const char *hostname;            /* what uname(2) reports as nodename */
         int trace_fd;                    /* -1: no --trace */
         int gofer_fd;                    /* our socket to the gofer */
+        int gofer_gone;                  /* the gofer died: path calls fail with EIO (atomic) */
         bool paths;                      /* path calls are trapped and decided (a policy is in force) */
         const struct policy *policy;     /* the file policy, or NULL */
         int root_fd;                     /* O_PATH "/" the walks start from (from the gofer) */

@@ -221,6 +221,13 @@ static void *reaper(void *arg)
                                         CTX->audit_place->dir, CTX->audit_place->name);
                         _exit(EXIT_INTERPOSE_FAILED);
                 }
+                if (si.ssi_signo == SIGUSR2 && (pid_t)si.ssi_pid == CTX->launcher) {
+                        /* The launcher saw the gofer die: from now on every
+                         * path call fails with EIO (syscalls/path.c). */
+                        __atomic_store_n(&S.gofer_gone, 1, __ATOMIC_RELEASE);
+                        audit_session("gofer-gone", "\"files\":\"EIO\"");
+                        continue;
+                }
                 if (si.ssi_signo != SIGCHLD)
                         continue;
                 for (;;) {

@@ -337,9 +337,16 @@ static void on_signal(struct launcher *l, const struct signalfd_siginfo *si)
                                 if (!l->have_status || l->last.type != MSG_GUEST_EXIT)
                                         fail_closed(l, "the sentry died");
                         } else if (pid == l->gofer) {
+                                /* The sentry fails every path call with EIO
+                                 * from now on (never lets one through); the
+                                 * guest goes on with what it holds. */
                                 l->gofer = -1;
-                                if (l->sentry > 0)
-                                        fail_closed(l, "the gofer died");
+                                if (l->sentry > 0) {
+                                        kill(l->sentry, SIGUSR2);
+                                        session_complain(
+                                                "the gofer died; the guest's file calls fail with EIO "
+                                                "from now on");
+                                }
                         }
                 }
                 return;

@@ -536,6 +536,11 @@ static int resolve_given(struct sentry_call *c, int dirfd, unsigned flags, struc
         int r;
 
         t->fd = -1;
+        /* The gofer died: every path fails, none goes through. */
+        if (__atomic_load_n(&c->s->gofer_gone, __ATOMIC_ACQUIRE)) {
+                sentry_decide(c, "deny", "gofer-gone");
+                return -EIO;
+        }
         if (!t->given[0])
                 return -ENOENT;
         if (t->given[0] != '/') {

@@ -166,9 +166,54 @@ scenario() {
   esac
 }
 
-for v in sentry crash gofer gofer-crash launcher launcher-crash none; do
+for v in sentry crash launcher launcher-crash none; do
   scenario "$v"
 done
+
+# The gofer killed (SIGKILL) or crashing (SIGSEGV): from then on every path
+# call of the guest fails with EIO, none hangs and none goes through; the
+# guest goes on with what it holds and its status is kept.
+gofer_gone() {
+  how=$1
+  d=$T/gofer-$how
+  mkdir -p "$d"
+  mkfifo "$d/in"
+  "$INTERPOSE" --audit="$d/audit.jsonl" sh -c '
+echo ready
+read line
+if read x </etc/hostname; then echo "read: $x"; else echo "read failed"; fi
+ls /; echo "ls: $?"
+echo "still here"
+exit 7' <"$d/in" >"$d/out" 2>"$d/err" &
+  L=$!
+  at_exit "kill -9 $L 2>/dev/null"
+  exec 3>"$d/in"
+  poll "gofer $how: the guest is ready" grep -q ready "$d/out" || { exec 3>&-; kill -9 "$L"; return; }
+  sentry=$(proc_children "$L" | while read -r p; do [ -n "$(proc_children "$p")" ] && echo "$p"; done | head -n 1)
+  gofer=$(proc_children "$L" | grep -vx "$sentry" | head -n 1)
+  check_ne "gofer $how: gofer found" "" "$gofer"
+  check_eq "gofer $how: gofer $gofer is an interpose process" interpose "$(cat /proc/$gofer/comm 2>/dev/null)"
+  case $how in
+    kill) kill -KILL "$gofer" ;;
+    crash) kill -SEGV "$gofer" ;;
+  esac
+  poll "gofer $how: the launcher saw it" grep -q 'the gofer died; the guest.s file calls fail with EIO' "$d/err"
+  echo go >&3
+  exec 3>&-
+  wait_child "$L" "gofer $how: interpose"
+  check_eq "gofer $how: the guest's own status" 7 "$rc"
+  check_match "gofer $how: a file read after it failed" '^read failed$' "$d/out"
+  check_nomatch "gofer $how: nothing was read" '^read: ' "$d/out"
+  check_match "gofer $how: with EIO" 'Input/output error' "$d/err"
+  check_match "gofer $how: a program could not be run" '^ls: [1-9][0-9]*$' "$d/out"
+  check_match "gofer $how: the guest went on" '^still here$' "$d/out"
+  check_true "gofer $how: the audit log verifies" "$INTERPOSE" audit verify "$d/audit.jsonl"
+  check_match "gofer $how: the log records it" '"decision":"gofer-gone"' "$d/audit.jsonl"
+  check_match "gofer $how: and each refusal" '"rule":"gofer-gone"' "$d/audit.jsonl"
+  [ "$how" = crash ] && check_match "gofer crash: the gofer reports it, with a backtrace" 'gofer crashed \(signal 11\)' "$d/err"
+}
+gofer_gone kill
+gofer_gone crash
 
 # The launcher and the sentry killed at once (kill -9 of the process group,
 # the OOM killer): nobody is left to give the log its name, and its second
