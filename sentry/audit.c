@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "audit.h"
+#include "secrets.h"
 
 #include <errno.h>
 #include <nettle/sha2.h>
@@ -106,6 +107,8 @@ int audit_write(struct audit *a, const struct audit_record *r)
                 memcpy(buf + len, r->extra, strlen(r->extra));
                 len += strlen(r->extra);
         }
+        /* No secret in clear (secrets.h): redacted before the hash. */
+        len = secrets_redact(buf, len, RECORD_MAX);
         len += (size_t)snprintf(buf + len, RECORD_MAX + 128 - len, ",\"prev\":\"%s\"", a->prev);
         sha256_hex(buf, len, hash);
         len += (size_t)snprintf(buf + len, RECORD_MAX + 128 - len, ",\"hash\":\"%s\"}\n", hash);

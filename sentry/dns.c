@@ -19,6 +19,7 @@
 #include "../syscalls/handlers.h"
 #include "audit.h"
 #include "dns.h"
+#include "secrets.h"
 #include "util.h"
 
 #define DNS_MAX 4096           /* a message we relay (EDNS0 sizes) */
@@ -175,8 +176,10 @@ static void record(struct dns_server *d, const char *name, unsigned qtype, bool 
                 int n = snprintf(line, sizeof(line),
                                  "[dns] %s type %u = %s [%s] # %s net-dns \"policy_rule\":\"%s\"\n", name,
                                  qtype, result, answers ? answers : "", allow ? "allow" : "deny", rule);
+                size_t tl = secrets_redact(line, (size_t)(n < (int)sizeof(line) ? n : (int)sizeof(line) - 1),
+                                           sizeof(line));
                 pthread_mutex_lock(d->trace_lock);
-                write_all(d->trace_fd, line, (size_t)(n < (int)sizeof(line) ? n : (int)sizeof(line) - 1));
+                write_all(d->trace_fd, line, tl);
                 pthread_mutex_unlock(d->trace_lock);
         }
         if (!d->audit)

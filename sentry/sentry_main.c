@@ -226,6 +226,7 @@ static void *reaper(void *arg)
                          * path call fails with EIO (syscalls/path.c). */
                         __atomic_store_n(&S.gofer_gone, 1, __ATOMIC_RELEASE);
                         audit_session("gofer-gone", "\"files\":\"EIO\"");
+                        session_complain("the gofer died; the guest's file calls fail with EIO from now on");
                         continue;
                 }
                 if (si.ssi_signo != SIGCHLD)
@@ -267,7 +268,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         int socks[2], listener, sfd, r;
         sigset_t all;
         pthread_t t;
-        char go = 'G', extra[512];
+        char go = 'G', extra[2048];
         size_t len;
 
         CTX = ctx;
@@ -403,7 +404,10 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
 
         len = (size_t)snprintf(extra, sizeof(extra), "\"platform\":\"%s\",\"sync_wakeup\":%s,\"exe\":\"",
                                S.plat.ops->name, S.plat.sync_wakeup ? "true" : "false");
-        len = audit_json_escape(extra, len, sizeof(extra) - 2, ctx->o->exe);
+        len = audit_json_escape(extra, len, sizeof(extra) / 2, ctx->o->exe);
+        len += (size_t)snprintf(extra + len, sizeof(extra) - len, "\",\"env_removed\":\"");
+        len = audit_json_escape(extra, len, sizeof(extra) - 2,
+                                ctx->o->env_scrubbed ? ctx->o->env_scrubbed : "");
         extra[len++] = '"';
         extra[len] = '\0';
         audit_session("start", extra);

@@ -18,6 +18,7 @@
 #include "../syscalls/decode.h"
 #include "../syscalls/filter.h"
 #include "../syscalls/handlers.h"
+#include "secrets.h"
 #include "sentry.h"
 #include "util.h"
 
@@ -336,8 +337,10 @@ static void report(struct sentry_call *c, const char *decoded, long result, bool
                                  decoded, res, c->decision ? " # " : "", c->decision ? c->decision : "",
                                  c->decision && c->rule ? " " : "", c->decision && c->rule ? c->rule : "",
                                  c->decision && c->detail[0] ? " " : "", c->decision ? c->detail : "");
+                size_t len = secrets_redact(line, (size_t)(n < (int)sizeof(line) ? n : (int)sizeof(line) - 1),
+                                            sizeof(line));
                 pthread_mutex_lock(&s->trace_lock);
-                write_all(s->trace_fd, line, (size_t)(n < (int)sizeof(line) ? n : (int)sizeof(line) - 1));
+                write_all(s->trace_fd, line, len);
                 pthread_mutex_unlock(&s->trace_lock);
         }
         if (c->decision) {

@@ -341,12 +341,8 @@ static void on_signal(struct launcher *l, const struct signalfd_siginfo *si)
                                  * from now on (never lets one through); the
                                  * guest goes on with what it holds. */
                                 l->gofer = -1;
-                                if (l->sentry > 0) {
-                                        kill(l->sentry, SIGUSR2);
-                                        session_complain(
-                                                "the gofer died; the guest's file calls fail with EIO "
-                                                "from now on");
-                                }
+                                if (l->sentry > 0)
+                                        kill(l->sentry, SIGUSR2); /* it says so once it holds */
                         }
                 }
                 return;

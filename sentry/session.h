@@ -51,6 +51,9 @@ struct session_opts {
          * to the guest's first instruction (sweeping what earlier
          * sessions left); may be NULL. */
         void (*housekeeping)(void);
+        /* Environment variables removed as secrets, comma-separated, for
+         * the audit log's start record (names only). */
+        char *env_scrubbed;
 };
 
 /* Run a whole session. Returns the exit code interpose should exit with:

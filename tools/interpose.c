@@ -17,6 +17,8 @@
 #include "../sentry/session.h"
 #include "config.h"
 #include "policy-options.h"
+#include "../sentry/secrets.h"
+#include "../sentry/util.h"
 #include "verbs.h"
 
 static void usage(FILE *f)
@@ -42,6 +44,9 @@ static void usage(FILE *f)
                    "  --profile=NAME        file policy to start from: agent (default), strict or ci\n"
                    "  --policy=FILE         file policy (JSON); --workspace=DIR (default: the current "
                    "directory)\n"
+                   "  --allow-env=GLOB      pass environment variables that look like secrets\n"
+                   "                        (removed otherwise: *_TOKEN, *SECRET*, *_KEY, ...)\n"
+                   "  --env=NAME=VALUE      set one in the guest's environment\n"
                    "  --allow-read=PATH, --allow-write=PATH, --allow-exec=PATH, --deny=PATH\n"
                    "                        extend the profile\n"
                    "  --net=none|host       network: none (default: only what --allow-net names,\n"
@@ -277,6 +282,51 @@ static void sweep(const char *base, const char *kind)
         closedir(d);
 }
 
+/*
+ * The guest's environment (DESIGN.md invariant 8): every variable whose
+ * name or value looks like a secret is removed, unless an --allow-env glob
+ * names it; --env=NAME=VALUE sets one. Every secret value, removed or
+ * passed, is registered for redaction from the audit log and the trace.
+ * Returns the removed names, comma-separated ("" for none; malloc'd).
+ */
+static char *scrub_environment(const char *const *allow, size_t nallow, const char *const *set, size_t nset)
+{
+        char *names = xstrdup(""), **copy;
+        size_t n = 0, len = 0;
+
+        for (char **e = environ; *e; e++)
+                n++;
+        copy = xcalloc(n + 1, sizeof(*copy));
+        for (size_t i = 0; i < n; i++)
+                copy[i] = xstrdup(environ[i]);
+        for (size_t i = 0; i < n; i++) {
+                char *eq = strchr(copy[i], '=');
+                if (!eq)
+                        continue;
+                *eq = '\0';
+                const char *name = copy[i], *value = eq + 1;
+                bool secret = secret_name(name) || secret_shaped(value);
+                if (secret)
+                        secrets_add(value);
+                if (secret && !secret_env_allowed(name, allow, nallow)) {
+                        unsetenv(name);
+                        names = xrealloc(names, len + strlen(name) + 2);
+                        len += (size_t)sprintf(names + len, "%s%s", len ? "," : "", name);
+                }
+                free(copy[i]);
+        }
+        free(copy);
+        for (size_t i = 0; i < nset; i++) {
+                char *kv = xstrdup(set[i]), *eq = strchr(kv, '=');
+                *eq = '\0';
+                if (secret_name(kv) || secret_shaped(eq + 1))
+                        secrets_add(eq + 1);
+                setenv(kv, eq + 1, 1);
+                free(kv);
+        }
+        return names;
+}
+
 static const char *sweep_base;
 
 /* Earlier sessions' private directories, swept once this one has started
@@ -313,6 +363,8 @@ int main(int argc, char **argv)
                 { "max-write", required_argument, NULL, 1004 },
                 { "timeout", required_argument, NULL, 1005 },
                 { "max-audit", required_argument, NULL, 1006 },
+                { "allow-env", required_argument, NULL, 1010 },
+                { "env", required_argument, NULL, 1011 },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
@@ -324,6 +376,8 @@ int main(int argc, char **argv)
         char exe[PATH_MAX], tmpdir[PATH_MAX] = "", shmdir[PATH_MAX] = "";
         bool platform_set = false;
         int c, r;
+        const char *allow_env[64], *set_env[64];
+        size_t n_allow_env = 0, n_set_env = 0;
 
         if (argc > 1 && strcmp(argv[1], "syscalls") == 0)
                 return verb_syscalls(argc - 1, argv + 1);
@@ -410,6 +464,22 @@ int main(int argc, char **argv)
                                         c == 1001 ? "max-procs" : "max-fds", optarg);
                                 return EXIT_INTERPOSE_FAILED;
                         }
+                        break;
+                case 1010:
+                case 1011:
+                        if (c == 1011 && (!strchr(optarg, '=') || optarg[0] == '=')) {
+                                fprintf(stderr, "interpose: --env=%s: give NAME=VALUE\n", optarg);
+                                return EXIT_INTERPOSE_FAILED;
+                        }
+                        if ((c == 1010 ? n_allow_env : n_set_env) == 64) {
+                                fprintf(stderr, "interpose: too many --%s options (at most 64)\n",
+                                        c == 1010 ? "allow-env" : "env");
+                                return EXIT_INTERPOSE_FAILED;
+                        }
+                        if (c == 1010)
+                                allow_env[n_allow_env++] = optarg;
+                        else
+                                set_env[n_set_env++] = optarg;
                         break;
                 case 1002:
                 case 1004:
@@ -546,7 +616,9 @@ int main(int argc, char **argv)
                 setenv("TMPDIR", tmpdir, 1);
                 o.policy = &policy;
         }
+        o.env_scrubbed = scrub_environment(allow_env, n_allow_env, set_env, n_set_env);
         r = session_run(&o);
+        free(o.env_scrubbed);
         if (tmpdir[0])
                 remove_tree(tmpdir);
         if (shmdir[0])

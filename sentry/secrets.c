@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Secrets: which environment variables look like them (by name, or by a
+ * value shaped like a known token), and their redaction from everything
+ * interpose writes (the audit log, the trace). The launcher registers the
+ * values it scrubs or passes; the sentry, forked from it, redacts them,
+ * and any token-shaped string whatever its origin (an argv, a path, a DNS
+ * name the guest made up).
+ */
+#include "secrets.h"
+
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define SECRETS_MAX 256
+#define REDACTED "[REDACTED]"
+
+static char *values[SECRETS_MAX];
+static size_t nvalues;
+
+/* Names: whole names, then suffixes and infixes, compared in upper case. */
+static const char *const names_exact[] = {
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+        "GH_ENTERPRISE_TOKEN",
+        "ANTHROPIC_API_KEY",
+        "OPENAI_API_KEY",
+        "SSH_AUTH_SOCK",
+        "GPG_AGENT_INFO",
+        "DOCKER_AUTH_CONFIG",
+        "NETRC",
+        "PGPASSFILE",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "VAULT_ADDR_TOKEN",
+};
+static const char *const names_prefix[] = { "AWS_ACCESS_KEY", "AWS_SECRET", "AWS_SESSION_TOKEN",
+                                            "AWS_SECURITY_TOKEN" };
+static const char *const names_suffix[] = { "_TOKEN", "_KEY",         "_APIKEY", "_PAT",   "_PASS",
+                                            "_PWD",   "_CREDENTIALS", "_CREDS",  "_COOKIE" };
+static const char *const names_infix[] = { "SECRET",  "PASSWORD",   "PASSWD",    "PRIVATE_KEY",
+                                           "API_KEY", "ACCESS_KEY", "AUTH_TOKEN" };
+
+bool secret_name(const char *name)
+{
+        char up[256];
+        size_t n = strlen(name);
+
+        if (n == 0 || n >= sizeof(up))
+                return n != 0;
+        for (size_t i = 0; i <= n; i++)
+                up[i] = (char)toupper((unsigned char)name[i]);
+        for (size_t i = 0; i < sizeof(names_exact) / sizeof(*names_exact); i++)
+                if (!strcmp(up, names_exact[i]))
+                        return true;
+        for (size_t i = 0; i < sizeof(names_prefix) / sizeof(*names_prefix); i++)
+                if (!strncmp(up, names_prefix[i], strlen(names_prefix[i])))
+                        return true;
+        for (size_t i = 0; i < sizeof(names_suffix) / sizeof(*names_suffix); i++) {
+                size_t k = strlen(names_suffix[i]);
+                if (n > k && !strcmp(up + n - k, names_suffix[i]))
+                        return true;
+        }
+        for (size_t i = 0; i < sizeof(names_infix) / sizeof(*names_infix); i++)
+                if (strstr(up, names_infix[i]))
+                        return true;
+        return false;
+}
+
+static bool tokch(char c)
+{
+        return isalnum((unsigned char)c) || c == '_' || c == '-';
+}
+
+/* Characters of a token from s on. */
+static size_t toklen(const char *s, size_t max)
+{
+        size_t n = 0;
+        while (n < max && tokch(s[n]))
+                n++;
+        return n;
+}
+
+/* Known token formats: a prefix, then at least min token characters. */
+static const struct {
+        const char *prefix;
+        size_t min;
+} shapes[] = {
+        { "ghp_", 30 },        { "gho_", 30 },     { "ghu_", 30 },     { "ghs_", 30 },     { "ghr_", 30 },
+        { "github_pat_", 30 }, { "glpat-", 20 },   { "xoxb-", 20 },    { "xoxp-", 20 },    { "xoxa-", 20 },
+        { "xoxs-", 20 },       { "xapp-", 20 },    { "sk-ant-", 20 },  { "sk-proj-", 20 }, { "sk-", 32 },
+        { "sk_live_", 20 },    { "rk_live_", 20 }, { "sk_test_", 20 }, { "AKIA", 16 },     { "ASIA", 16 },
+        { "AIza", 35 },        { "npm_", 36 },     { "hf_", 30 },      { "pypi-", 40 },    { "dop_v1_", 40 },
+        { "SG.", 40 },         { "shpat_", 30 },   { "ya29.", 30 },
+};
+
+/* Length of a token-shaped string at s (0: none). */
+static size_t shape_at(const char *s, size_t left)
+{
+        for (size_t i = 0; i < sizeof(shapes) / sizeof(*shapes); i++) {
+                size_t k = strlen(shapes[i].prefix);
+                if (left >= k && !memcmp(s, shapes[i].prefix, k)) {
+                        size_t n = toklen(s + k, left - k);
+                        if (n >= shapes[i].min)
+                                return k + n;
+                }
+        }
+        /* A PEM private key. */
+        if (left >= 11 && !memcmp(s, "-----BEGIN ", 11)) {
+                const char *end = memmem(s, left, "PRIVATE KEY-----", 16);
+                if (end && end - s < 64)
+                        return left; /* the rest is the key */
+        }
+        /* A JSON web token: three base64url parts, the first two JSON. */
+        if (left >= 20 && !memcmp(s, "eyJ", 3)) {
+                size_t a = toklen(s, left);
+                if (a < left && s[a] == '.' && a + 4 < left && !memcmp(s + a + 1, "eyJ", 3)) {
+                        size_t b = toklen(s + a + 1, left - a - 1);
+                        if (a + 1 + b < left && s[a + 1 + b] == '.')
+                                return a + 2 + b + toklen(s + a + 2 + b, left - a - 2 - b);
+                }
+        }
+        return 0;
+}
+
+bool secret_shaped(const char *value)
+{
+        size_t n = strlen(value);
+
+        for (size_t i = 0; i < n; i++)
+                if ((i == 0 || !tokch(value[i - 1])) && shape_at(value + i, n - i))
+                        return true;
+        /* A URL with a password in it. */
+        const char *u = strstr(value, "://");
+        if (u) {
+                const char *at = strchr(u + 3, '@'), *slash = strchr(u + 3, '/');
+                const char *colon = strchr(u + 3, ':');
+                if (at && colon && colon < at && (!slash || at < slash))
+                        return true;
+        }
+        return false;
+}
+
+void secrets_add(const char *value)
+{
+        /* Shorter values would redact common words. */
+        if (!value || strlen(value) < 6 || nvalues == SECRETS_MAX)
+                return;
+        for (size_t i = 0; i < nvalues; i++)
+                if (!strcmp(values[i], value))
+                        return;
+        values[nvalues++] = xstrdup(value);
+}
+
+/* The value as it appears inside a JSON string (audit_json_escape's way
+ * of writing quotes, backslashes and control characters), if it differs. */
+static bool json_form(const char *v, char *out, size_t cap)
+{
+        size_t n = 0;
+        bool differs = false;
+
+        for (; *v && n + 7 < cap; v++) {
+                unsigned char c = (unsigned char)*v;
+                if (c == '"' || c == '\\') {
+                        out[n++] = '\\';
+                        out[n++] = (char)c;
+                        differs = true;
+                } else if (c < 0x20) {
+                        n += (size_t)snprintf(out + n, cap - n, "\\u%04x", c);
+                        differs = true;
+                } else {
+                        out[n++] = (char)c;
+                }
+        }
+        out[n] = '\0';
+        return differs && !*v;
+}
+
+/* Where the earliest secret starts in s[0..len) and how long it is. */
+static bool find_secret(const char *s, size_t len, size_t *at, size_t *n)
+{
+        size_t best = len, blen = 0;
+        char esc[1024];
+
+        for (size_t i = 0; i < nvalues; i++) {
+                const char *forms[2] = { values[i], json_form(values[i], esc, sizeof(esc)) ? esc : NULL };
+                for (int f = 0; f < 2; f++) {
+                        const char *p;
+                        if (!forms[f])
+                                continue;
+                        p = memmem(s, len, forms[f], strlen(forms[f]));
+                        if (p && (size_t)(p - s) < best) {
+                                best = (size_t)(p - s);
+                                blen = strlen(forms[f]);
+                        }
+                }
+        }
+        for (size_t i = 0; i < best; i++)
+                if (i == 0 || !tokch(s[i - 1])) {
+                        size_t k = shape_at(s + i, len - i);
+                        if (k) {
+                                best = i;
+                                blen = k;
+                                break;
+                        }
+                }
+        *at = best;
+        *n = blen;
+        return blen > 0;
+}
+
+size_t secrets_redact(char *buf, size_t len, size_t cap)
+{
+        _cleanup_free_ char *out = NULL;
+        size_t o = 0, at, n, pos = 0;
+
+        if (!find_secret(buf, len, &at, &n))
+                return len;
+        out = xmalloc(cap);
+        while (pos < len && find_secret(buf + pos, len - pos, &at, &n)) {
+                if (o + at + sizeof(REDACTED) >= cap)
+                        break;
+                memcpy(out + o, buf + pos, at);
+                o += at;
+                memcpy(out + o, REDACTED, sizeof(REDACTED) - 1);
+                o += sizeof(REDACTED) - 1;
+                pos += at + n;
+        }
+        if (pos < len) {
+                size_t rest = len - pos < cap - o - 1 ? len - pos : cap - o - 1;
+                memcpy(out + o, buf + pos, rest);
+                o += rest;
+        }
+        memcpy(buf, out, o);
+        if (o < cap)
+                buf[o] = '\0';
+        return o;
+}
+
+size_t secrets_count(void)
+{
+        return nvalues;
+}
+
+bool secret_env_allowed(const char *name, const char *const *globs, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (fnmatch(globs[i], name, 0) == 0)
+                        return true;
+        return false;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Secrets in the environment, and their redaction from what interpose
+ * writes (DESIGN.md invariant 8).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Does an environment variable of this name hold a secret (*_TOKEN,
+ * *SECRET*, *_KEY, *PASSWORD*, AWS credentials, SSH_AUTH_SOCK, ...)? */
+bool secret_name(const char *name);
+
+/* Does the value hold a string shaped like a known token (ghp_..., AKIA...,
+ * sk-ant-..., xoxb-..., a PEM private key, a JWT, a URL with a password)? */
+bool secret_shaped(const char *value);
+
+/* Register a secret value to redact (values under 6 bytes are not). */
+void secrets_add(const char *value);
+size_t secrets_count(void);
+
+/* Replace every registered value (also as escaped in a JSON string) and
+ * every token-shaped string in buf[0..len) with "[REDACTED]", within cap
+ * bytes. The new length. */
+size_t secrets_redact(char *buf, size_t len, size_t cap);
+
+/* Does one of the globs (fnmatch) name this variable? */
+bool secret_env_allowed(const char *name, const char *const *globs, size_t n);

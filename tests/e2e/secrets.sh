@@ -1,0 +1,66 @@
+#!/bin/sh
+# Secrets stay out (DESIGN.md invariant 8): the guest starts without the
+# environment variables that look like secrets, unless --allow-env names
+# them; --env sets one; and no secret value reaches the audit log or the
+# trace in clear, whether the guest has it (a passed token used in a path,
+# an argv, a DNS name) or types a token-shaped string itself.
+. "${SRC_DIR:-$(dirname "$0")/..}/e2e/lib.sh"
+
+TOKEN=ghp_e2eTOKENe2eTOKENe2eTOKENe2eTOKEN0123
+AKEY=AKIAE2EEXAMPLE123456
+SKEY=wJalrXUtnFEMI/K7MDENG/e2eEXAMPLEKEY
+# (word-split on purpose: no value has a space)
+SECRETS="AWS_ACCESS_KEY_ID=$AKEY AWS_SECRET_ACCESS_KEY=$SKEY GITHUB_TOKEN=$TOKEN
+MY_SERVICE_API_KEY=keykeykey123 DB_PASSWORD=correct-horse SSH_AUTH_SOCK=/tmp/agent.sock
+INNOCENT_NAME=Bearer:$TOKEN AWS_REGION=eu-west-1 HARMLESS=hello"
+
+# --- scrubbed by default ------------------------------------------------------
+run "$T/o" "$T/e" env $SECRETS "$INTERPOSE" --audit="$T/a1.jsonl" --trace -- env
+check_eq "default: status" 0 "$rc"
+for v in AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY GITHUB_TOKEN MY_SERVICE_API_KEY DB_PASSWORD SSH_AUTH_SOCK INNOCENT_NAME; do
+  check_nomatch "default: $v removed" "^$v=" "$T/o"
+done
+check_match "default: an ordinary variable stays" '^HARMLESS=hello$' "$T/o"
+check_match "default: AWS_REGION is no credential" '^AWS_REGION=eu-west-1$' "$T/o"
+check_match "default: PATH stays" '^PATH=' "$T/o"
+check_match "default: the start record names what was removed" '"env_removed":"[^"]*GITHUB_TOKEN' "$T/a1.jsonl"
+for f in "$T/o" "$T/e" "$T/a1.jsonl"; do
+  check_nomatch "default: no secret value in $(basename "$f")" "$TOKEN|$AKEY|e2eEXAMPLEKEY|keykeykey123|correct-horse" "$f"
+done
+# Natively (the control): the same command sees them all.
+run "$T/n" "$T/ne" env $SECRETS env
+check_match "natively the token is there (control)" "^GITHUB_TOKEN=$TOKEN\$" "$T/n"
+
+# --- passed by name or glob, and set ----------------------------------------------
+run "$T/o" "$T/e" env $SECRETS "$INTERPOSE" --audit="$T/a2.jsonl" --allow-env=GITHUB_TOKEN --allow-env='AWS_*' \
+  --env=EXTRA=set-by-flag -- env
+check_match "--allow-env: named" "^GITHUB_TOKEN=$TOKEN\$" "$T/o"
+check_match "--allow-env: a glob" "^AWS_SECRET_ACCESS_KEY=$SKEY\$" "$T/o"
+check_nomatch "--allow-env: others still removed" '^DB_PASSWORD=' "$T/o"
+check_match "--env: set" '^EXTRA=set-by-flag$' "$T/o"
+run "$T/o" "$T/e" "$INTERPOSE" --env=NOVALUE -- true
+check_eq "--env without =: refused" 125 "$rc"
+check_match "--env without =: says how" 'give NAME=VALUE' "$T/e"
+
+# --- a passed secret never in clear in the log or the trace ------------------------
+mkdir -p "$T/home/.ssh"
+echo key >"$T/home/.ssh/$TOKEN"
+run "$T/o" "$T/e" env $SECRETS HOME="$T/home" "$INTERPOSE" --audit="$T/a3.jsonl" --trace-file="$T/t3" --allow-env=GITHUB_TOKEN -- \
+  sh -c 'cat "$HOME/.ssh/$GITHUB_TOKEN"; sh -c "exit 0" "$GITHUB_TOKEN"; getent hosts "$GITHUB_TOKEN.example.invalid"; echo done'
+check_match "a passed token: the guest ran" '^done$' "$T/o"
+check_match "a passed token: the denied read is in the log" '\.ssh/\[REDACTED\].*"decision":"deny"' "$T/a3.jsonl"
+check_match "a passed token: the exec's argv, redacted" 'exit 0.{0,8}\[REDACTED\].*"decision":"exec"' "$T/a3.jsonl"
+check_match "a passed token: the DNS name, redacted" '\[REDACTED\]\.example\.invalid' "$T/a3.jsonl"
+check_nomatch "a passed token: not in the log" "$TOKEN" "$T/a3.jsonl"
+check_nomatch "a passed token: not in the trace" "$TOKEN" "$T/t3"
+check_match "a passed token: the trace has the calls" 'cat.*\.ssh/\[REDACTED\]' "$T/t3"
+check_true "the redacted log verifies" "$INTERPOSE" audit verify "$T/a3.jsonl"
+
+# --- a token-shaped string the guest types itself ---------------------------------------
+typed=sk-ant-api03-TYPEDtypedTYPEDtypedTYPED0123
+run "$T/o" "$T/e" "$INTERPOSE" --audit="$T/a4.jsonl" --trace-file="$T/t4" -- sh -c "cat /root/.aws/$typed; echo ok"
+check_nomatch "a typed token: not in the log" "$typed" "$T/a4.jsonl"
+check_nomatch "a typed token: not in the trace" "$typed" "$T/t4"
+check_match "a typed token: redacted where it was" '\[REDACTED\]' "$T/a4.jsonl"
+
+finish

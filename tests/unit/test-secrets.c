@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* Secrets: which variables are secrets, which values are token-shaped, and
+ * their redaction (sentry/secrets.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "guest.h"
+#include "sentry/secrets.h"
+
+static void names(void)
+{
+        static const char *const secret[] = {
+                "GITHUB_TOKEN",
+                "GH_TOKEN",
+                "NPM_TOKEN",
+                "VAULT_TOKEN",
+                "ANTHROPIC_API_KEY",
+                "OPENAI_API_KEY",
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN",
+                "MY_APP_SECRET",
+                "CLIENT_SECRET_VALUE",
+                "DB_PASSWORD",
+                "PGPASSWORD",
+                "MYSQL_PWD",
+                "SMTP_PASS",
+                "STRIPE_KEY",
+                "GITLAB_PAT",
+                "SSH_AUTH_SOCK",
+                "google_application_credentials",
+                "Some_Private_Key_Path",
+        };
+        static const char *const plain[] = {
+                "PATH",
+                "HOME",
+                "PWD",
+                "OLDPWD",
+                "LANG",
+                "TERM",
+                "SHELL",
+                "USER",
+                "AWS_REGION",
+                "AWS_CA_BUNDLE",
+                "AWS_DEFAULT_PROFILE",
+                "KEYBOARD",
+                "XAUTHORITY",
+                "DBUS_SESSION_BUS_ADDRESS",
+                "MANPATH",
+                "TOX_TESTENV_PASSENV",
+                "SSH_AGENT_PID",
+                "PYENV_ROOT",
+                "EDITOR",
+                "MONKEY",
+        };
+        for (size_t i = 0; i < sizeof(secret) / sizeof(*secret); i++)
+                CHECK(secret_name(secret[i]), "%s is a secret's name", secret[i]);
+        for (size_t i = 0; i < sizeof(plain) / sizeof(*plain); i++)
+                CHECK(!secret_name(plain[i]), "%s is not a secret's name", plain[i]);
+}
+
+static void shapes(void)
+{
+        static const char *const shaped[] = {
+                "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+                "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
+                "AKIAIOSFODNN7EXAMPLE",
+                "sk-ant-api03-abcdefghijklmnopqrstuvwxyz012345",
+                "sk-proj-abcdefghijklmnopqrstuvwxyz012345",
+                "xoxb-123456789012-123456789012-abcdefghijklmnop",
+                "glpat-abcdefghij0123456789",
+                "AIzaSyA-abcdefghijklmnopqrstuvwxyz0123456",
+                "npm_abcdefghijklmnopqrstuvwxyz0123456789",
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n",
+                "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_"
+                "XgL0n3I9PlFUP0THsR8U",
+                "https://user:hunter2@example.com/repo.git",
+                "Bearer ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        };
+        static const char *const plain[] = {
+                "/usr/local/bin:/usr/bin:/bin",
+                "en_US.UTF-8",
+                "xterm-256color",
+                "ghp_short",
+                "sk-notakey",
+                "https://example.com/path",
+                "AKIA",
+                "eyJ-not-a-jwt",
+                "-----BEGIN CERTIFICATE-----",
+        };
+        for (size_t i = 0; i < sizeof(shaped) / sizeof(*shaped); i++)
+                CHECK(secret_shaped(shaped[i]), "'%.30s' is token-shaped", shaped[i]);
+        for (size_t i = 0; i < sizeof(plain) / sizeof(*plain); i++)
+                CHECK(!secret_shaped(plain[i]), "'%s' is not token-shaped", plain[i]);
+}
+
+static void redaction(void)
+{
+        char buf[512];
+        size_t n;
+
+        secrets_add("correct horse battery");
+        secrets_add("pa\"ss\\word!"); /* as escaped in JSON */
+        secrets_add("short");         /* too short to redact: left alone */
+        snprintf(buf, sizeof(buf),
+                 "{\"args\":\"echo correct horse battery\",\"path\":\"/x/pa\\\"ss\\\\word!/y\","
+                 "\"dns\":\"AKIAIOSFODNN7EXAMPLE.evil.test\",\"short\":\"short\"}");
+        n = secrets_redact(buf, strlen(buf), sizeof(buf));
+        CHECK(n == strlen(buf), "length");
+        CHECK(!strstr(buf, "horse"), "a registered value: %s", buf);
+        CHECK(!strstr(buf, "word!"), "a registered value as a JSON string holds it: %s", buf);
+        CHECK(!strstr(buf, "AKIA"), "a token shape: %s", buf);
+        CHECK(strstr(buf, "\"short\":\"short\""), "a short value is left: %s", buf);
+        CHECK(strstr(buf, "echo [REDACTED]") && strstr(buf, "[REDACTED].evil.test"), "marked: %s", buf);
+        /* A shape that ends the buffer, which is just big enough. */
+        char tight[41] = "x ghp_";
+        memset(tight + 6, 'a', 34);
+        n = secrets_redact(tight, 40, sizeof(tight));
+        CHECK(n == strlen("x [REDACTED]") && !strcmp(tight, "x [REDACTED]"), "tight: %s", tight);
+        const char *const globs[] = { "AWS_*", "GITHUB_TOKEN" };
+        CHECK(secret_env_allowed("AWS_SECRET_ACCESS_KEY", globs, 2), "a glob");
+        CHECK(!secret_env_allowed("GH_TOKEN", globs, 2), "not named");
+}
+
+int main(void)
+{
+        names();
+        shapes();
+        redaction();
+        return guest_result();
+}
