@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <nettle/sha2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,7 +23,7 @@ static void hex(const uint8_t *d, size_t n, char *out)
         out[2 * n] = '\0';
 }
 
-static void sha256_hex(const char *buf, size_t n, char out[AUDIT_HASH_HEX])
+void audit_sha256_hex(const char *buf, size_t n, char out[AUDIT_HASH_HEX])
 {
         struct sha256_ctx ctx;
         uint8_t digest[SHA256_DIGEST_SIZE];
@@ -110,7 +111,7 @@ int audit_write(struct audit *a, const struct audit_record *r)
         /* No secret in clear (secrets.h): redacted before the hash. */
         len = secrets_redact(buf, len, RECORD_MAX);
         len += (size_t)snprintf(buf + len, RECORD_MAX + 128 - len, ",\"prev\":\"%s\"", a->prev);
-        sha256_hex(buf, len, hash);
+        audit_sha256_hex(buf, len, hash);
         len += (size_t)snprintf(buf + len, RECORD_MAX + 128 - len, ",\"hash\":\"%s\"}\n", hash);
         ret = write_all(a->fd, buf, len);
         if (ret == 0) {
@@ -129,28 +130,44 @@ void audit_head(struct audit *a, char out[AUDIT_HASH_HEX])
         pthread_mutex_unlock(&a->lock);
 }
 
-/* Check one line: returns 0 and updates prev when its link and hash hold. */
-static int verify_line(char *line, size_t n, char prev[AUDIT_HASH_HEX])
+static long long seq_of(const char *line)
+{
+        return strncmp(line, "{\"seq\":", 7) ? -1 : strtoll(line + 7, NULL, 10);
+}
+
+/* Check one line: returns 0 and updates prev when its link and hash hold;
+ * else says what is wrong with it in why. */
+static int verify_line(char *line, size_t n, char prev[AUDIT_HASH_HEX], long long want_seq, const char **why)
 {
         static const char hkey[] = ",\"hash\":\"";
         static const char pkey[] = ",\"prev\":\"";
         char want[AUDIT_HASH_HEX];
         size_t body = n - (sizeof(hkey) - 1) - 64 - 2;
+        long long seq;
 
         if (n < sizeof(hkey) + 64 + 2 + sizeof(pkey) + 64 || line[n - 1] != '}' || line[n - 2] != '"' ||
-            memcmp(line + body, hkey, sizeof(hkey) - 1) != 0)
+            memcmp(line + body, hkey, sizeof(hkey) - 1) != 0 ||
+            memcmp(line + body - 64 - 1 - (sizeof(pkey) - 1), pkey, sizeof(pkey) - 1) != 0) {
+                *why = "not a record of an audit log (cut short, or written by hand)";
                 return -EBADMSG;
-        if (memcmp(line + body - 64 - 1 - (sizeof(pkey) - 1), pkey, sizeof(pkey) - 1) != 0 ||
-            memcmp(line + body - 64 - 1, prev, 64) != 0)
+        }
+        audit_sha256_hex(line, body, want);
+        if (memcmp(want, line + body + sizeof(hkey) - 1, 64) != 0) {
+                *why = "the record was edited (its hash does not match its content)";
                 return -EBADMSG;
-        sha256_hex(line, body, want);
-        if (memcmp(want, line + body + sizeof(hkey) - 1, 64) != 0)
+        }
+        if (memcmp(line + body - 64 - 1, prev, 64) != 0) {
+                seq = seq_of(line);
+                *why = seq > want_seq   ? "records are missing before it (dropped)"
+                       : seq < want_seq ? "it is out of order (records reordered or repeated)"
+                                        : "the record before it was replaced, or this one inserted";
                 return -EBADMSG;
+        }
         memcpy(prev, want, AUDIT_HASH_HEX);
         return 0;
 }
 
-long audit_verify(int fd, long *ret_line, char head[AUDIT_HASH_HEX])
+long audit_verify(int fd, long *ret_line, char head[AUDIT_HASH_HEX], const char **ret_why)
 {
         _cleanup_free_ char *line = NULL;
         FILE *f = fdopen(dup(fd), "r");
@@ -158,6 +175,8 @@ long audit_verify(int fd, long *ret_line, char head[AUDIT_HASH_HEX])
         size_t cap = 0;
         ssize_t n;
         long count = 0;
+        long long want_seq = 0;
+        const char *why = "";
 
         if (!f)
                 return -errno;
@@ -166,11 +185,14 @@ long audit_verify(int fd, long *ret_line, char head[AUDIT_HASH_HEX])
         while ((n = getline(&line, &cap, f)) > 0) {
                 if (line[n - 1] == '\n')
                         line[--n] = '\0';
-                if (verify_line(line, (size_t)n, prev) < 0) {
+                if (verify_line(line, (size_t)n, prev, want_seq, &why) < 0) {
                         fclose(f);
                         *ret_line = count + 1;
+                        if (ret_why)
+                                *ret_why = why;
                         return -EBADMSG;
                 }
+                want_seq = seq_of(line) + 1;
                 count++;
         }
         fclose(f);

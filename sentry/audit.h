@@ -50,6 +50,9 @@ void audit_head(struct audit *a, char out[AUDIT_HASH_HEX]);
  * never writes past cap. Returns the new length. */
 size_t audit_json_escape(char *buf, size_t len, size_t cap, const char *s);
 
+/* SHA-256 of buf in hex (the chain's hash). */
+void audit_sha256_hex(const char *buf, size_t n, char out[AUDIT_HASH_HEX]);
+
 /* Verify a log read from fd: every hash and link. Returns the number of
  * records, or -EBADMSG with *ret_line set to the first bad line. */
-long audit_verify(int fd, long *ret_line, char head[AUDIT_HASH_HEX]);
+long audit_verify(int fd, long *ret_line, char head[AUDIT_HASH_HEX], const char **ret_why);

@@ -405,7 +405,8 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         len = (size_t)snprintf(extra, sizeof(extra), "\"platform\":\"%s\",\"sync_wakeup\":%s,\"exe\":\"",
                                S.plat.ops->name, S.plat.sync_wakeup ? "true" : "false");
         len = audit_json_escape(extra, len, sizeof(extra) / 2, ctx->o->exe);
-        len += (size_t)snprintf(extra + len, sizeof(extra) - len, "\",\"env_removed\":\"");
+        len += (size_t)snprintf(extra + len, sizeof(extra) - len,
+                                "\",\"policy_hash\":\"%s\",\"env_removed\":\"", ctx->o->policy_hash);
         len = audit_json_escape(extra, len, sizeof(extra) - 2,
                                 ctx->o->env_scrubbed ? ctx->o->env_scrubbed : "");
         extra[len++] = '"';

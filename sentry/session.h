@@ -54,6 +54,9 @@ struct session_opts {
         /* Environment variables removed as secrets, comma-separated, for
          * the audit log's start record (names only). */
         char *env_scrubbed;
+        /* SHA-256 of the effective policy (as `policy show --json` prints
+         * it), bound into the audit log's first record. */
+        char policy_hash[65];
 };
 
 /* Run a whole session. Returns the exit code interpose should exit with:

@@ -17,6 +17,7 @@
 #include "../sentry/session.h"
 #include "config.h"
 #include "policy-options.h"
+#include "../sentry/audit.h"
 #include "../sentry/secrets.h"
 #include "../sentry/util.h"
 #include "verbs.h"
@@ -25,7 +26,8 @@ static void usage(FILE *f)
 {
         fprintf(f, "Usage: interpose [OPTIONS] [--] PROGRAM [ARGS...]\n"
                    "       interpose syscalls [--json]\n"
-                   "       interpose audit verify [--head=HASH] FILE\n"
+                   "       interpose audit verify [--head=HASH] FILE | show [FILTERS] FILE | summary "
+                   "[--json] FILE\n"
                    "       interpose policy check FILE | show [--profile=NAME] [--json] [...]\n"
                    "       interpose --help | --version\n"
                    "\n"
@@ -617,6 +619,18 @@ int main(int argc, char **argv)
                 o.policy = &policy;
         }
         o.env_scrubbed = scrub_environment(allow_env, n_allow_env, set_env, n_set_env);
+        if (o.policy) {
+                /* The policy the session ran under, bound into its log. */
+                char *text = NULL;
+                size_t tlen = 0;
+                FILE *m = open_memstream(&text, &tlen);
+                if (m) {
+                        policy_show(o.policy, m, true);
+                        fclose(m);
+                        audit_sha256_hex(text, tlen, o.policy_hash);
+                        free(text);
+                }
+        }
         r = session_run(&o);
         free(o.env_scrubbed);
         if (tmpdir[0])

@@ -100,28 +100,30 @@ check_match "audit verify counts the records" "^$log: $n records, chain intact, 
 
 # --- tampering ---------------------------------------------------------------------
 # tampered NAME LINE: verify must fail on $T/NAME and name line LINE.
+# A third argument: what verify must say was done.
 tampered() {
   run "$o" "$e" "$INTERPOSE" audit verify "$T/$1"
   check_eq "audit verify after $1: status" 1 "$rc"
   check_match "audit verify after $1: names line $2" "line $2:" "$e"
+  [ -n "${3:-}" ] && check_match "audit verify after $1: says it was $3" "line $2: hash chain broken: .*$3" "$e"
 }
 dl=$(grep -n '"decision":"deny"' "$log" | cut -d: -f1)
 sed "${dl}s/ESRCH/EPERM/" "$log" >"$T/edited"
 check_true "swap changed the log" sh -c "! cmp -s '$log' '$T/swapped'"
 check_true "edit changed the log" sh -c "! cmp -s '$log' '$T/edited'"
-tampered edited "$dl"
+tampered edited "$dl" edited
 sed "${dl}s/\"pid\":\\([0-9]\\)/\"pid\":1\\1/" "$log" >"$T/pid-edited"
 tampered pid-edited "$dl"
 sed "${n}s/\"status\":3/\"status\":0/" "$log" >"$T/status-edited"
 tampered status-edited "$n"
 sed "${dl}d" "$log" >"$T/deleted"
-tampered deleted "$dl"
+tampered deleted "$dl" dropped
 sed '1d' "$log" >"$T/first-deleted"
-tampered first-deleted 1
+tampered first-deleted 1 dropped
 awk 'NR == 2 { two = $0; next } NR == 3 { print; print two; next } { print }' "$log" >"$T/swapped"
-tampered swapped 2
+tampered swapped 2 dropped
 { cat "$log"; tail -n 1 "$log"; } >"$T/duplicated"
-tampered duplicated $((n + 1))
+tampered duplicated $((n + 1)) "out of order"
 # An edit whose record hash is recomputed still breaks the next link.
 "$PY" - "$log" "$dl" >"$T/rehashed" <<'EOF'
 import hashlib, sys
@@ -131,13 +133,40 @@ body = lines[i][: lines[i].rindex(',"hash":"')].replace("ESRCH", "EPERM")
 lines[i] = body + ',"hash":"%s"}' % hashlib.sha256(body.encode()).hexdigest()
 print("\n".join(lines))
 EOF
-tampered rehashed $((dl + 1))
+tampered rehashed $((dl + 1)) replaced
 # Dropping the tail, or rewriting the whole chain from an edit on, leaves a
 # chain that holds together: only the head the summary printed tells.
 head -n $((n - 1)) "$log" >"$T/truncated"
 run "$o" "$e" "$INTERPOSE" audit verify "$T/truncated"
 th=$(sed -n 's/.*, head \([0-9a-f]*\)$/\1/p' "$o" | cut -c1-16)
 check_ne "truncated log: its head differs from the summary's" "$summary_head" "$th"
+
+# --- show and summary ---------------------------------------------------------------
+run "$o" "$e" "$INTERPOSE" audit show --decision=deny "$log"
+check_eq "audit show: status" 0 "$rc"
+check_match "audit show --decision=deny: the refused kill" ' deny .* kill +kill\(1, 0\) -> -1 ESRCH' "$o"
+check_nomatch "audit show --decision=deny: nothing else" ' (exec|exit|start|end) ' "$o"
+run "$o" "$e" "$INTERPOSE" audit show --syscall=execve --since=2000-01-01 "$log"
+check_match "audit show --syscall=execve: the exec" ' exec .* execve ' "$o"
+check_nomatch "audit show --syscall=execve: only execs" ' kill ' "$o"
+run "$o" "$e" "$INTERPOSE" audit show --since=2999 "$log"
+check_eq "audit show --since in the future: nothing" "" "$(cat "$o")"
+run "$o" "$e" "$INTERPOSE" audit show --bogus "$log"
+check_eq "audit show with an unknown filter: refused" 125 "$rc"
+run "$o" "$e" "$INTERPOSE" audit summary --json "$log"
+check_eq "audit summary --json: status" 0 "$rc"
+check_true "audit summary --json: counts, denials, programs, head" "$PY" -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["decisions"]["deny"] >= 1 and s["decisions"]["start"] == 1, s["decisions"]
+assert any(d["name"] == "kill" for d in s["top_denied"]), s["top_denied"]
+assert any(p["name"].endswith("/sh") or p["name"].endswith("/dash") for p in s["programs"]), s["programs"]
+assert s["head"].startswith(sys.argv[2]) and len(s["policy_hash"]) == 64, (s["head"], s["policy_hash"])
+' "$o" "$summary_head"
+run "$o" "$e" "$INTERPOSE" audit summary "$log"
+check_match "audit summary: decisions" '^decisions:.* deny [0-9]+' "$o"
+check_match "audit summary: most denied" '^most denied:' "$o"
+check_match "the first record binds the session and the policy" '"decision":"start".*"policy_hash":"[0-9a-f]{64}"' "$log"
 
 # --- out of the guest's reach ---------------------------------------------------
 # While the guest runs, the log has no name, interpose's processes are not

@@ -3,6 +3,7 @@
  * chain that catches any edit, deletion or reordering. */
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -31,10 +32,13 @@ static int fresh_log(int records)
         return fd;
 }
 
+static const char *why;
+
 static long verify(int fd, long *line)
 {
         lseek(fd, 0, SEEK_SET);
-        return audit_verify(fd, line, NULL);
+        why = "";
+        return audit_verify(fd, line, NULL, &why);
 }
 
 /* Replace the file's contents with buf. */
@@ -64,6 +68,7 @@ int main(void)
         third[strlen("\"seq\":2,\"time\":\"2")] ^= 1;
         rewrite(fd, copy, (size_t)n);
         CHECK(verify(fd, &line) < 0 && line == 3, "edited record caught at line %ld", line);
+        CHECK(strstr(why, "edited") != NULL, "an edit is named: %s", why);
 
         /* Record 4 deleted. */
         memcpy(copy, buf, (size_t)n);
@@ -72,6 +77,32 @@ int main(void)
         memmove(third, fourth, (size_t)(copy + n - fourth));
         rewrite(fd, copy, (size_t)(n - (fourth - third)));
         CHECK(verify(fd, &line) < 0 && line == 4, "deleted record caught at line %ld", line);
+        CHECK(strstr(why, "missing") != NULL, "a deletion is named: %s", why);
+
+        /* Records 4 and 5 swapped. */
+        {
+                char *r4 = strstr(buf, "\"seq\":3,") - 1, *r5 = strstr(buf, "\"seq\":4,") - 1,
+                     *r6 = strstr(buf, "\"seq\":5,") - 1;
+                size_t a = (size_t)(r5 - r4), b = (size_t)(r6 - r5), head = (size_t)(r4 - buf);
+                memcpy(copy, buf, head);
+                memcpy(copy + head, r5, b);
+                memcpy(copy + head + b, r4, a);
+                memcpy(copy + head + a + b, r6, (size_t)(buf + n - r6));
+                rewrite(fd, copy, (size_t)n);
+                CHECK(verify(fd, &line) < 0 && line == 4 && strstr(why, "missing"), "swap: line %ld, %s",
+                      line, why);
+        }
+        /* A record repeated. */
+        {
+                char *r4 = strstr(buf, "\"seq\":3,") - 1, *r5 = strstr(buf, "\"seq\":4,") - 1;
+                size_t head = (size_t)(r5 - buf), a = (size_t)(r5 - r4);
+                memcpy(copy, buf, head);
+                memcpy(copy + head, r4, a);
+                memcpy(copy + head + a, r5, (size_t)(buf + n - r5));
+                rewrite(fd, copy, (size_t)n + a);
+                CHECK(verify(fd, &line) < 0 && line == 5 && strstr(why, "out of order"),
+                      "repeat: line %ld, %s", line, why);
+        }
 
         /* Truncation keeps a valid prefix: only the printed head can tell. */
         rewrite(fd, buf, (size_t)(strstr(buf, "\"seq\":5,") - 1 - buf));
