@@ -11,7 +11,9 @@
  *       { "path": "secrets", "deny": "all", "comment": "relative: in the workspace" }
  *     ],
  *     "net": { "allow": ["pypi.org:443", "*.pythonhosted.org:443"], "deny": [],
- *              "mode": "none", "dns_upstream": "10.0.0.2:53" }
+ *              "mode": "none", "dns_upstream": "10.0.0.2:53" },
+ *     "env": { "allow": ["GITHUB_TOKEN", "AWS_*"], "set": { "CI": "1" } },
+ *     "secrets": ["a value never to log in clear"]
  *   }
  *
  * Every problem is reported as FILE:LINE:COL. jansson gives positions for
@@ -251,6 +253,65 @@ static int load_net(const struct loader *l, struct policy *p, json_t *net)
         return 0;
 }
 
+static void push(char ***arr, size_t *n, const char *s)
+{
+        *arr = xrealloc(*arr, (*n + 1) * sizeof(**arr));
+        (*arr)[(*n)++] = xstrdup(s);
+}
+
+/* "env": { "allow": [GLOB...], "set": { NAME: VALUE } }; "secrets": [VALUE...]. */
+static int load_env(const struct loader *l, struct policy *p, json_t *env, json_t *secrets)
+{
+        const char *k;
+        json_t *x, *v;
+        char ptr[300];
+        size_t i;
+
+        if (env && !json_is_object(env))
+                return fail(l, "/env",
+                            "\"env\" is an object: {\"allow\": [GLOB...], \"set\": {NAME: VALUE}}");
+        json_object_foreach(env, k, x)
+        {
+                snprintf(ptr, sizeof(ptr), "/env/%s@key", k);
+                if (strcmp(k, "allow") && strcmp(k, "set") && strcmp(k, "comment"))
+                        return fail(l, ptr, "unknown key '%s' in \"env\" (known: allow, set, comment)", k);
+        }
+        x = env ? json_object_get(env, "allow") : NULL;
+        if (x && !json_is_array(x))
+                return fail(l, "/env/allow", "\"allow\" is a list of variable names or globs like \"AWS_*\"");
+        json_array_foreach(x, i, v)
+        {
+                snprintf(ptr, sizeof(ptr), "/env/allow/%zu", i);
+                if (!json_is_string(v) || !*json_string_value(v))
+                        return fail(l, ptr, "a variable name or glob, like \"GITHUB_TOKEN\"");
+                push(&p->env_allow, &p->n_env_allow, json_string_value(v));
+        }
+        x = env ? json_object_get(env, "set") : NULL;
+        if (x && !json_is_object(x))
+                return fail(l, "/env/set", "\"set\" is an object of NAME: VALUE strings");
+        json_object_foreach(x, k, v)
+        {
+                char *kv;
+                snprintf(ptr, sizeof(ptr), "/env/set/%s", k);
+                if (!json_is_string(v) || !*k || strchr(k, '='))
+                        return fail(l, ptr, "a variable's value is a string, its name has no '='");
+                kv = xmalloc(strlen(k) + strlen(json_string_value(v)) + 2);
+                sprintf(kv, "%s=%s", k, json_string_value(v));
+                push(&p->env_set, &p->n_env_set, kv);
+                free(kv);
+        }
+        if (secrets && !json_is_array(secrets))
+                return fail(l, "/secrets", "\"secrets\" is a list of values never to write in clear");
+        json_array_foreach(secrets, i, v)
+        {
+                snprintf(ptr, sizeof(ptr), "/secrets/%zu", i);
+                if (!json_is_string(v) || strlen(json_string_value(v)) < 6)
+                        return fail(l, ptr, "a secret is a string of 6 characters or more");
+                push(&p->secrets, &p->n_secrets, json_string_value(v));
+        }
+        return 0;
+}
+
 /* "read" or ["read", "list"] into rights. */
 static int rights_of(const struct loader *l, json_t *v, const char *ptr, unsigned *out)
 {
@@ -313,9 +374,12 @@ static int load(struct policy *p, struct loader *l, json_t *root, const char *ba
         {
                 snprintf(ptr, sizeof(ptr), "/%s@key", key);
                 if (strcmp(key, "profile") && strcmp(key, "workspace") && strcmp(key, "rules") &&
-                    strcmp(key, "net") && strcmp(key, "comment"))
+                    strcmp(key, "net") && strcmp(key, "env") && strcmp(key, "secrets") &&
+                    strcmp(key, "comment"))
                         return fail(l, ptr,
-                                    "unknown key '%s' (known: profile, workspace, rules, net, comment)", key);
+                                    "unknown key '%s' (known: profile, workspace, rules, net, env, secrets, "
+                                    "comment)",
+                                    key);
         }
         v = json_object_get(root, "profile");
         if (v) {
@@ -424,7 +488,10 @@ static int load(struct policy *p, struct loader *l, json_t *root, const char *ba
                 if (r < 0)
                         return fail(l, rules[i].ptr, "%s", e2.msg);
         }
-        return load_net(l, p, json_object_get(root, "net"));
+        r = load_net(l, p, json_object_get(root, "net"));
+        if (r < 0)
+                return r;
+        return load_env(l, p, json_object_get(root, "env"), json_object_get(root, "secrets"));
 }
 
 int policy_load_buffer(struct policy *p, const char *name, const char *text, size_t len,

@@ -70,6 +70,15 @@ void policy_free(struct policy *p)
         free(p->tmpdir);
         free(p->shmdir);
         net_policy_free(&p->net);
+        for (size_t i = 0; i < p->n_env_allow; i++)
+                free(p->env_allow[i]);
+        for (size_t i = 0; i < p->n_env_set; i++)
+                free(p->env_set[i]);
+        for (size_t i = 0; i < p->n_secrets; i++)
+                free(p->secrets[i]);
+        free(p->env_allow);
+        free(p->env_set);
+        free(p->secrets);
         policy_init(p);
 }
 

@@ -85,6 +85,10 @@ struct policy {
         struct policy_rule *rules;
         size_t n, cap;
         struct net_policy net; /* destinations (net.h) */
+        /* "env": the globs of secret-looking variables to pass, and
+         * NAME=VALUE pairs to set; "secrets": values to redact. */
+        char **env_allow, **env_set, **secrets;
+        size_t n_env_allow, n_env_set, n_secrets;
 };
 
 /* A message naming the problem, and for files where: "FILE:LINE:COL: ...". */

@@ -618,6 +618,20 @@ int main(int argc, char **argv)
                 setenv("TMPDIR", tmpdir, 1);
                 o.policy = &policy;
         }
+        /* The policy's "env" first, the command line's on top; its
+         * "secrets" are redacted like the environment's. */
+        if (o.policy) {
+                for (size_t i = 0; i < policy.n_env_allow && n_allow_env < 64; i++)
+                        allow_env[n_allow_env++] = policy.env_allow[i];
+                for (size_t i = 0; i < policy.n_secrets; i++)
+                        secrets_add(policy.secrets[i]);
+                if (policy.n_env_set + n_set_env <= 64) {
+                        memmove(set_env + policy.n_env_set, set_env, n_set_env * sizeof(*set_env));
+                        for (size_t i = 0; i < policy.n_env_set; i++)
+                                set_env[i] = policy.env_set[i];
+                        n_set_env += policy.n_env_set;
+                }
+        }
         o.env_scrubbed = scrub_environment(allow_env, n_allow_env, set_env, n_set_env);
         if (o.policy) {
                 /* The policy the session ran under, bound into its log. */

@@ -42,6 +42,23 @@ run "$T/o" "$T/e" "$INTERPOSE" --env=NOVALUE -- true
 check_eq "--env without =: refused" 125 "$rc"
 check_match "--env without =: says how" 'give NAME=VALUE' "$T/e"
 
+# --- the policy file's "env" and "secrets" -------------------------------------------
+cat >"$T/p.json" <<'EOF'
+{ "env": { "allow": ["GITHUB_TOKEN"], "set": { "FROM_POLICY": "yes" } },
+  "secrets": ["a-policy-secret-value"] }
+EOF
+run "$T/o" "$T/e" env $SECRETS "$INTERPOSE" --policy="$T/p.json" --audit="$T/a5.jsonl" -- \
+  sh -c 'env; sh -c "exit 0" a-policy-secret-value'
+check_match "policy env.allow: passed" "^GITHUB_TOKEN=$TOKEN\$" "$T/o"
+check_nomatch "policy env.allow: only what it names" '^DB_PASSWORD=' "$T/o"
+check_match "policy env.set: set" '^FROM_POLICY=yes$' "$T/o"
+check_nomatch "policy secrets: not in the log" 'a-policy-secret-value' "$T/a5.jsonl"
+check_match "policy secrets: redacted in the exec record" 'exit 0.{0,8}\[REDACTED\]' "$T/a5.jsonl"
+echo '{ "env": { "allow": "GITHUB_TOKEN" } }' >"$T/bad.json"
+run "$T/o" "$T/e" "$INTERPOSE" --policy="$T/bad.json" -- true
+check_eq "policy env.allow not a list: refused" 125 "$rc"
+check_match "policy env.allow not a list: FILE:LINE:COL" 'bad.json:1:[0-9]+: "allow" is a list' "$T/e"
+
 # --- a passed secret never in clear in the log or the trace ------------------------
 mkdir -p "$T/home/.ssh"
 echo key >"$T/home/.ssh/$TOKEN"
