@@ -37,6 +37,7 @@ struct sentry {
         pid_t initial_pgrp;              /* the process group the guest started in (the shell's job) */
         const char *hostname;            /* what uname(2) reports as nodename */
         int trace_fd;                    /* -1: no --trace */
+        bool backtrace;                  /* --backtrace: refusals record the guest's stack */
         int gofer_fd;                    /* our socket to the gofer */
         int gofer_gone;                  /* the gofer died: path calls fail with EIO (atomic) */
         bool paths;                      /* path calls are trapped and decided (a policy is in force) */

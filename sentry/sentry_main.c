@@ -288,6 +288,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         S.initial_pgrp = getpgrp();
         S.hostname = ctx->o->hostname ? ctx->o->hostname : "interpose";
         S.trace_fd = ctx->trace_fd;
+        S.backtrace = ctx->o->backtrace;
         S.gofer_fd = ctx->gofer_fd;
         S.paths = ctx->plat.paths;
         S.policy = ctx->o->policy;

@@ -18,6 +18,7 @@
 #include "../syscalls/decode.h"
 #include "../syscalls/filter.h"
 #include "../syscalls/handlers.h"
+#include "backtrace.h"
 #include "secrets.h"
 #include "sentry.h"
 #include "util.h"
@@ -380,6 +381,15 @@ static void report(struct sentry_call *c, const char *decoded, long result, bool
                  * policy saying no, and must not raise the summary line. */
                 __atomic_add_fetch(&s->denials, !strcmp(c->decision, "deny") || !strcmp(c->decision, "kill"),
                                    __ATOMIC_RELAXED);
+                /* --backtrace: where in the guest a refusal came from (the
+                 * caller is still stopped in its call). */
+                char withbt[sizeof(c->detail) + 4096];
+                if (s->backtrace && (!strcmp(c->decision, "deny") || !strcmp(c->decision, "kill"))) {
+                        size_t dl = (size_t)snprintf(withbt, sizeof(withbt), "%s%s", c->detail,
+                                                     c->detail[0] ? "," : "");
+                        if (guest_backtrace_json(c->ev.tid, withbt + dl, sizeof(withbt) - dl) > 0)
+                                r.extra = withbt;
+                }
                 int aw = audit_write(&s->audit, &r);
                 sentry_audit_grew(s);
                 if (aw < 0) {

@@ -42,6 +42,7 @@ struct session_opts {
         const char *trace_path; /* --trace-file=FILE, or NULL */
         bool trace;             /* --trace */
         bool summary;           /* --summary */
+        bool backtrace;         /* --backtrace */
         const struct platform_ops *platform;
         /* The file policy the gofer judges paths by; NULL: none yet (path
          * calls still run in the kernel, and the gofer grants nothing). */

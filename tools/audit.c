@@ -150,6 +150,12 @@ static int show_one(json_t *rec, void *ctx)
         if (what)
                 printf("        object: %s%s%s\n", what, *str(rec, "right") ? "  right: " : "",
                        str(rec, "right"));
+        json_t *bt = json_object_get(rec, "backtrace"), *fr;
+        size_t i;
+        json_array_foreach(bt, i, fr)
+        {
+                printf("        at %s\n", json_string_value(fr) ? json_string_value(fr) : "?");
+        }
         return 0;
 }
 

@@ -49,6 +49,7 @@ static void usage(FILE *f)
                    "  --allow-env=GLOB      pass environment variables that look like secrets\n"
                    "                        (removed otherwise: *_TOKEN, *SECRET*, *_KEY, ...)\n"
                    "  --env=NAME=VALUE      set one in the guest's environment\n"
+                   "  --backtrace           each refused call records the guest's stack in the audit log\n"
                    "  --allow-read=PATH, --allow-write=PATH, --allow-exec=PATH, --deny=PATH\n"
                    "                        extend the profile\n"
                    "  --net=none|host       network: none (default: only what --allow-net names,\n"
@@ -366,6 +367,7 @@ int main(int argc, char **argv)
                 { "timeout", required_argument, NULL, 1005 },
                 { "max-audit", required_argument, NULL, 1006 },
                 { "allow-env", required_argument, NULL, 1010 },
+                { "backtrace", no_argument, NULL, 1012 },
                 { "env", required_argument, NULL, 1011 },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
@@ -466,6 +468,9 @@ int main(int argc, char **argv)
                                         c == 1001 ? "max-procs" : "max-fds", optarg);
                                 return EXIT_INTERPOSE_FAILED;
                         }
+                        break;
+                case 1012:
+                        o.backtrace = true;
                         break;
                 case 1010:
                 case 1011:

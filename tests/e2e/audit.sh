@@ -168,6 +168,30 @@ check_match "audit summary: decisions" '^decisions:.* deny [0-9]+' "$o"
 check_match "audit summary: most denied" '^most denied:' "$o"
 check_match "the first record binds the session and the policy" '"decision":"start".*"policy_hash":"[0-9a-f]{64}"' "$log"
 
+# --- --backtrace: where in the guest a refusal came from -----------------------------
+if command -v gcc >/dev/null; then
+  cat >"$T/bt.c" <<'EOF'
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+__attribute__((noinline)) int read_ssh_key(const char *p) { int fd = open(p, O_RDONLY); if (fd >= 0) close(fd); return fd; }
+__attribute__((noinline)) int gather_credentials(void) { return read_ssh_key("/etc/shadow"); }
+int main(void) { printf("%d\n", gather_credentials()); return 0; }
+EOF
+  gcc -O1 -o "$T/bt" "$T/bt.c"
+  run "$o" "$e" "$INTERPOSE" --backtrace --audit="$T/bt.jsonl" -- "$T/bt"
+  check_eq "--backtrace: the program ran" "-1" "$(cat "$o")"
+  check_match "--backtrace: the refusal's stack, innermost first" \
+    '"decision":"deny".*"backtrace":\["0x[0-9a-f]+ [^"]*open[^"]*","0x[0-9a-f]+ read_ssh_key\+0x[0-9a-f]+","0x[0-9a-f]+ gather_credentials\+0x[0-9a-f]+","0x[0-9a-f]+ main\+' "$T/bt.jsonl"
+  check_true "--backtrace: the log verifies" "$INTERPOSE" audit verify "$T/bt.jsonl"
+  run "$o" "$e" "$INTERPOSE" audit show --decision=deny "$T/bt.jsonl"
+  check_match "--backtrace: audit show prints the frames" '^ +at 0x[0-9a-f]+ gather_credentials' "$o"
+  run "$o" "$e" "$INTERPOSE" --audit="$T/nobt.jsonl" -- "$T/bt"
+  check_nomatch "without --backtrace: no stack" '"backtrace"' "$T/nobt.jsonl"
+else
+  say "SKIP part: gcc is not installed"
+fi
+
 # --- out of the guest's reach ---------------------------------------------------
 # While the guest runs, the log has no name, interpose's processes are not
 # in the guest's /proc, no descriptor of theirs can be opened through it,

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest backtraces (--backtrace): where in the guest a denied call came
+ * from, unwound by libunwind's remote unwinder from the stopped thread's
+ * instruction and stack pointers (/proc/TID/syscall, which the kernel
+ * fills for a thread blocked in a call), reading its memory with
+ * process_vm_readv and its binaries' unwind tables through libunwind's
+ * ptrace helpers (which only read /proc/TID/maps and the files; no
+ * attach). Frames whose unwinding would need a register the stop does not
+ * show end the trace.
+ */
+#include "backtrace.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libunwind-ptrace.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "audit.h"
+#include "util.h"
+
+struct target {
+        pid_t tid;
+        unw_word_t ip, sp;
+        void *upt; /* libunwind's per-process state (maps, ELF images) */
+};
+
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
+{
+        struct target *t = arg;
+        struct iovec l = { val, sizeof(*val) }, r = { (void *)(uintptr_t)addr, sizeof(*val) };
+
+        (void)as;
+        if (write)
+                return -UNW_EINVAL;
+        return process_vm_readv(t->tid, &l, 1, &r, 1, 0) == (ssize_t)sizeof(*val) ? 0 : -UNW_EINVAL;
+}
+
+static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
+{
+        struct target *t = arg;
+
+        (void)as;
+        if (write)
+                return -UNW_EINVAL;
+        if (reg == UNW_REG_IP || reg == UNW_X86_64_RIP)
+                *val = t->ip;
+        else if (reg == UNW_REG_SP || reg == UNW_X86_64_RSP)
+                *val = t->sp;
+        else
+                return -UNW_EBADREG;
+        return 0;
+}
+
+static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need, void *arg)
+{
+        return _UPT_find_proc_info(as, ip, pi, need, ((struct target *)arg)->upt);
+}
+
+static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
+{
+        _UPT_put_unwind_info(as, pi, ((struct target *)arg)->upt);
+}
+
+static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *addr, void *arg)
+{
+        return _UPT_get_dyn_info_list_addr(as, addr, ((struct target *)arg)->upt);
+}
+
+static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t len, unw_word_t *off,
+                         void *arg)
+{
+        return _UPT_get_proc_name(as, addr, buf, len, off, ((struct target *)arg)->upt);
+}
+
+/* The stack and instruction pointers of a thread blocked in a call:
+ * "NR ARG... SP PC" in /proc/TID/syscall. */
+static int stopped_regs(pid_t tid, unw_word_t *sp, unw_word_t *ip)
+{
+        char path[64], buf[512];
+        unsigned long long v[9];
+
+        snprintf(path, sizeof(path), "/proc/%d/syscall", (int)tid);
+        if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
+                return -ESRCH;
+        if (sscanf(buf, "%llu %llx %llx %llx %llx %llx %llx %llx %llx", &v[0], &v[1], &v[2], &v[3], &v[4],
+                   &v[5], &v[6], &v[7], &v[8]) != 9)
+                return -EAGAIN; /* "running", or no call */
+        *sp = v[7];
+        *ip = v[8];
+        return 0;
+}
+
+size_t guest_backtrace_json(pid_t tid, char *out, size_t cap)
+{
+        unw_accessors_t acc = { .find_proc_info = find_proc_info,
+                                .put_unwind_info = put_unwind_info,
+                                .get_dyn_info_list_addr = get_dyn_info_list_addr,
+                                .access_mem = access_mem,
+                                .access_reg = access_reg,
+                                .get_proc_name = get_proc_name };
+        struct target t = { .tid = tid };
+        unw_addr_space_t as;
+        unw_cursor_t cur;
+        size_t len;
+        int frames = 0;
+
+        if (cap < 32 || stopped_regs(tid, &t.sp, &t.ip) < 0)
+                return 0;
+        as = unw_create_addr_space(&acc, 0);
+        if (!as)
+                return 0;
+        t.upt = _UPT_create(tid);
+        len = (size_t)snprintf(out, cap, "\"backtrace\":[");
+        if (t.upt && unw_init_remote(&cur, as, &t) == 0) {
+                do {
+                        unw_word_t ip = 0, off = 0;
+                        char name[256], frame[400];
+                        if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || ip == 0)
+                                break;
+                        if (unw_get_proc_name(&cur, name, sizeof(name), &off) < 0)
+                                snprintf(name, sizeof(name), "?");
+                        snprintf(frame, sizeof(frame), "%#llx %s+%#llx", (unsigned long long)ip, name,
+                                 (unsigned long long)off);
+                        if (len + strlen(frame) + 8 >= cap)
+                                break;
+                        len += (size_t)snprintf(out + len, cap - len, "%s\"", frames ? "," : "");
+                        len = audit_json_escape(out, len, cap - 4, frame);
+                        out[len++] = '"';
+                        frames++;
+                } while (frames < BACKTRACE_FRAMES && unw_step(&cur) > 0);
+        }
+        if (t.upt)
+                _UPT_destroy(t.upt);
+        unw_destroy_addr_space(as);
+        if (!frames)
+                return 0;
+        len += (size_t)snprintf(out + len, cap - len, "]");
+        return len < cap ? len : 0;
+}
