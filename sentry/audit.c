@@ -109,7 +109,7 @@ int audit_write(struct audit *a, const struct audit_record *r)
                 len += strlen(r->extra);
         }
         /* No secret in clear (secrets.h): redacted before the hash. */
-        len = secrets_redact(buf, len, RECORD_MAX);
+        len = secrets_redact_json(buf, len, RECORD_MAX);
         len += (size_t)snprintf(buf + len, RECORD_MAX + 128 - len, ",\"prev\":\"%s\"", a->prev);
         audit_sha256_hex(buf, len, hash);
         len += (size_t)snprintf(buf + len, RECORD_MAX + 128 - len, ",\"hash\":\"%s\"}\n", hash);

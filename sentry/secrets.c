@@ -181,14 +181,17 @@ static bool json_form(const char *v, char *out, size_t cap)
         return differs && !*v;
 }
 
-/* Where the earliest secret starts in s[0..len) and how long it is. */
-static bool find_secret(const char *s, size_t len, size_t *at, size_t *n)
+/* Where the earliest secret starts in s[0..len) and how long it is. In a
+ * JSON string a value is looked for only as JSON writes it (its raw form
+ * could match the text between two strings). */
+static bool find_secret(const char *s, size_t len, size_t *at, size_t *n, bool json)
 {
         size_t best = len, blen = 0;
         char esc[1024];
 
         for (size_t i = 0; i < nvalues; i++) {
-                const char *forms[2] = { values[i], json_form(values[i], esc, sizeof(esc)) ? esc : NULL };
+                bool differs = json_form(values[i], esc, sizeof(esc));
+                const char *forms[2] = { json && differs ? NULL : values[i], differs ? esc : NULL };
                 for (int f = 0; f < 2; f++) {
                         const char *p;
                         if (!forms[f])
@@ -214,18 +217,15 @@ static bool find_secret(const char *s, size_t len, size_t *at, size_t *n)
         return blen > 0;
 }
 
-size_t secrets_redact(char *buf, size_t len, size_t cap)
+/* Redact s[0..len) into out (at most cap bytes from o on); the new o. */
+static size_t redact_span(const char *s, size_t len, char *out, size_t o, size_t cap, bool json)
 {
-        _cleanup_free_ char *out = NULL;
-        size_t o = 0, at, n, pos = 0;
+        size_t at, n, pos = 0;
 
-        if (!find_secret(buf, len, &at, &n))
-                return len;
-        out = xmalloc(cap);
-        while (pos < len && find_secret(buf + pos, len - pos, &at, &n)) {
+        while (pos < len && find_secret(s + pos, len - pos, &at, &n, json)) {
                 if (o + at + sizeof(REDACTED) >= cap)
                         break;
-                memcpy(out + o, buf + pos, at);
+                memcpy(out + o, s + pos, at);
                 o += at;
                 memcpy(out + o, REDACTED, sizeof(REDACTED) - 1);
                 o += sizeof(REDACTED) - 1;
@@ -233,8 +233,62 @@ size_t secrets_redact(char *buf, size_t len, size_t cap)
         }
         if (pos < len) {
                 size_t rest = len - pos < cap - o - 1 ? len - pos : cap - o - 1;
-                memcpy(out + o, buf + pos, rest);
+                memcpy(out + o, s + pos, rest);
                 o += rest;
+        }
+        return o;
+}
+
+size_t secrets_redact(char *buf, size_t len, size_t cap)
+{
+        _cleanup_free_ char *out = NULL;
+        size_t o, at, n;
+
+        if (!find_secret(buf, len, &at, &n, false))
+                return len;
+        out = xmalloc(cap);
+        o = redact_span(buf, len, out, 0, cap, false);
+        memcpy(buf, out, o);
+        if (o < cap)
+                buf[o] = '\0';
+        return o;
+}
+
+size_t secrets_redact_json(char *buf, size_t len, size_t cap)
+{
+        _cleanup_free_ char *out = NULL;
+        size_t o = 0, at, n, i = 0;
+
+        if (!find_secret(buf, len, &at, &n, true))
+                return len;
+        out = xmalloc(cap);
+        /* Only inside string values: the keys, and the text between
+         * strings, are ours and keep the record's shape. */
+        while (i < len && o + 1 < cap) {
+                if (buf[i] != '"') {
+                        out[o++] = buf[i++];
+                        continue;
+                }
+                size_t start = ++i, end;
+                while (i < len && buf[i] != '"')
+                        i += buf[i] == '\\' && i + 1 < len ? 2 : 1;
+                end = i < len ? i : len;
+                size_t after = end + 1;
+                while (after < len && buf[after] == ' ')
+                        after++;
+                bool key = after < len && buf[after] == ':';
+                out[o++] = '"';
+                if (key) {
+                        size_t k = end - start < cap - o - 1 ? end - start : cap - o - 1;
+                        memcpy(out + o, buf + start, k);
+                        o += k;
+                } else {
+                        o = redact_span(buf + start, end - start, out, o, cap - 1, true);
+                }
+                if (i < len && o + 1 < cap) {
+                        out[o++] = '"';
+                        i++;
+                }
         }
         memcpy(buf, out, o);
         if (o < cap)

@@ -25,5 +25,9 @@ size_t secrets_count(void);
  * bytes. The new length. */
 size_t secrets_redact(char *buf, size_t len, size_t cap);
 
+/* The same for a JSON record: only inside its string values (never a key,
+ * never across strings), a value as JSON escapes it. */
+size_t secrets_redact_json(char *buf, size_t len, size_t cap);
+
 /* Does one of the globs (fnmatch) name this variable? */
 bool secret_env_allowed(const char *name, const char *const *globs, size_t n);

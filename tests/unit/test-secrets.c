@@ -117,6 +117,18 @@ static void redaction(void)
         memset(tight + 6, 'a', 34);
         n = secrets_redact(tight, 40, sizeof(tight));
         CHECK(n == strlen("x [REDACTED]") && !strcmp(tight, "x [REDACTED]"), "tight: %s", tight);
+        /* In a JSON record: keys and the text between strings are never
+         * touched, whatever the secret (a word that is also a key; one
+         * whose raw form spans two strings). */
+        secrets_add("decision");
+        secrets_add("ab\",\"cd");
+        snprintf(buf, sizeof(buf),
+                 "{\"decision\":\"deny\",\"x\":\"my "
+                 "decision\",\"p\":\"ab\",\"cd\":\"q\",\"r\":\"xab\\\",\\\"cdy\"}");
+        n = secrets_redact_json(buf, strlen(buf), sizeof(buf));
+        CHECK(!strcmp(buf, "{\"decision\":\"deny\",\"x\":\"my "
+                           "[REDACTED]\",\"p\":\"ab\",\"cd\":\"q\",\"r\":\"x[REDACTED]y\"}"),
+              "json: %s", buf);
         const char *const globs[] = { "AWS_*", "GITHUB_TOKEN" };
         CHECK(secret_env_allowed("AWS_SECRET_ACCESS_KEY", globs, 2), "a glob");
         CHECK(!secret_env_allowed("GH_TOKEN", globs, 2), "not named");
