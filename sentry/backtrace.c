@@ -12,10 +12,16 @@
 #include "backtrace.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
 #include <fcntl.h>
 #include <libunwind-ptrace.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 
 #include "audit.h"
@@ -93,6 +99,38 @@ static int stopped_regs(pid_t tid, unw_word_t *sp, unw_word_t *ip)
         return 0;
 }
 
+/* Do the names of the thread's executable mappings still name the files
+ * mapped (device and inode as the maps say)? The unwinder opens them by
+ * name; a guest that put something else there (a FIFO, a crafted file
+ * named "X (deleted)") gets no backtrace. */
+static bool maps_name_their_files(pid_t tid)
+{
+        _cleanup_free_ char *line = NULL;
+        char path[64];
+        size_t cap = 0;
+        bool ok = true;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/maps", (int)tid);
+        if (!(f = fopen(path, "re")))
+                return false;
+        while (ok && getline(&line, &cap, f) > 0) {
+                char perms[8], file[4096];
+                unsigned maj, min;
+                unsigned long long ino;
+                struct stat st;
+                file[0] = '\0';
+                if (sscanf(line, "%*x-%*x %7s %*x %x:%x %llu %4095[^\n]", perms, &maj, &min, &ino, file) < 4)
+                        continue;
+                if (!strchr(perms, 'x') || file[0] != '/')
+                        continue;
+                ok = lstat(file, &st) == 0 && S_ISREG(st.st_mode) && st.st_ino == ino &&
+                     major(st.st_dev) == maj && minor(st.st_dev) == min;
+        }
+        fclose(f);
+        return ok;
+}
+
 size_t guest_backtrace_json(pid_t tid, char *out, size_t cap)
 {
         unw_accessors_t acc = { .find_proc_info = find_proc_info,
@@ -107,7 +145,7 @@ size_t guest_backtrace_json(pid_t tid, char *out, size_t cap)
         size_t len;
         int frames = 0;
 
-        if (cap < 32 || stopped_regs(tid, &t.sp, &t.ip) < 0)
+        if (cap < 32 || stopped_regs(tid, &t.sp, &t.ip) < 0 || !maps_name_their_files(tid))
                 return 0;
         as = unw_create_addr_space(&acc, 0);
         if (!as)
@@ -139,4 +177,88 @@ size_t guest_backtrace_json(pid_t tid, char *out, size_t cap)
                 return 0;
         len += (size_t)snprintf(out + len, cap - len, "]");
         return len < cap ? len : 0;
+}
+
+/*
+ * The unwinder opens the files the guest's maps name, by name: a guest
+ * can put a FIFO there after mapping the file, and an open of it would
+ * wait for a writer. So it runs on a thread of its own, and the sentry
+ * waits for it a short while; one that does not come back is left to
+ * itself, and no further backtraces are taken this session.
+ */
+struct bt_job {
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool done, abandoned;
+        pid_t tid;
+        size_t len;
+        char buf[4096];
+};
+
+static bool bt_stuck;
+
+static void *bt_thread(void *arg)
+{
+        struct bt_job *j = arg;
+        size_t len = guest_backtrace_json(j->tid, j->buf, sizeof(j->buf));
+        bool abandoned;
+
+        pthread_mutex_lock(&j->lock);
+        j->len = len;
+        j->done = true;
+        abandoned = j->abandoned;
+        pthread_cond_signal(&j->cond);
+        pthread_mutex_unlock(&j->lock);
+        if (abandoned)
+                free(j);
+        return NULL;
+}
+
+size_t guest_backtrace_json_bounded(pid_t tid, char *out, size_t cap, unsigned timeout_ms)
+{
+        struct bt_job *j;
+        struct timespec until;
+        pthread_t t;
+        pthread_attr_t attr;
+        size_t len = 0;
+        bool done;
+
+        if (__atomic_load_n(&bt_stuck, __ATOMIC_RELAXED))
+                return 0;
+        j = xcalloc(1, sizeof(*j));
+        pthread_mutex_init(&j->lock, NULL);
+        pthread_cond_init(&j->cond, NULL);
+        j->tid = tid;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &attr, bt_thread, j) != 0) {
+                pthread_attr_destroy(&attr);
+                free(j);
+                return 0;
+        }
+        pthread_attr_destroy(&attr);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += timeout_ms / 1000;
+        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&j->lock);
+        while (!j->done)
+                if (pthread_cond_timedwait(&j->cond, &j->lock, &until) == ETIMEDOUT)
+                        break;
+        done = j->done;
+        if (done && j->len && j->len < cap) {
+                memcpy(out, j->buf, j->len + 1);
+                len = j->len;
+        }
+        if (!done) {
+                j->abandoned = true;
+                __atomic_store_n(&bt_stuck, true, __ATOMIC_RELAXED);
+        }
+        pthread_mutex_unlock(&j->lock);
+        if (done)
+                free(j);
+        return len;
 }

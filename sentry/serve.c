@@ -387,7 +387,8 @@ static void report(struct sentry_call *c, const char *decoded, long result, bool
                 if (s->backtrace && (!strcmp(c->decision, "deny") || !strcmp(c->decision, "kill"))) {
                         size_t dl = (size_t)snprintf(withbt, sizeof(withbt), "%s%s", c->detail,
                                                      c->detail[0] ? "," : "");
-                        if (guest_backtrace_json(c->ev.tid, withbt + dl, sizeof(withbt) - dl) > 0)
+                        if (guest_backtrace_json_bounded(c->ev.tid, withbt + dl, sizeof(withbt) - dl, 500) >
+                            0)
                                 r.extra = withbt;
                 }
                 int aw = audit_write(&s->audit, &r);

@@ -188,6 +188,31 @@ EOF
   check_match "--backtrace: audit show prints the frames" '^ +at 0x[0-9a-f]+ gather_credentials' "$o"
   run "$o" "$e" "$INTERPOSE" --audit="$T/nobt.jsonl" -- "$T/bt"
   check_nomatch "without --backtrace: no stack" '"backtrace"' "$T/nobt.jsonl"
+  # The unwinder opens the files the maps name: a guest that puts a FIFO
+  # where its own binary was cannot wedge the sentry with it.
+  cat >"$T/fifo.c" <<'EOF'
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  char self[PATH_MAX], fake[PATH_MAX + 16];
+  if (!realpath(argv[0], self)) return 2;
+  /* Its maps now say "SELF (deleted)": a FIFO of that name waits there. */
+  snprintf(fake, sizeof(fake), "%s (deleted)", self);
+  if (unlink(self) || mkfifo(fake, 0600)) { perror("setup"); return 2; }
+  for (int i = 0; i < 3; i++) open("/etc/shadow", O_RDONLY);
+  printf("alive\n");
+  return 0;
+}
+EOF
+  gcc -O1 -o "$T/fifo" "$T/fifo.c"
+  run "$o" "$e" "$INTERPOSE" --backtrace --audit="$T/fifo.jsonl" -- "$T/fifo"
+  check_eq "--backtrace and a FIFO where the binary was: the guest goes on" "0 alive" "$rc $(cat "$o")"
+  check_eq "--backtrace and a FIFO: each refusal recorded" 3 "$(grep -c '"decision":"deny".*shadow' "$T/fifo.jsonl")"
+  rm -f "$T/fifo (deleted)"
 else
   say "SKIP part: gcc is not installed"
 fi
