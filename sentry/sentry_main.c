@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/close_range.h>
+
 #include "../policy/policy.h"
 #include "../syscalls/handlers.h"
 #include "sentry.h"
@@ -113,6 +115,12 @@ __attribute__((noreturn)) static void guest_process(struct session_ctx *ctx, int
                 _exit(EXIT_INTERPOSE_FAILED);
         close(listener);
         close(sock);
+        /* Only stdin, stdout and stderr pass to the guest: an fd the user's
+         * shell or a CI runner left open (a credentials file, a socket)
+         * would hand it what its policy refuses by path (--keep-fds keeps
+         * them). */
+        if (!ctx->o->keep_fds)
+                syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
         sigprocmask(SIG_SETMASK, &ctx->orig_mask, NULL);
         execve(ctx->o->exe, ctx->o->argv, environ);
         err = errno;

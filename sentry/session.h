@@ -43,6 +43,7 @@ struct session_opts {
         bool trace;             /* --trace */
         bool summary;           /* --summary */
         bool backtrace;         /* --backtrace */
+        bool keep_fds;          /* --keep-fds: inherited fds above 2 pass to the guest */
         const struct platform_ops *platform;
         /* The file policy the gofer judges paths by; NULL: none yet (path
          * calls still run in the kernel, and the gofer grants nothing). */

@@ -1180,6 +1180,11 @@ long sys_openat2(struct sentry_call *c, int dirfd, uint64_t path, uint64_t howp,
                 return r;
         if (!t.given[0])
                 return -ENOENT;
+        /* The gofer died: every path fails, the kernel's lookups too. */
+        if (__atomic_load_n(&c->s->gofer_gone, __ATOMIC_ACQUIRE)) {
+                sentry_decide(c, "deny", "gofer-gone");
+                return -EIO;
+        }
         if (t.given[0] == '/' && !(how.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)))
                 start = fcntl(c->s->root_fd, F_DUPFD_CLOEXEC, 3);
         else

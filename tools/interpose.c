@@ -50,6 +50,7 @@ static void usage(FILE *f)
                    "                        (removed otherwise: *_TOKEN, *SECRET*, *_KEY, ...)\n"
                    "  --env=NAME=VALUE      set one in the guest's environment\n"
                    "  --backtrace           each refused call records the guest's stack in the audit log\n"
+                   "  --keep-fds            pass inherited file descriptors above 2 to the guest\n"
                    "  --allow-read=PATH, --allow-write=PATH, --allow-exec=PATH, --deny=PATH\n"
                    "                        extend the profile\n"
                    "  --net=none|host       network: none (default: only what --allow-net names,\n"
@@ -368,6 +369,7 @@ int main(int argc, char **argv)
                 { "max-audit", required_argument, NULL, 1006 },
                 { "allow-env", required_argument, NULL, 1010 },
                 { "backtrace", no_argument, NULL, 1012 },
+                { "keep-fds", no_argument, NULL, 1013 },
                 { "env", required_argument, NULL, 1011 },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
@@ -471,6 +473,9 @@ int main(int argc, char **argv)
                         break;
                 case 1012:
                         o.backtrace = true;
+                        break;
+                case 1013:
+                        o.keep_fds = true;
                         break;
                 case 1010:
                 case 1011:

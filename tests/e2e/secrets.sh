@@ -42,6 +42,14 @@ run "$T/o" "$T/e" "$INTERPOSE" --env=NOVALUE -- true
 check_eq "--env without =: refused" 125 "$rc"
 check_match "--env without =: says how" 'give NAME=VALUE' "$T/e"
 
+# --- an fd the caller left open -----------------------------------------------------
+echo "fd-secret" >"$T/cred.txt"
+run "$T/o" "$T/e" sh -c "exec 7<'$T/cred.txt'; exec '$INTERPOSE' -- sh -c 'cat <&7'"
+check_nomatch "an inherited fd: not the guest's" 'fd-secret' "$T/o"
+check_ne "an inherited fd: reading it fails" 0 "$rc"
+run "$T/o" "$T/e" sh -c "exec 7<'$T/cred.txt'; exec '$INTERPOSE' --keep-fds -- sh -c 'cat <&7'"
+check_match "--keep-fds: passed" '^fd-secret$' "$T/o"
+
 # --- the policy file's "env" and "secrets" -------------------------------------------
 cat >"$T/p.json" <<'EOF'
 { "env": { "allow": ["GITHUB_TOKEN"], "set": { "FROM_POLICY": "yes" } },
