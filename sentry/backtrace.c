@@ -99,7 +99,7 @@ static int stopped_regs(pid_t tid, unw_word_t *sp, unw_word_t *ip)
         return 0;
 }
 
-/* Do the names of the thread's executable mappings still name the files
+/* Do the names of the thread's mappings still name the files
  * mapped (device and inode as the maps say)? The unwinder opens them by
  * name; a guest that put something else there (a FIFO, a crafted file
  * named "X (deleted)") gets no backtrace. */
@@ -122,10 +122,18 @@ static bool maps_name_their_files(pid_t tid)
                 file[0] = '\0';
                 if (sscanf(line, "%*x-%*x %7s %*x %x:%x %llu %4095[^\n]", perms, &maj, &min, &ino, file) < 4)
                         continue;
-                if (!strchr(perms, 'x') || file[0] != '/')
+                (void)perms;
+                if (file[0] != '/')
                         continue;
-                ok = lstat(file, &st) == 0 && S_ISREG(st.st_mode) && st.st_ino == ino &&
-                     major(st.st_dev) == maj && minor(st.st_dev) == min;
+                /* Any mapping may hold a frame's address, and the unwinder
+                 * then opens its name: gone (a deleted file's name, a
+                 * memfd's) it cannot open; there, it must be that file. */
+                if (lstat(file, &st) < 0) {
+                        ok = errno == ENOENT;
+                        continue;
+                }
+                ok = S_ISREG(st.st_mode) && st.st_ino == ino && major(st.st_dev) == maj &&
+                     minor(st.st_dev) == min;
         }
         fclose(f);
         return ok;
@@ -200,8 +208,21 @@ static bool bt_stuck;
 static void *bt_thread(void *arg)
 {
         struct bt_job *j = arg;
-        size_t len = guest_backtrace_json(j->tid, j->buf, sizeof(j->buf));
+        volatile size_t len = 0;
+        sigjmp_buf jb;
         bool abandoned;
+
+        /* The unwinder parses the guest's binaries: one crafted to make
+         * it fault ends this backtrace, not the sentry (and libunwind,
+         * whose state the fault may have broken, is not used again). */
+        if (sigsetjmp(jb, 1) == 0) {
+                interpose_crash_escape(&jb);
+                len = guest_backtrace_json(j->tid, j->buf, sizeof(j->buf));
+                interpose_crash_escape(NULL);
+        } else {
+                __atomic_store_n(&bt_stuck, true, __ATOMIC_RELAXED);
+                len = 0;
+        }
 
         pthread_mutex_lock(&j->lock);
         j->len = len;

@@ -11,6 +11,7 @@
 #include <libunwind.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,9 +51,29 @@ static void backtrace_to_stderr(void)
         }
 }
 
+/* A thread that runs code which may fault on input it does not trust
+ * (the guest backtrace's unwinder) leaves through here instead. */
+static __thread sigjmp_buf *escape;
+
+void interpose_crash_escape(sigjmp_buf *jb)
+{
+        escape = jb;
+}
+
+static void on_crash(int sig);
+
 static void on_crash(int sig)
 {
         char msg[128];
+
+        if (escape) {
+                sigjmp_buf *jb = escape;
+                struct sigaction sa = { .sa_handler = on_crash, .sa_flags = SA_ONSTACK | SA_RESETHAND };
+                escape = NULL;
+                sigemptyset(&sa.sa_mask);
+                sigaction(sig, &sa, NULL); /* SA_RESETHAND took it away */
+                siglongjmp(*jb, sig);
+        }
 
         if (report_dirfd >= 0)
                 report_fd = openat(report_dirfd, report_name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

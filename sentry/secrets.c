@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util.h"
 
@@ -86,28 +87,42 @@ static size_t toklen(const char *s, size_t max)
         return n;
 }
 
-/* Known token formats: a prefix, then at least min token characters. */
+/* Known token formats: a prefix (any case: a DNS name is lowercased),
+ * then at least min token characters (letters and digits only, for some). */
 static const struct {
         const char *prefix;
         size_t min;
+        bool alnum;
 } shapes[] = {
-        { "ghp_", 30 },        { "gho_", 30 },     { "ghu_", 30 },     { "ghs_", 30 },     { "ghr_", 30 },
-        { "github_pat_", 30 }, { "glpat-", 20 },   { "xoxb-", 20 },    { "xoxp-", 20 },    { "xoxa-", 20 },
-        { "xoxs-", 20 },       { "xapp-", 20 },    { "sk-ant-", 20 },  { "sk-proj-", 20 }, { "sk-", 32 },
-        { "sk_live_", 20 },    { "rk_live_", 20 }, { "sk_test_", 20 }, { "AKIA", 16 },     { "ASIA", 16 },
-        { "AIza", 35 },        { "npm_", 36 },     { "hf_", 30 },      { "pypi-", 40 },    { "dop_v1_", 40 },
-        { "SG.", 40 },         { "shpat_", 30 },   { "ya29.", 30 },
+        { "ghp_", 30, false },     { "gho_", 30, false },     { "ghu_", 30, false },
+        { "ghs_", 30, false },     { "ghr_", 30, false },     { "github_pat_", 30, false },
+        { "glpat-", 20, false },   { "xoxb-", 20, false },    { "xoxp-", 20, false },
+        { "xoxa-", 20, false },    { "xoxs-", 20, false },    { "xapp-", 20, false },
+        { "sk-ant-", 20, false },  { "sk-proj-", 20, false }, { "sk-", 32, false },
+        { "sk_live_", 20, false }, { "rk_live_", 20, false }, { "sk_test_", 20, false },
+        { "AKIA", 16, true },      { "ASIA", 16, true },      { "AIza", 35, false },
+        { "npm_", 36, true },      { "hf_", 30, true },       { "pypi-", 40, false },
+        { "dop_v1_", 40, false },  { "SG.", 40, false },      { "shpat_", 30, false },
+        { "ya29.", 30, false },
 };
+
+static size_t alnumlen(const char *s, size_t max)
+{
+        size_t n = 0;
+        while (n < max && isalnum((unsigned char)s[n]))
+                n++;
+        return n;
+}
 
 /* Length of a token-shaped string at s (0: none). */
 static size_t shape_at(const char *s, size_t left)
 {
         for (size_t i = 0; i < sizeof(shapes) / sizeof(*shapes); i++) {
                 size_t k = strlen(shapes[i].prefix);
-                if (left >= k && !memcmp(s, shapes[i].prefix, k)) {
-                        size_t n = toklen(s + k, left - k);
-                        if (n >= shapes[i].min)
-                                return k + n;
+                if (left >= k && !strncasecmp(s, shapes[i].prefix, k)) {
+                        size_t n = shapes[i].alnum ? alnumlen(s + k, left - k) : toklen(s + k, left - k);
+                        if (n >= shapes[i].min && (!shapes[i].alnum || k + n >= left || !tokch(s[k + n])))
+                                return k + toklen(s + k, left - k);
                 }
         }
         /* A PEM private key. */
@@ -181,6 +196,16 @@ static bool json_form(const char *v, char *out, size_t cap)
         return differs && !*v;
 }
 
+static const char *memcasemem(const char *h, size_t hl, const char *n, size_t nl)
+{
+        if (!nl || nl > hl)
+                return NULL;
+        for (size_t i = 0; i + nl <= hl; i++)
+                if (!strncasecmp(h + i, n, nl))
+                        return h + i;
+        return NULL;
+}
+
 /* Where the earliest secret starts in s[0..len) and how long it is. In a
  * JSON string a value is looked for only as JSON writes it (its raw form
  * could match the text between two strings). */
@@ -196,7 +221,7 @@ static bool find_secret(const char *s, size_t len, size_t *at, size_t *n, bool j
                         const char *p;
                         if (!forms[f])
                                 continue;
-                        p = memmem(s, len, forms[f], strlen(forms[f]));
+                        p = memcasemem(s, len, forms[f], strlen(forms[f]));
                         if (p && (size_t)(p - s) < best) {
                                 best = (size_t)(p - s);
                                 blen = strlen(forms[f]);
@@ -224,7 +249,7 @@ static size_t redact_span(const char *s, size_t len, char *out, size_t o, size_t
 
         while (pos < len && find_secret(s + pos, len - pos, &at, &n, json)) {
                 if (o + at + sizeof(REDACTED) >= cap)
-                        break;
+                        return o; /* no room: cut here, never copy the rest in clear */
                 memcpy(out + o, s + pos, at);
                 o += at;
                 memcpy(out + o, REDACTED, sizeof(REDACTED) - 1);
@@ -248,7 +273,52 @@ size_t secrets_redact(char *buf, size_t len, size_t cap)
                 return len;
         out = xmalloc(cap);
         o = redact_span(buf, len, out, 0, cap, false);
+        /* A line stays a line. */
+        if (len && buf[len - 1] == '\n' && (!o || out[o - 1] != '\n')) {
+                if (o + 1 >= cap)
+                        o--;
+                out[o++] = '\n';
+        }
         memcpy(buf, out, o);
+        if (o < cap)
+                buf[o] = '\0';
+        return o;
+}
+
+size_t secrets_redact_raw(char *buf, size_t len, size_t cap, bool truncated)
+{
+        size_t o = secrets_redact(buf, len, cap);
+
+        if (!truncated || !nvalues)
+                goto shapes;
+        /* Cut short: the start of a secret at its end is one too. */
+        for (size_t i = 0; i < nvalues; i++) {
+                size_t vl = strlen(values[i]);
+                for (size_t k = vl - 1 < o ? vl - 1 : o; k >= 6; k--)
+                        if (!strncasecmp(buf + o - k, values[i], k)) {
+                                o -= k;
+                                goto cut;
+                        }
+        }
+shapes:
+        if (truncated)
+                /* A token shape running into the cut, however short. */
+                for (size_t p = 0; p < o; p++)
+                        if ((p == 0 || !tokch(buf[p - 1])))
+                                for (size_t i = 0; i < sizeof(shapes) / sizeof(*shapes); i++) {
+                                        size_t k = strlen(shapes[i].prefix);
+                                        if (p + k <= o && !strncasecmp(buf + p, shapes[i].prefix, k) &&
+                                            p + k + toklen(buf + p + k, o - p - k) == o) {
+                                                o = p;
+                                                goto cut;
+                                        }
+                                }
+        return o;
+cut:
+        if (o + sizeof(REDACTED) <= cap) {
+                memcpy(buf + o, REDACTED, sizeof(REDACTED) - 1);
+                o += sizeof(REDACTED) - 1;
+        }
         if (o < cap)
                 buf[o] = '\0';
         return o;

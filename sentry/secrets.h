@@ -25,6 +25,11 @@ size_t secrets_count(void);
  * bytes. The new length. */
 size_t secrets_redact(char *buf, size_t len, size_t cap);
 
+/* The same for a raw string about to be escaped and written (a decoded
+ * argument, a path); truncated: it was cut short, so the start of a
+ * secret or a token shape at its end is redacted too. */
+size_t secrets_redact_raw(char *buf, size_t len, size_t cap, bool truncated);
+
 /* The same for a JSON record: only inside its string values (never a key,
  * never across strings), a value as JSON escapes it. */
 size_t secrets_redact_json(char *buf, size_t len, size_t cap);

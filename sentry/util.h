@@ -2,6 +2,7 @@
 /* Small helpers shared by every library: ownership, allocation, errors. */
 #pragma once
 
+#include <setjmp.h>
 #include <signal.h>
 
 #include <errno.h>
@@ -79,3 +80,8 @@ void interpose_crash_handlers(const char *who, int dirfd, const char *audit_name
 
 /* The fault signals those handlers take (nobody else may read them). */
 void interpose_fault_signals(sigset_t *set);
+
+/* This thread runs code that may fault on untrusted input: a fault
+ * siglongjmps to jb (with the signal) instead of ending the process;
+ * NULL: faults are crashes again. */
+void interpose_crash_escape(sigjmp_buf *jb);

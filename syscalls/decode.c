@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "decode.h"
 
+#include "../sentry/secrets.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -32,8 +34,15 @@ __attribute__((format(printf, 2, 3))) static void put(struct out *o, const char 
                 o->len = o->len + (size_t)n < o->cap ? o->len + (size_t)n : o->cap - 1;
 }
 
-static void put_quoted(struct out *o, const char *s, size_t n, int truncated)
+static void put_quoted(struct out *o, const char *raw, size_t n, int truncated)
 {
+        /* Secrets out before escaping (the escaped text hides them). */
+        char s[STR_SHOWN + 32];
+        if (n >= STR_SHOWN)
+                n = STR_SHOWN - 1;
+        memcpy(s, raw, n);
+        s[n] = '\0';
+        n = secrets_redact_raw(s, n, sizeof(s), truncated);
         put(o, "\"");
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char)s[i];

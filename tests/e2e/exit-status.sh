@@ -92,17 +92,21 @@ check_eq "stdout holds stdout only" "to-out
 more-out" "$(cat "$o")"
 check_eq "stderr holds stderr only" "to-err" "$(cat "$e")"
 
-# Extra descriptors the caller passes are the guest's too.
+# Extra descriptors the caller leaves open are not the guest's (a file
+# its policy would refuse by path): only with --keep-fds.
 "$INTERPOSE" "$A" sh -c 'echo on-fd-3 >&3' 3>"$T/fd3" >"$o" 2>"$e"
-check_eq "fd 3 passed through: status" 0 "$?"
-check_eq "fd 3 passed through: content" "on-fd-3" "$(cat "$T/fd3")"
+check_ne "fd 3 not passed: status" 0 "$?"
+check_eq "fd 3 not passed: content" "" "$(cat "$T/fd3")"
+"$INTERPOSE" "$A" --keep-fds sh -c 'echo on-fd-3 >&3' 3>"$T/fd3" >"$o" 2>"$e"
+check_eq "fd 3 passed with --keep-fds: status" 0 "$?"
+check_eq "fd 3 passed with --keep-fds: content" "on-fd-3" "$(cat "$T/fd3")"
 
 # Closed standard descriptors stay closed in the guest: interpose's own
 # descriptors must not land there.
 for fd in 0 1 2; do
   probe="if [ -e /proc/self/fd/$fd ]; then echo open; else echo closed; fi >&9"
   eval "sh -c \"\$probe\" 9>\"\$T/n.fd\" </dev/null >/dev/null 2>/dev/null $fd>&-"
-  eval "\"\$INTERPOSE\" \"\$A\" sh -c \"\$probe\" 9>\"\$T/g.fd\" </dev/null >/dev/null 2>/dev/null $fd>&-"
+  eval "\"\$INTERPOSE\" \"\$A\" --keep-fds sh -c \"\$probe\" 9>\"\$T/g.fd\" </dev/null >/dev/null 2>/dev/null $fd>&-"
   check_eq "fd $fd closed by the caller: as seen inside (native: $(cat "$T/n.fd"))" "$(cat "$T/n.fd")" "$(cat "$T/g.fd")"
 done
 

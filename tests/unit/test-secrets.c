@@ -129,6 +129,30 @@ static void redaction(void)
         CHECK(!strcmp(buf, "{\"decision\":\"deny\",\"x\":\"my "
                            "[REDACTED]\",\"p\":\"ab\",\"cd\":\"q\",\"r\":\"x[REDACTED]y\"}"),
               "json: %s", buf);
+        /* Found in any case (a DNS name is lowercased), a token shape too. */
+        secrets_add("AKIAZ7QXW3RT5YUP2LMN");
+        snprintf(buf, sizeof(buf), "q akiaz7qxw3rt5yup2lmn.exfil.example and asiaabcdefghijklmnop9.x");
+        secrets_redact(buf, strlen(buf), sizeof(buf));
+        CHECK(!strcmp(buf, "q [REDACTED].exfil.example and [REDACTED].x"), "case: %s", buf);
+        /* A raw string cut short: the start of a registered value, or of a
+         * token shape, at its end. */
+        snprintf(buf, sizeof(buf), "0000 correct hor");
+        n = secrets_redact_raw(buf, strlen(buf), sizeof(buf), true);
+        CHECK(!strcmp(buf, "0000 [REDACTED]"), "cut value: %s", buf);
+        snprintf(buf, sizeof(buf), "0000 ghp_ABC");
+        n = secrets_redact_raw(buf, strlen(buf), sizeof(buf), true);
+        CHECK(!strcmp(buf, "0000 [REDACTED]"), "cut shape: %s", buf);
+        snprintf(buf, sizeof(buf), "0000 ghp_ABC");
+        n = secrets_redact_raw(buf, strlen(buf), sizeof(buf), false);
+        CHECK(!strcmp(buf, "0000 ghp_ABC"), "not cut: %s", buf);
+        /* No room: cut, never the rest in clear; a line stays a line. */
+        char small[32];
+        snprintf(small, sizeof(small), "a correct horse battery\n");
+        n = secrets_redact(small, strlen(small), 16);
+        CHECK(n < 16 && !strstr(small, "horse") && small[n - 1] == '\n', "small: %.*s", (int)n, small);
+        /* Not every hf_ is a Hugging Face token. */
+        CHECK(!secret_shaped("/data/hf_cache_for_transformers_models_x"), "a cache path");
+        CHECK(secret_shaped("hf_abcdefghijklmnopqrstuvwxyzABCDEFGH"), "a token");
         const char *const globs[] = { "AWS_*", "GITHUB_TOKEN" };
         CHECK(secret_env_allowed("AWS_SECRET_ACCESS_KEY", globs, 2), "a glob");
         CHECK(!secret_env_allowed("GH_TOKEN", globs, 2), "not named");
