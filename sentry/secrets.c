@@ -161,15 +161,31 @@ bool secret_shaped(const char *value)
         return false;
 }
 
-void secrets_add(const char *value)
+static void add_one(const char *value, size_t n)
 {
         /* Shorter values would redact common words. */
-        if (!value || strlen(value) < 6 || nvalues == SECRETS_MAX)
+        if (n < 6 || nvalues == SECRETS_MAX)
                 return;
         for (size_t i = 0; i < nvalues; i++)
-                if (!strcmp(values[i], value))
+                if (strlen(values[i]) == n && !strncmp(values[i], value, n))
                         return;
-        values[nvalues++] = xstrdup(value);
+        values[nvalues] = xmalloc(n + 1);
+        memcpy(values[nvalues], value, n);
+        values[nvalues++][n] = '\0';
+}
+
+void secrets_add(const char *value)
+{
+        const char *u, *colon, *at, *slash;
+
+        if (!value)
+                return;
+        add_one(value, strlen(value));
+        /* A URL's password on its own too: a tool may take it apart. */
+        if ((u = strstr(value, "://")) && (at = strchr(u + 3, '@')) &&
+            (colon = memchr(u + 3, ':', (size_t)(at - u - 3))) &&
+            (!(slash = strchr(u + 3, '/')) || at < slash))
+                add_one(colon + 1, (size_t)(at - colon - 1));
 }
 
 /* The value as it appears inside a JSON string (audit_json_escape's way
@@ -222,6 +238,17 @@ static bool find_secret(const char *s, size_t len, size_t *at, size_t *n, bool j
                         if (!forms[f])
                                 continue;
                         p = memcasemem(s, len, forms[f], strlen(forms[f]));
+                        /* In JSON, never from the middle of an escape (an odd
+                         * run of backslashes before it). */
+                        while (json && p) {
+                                size_t bs = 0;
+                                while (p - bs > s && p[-(ptrdiff_t)bs - 1] == '\\')
+                                        bs++;
+                                if (bs % 2 == 0)
+                                        break;
+                                size_t from = (size_t)(p - s) + 1;
+                                p = memcasemem(s + from, len - from, forms[f], strlen(forms[f]));
+                        }
                         if (p && (size_t)(p - s) < best) {
                                 best = (size_t)(p - s);
                                 blen = strlen(forms[f]);

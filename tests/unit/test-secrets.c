@@ -153,6 +153,11 @@ static void redaction(void)
         /* Not every hf_ is a Hugging Face token. */
         CHECK(!secret_shaped("/data/hf_cache_for_transformers_models_x"), "a cache path");
         CHECK(secret_shaped("hf_abcdefghijklmnopqrstuvwxyzABCDEFGH"), "a token");
+        /* A URL's password is redacted on its own too. */
+        secrets_add("postgres://app:S3cretPassw0rd@db.internal:5432/app");
+        snprintf(buf, sizeof(buf), "PGPASSWORD=S3cretPassw0rd psql");
+        secrets_redact(buf, strlen(buf), sizeof(buf));
+        CHECK(!strstr(buf, "S3cret"), "url password: %s", buf);
         const char *const globs[] = { "AWS_*", "GITHUB_TOKEN" };
         CHECK(secret_env_allowed("AWS_SECRET_ACCESS_KEY", globs, 2), "a glob");
         CHECK(!secret_env_allowed("GH_TOKEN", globs, 2), "not named");
