@@ -37,6 +37,7 @@ void audit_sha256_hex(const char *buf, size_t n, char out[AUDIT_HASH_HEX])
 int audit_init(struct audit *a, int fd, const char *session)
 {
         a->fd = fd;
+        a->sink = -1;
         a->seq = 0;
         snprintf(a->session, sizeof(a->session), "%s", session ? session : "");
         memset(a->prev, '0', AUDIT_HASH_HEX - 1);
@@ -114,6 +115,16 @@ int audit_write(struct audit *a, const struct audit_record *r)
         audit_sha256_hex(buf, len, hash);
         len += (size_t)snprintf(buf + len, RECORD_MAX + 128 - len, ",\"hash\":\"%s\"}\n", hash);
         ret = write_all(a->fd, buf, len);
+        if (ret == 0 && a->sink >= 0 && write_all(a->sink, buf, len) < 0) {
+                /* The collector went away or stalled (a 2 s send timeout):
+                 * the file is the record; say so once and stop streaming. */
+                static const char msg[] =
+                        "interpose: sentry: the --audit-sink collector stopped taking records; the audit "
+                        "file has them all\n";
+                write_all(2, msg, sizeof(msg) - 1);
+                close(a->sink);
+                a->sink = -1;
+        }
         if (ret == 0) {
                 memcpy(a->prev, hash, AUDIT_HASH_HEX);
                 a->seq++;

@@ -15,7 +15,8 @@
 #define AUDIT_HASH_HEX 65
 
 struct audit {
-        int fd; /* -1: audit off */
+        int fd;   /* -1: audit off */
+        int sink; /* a stream socket that gets a copy of each record, or -1 */
         char session[40];
         uint64_t seq;
         uint64_t bytes;            /* written so far */

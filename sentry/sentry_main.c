@@ -326,6 +326,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         }
         pthread_mutex_init(&S.trace_lock, NULL);
         audit_init(&S.audit, ctx->audit_fd, ctx->session_id);
+        S.audit.sink = ctx->audit_sink;
         S.dns.udp = S.dns.tcp = S.dns.upstream = S.dns.resolv_fd = S.dns.hosts_fd = -1;
 
         /* The guest is forked first: it joins its cgroup (a wait for an

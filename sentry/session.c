@@ -17,6 +17,8 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -558,6 +560,28 @@ int session_run(const struct session_opts *o)
         ctx.status_fd = status_p[1];
         ctx.exec_err_fd = err_p[1];
         session_cgroup_create(&o->limits, ctx.session_id, ctx.cgroup, sizeof(ctx.cgroup));
+        ctx.audit_sink = -1;
+        if (o->audit_sink) {
+                /* The collector: connected now (the sentry may make no
+                 * socket), given to the sentry alone. */
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                struct timeval tv = { .tv_sec = 2 };
+                ctx.audit_sink = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", o->audit_sink);
+                if (ctx.audit_sink < 0 || strlen(o->audit_sink) >= sizeof(sa.sun_path) ||
+                    connect(ctx.audit_sink, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                        session_complain(
+                                "--audit-sink=unix:%s: cannot connect: %s (start the collector first)",
+                                o->audit_sink, strerror(errno));
+                        /* Nothing runs: the gofer ends on EOF, the cgroup goes. */
+                        close(gofer_sock);
+                        while (waitpid(l.gofer, NULL, 0) < 0 && errno == EINTR)
+                                ;
+                        session_cgroup_remove(ctx.cgroup);
+                        return EXIT_INTERPOSE_FAILED;
+                }
+                setsockopt(ctx.audit_sink, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        }
         l.sentry = fork();
         if (l.sentry < 0) {
                 session_complain("cannot start the sentry: %s", strerror(errno));
@@ -574,6 +598,8 @@ int session_run(const struct session_opts *o)
         close(status_p[1]);
         close(err_p[1]);
         close(ctx.gofer_fd); /* the sentry's */
+        if (ctx.audit_sink >= 0)
+                close(ctx.audit_sink); /* the sentry's too */
         l.status_fd = status_p[0];
         /* The guest's tree is what descends from the sentry. */
         if (gofer_hello(gofer_sock, l.sentry) < 0)

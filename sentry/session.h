@@ -44,6 +44,7 @@ struct session_opts {
         bool summary;           /* --summary */
         bool backtrace;         /* --backtrace */
         bool keep_fds;          /* --keep-fds: inherited fds above 2 pass to the guest */
+        const char *audit_sink; /* --audit-sink=unix:PATH: the socket's path, or NULL */
         const struct platform_ops *platform;
         /* The file policy the gofer judges paths by; NULL: none yet (path
          * calls still run in the kernel, and the gofer grants nothing). */

@@ -45,6 +45,7 @@ struct session_ctx {
         char session_id[40];
         pid_t launcher;
         int audit_fd;                    /* the session's log, unlinked until the end */
+        int audit_sink;                  /* --audit-sink: a connected stream socket, or -1 */
         struct audit_place *audit_place; /* where it goes (the sentry saves it if the launcher dies) */
         int trace_fd;                    /* -1 without --trace */
         int status_fd;                   /* sentry -> launcher messages */

@@ -51,6 +51,7 @@ static void usage(FILE *f)
                    "  --env=NAME=VALUE      set one in the guest's environment\n"
                    "  --backtrace           each refused call records the guest's stack in the audit log\n"
                    "  --keep-fds            pass inherited file descriptors above 2 to the guest\n"
+                   "  --audit-sink=unix:PATH  stream each audit record to a collector's socket too\n"
                    "  --allow-read=PATH, --allow-write=PATH, --allow-exec=PATH, --deny=PATH\n"
                    "                        extend the profile\n"
                    "  --net=none|host       network: none (default: only what --allow-net names,\n"
@@ -370,6 +371,7 @@ int main(int argc, char **argv)
                 { "allow-env", required_argument, NULL, 1010 },
                 { "backtrace", no_argument, NULL, 1012 },
                 { "keep-fds", no_argument, NULL, 1013 },
+                { "audit-sink", required_argument, NULL, 1014 },
                 { "env", required_argument, NULL, 1011 },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
@@ -476,6 +478,16 @@ int main(int argc, char **argv)
                         break;
                 case 1013:
                         o.keep_fds = true;
+                        break;
+                case 1014:
+                        if (strncmp(optarg, "unix:", 5) || optarg[5] != '/') {
+                                fprintf(stderr,
+                                        "interpose: --audit-sink=%s: give unix:PATH, an absolute path to a "
+                                        "collector's stream socket\n",
+                                        optarg);
+                                return EXIT_INTERPOSE_FAILED;
+                        }
+                        o.audit_sink = optarg + 5;
                         break;
                 case 1010:
                 case 1011:

@@ -217,6 +217,33 @@ else
   say "SKIP part: gcc is not installed"
 fi
 
+# --- --audit-sink: each record streamed to a collector as it is written -------------
+"$PY" - "$T/sink.sock" "$T/sink.out" <<'EOF' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+with open(sys.argv[2], "wb") as out:
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        out.write(b)
+EOF
+collector=$!
+at_exit "kill $collector 2>/dev/null"
+poll "the collector listens" test -S "$T/sink.sock"
+run "$o" "$e" "$INTERPOSE" --audit-sink="unix:$T/sink.sock" --audit="$T/sunk.jsonl" -- sh -c 'kill -0 1; exit 0'
+check_eq "--audit-sink: status" 0 "$rc"
+wait "$collector"
+check_same_file "--audit-sink: the collector got every record, as written" "$T/sunk.jsonl" "$T/sink.out"
+check_true "--audit-sink: what it got verifies" "$INTERPOSE" audit verify "$T/sink.out"
+run "$o" "$e" "$INTERPOSE" --audit-sink="unix:$T/nobody.sock" -- true
+check_eq "--audit-sink to no collector: refused" 125 "$rc"
+check_match "--audit-sink to no collector: says so" 'cannot connect.*start the collector first' "$e"
+run "$o" "$e" "$INTERPOSE" --audit-sink="tcp:1.2.3.4:5" -- true
+check_eq "--audit-sink not unix:PATH: refused" 125 "$rc"
+
 # --- out of the guest's reach ---------------------------------------------------
 # While the guest runs, the log has no name, interpose's processes are not
 # in the guest's /proc, no descriptor of theirs can be opened through it,
