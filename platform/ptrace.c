@@ -232,17 +232,23 @@ static struct tracee *find(pid_t tid, bool create)
         return t;
 }
 
-static void forget(pid_t tid)
+/* Take tid's record out of the table (T.lock held); it, or NULL. */
+static struct tracee *unlink_tracee(pid_t tid)
 {
         struct tracee **b = &T.tracees[(unsigned)tid % BUCKETS];
 
-        pthread_mutex_lock(&T.lock);
         for (struct tracee *t = *b; t; b = &t->next, t = t->next)
                 if (t->tid == tid) {
                         *b = t->next;
-                        free(t);
-                        break;
+                        return t;
                 }
+        return NULL;
+}
+
+static void forget(pid_t tid)
+{
+        pthread_mutex_lock(&T.lock);
+        free(unlink_tracee(tid));
         pthread_mutex_unlock(&T.lock);
 }
 
@@ -324,15 +330,22 @@ static void defer_exit(pid_t pid, int status)
 }
 
 /* Is thread tid still running (not a zombie, not gone)? */
+/* /proc/PID/stat of pid into buf, from the ')' that ends its name on
+ * (") S PPID ..."), or NULL when it is gone. */
+static const char *stat_after_name(pid_t pid, char *buf, size_t cap)
+{
+        char path[64];
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        return read_file_at(AT_FDCWD, path, buf, cap) < 0 ? NULL : strrchr(buf, ')');
+}
+
 static bool thread_alive(pid_t tid)
 {
-        char path[64], buf[512];
-        const char *p;
+        char buf[512];
+        const char *p = stat_after_name(tid, buf, sizeof(buf));
 
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
-        if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0 || !(p = strrchr(buf, ')')))
-                return false;
-        return p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+        return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
 /* Wait for tid's stop after the call injected into it. 0, or -ESRCH when
@@ -720,13 +733,10 @@ static int event_status(int event, int sig)
 
 static pid_t ppid_of(pid_t pid)
 {
-        char path[64], buf[512];
-        const char *p;
+        char buf[512];
+        const char *p = stat_after_name(pid, buf, sizeof(buf));
 
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0 || !(p = strrchr(buf, ')')))
-                return -ESRCH;
-        return (pid_t)strtol(p + 4, NULL, 10); /* ") S ppid" */
+        return p ? (pid_t)strtol(p + 4, NULL, 10) : -ESRCH; /* ") S ppid" */
 }
 
 /* Tell the guest tracer: its parked waits look again, and SIGCHLD. */
@@ -953,23 +963,9 @@ static struct tracee *exec_takeover(pid_t pid)
 
         ptrace(PTRACE_GETEVENTMSG, pid, 0, &former);
         pthread_mutex_lock(&T.lock);
-        t = former > 0 && (pid_t)former != pid ? find((pid_t)former, false) : NULL;
+        t = former > 0 && (pid_t)former != pid ? unlink_tracee((pid_t)former) : NULL;
         if (t) {
-                struct tracee **b = &T.tracees[(unsigned)former % BUCKETS];
-                for (; *b; b = &(*b)->next)
-                        if (*b == t) {
-                                *b = t->next;
-                                break;
-                        }
-                old = find(pid, false);
-        }
-        pthread_mutex_unlock(&T.lock);
-        if (old) {
-                drop_held_state(old);
-                forget(pid);
-        }
-        pthread_mutex_lock(&T.lock);
-        if (t) {
+                old = unlink_tracee(pid);
                 t->tid = pid;
                 t->next = T.tracees[(unsigned)pid % BUCKETS];
                 T.tracees[(unsigned)pid % BUCKETS] = t;
@@ -977,6 +973,10 @@ static struct tracee *exec_takeover(pid_t pid)
                 t = find(pid, true);
         }
         pthread_mutex_unlock(&T.lock);
+        if (old) {
+                drop_held_state(old);
+                free(old);
+        }
         if (t->state == T_PARKED)
                 T.nparked--;
         t->state = T_RUNNING;

@@ -115,14 +115,13 @@ static bool maps_name_their_files(pid_t tid)
         if (!(f = fopen(path, "re")))
                 return false;
         while (ok && getline(&line, &cap, f) > 0) {
-                char perms[8], file[4096];
+                char file[4096];
                 unsigned maj, min;
                 unsigned long long ino;
                 struct stat st;
                 file[0] = '\0';
-                if (sscanf(line, "%*x-%*x %7s %*x %x:%x %llu %4095[^\n]", perms, &maj, &min, &ino, file) < 4)
+                if (sscanf(line, "%*x-%*x %*s %*x %x:%x %llu %4095[^\n]", &maj, &min, &ino, file) < 3)
                         continue;
-                (void)perms;
                 if (file[0] != '/')
                         continue;
                 /* Any mapping may hold a frame's address, and the unwinder

@@ -393,11 +393,6 @@ size_t secrets_redact_json(char *buf, size_t len, size_t cap)
         return o;
 }
 
-size_t secrets_count(void)
-{
-        return nvalues;
-}
-
 bool secret_env_allowed(const char *name, const char *const *globs, size_t n)
 {
         for (size_t i = 0; i < n; i++)

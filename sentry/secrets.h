@@ -18,7 +18,6 @@ bool secret_shaped(const char *value);
 
 /* Register a secret value to redact (values under 6 bytes are not). */
 void secrets_add(const char *value);
-size_t secrets_count(void);
 
 /* Replace every registered value (also as escaped in a JSON string) and
  * every token-shaped string in buf[0..len) with "[REDACTED]", within cap

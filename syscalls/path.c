@@ -528,6 +528,16 @@ static int resolve(struct sentry_call *c, int dirfd, uint64_t addr, unsigned fla
         return resolve_given(c, dirfd, flags, t);
 }
 
+/* The gofer died: every path call fails (EIO), whichever way it would
+ * be resolved, and none goes through. */
+static bool gofer_gone(struct sentry_call *c)
+{
+        if (!__atomic_load_n(&c->s->gofer_gone, __ATOMIC_ACQUIRE))
+                return false;
+        sentry_decide(c, "deny", "gofer-gone");
+        return true;
+}
+
 /* Resolve t->given, already read from the guest. */
 static int resolve_given(struct sentry_call *c, int dirfd, unsigned flags, struct target *t)
 {
@@ -536,11 +546,8 @@ static int resolve_given(struct sentry_call *c, int dirfd, unsigned flags, struc
         int r;
 
         t->fd = -1;
-        /* The gofer died: every path fails, none goes through. */
-        if (__atomic_load_n(&c->s->gofer_gone, __ATOMIC_ACQUIRE)) {
-                sentry_decide(c, "deny", "gofer-gone");
+        if (gofer_gone(c))
                 return -EIO;
-        }
         if (!t->given[0])
                 return -ENOENT;
         if (t->given[0] != '/') {
@@ -1180,11 +1187,8 @@ long sys_openat2(struct sentry_call *c, int dirfd, uint64_t path, uint64_t howp,
                 return r;
         if (!t.given[0])
                 return -ENOENT;
-        /* The gofer died: every path fails, the kernel's lookups too. */
-        if (__atomic_load_n(&c->s->gofer_gone, __ATOMIC_ACQUIRE)) {
-                sentry_decide(c, "deny", "gofer-gone");
+        if (gofer_gone(c))
                 return -EIO;
-        }
         if (t.given[0] == '/' && !(how.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)))
                 start = fcntl(c->s->root_fd, F_DUPFD_CLOEXEC, 3);
         else

@@ -159,11 +159,6 @@ static int show_one(json_t *rec, void *ctx)
         return 0;
 }
 
-/* Counts of strings, most first. */
-struct tally {
-        json_t *counts; /* object: key -> integer */
-};
-
 static void bump(json_t *counts, const char *key)
 {
         json_t *v;
@@ -176,7 +171,6 @@ static void bump(json_t *counts, const char *key)
 
 struct summary {
         json_t *decisions, *denied, *programs, *hosts;
-        const char *session_src;
         char session[64], policy_hash[80], head[80];
         long records;
 };
