@@ -178,13 +178,37 @@ gofer_gone() {
   d=$T/gofer-$how
   mkdir -p "$d"
   mkfifo "$d/in"
-  "$INTERPOSE" --audit="$d/audit.jsonl" sh -c '
-echo ready
-read line
-if read x </etc/hostname; then echo "read: $x"; else echo "read failed"; fi
-ls /; echo "ls: $?"
-echo "still here"
-exit 7' <"$d/in" >"$d/out" 2>"$d/err" &
+  echo "in the workspace" >"$d/f"
+  # Everything it needs is loaded before it says ready: after, no file of
+  # the host may be opened, by any route (openat2 resolved beneath a
+  # dirfd is the kernel's own lookup).
+  cat >"$d/probe.py" <<'EOF'
+import ctypes, os, subprocess, sys
+libc = ctypes.CDLL(None, use_errno=True)
+class How(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+def openat2(dirfd, path, resolve):
+    how = How(os.O_RDONLY, 0, resolve)
+    fd = libc.syscall(437, dirfd, path.encode(), ctypes.byref(how), ctypes.sizeof(how))
+    return fd if fd >= 0 else -ctypes.get_errno()
+here = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+print("ready", flush=True)
+sys.stdin.readline()
+try:
+    os.open("/etc/hostname", os.O_RDONLY); print("read: something")
+except OSError as e:
+    print("read failed"); print(e.strerror, file=sys.stderr)
+for name, resolve in (("beneath", 0x08), ("in-root", 0x10)):
+    r = openat2(here, "f", resolve)
+    print("openat2 %s: %s" % (name, "EIO" if r == -5 else "opened" if r >= 0 else "errno %d" % -r))
+try:
+    print("ls: %d" % subprocess.call(["/bin/ls", "/"]))
+except OSError as e:
+    print("ls: 127 (%s)" % e.strerror)
+print("still here", flush=True)
+sys.exit(7)
+EOF
+  "$INTERPOSE" --audit="$d/audit.jsonl" "$PY" "$d/probe.py" "$d" <"$d/in" >"$d/out" 2>"$d/err" &
   L=$!
   at_exit "kill -9 $L 2>/dev/null"
   exec 3>"$d/in"
@@ -205,7 +229,9 @@ exit 7' <"$d/in" >"$d/out" 2>"$d/err" &
   check_match "gofer $how: a file read after it failed" '^read failed$' "$d/out"
   check_nomatch "gofer $how: nothing was read" '^read: ' "$d/out"
   check_match "gofer $how: with EIO" 'Input/output error' "$d/err"
-  check_match "gofer $how: a program could not be run" '^ls: [1-9][0-9]*$' "$d/out"
+  check_match "gofer $how: openat2 beneath a dirfd fails too" '^openat2 beneath: EIO$' "$d/out"
+  check_match "gofer $how: openat2 in a root fails too" '^openat2 in-root: EIO$' "$d/out"
+  check_match "gofer $how: a program could not be run" '^ls: [1-9][0-9]*' "$d/out"
   check_match "gofer $how: the guest went on" '^still here$' "$d/out"
   check_true "gofer $how: the audit log verifies" "$INTERPOSE" audit verify "$d/audit.jsonl"
   check_match "gofer $how: the log records it" '"decision":"gofer-gone"' "$d/audit.jsonl"
