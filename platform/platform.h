@@ -78,6 +78,13 @@ struct platform {
         size_t resp_size;
         struct sock_fprog *fprog; /* the guest filter, built before fork */
         bool paths;               /* path calls trapped for the gofer (a policy is in force) */
+        /* Approvals (sentry/approvals.c): while asks_waiting calls are
+         * parked, next() also returns -EINTR when wake_fd (an eventfd, or
+         * -1) is readable; redo is set when answered calls wait to be
+         * decided again. */
+        int wake_fd;
+        int asks_waiting;
+        int redo;
         /* A tracing platform reports each child's end here (from next()). */
         void (*on_exit)(void *ctx, pid_t pid, int status);
         void *on_exit_ctx;

@@ -1217,8 +1217,9 @@ static int ptrace_next(struct platform *p, struct platform_event *ev)
         uint64_t spin_until = 0;
 
         for (;;) {
-                struct pollfd pfd[2] = { { .fd = T.sigfd, .events = POLLIN },
-                                         { .fd = T.evfd, .events = POLLIN } };
+                struct pollfd pfd[3] = { { .fd = T.sigfd, .events = POLLIN },
+                                         { .fd = T.evfd, .events = POLLIN },
+                                         { .fd = p->wake_fd, .events = POLLIN } };
                 struct signalfd_siginfo si;
                 int st;
                 pid_t pid;
@@ -1249,12 +1250,16 @@ static int ptrace_next(struct platform *p, struct platform_event *ev)
                 if (now_ns() < spin_until)
                         continue;
                 spin_until = 0;
-                if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+                /* With calls waiting for a person's answer (approvals.c),
+                 * the answer wakes us too. */
+                if (poll(pfd, p->wake_fd >= 0 ? 3 : 2, -1) < 0 && errno != EINTR)
                         return -errno;
                 while (read(T.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
                         ;
                 if (pfd[1].revents & POLLIN)
                         run_remote(p);
+                if (p->wake_fd >= 0 && (pfd[2].revents & POLLIN))
+                        return -EINTR;
         }
 }
 

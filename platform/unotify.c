@@ -38,6 +38,7 @@ int platform_prepare(struct platform *p, const struct platform_ops *ops, bool pa
         memset(p, 0, sizeof(*p));
         p->ops = ops;
         p->listener = -1;
+        p->wake_fd = -1;
         p->paths = paths;
         if (ops == &platform_unotify_ops) {
                 if (seccomp_raw(SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
@@ -92,6 +93,16 @@ static int unotify_next(struct platform *p, struct platform_event *ev)
         if (p->notif_size > sizeof(buf))
                 return -EOVERFLOW;
         memset(&buf, 0, p->notif_size);
+        if (__atomic_load_n(&p->asks_waiting, __ATOMIC_RELAXED) > 0) {
+                /* Calls wait for a person's answer (approvals.c): their
+                 * answer may come before the next call does. */
+                struct pollfd pfd[2] = { { .fd = p->listener, .events = POLLIN },
+                                         { .fd = p->wake_fd, .events = POLLIN } };
+                if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+                        return -errno;
+                if ((pfd[1].revents & POLLIN) || !(pfd[0].revents & (POLLIN | POLLHUP)))
+                        return -EINTR;
+        }
         while (ioctl(p->listener, SECCOMP_IOCTL_NOTIF_RECV, n) < 0) {
                 struct pollfd pfd = { .fd = p->listener, .events = POLLIN };
 

@@ -193,7 +193,7 @@ __attribute__((format(printf, 3, 4))) static int fail(const struct loader *l, co
  * line come after, and add to it. */
 static int load_net(const struct loader *l, struct policy *p, json_t *net)
 {
-        static const char *const lists[] = { "allow", "deny" };
+        static const char *const lists[] = { "allow", "deny", "ask" };
         const char *k;
         json_t *x;
         char ptr[64];
@@ -206,11 +206,11 @@ static int load_net(const struct loader *l, struct policy *p, json_t *net)
         json_object_foreach(net, k, x)
         {
                 snprintf(ptr, sizeof(ptr), "/net/%s@key", k);
-                if (strcmp(k, "mode") && strcmp(k, "allow") && strcmp(k, "deny") &&
+                if (strcmp(k, "mode") && strcmp(k, "allow") && strcmp(k, "deny") && strcmp(k, "ask") &&
                     strcmp(k, "dns_upstream") && strcmp(k, "comment"))
                         return fail(l, ptr,
-                                    "unknown key '%s' in \"net\" (known: mode, allow, deny, dns_upstream, "
-                                    "comment)",
+                                    "unknown key '%s' in \"net\" (known: mode, allow, ask, deny, "
+                                    "dns_upstream, comment)",
                                     k);
         }
         x = json_object_get(net, "mode");
@@ -226,7 +226,7 @@ static int load_net(const struct loader *l, struct policy *p, json_t *net)
                 free(p->net.dns_upstream);
                 p->net.dns_upstream = xstrdup(json_string_value(x));
         }
-        for (size_t w = 0; w < 2; w++) {
+        for (size_t w = 0; w < 3; w++) {
                 json_t *arr = json_object_get(net, lists[w]), *v;
                 size_t i;
                 if (!arr)
@@ -245,9 +245,13 @@ static int load_net(const struct loader *l, struct policy *p, json_t *net)
                         at = pos_of(l, ptr);
                         snprintf(origin, sizeof(origin), "%s:%d:%d", l->name, at ? at->line : 0,
                                  at ? at->col : 0);
-                        if (net_policy_add(&p->net, json_string_value(v), w == 1, origin, why, sizeof(why)) <
-                            0)
+                        if (net_policy_add(&p->net, json_string_value(v),
+                                           w == 1   ? NET_RULE_DENY
+                                           : w == 2 ? NET_RULE_ASK
+                                                    : NET_RULE_ALLOW,
+                                           origin, why, sizeof(why)) < 0)
                                 return fail(l, ptr, "%s", why);
+                        p->asks |= w == 2;
                 }
         }
         return 0;
@@ -353,7 +357,7 @@ static int rights_of(const struct loader *l, json_t *v, const char *ptr, unsigne
 
 struct pending {
         const char *path;
-        unsigned allow, deny;
+        unsigned allow, deny, ask;
         char ptr[64];
 };
 
@@ -415,7 +419,7 @@ static int load(struct policy *p, struct loader *l, json_t *root, const char *ba
         json_array_foreach(rs, i, v)
         {
                 struct pending *pr = &rules[n];
-                json_t *path, *allow, *deny;
+                json_t *path, *allow, *deny, *ask;
                 const char *k;
                 json_t *x;
 
@@ -426,19 +430,21 @@ static int load(struct policy *p, struct loader *l, json_t *root, const char *ba
                 {
                         snprintf(ptr, sizeof(ptr), "%s/%s@key", pr->ptr, k);
                         if (strcmp(k, "path") && strcmp(k, "allow") && strcmp(k, "deny") &&
-                            strcmp(k, "comment"))
-                                return fail(l, ptr,
-                                            "unknown key '%s' in a rule (known: path, allow, deny, comment)",
-                                            k);
+                            strcmp(k, "ask") && strcmp(k, "comment"))
+                                return fail(
+                                        l, ptr,
+                                        "unknown key '%s' in a rule (known: path, allow, ask, deny, comment)",
+                                        k);
                 }
                 path = json_object_get(v, "path");
                 allow = json_object_get(v, "allow");
                 deny = json_object_get(v, "deny");
+                ask = json_object_get(v, "ask");
                 snprintf(ptr, sizeof(ptr), "%s/path", pr->ptr);
                 if (!json_is_string(path) || !*json_string_value(path))
                         return fail(l, path ? ptr : pr->ptr, "a rule needs a \"path\" (a string)");
-                if (!allow && !deny)
-                        return fail(l, pr->ptr, "a rule needs \"allow\" or \"deny\"");
+                if (!allow && !deny && !ask)
+                        return fail(l, pr->ptr, "a rule needs \"allow\", \"ask\" or \"deny\"");
                 pr->path = json_string_value(path);
                 snprintf(ptr, sizeof(ptr), "%s/allow", pr->ptr);
                 if (allow && (r = rights_of(l, allow, ptr, &pr->allow)) < 0)
@@ -446,10 +452,19 @@ static int load(struct policy *p, struct loader *l, json_t *root, const char *ba
                 snprintf(ptr, sizeof(ptr), "%s/deny", pr->ptr);
                 if (deny && (r = rights_of(l, deny, ptr, &pr->deny)) < 0)
                         return r;
+                snprintf(ptr, sizeof(ptr), "%s/ask", pr->ptr);
+                if (ask && (r = rights_of(l, ask, ptr, &pr->ask)) < 0)
+                        return r;
                 if (pr->allow & pr->deny) {
                         char a[64];
                         return fail(l, pr->ptr, "contradictory rule for %s: %s both allowed and denied",
                                     pr->path, policy_rights_str(pr->allow & pr->deny, a, sizeof(a)));
+                }
+                if ((pr->allow | pr->deny) & pr->ask) {
+                        char a[64];
+                        return fail(l, pr->ptr, "contradictory rule for %s: %s both asked and %s", pr->path,
+                                    policy_rights_str((pr->allow | pr->deny) & pr->ask, a, sizeof(a)),
+                                    pr->allow & pr->ask ? "allowed" : "denied");
                 }
                 for (size_t j = 0; j < n; j++)
                         if (!strcmp(rules[j].path, pr->path)) {
@@ -484,7 +499,11 @@ static int load(struct policy *p, struct loader *l, json_t *root, const char *ba
                 struct policy_error e2;
                 const struct jpos *at = pos_of(l, rules[i].ptr);
                 snprintf(origin, sizeof(origin), "%s:%d:%d", l->name, at ? at->line : 0, at ? at->col : 0);
-                r = policy_add(p, rules[i].path, rules[i].allow, rules[i].deny, origin, true, &e2);
+                r = rules[i].allow || rules[i].deny
+                            ? policy_add(p, rules[i].path, rules[i].allow, rules[i].deny, origin, true, &e2)
+                            : 0;
+                if (r == 0 && rules[i].ask)
+                        r = policy_add(p, rules[i].path, rules[i].ask | PR_ASKED, 0, origin, true, &e2);
                 if (r < 0)
                         return fail(l, rules[i].ptr, "%s", e2.msg);
         }

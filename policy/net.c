@@ -86,10 +86,12 @@ static bool valid_name(char *s)
         return true;
 }
 
-int net_policy_add(struct net_policy *p, const char *spec, bool deny, const char *origin, char *err,
-                   size_t errcap)
+int net_policy_add(struct net_policy *p, const char *spec, enum net_rule_decision d, const char *origin,
+                   char *err, size_t errcap)
 {
-        struct net_rule r = { .port_lo = 1, .port_hi = 65535, .deny = deny };
+        struct net_rule r = {
+                .port_lo = 1, .port_hi = 65535, .deny = d == NET_RULE_DENY, .ask = d == NET_RULE_ASK
+        };
         char host[300], *port = NULL, *slash;
         const char *s = spec;
 
@@ -332,29 +334,18 @@ bool net_is_guarded(const struct net_addr *a)
         return guarded_prefix(a) >= 0;
 }
 
-bool net_addr_allowed(const struct net_policy *p, const struct net_addr *a, const char *name,
-                      const struct net_rule **rule, const char **why)
+/* The allow rule (ask rules with ask set, plain ones without) that lets
+ * a through, or NULL. */
+static const struct net_rule *allowing_rule(const struct net_policy *p, const struct net_addr *a,
+                                            const char *name, bool ask)
 {
         const struct net_rule *allow = NULL;
         int gprefix = guarded_prefix(a);
         bool guarded = gprefix >= 0;
 
-        *rule = NULL;
-        /* Deny rules first: by address, or by the name it was resolved for. */
         for (size_t i = 0; i < p->n; i++) {
                 const struct net_rule *r = &p->rules[i];
-                if (!r->deny || !port_matches(r, a->port))
-                        continue;
-                if (addr_matches(r, a) || (name && r->kind != NH_ADDR && name_matches(r, name)) ||
-                    r->kind == NH_ANY) {
-                        *rule = r;
-                        *why = "denied by rule";
-                        return false;
-                }
-        }
-        for (size_t i = 0; i < p->n; i++) {
-                const struct net_rule *r = &p->rules[i];
-                if (r->deny || !port_matches(r, a->port))
+                if (r->deny || r->ask != ask || !port_matches(r, a->port))
                         continue;
                 if (addr_matches(r, a)) {
                         /* An address rule is explicit: it opens even a
@@ -379,9 +370,34 @@ bool net_addr_allowed(const struct net_policy *p, const struct net_addr *a, cons
                 if (r->kind == NH_ANY || (name && name_matches(r, name)))
                         allow = r;
         }
+        return allow;
+}
+
+bool net_addr_allowed(const struct net_policy *p, const struct net_addr *a, const char *name,
+                      const struct net_rule **rule, const char **why)
+{
+        const struct net_rule *allow = NULL;
+        bool guarded = guarded_prefix(a) >= 0;
+
+        *rule = NULL;
+        /* Deny rules first: by address, or by the name it was resolved for. */
+        for (size_t i = 0; i < p->n; i++) {
+                const struct net_rule *r = &p->rules[i];
+                if (!r->deny || !port_matches(r, a->port))
+                        continue;
+                if (addr_matches(r, a) || (name && r->kind != NH_ADDR && name_matches(r, name)) ||
+                    r->kind == NH_ANY) {
+                        *rule = r;
+                        *why = "denied by rule";
+                        return false;
+                }
+        }
+        allow = allowing_rule(p, a, name, true);
+        if (!allow)
+                allow = allowing_rule(p, a, name, false);
         if (allow) {
                 *rule = allow;
-                *why = "allowed by rule";
+                *why = allow->ask ? "allowed on request" : "allowed by rule";
                 return true;
         }
         if (p->mode == NET_HOST) {
@@ -482,14 +498,23 @@ void net_policy_show(const struct net_policy *p, void *file)
                 const struct net_rule *r = &p->rules[i];
                 net_rule_host(r, host, sizeof(host));
                 if (r->port_lo == 1 && r->port_hi == 65535)
-                        fprintf(f, "  %-5s %s, any port  (%s)\n", r->deny ? "deny" : "allow", host,
-                                r->origin);
+                        fprintf(f, "  %-5s %s, any port  (%s)\n",
+                                r->deny  ? "deny"
+                                : r->ask ? "ask"
+                                         : "allow",
+                                host, r->origin);
                 else if (r->port_lo == r->port_hi)
-                        fprintf(f, "  %-5s %s, port %u  (%s)\n", r->deny ? "deny" : "allow", host, r->port_lo,
-                                r->origin);
+                        fprintf(f, "  %-5s %s, port %u  (%s)\n",
+                                r->deny  ? "deny"
+                                : r->ask ? "ask"
+                                         : "allow",
+                                host, r->port_lo, r->origin);
                 else
-                        fprintf(f, "  %-5s %s, ports %u-%u  (%s)\n", r->deny ? "deny" : "allow", host,
-                                r->port_lo, r->port_hi, r->origin);
+                        fprintf(f, "  %-5s %s, ports %u-%u  (%s)\n",
+                                r->deny  ? "deny"
+                                : r->ask ? "ask"
+                                         : "allow",
+                                host, r->port_lo, r->port_hi, r->origin);
         }
         fprintf(f, "  always refused unless an address rule names them: cloud metadata, link-local, host "
                    "loopback services\n");

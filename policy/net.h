@@ -48,6 +48,7 @@ struct net_rule {
         unsigned prefix;  /* bits of addr that must match */
         uint16_t port_lo, port_hi;
         bool deny;
+        bool ask;     /* allows on request only (--ask-net): a person approves each destination */
         char *origin; /* "--allow-net=...", "FILE:LINE:COL" */
 };
 
@@ -69,10 +70,12 @@ struct net_addr {
 void net_policy_init(struct net_policy *p);
 void net_policy_free(struct net_policy *p);
 
-/* Parse SPEC and add it as an allow or deny rule. 0, or -EINVAL with err
- * saying what is wrong with it. */
-int net_policy_add(struct net_policy *p, const char *spec, bool deny, const char *origin, char *err,
-                   size_t errcap);
+enum net_rule_decision { NET_RULE_ALLOW, NET_RULE_DENY, NET_RULE_ASK };
+
+/* Parse SPEC and add it as an allow, deny or ask rule. 0, or -EINVAL with
+ * err saying what is wrong with it. */
+int net_policy_add(struct net_policy *p, const char *spec, enum net_rule_decision d, const char *origin,
+                   char *err, size_t errcap);
 
 /* "none" or "host" into *mode; -EINVAL otherwise. */
 int net_mode_parse(const char *s, enum net_mode *mode);
@@ -84,7 +87,10 @@ bool net_name_allowed(const struct net_policy *p, const char *name, const struct
 
 /* The decision for a destination address. name is the allowed name that
  * resolved to it in this session, or NULL. true to allow; *rule is the
- * deciding rule or NULL (mode or default), *why a short reason. */
+ * deciding rule or NULL (mode or default), *why a short reason. When
+ * (*rule)->ask, the destination is allowed on request only: an ask rule
+ * that matches beats an allow rule (deny beats both); it reaches what an
+ * allow rule of its kind would. */
 bool net_addr_allowed(const struct net_policy *p, const struct net_addr *a, const char *name,
                       const struct net_rule **rule, const char **why);
 

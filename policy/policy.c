@@ -198,9 +198,10 @@ int policy_add(struct policy *p, const char *path, unsigned allow, unsigned deny
                 set_err(err, "%s: path too long", origin);
                 return -ENAMETOOLONG;
         }
-        bool exact = allow & PR_EXACT, link = allow & PR_LINK, scan = !(allow & PR_NOSCAN);
+        bool exact = allow & PR_EXACT, link = allow & PR_LINK, scan = !(allow & PR_NOSCAN),
+             asked = allow & PR_ASKED;
 
-        allow &= ~(PR_EXACT | PR_LINK | PR_NOSCAN);
+        allow &= ~(PR_EXACT | PR_LINK | PR_NOSCAN | PR_ASKED);
         if ((allow & ~PR_ALL) || (deny & ~PR_ALL)) {
                 set_err(err, "%s: unknown rights", origin);
                 return -EINVAL;
@@ -235,9 +236,11 @@ int policy_add(struct policy *p, const char *path, unsigned allow, unsigned deny
         r = &p->rules[p->n++];
         memset(r, 0, sizeof(*r));
         r->path = xstrdup(buf);
-        r->allow = allow;
+        r->allow = asked ? 0 : allow;
+        r->ask = asked ? allow : 0;
         r->deny = deny;
         r->glob = glob;
+        p->asks |= asked && allow;
         r->exact = exact;
         r->origin = xstrdup(origin);
         if (deny && !glob && stat(r->path, &st) == 0) {
@@ -301,9 +304,9 @@ static long match(const struct policy_rule *r, const char *path)
 unsigned policy_decide_object(const struct policy *p, const char *path, dev_t dev, ino_t ino,
                               const struct policy_rule **rule)
 {
-        const struct policy_rule *best = NULL, *denier = NULL;
-        long best_len = -1;
-        unsigned deny = 0, allow;
+        const struct policy_rule *best = NULL, *denier = NULL, *asker = NULL;
+        long best_len = -1, ask_len[ARRAY_SIZE(right_names)];
+        unsigned deny = 0, allow, ask = 0;
 
         for (size_t i = 0; i < p->n; i++) {
                 const struct policy_rule *r = &p->rules[i];
@@ -324,11 +327,30 @@ unsigned policy_decide_object(const struct policy *p, const char *path, dev_t de
                         best = r;
                         best_len = m;
                 }
+                /* Each right asked by its most specific asking rule. */
+                for (size_t b = 0; r->ask && b < ARRAY_SIZE(right_names); b++) {
+                        if (!(r->ask & right_names[b].bit))
+                                continue;
+                        if (!(ask & right_names[b].bit) || m >= ask_len[b]) {
+                                ask |= right_names[b].bit;
+                                ask_len[b] = m;
+                                if (!asker || m >= match(asker, path))
+                                        asker = r;
+                        }
+                }
         }
         allow = best ? best->allow : 0;
-        if (rule)
+        /* An allow more specific than the ask wins; an equal one does not. */
+        for (size_t b = 0; ask && b < ARRAY_SIZE(right_names); b++)
+                if ((ask & right_names[b].bit) && (allow & right_names[b].bit) && best_len > ask_len[b])
+                        ask &= ~right_names[b].bit;
+        allow &= ~ask;
+        if (rule) {
                 *rule = (allow & deny) || !best ? (denier ? denier : best) : best;
-        return allow & ~deny;
+                if ((ask & ~deny) && !(allow & deny))
+                        *rule = asker;
+        }
+        return (allow & ~deny) | ((ask & ~deny) << PR_ASK_SHIFT);
 }
 
 unsigned policy_decide(const struct policy *p, const char *path, const struct policy_rule **rule)
@@ -342,7 +364,7 @@ bool policy_is_ancestor(const struct policy *p, const char *path)
 
         for (size_t i = 0; i < p->n; i++) {
                 const struct policy_rule *r = &p->rules[i];
-                if (!r->allow || r->glob || r->exact)
+                if (!(r->allow | r->ask) || r->glob || r->exact)
                         continue;
                 if (n == 1 && path[0] == '/')
                         return true;
@@ -738,11 +760,13 @@ void policy_show(const struct policy *p, FILE *f, bool json)
                 json_t *rules = json_array(), *top;
                 for (size_t i = 0; i < p->n; i++) {
                         const struct policy_rule *r = sorted[i];
-                        json_array_append_new(rules,
-                                              json_pack("{s:s, s:s, s:s, s:s}", "path", r->path, "allow",
-                                                        policy_rights_str(r->allow, a, sizeof(a)), "deny",
-                                                        policy_rights_str(r->deny, d, sizeof(d)), "from",
-                                                        r->origin));
+                        json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "path", r->path, "allow",
+                                              policy_rights_str(r->allow, a, sizeof(a)), "deny",
+                                              policy_rights_str(r->deny, d, sizeof(d)), "from", r->origin);
+                        if (r->ask) /* only where there is one: the hash of a policy without stays */
+                                json_object_set_new(o, "ask",
+                                                    json_string(policy_rights_str(r->ask, a, sizeof(a))));
+                        json_array_append_new(rules, o);
                 }
                 json_t *net = json_array();
                 for (size_t i = 0; i < p->net.n; i++) {
@@ -751,8 +775,11 @@ void policy_show(const struct policy *p, FILE *f, bool json)
                         json_array_append_new(net, json_pack("{s:s, s:i, s:i, s:s, s:s}", "host",
                                                              net_rule_host(r, host, sizeof(host)), "port_lo",
                                                              (int)r->port_lo, "port_hi", (int)r->port_hi,
-                                                             "decision", r->deny ? "deny" : "allow", "from",
-                                                             r->origin));
+                                                             "decision",
+                                                             r->deny  ? "deny"
+                                                             : r->ask ? "ask"
+                                                                      : "allow",
+                                                             "from", r->origin));
                 }
                 top = json_pack("{s:s?, s:s?, s:o, s:{s:s, s:o, s:s?}}", "profile", p->profile, "workspace",
                                 p->workspace, "rules", rules, "net", "mode",
@@ -768,8 +795,13 @@ void policy_show(const struct policy *p, FILE *f, bool json)
         fprintf(f, "%-44s %-36s %-24s %s\n", "PATH", "ALLOW", "DENY", "FROM");
         for (size_t i = 0; i < p->n; i++) {
                 const struct policy_rule *r = sorted[i];
-                fprintf(f, "%-44s %-36s %-24s %s\n", r->path, policy_rights_str(r->allow, a, sizeof(a)),
-                        policy_rights_str(r->deny, d, sizeof(d)), r->origin);
+                char shown[80];
+                if (r->ask)
+                        snprintf(shown, sizeof(shown), "ask %s", policy_rights_str(r->ask, a, sizeof(a)));
+                else
+                        policy_rights_str(r->allow, shown, sizeof(shown));
+                fprintf(f, "%-44s %-36s %-24s %s\n", r->path, shown, policy_rights_str(r->deny, d, sizeof(d)),
+                        r->origin);
         }
         net_policy_show(&p->net, f);
 }

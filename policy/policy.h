@@ -48,6 +48,14 @@ enum policy_right {
  * the guest cannot have linked elsewhere, like interpose's own state). */
 #define PR_NOSCAN (1u << 11)
 #define PR_NET (1u << 12) /* a --allow-net/--deny-net flag, not a file right */
+/* Not a right: passed with the rights to policy_add(), gives them on
+ * request only (the right "ask": a person approves each use, sentry/ask.h). */
+#define PR_ASKED (1u << 13)
+/* In what the decisions return, the rights given on request sit above the
+ * granted ones: (rights >> PR_ASK_SHIFT) & PR_ALL. A check for a granted
+ * right never matches them. */
+#define PR_ASK_SHIFT 16
+#define PR_ASK_RIGHTS(rights) (((rights) >> PR_ASK_SHIFT) & PR_ALL)
 /* Not a right a rule grants: the gofer's answer for a directory above an
  * allowed tree, which may be looked up (stat, walked through) only. */
 #define PR_LOOKUP (1u << 9)
@@ -64,6 +72,7 @@ struct policy_rule {
         char *path;     /* absolute and normalised; a pattern when glob is set */
         unsigned allow; /* PR_* */
         unsigned deny;  /* PR_* */
+        unsigned ask;   /* PR_*: given on request (PR_ASKED) */
         bool glob;      /* last component (or "**" prefix) is an fnmatch pattern */
         bool exact;     /* the object itself only (PR_EXACT) */
         char *origin;   /* where it came from: "profile agent", "--deny", "FILE:LINE:COL" */
@@ -89,6 +98,7 @@ struct policy {
          * NAME=VALUE pairs to set; "secrets": values to redact. */
         char **env_allow, **env_set, **secrets;
         size_t n_env_allow, n_env_set, n_secrets;
+        bool asks; /* some rule (file or network) gives rights on request */
 };
 
 /* A message naming the problem, and for files where: "FILE:LINE:COL: ...". */
@@ -126,7 +136,14 @@ int policy_load_buffer(struct policy *p, const char *name, const char *text, siz
 
 /* The rights on the host object at path (absolute, canonical), and the
  * rule that decided (the denying rule when one denies anything, else the
- * allowing one; NULL when no rule matches: nothing is granted). */
+ * allowing one; NULL when no rule matches: nothing is granted).
+ *
+ * With rights given on request (PR_ASK_SHIFT): a right is asked when the
+ * most specific rule asking it is at least as specific as the allowing
+ * rule (an ask on the workspace itself asks what the profile's workspace
+ * rule allows; an allow below an ask tree, a workspace in an asked home,
+ * is not asked); deny beats both. *rule is then the asking rule when
+ * something is asked and nothing denied. */
 unsigned policy_decide(const struct policy *p, const char *path, const struct policy_rule **rule);
 
 /* The same, also denying what a pinned deny rule names by identity. */

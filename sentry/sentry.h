@@ -67,6 +67,9 @@ struct sentry_call {
         char detail[512];     /* extra JSON members for the audit record, or "" */
         long done;            /* with SENTRY_DONE: what the call returned (an fd installed) */
         bool done_known;      /* ... if the handler says (else it is answered later) */
+        bool parked;          /* waits for a person's answer (sentry_ask): not answered now */
+        bool ask_new;         /* ... to a question this call raised */
+        uint32_t ask_id;
 };
 
 /* Start serving: the listener came from the guest. Runs the notification
@@ -95,6 +98,37 @@ pid_t sentry_caller_tgid(struct sentry_call *c);
 
 /* Kill the calling task's whole process with SIGKILL. 0 or -errno. */
 int sentry_kill_caller(struct sentry_call *c);
+
+/* --- approvals.c: rights given on request (ask.h) --- */
+
+#define SENTRY_ASK_GRANTED 0
+#define SENTRY_ASK_REFUSED (-1)
+#define SENTRY_ASK_PARKED 1
+
+/* Start answering asks: fd is the socket to the launcher's asker, or -1
+ * when nobody may be asked (every ask is then refused, nobody_why saying
+ * why); with fd, s->plat.wake_fd is an eventfd made before the sentry
+ * confined itself. Starts a thread. 0 or -errno. */
+int sentry_ask_start(struct sentry *s, int fd, const char *nobody_why);
+
+/* The call needs right (by name) on object (a canonical host path, or a
+ * destination), which rule gives only on request. GRANTED (an answer for
+ * this very call, or a standing one, allows it), REFUSED (decided deny:
+ * the caller fails as the policy would refuse), or PARKED: the call waits
+ * for a person and must not be answered now (the handler returns at once,
+ * and the call is decided again from the start once answered). The call's
+ * decision and audit details are set in every case. */
+int sentry_ask(struct sentry_call *c, const char *kind, const char *right, const char *object,
+               const char *rule);
+
+/* After a call was parked and decoded: send the question it raised. */
+void sentry_ask_park(struct sentry_call *c, const char *decoded, const char *exe);
+
+/* After a call was answered: forget its tokens. */
+void sentry_ask_done(struct sentry_call *c);
+
+/* On the serving thread: decide again each answered call (with handle). */
+void sentry_ask_redo(struct sentry *s, void (*handle)(struct sentry *s, const struct platform_event *ev));
 
 /* --- tree.c: the guest's own process tree --- */
 

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/msg.h>
 #include <sys/resource.h>
@@ -396,6 +397,12 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
                 reaper(&sfd);
         }
         S.plat = ctx->plat;
+        if (ctx->ask_fd >= 0) {
+                /* Approvals: answers wake the serving thread (approvals.c). */
+                S.plat.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+                if (S.plat.wake_fd < 0)
+                        die_guest("starting approvals", errno);
+        }
         r = S.plat.ops->attach(&S.plat, listener);
         if (r < 0)
                 die_guest("attaching to the seccomp listener", -r);
@@ -448,6 +455,11 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         if (r < 0) {
                 sentry_kill_descendants(S.self, 0);
                 die_guest("starting the limits monitor", -r);
+        }
+        r = sentry_ask_start(&S, ctx->ask_fd, ctx->ask_nobody);
+        if (r < 0) {
+                sentry_kill_descendants(S.self, 0);
+                die_guest("starting approvals", -r);
         }
         if (write(sock_s, &go, 1) != 1) {
                 sentry_kill_descendants(S.self, 0);

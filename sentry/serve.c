@@ -331,6 +331,8 @@ static void report(struct sentry_call *c, const char *decoded, long result, bool
         char res[96], line[4096 + 128], exe[256];
 
         sys_format_result(result, continued, res, sizeof(res));
+        if (c->parked)
+                snprintf(res, sizeof(res), "? (asked)");
         if (s->trace_fd >= 0) {
                 /* A decision's rule and details (for a path: the object
                  * reached, the right, the policy rule) as in the audit log. */
@@ -381,10 +383,11 @@ static void report(struct sentry_call *c, const char *decoded, long result, bool
                  * policy saying no, and must not raise the summary line. */
                 __atomic_add_fetch(&s->denials, !strcmp(c->decision, "deny") || !strcmp(c->decision, "kill"),
                                    __ATOMIC_RELAXED);
-                /* --backtrace: where in the guest a refusal came from (the
-                 * caller is still stopped in its call). */
+                /* --backtrace: where in the guest a refusal or a question
+                 * came from (the caller is still stopped in its call). */
                 char withbt[sizeof(c->detail) + 4096];
-                if (s->backtrace && (!strcmp(c->decision, "deny") || !strcmp(c->decision, "kill"))) {
+                if (s->backtrace && (!strcmp(c->decision, "deny") || !strcmp(c->decision, "kill") ||
+                                     !strcmp(c->decision, "ask"))) {
                         size_t dl = (size_t)snprintf(withbt, sizeof(withbt), "%s%s", c->detail,
                                                      c->detail[0] ? "," : "");
                         if (guest_backtrace_json_bounded(c->ev.tid, withbt + dl, sizeof(withbt) - dl, 500) >
@@ -405,7 +408,7 @@ static void report(struct sentry_call *c, const char *decoded, long result, bool
         }
 }
 
-static void handle(struct sentry *s, const struct platform_event *ev)
+static void handle_call(struct sentry *s, const struct platform_event *ev, bool again)
 {
         struct sentry_call c = { .s = s, .ev = *ev };
         struct sys_reader rd = { rd_str, rd_mem, &c };
@@ -432,19 +435,33 @@ static void handle(struct sentry *s, const struct platform_event *ev)
                 /* Traced calls are decoded before they are answered: once
                  * a handler has answered (an fd installed), the caller runs
                  * on and its strings can no longer be read. */
-                if (s->trace_fd >= 0)
+                /* A call decided again after a person's answer is decoded
+                 * now too: its record is certain. */
+                if (s->trace_fd >= 0 || again)
                         sys_format_call(c.e, ev->nr, ev->args, &rd, decoded, sizeof(decoded));
-                r = dispatch(&c);
-                if (s->trace_fd < 0 && c.decision)
-                        sys_format_call(c.e, ev->nr, ev->args, &rd, decoded, sizeof(decoded));
-                else if (s->trace_fd < 0)
+                else
                         decoded[0] = '\0';
+                r = dispatch(&c);
+                if (!decoded[0] && c.decision)
+                        sys_format_call(c.e, ev->nr, ev->args, &rd, decoded, sizeof(decoded));
         } else if (s->trace_fd >= 0 || c.decision) {
                 sys_format_call(c.e, ev->nr, ev->args, &rd, decoded, sizeof(decoded));
         } else {
                 decoded[0] = '\0';
         }
 
+        if (c.parked) {
+                /* It waits for a person (approvals.c): no answer now;
+                 * decided again from the start once there is one. */
+                char exe[256];
+                sentry_decide(&c, "ask", "ask");
+                if (!decoded[0])
+                        sys_format_call(c.e, ev->nr, ev->args, &rd, decoded, sizeof(decoded));
+                exe_of(ev->tid, exe, sizeof(exe));
+                sentry_ask_park(&c, decoded, exe);
+                report(&c, decoded, 0, true);
+                return;
+        }
         if (r == SENTRY_CONTINUE) {
                 report(&c, decoded, 0, true);
                 s->plat.ops->respond(&s->plat, ev, PLATFORM_CONTINUE, 0);
@@ -464,6 +481,17 @@ static void handle(struct sentry *s, const struct platform_event *ev)
                 report(&c, decoded, r, false);
                 s->plat.ops->respond(&s->plat, ev, PLATFORM_RETURN, r);
         }
+        sentry_ask_done(&c);
+}
+
+static void handle(struct sentry *s, const struct platform_event *ev)
+{
+        handle_call(s, ev, false);
+}
+
+static void handle_again(struct sentry *s, const struct platform_event *ev)
+{
+        handle_call(s, ev, true);
 }
 
 int sentry_serve(struct sentry *s)
@@ -477,6 +505,9 @@ int sentry_serve(struct sentry *s)
          * ADDFD): the build no faster, git status 33% slower. The dentry,
          * cwd and pidfd caches are the serving thread's alone. */
         for (;;) {
+                /* Calls a person answered meanwhile, decided again. */
+                if (__atomic_load_n(&s->plat.redo, __ATOMIC_ACQUIRE))
+                        sentry_ask_redo(s, handle_again);
                 int r = s->plat.ops->next(&s->plat, &ev);
                 if (r == -EINTR || r == -ENOENT)
                         continue;

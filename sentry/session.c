@@ -26,6 +26,7 @@
 #include "session_int.h"
 #include "util.h"
 #include "../gofer/gofer.h"
+#include "../policy/policy.h"
 
 void session_complain(const char *fmt, ...)
 {
@@ -485,6 +486,82 @@ static void summary(const struct session_ctx *ctx, const struct launcher *l, con
                          l->have_status ? l->last.head : "-");
 }
 
+/* The policy asks (ask.h): who answers. With someone, the socket to the
+ * launcher's asker (started here) is ctx->ask_fd, the sentry's end; with
+ * nobody, ctx->ask_nobody says why. 0, or -1 when the choice cannot be
+ * honoured (said). */
+static int approvals_prepare(struct session_ctx *ctx, struct asker_opts *ret_ao, int *ret_asker_fd)
+{
+        const struct session_opts *o = ctx->o;
+        static char control[PATH_MAX];
+        struct asker_opts ao = {
+                .mode = o->approver, .timeout_ms = o->ask_timeout_ms, .session_id = ctx->session_id, .tty = -1
+        };
+        int sv[2], r;
+
+        *ret_asker_fd = -1;
+        if (o->approver == APPROVER_NONE) {
+                ctx->ask_nobody = "--approver=none";
+                return 0;
+        }
+        if (o->approver == APPROVER_AUTO || o->approver == APPROVER_TTY) {
+                /* interpose's controlling terminal, never the guest's stdin. */
+                ao.tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+                if (ao.tty < 0 && o->approver == APPROVER_TTY) {
+                        session_complain("--approver=tty: interpose has no controlling terminal (%s); use "
+                                         "--approver=socket and answer with `interpose approve`",
+                                         strerror(errno));
+                        return -1;
+                }
+                if (ao.tty < 0) {
+                        ctx->ask_nobody = "no terminal to ask on, and no --approver=socket";
+                        return 0;
+                }
+        }
+        if (o->control) {
+                snprintf(control, sizeof(control), "%s", o->control);
+        } else {
+                char dir[PATH_MAX];
+                if ((r = session_dir(dir, sizeof(dir), ctx->session_id)) < 0 ||
+                    (r = mkdir_p(dir, 0700)) < 0) {
+                        session_complain("cannot make the session's directory for the control socket: %s "
+                                         "(give --control=PATH)",
+                                         strerror(-r));
+                        goto fail;
+                }
+                if ((size_t)snprintf(control, sizeof(control), "%s/control.sock", dir) >=
+                    sizeof(((struct sockaddr_un *)0)->sun_path)) {
+                        session_complain("the control socket's path %s/control.sock is too long for a unix "
+                                         "socket; give a shorter one with --control=PATH",
+                                         dir);
+                        goto fail;
+                }
+        }
+        ao.control = control;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+                session_complain("cannot set up approvals: %s", strerror(errno));
+                goto fail;
+        }
+        /* The asker starts once the sentry is forked (it checks that no
+         * one answering descends from it). */
+        *ret_ao = ao;
+        *ret_asker_fd = sv[0];
+        ctx->ask_fd = sv[1];
+        if (ao.tty < 0 && o->ask_timeout_ms)
+                session_complain("approvals wait for `interpose approve ID` (see `interpose pending "
+                                 "--session=%s`); unanswered ones are denied after %llu ms",
+                                 ctx->session_id, (unsigned long long)o->ask_timeout_ms);
+        else if (ao.tty < 0)
+                session_complain("approvals wait for `interpose approve ID` (see `interpose pending "
+                                 "--session=%s`)",
+                                 ctx->session_id);
+        return 0;
+fail:
+        if (ao.tty >= 0)
+                close(ao.tty);
+        return -1;
+}
+
 static void plat_release(struct platform **p)
 {
         if (*p && (*p)->ops)
@@ -496,7 +573,8 @@ int session_run(const struct session_opts *o)
         struct session_ctx ctx = { .o = o, .trace_fd = -1 };
         struct launcher l = { .ctx = &ctx, .guest_pidfd = -1, .gofer = -1 };
         struct audit_place ap = { .dirfd = -1, .live_dirfd = -1 };
-        int status_p[2], err_p[2], gofer_sock = -1, sfd, r, code;
+        struct asker_opts ao = { .tty = -1 };
+        int status_p[2], err_p[2], gofer_sock = -1, sfd, r, code, asker_fd = -1;
         sigset_t fwd;
 
         sigemptyset(&l.held);
@@ -582,6 +660,17 @@ int session_run(const struct session_opts *o)
                 }
                 setsockopt(ctx.audit_sink, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         }
+        ctx.ask_fd = -1;
+        if (o->policy && o->policy->asks) {
+                r = approvals_prepare(&ctx, &ao, &asker_fd);
+                if (r < 0) {
+                        close(gofer_sock);
+                        while (waitpid(l.gofer, NULL, 0) < 0 && errno == EINTR)
+                                ;
+                        session_cgroup_remove(ctx.cgroup);
+                        return EXIT_INTERPOSE_FAILED;
+                }
+        }
         l.sentry = fork();
         if (l.sentry < 0) {
                 session_complain("cannot start the sentry: %s", strerror(errno));
@@ -598,6 +687,16 @@ int session_run(const struct session_opts *o)
         close(status_p[1]);
         close(err_p[1]);
         close(ctx.gofer_fd); /* the sentry's */
+        if (ctx.ask_fd >= 0)
+                close(ctx.ask_fd); /* the sentry's too */
+        if (asker_fd >= 0) {
+                ao.sentry = l.sentry;
+                r = asker_start(&ao, asker_fd);
+                if (r < 0) {
+                        session_complain("cannot open the control socket %s: %s", ao.control, strerror(-r));
+                        fail_closed(&l, "approvals could not start");
+                }
+        }
         if (ctx.audit_sink >= 0)
                 close(ctx.audit_sink); /* the sentry's too */
         l.status_fd = status_p[0];
@@ -609,6 +708,7 @@ int session_run(const struct session_opts *o)
         if (o->housekeeping)
                 o->housekeeping();
         launcher_loop(&l, sfd, status_p[0], err_p[0]);
+        asker_stop();
         code = exit_code(&l);
         if (l.gofer > 0) {
                 close(gofer_sock); /* EOF ends the gofer */

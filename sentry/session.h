@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "../platform/platform.h"
+#include "ask.h"
 
 /* Exit codes of interpose itself, as runc/env/sh use them. */
 #define EXIT_INTERPOSE_FAILED 125
@@ -60,6 +61,10 @@ struct session_opts {
         /* SHA-256 of the effective policy (as `policy show --json` prints
          * it), bound into the audit log's first record. */
         char policy_hash[65];
+        /* Approvals (ask.h), when the policy asks anything. */
+        enum approver approver;
+        uint64_t ask_timeout_ms; /* 0: no timeout */
+        const char *control;     /* --control=PATH, or NULL for the session's directory */
 };
 
 /* Run a whole session. Returns the exit code interpose should exit with:

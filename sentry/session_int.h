@@ -54,6 +54,8 @@ struct session_ctx {
         sigset_t orig_mask;              /* the signal mask interpose started with */
         sigset_t orig_ignored;           /* signals ignored when interpose started */
         char cgroup[PATH_MAX];           /* the session's pids cgroup, or "" */
+        int ask_fd;                      /* the sentry's end of the approvals socket (ask.h), or -1 */
+        const char *ask_nobody;          /* without one, when the policy asks: why nobody is asked */
 };
 
 /* The sentry process: forks the guest, serves it, never returns. */

@@ -467,6 +467,19 @@ long net_judge_connect(struct sentry_call *c, int sock, const struct sockaddr_st
         resolved_name(p, &a, name, sizeof(name));
         if (net_addr_allowed(&p->net, &a, name[0] ? name : NULL, &rule, &why)) {
                 detail(c, "dest", &a, name, rule, why);
+                if (rule && rule->ask) {
+                        /* Given on request (approvals.c): granted, refused
+                         * as an unlisted destination is, or the call waits. */
+                        char object[400], dest[80];
+                        net_addr_str(&a, dest, sizeof(dest));
+                        if (name[0])
+                                snprintf(object, sizeof(object), "%s (%s)", dest, name);
+                        else
+                                snprintf(object, sizeof(object), "%s", dest);
+                        if (sentry_ask(c, "net", "connect", object, rule->origin) == SENTRY_ASK_GRANTED)
+                                return 0;
+                        return -ECONNREFUSED;
+                }
                 sentry_decide(c, "allow", "net");
                 return 0;
         }

@@ -597,7 +597,10 @@ static int resolve_given(struct sentry_call *c, int dirfd, unsigned flags, struc
 }
 
 /* Does the policy grant need? If not, audit the refusal with what the
- * guest named, what it reached, and the rule. */
+ * guest named, what it reached, and the rule. A right the policy gives on
+ * request is asked (approvals.c): granted by an answer, or refused, or
+ * the call waits (c->parked; the handler fails, and its answer is left to
+ * the sentry). */
 static int allowed(struct sentry_call *c, const struct target *t, unsigned need, const char *what)
 {
         char rights[64];
@@ -618,6 +621,29 @@ static int allowed(struct sentry_call *c, const struct target *t, unsigned need,
                                 t->r.rule[0] ? t->r.rule : "default deny");
         c->detail[len++] = '"';
         c->detail[len] = '\0';
+        unsigned missing = need & ~t->r.rights & PR_ALL;
+        if (missing && c->s->policy && !(missing & ~PR_ASK_RIGHTS(t->r.rights))) {
+                /* Asked: the object as a person would name it (a new
+                 * name with its directory). */
+                char object[PATH_MAX + NAME_MAX + 2];
+                if (t->r.exists || !t->r.name[0])
+                        snprintf(object, sizeof(object), "%s", t->r.path);
+                else
+                        snprintf(object, sizeof(object), "%s/%s", strcmp(t->r.path, "/") ? t->r.path : "",
+                                 t->r.name);
+                /* The detail's "right" is what is missing, for the ask's. */
+                char *at = strstr(c->detail, "\",\"right\":\"");
+                if (at)
+                        at[1] = '\0';
+                len = strlen(c->detail);
+                if (len && c->detail[len - 1] == ',')
+                        c->detail[--len] = '\0';
+                if (sentry_ask(c, (missing & PR_EXEC) ? "exec" : "file",
+                               policy_rights_str(missing, rights, sizeof(rights)), object,
+                               t->r.rule[0] ? t->r.rule : "ask") == SENTRY_ASK_GRANTED)
+                        return 0;
+                return -EACCES;
+        }
         sentry_decide(c, "deny", "policy");
         return -EACCES;
 }
@@ -1479,7 +1505,7 @@ static int check_victim(struct sentry_call *c, const struct target *t, const cha
         }                            /* else: a path too long to judge, no rights (target_of_fd) */
         if (S_ISDIR(v.r.st.st_mode) && v.r.path[0] == '/' &&
             (rule = policy_holds_rule(c->s->policy, v.r.path))) {
-                v.r.rights &= ~PR_DELETE;
+                v.r.rights &= ~(PR_DELETE | PR_DELETE << PR_ASK_SHIFT);
                 snprintf(v.r.rule, sizeof(v.r.rule), "%s (holds %s)", rule->origin, rule->path);
         }
         return allowed(c, &v, PR_DELETE, what);
@@ -1956,7 +1982,7 @@ int sys_path_check_exec(struct sentry_call *c, int dirfd, const char *path, int 
          * is in no tree the policy could list: it does not run, however
          * it is named (fexecve, /proc/self/fd/N). */
         if (t.r.path[0] != '/' || t.r.st.st_nlink == 0) {
-                t.r.rights &= ~PR_EXEC;
+                t.r.rights &= ~(PR_EXEC | PR_EXEC << PR_ASK_SHIFT);
                 snprintf(t.r.rule, sizeof(t.r.rule), "no path: anonymous or deleted file");
         }
         r = allowed(c, &t, PR_EXEC, "exec");

@@ -29,6 +29,7 @@ static void usage(FILE *f)
                    "       interpose audit verify [--head=HASH] FILE | show [FILTERS] FILE | summary "
                    "[--json] FILE\n"
                    "       interpose policy check FILE | show [--profile=NAME] [--json] [...]\n"
+                   "       interpose pending [--json] | approve ID | deny ID  [--always] [--session=ID]\n"
                    "       interpose --help | --version\n"
                    "\n"
                    "Run PROGRAM as a guest whose every syscall is decided by the sentry.\n"
@@ -54,6 +55,13 @@ static void usage(FILE *f)
                    "  --audit-sink=unix:PATH  stream each audit record to a collector's socket too\n"
                    "  --allow-read=PATH, --allow-write=PATH, --allow-exec=PATH, --deny=PATH\n"
                    "                        extend the profile\n"
+                   "  --ask-read=PATH, --ask-write=PATH, --ask-exec=PATH, --ask-net=HOST[:PORT]\n"
+                   "                        give the right only when a person approves each use\n"
+                   "  --approver=auto|tty|socket|none  who approves: the terminal (auto, when there\n"
+                   "                        is one), only `interpose approve` on the control socket,\n"
+                   "                        or nobody (every ask denied, and said why)\n"
+                   "  --ask-timeout=DURATION  deny an unanswered ask after DURATION (default 60s)\n"
+                   "  --control=PATH        the control socket (default: in the session's directory)\n"
                    "  --net=none|host       network: none (default: only what --allow-net names,\n"
                    "                        and the guest's own loopback servers) or host (all, audited)\n"
                    "  --allow-net=HOST[:PORT[-PORT]], --deny-net=...  a name, *.domain, *, an IPv4\n"
@@ -373,13 +381,22 @@ int main(int argc, char **argv)
                 { "keep-fds", no_argument, NULL, 1013 },
                 { "audit-sink", required_argument, NULL, 1014 },
                 { "env", required_argument, NULL, 1011 },
+                { "ask-read", required_argument, NULL, 1020 },
+                { "ask-write", required_argument, NULL, 1021 },
+                { "ask-exec", required_argument, NULL, 1022 },
+                { "ask-net", required_argument, NULL, 1023 },
+                { "ask-timeout", required_argument, NULL, 1024 },
+                { "approver", required_argument, NULL, 1025 },
+                { "control", required_argument, NULL, 1026 },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
         };
         static struct policy_options po;
         static struct policy policy;
-        struct session_opts o = { .platform = NULL, .limits = { .max_procs = 512, .max_audit = 1ULL << 30 } };
+        struct session_opts o = { .platform = NULL,
+                                  .limits = { .max_procs = 512, .max_audit = 1ULL << 30 },
+                                  .ask_timeout_ms = 60000 };
         struct policy_error perr = { "" };
         char exe[PATH_MAX], tmpdir[PATH_MAX] = "", shmdir[PATH_MAX] = "";
         bool platform_set = false;
@@ -449,15 +466,23 @@ int main(int argc, char **argv)
                 case 'n':
                 case 'd':
                 case 'u':
+                case 1020:
+                case 1021:
+                case 1022:
+                case 1023:
                         r = policy_parse_flag(&po,
-                                              c == 'R'   ? "--allow-read"
-                                              : c == 'w' ? "--allow-write"
-                                              : c == 'x' ? "--allow-exec"
-                                              : c == 'D' ? "--deny"
-                                              : c == 'N' ? "--net"
-                                              : c == 'n' ? "--allow-net"
-                                              : c == 'd' ? "--deny-net"
-                                                         : "--dns-upstream",
+                                              c == 1020   ? "--ask-read"
+                                              : c == 1021 ? "--ask-write"
+                                              : c == 1022 ? "--ask-exec"
+                                              : c == 1023 ? "--ask-net"
+                                              : c == 'R'  ? "--allow-read"
+                                              : c == 'w'  ? "--allow-write"
+                                              : c == 'x'  ? "--allow-exec"
+                                              : c == 'D'  ? "--deny"
+                                              : c == 'N'  ? "--net"
+                                              : c == 'n'  ? "--allow-net"
+                                              : c == 'd'  ? "--deny-net"
+                                                          : "--dns-upstream",
                                               optarg);
                         if (r < 0) {
                                 fprintf(stderr, "interpose: too many rule flags (at most %d)\n",
@@ -529,6 +554,44 @@ int main(int argc, char **argv)
                                         optarg);
                                 return EXIT_INTERPOSE_FAILED;
                         }
+                        break;
+                case 1024:
+                        if (!strcmp(optarg, "0"))
+                                o.ask_timeout_ms = 0;
+                        else if (parse_duration(optarg, &o.ask_timeout_ms) < 0) {
+                                fprintf(stderr,
+                                        "interpose: --ask-timeout=%s: give a duration: seconds, or a number "
+                                        "with ms, s, m or h, e.g. 60s; 0 waits for ever\n",
+                                        optarg);
+                                return EXIT_INTERPOSE_FAILED;
+                        }
+                        break;
+                case 1025:
+                        if (!strcmp(optarg, "auto"))
+                                o.approver = APPROVER_AUTO;
+                        else if (!strcmp(optarg, "tty"))
+                                o.approver = APPROVER_TTY;
+                        else if (!strcmp(optarg, "socket"))
+                                o.approver = APPROVER_SOCKET;
+                        else if (!strcmp(optarg, "none"))
+                                o.approver = APPROVER_NONE;
+                        else {
+                                fprintf(stderr,
+                                        "interpose: --approver=%s: give auto (the terminal if there is one), "
+                                        "tty, socket (interpose approve) or none (deny every ask)\n",
+                                        optarg);
+                                return EXIT_INTERPOSE_FAILED;
+                        }
+                        break;
+                case 1026:
+                        if (optarg[0] != '/' || strlen(optarg) >= 108) {
+                                fprintf(stderr,
+                                        "interpose: --control=%s: give an absolute path for the control "
+                                        "socket, shorter than 108 bytes\n",
+                                        optarg);
+                                return EXIT_INTERPOSE_FAILED;
+                        }
+                        o.control = po.control = optarg;
                         break;
                 case 'h':
                         usage(stdout);

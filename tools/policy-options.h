@@ -23,6 +23,7 @@ struct policy_options {
         const char *shmdir;      /* the session's private /dev/shm, or NULL */
         const char *audit_path;  /* --audit, --trace-file: interpose's own records, */
         const char *trace_path;  /* denied to the guest wherever they are */
+        const char *control;     /* --control: the approvals socket, likewise */
         struct policy_flag flags[POLICY_MAX_FLAGS];
         size_t n_flags;
         const char *net;          /* --net=none|host, or NULL */

@@ -31,7 +31,8 @@
  * directory, as the launcher opens them). */
 static int deny_own_records(struct policy *p, const struct policy_options *o, struct policy_error *err)
 {
-        const char *files[] = { o->audit_path, o->trace_path };
+        const char *files[] = { o->audit_path, o->trace_path, o->control };
+        static const char *const names[] = { "--audit", "--trace-file", "--control" };
         char path[PATH_MAX], cwd[PATH_MAX];
         int r;
 
@@ -47,7 +48,7 @@ static int deny_own_records(struct policy *p, const struct policy_options *o, st
                         snprintf(path, sizeof(path), "%s/%s", cwd, files[i]);
                 else
                         continue;
-                r = policy_add(p, path, 0, PR_ALL, i ? "--trace-file" : "--audit", false, err);
+                r = policy_add(p, path, 0, PR_ALL, names[i], false, err);
                 if (r < 0)
                         return r;
         }
@@ -139,8 +140,12 @@ int policy_from_options(struct policy *p, const struct policy_options *o, struct
                 if ((o->flags[i].allow | o->flags[i].deny) & PR_NET) {
                         char origin[320], why[512];
                         snprintf(origin, sizeof(origin), "%s=%s", o->flags[i].name, o->flags[i].path);
-                        r = net_policy_add(&p->net, o->flags[i].path, o->flags[i].deny != 0, origin, why,
-                                           sizeof(why));
+                        r = net_policy_add(&p->net, o->flags[i].path,
+                                           o->flags[i].deny               ? NET_RULE_DENY
+                                           : o->flags[i].allow & PR_ASKED ? NET_RULE_ASK
+                                                                          : NET_RULE_ALLOW,
+                                           origin, why, sizeof(why));
+                        p->asks |= (o->flags[i].allow & PR_ASKED) != 0;
                         if (r < 0) {
                                 snprintf(err->msg, sizeof(err->msg), "%s: %s", o->flags[i].name, why);
                                 return r;
@@ -186,6 +191,11 @@ int policy_parse_flag(struct policy_options *o, const char *name, const char *va
                 { "--allow-write", PR_READ | PR_LIST | PR_WRITE | PR_CREATE | PR_DELETE, 0 },
                 { "--allow-exec", PR_READ | PR_LIST | PR_EXEC, 0 },
                 { "--deny", 0, PR_ALL },
+                /* rights given on request: a person approves each use */
+                { "--ask-read", PR_ASKED | PR_READ | PR_LIST, 0 },
+                { "--ask-write", PR_ASKED | PR_WRITE | PR_CREATE | PR_DELETE, 0 },
+                { "--ask-exec", PR_ASKED | PR_EXEC, 0 },
+                { "--ask-net", PR_ASKED | PR_NET, 0 },
                 /* network rules: allow/deny marks which */
                 { "--allow-net", PR_NET, 0 },
                 { "--deny-net", 0, PR_NET },
@@ -217,7 +227,8 @@ static int usage(FILE *f, int code)
                 "usage: interpose policy check FILE\n"
                 "       interpose policy show [--profile=agent|strict|ci] [--policy=FILE] [--workspace=DIR]\n"
                 "                             [--allow-read=PATH] [--allow-write=PATH] [--allow-exec=PATH]\n"
-                "                             [--deny=PATH] [--json]\n");
+                "                             [--deny=PATH] [--ask-read=PATH] [--ask-write=PATH]\n"
+                "                             [--ask-exec=PATH] [--ask-net=SPEC] [--json]\n");
         return code;
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -184,7 +185,8 @@ static void check_files(void)
                      "\"deny\": \"read\"}\n]}",
                      "t.json:3:2:", "second rule for /a (the first is at line 2)");
         expect_error("{\"rules\": [{\"allow\": \"read\"}]}", "t.json:1:12:", "needs a \"path\"");
-        expect_error("{\"rules\": [{\"path\": \"/a\"}]}", "t.json:1:12:", "needs \"allow\" or \"deny\"");
+        expect_error("{\"rules\": [{\"path\": \"/a\"}]}",
+                     "t.json:1:12:", "needs \"allow\", \"ask\" or \"deny\"");
         expect_error("{\"rules\": [{\"path\": \"/a\", \"allow\": \"read\", \"x\": 1}]}",
                      "t.json:1:44:", "unknown key 'x' in a rule");
         expect_error("{\"profile\": \"yolo\"}", "t.json:1:13:", "unknown profile 'yolo'");
@@ -207,6 +209,70 @@ static void check_files(void)
                       strstr(err.msg, "--profile"),
               "explicit profile conflict: %s", err.msg);
         policy_free(&p);
+}
+
+/* Rights given on request (ask): above the granted ones, never granted
+ * by themselves; an ask beats an allow as specific or less, deny beats an
+ * ask; a network ask rule beats an allow rule. */
+static void check_asks(void)
+{
+        static const char file[] = "{\"rules\": [\n"
+                                   " {\"path\": \"/srv/docs\", \"allow\": \"read\", \"ask\": [\"write\"]},\n"
+                                   " {\"path\": \"/srv/docs/private\", \"deny\": \"all\"}\n"
+                                   "],\n"
+                                   "\"net\": {\"allow\": [\"*\"], \"ask\": [\"pastebin.com\"]}}";
+        struct policy_error err;
+        const struct policy_rule *r;
+        struct policy p;
+        unsigned v;
+
+        policy_init(&p);
+        profile(&p, "agent");
+        CHECK(!p.asks, "the profile asks nothing");
+        CHECK(policy_add(&p, "/srv/ask", PR_ASKED | PR_RO, 0, "--ask-read", false, &err) == 0, "add ask");
+        CHECK(p.asks, "now it does");
+        v = policy_decide(&p, "/srv/ask/notes.txt", &r);
+        CHECK((v & PR_ALL) == 0 && PR_ASK_RIGHTS(v) == PR_RO && r && !strcmp(r->origin, "--ask-read"),
+              "asked, not granted: %#x by %s", v, r ? r->origin : "-");
+        CHECK(policy_is_ancestor(&p, "/srv"), "the way to an asked tree may be looked up");
+        /* An ask on the workspace itself asks what the profile allows there. */
+        CHECK(policy_add(&p, ws, PR_ASKED | PR_WRITE | PR_CREATE | PR_DELETE, 0, "--ask-write", false,
+                         &err) == 0,
+              "ask write on the workspace");
+        v = rights(&p, "%s/a.c", ws);
+        CHECK((v & PR_RO) == PR_RO && !(v & PR_WRITE) && (PR_ASK_RIGHTS(v) & PR_WRITE),
+              "workspace: read granted, write asked: %#x", v);
+        /* An allow below an asked tree is not asked. */
+        CHECK(policy_add(&p, "/srv/ask/open", PR_RO, 0, "--allow-read", false, &err) == 0, "allow below");
+        v = rights(&p, "/srv/ask/open/x");
+        CHECK(v == PR_RO, "allowed below the ask: %#x", v);
+        /* Deny beats an ask. */
+        CHECK(policy_add(&p, "/srv/ask/secret", 0, PR_ALL, "--deny", false, &err) == 0, "deny below");
+        CHECK(rights(&p, "/srv/ask/secret/x") == 0, "denied, not asked");
+        policy_free(&p);
+
+        policy_init(&p);
+        profile(&p, "agent");
+        CHECK(policy_load_buffer(&p, "t.json", file, strlen(file), &err) == 0, "a file with asks: %s",
+              err.msg);
+        v = rights(&p, "/srv/docs/a");
+        CHECK((v & PR_ALL) == PR_READ && PR_ASK_RIGHTS(v) == PR_WRITE, "allow read, ask write: %#x", v);
+        CHECK(rights(&p, "/srv/docs/private/a") == 0, "denied below");
+        {
+                struct net_addr a = { .family = AF_INET, .addr = { 93, 184, 216, 34 }, .port = 443 };
+                const struct net_rule *nr;
+                const char *why;
+                CHECK(net_addr_allowed(&p.net, &a, "pastebin.com", &nr, &why) && nr && nr->ask,
+                      "a name asked beats '*'");
+                CHECK(net_addr_allowed(&p.net, &a, "example.com", &nr, &why) && nr && !nr->ask,
+                      "others allowed by '*'");
+        }
+        policy_free(&p);
+        expect_error("{\"rules\": [\n {\"path\": \"/a\", \"allow\": \"read\", \"ask\": \"read\"}\n]}",
+                     "t.json:2:2:", "both asked and allowed");
+        expect_error("{\"rules\": [{\"path\": \"/a\", \"ask\": \"fly\"}]}",
+                     "t.json:1:", "unknown right 'fly'");
+        expect_error("{\"net\": {\"ask\": [\"no such host!\"]}}", "t.json:1:", "not a domain name");
 }
 
 /* Bind mounts: a denied tree shown again elsewhere is denied there too,
@@ -261,6 +327,7 @@ int main(void)
         check_hardlink();
         check_files();
         check_bind_mounts();
+        check_asks();
         rmdir(tmpl);
         printf("policy: %s\n", guest_failures ? "FAIL" : "ok");
         return guest_result();

@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Approvals, the sentry's side (ask.h). A call that needs a right the
+ * policy gives only on request is parked: left pending in the platform,
+ * unanswered, while the serving thread goes on with other calls. The
+ * question goes to the launcher's asker; when the answer comes back (on
+ * the reader thread here), the parked calls are queued and the serving
+ * thread decides each again from the start, with the answer at hand as a
+ * token for that very call and object. So nothing of a first decision is
+ * trusted later: an object that changed meanwhile (a rename, a thread
+ * rewriting the path) is a different object, and asks again; and an
+ * answer "once" is spent on one call only.
+ *
+ * Standing answers ("always", "deny always") hold for the right on the
+ * object for the rest of the session.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "secrets.h"
+#include "sentry.h"
+#include "util.h"
+
+#define KEY_MAX                                                                       \
+        (sizeof(((struct ask_msg *)0)->kind) + sizeof(((struct ask_msg *)0)->right) + \
+         sizeof(((struct ask_msg *)0)->object) + 2)
+#define QUESTIONS_MAX 256 /* waiting at once; past it asks are refused */
+
+/* A call waiting for an answer. */
+struct parked {
+        struct platform_event ev;
+        struct parked *next;
+};
+
+struct question {
+        uint32_t id;
+        char key[KEY_MAX];
+        struct ask_msg msg;
+        struct parked *calls;
+        struct question *next;
+};
+
+/* An answer for one call (ev.id, ev.tid) on one key. */
+struct token {
+        uint64_t ev_id;
+        pid_t tid;
+        char key[KEY_MAX];
+        uint32_t verdict, qid;
+        char by[160];
+        struct token *next;
+};
+
+/* A standing answer: always, or deny always. */
+struct standing {
+        char key[KEY_MAX];
+        uint32_t verdict, qid;
+        char by[160];
+        struct standing *next;
+};
+
+static struct {
+        pthread_mutex_t lock;
+        struct sentry *s;
+        int fd; /* to the launcher's asker; -1: nobody to ask */
+        const char *nobody_why;
+        struct question *questions;
+        unsigned nquestions;
+        struct token *tokens;
+        struct standing *standing;
+        struct parked *redo; /* answered: to decide again */
+        uint32_t next_id;
+} A = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
+
+const char *ask_verdict_name(uint32_t v)
+{
+        switch (v) {
+        case ASK_ONCE:
+                return "once";
+        case ASK_ALWAYS:
+                return "always";
+        case ASK_DENY:
+                return "deny";
+        case ASK_DENY_ALWAYS:
+                return "deny-always";
+        default:
+                return NULL;
+        }
+}
+
+uint32_t ask_verdict_by_name(const char *name)
+{
+        static const char *const names[] = { "once", "always", "deny", "deny-always" };
+
+        if (!strcmp(name, "approve"))
+                return ASK_ONCE;
+        for (uint32_t i = 0; i < 4; i++)
+                if (!strcmp(name, names[i]))
+                        return i + 1;
+        return 0;
+}
+
+static void make_key(char *key, const char *kind, const char *right, const char *object)
+{
+        snprintf(key, KEY_MAX, "%s\x1f%s\x1f%s", kind, right, object);
+}
+
+/* Write an audit record the serving thread does not make: an answer, a
+ * question withdrawn. */
+static void audit_answer(const struct ask_msg *q, const char *decision, const char *verdict, const char *by)
+{
+        char extra[2048];
+        size_t len;
+
+        len = (size_t)snprintf(extra, sizeof(extra), "\"ask_id\":%u,\"answer\":\"%s\",\"by\":\"", q->id,
+                               verdict);
+        len = audit_json_escape(extra, len, sizeof(extra) / 4, by);
+        len += (size_t)snprintf(extra + len, sizeof(extra) - len,
+                                "\",\"kind\":\"%s\",\"right\":\"%s\",\"object\":\"", q->kind, q->right);
+        len = audit_json_escape(extra, len, sizeof(extra) - 2, q->object);
+        extra[len++] = '"';
+        extra[len] = '\0';
+        len = secrets_redact_json(extra, len, sizeof(extra));
+        struct audit_record r = {
+                .pid = q->pid,
+                .exe = q->exe,
+                .syscall = q->syscall,
+                .decision = decision,
+                .rule = q->rule,
+                .extra = extra,
+        };
+        if (audit_write(&A.s->audit, &r) < 0) {
+                static const char msg[] =
+                        "interpose: sentry: cannot write the audit log; stopping the guest\n";
+                write_all(2, msg, sizeof(msg) - 1);
+                sentry_kill_descendants(A.s->self, 0);
+                _exit(125);
+        }
+        sentry_audit_grew(A.s);
+}
+
+static void wake_server(void)
+{
+        uint64_t one = 1;
+
+        __atomic_store_n(&A.s->plat.redo, 1, __ATOMIC_RELEASE);
+        (void)!write(A.s->plat.wake_fd, &one, sizeof(one));
+}
+
+/* An answer from the launcher: the question's calls are decided again. */
+static void apply(const struct ask_msg *m)
+{
+        struct question **pq, *q;
+        struct ask_msg copy;
+        const char *vname = ask_verdict_name(m->verdict);
+
+        if (!vname)
+                return;
+        pthread_mutex_lock(&A.lock);
+        for (pq = &A.questions; *pq && (*pq)->id != m->id; pq = &(*pq)->next)
+                ;
+        q = *pq;
+        if (!q) {
+                pthread_mutex_unlock(&A.lock);
+                return; /* withdrawn meanwhile */
+        }
+        *pq = q->next;
+        A.nquestions--;
+        if (m->verdict == ASK_ALWAYS || m->verdict == ASK_DENY_ALWAYS) {
+                struct standing *st = xcalloc(1, sizeof(*st));
+                snprintf(st->key, sizeof(st->key), "%s", q->key);
+                st->verdict = m->verdict;
+                st->qid = q->id;
+                snprintf(st->by, sizeof(st->by), "%s", m->by);
+                st->next = A.standing;
+                A.standing = st;
+        } else {
+                /* Once: the first call asking only; deny: all of them. */
+                for (struct parked *p = q->calls; p; p = p->next) {
+                        struct token *t = xcalloc(1, sizeof(*t));
+                        t->ev_id = p->ev.id;
+                        t->tid = p->ev.tid;
+                        snprintf(t->key, sizeof(t->key), "%s", q->key);
+                        t->verdict = m->verdict;
+                        t->qid = q->id;
+                        snprintf(t->by, sizeof(t->by), "%s", m->by);
+                        t->next = A.tokens;
+                        A.tokens = t;
+                        if (m->verdict == ASK_ONCE)
+                                break;
+                }
+        }
+        /* The calls in the order they came. */
+        struct parked **tail = &A.redo;
+        while (*tail)
+                tail = &(*tail)->next;
+        *tail = q->calls;
+        copy = q->msg;
+        free(q);
+        pthread_mutex_unlock(&A.lock);
+        audit_answer(&copy, "answer", vname, m->by);
+        wake_server();
+}
+
+/* Questions whose every caller is gone (killed while it waited) are
+ * withdrawn: the asker stops asking them. */
+static void withdraw_gone(void)
+{
+        struct question **pq = &A.questions;
+        struct ask_msg gone[16];
+        unsigned ngone = 0;
+
+        pthread_mutex_lock(&A.lock);
+        while (*pq && ngone < 16) {
+                struct question *q = *pq;
+                struct parked **pp = &q->calls;
+                while (*pp) {
+                        struct parked *p = *pp;
+                        if (A.s->plat.ops->valid(&A.s->plat, &p->ev)) {
+                                pp = &p->next;
+                                continue;
+                        }
+                        *pp = p->next;
+                        free(p);
+                        __atomic_sub_fetch(&A.s->plat.asks_waiting, 1, __ATOMIC_RELAXED);
+                }
+                if (q->calls) {
+                        pq = &q->next;
+                        continue;
+                }
+                *pq = q->next;
+                A.nquestions--;
+                gone[ngone++] = q->msg;
+                free(q);
+        }
+        pthread_mutex_unlock(&A.lock);
+        for (unsigned i = 0; i < ngone; i++) {
+                struct ask_msg w = { .type = ASK_WITHDRAW, .id = gone[i].id };
+                send(A.fd, &w, sizeof(w), MSG_NOSIGNAL);
+                audit_answer(&gone[i], "answer", "withdrawn", "nobody: the caller is gone");
+        }
+}
+
+/* Reads the launcher's answers. While questions wait, looks every second
+ * for ones nobody waits for any more. */
+static void *reader(void *arg)
+{
+        (void)arg;
+        for (;;) {
+                struct pollfd p = { .fd = A.fd, .events = POLLIN };
+                int waiting = __atomic_load_n(&A.nquestions, __ATOMIC_RELAXED) > 0;
+                int n = poll(&p, 1, waiting ? 1000 : -1);
+                if (n < 0 && errno != EINTR)
+                        break;
+                if (n > 0) {
+                        struct ask_msg m;
+                        ssize_t got = recv(A.fd, &m, sizeof(m), 0);
+                        if (got <= 0 && errno != EINTR)
+                                break; /* the launcher is gone: so is the session */
+                        if (got == (ssize_t)sizeof(m) && m.type == ASK_ANSWER) {
+                                m.by[sizeof(m.by) - 1] = '\0';
+                                apply(&m);
+                        }
+                }
+                if (waiting)
+                        withdraw_gone();
+        }
+        return NULL;
+}
+
+int sentry_ask_start(struct sentry *s, int fd, const char *nobody_why)
+{
+        pthread_attr_t attr;
+        pthread_t th;
+        int r;
+
+        A.s = s;
+        A.fd = fd;
+        A.nobody_why = nobody_why;
+        if (fd < 0)
+                return 0;
+        if (s->plat.wake_fd < 0)
+                return -EBADF;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&attr, 256 * 1024);
+        r = pthread_create(&th, &attr, reader, NULL);
+        pthread_attr_destroy(&attr);
+        return -r;
+}
+
+/* Fill c->detail for the record of an asked call. */
+static void ask_detail(struct sentry_call *c, uint32_t id, const char *kind, const char *right,
+                       const char *object, const char *rule, const char *answer, const char *by)
+{
+        size_t len = strlen(c->detail);
+
+        /* What the handler put there (the path the guest gave, ...) stays. */
+        if (len && len < sizeof(c->detail) - 2)
+                c->detail[len++] = ',';
+        len += (size_t)snprintf(c->detail + len, sizeof(c->detail) - len,
+                                "\"ask_id\":%u,\"kind\":\"%s\",\"right\":\"%s\"", id, kind, right);
+        if (!strstr(c->detail, "\"object\":")) {
+                len += (size_t)snprintf(c->detail + len, sizeof(c->detail) - len, ",\"object\":\"");
+                len = audit_json_escape(c->detail, len, sizeof(c->detail) - 200, object);
+                len += (size_t)snprintf(c->detail + len, sizeof(c->detail) - len, "\"");
+        }
+        if (!strstr(c->detail, "\"policy_rule\":")) {
+                len += (size_t)snprintf(c->detail + len, sizeof(c->detail) - len, ",\"policy_rule\":\"");
+                len = audit_json_escape(c->detail, len, sizeof(c->detail) - 120, rule);
+                len += (size_t)snprintf(c->detail + len, sizeof(c->detail) - len, "\"");
+        }
+        if (answer) {
+                len += (size_t)snprintf(c->detail + len, sizeof(c->detail) - len,
+                                        ",\"answer\":\"%s\",\"by\":\"", answer);
+                len = audit_json_escape(c->detail, len, sizeof(c->detail) - 2, by);
+                if (len < sizeof(c->detail) - 1)
+                        c->detail[len++] = '"';
+                c->detail[len] = '\0';
+        }
+}
+
+int sentry_ask(struct sentry_call *c, const char *kind, const char *right, const char *object,
+               const char *rule)
+{
+        char key[KEY_MAX];
+        struct question *q;
+
+        if (c->parked)
+                return SENTRY_ASK_PARKED; /* one question at a time per call */
+        make_key(key, kind, right, object);
+        pthread_mutex_lock(&A.lock);
+        for (struct token *t = A.tokens; t; t = t->next) {
+                if (t->ev_id != c->ev.id || t->tid != c->ev.tid || strcmp(t->key, key))
+                        continue;
+                uint32_t v = t->verdict, id = t->qid;
+                char by[160];
+                snprintf(by, sizeof(by), "%s", t->by);
+                pthread_mutex_unlock(&A.lock);
+                ask_detail(c, id, kind, right, object, rule, ask_verdict_name(v), by);
+                sentry_decide(c, v == ASK_ONCE ? "allow" : "deny", "ask");
+                return v == ASK_ONCE ? SENTRY_ASK_GRANTED : SENTRY_ASK_REFUSED;
+        }
+        for (struct standing *st = A.standing; st; st = st->next) {
+                if (strcmp(st->key, key))
+                        continue;
+                uint32_t v = st->verdict, id = st->qid;
+                char by[160];
+                snprintf(by, sizeof(by), "%s", st->by);
+                pthread_mutex_unlock(&A.lock);
+                ask_detail(c, id, kind, right, object, rule, ask_verdict_name(v), by);
+                sentry_decide(c, v == ASK_ALWAYS ? "allow" : "deny", "ask");
+                return v == ASK_ALWAYS ? SENTRY_ASK_GRANTED : SENTRY_ASK_REFUSED;
+        }
+        if (A.fd < 0 || A.nquestions >= QUESTIONS_MAX) {
+                /* Nobody to ask: refused, and said once per object. */
+                bool full = A.fd >= 0;
+                struct standing *st = full ? NULL : xcalloc(1, sizeof(*st));
+                uint32_t id = ++A.next_id;
+                if (st) {
+                        snprintf(st->key, sizeof(st->key), "%s", key);
+                        st->verdict = ASK_DENY_ALWAYS;
+                        st->qid = id;
+                        snprintf(st->by, sizeof(st->by), "nobody: %s",
+                                 A.nobody_why ? A.nobody_why : "no approver");
+                        st->next = A.standing;
+                        A.standing = st;
+                }
+                pthread_mutex_unlock(&A.lock);
+                char by[200], line[1600];
+                snprintf(by, sizeof(by), "nobody: %s",
+                         full           ? "too many questions waiting"
+                         : A.nobody_why ? A.nobody_why
+                                        : "no approver");
+                ask_detail(c, id, kind, right, object, rule, "deny", by);
+                sentry_decide(c, "deny", "ask");
+                int n = snprintf(line, sizeof(line),
+                                 "interpose: denied without asking (%s): %s %s %s (rule %s)\n",
+                                 full           ? "too many questions waiting"
+                                 : A.nobody_why ? A.nobody_why
+                                                : "no approver",
+                                 kind, right, object, rule);
+                size_t len = secrets_redact(line, (size_t)(n < (int)sizeof(line) ? n : (int)sizeof(line) - 1),
+                                            sizeof(line));
+                write_all(2, line, len);
+                return SENTRY_ASK_REFUSED;
+        }
+        for (q = A.questions; q && strcmp(q->key, key); q = q->next)
+                ;
+        if (!q) {
+                q = xcalloc(1, sizeof(*q));
+                q->id = ++A.next_id;
+                snprintf(q->key, sizeof(q->key), "%s", key);
+                q->msg.type = ASK_QUESTION;
+                q->msg.id = q->id;
+                snprintf(q->msg.kind, sizeof(q->msg.kind), "%s", kind);
+                snprintf(q->msg.right, sizeof(q->msg.right), "%s", right);
+                snprintf(q->msg.object, sizeof(q->msg.object), "%s", object);
+                snprintf(q->msg.rule, sizeof(q->msg.rule), "%s", rule);
+                snprintf(q->msg.syscall, sizeof(q->msg.syscall), "%s", c->e ? c->e->name : "?");
+                q->next = A.questions;
+                A.questions = q;
+                A.nquestions++;
+                c->ask_new = true; /* sent once the call is decoded (sentry_ask_park) */
+        }
+        struct parked *p = xcalloc(1, sizeof(*p)), **tail = &q->calls;
+        p->ev = c->ev;
+        while (*tail)
+                tail = &(*tail)->next;
+        *tail = p;
+        c->parked = true;
+        c->ask_id = q->id;
+        pthread_mutex_unlock(&A.lock);
+        __atomic_add_fetch(&c->s->plat.asks_waiting, 1, __ATOMIC_RELAXED);
+        ask_detail(c, c->ask_id, kind, right, object, rule, NULL, NULL);
+        sentry_decide(c, "ask", "ask");
+        return SENTRY_ASK_PARKED;
+}
+
+void sentry_ask_park(struct sentry_call *c, const char *decoded, const char *exe)
+{
+        struct ask_msg m;
+        bool found = false;
+
+        if (!c->ask_new)
+                return;
+        pthread_mutex_lock(&A.lock);
+        for (struct question *q = A.questions; q; q = q->next)
+                if (q->id == c->ask_id) {
+                        pid_t tgid = sentry_caller_tgid(c);
+                        q->msg.pid = tgid > 0 ? tgid : c->ev.tid;
+                        snprintf(q->msg.exe, sizeof(q->msg.exe), "%s", exe);
+                        snprintf(q->msg.call, sizeof(q->msg.call), "%s", decoded);
+                        /* What a person sees is what the log may hold. */
+                        secrets_redact(q->msg.call, strlen(q->msg.call), sizeof(q->msg.call));
+                        secrets_redact(q->msg.object, strlen(q->msg.object), sizeof(q->msg.object));
+                        secrets_redact(q->msg.exe, strlen(q->msg.exe), sizeof(q->msg.exe));
+                        m = q->msg;
+                        found = true;
+                        break;
+                }
+        pthread_mutex_unlock(&A.lock);
+        if (found && send(A.fd, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m)) {
+                /* The asker is gone: nobody will answer. Deny now. */
+                struct ask_msg d = { .type = ASK_ANSWER, .id = m.id, .verdict = ASK_DENY };
+                snprintf(d.by, sizeof(d.by), "nobody: the asker is gone");
+                apply(&d);
+        }
+}
+
+void sentry_ask_done(struct sentry_call *c)
+{
+        struct token **pt;
+
+        if (c->parked || !__atomic_load_n(&A.tokens, __ATOMIC_RELAXED))
+                return;
+        pthread_mutex_lock(&A.lock);
+        pt = &A.tokens;
+        while (*pt) {
+                struct token *t = *pt;
+                if (t->ev_id == c->ev.id && t->tid == c->ev.tid) {
+                        *pt = t->next;
+                        free(t);
+                } else {
+                        pt = &t->next;
+                }
+        }
+        pthread_mutex_unlock(&A.lock);
+}
+
+void sentry_ask_redo(struct sentry *s, void (*handle)(struct sentry *s, const struct platform_event *ev))
+{
+        struct parked *list;
+        uint64_t n;
+
+        if (!__atomic_exchange_n(&s->plat.redo, 0, __ATOMIC_ACQ_REL))
+                return;
+        (void)!read(s->plat.wake_fd, &n, sizeof(n));
+        pthread_mutex_lock(&A.lock);
+        list = A.redo;
+        A.redo = NULL;
+        pthread_mutex_unlock(&A.lock);
+        while (list) {
+                struct parked *next = list->next;
+                __atomic_sub_fetch(&s->plat.asks_waiting, 1, __ATOMIC_RELAXED);
+                if (s->plat.ops->valid(&s->plat, &list->ev)) {
+                        handle(s, &list->ev);
+                } else {
+                        /* Gone while it waited: its tokens go too. */
+                        struct sentry_call c = { .s = s, .ev = list->ev };
+                        sentry_ask_done(&c);
+                }
+                free(list);
+                list = next;
+        }
+}

@@ -1,0 +1,209 @@
+#!/bin/sh
+# Approvals (issue 7): a right the policy gives only on request (--ask-read,
+# --ask-write, --ask-exec, --ask-net, "ask" in a policy file) suspends the
+# call until a person answers, here over the control socket with
+# `interpose pending/approve/deny`. While it waits, the rest of the guest
+# runs (the sentry serves others). An answer "once" is spent on one call: a
+# second call, or another object, asks again; "always" holds for the object;
+# a denied read fails with EACCES and a denied connect with ECONNREFUSED,
+# which the program handles as it would natively. Unanswered asks are denied
+# after --ask-timeout; with no terminal and no approver, at once, saying why.
+# The guest cannot answer its own questions. Every question, answer and who
+# answered is in the audit log, which verifies.
+. "${SRC_DIR:-$(dirname "$0")/..}/e2e/lib.sh"
+
+O=$(mktemp -d "${TMPDIR:-/tmp}/interpose-e2e-ask-out.XXXXXX") || exit 99
+at_exit "rm -rf '$O'"
+echo alpha >"$O/a.txt"
+echo beta >"$O/b.txt"
+CTL=$T/ctl.sock
+
+# A server on loopback for the network asks (a host service: refused
+# unless a rule names it, here an ask rule).
+cat >"$T/server.py" <<'PY'
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+while True:
+    c, _ = s.accept()
+    c.close()
+PY
+"$PY" "$T/server.py" "$T/port" &
+SERVER=$!
+at_exit "kill $SERVER 2>/dev/null"
+poll "the loopback server" file_nonempty "$T/port" || finish
+PORT=$(cat "$T/port")
+
+# The guest: a thread that keeps making trapped calls (it writes a file in
+# the workspace) while the main thread's calls wait for answers.
+cat >"$T/guest.py" <<'PY'
+import errno, os, socket, sys, threading, time
+out, port = sys.argv[1], int(sys.argv[2])
+stop = False
+def tick():
+    n = 0
+    while not stop:
+        n += 1
+        with open("ticks.tmp", "w") as f:
+            f.write(str(n))
+        os.rename("ticks.tmp", "ticks")
+        time.sleep(0.01)
+threading.Thread(target=tick, daemon=True).start()
+def read(tag, path):
+    try:
+        with open(path) as f:
+            print(tag, "ok", f.read().strip(), flush=True)
+    except OSError as e:
+        print(tag, errno.errorcode[e.errno], flush=True)
+read("a1", out + "/a.txt")
+read("a2", out + "/a.txt")
+read("b1", out + "/b.txt")
+read("b2", out + "/b.txt")
+s = socket.socket()
+try:
+    s.connect(("127.0.0.1", port))
+    print("net ok", flush=True)
+except OSError as e:
+    print("net", errno.errorcode[e.errno], flush=True)
+stop = True
+PY
+
+# Natively (the control): everything works.
+run "$T/native" "$T/ne" "$PY" "$T/guest.py" "$O" "$PORT"
+check_match "natively: a.txt is read" '^a1 ok alpha$' "$T/native"
+check_match "natively: the connect works" '^net ok$' "$T/native"
+
+pending() { "$INTERPOSE" pending --control="$CTL" --json 2>/dev/null; }
+# question_for TEXT: the id of the pending question whose object has TEXT.
+question_for() {
+  pending | "$PY" -c '
+import json, sys
+want = sys.argv[1]
+for q in json.load(sys.stdin)["pending"]:
+    if want in q["object"]:
+        print(q["id"]); break' "$1" 2>/dev/null
+}
+has_question() { [ -n "$(question_for "$1")" ]; }
+ticks() { cat "$T/ticks" 2>/dev/null || echo 0; }
+ticks_past() { [ "$(ticks)" -gt "$1" ]; }
+no_questions() { [ "$(pending | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["pending"]))')" = 0 ]; }
+
+# --- over the control socket ------------------------------------------------
+setsid -w "$INTERPOSE" --approver=socket --control="$CTL" --ask-timeout=0 --audit="$T/a.jsonl" \
+  --ask-read="$O" --ask-net="127.0.0.1:$PORT" -- "$PY" "$T/guest.py" "$O" "$PORT" \
+  </dev/null >"$T/out" 2>"$T/err" &
+G=$!
+if poll "the first question (a.txt)" has_question a.txt; then
+  id=$(question_for a.txt)
+  pending >"$T/p1"
+  check_match "pending: names the program" '"exe": *"[^"]*python3' "$T/p1"
+  check_match "pending: names the right" '"right": *"read' "$T/p1"
+  check_match "pending: names the syscall" '"syscall": *"open' "$T/p1"
+  "$INTERPOSE" pending --control="$CTL" >"$T/p1.txt" 2>&1
+  check_match "pending (table): the object" "$O/a.txt" "$T/p1.txt"
+  # The sentry serves the rest of the guest while this call waits.
+  t0=$(ticks)
+  poll "the guest's other thread to go on while a call waits" ticks_past $((t0 + 20))
+  check_eq "still waiting: no answer yet" "" "$(cat "$T/out")"
+  "$INTERPOSE" approve "$id" --control="$CTL" --by=e2e-tester >"$T/ap" 2>&1
+  check_eq "approve: status" 0 "$?"
+fi
+# Once is once: the same file read again asks again.
+if poll "a second question for a.txt" has_question a.txt; then
+  id2=$(question_for a.txt)
+  check_ne "a second call asks anew" "$id" "$id2"
+  "$INTERPOSE" deny "$id2" --control="$CTL" >/dev/null 2>&1
+  check_eq "deny: status" 0 "$?"
+  "$INTERPOSE" deny "$id2" --control="$CTL" >"$T/again" 2>&1
+  check_eq "answering twice: refused" 1 "$?"
+fi
+# Another object asks on its own; "always" answers it for the session.
+if poll "a question for b.txt" has_question b.txt; then
+  "$INTERPOSE" approve "$(question_for b.txt)" --always --control="$CTL" >/dev/null 2>&1
+fi
+if poll "a question for the connect" has_question "127.0.0.1:$PORT"; then
+  check_nomatch "b.txt was not asked again after always" 'b.txt' "$T/p1"
+  pending >"$T/p2"
+  check_nomatch "always: no second question for b.txt" 'b.txt' "$T/p2"
+  "$INTERPOSE" deny "$(question_for "127.0.0.1:$PORT")" --control="$CTL" >/dev/null 2>&1
+fi
+wait_child "$G" "the guest"
+check_eq "socket: status" 0 "$rc"
+check_match "once: the first read works" '^a1 ok alpha$' "$T/out"
+check_match "denied: EACCES, handled" '^a2 EACCES$' "$T/out"
+check_match "always: read" '^b1 ok beta$' "$T/out"
+check_match "always: and again without asking" '^b2 ok beta$' "$T/out"
+check_match "a denied connect: ECONNREFUSED, handled" '^net ECONNREFUSED$' "$T/out"
+check_match "audit: a question" '"decision":"ask".*"ask_id":1,"kind":"file","right":"read"' "$T/a.jsonl"
+check_match "audit: who answered" '"decision":"answer".*"answer":"once","by":"socket uid=[0-9]+ pid=[0-9]+ name=e2e-tester"' "$T/a.jsonl"
+check_match "audit: the approved call" '"decision":"allow","rule":"ask".*"answer":"once"' "$T/a.jsonl"
+check_match "audit: the denied call" '"decision":"deny","rule":"ask".*"answer":"deny"' "$T/a.jsonl"
+check_match "audit: the standing answer" '"answer":"always"' "$T/a.jsonl"
+check_match "audit: the network question" '"decision":"ask".*"kind":"net","right":"connect"' "$T/a.jsonl"
+check_true "audit: the chain verifies" "$INTERPOSE" audit verify "$T/a.jsonl"
+
+# --- unanswered: denied after --ask-timeout -------------------------------------
+run "$T/out" "$T/err" setsid -w "$INTERPOSE" --approver=socket --control="$CTL" --ask-timeout=300ms \
+  --audit="$T/t.jsonl" --ask-read="$O" -- "$PY" -c "
+import errno
+try:
+    open('$O/a.txt').read(); print('read')
+except OSError as e:
+    print(errno.errorcode[e.errno])"
+check_eq "timeout: status" 0 "$rc"
+check_match "timeout: denied with EACCES" '^EACCES$' "$T/out"
+check_match "timeout: the log says so" '"answer":"deny","by":"timeout' "$T/t.jsonl"
+
+# --- nobody to ask: denied at once, and said why --------------------------------
+run "$T/out" "$T/err" setsid -w "$INTERPOSE" --audit="$T/n.jsonl" --ask-read="$O" -- cat "$O/a.txt"
+check_ne "no terminal, no approver: the read fails" 0 "$rc"
+check_match "no terminal, no approver: said why" 'denied without asking \(no terminal' "$T/err"
+check_match "no terminal, no approver: in the log" '"answer":"deny","by":"nobody: no terminal' "$T/n.jsonl"
+run "$T/out" "$T/err" "$INTERPOSE" --approver=tty --ask-read="$O" -- true
+check_eq "--approver=tty without a terminal: refused" 125 "$rc"
+check_match "--approver=tty without a terminal: says what to do" 'approver=socket' "$T/err"
+run "$T/out" "$T/err" "$INTERPOSE" --approver=maybe -- true
+check_eq "--approver=maybe: refused" 125 "$rc"
+
+# --- the guest cannot answer its own question -------------------------------------
+# Its cat waits for an answer while the guest tries to give it: the control
+# socket is denied to the guest (and the asker refuses peers from inside the
+# sandbox too: tests/unit/test-asker.c).
+cat >"$T/self.sh" <<SH
+cat "$O/a.txt" >"$T/self-cat" 2>&1 &
+while [ ! -e "$T/go" ]; do sleep 0.01; done
+"$INTERPOSE" approve 1 --control="$CTL" >"$T/self.out" 2>&1
+echo "approve:\$?" >"$T/self.rc"
+wait
+SH
+setsid -w "$INTERPOSE" --approver=socket --control="$CTL" --ask-timeout=0 --audit="$T/s.jsonl" \
+  --ask-read="$O" -- sh "$T/self.sh" </dev/null >"$T/out" 2>"$T/err" &
+G=$!
+if poll "the guest's question" has_question a.txt; then
+  : >"$T/go"
+  poll "the guest's attempt to approve" file_nonempty "$T/self.rc"
+  check_match "self-approval: refused" '^approve:[1-9]' "$T/self.rc"
+  check_match "self-approval: the socket is out of the guest's reach" 'Permission denied' "$T/self.out"
+  check_true "self-approval: the question still waits" has_question a.txt
+  "$INTERPOSE" deny "$(question_for a.txt)" --control="$CTL" >/dev/null 2>&1
+fi
+wait_child "$G" "the self-approving guest"
+check_nomatch "self-approval: the read did not happen" 'alpha' "$T/self-cat"
+
+# --- a caller killed while it waits: its question is withdrawn -----------------------
+setsid -w "$INTERPOSE" --approver=socket --control="$CTL" --ask-timeout=0 --audit="$T/w.jsonl" \
+  --ask-read="$O" -- sh -c "cat '$O/a.txt' & echo \$! > '$T/catpid'; wait; echo waited" \
+  </dev/null >"$T/out" 2>"$T/err" &
+G=$!
+if poll "the question of the doomed cat" has_question a.txt; then
+  kill -9 "$(cat "$T/catpid")"
+  poll "the question to be withdrawn" no_questions
+fi
+wait_child "$G" "the guest whose caller died"
+check_match "withdrawn: the session went on" '^waited$' "$T/out"
+check_match "withdrawn: in the log" '"answer":"withdrawn"' "$T/w.jsonl"
+
+finish
