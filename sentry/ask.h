@@ -19,7 +19,8 @@
 
 /* Who may answer (--approver). */
 enum approver {
-        APPROVER_AUTO,   /* the terminal when interpose has one, and the control socket; none without a terminal */
+        /* the terminal when interpose has one, and the control socket; none without a terminal */
+        APPROVER_AUTO,
         APPROVER_TTY,    /* the terminal (required) and the control socket */
         APPROVER_SOCKET, /* the control socket only: wait for `interpose approve` */
         APPROVER_NONE,   /* nobody: every ask is denied at once, with the reason */
@@ -41,18 +42,19 @@ enum ask_verdict {
 /* One message, either way. Strings are NUL-terminated (and already
  * redacted of secrets by the sentry). */
 struct ask_msg {
-        uint32_t type;    /* ask_msg_type */
-        uint32_t id;      /* the question, numbered from 1 in the session */
-        uint32_t verdict; /* ASK_ANSWER: ask_verdict */
-        int32_t pid;      /* ASK_QUESTION: the calling process */
-        char kind[8];     /* "file", "exec", "net" */
-        char right[32];   /* "read", "write", "create", "exec", "connect", ... */
-        char syscall[32]; /* "openat" */
-        char exe[256];    /* the calling program */
+        uint32_t type;     /* ask_msg_type */
+        uint32_t id;       /* the question, numbered from 1 in the session */
+        uint32_t verdict;  /* ASK_ANSWER: ask_verdict */
+        int32_t pid;       /* ASK_QUESTION: the calling process */
+        char kind[8];      /* "file", "exec", "net" */
+        char right[32];    /* "read", "write", "create", "exec", "connect", ... */
+        char syscall[32];  /* "openat" */
+        char exe[256];     /* the calling program */
         char object[1024]; /* the host object: a canonical path, or "93.184.216.34:443 (example.com)" */
         char call[512];    /* the call as decoded, for the prompt: openat(AT_FDCWD, "x", O_RDONLY) */
         char rule[128];    /* the rule that asks: "--ask-read", "policy.json:4:5" */
-        char by[160];      /* ASK_ANSWER: who answered ("tty", "socket uid=1000 pid=42 name=alice", "timeout") */
+        /* ASK_ANSWER: who answered ("tty", "socket uid=1000 pid=42 name=alice", "timeout") */
+        char by[160];
 };
 
 /* Verdict names, as the audit log and the control socket spell them:
@@ -65,11 +67,15 @@ uint32_t ask_verdict_by_name(const char *name);
 /* --- the launcher's side (asker.c) --- */
 
 struct asker_opts {
-        enum approver mode;      /* never APPROVER_NONE or AUTO without a terminal: no asker then */
-        uint64_t timeout_ms;     /* --ask-timeout; 0: wait for ever */
-        const char *control;     /* the control socket's path */
+        enum approver mode;  /* never APPROVER_NONE or AUTO without a terminal: no asker then */
+        uint64_t timeout_ms; /* --ask-timeout; 0: wait for ever */
+        const char *control; /* the control socket's path */
         const char *session_id;
-        int tty;                 /* interpose's controlling terminal (O_RDWR), or -1: socket only */
+        int tty; /* interpose's controlling terminal (O_RDWR), or -1: socket only */
+        /* The sentry's pid: a client that descends from it (the guest) is
+         * refused, and the terminal is taken only from the launcher's job
+         * or one of the guest's; 0: no such check. */
+        pid_t sentry;
 };
 
 /* Start the asker thread, serving questions that arrive on sentry_fd
@@ -80,3 +86,16 @@ int asker_start(const struct asker_opts *o, int sentry_fd);
 /* At the session's end: close any prompt (the terminal as it was), stop
  * the thread, remove the control socket. */
 void asker_stop(void);
+
+/* --- for clients of the control socket (interpose pending/approve/deny) --- */
+
+/* Connect to a session's control socket (a path of any length). The
+ * connected socket (O_CLOEXEC), or -errno (-ECONNREFUSED: nobody listens,
+ * the session is gone). */
+int ask_control_connect(const char *path);
+
+/* Copy s for display on a terminal: printable characters stay, any other
+ * byte (controls, escapes, invalid UTF-8, bidirectional overrides) is
+ * shown as \xNN, so a name the guest chose cannot rewrite the screen.
+ * Truncated with "..." to fit cap (> 4). Returns out. */
+char *ask_printable(char *out, size_t cap, const char *s);
