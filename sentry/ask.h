@@ -79,8 +79,12 @@ struct asker_opts {
 };
 
 /* Start the asker thread, serving questions that arrive on sentry_fd
- * (which it owns from now). The control socket is bound before this
- * returns. 0 or -errno. */
+ * (which it owns from now: closed on failure too). The control socket is
+ * bound before this returns. The calling thread blocks SIGTTIN and
+ * SIGTTOU from now on (any other thread of the launcher must too): a guest
+ * reading the terminal while the prompt has it stops its process group,
+ * and the launcher must not stop with it. 0 or -errno (-EADDRINUSE: a live
+ * session's socket is at o->control; -EBUSY: an asker runs already). */
 int asker_start(const struct asker_opts *o, int sentry_fd);
 
 /* At the session's end: close any prompt (the terminal as it was), stop

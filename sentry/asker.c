@@ -726,23 +726,28 @@ static void client_serve(struct asker *a, struct client *c)
         }
 }
 
+/* Send what the socket takes now. False when the client is gone. */
+static bool client_flush(struct client *c)
+{
+        while (c->out && c->out_off < c->out_len) {
+                ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0)
+                        return errno == EAGAIN || errno == EINTR;
+                c->out_off += (size_t)n;
+        }
+        free(c->out);
+        c->out = NULL;
+        c->out_len = c->out_off = 0;
+        return true;
+}
+
 /* I/O for one client. False once it is done with. */
 static bool client_io(struct asker *a, struct client *c, short revents)
 {
         if (c->out && (revents & (POLLOUT | POLLERR | POLLHUP))) {
-                while (c->out_off < c->out_len) {
-                        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-                                         MSG_NOSIGNAL | MSG_DONTWAIT);
-                        if (n < 0) {
-                                if (errno == EAGAIN || errno == EINTR)
-                                        return true;
-                                return false;
-                        }
-                        c->out_off += (size_t)n;
-                }
-                free(c->out);
-                c->out = NULL;
-                c->out_len = c->out_off = 0;
+                if (!client_flush(c))
+                        return false;
         } else if (!c->out && (revents & (POLLIN | POLLHUP | POLLERR))) {
                 /* One byte spare for the terminating NUL of a last line. */
                 ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - 1 - c->in_len, MSG_DONTWAIT);
@@ -751,7 +756,14 @@ static bool client_io(struct asker *a, struct client *c, short revents)
                 else if (n == 0 || (errno != EAGAIN && errno != EINTR))
                         c->eof = true;
         }
-        client_serve(a, c);
+        /* Each reply goes out as soon as it is made: the session may end
+         * right after an answer, and the reply must not be lost with it. */
+        for (client_serve(a, c); c->out; client_serve(a, c)) {
+                if (!client_flush(c))
+                        return false;
+                if (c->out)
+                        break; /* the rest when the socket takes it */
+        }
         return c->out || !(c->fatal || (c->eof && !c->in_len));
 }
 
@@ -768,8 +780,9 @@ static void *asker_thread(void *arg)
 {
         struct asker *a = arg;
         struct pollfd pf[4 + ASKER_CLIENTS_MAX];
+        bool done = false;
 
-        for (;;) {
+        while (!done) {
                 size_t n = a->n_clients;
 
                 prompt_next(a);
@@ -784,27 +797,30 @@ static void *asker_thread(void *arg)
                         break;
                 }
                 expire(a);
-                if (pf[0].revents)
-                        break;
-                if (pf[1].revents && on_sentry(a) < 0)
-                        break; /* the session has ended */
+                /* The session has ended (asker_stop, or the sentry is
+                 * gone): the rest of this round is served first. */
+                done = pf[0].revents || (pf[1].revents && on_sentry(a) < 0);
                 if (pf[3].revents)
                         on_prompt(a);
                 /* Backwards: a client done with takes the last one's place. */
                 for (size_t i = n; i-- > 0;)
                         if (!client_io(a, a->clients[i], pf[4 + i].revents))
                                 client_free(a, i);
-                if (pf[2].revents)
+                if (pf[2].revents && !done)
                         on_accept(a);
         }
         if (a->prompt.pid) {
                 prompt_cancel(&a->prompt, "the session ended before an answer");
                 prompt_finish(&a->prompt, ASKER_STOP_WAIT_MS);
         }
-        while (a->n_clients)
-                client_free(a, a->n_clients - 1);
+        /* No new clients first: one that sees its connection end can count
+         * on being refused from then on. */
         close(a->listen_fd);
         a->listen_fd = -1;
+        while (a->n_clients) {
+                client_flush(a->clients[a->n_clients - 1]); /* what the socket takes */
+                client_free(a, a->n_clients - 1);
+        }
         close(a->sentry_fd);
         a->sentry_fd = -1;
         return NULL;
@@ -876,6 +892,13 @@ int asker_start(const struct asker_opts *o, int sentry_fd)
                         sigdelset(&all, sig);
         pthread_sigmask(SIG_SETMASK, &all, &old);
         r = -pthread_create(&a->thread, NULL, asker_thread, a);
+        /* A guest of interpose's job that reads the terminal while the
+         * prompt has it stops its whole process group with SIGTTIN (the
+         * prompter continues the group afterwards). The launcher must not
+         * stop with it, or deadlines and socket answers would wait for
+         * the person at the terminal. */
+        sigaddset(&old, SIGTTIN);
+        sigaddset(&old, SIGTTOU);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (r < 0)
                 goto fail;

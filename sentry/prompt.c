@@ -151,6 +151,7 @@ struct prompter {
         const struct prompt_ctx *c;
         const struct prompt_text *t;
         int cancel_fd, sig_fd;
+        int in; /* the terminal for reading, O_NONBLOCK */
         pid_t saved_fg;
         struct termios saved;
         struct stopped before;
@@ -321,7 +322,7 @@ static int on_input(struct prompter *p, char *line, size_t *len, bool *overlong)
                 say(tty, p->t->lost);
                 return PROMPT_LOST;
         }
-        n = read(tty, line + *len, ANSWER_MAX + 1 - *len);
+        n = read(p->in, line + *len, ANSWER_MAX + 1 - *len);
         if (n < 0) {
                 if (errno == EINTR || errno == EAGAIN)
                         return 0;
@@ -358,7 +359,7 @@ static int ask(struct prompter *p)
         say(p->c->tty, p->t->text);
         while (!outcome) {
                 struct pollfd fds[3] = {
-                        { p->c->tty, POLLIN, 0 },
+                        { p->in, POLLIN, 0 },
                         { p->cancel_fd, POLLIN, 0 },
                         { p->sig_fd, POLLIN, 0 },
                 };
@@ -401,6 +402,7 @@ prompter(const struct prompt_ctx *c, const struct prompt_text *t, int cancel_fd,
         struct termios mode;
         sigset_t sigs;
         int tty = c->tty, outcome, keep[4];
+        char self[64];
 
         p = (struct prompter){ .c = c, .t = t, .cancel_fd = cancel_fd };
         /* The thread that forked us may end without cancelling (the
@@ -422,6 +424,14 @@ prompter(const struct prompt_ctx *c, const struct prompt_text *t, int cancel_fd,
         if (getppid() != parent)
                 report(result_fd, PROMPT_CANCELLED, 0);
         if (p.sig_fd < 0 || setpgid(0, 0) < 0)
+                report(result_fd, PROMPT_FAILED, errno);
+        /* Reads of our own, that never block: a guest process blocked in
+         * read() on the terminal before the prompt took it may still take
+         * a line that poll showed us (the kernel checks job control when a
+         * read starts), and the prompt must go on seeing cancels. */
+        snprintf(self, sizeof(self), "/proc/self/fd/%d", tty);
+        p.in = open(self, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+        if (p.in < 0)
                 report(result_fd, PROMPT_FAILED, errno);
         p.saved_fg = tcgetpgrp(tty);
         if (p.saved_fg < 0 || tcgetattr(tty, &p.saved) < 0)

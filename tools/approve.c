@@ -66,6 +66,11 @@ static int usage(FILE *f, int code)
 
 /* --- talking to a session --- */
 
+static const char *field(json_t *j, const char *key)
+{
+        return json_string_value(json_object_get(j, key));
+}
+
 static int send_all(int fd, const char *buf, size_t n)
 {
         while (n) {
@@ -212,8 +217,9 @@ static size_t ask_all(struct live *l, size_t n)
                 if (r == -ECONNREFUSED || r == -ENOENT)
                         continue;
                 if (r < 0 || !json_is_array(json_object_get(reply, "pending"))) {
-                        fprintf(stderr, "interpose: session %s does not answer as it should (%s); skipped\n",
-                                l[i].id, r < 0 ? strerror(-r) : "no list of questions");
+                        const char *err = r < 0 ? strerror(-r) : field(reply, "error");
+                        fprintf(stderr, "interpose: session %s: %s; skipped\n", l[i].id,
+                                err ? err : "no list of questions in its reply");
                         json_decref(reply);
                         continue;
                 }
@@ -286,11 +292,6 @@ static void shown(char *out, size_t cap, const char *u)
 }
 
 #define COLS 8
-
-static const char *field(json_t *q, const char *key)
-{
-        return json_string_value(json_object_get(q, key));
-}
 
 static void print_table(struct live *l, size_t n)
 {
@@ -452,7 +453,7 @@ static int cmd_answer(const struct approve_opts *o, const char *arg)
         bool approve = !strcmp(o->verb, "approve");
         const char *verdict = approve ? (o->always ? "always" : "once")
                                       : (o->always ? "deny-always" : "deny");
-        char buf[PATH_MAX], name[NAME_MAX + 1];
+        char buf[PATH_MAX], name[PATH_MAX + 32], by[65];
         const char *path = chosen(o, buf, sizeof(buf)), *err;
         json_t *req, *reply = NULL;
         json_int_t id;
@@ -470,7 +471,10 @@ static int cmd_answer(const struct approve_opts *o, const char *arg)
         }
         if (path && !*path)
                 return EXIT_USAGE;
-        snprintf(name, sizeof(name), "%s", o->session ? o->session : o->control ? o->control : "");
+        if (o->control)
+                snprintf(name, sizeof(name), "at %s", o->control);
+        else
+                snprintf(name, sizeof(name), "%s", o->session ? o->session : "");
         if (!path) {
                 r = which_session(id, buf, sizeof(buf), name, sizeof(name));
                 if (r)
@@ -478,8 +482,14 @@ static int cmd_answer(const struct approve_opts *o, const char *arg)
                 path = buf;
         }
         req = json_pack("{s:s,s:I,s:s}", "op", "answer", "id", id, "verdict", verdict);
-        if (o->by)
-                json_object_set_new(req, "by", json_string(o->by));
+        if (o->by) {
+                /* As the session will record it: printable ASCII. */
+                size_t k = 0;
+                for (const char *c = o->by; *c && k + 1 < sizeof(by); c++)
+                        by[k++] = *c >= 0x20 && *c < 0x7f ? *c : '?';
+                by[k] = '\0';
+                json_object_set_new(req, "by", json_string(by));
+        }
         r = exchange(path, req, &reply);
         if (r < 0) {
                 complain_unreachable(path, r);
