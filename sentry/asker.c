@@ -526,7 +526,7 @@ static void check_peer(struct asker *a, struct client *c)
                 c->refusal = "refused: the client runs inside the sandbox";
                 fprintf(stderr, "interpose: refused an approval from pid %d: it runs inside the sandbox\n",
                         (int)cr.pid);
-        } else if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
+        } else if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 && errno == ESRCH) {
                 c->refusal = "refused: the client ended before it could be checked";
         }
         if (pidfd >= 0)

@@ -575,7 +575,7 @@ static int serve(const char *path, const char *id, const char *qid)
 
 int main(int argc, char **argv)
 {
-        char dir[] = "/tmp/test-asker-XXXXXX";
+        char dir[] = "/tmp/test-asker-XXXXXX", self[4096];
 
         signal(SIGPIPE, SIG_IGN);
         if (argc == 5 && !strcmp(argv[1], "serve"))
@@ -605,7 +605,7 @@ int main(int argc, char **argv)
         session_end();
         places();
         cap();
-        two_sessions(argv[0][0] == '/' ? argv[0] : "/proc/self/exe");
+        two_sessions(realpath(argv[0], self) ? self : argv[0]);
         {
                 char cmd[600];
                 snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
