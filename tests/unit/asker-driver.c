@@ -301,8 +301,10 @@ int main(void)
         ask(2);
         answer();
         check_restored(2);
-        say("phase 3"); /* the words */
+        say("phase 3"); /* the words; two questions at once, in turn */
         ask(3);
+        ask(7);
+        answer();
         answer();
         check_restored(3);
         phase4();

@@ -12,7 +12,8 @@ person at the terminal, phase by phase as the driver announces them:
      answers "always"; a guest process of the job that reads the terminal
      meanwhile stops, and is continued afterwards
   2  ^C denies
-  3  "deny always" denies for the session
+  3  "deny always" denies for the session; a second question asked at the
+     same time is put after it, and "once" allows once
   4  an answer on the control socket closes the prompt
   5  with interpose in the background, the terminal is not taken: a notice
      says how to answer, and the socket's answer counts
@@ -188,11 +189,16 @@ def run(p):
     expect(p, rb"answer 2 deny by tty", at, "^C denies")
     expect(p, rb"restored 2 yes", at, "terminal restored after 2")
 
-    # 3: the words.
+    # 3: the words; a second question waits its turn.
     at = prompt(p, phase(p, 3), 3)
+    check(b"[7]" not in p.out[at:], "one question at a time")
     p.type(b"deny always\n")
     expect(p, rb"answer 3 deny-always by tty", at, "'deny always' denies for the session")
-    expect(p, rb"restored 3 yes", at, "terminal restored after 3")
+    m = expect(p, rb"\[7\] python3.11 \(pid 4242\) asks to read /home/u/notes-7.txt", at, "then question 7")
+    at = prompt(p, m.end() if m else at, 7)
+    p.type(b"once\n")
+    expect(p, rb"answer 7 once by tty", at, "'once' allows once")
+    expect(p, rb"restored 3 yes", at, "terminal restored after 3 and 7")
 
     # 4: answered on the socket while the prompt is up.
     at = prompt(p, phase(p, 4), 4)
