@@ -77,34 +77,6 @@ static struct {
         uint32_t next_id;
 } A = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
 
-const char *ask_verdict_name(uint32_t v)
-{
-        switch (v) {
-        case ASK_ONCE:
-                return "once";
-        case ASK_ALWAYS:
-                return "always";
-        case ASK_DENY:
-                return "deny";
-        case ASK_DENY_ALWAYS:
-                return "deny-always";
-        default:
-                return NULL;
-        }
-}
-
-uint32_t ask_verdict_by_name(const char *name)
-{
-        static const char *const names[] = { "once", "always", "deny", "deny-always" };
-
-        if (!strcmp(name, "approve"))
-                return ASK_ONCE;
-        for (uint32_t i = 0; i < 4; i++)
-                if (!strcmp(name, names[i]))
-                        return i + 1;
-        return 0;
-}
-
 static void make_key(char *key, const char *kind, const char *right, const char *object)
 {
         snprintf(key, KEY_MAX, "%s\x1f%s\x1f%s", kind, right, object);

@@ -19,9 +19,9 @@
 
 /* Who may answer (--approver). */
 enum approver {
-        APPROVER_AUTO, /* the terminal when interpose has one, and the control socket; none without a terminal
-                        */
-        APPROVER_TTY,  /* the terminal (required) and the control socket */
+        /* the terminal when interpose has one, and the control socket; none without a terminal */
+        APPROVER_AUTO,
+        APPROVER_TTY,    /* the terminal (required) and the control socket */
         APPROVER_SOCKET, /* the control socket only: wait for `interpose approve` */
         APPROVER_NONE,   /* nobody: every ask is denied at once, with the reason */
 };
@@ -53,7 +53,8 @@ struct ask_msg {
         char object[1024]; /* the host object: a canonical path, or "93.184.216.34:443 (example.com)" */
         char call[512];    /* the call as decoded, for the prompt: openat(AT_FDCWD, "x", O_RDONLY) */
         char rule[128];    /* the rule that asks: "--ask-read", "policy.json:4:5" */
-        char by[160]; /* ASK_ANSWER: who answered ("tty", "socket uid=1000 pid=42 name=alice", "timeout") */
+        /* ASK_ANSWER: who answered ("tty", "socket uid=1000 pid=42 name=alice", "timeout") */
+        char by[160];
 };
 
 /* Verdict names, as the audit log and the control socket spell them:
@@ -70,15 +71,35 @@ struct asker_opts {
         uint64_t timeout_ms; /* --ask-timeout; 0: wait for ever */
         const char *control; /* the control socket's path */
         const char *session_id;
-        int tty;      /* interpose's controlling terminal (O_RDWR), or -1: socket only */
-        pid_t sentry; /* answers from processes descending from it are refused (0: no check) */
+        int tty; /* interpose's controlling terminal (O_RDWR), or -1: socket only */
+        /* The sentry's pid: a client that descends from it (the guest) is
+         * refused, and the terminal is taken only from the launcher's job
+         * or one of the guest's; 0: no such check. */
+        pid_t sentry;
 };
 
 /* Start the asker thread, serving questions that arrive on sentry_fd
- * (which it owns from now). The control socket is bound before this
- * returns. 0 or -errno. */
+ * (which it owns from now: closed on failure too). The control socket is
+ * bound before this returns. The calling thread blocks SIGTTIN and
+ * SIGTTOU from now on (any other thread of the launcher must too): a guest
+ * reading the terminal while the prompt has it stops its process group,
+ * and the launcher must not stop with it. 0 or -errno (-EADDRINUSE: a live
+ * session's socket is at o->control; -EBUSY: an asker runs already). */
 int asker_start(const struct asker_opts *o, int sentry_fd);
 
 /* At the session's end: close any prompt (the terminal as it was), stop
  * the thread, remove the control socket. */
 void asker_stop(void);
+
+/* --- for clients of the control socket (interpose pending/approve/deny) --- */
+
+/* Connect to a session's control socket (a path of any length). The
+ * connected socket (O_CLOEXEC), or -errno (-ECONNREFUSED: nobody listens,
+ * the session is gone). */
+int ask_control_connect(const char *path);
+
+/* Copy s for display on a terminal: printable characters stay, any other
+ * byte (controls, escapes, invalid UTF-8, bidirectional overrides) is
+ * shown as \xNN, so a name the guest chose cannot rewrite the screen.
+ * Truncated with "..." to fit cap (> 4). Returns out. */
+char *ask_printable(char *out, size_t cap, const char *s);

@@ -21,6 +21,7 @@
 #include "../sentry/secrets.h"
 #include "../sentry/util.h"
 #include "verbs.h"
+#include "approve.h"
 
 static void usage(FILE *f)
 {
@@ -29,7 +30,8 @@ static void usage(FILE *f)
                    "       interpose audit verify [--head=HASH] FILE | show [FILTERS] FILE | summary "
                    "[--json] FILE\n"
                    "       interpose policy check FILE | show [--profile=NAME] [--json] [...]\n"
-                   "       interpose pending [--json] | approve ID | deny ID  [--always] [--session=ID]\n"
+                   "       interpose pending [--session=ID] [--json]\n"
+                   "       interpose approve | deny [--always] [--by=NAME] [--session=ID] [--json] QUESTION\n"
                    "       interpose --help | --version\n"
                    "\n"
                    "Run PROGRAM as a guest whose every syscall is decided by the sentry.\n"
@@ -410,6 +412,9 @@ int main(int argc, char **argv)
                 return verb_audit(argc - 1, argv + 1);
         if (argc > 1 && strcmp(argv[1], "policy") == 0)
                 return verb_policy(argc - 1, argv + 1);
+        if (argc > 1 &&
+            (!strcmp(argv[1], "pending") || !strcmp(argv[1], "approve") || !strcmp(argv[1], "deny")))
+                return approve_main(argc - 1, argv + 1);
 
         /* '+': stop at the program name, so its own options stay its own. */
         while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
