@@ -218,15 +218,17 @@ static void withdraw_gone(void)
         }
 }
 
-/* Reads the launcher's answers. While questions wait, looks every second
- * for ones nobody waits for any more. */
+/* Reads the launcher's answers, and every second looks for questions
+ * nobody waits for any more (a question comes from the serving thread,
+ * which does not wake us: the second is also how long a question of a
+ * caller killed at once may stay up). */
 static void *reader(void *arg)
 {
         (void)arg;
         for (;;) {
                 struct pollfd p = { .fd = A.fd, .events = POLLIN };
-                int waiting = __atomic_load_n(&A.nquestions, __ATOMIC_RELAXED) > 0;
-                int n = poll(&p, 1, waiting ? 1000 : -1);
+                int n = poll(&p, 1, 1000);
+                bool waiting = __atomic_load_n(&A.nquestions, __ATOMIC_RELAXED) > 0;
                 if (n < 0 && errno != EINTR)
                         break;
                 if (n > 0) {

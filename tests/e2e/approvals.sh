@@ -18,6 +18,7 @@ echo alpha >"$O/a.txt"
 echo beta >"$O/b.txt"
 CTL=$T/ctl.sock
 
+need setsid
 # A server on loopback for the network asks (a host service: refused
 # unless a rule names it, here an ask rule).
 cat >"$T/server.py" <<'PY'
@@ -145,6 +146,37 @@ check_match "audit: the standing answer" '"answer":"always"' "$T/a.jsonl"
 check_match "audit: the network question" '"decision":"ask".*"kind":"net","right":"connect"' "$T/a.jsonl"
 check_true "audit: the chain verifies" "$INTERPOSE" audit verify "$T/a.jsonl"
 
+# --- an answer is for the object asked about --------------------------------------
+# The call waits on a symlink to a.txt; the link is pointed at b.txt before
+# the answer. The call is decided again on what it reaches now: b.txt asks
+# on its own, and the "once" given for a.txt is not spent on it.
+ln -s "$O/a.txt" "$T/lnk"
+setsid -w "$INTERPOSE" --approver=socket --control="$CTL" --ask-timeout=0 --audit="$T/l.jsonl" \
+  --ask-read="$O" -- "$PY" -c "
+import errno
+try:
+    print('read', open('lnk').read().strip())
+except OSError as e:
+    print('read', errno.errorcode[e.errno])" </dev/null >"$T/out" 2>"$T/err" &
+G=$!
+if poll "the question for the link's first target" has_question a.txt; then
+  ln -sfn "$O/b.txt" "$T/lnk"
+  "$INTERPOSE" approve "$(question_for a.txt)" --control="$CTL" >/dev/null 2>&1
+  if poll "a question for the link's new target" has_question b.txt; then
+    "$INTERPOSE" deny "$(question_for b.txt)" --control="$CTL" >/dev/null 2>&1
+  fi
+fi
+wait_child "$G" "the guest reading through a link"
+check_match "retargeted: the approval for a.txt did not open b.txt" '^read EACCES$' "$T/out"
+
+# --- on interpose's terminal ---------------------------------------------------------
+# A real pty: the prompt names the program, the right and the object; a
+# wrong answer is asked again; "o" allows once, ^C denies; the keystrokes
+# answer the prompt, not the guest reading the same terminal.
+if "$PY" "$SRC_DIR/e2e/approvals-tty.py" "$INTERPOSE" "$O" >"$T/tty.out" 2>&1; then pass; else
+  fail "the terminal prompt:"; sed 's/^/    | /' "$T/tty.out" >&2
+fi
+
 # --- unanswered: denied after --ask-timeout -------------------------------------
 run "$T/out" "$T/err" setsid -w "$INTERPOSE" --approver=socket --control="$CTL" --ask-timeout=300ms \
   --audit="$T/t.jsonl" --ask-read="$O" -- "$PY" -c "
@@ -195,13 +227,15 @@ check_nomatch "self-approval: the read did not happen" 'alpha' "$T/self-cat"
 
 # --- a caller killed while it waits: its question is withdrawn -----------------------
 setsid -w "$INTERPOSE" --approver=socket --control="$CTL" --ask-timeout=0 --audit="$T/w.jsonl" \
-  --ask-read="$O" -- sh -c "cat '$O/a.txt' & echo \$! > '$T/catpid'; wait; echo waited" \
+  --ask-read="$O" -- sh -c "cat '$O/a.txt' & echo \$! > '$T/catpid'; wait; echo waited;
+    while [ ! -e '$T/done' ]; do sleep 0.01; done" \
   </dev/null >"$T/out" 2>"$T/err" &
 G=$!
 if poll "the question of the doomed cat" has_question a.txt; then
   kill -9 "$(cat "$T/catpid")"
   poll "the question to be withdrawn" no_questions
 fi
+: >"$T/done"
 wait_child "$G" "the guest whose caller died"
 check_match "withdrawn: the session went on" '^waited$' "$T/out"
 check_match "withdrawn: in the log" '"answer":"withdrawn"' "$T/w.jsonl"
