@@ -194,7 +194,7 @@ run "$T/out" "$T/err" setsid -w "$INTERPOSE" --audit="$T/n.jsonl" --ask-read="$O
 check_ne "no terminal, no approver: the read fails" 0 "$rc"
 check_match "no terminal, no approver: said why" 'denied without asking \(no terminal' "$T/err"
 check_match "no terminal, no approver: in the log" '"answer":"deny","by":"nobody: no terminal' "$T/n.jsonl"
-run "$T/out" "$T/err" "$INTERPOSE" --approver=tty --ask-read="$O" -- true
+run "$T/out" "$T/err" setsid -w "$INTERPOSE" --approver=tty --ask-read="$O" -- true
 check_eq "--approver=tty without a terminal: refused" 125 "$rc"
 check_match "--approver=tty without a terminal: says what to do" 'approver=socket' "$T/err"
 run "$T/out" "$T/err" "$INTERPOSE" --approver=maybe -- true
