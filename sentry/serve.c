@@ -458,8 +458,10 @@ static void handle_call(struct sentry *s, const struct platform_event *ev, bool 
                 if (!decoded[0])
                         sys_format_call(c.e, ev->nr, ev->args, &rd, decoded, sizeof(decoded));
                 exe_of(ev->tid, exe, sizeof(exe));
-                sentry_ask_park(&c, decoded, exe);
+                /* The question's record before the question: its answer
+                 * may come back at once. */
                 report(&c, decoded, 0, true);
+                sentry_ask_park(&c, decoded, exe);
                 return;
         }
         if (r == SENTRY_CONTINUE) {
