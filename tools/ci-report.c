@@ -723,6 +723,13 @@ static const struct policy *fallback_policy(struct policy *own)
         return own;
 }
 
+static int report(int r, int *first)
+{
+        if (r < 0 && !*first)
+                *first = r;
+        return r;
+}
+
 int ci_reports(const struct ci_report_opts *o, struct ci_result *ret)
 {
         struct ci_ctx x = { .o = o, .policy = o->policy };
@@ -748,6 +755,10 @@ int ci_reports(const struct ci_report_opts *o, struct ci_result *ret)
                 r.tripped = (o->fail_on == CI_GATE_DENIED && r.denied > 0) ||
                             (o->fail_on == CI_GATE_ASKED && r.asked > 0);
                 print_summary(&x, &log, &r);
+                if (o->step_summary)
+                        report(ci_write_markdown(&x, &log, &r), &first);
+                if (o->junit)
+                        report(ci_write_junit(&x, &log), &first);
         }
         log_free(&log);
         if (!o->policy)
