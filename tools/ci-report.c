@@ -759,6 +759,8 @@ int ci_reports(const struct ci_report_opts *o, struct ci_result *ret)
                         report(ci_write_markdown(&x, &log, &r), &first);
                 if (o->junit)
                         report(ci_write_junit(&x, &log), &first);
+                if (o->learn)
+                        report(ci_write_learned(&x, &log), &first);
         }
         log_free(&log);
         if (!o->policy)
