@@ -148,7 +148,8 @@ static long long seq_of(const char *line)
 
 /* Check one line: returns 0 and updates prev when its link and hash hold;
  * else says what is wrong with it in why. */
-static int verify_line(char *line, size_t n, char prev[AUDIT_HASH_HEX], long long want_seq, const char **why)
+static int verify_line(const char *line, size_t n, char prev[AUDIT_HASH_HEX], long long want_seq,
+                       const char **why)
 {
         static const char hkey[] = ",\"hash\":\"";
         static const char pkey[] = ",\"prev\":\"";
@@ -178,36 +179,51 @@ static int verify_line(char *line, size_t n, char prev[AUDIT_HASH_HEX], long lon
         return 0;
 }
 
+void audit_chain_init(struct audit_chain *c)
+{
+        memset(c->prev, '0', AUDIT_HASH_HEX - 1);
+        c->prev[AUDIT_HASH_HEX - 1] = '\0';
+        c->want_seq = 0;
+        c->records = 0;
+}
+
+int audit_chain_next(struct audit_chain *c, const char *line, size_t n, const char **ret_why)
+{
+        const char *why = "";
+        int r = verify_line(line, n, c->prev, c->want_seq, &why);
+
+        if (r < 0) {
+                if (ret_why)
+                        *ret_why = why;
+                return r;
+        }
+        c->want_seq = seq_of(line) + 1;
+        c->records++;
+        return 0;
+}
+
 long audit_verify(int fd, long *ret_line, char head[AUDIT_HASH_HEX], const char **ret_why)
 {
         _cleanup_free_ char *line = NULL;
         FILE *f = fdopen(dup(fd), "r");
-        char prev[AUDIT_HASH_HEX];
+        struct audit_chain c;
         size_t cap = 0;
         ssize_t n;
-        long count = 0;
-        long long want_seq = 0;
-        const char *why = "";
 
         if (!f)
                 return -errno;
-        memset(prev, '0', 64);
-        prev[64] = '\0';
+        audit_chain_init(&c);
         while ((n = getline(&line, &cap, f)) > 0) {
                 if (line[n - 1] == '\n')
                         line[--n] = '\0';
-                if (verify_line(line, (size_t)n, prev, want_seq, &why) < 0) {
+                if (audit_chain_next(&c, line, (size_t)n, ret_why) < 0) {
                         fclose(f);
-                        *ret_line = count + 1;
-                        if (ret_why)
-                                *ret_why = why;
+                        *ret_line = c.records + 1;
                         return -EBADMSG;
                 }
-                want_seq = seq_of(line) + 1;
-                count++;
         }
         fclose(f);
         if (head)
-                memcpy(head, prev, AUDIT_HASH_HEX);
-        return count;
+                memcpy(head, c.prev, AUDIT_HASH_HEX);
+        return c.records;
 }

@@ -54,6 +54,24 @@ size_t audit_json_escape(char *buf, size_t len, size_t cap, const char *s);
 /* SHA-256 of buf in hex (the chain's hash). */
 void audit_sha256_hex(const char *buf, size_t n, char out[AUDIT_HASH_HEX]);
 
+/* Checking a log one line at a time, as it is read, so that what a reader
+ * goes on to parse is the very text that was checked: the hash of the last
+ * good record and the sequence number the next one should carry. */
+struct audit_chain {
+        char prev[AUDIT_HASH_HEX];
+        long long want_seq;
+        long records; /* checked so far */
+};
+
+/* Start before a log's first line. */
+void audit_chain_init(struct audit_chain *c);
+
+/* Check the next line (n bytes, without its newline): its hash, and its
+ * link to the record before. 0, or -EBADMSG with *ret_why saying what the
+ * line looks like (edited, records dropped before it, ...); c->prev is
+ * then the chain head so far. */
+int audit_chain_next(struct audit_chain *c, const char *line, size_t n, const char **ret_why);
+
 /* Verify a log read from fd: every hash and link. Returns the number of
  * records, or -EBADMSG with *ret_line set to the first bad line. */
 long audit_verify(int fd, long *ret_line, char head[AUDIT_HASH_HEX], const char **ret_why);

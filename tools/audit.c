@@ -17,6 +17,7 @@
 
 #include "../sentry/audit.h"
 #include "../sentry/util.h"
+#include "audit-read.h"
 #include "verbs.h"
 
 static int usage(FILE *f, int code)
@@ -82,41 +83,35 @@ static int verify(const char *file, const char *want)
         return 0;
 }
 
-static const char *str(json_t *rec, const char *key)
+struct each {
+        int (*fn)(json_t *rec, void *ctx);
+        void *ctx;
+};
+
+static int each_one(json_t *rec, long line, void *ctx)
 {
-        const char *s = json_string_value(json_object_get(rec, key));
-        return s ? s : "";
+        const struct each *e = ctx;
+        return e->fn(rec, e->ctx) ? 1 : 0;
 }
 
 /* Each record of the file, parsed; fn returns nonzero to stop. */
 static int each_record(const char *file, int (*fn)(json_t *rec, void *ctx), void *ctx)
 {
-        _cleanup_free_ char *line = NULL;
-        size_t cap = 0;
-        ssize_t n;
-        long no = 0;
+        struct each e = { fn, ctx };
+        struct audit_read_error err;
         FILE *f = fopen(file, "re");
+        int r;
 
         if (!f) {
                 fprintf(stderr, "interpose: cannot open %s: %s\n", file, strerror(errno));
                 return 125;
         }
-        while ((n = getline(&line, &cap, f)) > 0) {
-                json_error_t err;
-                json_t *rec = json_loadb(line, (size_t)n, 0, &err);
-                no++;
-                if (!json_is_object(rec)) {
-                        fprintf(stderr, "interpose: %s:%ld: not a record: %s\n", file, no, err.text);
-                        json_decref(rec);
-                        fclose(f);
-                        return 1;
-                }
-                int stop = fn(rec, ctx);
-                json_decref(rec);
-                if (stop)
-                        break;
-        }
+        r = audit_read_records(f, NULL, each_one, &e, &err);
         fclose(f);
+        if (r == -EBADMSG) {
+                fprintf(stderr, "interpose: %s:%ld: not a record: %s\n", file, err.line, err.why);
+                return 1;
+        }
         return 0;
 }
 
@@ -128,7 +123,8 @@ struct filters {
 static int show_one(json_t *rec, void *ctx)
 {
         const struct filters *f = ctx;
-        const char *decision = str(rec, "decision"), *syscall = str(rec, "syscall"), *time = str(rec, "time");
+        const char *decision = audit_str(rec, "decision"), *syscall = audit_str(rec, "syscall"),
+                   *time = audit_str(rec, "time");
         const char *what = NULL;
         long pid = (long)json_integer_value(json_object_get(rec, "pid"));
 
@@ -137,19 +133,19 @@ static int show_one(json_t *rec, void *ctx)
                 return 0;
         /* What the decision was about, when the record says more than
          * the call: the object a path reached, a host's name. */
-        if (*str(rec, "object"))
-                what = str(rec, "object");
-        else if (*str(rec, "name"))
-                what = str(rec, "name");
+        if (*audit_str(rec, "object"))
+                what = audit_str(rec, "object");
+        else if (*audit_str(rec, "name"))
+                what = audit_str(rec, "name");
         printf("%s %-6s %-8ld %-10s %s -> %s", time, decision, pid, syscall,
-               *str(rec, "args") ? str(rec, "args") : str(rec, "exe"),
-               *str(rec, "result") ? str(rec, "result") : "-");
-        if (*str(rec, "rule"))
-                printf("  [%s]", str(rec, "rule"));
+               *audit_str(rec, "args") ? audit_str(rec, "args") : audit_str(rec, "exe"),
+               *audit_str(rec, "result") ? audit_str(rec, "result") : "-");
+        if (*audit_str(rec, "rule"))
+                printf("  [%s]", audit_str(rec, "rule"));
         putchar('\n');
         if (what)
-                printf("        object: %s%s%s\n", what, *str(rec, "right") ? "  right: " : "",
-                       str(rec, "right"));
+                printf("        object: %s%s%s\n", what, *audit_str(rec, "right") ? "  right: " : "",
+                       audit_str(rec, "right"));
         json_t *bt = json_object_get(rec, "backtrace"), *fr;
         size_t i;
         json_array_foreach(bt, i, fr)
@@ -195,27 +191,27 @@ static void host_of_args(const char *args, char *out, size_t cap)
 static int summarise_one(json_t *rec, void *ctx)
 {
         struct summary *s = ctx;
-        const char *decision = str(rec, "decision"), *syscall = str(rec, "syscall");
+        const char *decision = audit_str(rec, "decision"), *syscall = audit_str(rec, "syscall");
 
         s->records++;
         bump(s->decisions, decision);
         if (!s->session[0])
-                snprintf(s->session, sizeof(s->session), "%s", str(rec, "session"));
+                snprintf(s->session, sizeof(s->session), "%s", audit_str(rec, "session"));
         if (!strcmp(decision, "start"))
-                snprintf(s->policy_hash, sizeof(s->policy_hash), "%s", str(rec, "policy_hash"));
-        snprintf(s->head, sizeof(s->head), "%s", str(rec, "hash"));
+                snprintf(s->policy_hash, sizeof(s->policy_hash), "%s", audit_str(rec, "policy_hash"));
+        snprintf(s->head, sizeof(s->head), "%s", audit_str(rec, "hash"));
         if (!strcmp(decision, "deny") || !strcmp(decision, "kill"))
-                bump(s->denied, *str(rec, "object") ? str(rec, "object")
-                                : *str(rec, "name") ? str(rec, "name")
-                                                    : syscall);
+                bump(s->denied, *audit_str(rec, "object") ? audit_str(rec, "object")
+                                : *audit_str(rec, "name") ? audit_str(rec, "name")
+                                                          : syscall);
         if (!strcmp(decision, "exec"))
-                bump(s->programs, *str(rec, "path") ? str(rec, "path") : str(rec, "exe"));
-        if (!strcmp(syscall, "dns") || *str(rec, "name"))
-                bump(s->hosts, str(rec, "name"));
+                bump(s->programs, *audit_str(rec, "path") ? audit_str(rec, "path") : audit_str(rec, "exe"));
+        if (!strcmp(syscall, "dns") || *audit_str(rec, "name"))
+                bump(s->hosts, audit_str(rec, "name"));
         else if ((!strcmp(syscall, "connect") || !strcmp(syscall, "sendto") || !strcmp(syscall, "sendmsg")) &&
                  strcmp(decision, "deny")) {
                 char host[128];
-                host_of_args(str(rec, "args"), host, sizeof(host));
+                host_of_args(audit_str(rec, "args"), host, sizeof(host));
                 bump(s->hosts, host);
         }
         return 0;
