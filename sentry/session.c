@@ -724,6 +724,11 @@ int session_run(const struct session_opts *o)
                 code = EXIT_INTERPOSE_FAILED;
         }
         summary(&ctx, &l, &ap, code, r == 0);
+        if (o->audit_saved)
+                snprintf(o->audit_saved, PATH_MAX + NAME_MAX + 2, "%s/%s", r == 0 ? ap.dir : "",
+                         r == 0 ? ap.name : "");
+        if (o->audit_saved && r < 0)
+                o->audit_saved[0] = '\0';
         if (l.sentry > 0)
                 while (waitpid(l.sentry, NULL, __WALL) < 0 && errno == EINTR)
                         ;

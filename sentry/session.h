@@ -65,6 +65,9 @@ struct session_opts {
         enum approver approver;
         uint64_t ask_timeout_ms; /* 0: no timeout */
         const char *control;     /* --control=PATH, or NULL for the session's directory */
+        /* Where the audit log was saved, filled by session_run when not
+         * NULL (PATH_MAX + NAME_MAX + 2 bytes; "" when it was not). */
+        char *audit_saved;
 };
 
 /* Run a whole session. Returns the exit code interpose should exit with:

@@ -20,6 +20,7 @@
 #include "../sentry/audit.h"
 #include "../sentry/secrets.h"
 #include "../sentry/util.h"
+#include "ci.h"
 #include "verbs.h"
 #include "approve.h"
 
@@ -32,6 +33,8 @@ static void usage(FILE *f)
                    "       interpose policy check FILE | show [--profile=NAME] [--json] [...]\n"
                    "       interpose pending [--session=ID] [--json]\n"
                    "       interpose approve | deny [--always] [--by=NAME] [--session=ID] [--json] QUESTION\n"
+                   "       interpose ci [--fail-on=denied|asked|never] [--junit=FILE] [--artifacts=DIR]\n"
+                   "                    [--learn[=FILE]] [--no-repo-policy] [OPTIONS] -- COMMAND...\n"
                    "       interpose --help | --version\n"
                    "\n"
                    "Run PROGRAM as a guest whose every syscall is decided by the sentry.\n"
@@ -390,12 +393,18 @@ int main(int argc, char **argv)
                 { "ask-timeout", required_argument, NULL, 1024 },
                 { "approver", required_argument, NULL, 1025 },
                 { "control", required_argument, NULL, 1026 },
+                { "fail-on", required_argument, NULL, CI_OPT_FAIL_ON },
+                { "junit", required_argument, NULL, CI_OPT_JUNIT },
+                { "artifacts", required_argument, NULL, CI_OPT_ARTIFACTS },
+                { "learn", optional_argument, NULL, CI_OPT_LEARN },
+                { "no-repo-policy", no_argument, NULL, CI_OPT_NO_REPO_POLICY },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
         };
         static struct policy_options po;
         static struct policy policy;
+        static struct ci_opts ci;
         struct session_opts o = { .platform = NULL,
                                   .limits = { .max_procs = 512, .max_audit = 1ULL << 30 },
                                   .ask_timeout_ms = 60000 };
@@ -416,6 +425,13 @@ int main(int argc, char **argv)
             (!strcmp(argv[1], "pending") || !strcmp(argv[1], "approve") || !strcmp(argv[1], "deny")))
                 return approve_main(argc - 1, argv + 1);
 
+        if (argc > 1 && strcmp(argv[1], "ci") == 0) {
+                /* interpose ci [OPTIONS] -- COMMAND...: the same options,
+                 * CI defaults, reports and a gate after (ci.c). */
+                ci.on = true;
+                argc--;
+                argv++;
+        }
         /* '+': stop at the program name, so its own options stay its own. */
         while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
                 switch (c) {
@@ -598,6 +614,20 @@ int main(int argc, char **argv)
                         }
                         o.control = po.control = optarg;
                         break;
+                case CI_OPT_FAIL_ON:
+                case CI_OPT_JUNIT:
+                case CI_OPT_ARTIFACTS:
+                case CI_OPT_LEARN:
+                case CI_OPT_NO_REPO_POLICY:
+                        if (!ci.on) {
+                                fprintf(stderr, "interpose: --fail-on, --junit, --artifacts, --learn and "
+                                                "--no-repo-policy are options of `interpose ci`\n");
+                                return EXIT_INTERPOSE_FAILED;
+                        }
+                        r = ci_option(&ci, c, optarg);
+                        if (r)
+                                return r;
+                        break;
                 case 'h':
                         usage(stdout);
                         return 0;
@@ -656,6 +686,8 @@ int main(int argc, char **argv)
                         return EXIT_INTERPOSE_FAILED;
                 }
         }
+        if (ci.on && (r = ci_prepare(&ci, &po, &o)) != 0)
+                return r;
         /* Every run has a file policy: the agent profile unless told
          * otherwise (DESIGN.md "Policy": default deny). */
         {
@@ -736,6 +768,8 @@ int main(int argc, char **argv)
                 }
         }
         r = session_run(&o);
+        if (ci.on)
+                r = ci_finish(&ci, &o, r);
         free(o.env_scrubbed);
         if (tmpdir[0])
                 remove_tree(tmpdir);

@@ -1,0 +1,125 @@
+#!/bin/sh
+# interpose ci (issue 8): a CI job under the ci profile, gated on what it
+# tried. A passing job passes; a failing job keeps its status; a job that
+# reads a credential store or reaches an unlisted host trips
+# --fail-on=denied (exit 112, one line saying why) and shows in the JUnit
+# file (valid against the JUnit schema) and the Markdown summary; --learn
+# writes the policy that, used as the policy, lets the same job pass with
+# no denials. The runner's workspace variable, the repository's
+# .interpose.json (and a runner forbidding it), --artifacts, and asks (never
+# prompted: denied, and counted for --fail-on=asked).
+. "${SRC_DIR:-$(dirname "$0")/..}/e2e/lib.sh"
+
+need setsid
+XSD=$SRC_DIR/ci/junit-10.xsd
+HOME=$T/home
+export HOME
+mkdir -p "$HOME/.ssh" "$T/ws"
+echo "PRIVATE KEY" >"$HOME/.ssh/id_rsa"
+# Outside /tmp: the guest's /tmp is its own (only a rule naming a path there
+# keeps it the host's), and a job that meets nothing learns nothing.
+O=$(mktemp -d /var/tmp/interpose-e2e-ci-out.XXXXXX) || exit 99
+at_exit "rm -rf '$O'"
+echo data >"$O/data.txt"
+unset GITHUB_WORKSPACE CI_PROJECT_DIR BUILD_SOURCESDIRECTORY ZUUL_PROJECT_SRC_DIR WORKSPACE GITHUB_STEP_SUMMARY
+
+cat >"$T/server.py" <<'PY'
+import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+while True:
+    s.accept()[0].close()
+PY
+"$PY" "$T/server.py" "$T/port" &
+at_exit "kill $! 2>/dev/null"
+poll "the loopback server" file_nonempty "$T/port" || finish
+PORT=$(cat "$T/port")
+
+valid_junit() {
+  if ! command -v xmllint >/dev/null 2>&1; then
+    fail "xmllint is not installed (tools/setup.sh installs libxml2-utils)"
+    return
+  fi
+  if xmllint --noout --schema "$XSD" "$1" >"$T/xmllint.out" 2>&1; then pass; else
+    fail "$1 is not valid JUnit:"; sed 's/^/    | /' "$T/xmllint.out" >&2
+  fi
+}
+
+# --- a passing job passes, a failing one keeps its status ---------------------
+run "$T/out" "$T/err" setsid -w "$INTERPOSE" ci -- sh -c 'echo built > out.txt'
+check_eq "a passing job: status" 0 "$rc"
+check_eq "a passing job: it ran in the workspace" built "$(cat "$T/out.txt" 2>/dev/null)"
+run "$T/out" "$T/err" setsid -w "$INTERPOSE" ci --fail-on=denied -- sh -c 'cat ~/.ssh/id_rsa; exit 3'
+check_eq "a failing job keeps its status (with denials too)" 3 "$rc"
+
+# --- the gate ---------------------------------------------------------------------
+JOB="cat ~/.ssh/id_rsa; $PY -c 'import socket; socket.create_connection((\"127.0.0.1\", $PORT))'; exit 0"
+run "$T/out" "$T/err" setsid -w "$INTERPOSE" ci --junit="$T/j0.xml" -- sh -c "$JOB"
+check_eq "--fail-on=never (the default): the job's status" 0 "$rc"
+check_match "--junit=FILE: the denial is there" '\.ssh/id_rsa' "$T/j0.xml"
+valid_junit "$T/j0.xml"
+GITHUB_STEP_SUMMARY=$T/summary.md
+export GITHUB_STEP_SUMMARY
+echo "# earlier step" >"$GITHUB_STEP_SUMMARY"
+run "$T/out" "$T/err" setsid -w "$INTERPOSE" ci --fail-on=denied --artifacts="$T/art" \
+  -- sh -c "$JOB"
+unset GITHUB_STEP_SUMMARY
+check_eq "--fail-on=denied: a passing job with denials fails" 112 "$rc"
+check_match "--fail-on=denied: one line says why" 'interpose ci: --fail-on=denied' "$T/err"
+check_match "stderr summary: the denied object" '\.ssh/id_rsa' "$T/err"
+check_match "stderr summary: the head hash" '[0-9a-f]{64}' "$T/err"
+check_match "JUnit: a test case for the credential store, in the file area" \
+  '<testcase classname="interpose.files" name="read ~/\.ssh/id_rsa"' "$T/art/junit.xml"
+check_match "JUnit: it failed" '<failure type="denied" message="read ~/\.ssh/id_rsa' "$T/art/junit.xml"
+check_match "JUnit: the network area, the host" "<testcase classname=\"interpose.network\" name=\"connect 127\.0\.0\.1:$PORT" "$T/art/junit.xml"
+valid_junit "$T/art/junit.xml"
+check_match "Markdown: appended to the step summary" '^# earlier step' "$T/summary.md"
+check_match "Markdown: the credential store" '\.ssh/id_rsa' "$T/summary.md"
+check_match "Markdown: the unlisted host" "127\.0\.0\.1:$PORT" "$T/summary.md"
+check_true "--artifacts: the audit log, which verifies" "$INTERPOSE" audit verify "$T/art/audit.jsonl"
+run "$T/out" "$T/err" setsid -w "$INTERPOSE" ci --fail-on=maybe -- true
+check_eq "--fail-on=maybe: refused" 125 "$rc"
+run "$T/out" "$T/err" setsid -w "$INTERPOSE" --fail-on=denied -- true
+check_eq "--fail-on outside ci: refused" 125 "$rc"
+
+# --- asks are never prompted: denied, and --fail-on=asked trips ---------------
+run "$T/out" "$T/err" setsid -w "$INTERPOSE" ci --fail-on=asked --ask-read="$O" -- sh -c "cat '$O/data.txt'; exit 0"
+check_eq "--fail-on=asked: trips" 112 "$rc"
+check_nomatch "asks: the file was not read" '^data$' "$T/out"
+run "$T/out" "$T/err" setsid -w "$INTERPOSE" ci --fail-on=asked -- sh -c "cat ~/.ssh/id_rsa; exit 0"
+check_eq "--fail-on=asked: a plain denial does not trip it" 0 "$rc"
+
+# --- --learn ----------------------------------------------------------------------------
+LJOB="cat '$O/data.txt' && $PY -c 'import socket; socket.create_connection((\"127.0.0.1\", $PORT)); print(\"connected\")'"
+# (the learning run goes on past each refusal, to meet them all)
+run "$T/out" "$T/err" setsid -w "$INTERPOSE" ci --learn="$T/learned.json" -- sh -c "$(echo "$LJOB" | sed 's/ && /; /'); exit 0"
+check_true "--learn: a policy file" test -s "$T/learned.json"
+check_true "--learn: it loads" "$INTERPOSE" policy check "$T/learned.json"
+run "$T/out" "$T/err" setsid -w "$INTERPOSE" ci --policy="$T/learned.json" --fail-on=denied -- sh -c "$LJOB"
+check_eq "--learn: with it, the same job passes the gate" 0 "$rc"
+check_match "--learn: the file was read" '^data$' "$T/out"
+check_match "--learn: the host was reached" '^connected$' "$T/out"
+check_match "--learn: no denial left" ' 0 denied, 0 asked' "$T/err"
+
+# --- the runner's workspace and the repository's policy ------------------------------
+run "$T/out" "$T/err" env GITHUB_WORKSPACE="$T/ws" setsid -w "$INTERPOSE" ci -- sh -c \
+  "echo a > '$T/ws/made'; echo b > '$T/not-ws' 2>/dev/null; exit 0"
+check_eq "GITHUB_WORKSPACE: written" a "$(cat "$T/ws/made" 2>/dev/null)"
+check_true "GITHUB_WORKSPACE: the current directory is not the workspace" test ! -s "$T/not-ws"
+cat >"$T/ws/.interpose.json" <<JSON
+{"rules": [{"path": "$O", "allow": "read"}]}
+JSON
+run "$T/out" "$T/err" env CI_PROJECT_DIR="$T/ws" setsid -w "$INTERPOSE" ci --fail-on=denied -- cat "$O/data.txt"
+check_eq "the repository's .interpose.json: used" 0 "$rc"
+check_match "the repository's policy: said" "using the repository's policy" "$T/err"
+run "$T/out" "$T/err" env CI_PROJECT_DIR="$T/ws" INTERPOSE_CI_NO_REPO_POLICY=1 setsid -w "$INTERPOSE" ci \
+  --fail-on=denied -- cat "$O/data.txt"
+check_ne "a runner forbidding repository policies: not used" 0 "$rc"
+run "$T/out" "$T/err" env CI_PROJECT_DIR="$T/ws" setsid -w "$INTERPOSE" ci --no-repo-policy --fail-on=denied \
+  -- cat "$O/data.txt"
+check_ne "--no-repo-policy: not used" 0 "$rc"
+
+finish

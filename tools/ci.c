@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: MIT */
+/* `interpose ci`: the CI defaults, and after the job its reports and gate. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../sentry/util.h"
+#include "ci.h"
+
+int ci_option(struct ci_opts *ci, int code, const char *arg)
+{
+        switch (code) {
+        case CI_OPT_FAIL_ON:
+                if (!strcmp(arg, "never"))
+                        ci->fail_on = CI_GATE_NEVER;
+                else if (!strcmp(arg, "denied"))
+                        ci->fail_on = CI_GATE_DENIED;
+                else if (!strcmp(arg, "asked"))
+                        ci->fail_on = CI_GATE_ASKED;
+                else {
+                        fprintf(stderr, "interpose ci: --fail-on=%s: give denied, asked or never\n", arg);
+                        return EXIT_INTERPOSE_FAILED;
+                }
+                return 0;
+        case CI_OPT_JUNIT:
+                ci->junit = arg;
+                return 0;
+        case CI_OPT_ARTIFACTS:
+                ci->artifacts = arg;
+                return 0;
+        case CI_OPT_LEARN:
+                ci->learn = arg ? arg : "interpose-learned.json";
+                return 0;
+        case CI_OPT_NO_REPO_POLICY:
+                ci->no_repo_policy = true;
+                return 0;
+        }
+        return EXIT_INTERPOSE_FAILED;
+}
+
+/* The workspace the runner checked the repository out in. */
+static const char *runner_workspace(const char **which)
+{
+        static const char *const vars[] = {
+                "GITHUB_WORKSPACE",       /* GitHub Actions */
+                "CI_PROJECT_DIR",         /* GitLab CI */
+                "BUILD_SOURCESDIRECTORY", /* Azure Pipelines */
+                "ZUUL_PROJECT_SRC_DIR",   /* Zuul, when the job exports zuul.project.src_dir */
+                "WORKSPACE",              /* Jenkins */
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(vars); i++) {
+                const char *v = getenv(vars[i]);
+                if (v && *v) {
+                        *which = vars[i];
+                        return v;
+                }
+        }
+        return NULL;
+}
+
+static int mkdir_p(const char *dir)
+{
+        char path[PATH_MAX];
+
+        if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+                return -ENAMETOOLONG;
+        for (char *p = path + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = '/';
+        }
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+int ci_prepare(struct ci_opts *ci, struct policy_options *po, struct session_opts *o)
+{
+        const char *which = NULL, *ws;
+        const char *forbid = getenv("INTERPOSE_CI_NO_REPO_POLICY");
+        struct stat st;
+
+        if (!po->profile)
+                po->profile = "ci";
+        if (!po->workspace && (ws = runner_workspace(&which))) {
+                if (!realpath(ws, ci->workspace)) {
+                        fprintf(stderr, "interpose ci: $%s is %s: %s (check the runner's checkout)\n", which,
+                                ws, strerror(errno));
+                        return EXIT_INTERPOSE_FAILED;
+                }
+                po->workspace = ci->workspace;
+        }
+        if (!po->workspace && !getcwd(ci->workspace, sizeof(ci->workspace))) {
+                fprintf(stderr, "interpose ci: cannot tell the current directory: %s\n", strerror(errno));
+                return EXIT_INTERPOSE_FAILED;
+        }
+        if (po->workspace && po->workspace != ci->workspace)
+                snprintf(ci->workspace, sizeof(ci->workspace), "%s", po->workspace);
+        if (forbid && *forbid && strcmp(forbid, "0"))
+                ci->no_repo_policy = true;
+        /* --learn=FILE grows FILE: an earlier round's rules are this run's
+         * policy, unless one is given. */
+        if (ci->learn && !po->policy_file && stat(ci->learn, &st) == 0) {
+                po->policy_file = ci->learn;
+                ci->learn_merge = true;
+        }
+        /* The repository's own policy, when the runner allows it: a pull
+         * request can edit it, so runners that build untrusted changes
+         * forbid it (--no-repo-policy, INTERPOSE_CI_NO_REPO_POLICY=1) or
+         * name the base branch's copy with --policy. */
+        snprintf(ci->repo_policy, sizeof(ci->repo_policy), "%s/.interpose.json", ci->workspace);
+        if (!po->policy_file && stat(ci->repo_policy, &st) == 0) {
+                if (ci->no_repo_policy) {
+                        fprintf(stderr,
+                                "interpose ci: %s is not used (the runner forbids repository policies)\n",
+                                ci->repo_policy);
+                } else {
+                        po->policy_file = ci->repo_policy;
+                        fprintf(stderr, "interpose ci: using the repository's policy %s\n", ci->repo_policy);
+                }
+        }
+        /* Never ask: a CI job has nobody to answer. */
+        o->approver = APPROVER_NONE;
+        if (ci->artifacts) {
+                int r = mkdir_p(ci->artifacts);
+                if (r < 0) {
+                        fprintf(stderr, "interpose ci: --artifacts=%s: %s\n", ci->artifacts, strerror(-r));
+                        return EXIT_INTERPOSE_FAILED;
+                }
+                if (!o->audit_path) {
+                        snprintf(ci->audit, sizeof(ci->audit), "%s/audit.jsonl", ci->artifacts);
+                        o->audit_path = po->audit_path = ci->audit;
+                }
+                if (!ci->junit) {
+                        snprintf(ci->junit_buf, sizeof(ci->junit_buf), "%s/junit.xml", ci->artifacts);
+                        ci->junit = ci->junit_buf;
+                }
+        }
+        o->audit_saved = ci->audit_saved;
+        return 0;
+}
+
+/* Add the rules of add to base (the same path: rights joined), and its
+ * network destinations. */
+static void merge_policy(json_t *base, json_t *add)
+{
+        json_t *brules = json_object_get(base, "rules"), *arules = json_object_get(add, "rules"), *r;
+        size_t i;
+
+        if (!json_is_array(brules)) {
+                brules = json_array();
+                json_object_set_new(base, "rules", brules);
+        }
+        json_array_foreach(arules, i, r)
+        {
+                const char *path = json_string_value(json_object_get(r, "path"));
+                json_t *same = NULL, *b;
+                size_t j;
+                json_array_foreach(brules, j, b)
+                {
+                        const char *bp = json_string_value(json_object_get(b, "path"));
+                        if (path && bp && !strcmp(path, bp))
+                                same = b;
+                }
+                json_t *allow = json_object_get(r, "allow");
+                if (!same || !json_is_array(allow)) {
+                        if (!same)
+                                json_array_append(brules, r);
+                        continue;
+                }
+                json_t *ball = json_object_get(same, "allow");
+                if (json_is_string(ball)) {
+                        json_t *arr = json_array();
+                        json_array_append(arr, ball);
+                        json_object_set_new(same, "allow", arr);
+                        ball = arr;
+                } else if (!json_is_array(ball)) {
+                        ball = json_array();
+                        json_object_set_new(same, "allow", ball);
+                }
+                json_t *v;
+                size_t k;
+                json_array_foreach(allow, k, v)
+                {
+                        bool have = false;
+                        json_t *w;
+                        size_t m;
+                        json_array_foreach(ball, m, w) have |= json_equal(v, w);
+                        if (!have)
+                                json_array_append(ball, v);
+                }
+        }
+        json_t *anet = json_object_get(add, "net");
+        if (!json_is_object(anet))
+                return;
+        json_t *bnet = json_object_get(base, "net");
+        if (!json_is_object(bnet)) {
+                json_object_set(base, "net", anet);
+                return;
+        }
+        json_t *aallow = json_object_get(anet, "allow"), *ballow = json_object_get(bnet, "allow"), *v;
+        if (!json_is_array(ballow)) {
+                ballow = json_array();
+                json_object_set_new(bnet, "allow", ballow);
+        }
+        json_array_foreach(aallow, i, v)
+        {
+                bool have = false;
+                json_t *w;
+                size_t m;
+                json_array_foreach(ballow, m, w) have |= json_equal(v, w);
+                if (!have)
+                        json_array_append(ballow, v);
+        }
+}
+
+/* The learned rules of this run (in fresh) added to the earlier rounds'
+ * file. 0 or -1 (said). */
+static int learn_merge(const char *file, const char *fresh)
+{
+        json_error_t e;
+        json_t *base = json_load_file(file, 0, &e), *add = json_load_file(fresh, 0, &e);
+        char tmp[PATH_MAX];
+        int r = -1;
+
+        if (!base || !add) {
+                fprintf(stderr, "interpose ci: --learn: cannot read %s: %s\n", base ? fresh : file, e.text);
+                goto out;
+        }
+        merge_policy(base, add);
+        snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+        if (json_dump_file(base, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 || rename(tmp, file) < 0) {
+                fprintf(stderr, "interpose ci: --learn: cannot write %s: %s\n", file, strerror(errno));
+                unlink(tmp);
+                goto out;
+        }
+        r = 0;
+out:
+        json_decref(base);
+        json_decref(add);
+        return r;
+}
+
+int ci_finish(struct ci_opts *ci, const struct session_opts *o, int code)
+{
+        struct ci_result res = { 0 };
+        char fresh[PATH_MAX] = "";
+        struct ci_report_opts ro = {
+                .audit_log = ci->audit_saved,
+                .argv = o->argv,
+                .job_status = code,
+                .fail_on = ci->fail_on,
+                .junit = ci->junit,
+                .step_summary = getenv("GITHUB_STEP_SUMMARY"),
+                .learn = ci->learn,
+                .out = stderr,
+                .policy = o->policy,
+        };
+        int r;
+
+        if (!ci->audit_saved[0]) {
+                fprintf(stderr,
+                        "interpose ci: the audit log was not saved; no report, and the job cannot pass\n");
+                return code ? code : EXIT_INTERPOSE_FAILED;
+        }
+        if (ro.step_summary && !*ro.step_summary)
+                ro.step_summary = NULL;
+        if (ci->learn && ci->learn_merge) {
+                snprintf(fresh, sizeof(fresh), "%s.round", ci->learn);
+                ro.learn = fresh;
+        }
+        r = ci_reports(&ro, &res);
+        if (r < 0)
+                return code ? code : EXIT_INTERPOSE_FAILED;
+        if (fresh[0]) {
+                r = learn_merge(ci->learn, fresh);
+                unlink(fresh);
+                if (r < 0)
+                        return code ? code : EXIT_INTERPOSE_FAILED;
+        }
+        if (ci->learn)
+                fprintf(stderr,
+                        "interpose ci: --learn: the policy that would have allowed this run is in %s (review "
+                        "it; "
+                        "use it with --policy=%s)\n",
+                        ci->learn, ci->learn);
+        if (code != 0)
+                return code; /* the job's own failure stands */
+        return res.tripped ? EXIT_CI_GATE : 0;
+}
