@@ -128,6 +128,7 @@ int ci_prepare(struct ci_opts *ci, struct policy_options *po, struct session_opt
                         fprintf(stderr, "interpose ci: using the repository's policy %s\n", ci->repo_policy);
                 }
         }
+        ci->run_policy = po->policy_file;
         /* Never ask: a CI job has nobody to answer. */
         o->approver = APPROVER_NONE;
         if (ci->artifacts) {
@@ -250,6 +251,22 @@ out:
         return r;
 }
 
+/* Start the learned file from the policy the job ran under. 0 or -1 (said). */
+static int copy_policy(const char *from, const char *to)
+{
+        json_error_t e;
+        json_t *p = json_load_file(from, 0, &e);
+        int r = 0;
+
+        if (!p || json_dump_file(p, to, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
+                fprintf(stderr, "interpose ci: --learn: cannot copy %s to %s: %s\n", from, to,
+                        p ? strerror(errno) : e.text);
+                r = -1;
+        }
+        json_decref(p);
+        return r;
+}
+
 int ci_finish(struct ci_opts *ci, const struct session_opts *o, int code)
 {
         struct ci_result res = { 0 };
@@ -274,13 +291,19 @@ int ci_finish(struct ci_opts *ci, const struct session_opts *o, int code)
         }
         if (ro.step_summary && !*ro.step_summary)
                 ro.step_summary = NULL;
-        if (ci->learn && ci->learn_merge) {
+        if (ci->learn && (ci->learn_merge || ci->run_policy)) {
+                /* What this round learned, added to the file (or to a
+                 * copy of the policy the job ran under). */
                 snprintf(fresh, sizeof(fresh), "%s.round", ci->learn);
                 ro.learn = fresh;
         }
         r = ci_reports(&ro, &res);
         if (r < 0)
                 return code ? code : EXIT_INTERPOSE_FAILED;
+        if (fresh[0] && !ci->learn_merge && copy_policy(ci->run_policy, ci->learn) < 0) {
+                unlink(fresh);
+                return code ? code : EXIT_INTERPOSE_FAILED;
+        }
         if (fresh[0]) {
                 r = learn_merge(ci->learn, fresh);
                 unlink(fresh);

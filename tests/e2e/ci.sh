@@ -121,5 +121,13 @@ check_ne "a runner forbidding repository policies: not used" 0 "$rc"
 run "$T/out" "$T/err" env CI_PROJECT_DIR="$T/ws" setsid -w "$INTERPOSE" ci --no-repo-policy --fail-on=denied \
   -- cat "$O/data.txt"
 check_ne "--no-repo-policy: not used" 0 "$rc"
+# Learning under the repository's policy starts from it: the learned file
+# is that policy and what the job still met.
+run "$T/out" "$T/err" env CI_PROJECT_DIR="$T/ws" setsid -w "$INTERPOSE" ci --learn="$T/learned2.json" \
+  -- sh -c "$(echo "$LJOB" | sed 's/ && /; /'); exit 0"
+run "$T/out" "$T/err" env CI_PROJECT_DIR="$T/ws" setsid -w "$INTERPOSE" ci --no-repo-policy \
+  --policy="$T/learned2.json" --fail-on=denied -- sh -c "$LJOB"
+check_eq "--learn over the repository's policy: the job passes with it alone" 0 "$rc"
+check_match "--learn over the repository's policy: its rule kept" "$O" "$T/learned2.json"
 
 finish
