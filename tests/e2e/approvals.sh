@@ -200,6 +200,20 @@ check_match "--approver=tty without a terminal: says what to do" 'approver=socke
 run "$T/out" "$T/err" "$INTERPOSE" --approver=maybe -- true
 check_eq "--approver=maybe: refused" 125 "$rc"
 
+# --- exec and write asks, and "ask" in a policy file ------------------------------
+run "$T/out" "$T/err" setsid -w "$INTERPOSE" --approver=none --ask-exec=/usr/bin/id -- sh -c 'id -u; echo rc=$?'
+check_match "--ask-exec, nobody to ask: the program does not run" '^rc=126$' "$T/out"
+check_match "--ask-exec: said" 'denied without asking \(--approver=none\): exec exec /usr/bin/id' "$T/err"
+cat >"$T/ask.json" <<JSON
+{"rules": [{"path": "$O", "allow": "read", "ask": ["write", "create"]}]}
+JSON
+run "$T/out" "$T/err" setsid -w "$INTERPOSE" --approver=none --policy="$T/ask.json" -- sh -c \
+  "cat '$O/a.txt'; echo x > '$O/new.txt'; echo rc=\$?"
+check_match "a policy file's ask: the allowed read works" '^alpha$' "$T/out"
+check_match "a policy file's ask: the asked create is refused" '^rc=[1-9]' "$T/out"
+check_true "a policy file's ask: nothing was made" test ! -e "$O/new.txt"
+check_match "a policy file's ask: said" 'file create '"$O"'/new.txt' "$T/err"
+
 # --- the guest cannot answer its own question -------------------------------------
 # Its cat waits for an answer while the guest tries to give it: the control
 # socket is denied to the guest (and the asker refuses peers from inside the
