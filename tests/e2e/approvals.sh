@@ -218,10 +218,12 @@ check_match "a policy file's ask: said" 'file create '"$O"'/new.txt' "$T/err"
 # Its cat waits for an answer while the guest tries to give it: the control
 # socket is denied to the guest (and the asker refuses peers from inside the
 # sandbox too: tests/unit/test-asker.c).
+# (A copy in the workspace: a build under /tmp is not in the guest's /tmp.)
+cp "$INTERPOSE" "$T/interpose-copy"
 cat >"$T/self.sh" <<SH
 cat "$O/a.txt" >"$T/self-cat" 2>&1 &
 while [ ! -e "$T/go" ]; do sleep 0.01; done
-"$INTERPOSE" approve 1 --control="$CTL" >"$T/self.out" 2>&1
+"$T/interpose-copy" approve 1 --control="$CTL" >"$T/self.out" 2>&1
 echo "approve:\$?" >"$T/self.rc"
 wait
 SH
