@@ -27,10 +27,14 @@
 #include "sentry.h"
 #include "util.h"
 
+/* A standing answer's key: kind, right, object (at most what a question
+ * can show: longer names are never asked). A question's and a token's
+ * add the call as shown, for an exec (its argv). */
 #define KEY_MAX                                                                       \
         (sizeof(((struct ask_msg *)0)->kind) + sizeof(((struct ask_msg *)0)->right) + \
-         sizeof(((struct ask_msg *)0)->object) + 2)
+         sizeof(((struct ask_msg *)0)->object) + sizeof(((struct ask_msg *)0)->call) + 3)
 #define QUESTIONS_MAX 256 /* waiting at once; past it asks are refused */
+#define STANDING_MAX 4096 /* standing answers kept; past it, refusals with nobody to ask are not kept */
 
 /* A call waiting for an answer. */
 struct parked {
@@ -40,7 +44,8 @@ struct parked {
 
 struct question {
         uint32_t id;
-        char key[KEY_MAX];
+        char key[KEY_MAX];  /* for a standing answer */
+        char qkey[KEY_MAX]; /* for the question and its tokens */
         struct ask_msg msg;
         struct parked *calls;
         struct question *next;
@@ -73,6 +78,7 @@ static struct {
         unsigned nquestions;
         struct token *tokens;
         struct standing *standing;
+        unsigned nstanding;
         struct parked *redo; /* answered: to decide again */
         uint32_t next_id;
 } A = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
@@ -120,8 +126,12 @@ static void wake_server(void)
 {
         uint64_t one = 1;
 
-        __atomic_store_n(&A.s->plat.redo, 1, __ATOMIC_RELEASE);
+        /* The eventfd first: redo set after it is always followed by a
+         * read of it (sentry_ask_redo); the other order could leave the
+         * count up with redo clear, and the serving thread polling a
+         * readable fd for ever without taking calls. */
         (void)!write(A.s->plat.wake_fd, &one, sizeof(one));
+        __atomic_store_n(&A.s->plat.redo, 1, __ATOMIC_RELEASE);
 }
 
 /* An answer from the launcher: the question's calls are decided again. */
@@ -146,6 +156,7 @@ static void apply(const struct ask_msg *m)
         if (m->verdict == ASK_ALWAYS || m->verdict == ASK_DENY_ALWAYS) {
                 struct standing *st = xcalloc(1, sizeof(*st));
                 snprintf(st->key, sizeof(st->key), "%s", q->key);
+                A.nstanding++;
                 st->verdict = m->verdict;
                 st->qid = q->id;
                 snprintf(st->by, sizeof(st->by), "%s", m->by);
@@ -157,7 +168,7 @@ static void apply(const struct ask_msg *m)
                         struct token *t = xcalloc(1, sizeof(*t));
                         t->ev_id = p->ev.id;
                         t->tid = p->ev.tid;
-                        snprintf(t->key, sizeof(t->key), "%s", q->key);
+                        snprintf(t->key, sizeof(t->key), "%s", q->qkey);
                         t->verdict = m->verdict;
                         t->qid = q->id;
                         snprintf(t->by, sizeof(t->by), "%s", m->by);
@@ -184,11 +195,11 @@ static void apply(const struct ask_msg *m)
 static void withdraw_gone(void)
 {
         struct question **pq = &A.questions;
-        struct ask_msg gone[16];
+        struct ask_msg *gone = NULL;
         unsigned ngone = 0;
 
         pthread_mutex_lock(&A.lock);
-        while (*pq && ngone < 16) {
+        while (*pq) {
                 struct question *q = *pq;
                 struct parked **pp = &q->calls;
                 while (*pp) {
@@ -207,6 +218,7 @@ static void withdraw_gone(void)
                 }
                 *pq = q->next;
                 A.nquestions--;
+                gone = xrealloc(gone, (ngone + 1) * sizeof(*gone));
                 gone[ngone++] = q->msg;
                 free(q);
         }
@@ -216,6 +228,7 @@ static void withdraw_gone(void)
                 send(A.fd, &w, sizeof(w), MSG_NOSIGNAL);
                 audit_answer(&gone[i], "answer", "withdrawn", "nobody: the caller is gone");
         }
+        free(gone);
 }
 
 /* Reads the launcher's answers, and every second looks for questions
@@ -302,15 +315,27 @@ static void ask_detail(struct sentry_call *c, uint32_t id, const char *kind, con
 int sentry_ask(struct sentry_call *c, const char *kind, const char *right, const char *object,
                const char *rule)
 {
-        char key[KEY_MAX];
+        char key[KEY_MAX], qkey[KEY_MAX], call[sizeof(((struct ask_msg *)0)->call)] = "";
         struct question *q;
 
         if (c->parked)
                 return SENTRY_ASK_PARKED; /* one question at a time per call */
+        if (strlen(object) >= sizeof(((struct ask_msg *)0)->object)) {
+                /* A person cannot approve what cannot be shown whole. */
+                ask_detail(c, 0, kind, right, object, rule, "deny",
+                           "nobody: the object's name is too long to show");
+                sentry_decide(c, "deny", "ask");
+                return SENTRY_ASK_REFUSED;
+        }
         make_key(key, kind, right, object);
+        /* An exec's answer is for the argv shown: another argv (a thread
+         * rewrote it, another process asks the same) asks on its own. */
+        if (!strcmp(kind, "exec"))
+                sentry_format_call(c, call, sizeof(call));
+        snprintf(qkey, sizeof(qkey), "%s\x1f%s", key, call);
         pthread_mutex_lock(&A.lock);
         for (struct token *t = A.tokens; t; t = t->next) {
-                if (t->ev_id != c->ev.id || t->tid != c->ev.tid || strcmp(t->key, key))
+                if (t->ev_id != c->ev.id || t->tid != c->ev.tid || strcmp(t->key, qkey))
                         continue;
                 uint32_t v = t->verdict, id = t->qid;
                 char by[160];
@@ -333,8 +358,8 @@ int sentry_ask(struct sentry_call *c, const char *kind, const char *right, const
         }
         if (A.fd < 0 || A.nquestions >= QUESTIONS_MAX) {
                 /* Nobody to ask: refused, and said once per object. */
-                bool full = A.fd >= 0;
-                struct standing *st = full ? NULL : xcalloc(1, sizeof(*st));
+                bool full = A.fd >= 0, kept = !full && A.nstanding < STANDING_MAX;
+                struct standing *st = kept ? xcalloc(1, sizeof(*st)) : NULL;
                 uint32_t id = ++A.next_id;
                 if (st) {
                         snprintf(st->key, sizeof(st->key), "%s", key);
@@ -344,6 +369,7 @@ int sentry_ask(struct sentry_call *c, const char *kind, const char *right, const
                                  A.nobody_why ? A.nobody_why : "no approver");
                         st->next = A.standing;
                         A.standing = st;
+                        A.nstanding++;
                 }
                 pthread_mutex_unlock(&A.lock);
                 char by[200], line[1600];
@@ -361,15 +387,17 @@ int sentry_ask(struct sentry_call *c, const char *kind, const char *right, const
                                  kind, right, object, rule);
                 size_t len = secrets_redact(line, (size_t)(n < (int)sizeof(line) ? n : (int)sizeof(line) - 1),
                                             sizeof(line));
-                write_all(2, line, len);
+                if (kept) /* a line per object, not per call */
+                        write_all(2, line, len);
                 return SENTRY_ASK_REFUSED;
         }
-        for (q = A.questions; q && strcmp(q->key, key); q = q->next)
+        for (q = A.questions; q && strcmp(q->qkey, qkey); q = q->next)
                 ;
         if (!q) {
                 q = xcalloc(1, sizeof(*q));
                 q->id = ++A.next_id;
                 snprintf(q->key, sizeof(q->key), "%s", key);
+                snprintf(q->qkey, sizeof(q->qkey), "%s", qkey);
                 q->msg.type = ASK_QUESTION;
                 q->msg.id = q->id;
                 snprintf(q->msg.kind, sizeof(q->msg.kind), "%s", kind);
@@ -425,6 +453,16 @@ void sentry_ask_park(struct sentry_call *c, const char *decoded, const char *exe
                 snprintf(d.by, sizeof(d.by), "nobody: the asker is gone");
                 apply(&d);
         }
+}
+
+void sentry_ask_end(void)
+{
+        pthread_mutex_lock(&A.lock);
+        for (struct question *q = A.questions; q; q = q->next)
+                audit_answer(&q->msg, "answer", "withdrawn", "nobody: the session ended");
+        A.questions = NULL; /* (the process ends: nothing to free for) */
+        A.nquestions = 0;
+        pthread_mutex_unlock(&A.lock);
 }
 
 void sentry_ask_done(struct sentry_call *c)

@@ -64,7 +64,7 @@ struct sentry_call {
         int slot1;            /* 1 + the caller's pidfd cache slot, once this call proved it the caller's */
         const char *decision; /* audit decision; NULL means a plain allow */
         const char *rule;     /* what decided it */
-        char detail[512];     /* extra JSON members for the audit record, or "" */
+        char detail[6144];    /* extra JSON members for the audit record, or "" (room for a whole path) */
         long done;            /* with SENTRY_DONE: what the call returned (an fd installed) */
         bool done_known;      /* ... if the handler says (else it is answered later) */
         bool parked;          /* waits for a person's answer (sentry_ask): not answered now */
@@ -88,6 +88,9 @@ void sentry_forget_exes(void);
 int sentry_read(struct sentry_call *c, void *dst, uint64_t addr, size_t n);
 ssize_t sentry_read_str(struct sentry_call *c, char *dst, uint64_t addr, size_t cap);
 int sentry_write(struct sentry_call *c, uint64_t addr, const void *src, size_t n);
+
+/* The call decoded as the trace shows it (its strings read now). */
+size_t sentry_format_call(struct sentry_call *c, char *buf, size_t cap);
 
 /* A copy of the caller's fd number fd, checked to be taken while the call
  * was still pending. The caller of this owns it. fd or -errno. */
@@ -123,6 +126,9 @@ int sentry_ask(struct sentry_call *c, const char *kind, const char *right, const
 
 /* After a call was parked and decoded: send the question it raised. */
 void sentry_ask_park(struct sentry_call *c, const char *decoded, const char *exe);
+
+/* The session ends: questions still waiting get their record. */
+void sentry_ask_end(void);
 
 /* After a call was answered: forget its tokens. */
 void sentry_ask_done(struct sentry_call *c);

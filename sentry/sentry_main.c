@@ -168,6 +168,7 @@ __attribute__((noreturn)) static void finish(int status)
         else
                 snprintf(extra, sizeof(extra), "\"pid\":%d,\"status\":%d", (int)S.guest, WEXITSTATUS(status));
         sentry_limits_final(&S);
+        sentry_ask_end();
         audit_session("end", extra);
         /* The session ends with its first process, as a container ends with
          * its init: nothing the guest started may linger unwatched. */

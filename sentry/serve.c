@@ -313,6 +313,13 @@ static int rd_mem(void *ctx, void *dst, uint64_t addr, size_t n)
         return sentry_read(ctx, dst, addr, n);
 }
 
+size_t sentry_format_call(struct sentry_call *c, char *buf, size_t cap)
+{
+        struct sys_reader rd = { rd_str, rd_mem, c };
+
+        return sys_format_call(c->e, c->ev.nr, c->ev.args, &rd, buf, cap);
+}
+
 static void exe_of(pid_t tid, char *buf, size_t cap)
 {
         char path[64];

@@ -80,7 +80,8 @@ static unsigned rights_named(const char *s)
 
         for (w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
                 /* Lookup (stat, walking through) comes with any right. */
-                one = !strcmp(w, "lookup") ? PR_READ : policy_right_by_name(w);
+                /* (the least that gives it: names below, no contents) */
+                one = !strcmp(w, "lookup") ? PR_LIST : policy_right_by_name(w);
                 if (!one)
                         return 0;
                 r |= one;
@@ -136,8 +137,16 @@ static void learn_file(struct learn *l, const struct ci_finding *f)
 
         if (!need)
                 return note(l, f, "a right a policy does not name");
+        if (f->cut)
+                return note(l, f, "its name was cut short in the log: which file it was cannot be told");
         if ((why = unnameable(abs)))
                 return note(l, f, why);
+        /* A rule gives its rights to the whole tree below its path: any
+         * right on / or a directory just below it (/srv, /home) or on the
+         * home itself would give far more than what was refused. Left to
+         * a person. */
+        if (!strchr(abs + 1, '/') || (l->x->home && !strcmp(abs, l->x->home)))
+                return note(l, f, "a rule for this directory would cover too much of the machine");
         if (p) {
                 have = policy_decide(p, abs, &by);
                 if (by && (by->deny & need)) {
@@ -456,7 +465,8 @@ int ci_write_learned(const struct ci_ctx *x, const struct ci_log *log)
                 text = render(&l);
         }
         if (r == 0)
-                r = ci_write_file(x, x->o->learn, "learned policy", text, strlen(text), false);
+                r = ci_write_file(x, x->o->learn_fd, x->o->learn, "learned policy", text, strlen(text),
+                                  false);
         learn_free(&l);
         return r;
 }

@@ -34,6 +34,7 @@ struct ci_finding {
         /* From the first such record: */
         char *decision, *syscall, *exe, *call, *path, *why, *dest, *name, *result;
         bool asked; /* an ask refused ("rule":"ask") */
+        bool cut;   /* the record's object was cut short ("cut":true): it names nothing for sure */
         unsigned long count;
 };
 
@@ -111,8 +112,8 @@ const struct ci_finding **ci_sorted(const struct ci_log *log);
 
 /* Write size bytes of text to path (what: "JUnit report", for the
  * message), appending or replacing it. 0, or -errno with a message. */
-int ci_write_file(const struct ci_ctx *x, const char *path, const char *what, const char *text, size_t size,
-                  bool append);
+int ci_write_file(const struct ci_ctx *x, int fd, const char *path, const char *what, const char *text,
+                  size_t size, bool append);
 
 /* The Markdown summary, appended to o->step_summary. 0 or -errno. */
 int ci_write_markdown(const struct ci_ctx *x, const struct ci_log *log, const struct ci_result *r);

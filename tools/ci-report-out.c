@@ -169,7 +169,7 @@ int ci_write_markdown(const struct ci_ctx *x, const struct ci_log *log, const st
         md_log(m, log->session, false);
         fputs("\n\n", m);
         fclose(m);
-        return ci_write_file(x, x->o->step_summary, "step summary", text, size, true);
+        return ci_write_file(x, x->o->step_summary_fd, x->o->step_summary, "step summary", text, size, true);
 }
 
 /* --- JUnit --------------------------------------------------------------- */
@@ -345,5 +345,5 @@ int ci_write_junit(const struct ci_ctx *x, const struct ci_log *log)
                 "</testsuites>\n",
                 tests, failures, body);
         fclose(t);
-        return ci_write_file(x, x->o->junit, "JUnit report", text, size, false);
+        return ci_write_file(x, x->o->junit_fd, x->o->junit, "JUnit report", text, size, false);
 }

@@ -264,14 +264,21 @@ const struct ci_finding **ci_sorted(const struct ci_log *log)
         return v;
 }
 
-int ci_write_file(const struct ci_ctx *x, const char *path, const char *what, const char *text, size_t size,
-                  bool append)
+int ci_write_file(const struct ci_ctx *x, int given, const char *path, const char *what, const char *text,
+                  size_t size, bool append)
 {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC),
-                                      0644);
-        int r = fd < 0 ? -errno : write_all(fd, text, size);
+        _cleanup_close_ int fd = given > 2 ? -1
+                                           : open(path,
+                                                  O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+                                                          (append ? O_APPEND : O_TRUNC),
+                                                  0644);
+        int r = 0;
 
-        if (r == 0 && close(TAKE_FD(fd)) < 0)
+        if (given > 2 && !append && (ftruncate(given, 0) < 0 || lseek(given, 0, SEEK_SET) < 0))
+                r = -errno;
+        if (r == 0)
+                r = given <= 2 && fd < 0 ? -errno : write_all(given > 2 ? given : fd, text, size);
+        if (r == 0 && fd >= 0 && close(TAKE_FD(fd)) < 0)
                 r = -errno;
         if (r < 0) {
                 _cleanup_free_ char *name = ci_text_bytes(path, 0);
@@ -402,6 +409,7 @@ static struct ci_finding *finding(struct ci_log *log, json_t *rec, const struct 
                 .name = dup_str(rec, "name"),
                 .result = dup_str(rec, "result"),
                 .asked = !strcmp(audit_str(rec, "rule"), "ask"),
+                .cut = json_is_true(json_object_get(rec, "cut")),
         };
         json_object_set_new(log->f_index, id, json_integer((json_int_t)log->nf++));
         return f;

@@ -31,6 +31,11 @@ struct ci_report_opts {
          * workspace for paths. NULL: the ci profile with $HOME and the
          * current directory as the workspace. */
         const struct policy *policy;
+        /* Files opened before the job ran (so nothing the job did to their
+         * paths decides where the reports go): when above 2, the report is
+         * written to that fd (truncated first, but the step summary's,
+         * which appends) and its path only names it in messages. */
+        int junit_fd, step_summary_fd, learn_fd;
 };
 
 struct ci_result {

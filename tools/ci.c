@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,6 +84,62 @@ static int mkdir_p(const char *dir)
         return 0;
 }
 
+/* path as an absolute one, into buf. */
+static const char *absolute(const char *path, char *buf, size_t cap)
+{
+        char cwd[PATH_MAX];
+
+        if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+                snprintf(buf, cap, "%s", path);
+        else
+                snprintf(buf, cap, "%s/%s", cwd, path);
+        return buf;
+}
+
+/* Is a component of path below the workspace (where the repository's and
+ * the job's files are) a symlink? */
+static bool planted_link(const char *workspace, const char *path)
+{
+        char abs[PATH_MAX];
+        size_t n = strlen(workspace);
+        struct stat st;
+
+        absolute(path, abs, sizeof(abs));
+        if (strncmp(abs, workspace, n) || abs[n] != '/')
+                return false;
+        for (char *p = abs + n + 1;; p++) {
+                if (*p != '/' && *p)
+                        continue;
+                char c = *p;
+                *p = '\0';
+                bool link = lstat(abs, &st) == 0 && S_ISLNK(st.st_mode);
+                *p = c;
+                if (link)
+                        return true;
+                if (!c)
+                        return false;
+        }
+}
+
+/* A report's file, opened before the job runs. fd, or -1 (said). */
+static int open_output(const struct ci_opts *ci, const char *path, const char *what, bool append)
+{
+        int fd;
+
+        if (planted_link(ci->workspace, path)) {
+                fprintf(stderr,
+                        "interpose ci: %s=%s: a symlink inside the workspace is on the way (the repository "
+                        "may "
+                        "have planted it); write the report outside the workspace, or remove the link\n",
+                        what, path);
+                return -1;
+        }
+        fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (append ? O_APPEND : 0), 0644);
+        if (fd < 0)
+                fprintf(stderr, "interpose ci: %s=%s: %s\n", what, path, strerror(errno));
+        return fd;
+}
+
 int ci_prepare(struct ci_opts *ci, struct policy_options *po, struct session_opts *o)
 {
         const char *which = NULL, *ws;
@@ -107,12 +164,6 @@ int ci_prepare(struct ci_opts *ci, struct policy_options *po, struct session_opt
                 snprintf(ci->workspace, sizeof(ci->workspace), "%s", po->workspace);
         if (forbid && *forbid && strcmp(forbid, "0"))
                 ci->no_repo_policy = true;
-        /* --learn=FILE grows FILE: an earlier round's rules are this run's
-         * policy, unless one is given. */
-        if (ci->learn && !po->policy_file && stat(ci->learn, &st) == 0) {
-                po->policy_file = ci->learn;
-                ci->learn_merge = true;
-        }
         /* The repository's own policy, when the runner allows it: a pull
          * request can edit it, so runners that build untrusted changes
          * forbid it (--no-repo-policy, INTERPOSE_CI_NO_REPO_POLICY=1) or
@@ -147,6 +198,22 @@ int ci_prepare(struct ci_opts *ci, struct policy_options *po, struct session_opt
                 }
         }
         o->audit_saved = ci->audit_saved;
+        /* The reports' files are opened now, before the job runs: nothing
+         * it does to their paths (a symlink put in their place) decides
+         * where interpose, unconfined, writes them. */
+        if (ci->artifacts && planted_link(ci->workspace, ci->artifacts)) {
+                fprintf(stderr,
+                        "interpose ci: --artifacts=%s: a symlink inside the workspace is on the way (the "
+                        "repository may have planted it); give a directory outside it, or remove the link\n",
+                        ci->artifacts);
+                return EXIT_INTERPOSE_FAILED;
+        }
+        const char *step = getenv("GITHUB_STEP_SUMMARY");
+        ci->junit_fd = ci->step_fd = ci->learn_fd = -1;
+        if ((ci->junit && (ci->junit_fd = open_output(ci, ci->junit, "--junit", false)) < 0) ||
+            (step && *step && (ci->step_fd = open_output(ci, step, "$GITHUB_STEP_SUMMARY", true)) < 0) ||
+            (ci->learn && (ci->learn_fd = open_output(ci, ci->learn, "--learn", false)) < 0))
+                return EXIT_INTERPOSE_FAILED;
         return 0;
 }
 
@@ -224,53 +291,47 @@ static void merge_policy(json_t *base, json_t *add)
         }
 }
 
-/* The learned rules of this run (in fresh) added to the earlier rounds'
- * file. 0 or -1 (said). */
-static int learn_merge(const char *file, const char *fresh)
+/* The learned file: this round's rules (the text in memfd), added to a
+ * copy of the policy the job ran under when there was one, written to the
+ * file opened before the job. 0 or -1 (said). */
+static int learn_write(const struct ci_opts *ci, int memfd)
 {
-        json_error_t e;
-        json_t *base = json_load_file(file, 0, &e), *add = json_load_file(fresh, 0, &e);
-        char tmp[PATH_MAX];
+        json_error_t e = { .text = "" };
+        json_t *add = NULL, *base = NULL;
+        char *text = NULL;
         int r = -1;
 
-        if (!base || !add) {
-                fprintf(stderr, "interpose ci: --learn: cannot read %s: %s\n", base ? fresh : file, e.text);
+        if (lseek(memfd, 0, SEEK_SET) < 0 || !(add = json_loadfd(memfd, 0, &e))) {
+                fprintf(stderr, "interpose ci: --learn: cannot read this round's rules: %s\n", e.text);
                 goto out;
         }
-        merge_policy(base, add);
-        snprintf(tmp, sizeof(tmp), "%s.tmp", file);
-        if (json_dump_file(base, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 || rename(tmp, file) < 0) {
-                fprintf(stderr, "interpose ci: --learn: cannot write %s: %s\n", file, strerror(errno));
-                unlink(tmp);
+        if (ci->run_policy) {
+                base = json_load_file(ci->run_policy, 0, &e);
+                if (!base) {
+                        fprintf(stderr, "interpose ci: --learn: cannot read %s: %s\n", ci->run_policy,
+                                e.text);
+                        goto out;
+                }
+                merge_policy(base, add);
+        }
+        text = json_dumps(base ? base : add, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (!text || ftruncate(ci->learn_fd, 0) < 0 || lseek(ci->learn_fd, 0, SEEK_SET) < 0 ||
+            write_all(ci->learn_fd, text, strlen(text)) < 0 || write_all(ci->learn_fd, "\n", 1) < 0) {
+                fprintf(stderr, "interpose ci: --learn: cannot write %s: %s\n", ci->learn, strerror(errno));
                 goto out;
         }
         r = 0;
 out:
-        json_decref(base);
+        free(text);
         json_decref(add);
-        return r;
-}
-
-/* Start the learned file from the policy the job ran under. 0 or -1 (said). */
-static int copy_policy(const char *from, const char *to)
-{
-        json_error_t e;
-        json_t *p = json_load_file(from, 0, &e);
-        int r = 0;
-
-        if (!p || json_dump_file(p, to, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
-                fprintf(stderr, "interpose ci: --learn: cannot copy %s to %s: %s\n", from, to,
-                        p ? strerror(errno) : e.text);
-                r = -1;
-        }
-        json_decref(p);
+        json_decref(base);
         return r;
 }
 
 int ci_finish(struct ci_opts *ci, const struct session_opts *o, int code)
 {
         struct ci_result res = { 0 };
-        char fresh[PATH_MAX] = "";
+        _cleanup_close_ int memfd = -1;
         struct ci_report_opts ro = {
                 .audit_log = ci->audit_saved,
                 .argv = o->argv,
@@ -281,6 +342,9 @@ int ci_finish(struct ci_opts *ci, const struct session_opts *o, int code)
                 .learn = ci->learn,
                 .out = stderr,
                 .policy = o->policy,
+                .junit_fd = ci->junit_fd,
+                .step_summary_fd = ci->step_fd,
+                .learn_fd = -1,
         };
         int r;
 
@@ -291,30 +355,24 @@ int ci_finish(struct ci_opts *ci, const struct session_opts *o, int code)
         }
         if (ro.step_summary && !*ro.step_summary)
                 ro.step_summary = NULL;
-        if (ci->learn && (ci->learn_merge || ci->run_policy)) {
-                /* What this round learned, added to the file (or to a
-                 * copy of the policy the job ran under). */
-                snprintf(fresh, sizeof(fresh), "%s.round", ci->learn);
-                ro.learn = fresh;
+        if (ci->learn) {
+                /* This round's rules, in memory first (learn_write). */
+                memfd = memfd_create("interpose-learned", MFD_CLOEXEC);
+                if (memfd < 0) {
+                        fprintf(stderr, "interpose ci: --learn: %s\n", strerror(errno));
+                        return code ? code : EXIT_INTERPOSE_FAILED;
+                }
+                ro.learn_fd = memfd;
         }
         r = ci_reports(&ro, &res);
         if (r < 0)
                 return code ? code : EXIT_INTERPOSE_FAILED;
-        if (fresh[0] && !ci->learn_merge && copy_policy(ci->run_policy, ci->learn) < 0) {
-                unlink(fresh);
+        if (ci->learn && learn_write(ci, memfd) < 0)
                 return code ? code : EXIT_INTERPOSE_FAILED;
-        }
-        if (fresh[0]) {
-                r = learn_merge(ci->learn, fresh);
-                unlink(fresh);
-                if (r < 0)
-                        return code ? code : EXIT_INTERPOSE_FAILED;
-        }
         if (ci->learn)
                 fprintf(stderr,
                         "interpose ci: --learn: the policy that would have allowed this run is in %s (review "
-                        "it; "
-                        "use it with --policy=%s)\n",
+                        "it; use it with --policy=%s)\n",
                         ci->learn, ci->learn);
         if (code != 0)
                 return code; /* the job's own failure stands */

@@ -31,6 +31,7 @@ struct ci_opts {
         char workspace[PATH_MAX];
         char repo_policy[PATH_MAX];
         char audit_saved[PATH_MAX + NAME_MAX + 2];
+        int junit_fd, step_fd, learn_fd; /* the reports' files, opened before the job */
 };
 
 /* The ci options getopt returned (codes CI_OPT_*); 0, or 125 with a

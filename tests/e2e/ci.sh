@@ -130,4 +130,28 @@ run "$T/out" "$T/err" env CI_PROJECT_DIR="$T/ws" setsid -w "$INTERPOSE" ci --no-
 check_eq "--learn over the repository's policy: the job passes with it alone" 0 "$rc"
 check_match "--learn over the repository's policy: its rule kept" "$O" "$T/learned2.json"
 
+# --- what the repository or the job plants ----------------------------------------------
+# A learned file committed in the repository is not a policy: with
+# --no-repo-policy, --learn does not read it.
+mkdir -p "$T/pr"
+echo "{\"profile\": \"ci\", \"rules\": [{\"path\": \"$O\", \"allow\": \"read\"}]}" >"$T/pr/interpose-learned.json"
+( cd "$T/pr" && run "$T/out" "$T/err" env INTERPOSE_CI_NO_REPO_POLICY=1 setsid -w "$INTERPOSE" ci --workspace="$T/pr" \
+  --fail-on=denied --learn -- cat "$O/data.txt"; echo "$rc" >"$T/rc" )
+check_ne "a committed learned file: not the run's policy" 0 "$(cat "$T/rc")"
+check_nomatch "a committed learned file: the file was not read" '^data$' "$T/out"
+# Report files are never written through a symlink the repository or the
+# job put in their place.
+echo victim >"$T/victim"
+ln -s "$T/victim" "$T/pr/report.xml"
+( cd "$T/pr" && run "$T/out" "$T/err" setsid -w "$INTERPOSE" ci --workspace="$T/pr" --junit=report.xml -- true
+  echo "$rc" >"$T/rc" )
+check_eq "a committed symlink for --junit: refused" 125 "$(cat "$T/rc")"
+check_match "a committed symlink for --junit: said" 'symlink inside the workspace' "$T/err"
+check_eq "a committed symlink for --junit: its target untouched" victim "$(cat "$T/victim")"
+( cd "$T/pr" && run "$T/out" "$T/err" setsid -w "$INTERPOSE" ci --workspace="$T/pr" --junit=late.xml \
+  --learn=late.json -- sh -c "rm -f late.xml late.json; ln -s '$T/victim' late.xml; ln -s '$T/victim' late.json"
+  echo "$rc" >"$T/rc" )
+check_eq "symlinks the job made: the job passes" 0 "$(cat "$T/rc")"
+check_eq "symlinks the job made: their target untouched" victim "$(cat "$T/victim")"
+
 finish
