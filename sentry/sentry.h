@@ -38,6 +38,7 @@ struct sentry {
         const char *hostname;            /* what uname(2) reports as nodename */
         int trace_fd;                    /* -1: no --trace */
         bool backtrace;                  /* --backtrace: refusals record the guest's stack */
+        bool ask_tty;                    /* approvals may prompt on interpose's terminal */
         int gofer_fd;                    /* our socket to the gofer */
         int gofer_gone;                  /* the gofer died: path calls fail with EIO (atomic) */
         bool paths;                      /* path calls are trapped and decided (a policy is in force) */

@@ -299,6 +299,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         S.hostname = ctx->o->hostname ? ctx->o->hostname : "interpose";
         S.trace_fd = ctx->trace_fd;
         S.backtrace = ctx->o->backtrace;
+        S.ask_tty = ctx->ask_tty;
         S.gofer_fd = ctx->gofer_fd;
         S.paths = ctx->plat.paths;
         S.policy = ctx->o->policy;

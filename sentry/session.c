@@ -547,6 +547,7 @@ static int approvals_prepare(struct session_ctx *ctx, struct asker_opts *ret_ao,
         *ret_ao = ao;
         *ret_asker_fd = sv[0];
         ctx->ask_fd = sv[1];
+        ctx->ask_tty = ao.tty >= 0;
         if (ao.tty < 0 && o->ask_timeout_ms)
                 session_complain("approvals wait for `interpose approve ID` (see `interpose pending "
                                  "--session=%s`); unanswered ones are denied after %llu ms",

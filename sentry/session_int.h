@@ -56,6 +56,7 @@ struct session_ctx {
         char cgroup[PATH_MAX];           /* the session's pids cgroup, or "" */
         int ask_fd;                      /* the sentry's end of the approvals socket (ask.h), or -1 */
         const char *ask_nobody;          /* without one, when the policy asks: why nobody is asked */
+        bool ask_tty;                    /* the asker prompts on interpose's terminal */
 };
 
 /* The sentry process: forks the guest, serves it, never returns. */

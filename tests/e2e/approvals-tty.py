@@ -124,10 +124,59 @@ def session(interpose, asked, answer, mark):
     return ok
 
 
+STEALER = r"""
+import errno, os, signal, sys, threading
+signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+stop, seen = False, set()
+def steal():
+    told = False
+    while not stop:
+        try:
+            os.tcsetpgrp(0, os.getpgrp())
+            if told:
+                seen.add("ok")
+        except OSError as e:
+            seen.add(errno.errorcode[e.errno])
+            if not told:
+                told = True
+                os.write(1, ("tried-" + errno.errorcode[e.errno] + "\n").encode())
+threading.Thread(target=steal, daemon=True).start()
+try:
+    print("read", open(sys.argv[1]).read().strip(), flush=True)
+except OSError as e:
+    print("read", errno.errorcode[e.errno], flush=True)
+stop = True
+print("steal", ",".join(sorted(seen)), flush=True)
+"""
+
+
+def stealer(interpose, asked):
+    """A guest thread keeps taking the terminal back while the prompt holds
+    it: refused, so the person's answer goes to the prompt."""
+    pid, master = spawn([interpose, "--ask-read=" + asked, "--", "/usr/bin/python3.11", "-c", STEALER,
+                         asked + "/a.txt"])
+    t = Term(master)
+    if t.read_until(b"allow [o]nce") is None or t.read_until(b"tried-") is None:
+        print(f"stealer: no prompt, or no attempt to take the terminal:\n{t.buf.decode(errors='replace')}")
+        os.kill(pid, 9)
+        return False
+    t.type(b"o\r")
+    t.read_until(b"steal ")
+    t.read_until(b"\n", t.buf.find(b"steal "))
+    os.waitpid(pid, 0)
+    text = t.buf.decode(errors="replace")
+    print(f"--- stealer transcript ---\n{text}")
+    ok = "read alpha" in text and "tried-EPERM" in text and "steal EPERM" in text
+    if not ok:
+        print("stealer: the guest took the terminal while the prompt was up, or the answer missed the prompt")
+    return ok
+
+
 def main():
     interpose, asked = sys.argv[1], sys.argv[2]
     ok = session(interpose, asked, "once", "once")
     ok = session(interpose, asked, "deny", "ctrl-c") and ok
+    ok = stealer(interpose, asked) and ok
     sys.exit(0 if ok else 1)
 
 
