@@ -24,7 +24,6 @@ struct ci_opts {
         const char *artifacts;  /* --artifacts=DIR */
         const char *learn;      /* --learn[=FILE] */
         bool no_repo_policy;    /* --no-repo-policy (or INTERPOSE_CI_NO_REPO_POLICY=1) */
-        bool learn_merge;       /* the learned file existed: it is the run's policy, and grows */
         const char *run_policy; /* the policy file the job ran under (--policy, the repository's), or NULL */
         char audit[PATH_MAX];
         char junit_buf[PATH_MAX];
