@@ -107,11 +107,16 @@ static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flag
         n = sys_path_check_exec(c, dirfd, p, flags, &ran, &ld);
         if (n < 0)
                 return n;
-        len = (size_t)snprintf(c->detail, sizeof(c->detail), "\"path\":\"");
-        len = audit_json_escape(c->detail, len, sizeof(c->detail) - 2, p);
-        c->detail[len++] = '"';
-        c->detail[len] = '\0';
-        sentry_decide(c, "exec", "audit");
+        /* An exec a person approved keeps what says so (the question, the
+         * answer, who gave it; the path is in it). */
+        bool approved = c->decision && c->rule && !strcmp(c->rule, "ask");
+        if (!approved) {
+                len = (size_t)snprintf(c->detail, sizeof(c->detail), "\"path\":\"");
+                len = audit_json_escape(c->detail, len, sizeof(c->detail) - 2, p);
+                c->detail[len++] = '"';
+                c->detail[len] = '\0';
+        }
+        sentry_decide(c, "exec", approved ? "ask" : "audit");
 
         /* Remember what the path names now, to check what ran. */
         e.tgid = sentry_caller_tgid(c);

@@ -214,6 +214,18 @@ check_match "a policy file's ask: the asked create is refused" '^rc=[1-9]' "$T/o
 check_true "a policy file's ask: nothing was made" test ! -e "$O/new.txt"
 check_match "a policy file's ask: said" 'file create '"$O"'/new.txt' "$T/err"
 
+# An exec approved once runs, and its record keeps the question and answer.
+setsid -w "$INTERPOSE" --approver=socket --control="$CTL" --ask-timeout=0 --audit="$T/x.jsonl" \
+  --ask-exec=/usr/bin/id -- sh -c 'id -u; echo rc=$?' </dev/null >"$T/out" 2>"$T/err" &
+G=$!
+if poll "the question for the exec" has_question /usr/bin/id; then
+  "$INTERPOSE" approve "$(question_for /usr/bin/id)" --control="$CTL" >/dev/null 2>&1
+fi
+wait_child "$G" "the guest whose exec was asked"
+check_match "--ask-exec, approved once: it ran" "^$(id -u)\$" "$T/out"
+check_match "--ask-exec, approved once: the exec record keeps the answer" \
+  '"decision":"exec","rule":"ask".*"kind":"exec".*"answer":"once"' "$T/x.jsonl"
+
 # --- the guest cannot answer its own question -------------------------------------
 # Its cat waits for an answer while the guest tries to give it: the control
 # socket is denied to the guest (and the asker refuses peers from inside the
