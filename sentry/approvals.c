@@ -15,6 +15,8 @@
  * object for the rest of the session.
  */
 #include <errno.h>
+#include <signal.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -190,12 +192,41 @@ static void apply(const struct ask_msg *m)
         wake_server();
 }
 
+/* Has tid a signal pending that kills it (no handler, not ignored, not
+ * blocked, a default action that ends the process)? On a tracing platform
+ * the caller waits stopped and would die only once answered: a SIGTERM to
+ * interpose must not wait for a person. */
+static bool dying(pid_t tid)
+{
+        /* Signals whose default action does not end the process. */
+        static const uint64_t harmless = (1ULL << (SIGCHLD - 1)) | (1ULL << (SIGCONT - 1)) |
+                                         (1ULL << (SIGURG - 1)) | (1ULL << (SIGWINCH - 1)) |
+                                         (1ULL << (SIGSTOP - 1)) | (1ULL << (SIGTSTP - 1)) |
+                                         (1ULL << (SIGTTIN - 1)) | (1ULL << (SIGTTOU - 1));
+        char path[64], buf[4096];
+        uint64_t v[5] = { 0 };
+        static const char *const keys[5] = { "\nSigPnd:", "\nShdPnd:", "\nSigBlk:", "\nSigIgn:", "\nSigCgt:" };
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+        if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
+                return false;
+        for (int i = 0; i < 5; i++) {
+                const char *at = strstr(buf, keys[i]);
+                if (!at)
+                        return false;
+                v[i] = strtoull(at + strlen(keys[i]), NULL, 16);
+        }
+        return ((v[0] | v[1]) & ~v[2] & ~v[3] & ~v[4] & ~harmless) != 0;
+}
+
 /* Questions whose every caller is gone (killed while it waited) are
- * withdrawn: the asker stops asking them. */
+ * withdrawn: the asker stops asking them. A caller a fatal signal waits
+ * for is answered EINTR at once, so the signal takes it. */
 static void withdraw_gone(void)
 {
         struct question **pq = &A.questions;
         struct ask_msg *gone = NULL;
+        struct parked *doomed = NULL;
         unsigned ngone = 0;
 
         pthread_mutex_lock(&A.lock);
@@ -204,13 +235,19 @@ static void withdraw_gone(void)
                 struct parked **pp = &q->calls;
                 while (*pp) {
                         struct parked *p = *pp;
-                        if (A.s->plat.ops->valid(&A.s->plat, &p->ev)) {
+                        bool valid = A.s->plat.ops->valid(&A.s->plat, &p->ev);
+                        if (valid && !dying(p->ev.tid)) {
                                 pp = &p->next;
                                 continue;
                         }
                         *pp = p->next;
-                        free(p);
                         __atomic_sub_fetch(&A.s->plat.asks_waiting, 1, __ATOMIC_RELAXED);
+                        if (valid) {
+                                p->next = doomed;
+                                doomed = p;
+                        } else {
+                                free(p);
+                        }
                 }
                 if (q->calls) {
                         pq = &q->next;
@@ -223,10 +260,18 @@ static void withdraw_gone(void)
                 free(q);
         }
         pthread_mutex_unlock(&A.lock);
+        /* Answered outside the lock: a tracing platform answers on its
+         * own thread, which may be waiting for the lock. */
+        while (doomed) {
+                struct parked *next = doomed->next;
+                A.s->plat.ops->respond(&A.s->plat, &doomed->ev, PLATFORM_RETURN, -EINTR);
+                free(doomed);
+                doomed = next;
+        }
         for (unsigned i = 0; i < ngone; i++) {
                 struct ask_msg w = { .type = ASK_WITHDRAW, .id = gone[i].id };
                 send(A.fd, &w, sizeof(w), MSG_NOSIGNAL);
-                audit_answer(&gone[i], "answer", "withdrawn", "nobody: the caller is gone");
+                audit_answer(&gone[i], "answer", "withdrawn", "nobody: the caller is gone or dying");
         }
         free(gone);
 }

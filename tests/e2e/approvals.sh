@@ -253,6 +253,18 @@ fi
 wait_child "$G" "the self-approving guest"
 check_nomatch "self-approval: the read did not happen" 'alpha' "$T/self-cat"
 
+# --- SIGTERM to interpose while a call waits: the guest ends, as natively --------
+# (On ptrace the caller waits stopped: the signal would wait for the
+# answer; the sentry answers EINTR so the signal takes it.)
+"$INTERPOSE" --approver=socket --control="$CTL" --ask-timeout=0 --audit="$T/k.jsonl" --ask-read="$O" \
+  -- cat "$O/a.txt" </dev/null >"$T/out" 2>"$T/err" &
+G=$!
+if poll "the question of the cat to be terminated" has_question a.txt; then
+  kill -TERM "$G"
+fi
+wait_child "$G" "interpose, sent SIGTERM while a call waits"
+check_eq "SIGTERM while a call waits: the guest's status" 143 "$rc"
+
 # --- a caller killed while it waits: its question is withdrawn -----------------------
 setsid -w "$INTERPOSE" --approver=socket --control="$CTL" --ask-timeout=0 --audit="$T/w.jsonl" \
   --ask-read="$O" -- sh -c "cat '$O/a.txt' & echo \$! > '$T/catpid'; wait; echo waited;
