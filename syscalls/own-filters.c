@@ -190,17 +190,13 @@ static int build_sentry(bool tracer, struct sock_fprog **ret)
         if (r == 0)
                 r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
         /* ioctl only for the seccomp listener's requests (type '!'), and
-         * tcsetpgrp, which the sentry makes for the guest after checking
-         * (and tcgetpgrp: who holds the terminal while a prompt may be up). */
+         * tcsetpgrp, which the sentry makes for the guest after checking. */
         if (r == 0)
                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                                      SCMP_A1(SCMP_CMP_MASKED_EQ, 0x0000ff00ULL, 0x2100ULL));
         if (r == 0)
                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                                      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, TIOCSPGRP));
-        if (r == 0)
-                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                                     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, TIOCGPGRP));
         /* The number of a pty the guest opens through /dev/ptmx, so its
          * slave is the session's (syscalls/path.c); the inode ioctls it
          * makes on the guest's behalf after checking; and the query of one

@@ -532,14 +532,13 @@ static long set_foreground(struct sentry_call *c, int fd, uint64_t arg)
                 return copy == -ESRCH ? SENTRY_DONE : -EBADF;
         if (pgrp != c->s->initial_pgrp && sentry_in_tree(c->s, pgrp) != 1)
                 return refuse(c, "own-tree", -EPERM);
-        /* While a question may be up on the terminal, its prompt holds the
-         * foreground: the guest may not take it back (and read the
-         * person's answer). */
-        if (c->s->ask_tty && __atomic_load_n(&c->s->plat.asks_waiting, __ATOMIC_RELAXED) > 0) {
-                pid_t fg = tcgetpgrp(copy);
-                if (fg > 0 && fg != c->s->initial_pgrp && sentry_in_tree(c->s, fg) != 1)
-                        return refuse(c, "prompt", -EPERM);
-        }
+        /* While a question waits, its prompt may be up on the terminal,
+         * holding the foreground: the guest may not take it (and read the
+         * person's answer). Refused for the whole wait, not by who holds
+         * the terminal now: the prompter takes it at a moment of its own,
+         * which a check here could not order itself against. */
+        if (c->s->ask_tty && __atomic_load_n(&c->s->plat.asks_waiting, __ATOMIC_RELAXED) > 0)
+                return refuse(c, "prompt", -EPERM);
         /* Our copy of the value, on our copy of the fd: the guest cannot
          * change either after the check. */
         if (ioctl(copy, TIOCSPGRP, &pgrp) < 0)
