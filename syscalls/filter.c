@@ -68,10 +68,22 @@ static int add_guard_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const st
         }
 }
 
+bool sys_filter_tracer_only(int nr)
+{
+        return nr == SYS_wait4 || nr == SYS_waitid;
+}
+
+static bool is_tracing(uint32_t action)
+{
+        return (action & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_TRACE;
+}
+
 static int add_row(scmp_filter_ctx ctx, uint32_t action, const struct sys_entry *e, bool paths)
 {
         if (e->disposition == D_PATH && !paths)
                 return 0; /* path calls run in the kernel without a policy */
+        if (sys_filter_tracer_only(e->nr) && !is_tracing(action))
+                return 0; /* the kernel's own ptrace: its waits need nothing of us */
         if (e->guard[0].kind != G_NONE) {
                 for (int i = 0; i < SYS_GUARDS; i++) {
                         int r;
@@ -153,8 +165,13 @@ int sys_filter_build(uint32_t trap_action, bool paths, struct sock_fprog **ret)
 #ifndef SYS_TABLE_NO_HANDLERS /* gen-filter makes the prebuilt program */
 int sys_filter_prebuilt(uint32_t trap_action, bool paths, struct sock_fprog **ret)
 {
-        size_t n = paths ? sys_filter_prebuilt_paths_len : sys_filter_prebuilt_len;
-        const struct sock_filter *src = paths ? sys_filter_prebuilt_paths_insns : sys_filter_prebuilt_insns;
+        bool tracing = is_tracing(trap_action);
+        size_t n = paths ? (tracing ? sys_filter_prebuilt_paths_tracing_len : sys_filter_prebuilt_paths_len)
+                         : (tracing ? sys_filter_prebuilt_tracing_len : sys_filter_prebuilt_len);
+        const struct sock_filter *src = paths ? (tracing ? sys_filter_prebuilt_paths_tracing_insns
+                                                         : sys_filter_prebuilt_paths_insns)
+                                              : (tracing ? sys_filter_prebuilt_tracing_insns
+                                                         : sys_filter_prebuilt_insns);
         struct sock_fprog *prog = xmalloc(sizeof(*prog) + n * sizeof(struct sock_filter));
 
         prog->len = (unsigned short)n;

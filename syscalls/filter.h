@@ -14,6 +14,11 @@
  * its filter (free with sys_filter_free). 0 or -errno. */
 int sys_filter_build(uint32_t trap_action, bool paths, struct sock_fprog **ret);
 
+/* Rows a tracing platform (trap_action SCMP_ACT_TRACE) traps and user
+ * notification leaves to the kernel: wait4 and waitid, through which a
+ * guest tracer's tracees report when the sentry emulates ptrace. */
+bool sys_filter_tracer_only(int nr);
+
 /* The same program, built by syscalls/gen-filter at build time with
  * SYS_FILTER_TRAP_MARK as its trap action: a copy with trap_action put in
  * its place. Same conventions as sys_filter_build; microseconds instead of
@@ -28,6 +33,10 @@ extern const unsigned short sys_filter_prebuilt_len;
 extern const struct sock_filter sys_filter_prebuilt_insns[];
 extern const unsigned short sys_filter_prebuilt_paths_len;
 extern const struct sock_filter sys_filter_prebuilt_paths_insns[];
+extern const unsigned short sys_filter_prebuilt_tracing_len;
+extern const struct sock_filter sys_filter_prebuilt_tracing_insns[];
+extern const unsigned short sys_filter_prebuilt_paths_tracing_len;
+extern const struct sock_filter sys_filter_prebuilt_paths_tracing_insns[];
 
 void sys_filter_free(struct sock_fprog *prog);
 
