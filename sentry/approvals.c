@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,24 @@ static void wake_server(void)
         __atomic_store_n(&A.s->plat.redo, 1, __ATOMIC_RELEASE);
 }
 
+/* A standing answer for key; A.lock held. */
+__attribute__((format(printf, 4, 5))) static void add_standing(const char *key, uint32_t verdict,
+                                                               uint32_t qid, const char *fmt, ...)
+{
+        struct standing *st = xcalloc(1, sizeof(*st));
+        va_list ap;
+
+        snprintf(st->key, sizeof(st->key), "%s", key);
+        st->verdict = verdict;
+        st->qid = qid;
+        va_start(ap, fmt);
+        vsnprintf(st->by, sizeof(st->by), fmt, ap);
+        va_end(ap);
+        st->next = A.standing;
+        A.standing = st;
+        A.nstanding++;
+}
+
 /* An answer from the launcher: the question's calls are decided again. */
 static void apply(const struct ask_msg *m)
 {
@@ -156,14 +175,7 @@ static void apply(const struct ask_msg *m)
         *pq = q->next;
         A.nquestions--;
         if (m->verdict == ASK_ALWAYS || m->verdict == ASK_DENY_ALWAYS) {
-                struct standing *st = xcalloc(1, sizeof(*st));
-                snprintf(st->key, sizeof(st->key), "%s", q->key);
-                A.nstanding++;
-                st->verdict = m->verdict;
-                st->qid = q->id;
-                snprintf(st->by, sizeof(st->by), "%s", m->by);
-                st->next = A.standing;
-                A.standing = st;
+                add_standing(q->key, m->verdict, q->id, "%s", m->by);
         } else {
                 /* Once: the first call asking only; deny: all of them. */
                 for (struct parked *p = q->calls; p; p = p->next) {
@@ -378,44 +390,34 @@ int sentry_ask(struct sentry_call *c, const char *kind, const char *right, const
         if (!strcmp(kind, "exec"))
                 sentry_format_call(c, call, sizeof(call));
         snprintf(qkey, sizeof(qkey), "%s\x1f%s", key, call);
+        /* An answer for this very call, else a standing one. */
+        uint32_t v = 0, id = 0;
+        char by[160];
         pthread_mutex_lock(&A.lock);
-        for (struct token *t = A.tokens; t; t = t->next) {
-                if (t->ev_id != c->ev.id || t->tid != c->ev.tid || strcmp(t->key, qkey))
-                        continue;
-                uint32_t v = t->verdict, id = t->qid;
-                char by[160];
-                snprintf(by, sizeof(by), "%s", t->by);
+        for (struct token *t = A.tokens; t && !v; t = t->next)
+                if (t->ev_id == c->ev.id && t->tid == c->ev.tid && !strcmp(t->key, qkey)) {
+                        v = t->verdict, id = t->qid;
+                        snprintf(by, sizeof(by), "%s", t->by);
+                }
+        for (struct standing *st = A.standing; st && !v; st = st->next)
+                if (!strcmp(st->key, key)) {
+                        v = st->verdict, id = st->qid;
+                        snprintf(by, sizeof(by), "%s", st->by);
+                }
+        if (v) {
+                bool allow = v == ASK_ONCE || v == ASK_ALWAYS;
                 pthread_mutex_unlock(&A.lock);
                 ask_detail(c, id, kind, right, object, rule, ask_verdict_name(v), by);
-                sentry_decide(c, v == ASK_ONCE ? "allow" : "deny", "ask");
-                return v == ASK_ONCE ? SENTRY_ASK_GRANTED : SENTRY_ASK_REFUSED;
-        }
-        for (struct standing *st = A.standing; st; st = st->next) {
-                if (strcmp(st->key, key))
-                        continue;
-                uint32_t v = st->verdict, id = st->qid;
-                char by[160];
-                snprintf(by, sizeof(by), "%s", st->by);
-                pthread_mutex_unlock(&A.lock);
-                ask_detail(c, id, kind, right, object, rule, ask_verdict_name(v), by);
-                sentry_decide(c, v == ASK_ALWAYS ? "allow" : "deny", "ask");
-                return v == ASK_ALWAYS ? SENTRY_ASK_GRANTED : SENTRY_ASK_REFUSED;
+                sentry_decide(c, allow ? "allow" : "deny", "ask");
+                return allow ? SENTRY_ASK_GRANTED : SENTRY_ASK_REFUSED;
         }
         if (A.fd < 0 || A.nquestions >= QUESTIONS_MAX) {
                 /* Nobody to ask: refused, and said once per object. */
                 bool full = A.fd >= 0, kept = !full && A.nstanding < STANDING_MAX;
-                struct standing *st = kept ? xcalloc(1, sizeof(*st)) : NULL;
                 uint32_t id = ++A.next_id;
-                if (st) {
-                        snprintf(st->key, sizeof(st->key), "%s", key);
-                        st->verdict = ASK_DENY_ALWAYS;
-                        st->qid = id;
-                        snprintf(st->by, sizeof(st->by), "nobody: %s",
-                                 A.nobody_why ? A.nobody_why : "no approver");
-                        st->next = A.standing;
-                        A.standing = st;
-                        A.nstanding++;
-                }
+                if (kept)
+                        add_standing(key, ASK_DENY_ALWAYS, id, "nobody: %s",
+                                     A.nobody_why ? A.nobody_why : "no approver");
                 pthread_mutex_unlock(&A.lock);
                 char by[200], line[1600];
                 snprintf(by, sizeof(by), "nobody: %s",

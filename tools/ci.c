@@ -217,17 +217,43 @@ int ci_prepare(struct ci_opts *ci, struct policy_options *po, struct session_opt
         return 0;
 }
 
+/* Append to into each value of from it does not hold yet. */
+static void add_missing(json_t *into, json_t *from)
+{
+        json_t *v, *w;
+        size_t i, j;
+
+        json_array_foreach(from, i, v)
+        {
+                bool have = false;
+                json_array_foreach(into, j, w) have |= json_equal(v, w);
+                if (!have)
+                        json_array_append(into, v);
+        }
+}
+
+/* The list o holds at key, made one if it is a single value ("allow":
+ * "read") or absent. */
+static json_t *list_at(json_t *o, const char *key)
+{
+        json_t *v = json_object_get(o, key), *arr;
+
+        if (json_is_array(v))
+                return v;
+        arr = json_array();
+        if (v)
+                json_array_append(arr, v);
+        json_object_set_new(o, key, arr);
+        return arr;
+}
+
 /* Add the rules of add to base (the same path: rights joined), and its
  * network destinations. */
 static void merge_policy(json_t *base, json_t *add)
 {
-        json_t *brules = json_object_get(base, "rules"), *arules = json_object_get(add, "rules"), *r;
+        json_t *brules = list_at(base, "rules"), *arules = json_object_get(add, "rules"), *r;
         size_t i;
 
-        if (!json_is_array(brules)) {
-                brules = json_array();
-                json_object_set_new(base, "rules", brules);
-        }
         json_array_foreach(arules, i, r)
         {
                 const char *path = json_string_value(json_object_get(r, "path"));
@@ -245,27 +271,7 @@ static void merge_policy(json_t *base, json_t *add)
                                 json_array_append(brules, r);
                         continue;
                 }
-                json_t *ball = json_object_get(same, "allow");
-                if (json_is_string(ball)) {
-                        json_t *arr = json_array();
-                        json_array_append(arr, ball);
-                        json_object_set_new(same, "allow", arr);
-                        ball = arr;
-                } else if (!json_is_array(ball)) {
-                        ball = json_array();
-                        json_object_set_new(same, "allow", ball);
-                }
-                json_t *v;
-                size_t k;
-                json_array_foreach(allow, k, v)
-                {
-                        bool have = false;
-                        json_t *w;
-                        size_t m;
-                        json_array_foreach(ball, m, w) have |= json_equal(v, w);
-                        if (!have)
-                                json_array_append(ball, v);
-                }
+                add_missing(list_at(same, "allow"), allow);
         }
         json_t *anet = json_object_get(add, "net");
         if (!json_is_object(anet))
@@ -275,20 +281,7 @@ static void merge_policy(json_t *base, json_t *add)
                 json_object_set(base, "net", anet);
                 return;
         }
-        json_t *aallow = json_object_get(anet, "allow"), *ballow = json_object_get(bnet, "allow"), *v;
-        if (!json_is_array(ballow)) {
-                ballow = json_array();
-                json_object_set_new(bnet, "allow", ballow);
-        }
-        json_array_foreach(aallow, i, v)
-        {
-                bool have = false;
-                json_t *w;
-                size_t m;
-                json_array_foreach(ballow, m, w) have |= json_equal(v, w);
-                if (!have)
-                        json_array_append(ballow, v);
-        }
+        add_missing(list_at(bnet, "allow"), json_object_get(anet, "allow"));
 }
 
 /* The learned file: this round's rules (the text in memfd), added to a
