@@ -141,6 +141,8 @@ static bool may_meet_map(const struct walk_ctx *ctx, int start, const char *rest
         for (int i = 0; i < WALK_MAPS; i++)
                 if (ctx->maps[i].fd >= 0 && strstr(rest, ctx->maps[i].word))
                         return true;
+        if (start != ctx->root && ctx->start_st)
+                return map_of(ctx, ctx->start_st) != NULL;
         return fstat(start, &st) == 0 && map_of(ctx, &st);
 }
 

@@ -57,6 +57,8 @@ struct walk_ctx {
          * the caller knows it (it spares asking /proc for the result's); or
          * NULL. */
         const char *start_path;
+        /* The stat of that dirfd when the caller has it, or NULL. */
+        const struct stat *start_st;
         void *opaque;
 };
 

@@ -258,6 +258,7 @@ static struct {
         int pidfd, fd; /* -1 / 0: empty */
         unsigned gen, dgen;
         char *path;
+        struct stat st; /* of fd: an fd's object never changes */
 } cwds[CWD_SLOTS];
 static unsigned cwd_gen = 1;
 static int thread_pidfds = -1; /* -1 unknown, 0 no, 1 yes */
@@ -336,17 +337,24 @@ static bool cwd_settled(void)
         return !chdir_npending && !chdir_overflow;
 }
 
-/* An O_PATH fd of the caller's cwd (ours to close) and its path, which
- * stays valid during this call (NULL if unknown). -ESRCH if the caller is
- * gone. */
-static int caller_cwd(struct sentry_call *c, const char **path)
+/* An O_PATH fd of the caller's cwd (ours to close; with borrow, the
+ * cache's own when it has one, *borrow then set: not to be closed, and
+ * good only until the next caller_cwd), its path, which stays valid during
+ * this call (NULL if unknown), and its stat (st_ino 0 if not known without
+ * asking). -ESRCH if the caller is gone. */
+static int caller_cwd(struct sentry_call *c, const char **path, struct stat *st, bool *borrow)
 {
+        bool may_borrow = borrow && *borrow;
+
         unsigned i = (unsigned)c->ev.tid % CWD_SLOTS;
         char proc[64], buf[PATH_MAX];
         int fd, pidfd;
         ssize_t n;
 
         *path = NULL;
+        st->st_ino = 0;
+        if (borrow)
+                *borrow = false;
         if (!cwd_settled()) {
                 snprintf(proc, sizeof(proc), "/proc/%d/cwd", (int)c->ev.tid);
                 fd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -356,6 +364,11 @@ static int caller_cwd(struct sentry_call *c, const char **path)
             cwds[i].dgen == dcache_generation() &&
             syscall(SYS_pidfd_send_signal, cwds[i].pidfd, 0, NULL, 0) == 0) {
                 *path = cwds[i].path;
+                *st = cwds[i].st;
+                if (may_borrow) {
+                        *borrow = true;
+                        return cwds[i].fd;
+                }
                 return fcntl(cwds[i].fd, F_DUPFD_CLOEXEC, 3);
         }
         snprintf(proc, sizeof(proc), "/proc/%d/cwd", (int)c->ev.tid);
@@ -378,7 +391,8 @@ static int caller_cwd(struct sentry_call *c, const char **path)
                 return fd;
         }
         buf[n] = '\0';
-        if (strstr(buf, " (deleted)")) {
+        if (strstr(buf, " (deleted)") || fstat(fd, st) < 0) {
+                st->st_ino = 0;
                 close(pidfd);
                 return fd;
         }
@@ -393,6 +407,7 @@ static int caller_cwd(struct sentry_call *c, const char **path)
         cwds[i].gen = cwd_gen;
         cwds[i].dgen = dcache_generation();
         cwds[i].path = xstrdup(buf);
+        cwds[i].st = *st;
         if (cwds[i].fd < 0) {
                 close(pidfd);
                 free(cwds[i].path);
@@ -406,36 +421,35 @@ static int caller_cwd(struct sentry_call *c, const char **path)
 
 static int start_dir(struct sentry_call *c, int dirfd);
 
-/* Where a relative path starts: the caller's cwd or its dirfd; *path, if
- * given, is set to the start's kernel path when it is known. */
-static int start_dir_path(struct sentry_call *c, int dirfd, const char **path)
+/* Where a relative path starts: the caller's cwd or its dirfd; *path is
+ * set to the start's kernel path when it is known, *st to its stat
+ * (st_ino 0 when not known without asking: each fstat or dup here is a
+ * syscall of every path call). borrow as caller_cwd's. */
+static int start_dir_path(struct sentry_call *c, int dirfd, const char **path, struct stat *st, bool *borrow)
 {
-        const char *unused;
+        int fd;
 
         if (dirfd == AT_FDCWD)
-                return caller_cwd(c, path ? path : &unused);
-        if (path)
-                *path = NULL;
-        return start_dir(c, dirfd);
+                return caller_cwd(c, path, st, borrow);
+        *path = NULL;
+        if (borrow)
+                *borrow = false;
+        fd = caller_object_fd(c, dirfd);
+        if (fd < 0)
+                return fd == -ESRCH ? -ESRCH : -EBADF;
+        if (fstat(fd, st) < 0 || !S_ISDIR(st->st_mode)) {
+                close(fd);
+                return -ENOTDIR;
+        }
+        return fd;
 }
 
 static int start_dir(struct sentry_call *c, int dirfd)
 {
         const char *unused;
         struct stat st;
-        int fd;
 
-        if (dirfd != AT_FDCWD) {
-                fd = caller_object_fd(c, dirfd);
-                if (fd < 0)
-                        return fd == -ESRCH ? -ESRCH : -EBADF;
-                if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                        close(fd);
-                        return -ENOTDIR;
-                }
-                return fd;
-        }
-        return caller_cwd(c, &unused);
+        return start_dir_path(c, dirfd, &unused, &st, NULL);
 }
 
 static int in_tree_cb(void *opaque, pid_t pid)
@@ -478,8 +492,8 @@ static bool keep_host_cb(void *opaque, const char *path)
 }
 
 /* The gofer's walk and decision (gofer/gofer.c do_walk), in the sentry. */
-static int walk_local(struct sentry_call *c, int start, const char *start_path, const char *path,
-                      unsigned flags, struct target *t)
+static int walk_local(struct sentry_call *c, int start, const char *start_path, const struct stat *start_st,
+                      const char *path, unsigned flags, struct target *t)
 {
         struct walk_ctx ctx = {
                 .root = c->s->root_fd,
@@ -490,6 +504,7 @@ static int walk_local(struct sentry_call *c, int start, const char *start_path, 
                 .maps = { c->s->maps[0], c->s->maps[1] },
                 .keep_host = keep_host_cb,
                 .start_path = start_path,
+                .start_st = start_st && start_st->st_ino ? start_st : NULL,
                 .opaque = c,
         };
         const struct policy_rule *rule = NULL;
@@ -538,11 +553,18 @@ static bool gofer_gone(struct sentry_call *c)
         return true;
 }
 
+static int resolve_from(struct sentry_call *c, int start, const char *start_path, struct stat *sst,
+                        unsigned flags, struct target *t);
+
 /* Resolve t->given, already read from the guest. */
 static int resolve_given(struct sentry_call *c, int dirfd, unsigned flags, struct target *t)
 {
         _cleanup_close_ int start = -1;
         const char *start_path = NULL;
+        struct stat sst = { 0 };
+        /* The cwd cache's fd is used as it is: nothing below looks up
+         * another cwd, and start goes with this function. */
+        bool borrowed = true;
         int r;
 
         t->fd = -1;
@@ -551,25 +573,37 @@ static int resolve_given(struct sentry_call *c, int dirfd, unsigned flags, struc
         if (!t->given[0])
                 return -ENOENT;
         if (t->given[0] != '/') {
-                start = start_dir_path(c, dirfd, &start_path);
+                start = start_dir_path(c, dirfd, &start_path, &sst, &borrowed);
                 if (start < 0)
                         return start;
         }
+        r = resolve_from(c, start, start_path, &sst, flags, t);
+        if (borrowed)
+                start = -1; /* the cache's */
+        return r;
+}
+
+/* The rest of resolve_given, from start (-1 for an absolute path), whose
+ * stat is *sst (st_ino 0: not known yet). */
+static int resolve_from(struct sentry_call *c, int start, const char *start_path, struct stat *sst,
+                        unsigned flags, struct target *t)
+{
+        int r;
+
         if (c->s->policy) {
                 /* directfs (DESIGN.md): the walk and the judgement the gofer
                  * would make, made here on the same code and the root the
                  * gofer handed over, without a round trip per call; and
                  * for a lookup made before, not even that (dcache.h). */
                 struct dcache_hit hit;
-                struct stat sst = { 0 };
                 /* ".." depends on the mount the start was reached by,
                  * which its (device, inode) key does not tell. */
                 bool cacheable = !(flags & (WALK_CREATE | WALK_PARENT)) && !strstr(t->given, "..");
 
-                if (cacheable && start >= 0 && fstat(start, &sst) < 0)
+                if (cacheable && start >= 0 && !sst->st_ino && fstat(start, sst) < 0)
                         return -errno;
-                if (cacheable && sst.st_dev != c->s->proc_dev &&
-                    dcache_lookup(sst.st_dev, sst.st_ino, flags, t->given, &hit)) {
+                if (cacheable && sst->st_dev != c->s->proc_dev &&
+                    dcache_lookup(sst->st_dev, sst->st_ino, flags, t->given, &hit)) {
                         memset(&t->r, 0, sizeof(t->r));
                         t->fd = hit.fd;
                         t->borrowed = true;
@@ -580,10 +614,10 @@ static int resolve_given(struct sentry_call *c, int dirfd, unsigned flags, struc
                         snprintf(t->r.rule, sizeof(t->r.rule), "%s", hit.rule);
                         return 0;
                 }
-                r = walk_local(c, start, start_path, t->given, flags, t);
+                r = walk_local(c, start, start_path, sst, t->given, flags, t);
                 if (r == 0 && cacheable && t->r.exists && !t->per_caller && !t->mapped &&
-                    sst.st_dev != c->s->proc_dev && t->r.st.st_dev != c->s->proc_dev)
-                        t->borrowed = dcache_fill(sst.st_dev, sst.st_ino, flags, t->given, t->fd, &t->r.st,
+                    sst->st_dev != c->s->proc_dev && t->r.st.st_dev != c->s->proc_dev)
+                        t->borrowed = dcache_fill(sst->st_dev, sst->st_ino, flags, t->given, t->fd, &t->r.st,
                                                   t->r.path, t->r.rights, t->r.rule);
         } else {
                 r = gofer_walk(c->s->gofer_fd, sentry_caller_tgid(c), c->ev.tid, start, t->given, flags,
