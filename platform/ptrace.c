@@ -186,9 +186,14 @@ static struct {
         .evfd = -1,
         .sender = -1 };
 
+/* Asked on every answer (on_tracer): a thread's id, kept per thread. */
 static pid_t gettid_(void)
 {
-        return (pid_t)syscall(SYS_gettid);
+        static __thread pid_t tid;
+
+        if (!tid)
+                tid = (pid_t)syscall(SYS_gettid);
+        return tid;
 }
 
 static uint64_t now_ns(void)
