@@ -113,6 +113,7 @@ if [ "$(id -u)" = 0 ] && grep -q ':pids:' /proc/self/cgroup; then
   run "$o" "$e" "$INTERPOSE" -- sh -c '
     before=$(grep :pids: /proc/self/cgroup)
     echo $$ > /sys/fs/cgroup/pids/cgroup.procs 2>/dev/null && echo moved
+    echo 0 > /sys/fs/cgroup/pids/tasks 2>/dev/null && echo moved
     after=$(grep :pids: /proc/self/cgroup)
     echo "$before"; echo "$after"'
   check_match "the guest is in a pids cgroup of the session's" ':pids:/.*interpose-' "$o"
