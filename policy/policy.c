@@ -95,8 +95,6 @@ static void set_err(struct policy_error *err, const char *fmt, ...)
         va_end(ap);
 }
 
-/* Normalise an absolute path in place: no "//", no "." and ".." resolved
- * textually (rule paths are configuration, not guest input). */
 /* realpath(3), in three calls however deep the path: the kernel's own
  * name for what an O_PATH open reached. realpath asks readlink of every
  * component, and a profile's fifty rules cost a start 250 of them. Where
@@ -118,6 +116,8 @@ static char *canonical(const char *path, char *out)
         return out;
 }
 
+/* Normalise an absolute path in place: no "//", no "." and ".." resolved
+ * textually (rule paths are configuration, not guest input). */
 static void normalise(char *path)
 {
         char *out = path, *in = path;

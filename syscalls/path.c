@@ -345,7 +345,6 @@ static bool cwd_settled(void)
 static int caller_cwd(struct sentry_call *c, const char **path, struct stat *st, bool *borrow)
 {
         bool may_borrow = borrow && *borrow;
-
         unsigned i = (unsigned)c->ev.tid % CWD_SLOTS;
         char proc[64], buf[PATH_MAX];
         int fd, pidfd;
