@@ -319,10 +319,6 @@ static void *reader(void *arg)
 
 int sentry_ask_start(struct sentry *s, int fd, const char *nobody_why)
 {
-        pthread_attr_t attr;
-        pthread_t th;
-        int r;
-
         A.s = s;
         A.fd = fd;
         A.nobody_why = nobody_why;
@@ -330,12 +326,7 @@ int sentry_ask_start(struct sentry *s, int fd, const char *nobody_why)
                 return 0;
         if (s->plat.wake_fd < 0)
                 return -EBADF;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        pthread_attr_setstacksize(&attr, 256 * 1024);
-        r = pthread_create(&th, &attr, reader, NULL);
-        pthread_attr_destroy(&attr);
-        return -r;
+        return start_thread(NULL, 256 * 1024, reader, NULL);
 }
 
 /* Fill c->detail for the record of an asked call. */

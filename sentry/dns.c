@@ -584,22 +584,13 @@ int dns_prepare(struct dns_server *d, const struct policy *p, char *err, size_t 
 int dns_start(struct dns_server *d, struct audit *a, unsigned long *denials, int trace_fd,
               pthread_mutex_t *trace_lock)
 {
-        pthread_t t;
-        pthread_attr_t attr;
-        int r;
-
         d->audit = a;
         d->denials = denials;
         d->trace_fd = trace_fd;
         d->trace_lock = trace_lock;
         if (d->udp < 0)
                 return 0;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        pthread_attr_setstacksize(&attr, 64 * 1024);
-        r = pthread_create(&t, &attr, dns_main, d);
-        pthread_attr_destroy(&attr);
-        return -r;
+        return start_thread(NULL, 64 * 1024, dns_main, d);
 }
 
 int dns_substitute(const struct dns_server *d, dev_t dev, ino_t ino)

@@ -711,10 +711,7 @@ int sentry_limits_final(struct sentry *s)
 int sentry_limits_start(struct sentry *s)
 {
         const struct session_limits *l = &s->limits;
-        pthread_attr_t attr;
-        pthread_t t;
         struct rlimit rl;
-        int r;
 
         if (!l->timeout_ms && !l->max_procs && !l->max_memory && !l->max_write && !l->max_audit)
                 return 0;
@@ -728,12 +725,7 @@ int sentry_limits_start(struct sentry *s)
         W.max = rl.rlim_cur > 4096 ? (size_t)(rl.rlim_cur - 2048) : 1024;
         if (W.max > 65536)
                 W.max = 65536;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        pthread_attr_setstacksize(&attr, 128 * 1024);
-        r = pthread_create(&t, &attr, monitor, s);
-        pthread_attr_destroy(&attr);
-        return -r;
+        return start_thread(NULL, 128 * 1024, monitor, s);
 }
 
 void sentry_limits_prepare(struct sentry *s)

@@ -63,6 +63,20 @@ int write_all(int fd, const void *buf, size_t n)
         return 0;
 }
 
+int start_thread(pthread_t *th, size_t stack, void *(*fn)(void *), void *arg)
+{
+        pthread_attr_t attr;
+        pthread_t own;
+        int r;
+
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&attr, stack);
+        r = pthread_create(th ? th : &own, &attr, fn, arg);
+        pthread_attr_destroy(&attr);
+        return -r;
+}
+
 ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t cap)
 {
         _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);

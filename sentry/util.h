@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -54,6 +55,12 @@ char *xstrdup(const char *s);
 
 /* Write all of buf, retrying on EINTR and short writes; 0 or -errno. */
 int write_all(int fd, const void *buf, size_t n);
+
+/* A detached thread running fn(arg) on a stack of stack bytes (the
+ * sentry's threads are small and many: the default 8 MiB each would be
+ * its resident memory's worst case). Its id in *th if th is not NULL.
+ * 0 or -errno. */
+int start_thread(pthread_t *th, size_t stack, void *(*fn)(void *), void *arg);
 
 /* Read a small file (< cap bytes) into buf, NUL-terminated; length or -errno. */
 ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t cap);

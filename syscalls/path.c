@@ -920,7 +920,6 @@ static void waiter_free(struct waiter *w)
 static long waiter_start(struct sentry_call *c, struct waiter *w)
 {
         static bool handler;
-        pthread_attr_t attr;
         int r, slot;
 
         if (!handler) {
@@ -939,13 +938,9 @@ static long waiter_start(struct sentry_call *c, struct waiter *w)
                 return -EAGAIN;
         }
         w->slot = (unsigned)slot;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        pthread_attr_setstacksize(&attr, 64 * 1024);
         waiters[slot].plat = w->plat;
         waiters[slot].ev = c->ev;
-        r = pthread_create(&waiters[slot].th, &attr, waiter_main, w);
-        pthread_attr_destroy(&attr);
+        r = start_thread(&waiters[slot].th, 64 * 1024, waiter_main, w);
         if (r != 0) {
                 pthread_mutex_unlock(&waiters_lock);
                 waiter_free(w);
