@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The file policy: profiles, precedence, identity pins, file errors. */
 #include <errno.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,6 +314,123 @@ static void check_bind_mounts(void)
         policy_free(&p);
 }
 
+/* `policy show --json` as jansson wrote it before it was written by hand:
+ * the audit log's policy_hash is the SHA-256 of that text, so the two must
+ * agree byte for byte. */
+static int by_path(const void *a, const void *b)
+{
+        const struct policy_rule *x = *(const struct policy_rule *const *)a;
+        const struct policy_rule *y = *(const struct policy_rule *const *)b;
+        int c = strcmp(x->path, y->path);
+        return c ? c : (x < y ? -1 : 1);
+}
+
+static char *show_jansson(const struct policy *p)
+{
+        const struct policy_rule *sorted[256];
+        char a[64], d[64], *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        json_t *rules = json_array(), *net = json_array(), *top;
+
+        if (!f || p->n > 256)
+                exit(EXIT_HARD);
+        for (size_t i = 0; i < p->n; i++)
+                sorted[i] = &p->rules[i];
+        qsort(sorted, p->n, sizeof(*sorted), by_path);
+        for (size_t i = 0; i < p->n; i++) {
+                const struct policy_rule *r = sorted[i];
+                json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "path", r->path, "allow",
+                                      policy_rights_str(r->allow, a, sizeof(a)), "deny",
+                                      policy_rights_str(r->deny, d, sizeof(d)), "from", r->origin);
+                if (r->ask)
+                        json_object_set_new(o, "ask", json_string(policy_rights_str(r->ask, a, sizeof(a))));
+                json_array_append_new(rules, o);
+        }
+        for (size_t i = 0; i < p->net.n; i++) {
+                const struct net_rule *r = &p->net.rules[i];
+                char host[300];
+                json_array_append_new(net, json_pack("{s:s, s:i, s:i, s:s, s:s}", "host",
+                                                     net_rule_host(r, host, sizeof(host)), "port_lo",
+                                                     (int)r->port_lo, "port_hi", (int)r->port_hi, "decision",
+                                                     r->deny  ? "deny"
+                                                     : r->ask ? "ask"
+                                                              : "allow",
+                                                     "from", r->origin));
+        }
+        top = json_pack("{s:s?, s:s?, s:o, s:{s:s, s:o, s:s?}}", "profile", p->profile, "workspace",
+                        p->workspace, "rules", rules, "net", "mode",
+                        p->net.mode == NET_HOST ? "host" : "none", "rules", net, "dns_upstream",
+                        p->net.dns_upstream);
+        json_dumpf(top, f, JSON_INDENT(1));
+        fputc('\n', f);
+        json_decref(top);
+        fclose(f);
+        return text;
+}
+
+static char *show_json(const struct policy *p)
+{
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+
+        if (!f)
+                exit(EXIT_HARD);
+        policy_show(p, f, true);
+        fclose(f);
+        return text;
+}
+
+static void check_show_json(void)
+{
+        static const char *const odd[] = {
+                "/srv/quote\"d",    "/srv/back\\slash",      "/srv/tab\there",
+                "/srv/new\nline",   "/srv/ctl\x01\x1f",      "/srv/del\x7f",
+                "/srv/caf\xc3\xa9", "/srv/snow\xe2\x98\x83", "/srv/emoji\xf0\x9f\x99\x82",
+                "/srv/cr\r\b\f",
+        };
+        struct policy_error err;
+        struct policy p;
+        char why[256];
+        char *mine, *ref;
+
+        policy_init(&p);
+        mine = show_json(&p);
+        ref = show_jansson(&p);
+        CHECK(!strcmp(mine, ref), "an empty policy's JSON is jansson's:\n%s\n---\n%s", mine, ref);
+        free(mine);
+        free(ref);
+
+        profile(&p, "agent");
+        for (size_t i = 0; i < sizeof(odd) / sizeof(*odd); i++)
+                CHECK(policy_add(&p, odd[i], i % 2 ? PR_RO : PR_ASKED | PR_READ, i % 3 ? 0 : PR_WRITE,
+                                 odd[i] + 5, false, &err) == 0,
+                      "add %s: %s", odd[i], err.msg);
+        CHECK(net_policy_add(&p.net, "example.com:443", NET_RULE_ALLOW, "--allow-net", why, sizeof(why)) == 0,
+              "net rule: %s", why);
+        CHECK(net_policy_add(&p.net, "*.example.org", NET_RULE_ASK, "--ask-net", why, sizeof(why)) == 0,
+              "net rule: %s", why);
+        CHECK(net_policy_add(&p.net, "10.0.0.0/8:1-1024", NET_RULE_DENY, "f\"ile", why, sizeof(why)) == 0,
+              "net rule: %s", why);
+        p.net.mode = NET_HOST;
+        p.net.dns_upstream = strdup("127.0.0.1:53");
+        mine = show_json(&p);
+        ref = show_jansson(&p);
+        CHECK(!strcmp(mine, ref), "the agent profile's JSON with odd names is jansson's:\n%s\n---\n%s", mine,
+              ref);
+        free(mine);
+        free(ref);
+
+        /* Not UTF-8: jansson refused the string and dropped the rule; it
+         * stays, its byte escaped. */
+        CHECK(policy_add(&p, "/srv/latin\xe9", PR_RO, 0, "latin-1", false, &err) == 0, "add: %s", err.msg);
+        mine = show_json(&p);
+        CHECK(strstr(mine, "\"/srv/latin\\u00E9\"") != NULL, "a byte that is not UTF-8 is escaped");
+        free(mine);
+        policy_free(&p);
+}
+
 int main(void)
 {
         char tmpl[] = "/tmp/interpose-policy-XXXXXX";
@@ -327,6 +445,7 @@ int main(void)
         check_hardlink();
         check_files();
         check_bind_mounts();
+        check_show_json();
         check_asks();
         rmdir(tmpl);
         printf("policy: %s\n", guest_failures ? "FAIL" : "ok");
