@@ -98,14 +98,67 @@ static void set_err(struct policy_error *err, const char *fmt, ...)
  * name for what an O_PATH open reached. realpath asks readlink of every
  * component, and a profile's fifty rules cost a start 250 of them. Where
  * /proc does not answer, realpath. */
-static char *canonical(const char *path, char *out)
-{
-        char proc[32];
-        ssize_t n;
-        int fd = open(path, O_PATH | O_CLOEXEC);
+/* The real path of the directory the last rule was in, kept while a
+ * profile adds rules below it (it names many files in /etc, /dev and ~):
+ * resolved once, then each name in it costs one readlinkat instead of an
+ * open, a readlink and a close. */
+struct canon_dir {
+        int fd;
+        char dir[PATH_MAX];  /* as the rules name it */
+        char real[PATH_MAX]; /* where it is */
+};
 
-        if (fd < 0)
+/* Where path really is, in out (PATH_MAX), or NULL when it cannot be
+ * resolved; *missing when nothing is there. A name not yet there in a
+ * directory that is counts as that directory's real path and the name: a
+ * rule for ~/.aws holds when it is made later, home a symlink or not. */
+static char *canonical(const char *path, char *out, struct canon_dir *cd, bool *missing)
+{
+        struct canon_dir own = { .fd = -1 };
+        const char *slash = strrchr(path, '/');
+        char proc[32], target[1];
+        ssize_t n;
+        int fd;
+
+        *missing = false;
+        if (!cd)
+                cd = &own;
+        if (slash && slash[1] && (size_t)(slash - path) < sizeof(cd->dir)) {
+                size_t dl = slash == path ? 1 : (size_t)(slash - path); /* "/" for /usr */
+                if (cd->fd < 0 || strncmp(cd->dir, path, dl) || cd->dir[dl]) {
+                        if (cd->fd >= 0)
+                                close(cd->fd);
+                        memcpy(cd->dir, path, dl);
+                        cd->dir[dl] = '\0';
+                        cd->fd = open(cd->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", cd->fd);
+                        n = cd->fd < 0 ? -1 : readlink(proc, cd->real, sizeof(cd->real) - 1);
+                        if (n <= 0 || n >= (ssize_t)sizeof(cd->real) - 1 || cd->real[0] != '/') {
+                                if (cd->fd >= 0)
+                                        close(cd->fd);
+                                cd->fd = -1;
+                        } else {
+                                cd->real[n] = '\0';
+                        }
+                }
+                /* Not a symlink (EINVAL), or not there: the directory's
+                 * real path and the name. A symlink: resolved whole. */
+                if (cd->fd >= 0 && readlinkat(cd->fd, slash + 1, target, sizeof(target)) < 0 &&
+                    (errno == EINVAL || errno == ENOENT) && strlen(cd->real) + strlen(slash) < PATH_MAX) {
+                        *missing = errno == ENOENT;
+                        snprintf(out, PATH_MAX, "%s%s", strcmp(cd->real, "/") ? cd->real : "", slash);
+                        if (cd == &own)
+                                close(own.fd);
+                        return out;
+                }
+        }
+        if (cd == &own && own.fd >= 0)
+                close(own.fd);
+        fd = open(path, O_PATH | O_CLOEXEC);
+        if (fd < 0) {
+                *missing = errno == ENOENT;
                 return NULL;
+        }
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
         n = readlink(proc, out, PATH_MAX - 1);
         close(fd);
@@ -185,13 +238,13 @@ static void pin_below(struct policy_rule *r, const char *dir, int depth, int *bu
         closedir(d);
 }
 
-int policy_add(struct policy *p, const char *path, unsigned allow, unsigned deny, const char *origin,
-               bool relative_ok, struct policy_error *err)
+static int add_rule(struct policy *p, const char *path, unsigned allow, unsigned deny, const char *origin,
+                    bool relative_ok, struct policy_error *err, struct canon_dir *cd)
 {
         char buf[PATH_MAX], real[PATH_MAX];
         struct policy_rule *r;
         struct stat st;
-        bool glob;
+        bool glob, missing = false;
         int n;
 
         if (!path || !*path) {
@@ -243,11 +296,13 @@ int policy_add(struct policy *p, const char *path, unsigned allow, unsigned deny
                 if (link && slash && slash != buf) {
                         /* The link's directory, resolved; the link, kept. */
                         *slash = '\0';
-                        if (canonical(buf, real) && strlen(real) + strlen(slash + 1) + 2 <= sizeof(buf))
+                        if (canonical(buf, real, cd, &missing) &&
+                            strlen(real) + strlen(slash + 1) + 2 <= sizeof(buf))
                                 snprintf(buf, sizeof(buf), "%s/%s", strcmp(real, "/") ? real : "", slash + 1);
                         else
                                 *slash = '/';
-                } else if (!glob && !link && canonical(buf, real)) {
+                        missing = false;
+                } else if (!glob && !link && canonical(buf, real, cd, &missing)) {
                         snprintf(buf, sizeof(buf), "%s", real);
                 }
         }
@@ -265,7 +320,7 @@ int policy_add(struct policy *p, const char *path, unsigned allow, unsigned deny
         p->asks |= asked && allow;
         r->exact = exact;
         r->origin = xstrdup(origin);
-        if (deny && !glob && stat(r->path, &st) == 0) {
+        if (deny && !glob && !missing && stat(r->path, &st) == 0) {
                 pin(r, &st);
                 if (S_ISDIR(st.st_mode) && scan) {
                         int budget = PIN_SCAN_MAX;
@@ -273,6 +328,12 @@ int policy_add(struct policy *p, const char *path, unsigned allow, unsigned deny
                 }
         }
         return 0;
+}
+
+int policy_add(struct policy *p, const char *path, unsigned allow, unsigned deny, const char *origin,
+               bool relative_ok, struct policy_error *err)
+{
+        return add_rule(p, path, allow, deny, origin, relative_ok, err, NULL);
 }
 
 /* How much of path the rule covers (its specificity), or -1. */
@@ -689,6 +750,7 @@ int policy_profile(struct policy *p, const char *name, const char *home, const c
 {
         char path[PATH_MAX], origin[64];
         bool strict = !strcmp(name, "strict"), ci = !strcmp(name, "ci");
+        struct canon_dir cd = { .fd = -1 };
         int r = 0;
 
         if (strcmp(name, "agent") && !strict && !ci) {
@@ -705,10 +767,10 @@ int policy_profile(struct policy *p, const char *name, const char *home, const c
         p->tmpdir = tmpdir ? xstrdup(tmpdir) : NULL;
         snprintf(origin, sizeof(origin), "profile %s", name);
 
-#define ADD(path_, allow_, deny_)                                                    \
-        do {                                                                         \
-                if (r == 0)                                                          \
-                        r = policy_add(p, path_, allow_, deny_, origin, false, err); \
+#define ADD(path_, allow_, deny_)                                                       \
+        do {                                                                            \
+                if (r == 0)                                                             \
+                        r = add_rule(p, path_, allow_, deny_, origin, false, err, &cd); \
         } while (0)
 
         ADD("/", PR_LIST | PR_EXACT, 0);
@@ -757,6 +819,8 @@ int policy_profile(struct policy *p, const char *name, const char *home, const c
                 }
         ADD("**/.env*", 0, PR_ALL);
 #undef ADD
+        if (cd.fd >= 0)
+                close(cd.fd);
         return r;
 }
 

@@ -314,6 +314,37 @@ static void check_bind_mounts(void)
         policy_free(&p);
 }
 
+/* A home reached through a symlink: rules name where things really are,
+ * those not made yet too (a ~/.aws the guest creates stays denied). */
+static void check_symlinked_home(void)
+{
+        char real[300], link[300], path[400];
+        struct policy_error err;
+        struct policy p;
+
+        snprintf(real, sizeof(real), "%s/real-home", ws);
+        snprintf(link, sizeof(link), "%s/home-link", ws);
+        snprintf(path, sizeof(path), "%s/.ssh", real);
+        if (mkdir(real, 0700) < 0 || mkdir(path, 0700) < 0 || symlink(real, link) < 0)
+                exit(EXIT_HARD);
+        policy_init(&p);
+        CHECK(policy_profile(&p, "agent", link, ws, NULL, &err) == 0, "profile: %s", err.msg);
+        CHECK(rights(&p, "%s/.ssh/id_rsa", real) == 0, "an existing ~/.ssh is denied where it is");
+        CHECK(rights(&p, "%s/.aws/credentials", real) == 0, "a ~/.aws made later is denied where it will be");
+        CHECK(rights(&p, "%s/.netrc", real) == 0, "so is a ~/.netrc");
+        policy_free(&p);
+        policy_init(&p);
+        CHECK(policy_add(&p, ws, PR_RW, 0, "ws", false, &err) == 0, "add: %s", err.msg);
+        snprintf(path, sizeof(path), "%s/.npmrc", link);
+        CHECK(policy_add(&p, path, 0, PR_ALL, "--deny", false, &err) == 0, "add: %s", err.msg);
+        CHECK(rights(&p, "%s/.npmrc", real) == 0, "a flag's missing file is denied where it will be");
+        policy_free(&p);
+        unlink(link);
+        snprintf(path, sizeof(path), "%s/.ssh", real);
+        rmdir(path);
+        rmdir(real);
+}
+
 /* `policy show --json` as jansson wrote it before it was written by hand:
  * the audit log's policy_hash is the SHA-256 of that text, so the two must
  * agree byte for byte. */
@@ -446,6 +477,7 @@ int main(void)
         check_files();
         check_bind_mounts();
         check_show_json();
+        check_symlinked_home();
         check_asks();
         rmdir(tmpl);
         printf("policy: %s\n", guest_failures ? "FAIL" : "ok");
