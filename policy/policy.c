@@ -288,8 +288,11 @@ static int add_rule(struct policy *p, const char *path, unsigned allow, unsigned
                 return -EINVAL;
         }
         glob = has_glob(buf);
-        if (buf[0] == '/') {
+        /* procfs's links name the process that looks (/proc/self would be
+         * the launcher's pid): its rules mean the names as written. */
+        if (buf[0] == '/')
                 normalise(buf);
+        if (buf[0] == '/' && strncmp(buf, "/proc/", 6)) {
                 /* The gofer decides on where objects really are, so rules
                  * name that too: /lib is /usr/lib on a merged-/usr system. */
                 char *slash = strrchr(buf, '/');

@@ -59,6 +59,10 @@ static void check_agent(void)
         CHECK(rights(&p, "%s/.aws/credentials", home) == 0, "~/.aws denied");
         CHECK(rights(&p, "%s/.bash_history", home) == 0, "shell history denied");
         CHECK(rights(&p, "%s/.pyenv/shims/python3", home) & PR_EXEC, "pyenv runs");
+        bool literal = false;
+        for (size_t i = 0; i < p.n; i++)
+                literal |= !strcmp(p.rules[i].path, "/proc/self");
+        CHECK(literal, "/proc/self is a rule as written, not the pid of the process that made it");
         CHECK(!(rights(&p, "%s/.pyenv/shims/python3", home) & PR_WRITE), "pyenv read-only");
         CHECK(rights(&p, "%s/notes.txt", home) == 0, "the rest of home is out");
         CHECK(rights(&p, "%s", "/var/lib/dpkg/status") == 0, "unlisted trees are out");
