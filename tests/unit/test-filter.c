@@ -141,6 +141,18 @@ static void check_unknown(void)
         CHECK(eval(AUDIT_ARCH_X86_64, 400, zero) == NOTIFY, "hole 400 must trap (ENOSYS + audit)");
         CHECK(eval(AUDIT_ARCH_X86_64, 470, zero) == NOTIFY, "future 470 must trap");
         CHECK(eval(AUDIT_ARCH_X86_64, SYS_FILTER_TRAP_LIMIT - 1, zero) == NOTIFY, "1023 must trap");
+        /* Every number no row names, each edge of the runs tested as
+         * ranges included; past the limit the kernel answers ENOSYS. */
+        for (int nr = 0; nr < SYS_FILTER_TRAP_LIMIT + 64; nr++) {
+                if (sys_lookup(nr))
+                        continue;
+                CHECK(eval(AUDIT_ARCH_X86_64, nr, zero) == (nr < SYS_FILTER_TRAP_LIMIT ? NOTIFY : ALLOW),
+                      "unknown %d: want %s", nr,
+                      nr < SYS_FILTER_TRAP_LIMIT ? "trapped" : "the kernel's ENOSYS");
+                CHECK(eval(AUDIT_ARCH_I386, nr, zero) == NOTIFY, "i386 %d not trapped", nr);
+        }
+        CHECK(eval(AUDIT_ARCH_X86_64, -1, zero) == ALLOW, "-1 (a tracer's skipped call) is the kernel's");
+        CHECK(eval(AUDIT_ARCH_X86_64, 0x40000000 | 400, zero) == NOTIFY, "x32 in a hole not trapped");
 }
 
 static void run(uint32_t action, const char *name, bool prebuilt)
