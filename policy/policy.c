@@ -480,9 +480,9 @@ const struct policy_rule *policy_holds_rule(const struct policy *p, const char *
 /* --- bind mounts -------------------------------------------------------- */
 
 struct mount_line {
-        char dev[32];
-        char root[PATH_MAX]; /* the mount's root, as a path in its file system */
-        char point[PATH_MAX];
+        const char *dev;
+        const char *root; /* the mount's root, as a path in its file system */
+        const char *point;
 };
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
@@ -512,32 +512,31 @@ static bool path_within(const char *b, const char *a)
         return !strncmp(a, b, n) && (b[n] == '/' || !b[n]);
 }
 
-static size_t parse_mountinfo(const char *text, struct mount_line **out)
+/* The mounts in mountinfo text: fields of a copy of it (*copy, freed
+ * with the lines), not 8 KiB of buffers a line. */
+static size_t parse_mountinfo(const char *text, struct mount_line **out, char **copy)
 {
         size_t n = 0, cap = 0;
-        const char *line = text;
+        char *line = *copy = xstrdup(text);
 
         *out = NULL;
         while (line && *line) {
-                const char *nl = strchr(line, '\n');
-                size_t len = nl ? (size_t)(nl - line) : strlen(line);
-                char buf[2 * PATH_MAX + 128], dev[32], root[PATH_MAX], point[PATH_MAX];
+                char *nl = strchr(line, '\n'), *f[5], *rest = line, *tok;
+                int k = 0;
 
-                if (len < sizeof(buf)) {
-                        memcpy(buf, line, len);
-                        buf[len] = '\0';
-                        if (sscanf(buf, "%*s %*s %31s %4095s %4095s", dev, root, point) == 3) {
-                                if (n == cap) {
-                                        cap = cap ? 2 * cap : 64;
-                                        *out = xrealloc(*out, cap * sizeof(**out));
-                                }
-                                unescape(root);
-                                unescape(point);
-                                snprintf((*out)[n].dev, sizeof((*out)[n].dev), "%s", dev);
-                                snprintf((*out)[n].root, sizeof((*out)[n].root), "%s", root);
-                                snprintf((*out)[n].point, sizeof((*out)[n].point), "%s", point);
-                                n++;
+                if (nl)
+                        *nl = '\0';
+                while (k < 5 && (tok = strsep(&rest, " ")))
+                        if (*tok)
+                                f[k++] = tok;
+                if (k == 5) {
+                        if (n == cap) {
+                                cap = cap ? 2 * cap : 64;
+                                *out = xrealloc(*out, cap * sizeof(**out));
                         }
+                        unescape(f[3]);
+                        unescape(f[4]);
+                        (*out)[n++] = (struct mount_line){ f[2], f[3], f[4] };
                 }
                 line = nl ? nl + 1 : NULL;
         }
@@ -547,7 +546,8 @@ static size_t parse_mountinfo(const char *text, struct mount_line **out)
 int policy_deny_bind_mounts(struct policy *p, const char *mountinfo, struct policy_error *err)
 {
         struct mount_line *m;
-        size_t nm = parse_mountinfo(mountinfo, &m), nrules = p->n;
+        _cleanup_free_ char *copy = NULL;
+        size_t nm = parse_mountinfo(mountinfo, &m, &copy), nrules = p->n;
         int r = 0;
 
         for (size_t i = 0; i < nrules && r == 0; i++) {

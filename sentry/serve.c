@@ -58,15 +58,18 @@ static struct {
         pid_t tid;
         int pidfd;
         /* What the audit record names, known once asked: the process and
-         * its executable (forgotten at every exec). */
+         * its executable (forgotten at every exec: good while exe_gen is
+         * exes_gen, so forgetting touches no slot). */
         pid_t tgid;
+        unsigned exe_gen;
         char exe[256];
 } caller_pidfds[CALLER_PIDFD_SLOTS];
+static unsigned exes_gen = 1;
 
 void sentry_forget_exes(void)
 {
-        for (unsigned i = 0; i < CALLER_PIDFD_SLOTS; i++)
-                caller_pidfds[i].exe[0] = '\0';
+        if (++exes_gen == 0) /* 0 is a slot's "never" */
+                exes_gen = 1;
 }
 
 pid_t sentry_caller_tgid(struct sentry_call *c)
@@ -231,7 +234,7 @@ static int caller_pidfd(struct sentry_call *c, bool fresh)
         caller_pidfds[i].tid = c->ev.tid;
         caller_pidfds[i].pidfd = fd;
         caller_pidfds[i].tgid = 0;
-        caller_pidfds[i].exe[0] = '\0';
+        caller_pidfds[i].exe_gen = 0;
         return fd;
 }
 
@@ -366,13 +369,15 @@ static void report(struct sentry_call *c, const char *decoded, long result, bool
                         .result = res,
                         .extra = c->detail,
                 };
-                if (c->slot1 && caller_pidfds[c->slot1 - 1].exe[0]) {
+                if (c->slot1 && caller_pidfds[c->slot1 - 1].exe_gen == exes_gen) {
                         snprintf(exe, sizeof(exe), "%s", caller_pidfds[c->slot1 - 1].exe);
                 } else {
                         exe_of(c->ev.tid, exe, sizeof(exe));
-                        if (c->slot1)
+                        if (c->slot1) {
                                 snprintf(caller_pidfds[c->slot1 - 1].exe, sizeof(caller_pidfds[0].exe), "%s",
                                          exe);
+                                caller_pidfds[c->slot1 - 1].exe_gen = exes_gen;
+                        }
                 }
                 r.exe = exe;
                 if (!c->e) {
