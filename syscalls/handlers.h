@@ -21,6 +21,7 @@ long sys_unknown(struct sentry_call *c);
 
 /* proc.c: signals and other processes, own tree only */
 long sys_kill(struct sentry_call *c, int pid, int sig);
+long sys_rt_sigaction(struct sentry_call *c, int sig, uint64_t act, uint64_t oldact, uint64_t size);
 long sys_tkill(struct sentry_call *c, int tid, int sig);
 long sys_tgkill(struct sentry_call *c, int tgid, int tid, int sig);
 long sys_rt_sigqueueinfo(struct sentry_call *c, int pid, int sig, uint64_t info);

@@ -11,6 +11,7 @@
 #include <linux/fsverity.h>
 #include <linux/sockios.h>
 #include <linux/userfaultfd.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <netinet/in.h>
