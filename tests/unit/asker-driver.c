@@ -46,6 +46,16 @@ static void say(const char *fmt, ...)
         fflush(stdout);
 }
 
+static char dir[] = "/tmp/asker-pty-XXXXXX";
+
+/* The control socket's directory goes however the driver ends. */
+static void remove_dir(void)
+{
+        if (control[0])
+                unlink(control);
+        rmdir(dir);
+}
+
 static void die(const char *what)
 {
         say("error: %s: %s", what, strerror(errno));
@@ -265,7 +275,6 @@ static void phase6(void)
 
 int main(void)
 {
-        char dir[] = "/tmp/asker-pty-XXXXXX";
         pid_t before;
         sigset_t ttou;
 
@@ -279,6 +288,7 @@ int main(void)
                 die("/dev/tty");
         if (!mkdtemp(dir))
                 die("mkdtemp");
+        atexit(remove_dir);
         snprintf(control, sizeof(control), "%s/control.sock", dir);
         before = tcgetpgrp(tty);
         if (before != getpgrp()) {
@@ -310,8 +320,6 @@ int main(void)
         phase4();
         phase5();
         phase6();
-        unlink(control);
-        rmdir(dir);
         say("done");
         return 0;
 }
