@@ -94,10 +94,6 @@ static void set_err(struct policy_error *err, const char *fmt, ...)
         va_end(ap);
 }
 
-/* realpath(3), in three calls however deep the path: the kernel's own
- * name for what an O_PATH open reached. realpath asks readlink of every
- * component, and a profile's fifty rules cost a start 250 of them. Where
- * /proc does not answer, realpath. */
 /* The real path of the directory the last rule was in, kept while a
  * profile adds rules below it (it names many files in /etc, /dev and ~):
  * resolved once, then each name in it costs one readlinkat instead of an
@@ -111,7 +107,10 @@ struct canon_dir {
 /* Where path really is, in out (PATH_MAX), or NULL when it cannot be
  * resolved; *missing when nothing is there. A name not yet there in a
  * directory that is counts as that directory's real path and the name: a
- * rule for ~/.aws holds when it is made later, home a symlink or not. */
+ * rule for ~/.aws holds when it is made later, home a symlink or not. A
+ * symlink is resolved whole: the kernel's own name for what an O_PATH open
+ * reached (realpath(3) would readlink every component); where /proc does
+ * not answer, realpath. */
 static char *canonical(const char *path, char *out, struct canon_dir *cd, bool *missing)
 {
         struct canon_dir own = { .fd = -1 };
