@@ -713,6 +713,23 @@ static int allowed_create(struct sentry_call *c, const struct target *t)
         return allowed(c, &u, PR_CREATE, "create");
 }
 
+/* For calls that make a name (mkdir, mknod, link, symlink) where the
+ * directory gives no create right: a name that is there already, and that
+ * the guest may see (stat would show it), is EEXIST, as the kernel says
+ * before it asks for any permission. mkdir of /tmp or of an existing
+ * system directory said EACCES, and C's "mkdir() < 0 && errno != EEXIST"
+ * failed on it. A name it may not see stays EACCES: its existence is not
+ * told. Nobody is asked to approve a name that cannot be made. */
+static bool name_taken(struct sentry_call *c, int dirfd, const struct target *t)
+{
+        struct target u __attribute__((cleanup(target_release))) = { .fd = -1 };
+
+        if (!c->s->policy || (t->r.rights & PR_CREATE) || !t->r.name[0])
+                return false;
+        memcpy(u.given, t->given, sizeof(u.given));
+        return resolve_given(c, dirfd, WALK_NOFOLLOW, &u) == 0 && u.r.exists && u.r.rights;
+}
+
 /* Resolve t->given (already read), require that it exists and that the
  * policy grants need on it (audited if not). 0 or -errno. */
 static int existing_given(struct sentry_call *c, int dirfd, unsigned flags, struct target *t, unsigned need,
@@ -1549,6 +1566,8 @@ static long do_mkdir(struct sentry_call *c, int dirfd, uint64_t addr, mode_t mod
 
         if (r < 0)
                 return r == -EBUSY ? -EEXIST : r;
+        if (name_taken(c, dirfd, &t))
+                return -EEXIST;
         r = allowed_create(c, &t);
         if (r < 0)
                 return r;
@@ -1578,6 +1597,8 @@ static long do_mknod(struct sentry_call *c, int dirfd, uint64_t addr, mode_t mod
         r = resolve_parent(c, dirfd, addr, &t);
         if (r < 0)
                 return r == -EBUSY ? -EEXIST : r;
+        if (name_taken(c, dirfd, &t))
+                return -EEXIST;
         r = allowed_create(c, &t);
         if (r < 0)
                 return r;
@@ -1732,6 +1753,8 @@ static long do_link(struct sentry_call *c, int olddir, uint64_t oldp, int newdir
         r = resolve_parent(c, newdir, newp, &b);
         if (r < 0)
                 return r == -EBUSY ? -EEXIST : r;
+        if (name_taken(c, newdir, &b))
+                return -EEXIST;
         r = allowed_create(c, &b);
         if (r < 0)
                 return r;
@@ -1764,6 +1787,8 @@ static long do_symlink(struct sentry_call *c, uint64_t targetp, int newdir, uint
         r = resolve_parent(c, newdir, newp, &t);
         if (r < 0)
                 return r == -EBUSY ? -EEXIST : r;
+        if (name_taken(c, newdir, &t))
+                return -EEXIST;
         r = allowed_create(c, &t);
         if (r < 0)
                 return r;

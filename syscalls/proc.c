@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <linux/fsverity.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -22,6 +23,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -232,9 +234,31 @@ static pid_t pidfd_pid(int pidfd)
         return (pid_t)strtol(p + 5, NULL, 10);
 }
 
-/* Take the caller's pidfd and check that it names a process of the tree.
- * Returns the sentry's copy, or -errno (EBADF, ESRCH). */
-static int checked_pidfd(struct sentry_call *c, int fd)
+/* The process a /proc/PID directory names (what pidfd_send_signal takes
+ * in place of a pidfd, as the kernel's own procfs does: not a task
+ * directory below it), or -EBADF. */
+static pid_t proc_dir_pid(int fd)
+{
+        char path[64], target[64], *end;
+        struct statfs sf;
+        ssize_t n;
+        long pid;
+
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC ||
+            (n = readlink(path, target, sizeof(target) - 1)) <= 6)
+                return -EBADF;
+        target[n] = '\0';
+        if (strncmp(target, "/proc/", 6) || target[6] < '1' || target[6] > '9')
+                return -EBADF;
+        pid = strtol(target + 6, &end, 10);
+        return *end || pid <= 0 || pid > INT32_MAX ? -EBADF : (pid_t)pid;
+}
+
+/* Take the caller's pidfd (or, with proc_dir, a /proc/PID directory) and
+ * check that it names a process of the tree. Returns the sentry's copy,
+ * or -errno (EBADF, ESRCH). */
+static int checked_pidfd(struct sentry_call *c, int fd, bool proc_dir)
 {
         _cleanup_close_ int copy = sentry_caller_fd(c, fd);
         pid_t pid;
@@ -242,6 +266,8 @@ static int checked_pidfd(struct sentry_call *c, int fd)
         if (copy < 0)
                 return copy;
         pid = pidfd_pid(copy);
+        if (pid == -EBADF && proc_dir)
+                pid = proc_dir_pid(copy);
         if (pid == -EBADF)
                 return -EBADF;
         if (pid <= 0)
@@ -280,7 +306,7 @@ long sys_pidfd_open(struct sentry_call *c, int pid, uint64_t flags)
 
 long sys_pidfd_send_signal(struct sentry_call *c, int pidfd, int sig, uint64_t info, uint64_t flags)
 {
-        _cleanup_close_ int copy = checked_pidfd(c, pidfd);
+        _cleanup_close_ int copy = checked_pidfd(c, pidfd, true);
         siginfo_t si;
         int r;
 
@@ -298,6 +324,8 @@ long sys_pidfd_send_signal(struct sentry_call *c, int pidfd, int sig, uint64_t i
         if (flags & PIDFD_SIGNAL_PROCESS_GROUP) {
                 int outside = 0, n;
                 pid_t pgid = pidfd_pid(copy);
+                if (pgid == -EBADF)
+                        pgid = proc_dir_pid(copy);
                 if (info)
                         return -EINVAL; /* not worth carrying a siginfo to each */
                 n = pgid > 0 ? sentry_signal_group(c->s, pgid, 0, sig, &outside) : 0;
@@ -312,7 +340,7 @@ long sys_pidfd_send_signal(struct sentry_call *c, int pidfd, int sig, uint64_t i
 
 long sys_pidfd_getfd(struct sentry_call *c, int pidfd, int targetfd, uint64_t flags)
 {
-        _cleanup_close_ int copy = checked_pidfd(c, pidfd), fd = -1;
+        _cleanup_close_ int copy = checked_pidfd(c, pidfd, false), fd = -1;
         int r;
 
         if (copy == -ESRCH)
@@ -336,7 +364,7 @@ long sys_pidfd_getfd(struct sentry_call *c, int pidfd, int targetfd, uint64_t fl
 long sys_process_madvise(struct sentry_call *c, int pidfd, uint64_t iov, uint64_t vlen, int advice,
                          uint64_t flags)
 {
-        _cleanup_close_ int copy = checked_pidfd(c, pidfd);
+        _cleanup_close_ int copy = checked_pidfd(c, pidfd, false);
         _cleanup_free_ struct iovec *v = NULL;
         int r;
 
@@ -357,7 +385,7 @@ long sys_process_madvise(struct sentry_call *c, int pidfd, uint64_t iov, uint64_
 
 long sys_process_mrelease(struct sentry_call *c, int pidfd, uint64_t flags)
 {
-        _cleanup_close_ int copy = checked_pidfd(c, pidfd);
+        _cleanup_close_ int copy = checked_pidfd(c, pidfd, false);
 
         if (copy == -ESRCH)
                 return refuse(c, "own-tree", -ESRCH);

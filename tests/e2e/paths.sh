@@ -218,6 +218,34 @@ check_match "...and interpose says what to do" "use \\\$TMPDIR" "$e"
 run "$o" "$e" $I sh -c 'cp /bin/true "$TMPDIR/t" && "$TMPDIR/t" && mkdir "$TMPDIR/d" && cd "$TMPDIR/d" && echo tmpdir-ok'
 check_match "exec and chdir by \$TMPDIR's real path work" "^tmpdir-ok$" "$o"
 
+# Making a name that is there already is EEXIST, as natively, where the
+# guest may see it, also without the create right ("mkdir() < 0 && errno !=
+# EEXIST"); a denied one (the credential) stays EACCES: its existence is
+# not told.
+cat >"$ws/mkexist.py" <<'PY'
+import errno, os, sys
+def err(f, *a):
+    try:
+        f(*a)
+        return "made"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+for what, f, p in (("mkdir", os.mkdir, "/usr/bin"), ("mkdir", os.mkdir, "/tmp"),
+                   ("mkdir", os.mkdir, os.environ.get("TMPDIR", "/tmp")), ("symlink", lambda p: os.symlink("x", p), "/usr/bin/env"),
+                   ("link", lambda p: os.link("src/main.c", p), "/etc/passwd"), ("mkfifo", os.mkfifo, "/etc/hostname"),
+                   ("mkdir", os.mkdir, sys.argv[1]), ("symlink", lambda p: os.symlink("x", p), sys.argv[1]),
+                   ("mkdir", os.mkdir, "/usr/interpose-new-dir")):
+    print(what, p, err(f, p))
+PY
+run "$o" "$e" $I /usr/bin/python3.11 mkexist.py "$home/.ssh/id_ed25519"
+check_eq "making existing names: status" 0 "$rc"
+for m in "mkdir /usr/bin EEXIST" "mkdir /tmp EEXIST" "symlink /usr/bin/env EEXIST" "link /etc/passwd EEXIST" \
+    "mkfifo /etc/hostname EEXIST" "mkdir $home/.ssh/id_ed25519 EACCES" "symlink $home/.ssh/id_ed25519 EACCES" \
+    "mkdir /usr/interpose-new-dir EACCES"; do
+  check_match "$m" "^$m\$" "$o"
+done
+check_match "mkdir \$TMPDIR: EEXIST" "^mkdir /tmp/interpose-tmp-[^ ]* EEXIST\$" "$o"
+
 # A credential store bind-mounted into the workspace is the same tree: it
 # stays denied there (root only: an ordinary user cannot mount).
 mkdir -p "$ws/bound"

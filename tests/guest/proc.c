@@ -105,6 +105,27 @@ static int own_tree(void)
         if (x >= 0)
                 close((int)x);
         CHECK(raw(SYS_pidfd_send_signal, pidfd, 0, 0, 0, 0, 0) == 0, "pidfd_send_signal(child, 0)");
+        /* A /proc/PID directory stands for a pidfd there (CPython's
+         * test_signal); a task's directory below it does not. */
+        {
+                char dir[64];
+                snprintf(dir, sizeof(dir), "/proc/%d", (int)child);
+                int pd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                CHECK(pd >= 0, "open(%s)", dir);
+                x = raw(SYS_pidfd_send_signal, pd, 0, 0, 0, 0, 0);
+                CHECK(x == 0, "pidfd_send_signal(/proc/child, 0) = %ld", x);
+                close(pd);
+                snprintf(dir, sizeof(dir), "/proc/self/task/%d", (int)self);
+                pd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                CHECK(pd >= 0, "open(%s)", dir);
+                x = raw(SYS_pidfd_send_signal, pd, 0, 0, 0, 0, 0);
+                CHECK(x == -EBADF, "pidfd_send_signal(a task directory, 0) = %ld, not EBADF", x);
+                close(pd);
+                pd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+                x = raw(SYS_pidfd_send_signal, pd, 0, 0, 0, 0, 0);
+                CHECK(x == -EBADF, "pidfd_send_signal(a /proc file, 0) = %ld, not EBADF", x);
+                close(pd);
+        }
 
         x = raw(SYS_ptrace, PTRACE_SEIZE, child, 0, 0, 0, 0);
         CHECK(x == 0, "ptrace(SEIZE, child) = %ld", x);
