@@ -769,6 +769,31 @@ static mode_t caller_umask(struct sentry_call *c)
         return (mode_t)strtol(p + 7, NULL, 8);
 }
 
+/* The mode bits the sentry sets for the guest: no setuid, and no setgid
+ * but on a directory (where it only passes the group on). A file made or
+ * changed in the workspace would give whoever runs it after the session
+ * the rights of its owner: root's, when interpose ran as root. The call
+ * goes on with the rest, as chmod on a nosuid mount does; the bits
+ * dropped are a refusal in the audit log. */
+static mode_t guest_mode(struct sentry_call *c, mode_t mode, bool dir, const char *given)
+{
+        mode_t drop = mode & (dir ? S_ISUID : S_ISUID | S_ISGID);
+        size_t len;
+
+        if (drop) {
+                len = 0;
+                if (given) {
+                        len = (size_t)snprintf(c->detail, sizeof(c->detail), "\"path\":\"");
+                        len = audit_json_escape(c->detail, len, sizeof(c->detail) - 64, given);
+                        len += (size_t)snprintf(c->detail + len, sizeof(c->detail) - len, "\",");
+                }
+                snprintf(c->detail + len, sizeof(c->detail) - len, "\"mode\":\"%04o\",\"dropped\":\"%04o\"",
+                         (unsigned)(mode & 07777), (unsigned)drop);
+                sentry_decide(c, "deny", "setuid");
+        }
+        return mode & 07777 & ~drop;
+}
+
 /* Calls that may wait long (a FIFO open waiting for its peer, a blocking
  * connect), each in a thread of its own that answers when it is done.
  * Their number is bounded (EAGAIN past it); once a quarter of the table is
@@ -1099,7 +1124,7 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
                 if (r < 0)
                         return r;
                 fd = openat(t->fd, t->r.name, (flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC) & ~O_NOCTTY,
-                            mode & ~caller_umask(c) & 07777);
+                            guest_mode(c, mode & ~caller_umask(c), false, t->given));
                 if (fd < 0)
                         return -errno;
                 if (!strcmp(t->r.path, "/dev/shm")) {
@@ -1571,7 +1596,8 @@ static long do_mkdir(struct sentry_call *c, int dirfd, uint64_t addr, mode_t mod
         r = allowed_create(c, &t);
         if (r < 0)
                 return r;
-        return mkdirat(t.fd, t.r.name, mode & ~caller_umask(c) & 07777) < 0 ? -errno : 0;
+        return mkdirat(t.fd, t.r.name, guest_mode(c, mode & ~caller_umask(c), true, t.given)) < 0 ? -errno
+                                                                                                  : 0;
 }
 
 long sys_mkdir(struct sentry_call *c, uint64_t path, unsigned mode)
@@ -1603,8 +1629,10 @@ static long do_mknod(struct sentry_call *c, int dirfd, uint64_t addr, mode_t mod
         if (r < 0)
                 return r;
         (void)dev;
-        return mknodat(t.fd, t.r.name, (mode & S_IFMT) | (mode & ~caller_umask(c) & 07777), 0) < 0 ? -errno
-                                                                                                   : 0;
+        return mknodat(t.fd, t.r.name,
+                       (mode & S_IFMT) | guest_mode(c, mode & ~caller_umask(c), false, t.given), 0) < 0
+                       ? -errno
+                       : 0;
 }
 
 long sys_mknod(struct sentry_call *c, uint64_t path, unsigned mode, uint64_t dev)
@@ -1818,7 +1846,8 @@ static long do_chmod(struct sentry_call *c, int dirfd, uint64_t addr, mode_t mod
         if (S_ISLNK(t.r.st.st_mode))
                 return -EOPNOTSUPP; /* as Linux says for the mode of a symlink */
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);
-        return fchmodat(AT_FDCWD, proc, mode & 07777, 0) < 0 ? -errno : 0;
+        return fchmodat(AT_FDCWD, proc, guest_mode(c, mode, S_ISDIR(t.r.st.st_mode), t.given), 0) < 0 ? -errno
+                                                                                                      : 0;
 }
 
 long sys_chmod(struct sentry_call *c, uint64_t path, unsigned mode)
@@ -2304,7 +2333,10 @@ long sys_fchmod(struct sentry_call *c, int fd, unsigned mode)
 
         if (r < 0)
                 return r == -ESRCH ? SENTRY_DONE : r;
-        return fchmod(copy, mode & 07777) < 0 ? -errno : 0;
+        struct stat st;
+        return fstat(copy, &st) < 0 || fchmod(copy, guest_mode(c, mode, S_ISDIR(st.st_mode), NULL)) < 0
+                       ? -errno
+                       : 0;
 }
 
 long sys_fchown(struct sentry_call *c, int fd, unsigned uid, unsigned gid)

@@ -246,6 +246,43 @@ for m in "mkdir /usr/bin EEXIST" "mkdir /tmp EEXIST" "symlink /usr/bin/env EEXIS
 done
 check_match "mkdir \$TMPDIR: EEXIST" "^mkdir /tmp/interpose-tmp-[^ ]* EEXIST\$" "$o"
 
+# A setuid or setgid file left in the workspace would give whoever runs it
+# after the session its owner's rights (root's, when interpose ran as
+# root): the bits are dropped from every mode the guest sets (chmod,
+# fchmod, an open that creates, mknod); setgid on a directory stays.
+cat >"$ws/suid.py" <<'PY'
+import os, shutil, stat
+def bits(p):
+    return "%04o" % (os.stat(p).st_mode & 0o7777)
+for p in ("suid-a", "suid-b", "suid-c", "suid-d", "sgid-dir"):
+    shutil.rmtree(p, ignore_errors=True) if os.path.isdir(p) else (os.path.exists(p) and os.unlink(p))
+shutil.copy("/bin/true", "suid-a")
+os.chmod("suid-a", 0o4755)
+os.close(os.open("suid-b", os.O_CREAT | os.O_WRONLY, 0o6755))
+shutil.copy("/bin/true", "suid-c")
+fd = os.open("suid-c", os.O_RDONLY)
+os.fchmod(fd, 0o2711)
+os.close(fd)
+os.mkfifo("suid-d", 0o4644)
+os.mkdir("sgid-dir")
+os.chmod("sgid-dir", 0o2775)
+for p in ("suid-a", "suid-b", "suid-c", "suid-d", "sgid-dir"):
+    print(p, bits(p))
+PY
+old_umask=$(umask)
+umask 022
+run "$o" "$e" /usr/bin/python3.11 suid.py
+check_match "natively chmod 4755 makes a setuid file" "^suid-a 4755$" "$o"
+run "$o" "$e" $I /usr/bin/python3.11 suid.py
+umask "$old_umask"
+check_eq "setuid bits: status" 0 "$rc"
+for m in "suid-a 0755" "suid-b 0755" "suid-c 0711" "suid-d 0644" "sgid-dir 2775"; do
+  check_match "mode bits the guest set: $m" "^$m\$" "$o"
+done
+check_match "the dropped bits are in the audit log" '"rule":"setuid".*"path":"suid-a","mode":"4755","dropped":"4000"' \
+  "$T/audit.jsonl"
+rm -rf "$ws"/suid-? "$ws/sgid-dir"
+
 # A credential store bind-mounted into the workspace is the same tree: it
 # stays denied there (root only: an ordinary user cannot mount).
 mkdir -p "$ws/bound"
