@@ -1190,6 +1190,10 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
                  * while the lease is broken (45 s by default): opened
                  * without waiting, and if a lease is in the way, in a
                  * thread of its own like a FIFO. */
+                /* An O_TMPFILE file is made here: the guest's umask, no
+                 * setuid bit (the sentry's own umask is 0). */
+                if ((flags & O_TMPFILE) == O_TMPFILE)
+                        mode = guest_mode(c, mode & ~caller_umask(c), false, t->given);
                 fd = open(proc,
                           (flags | O_CLOEXEC | (S_ISREG(t->r.st.st_mode) ? O_NONBLOCK : 0)) &
                                   ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY),

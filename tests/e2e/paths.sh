@@ -249,7 +249,8 @@ check_match "mkdir \$TMPDIR: EEXIST" "^mkdir /tmp/interpose-tmp-[^ ]* EEXIST\$" 
 # A setuid or setgid file left in the workspace would give whoever runs it
 # after the session its owner's rights (root's, when interpose ran as
 # root): the bits are dropped from every mode the guest sets (chmod,
-# fchmod, an open that creates, mknod); setgid on a directory stays.
+# fchmod, an open that creates, O_TMPFILE, mknod); setgid on a directory
+# stays. An O_TMPFILE file gets the guest's umask too.
 cat >"$ws/suid.py" <<'PY'
 import os, shutil, stat
 def bits(p):
@@ -268,6 +269,8 @@ os.mkdir("sgid-dir")
 os.chmod("sgid-dir", 0o2775)
 for p in ("suid-a", "suid-b", "suid-c", "suid-d", "sgid-dir"):
     print(p, bits(p))
+fd = os.open(".", os.O_TMPFILE | os.O_WRONLY, 0o4777)
+print("tmpfile", "%04o" % (os.fstat(fd).st_mode & 0o7777))
 PY
 old_umask=$(umask)
 umask 022
@@ -276,7 +279,7 @@ check_match "natively chmod 4755 makes a setuid file" "^suid-a 4755$" "$o"
 run "$o" "$e" $I /usr/bin/python3.11 suid.py
 umask "$old_umask"
 check_eq "setuid bits: status" 0 "$rc"
-for m in "suid-a 0755" "suid-b 0755" "suid-c 0711" "suid-d 0644" "sgid-dir 2775"; do
+for m in "suid-a 0755" "suid-b 0755" "suid-c 0711" "suid-d 0644" "sgid-dir 2775" "tmpfile 0755"; do
   check_match "mode bits the guest set: $m" "^$m\$" "$o"
 done
 check_match "the dropped bits are in the audit log" '"rule":"setuid".*"path":"suid-a","mode":"4755","dropped":"4000"' \
