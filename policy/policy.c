@@ -836,34 +836,6 @@ static int by_path(const void *a, const void *b)
         return c ? c : (x < y ? -1 : 1);
 }
 
-/* Bytes in the valid UTF-8 sequence at s (as jansson checks it: no
- * overlong forms, no surrogates, nothing past U+10FFFF), or 0. */
-static size_t utf8_seq(const unsigned char *s)
-{
-        unsigned cp;
-        size_t n;
-
-        if (s[0] < 0x80)
-                return 1;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                n = 2, cp = s[0] & 0x1f;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef)
-                n = 3, cp = s[0] & 0x0f;
-        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-                n = 4, cp = s[0] & 0x07;
-        else
-                return 0;
-        for (size_t i = 1; i < n; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return n;
-}
-
 /* A JSON string, written as jansson's json_dumpf writes it: the policy
  * hash in each audit log is the SHA-256 of this text, and users check it
  * against `policy show --json`. \" \\ \b \f \n \r \t, other control
@@ -881,7 +853,8 @@ static void json_put_str(FILE *f, const char *str)
         }
         putc_unlocked('"', f);
         for (run = s; *s;) {
-                size_t n = utf8_seq(s);
+                uint32_t cp;
+                size_t n = utf8_decode(s, &cp); /* as jansson checks it */
                 if (n && *s >= 0x20 && *s != '"' && *s != '\\') {
                         s += n;
                         continue;

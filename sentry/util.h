@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -52,6 +53,10 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);
 void *xrealloc(void *old, size_t n);
 char *xstrdup(const char *s);
+/* The length of the valid UTF-8 sequence at s, its code point in *cp: 1
+ * for ASCII, 0 for what is not one (an overlong form, a surrogate, past
+ * U+10FFFF, cut short). */
+size_t utf8_decode(const unsigned char *s, uint32_t *cp);
 
 /* Write all of buf, retrying on EINTR and short writes; 0 or -errno. */
 int write_all(int fd, const void *buf, size_t n);
