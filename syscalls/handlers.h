@@ -96,6 +96,8 @@ long sys_path_enosys(struct sentry_call *c);
 long sys_fchdir(struct sentry_call *c, int fd);
 long sys_connect(struct sentry_call *c, int fd, uint64_t addr, int addrlen);
 long sys_bind(struct sentry_call *c, int fd, uint64_t addr, int addrlen);
+long sys_getsockname(struct sentry_call *c, int fd, uint64_t addr, uint64_t lenp);
+long sys_getpeername(struct sentry_call *c, int fd, uint64_t addr, uint64_t lenp);
 long sys_listen(struct sentry_call *c, int fd, int backlog);
 long sys_sendmsg(struct sentry_call *c, int fd, uint64_t msg, int flags);
 long sys_sendmmsg(struct sentry_call *c, int fd, uint64_t vec, unsigned vlen, int flags);

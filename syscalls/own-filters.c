@@ -147,6 +147,7 @@ static const int allowed[] = {
         SCMP_SYS(bind),
         SCMP_SYS(listen),      /* syscalls/path.c sys_listen, on the guest's socket */
         SCMP_SYS(getsockname), /* syscalls/net.c: what a bind reached */
+        SCMP_SYS(getpeername), /* syscalls/path.c: the guest's getpeername, on the sentry's copy */
         SCMP_SYS(sendto),      /* syscalls/net.c: a datagram with an address, judged */
         SCMP_SYS(recvfrom),    /* sentry/dns.c: the guest's queries, the upstream's answers */
         SCMP_SYS(accept4),     /* sentry/dns.c: DNS over TCP */

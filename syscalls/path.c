@@ -2626,6 +2626,104 @@ static long unix_connect(struct sentry_call *c, int copy, const void *addr, sock
         return r < 0 ? -e : 0;
 }
 
+/* Unix sockets the sentry bound for the guest: the kernel keeps the name
+ * the sentry gave (/proc/self/fd/N/NAME, so the bind lands in the
+ * directory it judged), and getsockname and getpeername would show that,
+ * a name that means nothing to the guest (multiprocessing's Manager hands
+ * its server's getsockname to its clients). So the guest's own path is
+ * kept here, by the socket's inode and by the kernel's name, and given
+ * back in their place. */
+#define BOUND_NAMES 1024
+static struct {
+        ino_t ino;
+        char kname[sizeof(((struct sockaddr_un *)0)->sun_path)];
+        char given[sizeof(((struct sockaddr_un *)0)->sun_path)];
+        size_t given_len;
+} bound_names[BOUND_NAMES];
+static unsigned bound_next;
+static pthread_mutex_t bound_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void bound_name_note(int sock, const char *kname, const char *given, size_t len)
+{
+        struct stat st;
+
+        if (fstat(sock, &st) < 0 || len > sizeof(bound_names[0].given))
+                return;
+        pthread_mutex_lock(&bound_lock);
+        unsigned i = bound_next++ % BOUND_NAMES;
+        bound_names[i].ino = st.st_ino;
+        snprintf(bound_names[i].kname, sizeof(bound_names[i].kname), "%s", kname);
+        /* A path's name ends at its NUL, which the kernel counts. */
+        len = strnlen(given, len);
+        memset(bound_names[i].given, 0, sizeof(bound_names[i].given));
+        memcpy(bound_names[i].given, given, len);
+        bound_names[i].given_len = len < sizeof(bound_names[i].given) ? len + 1 : len;
+        pthread_mutex_unlock(&bound_lock);
+}
+
+/* The guest's name for a unix address the kernel gave for sock (its own
+ * name, peer false; its peer's, peer true): *un rewritten, its length in
+ * *len. The socket's own inode decides where it has one (a listening
+ * socket); else, for an accepted socket or a peer, the latest bind of that
+ * kernel name. */
+static void bound_name_given(int sock, bool peer, struct sockaddr_un *un, socklen_t *len)
+{
+        size_t klen = *len > offsetof(struct sockaddr_un, sun_path)
+                              ? *len - offsetof(struct sockaddr_un, sun_path)
+                              : 0;
+        struct stat st;
+        ino_t ino = 0;
+        int best = -1;
+
+        if (un->sun_family != AF_UNIX || klen < 15 || strncmp(un->sun_path, "/proc/self/fd/", 14))
+                return;
+        if (!peer && fstat(sock, &st) == 0)
+                ino = st.st_ino;
+        pthread_mutex_lock(&bound_lock);
+        for (unsigned k = 1; k <= BOUND_NAMES && k <= bound_next; k++) {
+                unsigned i = (bound_next - k) % BOUND_NAMES;
+                if (strncmp(bound_names[i].kname, un->sun_path, sizeof(un->sun_path)))
+                        continue;
+                if (best < 0 || (ino && bound_names[i].ino == ino))
+                        best = (int)i;
+                if (ino && bound_names[i].ino == ino)
+                        break;
+        }
+        if (best >= 0) {
+                memset(un->sun_path, 0, sizeof(un->sun_path));
+                memcpy(un->sun_path, bound_names[best].given, bound_names[best].given_len);
+                *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + bound_names[best].given_len);
+        }
+        pthread_mutex_unlock(&bound_lock);
+}
+
+static long sock_name(struct sentry_call *c, int fd, uint64_t addr, uint64_t lenp, bool peer)
+{
+        _cleanup_close_ int copy = -1;
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        int32_t cap;
+        int r;
+
+        r = sentry_read(c, &cap, lenp, sizeof(cap));
+        if (r < 0)
+                return r;
+        if (cap < 0)
+                return -EINVAL;
+        copy = sentry_caller_fd(c, fd);
+        if (copy < 0)
+                return copy == -ESRCH ? SENTRY_DONE : -EBADF;
+        if ((peer ? getpeername(copy, (struct sockaddr *)&ss, &len)
+                  : getsockname(copy, (struct sockaddr *)&ss, &len)) < 0)
+                return -errno;
+        bound_name_given(copy, peer, (struct sockaddr_un *)&ss, &len);
+        /* As the kernel: at most cap bytes, and the full length. */
+        if (cap > 0 && (r = sentry_write(c, addr, &ss, (size_t)cap < len ? (size_t)cap : len)) < 0)
+                return r;
+        int32_t full = (int32_t)len;
+        return sentry_write(c, lenp, &full, sizeof(full));
+}
+
 static long unix_addr_call(struct sentry_call *c, int fd, uint64_t addrp, int addrlen, bool is_bind)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
@@ -2691,6 +2789,8 @@ static long unix_addr_call(struct sentry_call *c, int fd, uint64_t addrp, int ad
                         r = r < 0 ? -errno : 0;
                         umask(old);
                 }
+                if (r == 0)
+                        bound_name_note(copy, ours.sun_path, ua.sun_path, plen);
                 unix_detail(c, &t);
                 return r;
         }
@@ -2700,6 +2800,16 @@ static long unix_addr_call(struct sentry_call *c, int fd, uint64_t addrp, int ad
                 return r;
         unix_detail(c, &t);
         return unix_connect(c, TAKE_FD(copy), &ua, sizeof(ua), hold);
+}
+
+long sys_getsockname(struct sentry_call *c, int fd, uint64_t addr, uint64_t lenp)
+{
+        return sock_name(c, fd, addr, lenp, false);
+}
+
+long sys_getpeername(struct sentry_call *c, int fd, uint64_t addr, uint64_t lenp)
+{
+        return sock_name(c, fd, addr, lenp, true);
 }
 
 long sys_connect(struct sentry_call *c, int fd, uint64_t addr, int addrlen)

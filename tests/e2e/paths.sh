@@ -286,6 +286,41 @@ check_match "the dropped bits are in the audit log" '"rule":"setuid".*"path":"su
   "$T/audit.jsonl"
 rm -rf "$ws"/suid-? "$ws/sgid-dir"
 
+# A unix socket the sentry binds keeps, in the kernel, the name the sentry
+# gave it (/proc/self/fd/N/NAME); getsockname and getpeername show the
+# guest's path, as natively: multiprocessing's Manager hands its server's
+# getsockname to its clients.
+cat >"$ws/unixname.py" <<'PY'
+import ctypes, multiprocessing as mp, os, socket
+def names(d):
+    p = os.path.join(d, "srv.sock")
+    if os.path.exists(p):
+        os.unlink(p)
+    s = socket.socket(socket.AF_UNIX); s.bind(p); s.listen(1)
+    c = socket.socket(socket.AF_UNIX); c.connect(p)
+    a, _ = s.accept()
+    libc = ctypes.CDLL(None, use_errno=True)
+    buf = ctypes.create_string_buffer(8); ln = ctypes.c_uint32(8)
+    libc.getsockname(s.fileno(), buf, ctypes.byref(ln))
+    print(d == os.getcwd() and "ws" or "tmp", s.getsockname() == p, c.getpeername() == p, a.getsockname() == p,
+          ln.value - len(p), buf.raw[2:8] == p.encode()[:6])
+    os.unlink(p)
+if __name__ == "__main__":
+    names(os.getcwd())
+    names(os.environ.get("TMPDIR", "/tmp"))
+    mp.set_start_method("fork")
+    with mp.Manager() as m:
+        d = m.dict(); d["k"] = 1
+        print("manager", dict(d))
+PY
+run "$o" "$e" /usr/bin/python3.11 unixname.py
+check_match "natively getsockname and getpeername show the path bound" "^ws True True True 3 True$" "$o"
+run "$o" "$e" $I /usr/bin/python3.11 unixname.py
+check_eq "unix socket names: status" 0 "$rc"
+check_match "getsockname and getpeername show the path the guest bound" "^ws True True True 3 True$" "$o"
+check_match "...in the private /tmp too" "^tmp True True True 3 True$" "$o"
+check_match "multiprocessing's Manager reaches its server" "^manager \{'k': 1\}$" "$o"
+
 # A credential store bind-mounted into the workspace is the same tree: it
 # stays denied there (root only: an ordinary user cannot mount).
 mkdir -p "$ws/bound"
