@@ -443,16 +443,25 @@ static uint64_t dir_blocks(int at, int depth)
 }
 
 /* Anonymous and shared-memory pages of one process, its proportional
- * share (Pss_Anon + Pss_Shmem), or its RSS when the kernel says no more. */
+ * share (Pss_Anon + Pss_Shmem), or its RSS when the kernel says no more.
+ * A process gone, or one that has let go of its memory (exiting, a
+ * zombie: ESRCH), holds none: its RSS, read a moment before, would count
+ * the pages it shared in full (four children of one parent ending
+ * together counted four times over, and limits_ptrace saw a session of
+ * 330 MiB killed at --max-memory=1G). */
 static uint64_t pss_of(pid_t pid, uint64_t rss_pages)
 {
         char path[64], buf[4096];
         const char *p;
         uint64_t kb = 0;
         bool any = false;
+        ssize_t n;
 
         snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
-        if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
+        n = read_file_at(AT_FDCWD, path, buf, sizeof(buf));
+        if (n == 0 || n == -ENOENT || n == -ESRCH)
+                return 0;
+        if (n < 0)
                 return rss_pages * (uint64_t)sysconf(_SC_PAGESIZE);
         static const char *const keys[] = { "\nPss_Anon:", "\nPss_Shmem:" };
         for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
