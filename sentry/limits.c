@@ -69,6 +69,7 @@ static uint64_t now_ms(void)
 
 struct proc_row {
         pid_t pid, ppid;
+        pid_t mm_tid; /* a thread that holds the memory: pid, or a live one of a zombie leader's */
         unsigned threads;
         uint64_t rss_pages;
         unsigned long long start; /* to know the pid still names it */
@@ -85,6 +86,39 @@ static void tree_free(struct tree *t)
         free(t->rows);
         t->rows = NULL;
         t->n = 0;
+}
+
+/* The RSS of a live thread of pid (a zombie leader's), its tid in *tid;
+ * 0 when none is left. */
+static unsigned long long live_thread_rss(pid_t pid, pid_t *tid)
+{
+        char path[64], buf[1024];
+        const char *p;
+        struct dirent *de;
+        unsigned long long rss = 0;
+        char state;
+        DIR *d;
+
+        snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+        if (!(d = opendir(path)))
+                return 0;
+        while ((de = readdir(d))) {
+                long t = strtol(de->d_name, NULL, 10);
+                if (t <= 0 || t == pid)
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%d/task/%ld/stat", (int)pid, t);
+                if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0 || !(p = strrchr(buf, ')')) ||
+                    sscanf(p + 1,
+                           " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*u %*d %*u "
+                           "%*u %llu",
+                           &state, &rss) != 2 ||
+                    state == 'Z' || state == 'X' || !rss)
+                        continue;
+                *tid = (pid_t)t;
+                break;
+        }
+        closedir(d);
+        return *tid == pid ? 0 : rss;
 }
 
 static int row_add(struct tree *t, size_t *cap, pid_t pid)
@@ -113,8 +147,14 @@ static int row_add(struct tree *t, size_t *cap, pid_t pid)
                 t->rows = r;
         }
         /* A zombie holds its pid until reaped; a zombie leader whose other
-         * threads run is a live process. */
+         * threads run is a live process, and its memory is theirs: the
+         * leader's own files show none (a thread mapping 300 MiB after its
+         * leader's exit(2) went past --max-memory unseen). */
+        pid_t mm_tid = pid;
+        if (state == 'Z' && threads > 1)
+                rss = live_thread_rss(pid, &mm_tid);
         t->rows[t->n++] = (struct proc_row){ .pid = pid,
+                                             .mm_tid = mm_tid,
                                              .ppid = (pid_t)ppid,
                                              .threads = threads ? threads : 1,
                                              .rss_pages = rss,
@@ -449,15 +489,18 @@ static uint64_t dir_blocks(int at, int depth)
  * the pages it shared in full (four children of one parent ending
  * together counted four times over, and limits_ptrace saw a session of
  * 330 MiB killed at --max-memory=1G). */
-static uint64_t pss_of(pid_t pid, uint64_t rss_pages)
+static uint64_t pss_of(pid_t pid, pid_t tid, uint64_t rss_pages)
 {
-        char path[64], buf[4096];
+        char path[80], buf[4096];
         const char *p;
         uint64_t kb = 0;
         bool any = false;
         ssize_t n;
 
-        snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+        if (tid == pid)
+                snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+        else
+                snprintf(path, sizeof(path), "/proc/%d/task/%d/smaps_rollup", (int)pid, (int)tid);
         n = read_file_at(AT_FDCWD, path, buf, sizeof(buf));
         if (n == 0 || n == -ENOENT || n == -ESRCH)
                 return 0;
@@ -505,7 +548,7 @@ static uint64_t memory_now(struct sentry *s, const struct tree *t, const struct 
                         total += dir_blocks(m->tmpfs_dirs[i], 0);
         for (size_t i = 0; i < t->n; i++)
                 if (t->rows[i].live && t->rows[i].pid != s->self)
-                        total += precise ? pss_of(t->rows[i].pid, t->rows[i].rss_pages)
+                        total += precise ? pss_of(t->rows[i].pid, t->rows[i].mm_tid, t->rows[i].rss_pages)
                                          : t->rows[i].rss_pages * (uint64_t)page;
         return total;
 }

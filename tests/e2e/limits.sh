@@ -239,9 +239,14 @@ done
 # A process whose first thread exits shows as a zombie while its other
 # threads run: it must still count, be stopped, and not outlive the session.
 cat >"$T/zl.py" <<'EOF'
-import ctypes, os, sys, threading, time
+import ctypes, mmap, os, sys, threading, time
 def work():
     time.sleep(0.3)
+    if sys.argv[1] == "mem-self":
+        # Shared memory: past RLIMIT_DATA's reach, the monitor's alone.
+        m = mmap.mmap(-1, 300 << 20, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+        for i in range(0, 300 << 20, 4096):
+            m[i] = 1
     if sys.argv[1] == "mem":
         kids = []
         for i in range(8):
@@ -265,6 +270,9 @@ check_true "...no guest process is left" no_guest_left "$T/zl.jsonl"
 run "$o" "$e" "$INTERPOSE" --audit="$T/zlm.jsonl" --max-memory=200M -- "$PY" "$T/zl.py" mem
 check_eq "a thread outliving its leader: its children's memory counts (137)" 137 "$rc"
 check_true "...no guest process is left" no_guest_left "$T/zlm.jsonl"
+run "$o" "$e" "$INTERPOSE" --audit="$T/zls.jsonl" --max-memory=200M -- "$PY" "$T/zl.py" mem-self
+check_eq "a thread outliving its leader: its own memory counts (137)" 137 "$rc"
+check_nomatch "...it did not outlive the limit" outlived "$o"
 # memfds and System V segments are in no process's RSS.
 run "$o" "$e" "$INTERPOSE" --max-memory=200M -- "$PY" -c '
 import os, time
