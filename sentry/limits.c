@@ -69,7 +69,7 @@ static uint64_t now_ms(void)
 
 struct proc_row {
         pid_t pid, ppid;
-        pid_t mm_tid; /* a thread that holds the memory: pid, or a live one of a zombie leader's */
+        pid_t mm_tid; /* a thread that holds the memory and fds: pid, or a live one of a zombie leader's */
         unsigned threads;
         uint64_t rss_pages;
         unsigned long long start; /* to know the pid still names it */
@@ -297,7 +297,12 @@ static void scan_fds(const struct tree *t, pid_t root, struct held_set *unnamed,
 
                 if (!t->rows[i].live || t->rows[i].pid == root)
                         continue;
-                snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)t->rows[i].pid);
+                /* A zombie leader's fd table is its live threads'. */
+                if (t->rows[i].mm_tid != t->rows[i].pid)
+                        snprintf(dir, sizeof(dir), "/proc/%d/task/%d/fd", (int)t->rows[i].pid,
+                                 (int)t->rows[i].mm_tid);
+                else
+                        snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)t->rows[i].pid);
                 d = opendir(dir);
                 if (!d)
                         continue;

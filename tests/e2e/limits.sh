@@ -247,6 +247,11 @@ def work():
         m = mmap.mmap(-1, 300 << 20, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
         for i in range(0, 300 << 20, 4096):
             m[i] = 1
+    if sys.argv[1] == "memfd":
+        # In no process's memory: found by the fds that hold it.
+        fd = os.memfd_create("x")
+        for i in range(300):
+            os.write(fd, b"x" * (1 << 20))
     if sys.argv[1] == "mem":
         kids = []
         for i in range(8):
@@ -273,6 +278,8 @@ check_true "...no guest process is left" no_guest_left "$T/zlm.jsonl"
 run "$o" "$e" "$INTERPOSE" --audit="$T/zls.jsonl" --max-memory=200M -- "$PY" "$T/zl.py" mem-self
 check_eq "a thread outliving its leader: its own memory counts (137)" 137 "$rc"
 check_nomatch "...it did not outlive the limit" outlived "$o"
+run "$o" "$e" "$INTERPOSE" --max-memory=200M -- "$PY" "$T/zl.py" memfd
+check_eq "a thread outliving its leader: a memfd it holds counts (137)" 137 "$rc"
 # memfds and System V segments are in no process's RSS.
 run "$o" "$e" "$INTERPOSE" --max-memory=200M -- "$PY" -c '
 import os, time
