@@ -1133,8 +1133,10 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
                                 own_shm_add(&st); /* shm_open, sem_open: the session's own */
                 }
         } else {
+                /* EEXIST where the guest may see the name (name_taken); a
+                 * denied one is refused, its existence not told. */
                 if ((flags & O_CREAT) && (flags & O_EXCL))
-                        return -EEXIST;
+                        return t->r.rights ? -EEXIST : allowed(c, t, PR_CREATE, "create");
                 if (S_ISLNK(t->r.st.st_mode) && !(flags & O_PATH))
                         return -ELOOP;
                 if (flags & O_PATH)

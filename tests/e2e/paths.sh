@@ -234,16 +234,19 @@ for what, f, p in (("mkdir", os.mkdir, "/usr/bin"), ("mkdir", os.mkdir, "/tmp"),
                    ("mkdir", os.mkdir, os.environ.get("TMPDIR", "/tmp")), ("symlink", lambda p: os.symlink("x", p), "/usr/bin/env"),
                    ("link", lambda p: os.link("src/main.c", p), "/etc/passwd"), ("mkfifo", os.mkfifo, "/etc/hostname"),
                    ("mkdir", os.mkdir, sys.argv[1]), ("symlink", lambda p: os.symlink("x", p), sys.argv[1]),
-                   ("mkdir", os.mkdir, "/usr/interpose-new-dir")):
+                   ("mkdir", os.mkdir, "/usr/interpose-new-dir"),
+                   ("excl", lambda p: os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY), "/etc/passwd"),
+                   ("excl", lambda p: os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY), sys.argv[1])):
     print(what, p, err(f, p))
 PY
 run "$o" "$e" $I /usr/bin/python3.11 mkexist.py "$home/.ssh/id_ed25519"
 check_eq "making existing names: status" 0 "$rc"
 for m in "mkdir /usr/bin EEXIST" "mkdir /tmp EEXIST" "symlink /usr/bin/env EEXIST" "link /etc/passwd EEXIST" \
     "mkfifo /etc/hostname EEXIST" "mkdir $home/.ssh/id_ed25519 EACCES" "symlink $home/.ssh/id_ed25519 EACCES" \
-    "mkdir /usr/interpose-new-dir EACCES"; do
+    "mkdir /usr/interpose-new-dir EACCES" "excl /etc/passwd EEXIST"; do
   check_match "$m" "^$m\$" "$o"
 done
+check_match "an exclusive create does not tell that a denied name exists" "^excl $home/.ssh/id_ed25519 EACCES\$" "$o"
 check_match "mkdir \$TMPDIR: EEXIST" "^mkdir /tmp/interpose-tmp-[^ ]* EEXIST\$" "$o"
 
 # A setuid or setgid file left in the workspace would give whoever runs it
