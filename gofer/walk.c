@@ -201,6 +201,23 @@ static int substitute(char *rest, size_t cap, const char *target, const char *af
         return 0;
 }
 
+/* May a lookup of rest from start that found nothing have stopped in a
+ * hidden directory? The fast path met no symlink, so the names as given
+ * are where it went: only if their parent is hidden (or the path cannot
+ * be told from the names) does the walk need to find out where. */
+static bool hidden_below(const struct walk_ctx *ctx, int start, const char *rest)
+{
+        char lex[PATH_MAX], *slash;
+
+        if (!lexical_path(start == ctx->root ? "" : ctx->start_path, rest, lex, sizeof(lex)))
+                return true;
+        slash = strrchr(lex, '/');
+        if (!slash || slash == lex)
+                return false;
+        *slash = '\0';
+        return ctx->hides(ctx->opaque, lex);
+}
+
 int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags, struct walk_result *res)
 {
         char rest[PATH_MAX], comp[NAME_MAX + 1], target[PATH_MAX];
@@ -252,6 +269,9 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                                 return 0;
                         }
                         close(fd);
+                } else if (errno == ENOENT && ctx->hides && hidden_below(ctx, start, rest)) {
+                        /* Not there, perhaps in a hidden directory: the
+                         * walk below finds out where it stopped. */
                 } else if (errno != ELOOP && errno != EXDEV && errno != ENOSYS && errno != EAGAIN) {
                         /* ENOENT, ENOTDIR, ENAMETOOLONG, EACCES: the walk
                          * would say the same. */
@@ -342,11 +362,16 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                 }
                 next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
                 if (next < 0) {
-                        if (errno == ENOENT && last && (flags & WALK_CREATE) && strcmp(comp, "..")) {
+                        int e = errno;
+                        if (e == ENOENT && last && (flags & WALK_CREATE) && strcmp(comp, "..")) {
                                 snprintf(res->name, sizeof(res->name), "%s", comp);
                                 goto done;
                         }
-                        return -errno;
+                        if (e == ENOENT && ctx->hides && fd_path(cur, res->path, sizeof(res->path)) == 0 &&
+                            ctx->hides(ctx->opaque, res->path))
+                                return -EACCES;
+                        res->path[0] = '\0';
+                        return -e;
                 }
                 if (fstat(next, &st) < 0)
                         return -errno;

@@ -53,6 +53,11 @@ struct walk_ctx {
          * under /tmp). */
         struct walk_map maps[WALK_MAPS];
         bool (*keep_host)(void *opaque, const char *path);
+        /* True for a directory whose names the guest may not tell apart
+         * (a deny rule covers it): a lookup that fails there is refused
+         * like one that succeeds, EACCES with the directory in the
+         * result's path, not ENOENT. NULL: every ENOENT stays. */
+        bool (*hides)(void *opaque, const char *dir);
         /* The kernel path of the dirfd a relative walk starts from, when
          * the caller knows it (it spares asking /proc for the result's); or
          * NULL. */

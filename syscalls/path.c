@@ -477,6 +477,15 @@ static bool is_mapped_dir(const struct sentry *s, const struct stat *st)
  * stays the host's; the rest is the session's. A rule for the mapped
  * directory itself (the profile's /dev/shm) or above it names nothing in
  * particular. */
+/* A directory a deny rule covers: its names are not told apart. */
+static bool hides_cb(void *opaque, const char *dir)
+{
+        struct sentry_call *c = opaque;
+        const struct policy_rule *rule = NULL;
+
+        return policy_decide(c->s->policy, dir, &rule) == 0 && rule && rule->deny;
+}
+
 static bool keep_host_cb(void *opaque, const char *path)
 {
         struct sentry_call *c = opaque;
@@ -491,6 +500,8 @@ static bool keep_host_cb(void *opaque, const char *path)
 }
 
 /* The gofer's walk and decision (gofer/gofer.c do_walk), in the sentry. */
+static int allowed(struct sentry_call *c, const struct target *t, unsigned need, const char *what);
+
 static int walk_local(struct sentry_call *c, int start, const char *start_path, const struct stat *start_st,
                       const char *path, unsigned flags, struct target *t)
 {
@@ -502,6 +513,7 @@ static int walk_local(struct sentry_call *c, int start, const char *start_path, 
                 .get_tgid = tgid_cb,
                 .maps = { c->s->maps[0], c->s->maps[1] },
                 .keep_host = keep_host_cb,
+                .hides = hides_cb,
                 .start_path = start_path,
                 .start_st = start_st && start_st->st_ino ? start_st : NULL,
                 .opaque = c,
@@ -511,6 +523,15 @@ static int walk_local(struct sentry_call *c, int start, const char *start_path, 
         int r;
 
         r = walk(&ctx, start, path, flags, &res);
+        if (r == -EACCES && res.path[0]) {
+                /* Nothing there, in a hidden directory: refused as if
+                 * there were, and recorded. */
+                memset(&t->r, 0, sizeof(t->r));
+                snprintf(t->r.path, sizeof(t->r.path), "%s", res.path);
+                policy_decide(c->s->policy, res.path, &rule);
+                snprintf(t->r.rule, sizeof(t->r.rule), "%s", rule ? rule->origin : "");
+                return allowed(c, t, 0, "lookup");
+        }
         if (r < 0)
                 return r;
         memset(&t->r, 0, sizeof(t->r));

@@ -238,6 +238,14 @@ for what, f, p in (("mkdir", os.mkdir, "/usr/bin"), ("mkdir", os.mkdir, "/tmp"),
                    ("excl", lambda p: os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY), "/etc/passwd"),
                    ("excl", lambda p: os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY), sys.argv[1])):
     print(what, p, err(f, p))
+# A name not there in a denied directory is refused like one that is
+# there, directly and through a symlink: which keys exist is not told.
+if os.path.lexists("sshdir"):
+    os.unlink("sshdir")
+os.symlink(os.path.dirname(sys.argv[1]), "sshdir")
+for p in (sys.argv[1], os.path.dirname(sys.argv[1]) + "/id_missing", "sshdir/id_missing", "sshdir/no/such"):
+    print("stat", p, err(os.stat, p))
+os.unlink("sshdir")
 PY
 run "$o" "$e" $I /usr/bin/python3.11 mkexist.py "$home/.ssh/id_ed25519"
 check_eq "making existing names: status" 0 "$rc"
@@ -246,6 +254,9 @@ for m in "mkdir /usr/bin EEXIST" "mkdir /tmp EEXIST" "symlink /usr/bin/env EEXIS
     "mkdir /usr/interpose-new-dir EACCES" "excl /etc/passwd EEXIST"; do
   check_match "$m" "^$m\$" "$o"
 done
+check_match "a missing name in a denied directory is refused like a present one" "^stat $home/.ssh/id_missing EACCES\$" "$o"
+check_match "...through a symlink too" "^stat sshdir/id_missing EACCES\$" "$o"
+check_match "...and below a missing directory there" "^stat sshdir/no/such EACCES\$" "$o"
 check_match "an exclusive create does not tell that a denied name exists" "^excl $home/.ssh/id_ed25519 EACCES\$" "$o"
 check_match "mkdir \$TMPDIR: EEXIST" "^mkdir /tmp/interpose-tmp-[^ ]* EEXIST\$" "$o"
 
