@@ -201,6 +201,17 @@ static int substitute(char *rest, size_t cap, const char *target, const char *af
         return 0;
 }
 
+/* Is dir (an fd) a directory whose names are hidden? Then its path is in
+ * res->path, for the refusal's record. */
+static bool hidden_dir(const struct walk_ctx *ctx, int dir, struct walk_result *res)
+{
+        if (ctx->hides && fd_path(dir, res->path, sizeof(res->path)) == 0 &&
+            ctx->hides(ctx->opaque, res->path))
+                return true;
+        res->path[0] = '\0';
+        return false;
+}
+
 /* May a lookup of rest from start that found nothing have stopped in a
  * hidden directory? The fast path met no symlink, so the names as given
  * are where it went: only if their parent is hidden (or the path cannot
@@ -269,7 +280,8 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                                 return 0;
                         }
                         close(fd);
-                } else if (errno == ENOENT && ctx->hides && hidden_below(ctx, start, rest)) {
+                } else if ((errno == ENOENT || errno == ENOTDIR) && ctx->hides &&
+                           hidden_below(ctx, start, rest)) {
                         /* Not there, perhaps in a hidden directory: the
                          * walk below finds out where it stopped. */
                 } else if (errno != ELOOP && errno != EXDEV && errno != ENOSYS && errno != EAGAIN) {
@@ -367,10 +379,8 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                                 snprintf(res->name, sizeof(res->name), "%s", comp);
                                 goto done;
                         }
-                        if (e == ENOENT && ctx->hides && fd_path(cur, res->path, sizeof(res->path)) == 0 &&
-                            ctx->hides(ctx->opaque, res->path))
+                        if (e == ENOENT && hidden_dir(ctx, cur, res))
                                 return -EACCES;
-                        res->path[0] = '\0';
                         return -e;
                 }
                 if (fstat(next, &st) < 0)
@@ -425,8 +435,10 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                         continue;
                 }
         plain:
+                /* A file in a hidden directory, walked through: not told
+                 * from a name that is not there. */
                 if (!last && !S_ISDIR(st.st_mode))
-                        return -ENOTDIR;
+                        return hidden_dir(ctx, cur, res) ? -EACCES : -ENOTDIR;
                 close(cur);
                 cur = TAKE_FD(next);
                 if (last) {
@@ -447,8 +459,19 @@ done:
                 if (cur < 0 || fstat(cur, &res->st) < 0)
                         return -errno;
         }
-        if ((flags & WALK_DIRECTORY) && res->exists && !res->name[0] && !S_ISDIR(res->st.st_mode))
+        if ((flags & WALK_DIRECTORY) && res->exists && !res->name[0] && !S_ISDIR(res->st.st_mode)) {
+                /* Nor a file there asked for as a directory (chdir, "name/"). */
+                if (ctx->hides && fd_path(cur, res->path, sizeof(res->path)) == 0) {
+                        char *slash = strrchr(res->path, '/');
+                        if (slash && slash != res->path) {
+                                *slash = '\0';
+                                if (ctx->hides(ctx->opaque, res->path))
+                                        return -EACCES;
+                        }
+                }
+                res->path[0] = '\0';
                 return -ENOTDIR;
+        }
         r = fd_path(cur, res->path, sizeof(res->path));
         if (r < 0)
                 return r;

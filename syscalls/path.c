@@ -1532,11 +1532,13 @@ static long do_readlink(struct sentry_call *c, int dirfd, uint64_t addr, uint64_
                 return r;
         if (!t.r.exists)
                 return -ENOENT;
-        if (!S_ISLNK(t.r.st.st_mode))
-                return -EINVAL;
+        /* Judged before its type is told: EINVAL says a denied name is
+         * there, and is not a link. */
         r = allowed(c, &t, 0, "lookup");
         if (r < 0)
                 return r;
+        if (!S_ISLNK(t.r.st.st_mode))
+                return -EINVAL;
         /* /proc/self and /proc/thread-self are the caller's, not ours. */
         if (!strcmp(t.r.path, "/proc/self"))
                 n = snprintf(target, sizeof(target), "%d", (int)sentry_caller_tgid(c));

@@ -245,6 +245,9 @@ if os.path.lexists("sshdir"):
 os.symlink(os.path.dirname(sys.argv[1]), "sshdir")
 for p in (sys.argv[1], os.path.dirname(sys.argv[1]) + "/id_missing", "sshdir/id_missing", "sshdir/no/such"):
     print("stat", p, err(os.stat, p))
+# Nor by the type a call would find there (EINVAL, ENOTDIR).
+for what, f in (("readlink", os.readlink), ("chdir", os.chdir), ("through", lambda p: os.stat(p + "/x"))):
+    print(what, "present", err(f, sys.argv[1]), "missing", err(f, os.path.dirname(sys.argv[1]) + "/id_missing"))
 os.unlink("sshdir")
 PY
 run "$o" "$e" $I /usr/bin/python3.11 mkexist.py "$home/.ssh/id_ed25519"
@@ -257,6 +260,9 @@ done
 check_match "a missing name in a denied directory is refused like a present one" "^stat $home/.ssh/id_missing EACCES\$" "$o"
 check_match "...through a symlink too" "^stat sshdir/id_missing EACCES\$" "$o"
 check_match "...and below a missing directory there" "^stat sshdir/no/such EACCES\$" "$o"
+check_match "...nor told by readlink's EINVAL" "^readlink present EACCES missing EACCES\$" "$o"
+check_match "...nor by chdir's ENOTDIR" "^chdir present EACCES missing EACCES\$" "$o"
+check_match "...nor by walking through it" "^through present EACCES missing EACCES\$" "$o"
 check_match "an exclusive create does not tell that a denied name exists" "^excl $home/.ssh/id_ed25519 EACCES\$" "$o"
 check_match "mkdir \$TMPDIR: EEXIST" "^mkdir /tmp/interpose-tmp-[^ ]* EEXIST\$" "$o"
 
