@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The component walk: see walk.h. */
 #include "walk.h"
+#include "../sentry/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,22 +40,6 @@ void walk_ctx_release(struct walk_ctx *ctx)
         if (ctx->root >= 0)
                 close(ctx->root);
         ctx->root = -1;
-}
-
-/* The kernel's path of fd. */
-static int fd_path(int fd, char *buf, size_t cap)
-{
-        char proc[64];
-        ssize_t n;
-
-        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-        n = readlink(proc, buf, cap - 1);
-        if (n < 0)
-                return -errno;
-        if ((size_t)n >= cap - 1)
-                return -ENAMETOOLONG;
-        buf[n] = '\0';
-        return 0;
 }
 
 static bool all_digits(const char *s)

@@ -115,9 +115,8 @@ static char *canonical(const char *path, char *out, struct canon_dir *cd, bool *
 {
         struct canon_dir own = { .fd = -1 };
         const char *slash = strrchr(path, '/');
-        char proc[32], target[1];
-        ssize_t n;
-        int fd;
+        char target[1];
+        int fd, r;
 
         *missing = false;
         if (!cd)
@@ -130,14 +129,10 @@ static char *canonical(const char *path, char *out, struct canon_dir *cd, bool *
                         memcpy(cd->dir, path, dl);
                         cd->dir[dl] = '\0';
                         cd->fd = open(cd->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", cd->fd);
-                        n = cd->fd < 0 ? -1 : readlink(proc, cd->real, sizeof(cd->real) - 1);
-                        if (n <= 0 || n >= (ssize_t)sizeof(cd->real) - 1 || cd->real[0] != '/') {
-                                if (cd->fd >= 0)
-                                        close(cd->fd);
+                        if (cd->fd >= 0 &&
+                            (fd_path(cd->fd, cd->real, sizeof(cd->real)) < 0 || cd->real[0] != '/')) {
+                                close(cd->fd);
                                 cd->fd = -1;
-                        } else {
-                                cd->real[n] = '\0';
                         }
                 }
                 /* Not a symlink (EINVAL), or not there: the directory's
@@ -158,12 +153,10 @@ static char *canonical(const char *path, char *out, struct canon_dir *cd, bool *
                 *missing = errno == ENOENT;
                 return NULL;
         }
-        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-        n = readlink(proc, out, PATH_MAX - 1);
+        r = fd_path(fd, out, PATH_MAX);
         close(fd);
-        if (n <= 0 || n >= PATH_MAX - 1 || out[0] != '/')
+        if (r < 0 || out[0] != '/')
                 return realpath(path, out);
-        out[n] = '\0';
         return out;
 }
 

@@ -104,6 +104,21 @@ int start_thread(pthread_t *th, size_t stack, void *(*fn)(void *), void *arg)
         return -r;
 }
 
+int fd_path(int fd, char *buf, size_t cap)
+{
+        char proc[64];
+        ssize_t n;
+
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        n = readlink(proc, buf, cap - 1);
+        if (n < 0)
+                return -errno;
+        if ((size_t)n >= cap - 1)
+                return -ENAMETOOLONG;
+        buf[n] = '\0';
+        return 0;
+}
+
 ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t cap)
 {
         _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);

@@ -67,6 +67,9 @@ int write_all(int fd, const void *buf, size_t n);
  * 0 or -errno. */
 int start_thread(pthread_t *th, size_t stack, void *(*fn)(void *), void *arg);
 
+/* The kernel's path of fd (a readlink of /proc/self/fd/N): 0 or -errno. */
+int fd_path(int fd, char *buf, size_t cap);
+
 /* Read a small file (< cap bytes) into buf, NUL-terminated; length or -errno. */
 ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t cap);
 

@@ -348,7 +348,6 @@ static int caller_cwd(struct sentry_call *c, const char **path, struct stat *st,
         unsigned i = (unsigned)c->ev.tid % CWD_SLOTS;
         char proc[64], buf[PATH_MAX];
         int fd, pidfd;
-        ssize_t n;
 
         *path = NULL;
         st->st_ino = 0;
@@ -383,13 +382,10 @@ static int caller_cwd(struct sentry_call *c, const char **path, struct stat *st,
                 return fd;
         }
         thread_pidfds = 1;
-        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-        n = readlink(proc, buf, sizeof(buf) - 1);
-        if (n <= 0 || buf[0] != '/' || (size_t)n >= sizeof(buf) - 1) {
+        if (fd_path(fd, buf, sizeof(buf)) < 0 || buf[0] != '/') {
                 close(pidfd);
                 return fd;
         }
-        buf[n] = '\0';
         if (strstr(buf, " (deleted)") || fstat(fd, st) < 0) {
                 st->st_ino = 0;
                 close(pidfd);

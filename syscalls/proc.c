@@ -239,17 +239,13 @@ static pid_t pidfd_pid(int pidfd)
  * directory below it), or -EBADF. */
 static pid_t proc_dir_pid(int fd)
 {
-        char path[64], target[64], *end;
+        char target[64], *end;
         struct statfs sf;
-        ssize_t n;
         long pid;
 
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
         if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC ||
-            (n = readlink(path, target, sizeof(target) - 1)) <= 6)
-                return -EBADF;
-        target[n] = '\0';
-        if (strncmp(target, "/proc/", 6) || target[6] < '1' || target[6] > '9')
+            fd_path(fd, target, sizeof(target)) < 0 || strncmp(target, "/proc/", 6) || target[6] < '1' ||
+            target[6] > '9')
                 return -EBADF;
         pid = strtol(target + 6, &end, 10);
         return *end || pid <= 0 || pid > INT32_MAX ? -EBADF : (pid_t)pid;
