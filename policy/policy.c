@@ -104,6 +104,13 @@ struct canon_dir {
         char real[PATH_MAX]; /* where it is */
 };
 
+static void canon_dir_release(struct canon_dir *cd)
+{
+        if (cd->fd >= 0)
+                close(cd->fd);
+        cd->fd = -1;
+}
+
 /* Where path really is, in out (PATH_MAX), or NULL when it cannot be
  * resolved; *missing when nothing is there. A name not yet there in a
  * directory that is counts as that directory's real path and the name: a
@@ -113,27 +120,21 @@ struct canon_dir {
  * not answer, realpath. */
 static char *canonical(const char *path, char *out, struct canon_dir *cd, bool *missing)
 {
-        struct canon_dir own = { .fd = -1 };
         const char *slash = strrchr(path, '/');
         char target[1];
         int fd, r;
 
         *missing = false;
-        if (!cd)
-                cd = &own;
         if (slash && slash[1] && (size_t)(slash - path) < sizeof(cd->dir)) {
                 size_t dl = slash == path ? 1 : (size_t)(slash - path); /* "/" for /usr */
                 if (cd->fd < 0 || strncmp(cd->dir, path, dl) || cd->dir[dl]) {
-                        if (cd->fd >= 0)
-                                close(cd->fd);
+                        canon_dir_release(cd);
                         memcpy(cd->dir, path, dl);
                         cd->dir[dl] = '\0';
                         cd->fd = open(cd->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
                         if (cd->fd >= 0 &&
-                            (fd_path(cd->fd, cd->real, sizeof(cd->real)) < 0 || cd->real[0] != '/')) {
-                                close(cd->fd);
-                                cd->fd = -1;
-                        }
+                            (fd_path(cd->fd, cd->real, sizeof(cd->real)) < 0 || cd->real[0] != '/'))
+                                canon_dir_release(cd);
                 }
                 /* Not a symlink (EINVAL), or not there: the directory's
                  * real path and the name. A symlink: resolved whole. */
@@ -141,13 +142,9 @@ static char *canonical(const char *path, char *out, struct canon_dir *cd, bool *
                     (errno == EINVAL || errno == ENOENT) && strlen(cd->real) + strlen(slash) < PATH_MAX) {
                         *missing = errno == ENOENT;
                         snprintf(out, PATH_MAX, "%s%s", strcmp(cd->real, "/") ? cd->real : "", slash);
-                        if (cd == &own)
-                                close(own.fd);
                         return out;
                 }
         }
-        if (cd == &own && own.fd >= 0)
-                close(own.fd);
         fd = open(path, O_PATH | O_CLOEXEC);
         if (fd < 0) {
                 *missing = errno == ENOENT;
@@ -328,7 +325,11 @@ static int add_rule(struct policy *p, const char *path, unsigned allow, unsigned
 int policy_add(struct policy *p, const char *path, unsigned allow, unsigned deny, const char *origin,
                bool relative_ok, struct policy_error *err)
 {
-        return add_rule(p, path, allow, deny, origin, relative_ok, err, NULL);
+        struct canon_dir cd = { .fd = -1 };
+        int r = add_rule(p, path, allow, deny, origin, relative_ok, err, &cd);
+
+        canon_dir_release(&cd);
+        return r;
 }
 
 /* How much of path the rule covers (its specificity), or -1. */
@@ -814,8 +815,7 @@ int policy_profile(struct policy *p, const char *name, const char *home, const c
                 }
         ADD("**/.env*", 0, PR_ALL);
 #undef ADD
-        if (cd.fd >= 0)
-                close(cd.fd);
+        canon_dir_release(&cd);
         return r;
 }
 
