@@ -186,12 +186,22 @@ static int substitute(char *rest, size_t cap, const char *target, const char *af
         return 0;
 }
 
-/* Is dir (an fd) a directory whose names are hidden? Then its path is in
- * res->path, for the refusal's record. */
-static bool hidden_dir(const struct walk_ctx *ctx, int dir, struct walk_result *res)
+/* Is the directory fd (or, with parent, the one holding fd) one whose
+ * names are hidden? Then its path is in res->path, for the refusal's
+ * record. */
+static bool hidden_dir(const struct walk_ctx *ctx, int fd, bool parent, struct walk_result *res)
 {
-        if (ctx->hides && fd_path(dir, res->path, sizeof(res->path)) == 0 &&
-            ctx->hides(ctx->opaque, res->path))
+        char *slash = NULL;
+        bool hidden = ctx->hides && fd_path(fd, res->path, sizeof(res->path)) == 0;
+
+        /* A file's directory; "/" holds nothing hidden. */
+        if (hidden && parent) {
+                slash = strrchr(res->path, '/');
+                hidden = slash && slash != res->path;
+                if (hidden)
+                        *slash = '\0';
+        }
+        if (hidden && ctx->hides(ctx->opaque, res->path))
                 return true;
         res->path[0] = '\0';
         return false;
@@ -364,7 +374,7 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                                 snprintf(res->name, sizeof(res->name), "%s", comp);
                                 goto done;
                         }
-                        if (e == ENOENT && hidden_dir(ctx, cur, res))
+                        if (e == ENOENT && hidden_dir(ctx, cur, false, res))
                                 return -EACCES;
                         return -e;
                 }
@@ -423,7 +433,7 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                 /* A file in a hidden directory, walked through: not told
                  * from a name that is not there. */
                 if (!last && !S_ISDIR(st.st_mode))
-                        return hidden_dir(ctx, cur, res) ? -EACCES : -ENOTDIR;
+                        return hidden_dir(ctx, cur, false, res) ? -EACCES : -ENOTDIR;
                 close(cur);
                 cur = TAKE_FD(next);
                 if (last) {
@@ -446,16 +456,7 @@ done:
         }
         if ((flags & WALK_DIRECTORY) && res->exists && !res->name[0] && !S_ISDIR(res->st.st_mode)) {
                 /* Nor a file there asked for as a directory (chdir, "name/"). */
-                if (ctx->hides && fd_path(cur, res->path, sizeof(res->path)) == 0) {
-                        char *slash = strrchr(res->path, '/');
-                        if (slash && slash != res->path) {
-                                *slash = '\0';
-                                if (ctx->hides(ctx->opaque, res->path))
-                                        return -EACCES;
-                        }
-                }
-                res->path[0] = '\0';
-                return -ENOTDIR;
+                return hidden_dir(ctx, cur, true, res) ? -EACCES : -ENOTDIR;
         }
         r = fd_path(cur, res->path, sizeof(res->path));
         if (r < 0)
