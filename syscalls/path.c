@@ -2705,10 +2705,12 @@ static void bound_name_given(int sock, bool peer, struct sockaddr_un *un, sockle
                 unsigned i = (bound_next - k) % BOUND_NAMES;
                 if (strncmp(bound_names[i].kname, un->sun_path, sizeof(un->sun_path)))
                         continue;
-                if (best < 0 || (ino && bound_names[i].ino == ino))
+                if (ino && bound_names[i].ino == ino) {
                         best = (int)i;
-                if (ino && bound_names[i].ino == ino)
                         break;
+                }
+                if (best < 0)
+                        best = (int)i;
         }
         if (best >= 0) {
                 memset(un->sun_path, 0, sizeof(un->sun_path));
