@@ -252,9 +252,10 @@ static pid_t proc_dir_pid(int fd)
 }
 
 /* Take the caller's pidfd (or, with proc_dir, a /proc/PID directory) and
- * check that it names a process of the tree. Returns the sentry's copy,
- * or -errno (EBADF, ESRCH). */
-static int checked_pidfd(struct sentry_call *c, int fd, bool proc_dir)
+ * check that it names a process of the tree, whose pid goes in *ret_pid
+ * if that is not NULL. Returns the sentry's copy, or -errno (EBADF,
+ * ESRCH). */
+static int checked_pidfd(struct sentry_call *c, int fd, bool proc_dir, pid_t *ret_pid)
 {
         _cleanup_close_ int copy = sentry_caller_fd(c, fd);
         pid_t pid;
@@ -273,6 +274,8 @@ static int checked_pidfd(struct sentry_call *c, int fd, bool proc_dir)
          * it exited, which the liveness check afterwards catches. */
         if (sentry_in_tree(c->s, pid) != 1 || syscall(SYS_pidfd_send_signal, copy, 0, NULL, 0) < 0)
                 return -ESRCH;
+        if (ret_pid)
+                *ret_pid = pid;
         return TAKE_FD(copy);
 }
 
@@ -302,7 +305,8 @@ long sys_pidfd_open(struct sentry_call *c, int pid, uint64_t flags)
 
 long sys_pidfd_send_signal(struct sentry_call *c, int pidfd, int sig, uint64_t info, uint64_t flags)
 {
-        _cleanup_close_ int copy = checked_pidfd(c, pidfd, true);
+        pid_t target = 0;
+        _cleanup_close_ int copy = checked_pidfd(c, pidfd, true, &target);
         siginfo_t si;
         int r;
 
@@ -319,12 +323,10 @@ long sys_pidfd_send_signal(struct sentry_call *c, int pidfd, int sig, uint64_t i
          * only (a group may hold processes that joined it from outside). */
         if (flags & PIDFD_SIGNAL_PROCESS_GROUP) {
                 int outside = 0, n;
-                pid_t pgid = pidfd_pid(copy);
-                if (pgid == -EBADF)
-                        pgid = proc_dir_pid(copy);
                 if (info)
                         return -EINVAL; /* not worth carrying a siginfo to each */
-                n = pgid > 0 ? sentry_signal_group(c->s, pgid, 0, sig, &outside) : 0;
+                /* The group the target leads (its pid is the group's id). */
+                n = sentry_signal_group(c->s, target, 0, sig, &outside);
                 if (outside > 0)
                         sentry_decide(c, "deny", "own-tree");
                 return n > 0 ? 0 : -ESRCH;
@@ -336,7 +338,7 @@ long sys_pidfd_send_signal(struct sentry_call *c, int pidfd, int sig, uint64_t i
 
 long sys_pidfd_getfd(struct sentry_call *c, int pidfd, int targetfd, uint64_t flags)
 {
-        _cleanup_close_ int copy = checked_pidfd(c, pidfd, false), fd = -1;
+        _cleanup_close_ int copy = checked_pidfd(c, pidfd, false, NULL), fd = -1;
         int r;
 
         if (copy == -ESRCH)
@@ -360,7 +362,7 @@ long sys_pidfd_getfd(struct sentry_call *c, int pidfd, int targetfd, uint64_t fl
 long sys_process_madvise(struct sentry_call *c, int pidfd, uint64_t iov, uint64_t vlen, int advice,
                          uint64_t flags)
 {
-        _cleanup_close_ int copy = checked_pidfd(c, pidfd, false);
+        _cleanup_close_ int copy = checked_pidfd(c, pidfd, false, NULL);
         _cleanup_free_ struct iovec *v = NULL;
         int r;
 
@@ -381,7 +383,7 @@ long sys_process_madvise(struct sentry_call *c, int pidfd, uint64_t iov, uint64_
 
 long sys_process_mrelease(struct sentry_call *c, int pidfd, uint64_t flags)
 {
-        _cleanup_close_ int copy = checked_pidfd(c, pidfd, false);
+        _cleanup_close_ int copy = checked_pidfd(c, pidfd, false, NULL);
 
         if (copy == -ESRCH)
                 return refuse(c, "own-tree", -ESRCH);
