@@ -473,15 +473,6 @@ static bool is_mapped_dir(const struct sentry *s, const struct stat *st)
  * stays the host's; the rest is the session's. A rule for the mapped
  * directory itself (the profile's /dev/shm) or above it names nothing in
  * particular. */
-/* A directory a deny rule covers: its names are not told apart. */
-static bool hides_cb(void *opaque, const char *dir)
-{
-        struct sentry_call *c = opaque;
-        const struct policy_rule *rule = NULL;
-
-        return policy_decide(c->s->policy, dir, &rule) == 0 && rule && rule->deny;
-}
-
 static bool keep_host_cb(void *opaque, const char *path)
 {
         struct sentry_call *c = opaque;
@@ -495,9 +486,18 @@ static bool keep_host_cb(void *opaque, const char *path)
                strlen(rule->path) > dir_len;
 }
 
-/* The gofer's walk and decision (gofer/gofer.c do_walk), in the sentry. */
+/* A directory a deny rule covers: its names are not told apart. */
+static bool hides_cb(void *opaque, const char *dir)
+{
+        struct sentry_call *c = opaque;
+        const struct policy_rule *rule = NULL;
+
+        return policy_decide(c->s->policy, dir, &rule) == 0 && rule && rule->deny;
+}
+
 static int allowed(struct sentry_call *c, const struct target *t, unsigned need, const char *what);
 
+/* The gofer's walk and decision (gofer/gofer.c do_walk), in the sentry. */
 static int walk_local(struct sentry_call *c, int start, const char *start_path, const struct stat *start_st,
                       const char *path, unsigned flags, struct target *t)
 {
@@ -1205,14 +1205,14 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
                 if (S_ISREG(t->r.st.st_mode) && acc == O_RDONLY &&
                     (fd = dns_substitute(&c->s->dns, t->r.st.st_dev, t->r.st.st_ino)) >= 0)
                         goto install;
-                /* A regular file under a lease would hold the whole sentry
-                 * while the lease is broken (45 s by default): opened
-                 * without waiting, and if a lease is in the way, in a
-                 * thread of its own like a FIFO. */
                 /* An O_TMPFILE file is made here: the guest's umask, no
                  * setuid bit (the sentry's own umask is 0). */
                 if ((flags & O_TMPFILE) == O_TMPFILE)
                         mode = guest_mode(c, mode & ~caller_umask(c), false, t->given);
+                /* A regular file under a lease would hold the whole sentry
+                 * while the lease is broken (45 s by default): opened
+                 * without waiting, and if a lease is in the way, in a
+                 * thread of its own like a FIFO. */
                 fd = open(proc,
                           (flags | O_CLOEXEC | (S_ISREG(t->r.st.st_mode) ? O_NONBLOCK : 0)) &
                                   ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY),
