@@ -69,7 +69,9 @@ static uint64_t now_ms(void)
 
 struct proc_row {
         pid_t pid, ppid;
-        pid_t mm_tid; /* a thread that holds the memory and fds: pid, or a live one of a zombie leader's */
+        /* A thread that holds the memory and fds, whose /proc/PID/task/TID
+         * tells them: pid, or a live one of a zombie leader's. */
+        pid_t mm_tid;
         unsigned threads;
         uint64_t rss_pages;
         unsigned long long start; /* to know the pid still names it */
@@ -297,12 +299,8 @@ static void scan_fds(const struct tree *t, pid_t root, struct held_set *unnamed,
 
                 if (!t->rows[i].live || t->rows[i].pid == root)
                         continue;
-                /* A zombie leader's fd table is its live threads'. */
-                if (t->rows[i].mm_tid != t->rows[i].pid)
-                        snprintf(dir, sizeof(dir), "/proc/%d/task/%d/fd", (int)t->rows[i].pid,
-                                 (int)t->rows[i].mm_tid);
-                else
-                        snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)t->rows[i].pid);
+                snprintf(dir, sizeof(dir), "/proc/%d/task/%d/fd", (int)t->rows[i].pid,
+                         (int)t->rows[i].mm_tid);
                 d = opendir(dir);
                 if (!d)
                         continue;
@@ -502,10 +500,7 @@ static uint64_t pss_of(pid_t pid, pid_t tid, uint64_t rss_pages)
         bool any = false;
         ssize_t n;
 
-        if (tid == pid)
-                snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
-        else
-                snprintf(path, sizeof(path), "/proc/%d/task/%d/smaps_rollup", (int)pid, (int)tid);
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/smaps_rollup", (int)pid, (int)tid);
         n = read_file_at(AT_FDCWD, path, buf, sizeof(buf));
         if (n == 0 || n == -ENOENT || n == -ESRCH)
                 return 0;
