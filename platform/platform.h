@@ -88,6 +88,9 @@ struct platform {
         /* A tracing platform reports each child's end here (from next()). */
         void (*on_exit)(void *ctx, pid_t pid, int status);
         void *on_exit_ctx;
+        /* Bumped when a serving thread's CPU affinity changes (sentry/
+         * serve.c): what the platform remembered of it is stale. */
+        int affinity_gen;
 };
 
 /* The seccomp user-notification platform. */

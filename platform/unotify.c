@@ -159,31 +159,33 @@ static bool unotify_valid(struct platform *p, const struct platform_event *ev)
  * put back, and the answer goes out with the synchronous wake-up. The
  * caller stays in the kernel until that answer (WAIT_KILLABLE_RECV), so
  * its user code never runs with the narrowed mask. A caller whose mask
- * excludes this CPU (taskset, cpuset) is left alone: plain ADDFD.
+ * excludes this CPU (taskset, cpuset) is left alone: plain ADDFD. A
+ * serving thread already held to its CPU (sentry/serve.c) holds only the
+ * caller.
  */
 static __thread cpu_set_t own_mask;
-static __thread bool own_mask_known;
+static __thread int own_mask_gen = -1;
 
-static bool hold_on_this_cpu(pid_t tid, cpu_set_t *caller_mask)
+static bool hold_on_this_cpu(struct platform *p, pid_t tid, cpu_set_t *caller_mask)
 {
+        int gen = __atomic_load_n(&p->affinity_gen, __ATOMIC_ACQUIRE);
         cpu_set_t one;
         int cpu = sched_getcpu();
 
         if (cpu < 0 || cpu >= CPU_SETSIZE)
                 return false;
-        if (!own_mask_known) {
+        if (own_mask_gen != gen) {
                 if (sched_getaffinity(0, sizeof(own_mask), &own_mask) < 0)
                         return false;
-                own_mask_known = true;
+                own_mask_gen = gen;
         }
-        if (CPU_COUNT(&own_mask) < 2 || sched_getaffinity(tid, sizeof(*caller_mask), caller_mask) < 0 ||
-            !CPU_ISSET(cpu, caller_mask))
+        if (sched_getaffinity(tid, sizeof(*caller_mask), caller_mask) < 0 || !CPU_ISSET(cpu, caller_mask))
                 return false;
         CPU_ZERO(&one);
         CPU_SET(cpu, &one);
         if (sched_setaffinity(tid, sizeof(one), &one) < 0)
                 return false;
-        if (sched_setaffinity(0, sizeof(one), &one) < 0) {
+        if (CPU_COUNT(&own_mask) > 1 && sched_setaffinity(0, sizeof(one), &one) < 0) {
                 sched_setaffinity(tid, sizeof(*caller_mask), caller_mask);
                 return false;
         }
@@ -193,7 +195,8 @@ static bool hold_on_this_cpu(pid_t tid, cpu_set_t *caller_mask)
 static void release_cpu(pid_t tid, const cpu_set_t *caller_mask)
 {
         sched_setaffinity(tid, sizeof(*caller_mask), caller_mask);
-        sched_setaffinity(0, sizeof(own_mask), &own_mask);
+        if (CPU_COUNT(&own_mask) > 1)
+                sched_setaffinity(0, sizeof(own_mask), &own_mask);
 }
 
 static int unotify_install_fd(struct platform *p, const struct platform_event *ev, int fd,
@@ -207,7 +210,7 @@ static int unotify_install_fd(struct platform *p, const struct platform_event *e
                 .newfd_flags = fd_flags,
         };
         cpu_set_t caller_mask;
-        bool held = send && p->sync_wakeup && hold_on_this_cpu(ev->tid, &caller_mask);
+        bool held = send && p->sync_wakeup && hold_on_this_cpu(p, ev->tid, &caller_mask);
         int r, err;
 
         if (held)
