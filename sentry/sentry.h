@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -56,12 +57,26 @@ struct sentry {
         struct session_limits limits;
 };
 
+/* A call's string arguments, read from the caller before the serving
+ * lock is taken (sentry/serve.c). sentry_read_str answers from here: one
+ * copy, read once, however often a handler or the trace asks. */
+#define SENTRY_PREFETCH 2
+struct sentry_prefetch {
+        unsigned n;
+        struct {
+                uint64_t addr;
+                ssize_t len; /* the string's length, or -errno (not kept: read again) */
+                char text[PATH_MAX];
+        } str[SENTRY_PREFETCH];
+};
+
 /* One trapped call while a handler decides it. */
 struct sentry_call {
         struct sentry *s;
         struct platform_event ev;
-        const struct sys_entry *e; /* NULL for a number the table does not know */
-        pid_t tgid;                /* the caller's process, once asked (sentry_caller_tgid) */
+        const struct sys_entry *e;         /* NULL for a number the table does not know */
+        const struct sentry_prefetch *pre; /* its strings, or NULL */
+        pid_t tgid;                        /* the caller's process, once asked (sentry_caller_tgid) */
         int slot1;            /* 1 + the caller's pidfd cache slot, once this call proved it the caller's */
         const char *decision; /* audit decision; NULL means a plain allow */
         const char *rule;     /* what decided it */
