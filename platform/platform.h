@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,6 +92,10 @@ struct platform {
         /* Bumped when a serving thread's CPU affinity changes (sentry/
          * serve.c): what the platform remembered of it is stale. */
         int affinity_gen;
+        /* Held shared while an fd is installed with the caller held to one
+         * CPU (unotify), exclusive by whoever sets or reads another
+         * thread's CPU mask: never inside that instant (sys_sched_affinity). */
+        pthread_rwlock_t affinity_lock;
 };
 
 /* The seccomp user-notification platform. */

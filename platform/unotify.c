@@ -210,15 +210,22 @@ static int unotify_install_fd(struct platform *p, const struct platform_event *e
                 .newfd_flags = fd_flags,
         };
         cpu_set_t caller_mask;
-        bool held = send && p->sync_wakeup && hold_on_this_cpu(p, ev->tid, &caller_mask);
+        bool held = false;
         int r, err;
 
+        if (send && p->sync_wakeup) {
+                pthread_rwlock_rdlock(&p->affinity_lock);
+                held = hold_on_this_cpu(p, ev->tid, &caller_mask);
+                if (!held)
+                        pthread_rwlock_unlock(&p->affinity_lock);
+        }
         if (held)
                 a.flags = 0;
         r = ioctl(p->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
         err = errno;
         if (held) {
                 release_cpu(ev->tid, &caller_mask);
+                pthread_rwlock_unlock(&p->affinity_lock);
                 if (r >= 0) {
                         int s = unotify_respond(p, ev, PLATFORM_RETURN, r);
                         if (s < 0)

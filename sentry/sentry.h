@@ -77,14 +77,16 @@ struct sentry_call {
         const struct sys_entry *e;         /* NULL for a number the table does not know */
         const struct sentry_prefetch *pre; /* its strings, or NULL */
         pid_t tgid;                        /* the caller's process, once asked (sentry_caller_tgid) */
-        int slot1;            /* 1 + the caller's pidfd cache slot, once this call proved it the caller's */
-        const char *decision; /* audit decision; NULL means a plain allow */
-        const char *rule;     /* what decided it */
-        char detail[6144];    /* extra JSON members for the audit record, or "" (room for a whole path) */
-        long done;            /* with SENTRY_DONE: what the call returned (an fd installed) */
-        bool done_known;      /* ... if the handler says (else it is answered later) */
-        bool parked;          /* waits for a person's answer (sentry_ask): not answered now */
-        bool ask_new;         /* ... to a question this call raised */
+        int slot1;              /* 1 + the caller's pidfd cache slot, once this call proved it the caller's */
+        const char *decision;   /* audit decision; NULL means a plain allow */
+        const char *rule;       /* what decided it */
+        char detail[6144];      /* extra JSON members for the audit record, or "" (room for a whole path) */
+        long done;              /* with SENTRY_DONE: what the call returned (an fd installed) */
+        bool done_known;        /* ... if the handler says (else it is answered later) */
+        int install;            /* with SENTRY_DONE: an fd (ours) the answer installs, or -1 */
+        unsigned install_flags; /* ... with these fd flags (O_CLOEXEC) */
+        bool parked;            /* waits for a person's answer (sentry_ask): not answered now */
+        bool ask_new;           /* ... to a question this call raised */
         uint32_t ask_id;
 };
 
@@ -99,6 +101,12 @@ void sentry_decide(struct sentry_call *c, const char *decision, const char *rule
 /* An exec changed some process's executable: forget the ones cached for
  * the audit records. */
 void sentry_forget_exes(void);
+
+/* Answer the call with a new fd in the caller, fd_flags (O_CLOEXEC) on
+ * it: the handler's last word, returning SENTRY_DONE. Takes fd. The fd
+ * goes in after the serving lock is released (sentry/serve.c), or at once
+ * when the call's record needs the number. */
+long sentry_answer_fd(struct sentry_call *c, int fd, unsigned fd_flags);
 
 /* Guest memory of the calling task: see platform_read and friends. */
 int sentry_read(struct sentry_call *c, void *dst, uint64_t addr, size_t n);

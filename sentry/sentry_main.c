@@ -385,6 +385,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
         /* The reaper reads every signal but the fault signals, which are
          * the crash handler's (crash.c). */
         sigset_t watched = all, faults;
+        pthread_rwlockattr_t rwa;
         interpose_fault_signals(&faults);
         for (int sig = 1; sig < NSIG; sig++)
                 if (sigismember(&faults, sig))
@@ -399,6 +400,11 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
                 reaper(&sfd);
         }
         S.plat = ctx->plat;
+        /* Writers first: a stream of opens never keeps a mask change out. */
+        pthread_rwlockattr_init(&rwa);
+        pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+        pthread_rwlock_init(&S.plat.affinity_lock, &rwa);
+        pthread_rwlockattr_destroy(&rwa);
         if (ctx->ask_fd >= 0) {
                 /* Approvals: answers wake the serving thread (approvals.c). */
                 S.plat.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

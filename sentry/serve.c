@@ -43,6 +43,16 @@ void sentry_decide(struct sentry_call *c, const char *decision, const char *rule
 
 int sentry_read(struct sentry_call *c, void *dst, uint64_t addr, size_t n)
 {
+        /* Bytes of a string argument already read (an empty path, say). */
+        for (unsigned i = 0; c->pre && i < c->pre->n; i++) {
+                uint64_t start = c->pre->str[i].addr;
+
+                if (c->pre->str[i].len >= 0 && addr >= start && n <= (size_t)c->pre->str[i].len + 1 &&
+                    addr - start <= (size_t)c->pre->str[i].len + 1 - n) {
+                        memcpy(dst, c->pre->str[i].text + (addr - start), n);
+                        return 0;
+                }
+        }
         return platform_read(&c->s->plat, &c->ev, dst, addr, n);
 }
 
@@ -469,12 +479,31 @@ struct answer {
         bool due;
         enum platform_answer how;
         long value;
+        int install; /* an fd to install as the answer (SENTRY_DONE), or -1 */
+        unsigned install_flags;
 };
+
+long sentry_answer_fd(struct sentry_call *c, int fd, unsigned fd_flags)
+{
+        c->install = fd;
+        c->install_flags = fd_flags;
+        return SENTRY_DONE;
+}
+
+/* Install fd in the caller as its answer; closes fd. The new number, or
+ * -errno: -ENOENT when the caller is gone (nothing to answer). */
+static int install_answer(struct sentry *s, const struct platform_event *ev, int fd, unsigned fd_flags)
+{
+        int r = s->plat.ops->install_fd(&s->plat, ev, fd, fd_flags, true);
+
+        close(fd);
+        return r;
+}
 
 static void handle_call(struct sentry *s, const struct platform_event *ev, const struct sentry_prefetch *pre,
                         bool again, struct answer *a)
 {
-        struct sentry_call c = { .s = s, .ev = *ev, .pre = pre };
+        struct sentry_call c = { .s = s, .ev = *ev, .pre = pre, .install = -1 };
         struct sys_reader rd = { rd_str, rd_mem, &c };
         char decoded[4096];
         long r;
@@ -528,9 +557,28 @@ static void handle_call(struct sentry *s, const struct platform_event *ev, const
                 sentry_ask_park(&c, decoded, exe);
                 return;
         }
+        if (r == SENTRY_DONE && c.install >= 0) {
+                if (c.decision || s->trace_fd >= 0) {
+                        /* The record says which fd: installed now. */
+                        int fd = install_answer(s, ev, c.install, c.install_flags);
+                        if (fd >= 0) {
+                                c.done = fd;
+                                c.done_known = true;
+                        } else if (fd != -ENOENT) {
+                                r = fd; /* refused (EMFILE): answered as an error below */
+                        }
+                } else {
+                        /* After the serving lock: the caller's wait for
+                         * its fd is most of an open's time. */
+                        a->install = c.install;
+                        a->install_flags = c.install_flags;
+                }
+        }
         if (r == SENTRY_CONTINUE) {
                 report(&c, decoded, 0, true);
-                *a = (struct answer){ true, PLATFORM_CONTINUE, 0 };
+                a->due = true;
+                a->how = PLATFORM_CONTINUE;
+                a->value = 0;
         } else if (r == SENTRY_DONE) {
                 /* Answered by the handler (an fd installed); or later, by a
                  * thread that waits (a FIFO): "?" like a call the kernel makes. */
@@ -545,20 +593,33 @@ static void handle_call(struct sentry *s, const struct platform_event *ev, const
                 s->plat.ops->respond(&s->plat, ev, PLATFORM_RETURN, -ENOSYS);
         } else {
                 report(&c, decoded, r, false);
-                *a = (struct answer){ true, PLATFORM_RETURN, r };
+                a->due = true;
+                a->how = PLATFORM_RETURN;
+                a->value = r;
         }
         sentry_ask_done(&c);
+}
+
+/* Send the answer handle_call left. */
+static void answer(struct sentry *s, const struct platform_event *ev, const struct answer *a)
+{
+        if (a->install >= 0) {
+                int r = install_answer(s, ev, a->install, a->install_flags);
+                if (r < 0 && r != -ENOENT)
+                        s->plat.ops->respond(&s->plat, ev, PLATFORM_RETURN, r);
+        } else if (a->due) {
+                s->plat.ops->respond(&s->plat, ev, a->how, a->value);
+        }
 }
 
 /* A call decided again after a person's answer (approvals.c), under the
  * serving lock: answered at once. */
 static void handle_again(struct sentry *s, const struct platform_event *ev)
 {
-        struct answer a = { false, PLATFORM_RETURN, 0 };
+        struct answer a = { false, PLATFORM_RETURN, 0, -1, 0 };
 
         handle_call(s, ev, NULL, true, &a);
-        if (a.due)
-                s->plat.ops->respond(&s->plat, ev, a.how, a.value);
+        answer(s, ev, &a);
 }
 
 /*
@@ -704,14 +765,14 @@ static int serve_loop(struct sentry *s, int index)
                 if (r < 0)
                         return r;
                 a.due = false;
+                a.install = -1;
                 prefetch(s, &ev, &pre);
                 serve_lock_take();
                 if (pool.n > 1)
                         note_caller(ev.tid);
                 handle_call(s, &ev, &pre, false, &a);
                 pthread_mutex_unlock(&serve_lock);
-                if (a.due)
-                        s->plat.ops->respond(&s->plat, &ev, a.how, a.value);
+                answer(s, &ev, &a);
         }
 }
 

@@ -1237,13 +1237,7 @@ static long open_target(struct sentry_call *c, struct target *t, int flags, mode
                 return r;
         }
 install:
-        r = c->s->plat.ops->install_fd(&c->s->plat, &c->ev, fd, (flags & O_CLOEXEC) ? O_CLOEXEC : 0, true);
-        close(fd);
-        if (r < 0)
-                return r == -ENOENT ? SENTRY_DONE : r;
-        c->done = r;
-        c->done_known = true;
-        return SENTRY_DONE;
+        return sentry_answer_fd(c, fd, (flags & O_CLOEXEC) ? O_CLOEXEC : 0);
 }
 
 long sys_open(struct sentry_call *c, uint64_t path, int flags, unsigned mode)

@@ -434,8 +434,8 @@ long sys_pid0(struct sentry_call *c)
  * by the sentry itself. The sentry narrows a caller's CPU mask for the
  * instant it installs an fd (platform/unotify.c); a change let through to
  * the kernel would land at any moment, inside that instant too, and be
- * undone by the restore, or read the narrowed mask. The serving thread
- * makes these calls between two of its own, never inside one. */
+ * undone by the restore, or read the narrowed mask. These calls wait for
+ * every such instant to end (the platform's affinity_lock). */
 long sys_sched_affinity(struct sentry_call *c, int pid, unsigned len, uint64_t mask)
 {
         cpu_set_t set[8]; /* 8192 CPUs */
@@ -448,11 +448,18 @@ long sys_sched_affinity(struct sentry_call *c, int pid, unsigned len, uint64_t m
         if (c->ev.nr == SYS_sched_setaffinity) {
                 if (n && (r = sentry_read(c, set, mask, n)) < 0)
                         return r;
-                return sched_setaffinity(pid, n, set) < 0 ? -errno : 0;
+                pthread_rwlock_wrlock(&c->s->plat.affinity_lock);
+                r = sched_setaffinity(pid, n, set) < 0 ? -errno : 0;
+                pthread_rwlock_unlock(&c->s->plat.affinity_lock);
+                return r;
         }
+        pthread_rwlock_wrlock(&c->s->plat.affinity_lock);
         r = syscall(SYS_sched_getaffinity, pid, n, set);
         if (r < 0)
-                return -errno;
+                r = -errno;
+        pthread_rwlock_unlock(&c->s->plat.affinity_lock);
+        if (r < 0)
+                return r;
         long w = sentry_write(c, mask, set, (size_t)r);
         return w < 0 ? w : r; /* the bytes the kernel's mask takes */
 }
