@@ -659,6 +659,7 @@ static pthread_mutex_t serve_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
         struct sentry *s;
         int n;               /* serving threads, the first included */
+        int started;         /* of which running (helpers start when first needed) */
         int cpus[SERVE_MAX]; /* the CPU each is held to while helpers serve */
         cpu_set_t mask;      /* the CPUs the sentry may run on */
         int helping;         /* helpers serve (a futex word) */
@@ -712,6 +713,21 @@ static void hold_to(int cpu)
         sched_setaffinity(0, sizeof(one), &one);
 }
 
+static void *serve_thread(void *arg);
+
+/* Under serve_lock: start the helpers, the first time they are needed (a
+ * session whose calls never interleave never makes them: a thread costs
+ * its start). False if none would start. */
+static bool start_helpers(void)
+{
+        while (pool.started < pool.n &&
+               start_thread(NULL, 256 << 10, serve_thread, (void *)(intptr_t)pool.started) == 0)
+                pool.started++;
+        if (pool.started < 2)
+                pool.n = 1; /* serve alone, as before */
+        return pool.started > 1;
+}
+
 /* Under serve_lock: one more call, from tid. */
 static void note_caller(pid_t tid)
 {
@@ -722,6 +738,8 @@ static void note_caller(pid_t tid)
                 pool.score--;
         }
         if (!pool.helping && pool.score >= WAKE_AT) {
+                if (!start_helpers())
+                        return;
                 __atomic_store_n(&pool.helping, 1, __ATOMIC_RELEASE);
                 syscall(SYS_futex, &pool.helping, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
         } else if (pool.helping && pool.score == 0) {
@@ -743,7 +761,7 @@ static int serve_loop(struct sentry *s, int index)
                         syscall(SYS_futex, &pool.helping, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
                         continue;
                 }
-                if (index == 0 && pool.n > 1 && helping != pool.first_held) {
+                if (index == 0 && helping != pool.first_held) {
                         /* The first thread is held to its CPU while the
                          * helpers serve, and free to follow a lone caller
                          * otherwise. */
@@ -819,11 +837,6 @@ int sentry_serve(struct sentry *s)
 {
         pool.s = s;
         pool.n = serve_cpus(s, pool.cpus, &pool.mask);
-        for (int i = 1; i < pool.n; i++) {
-                if (start_thread(NULL, 256 << 10, serve_thread, (void *)(intptr_t)i) < 0) {
-                        pool.n = i;
-                        break;
-                }
-        }
+        pool.started = 1;
         return serve_loop(s, 0);
 }
