@@ -85,8 +85,11 @@ struct sentry_call {
         bool done_known;        /* ... if the handler says (else it is answered later) */
         int install;            /* with SENTRY_DONE: an fd (ours) the answer installs, or -1 */
         unsigned install_flags; /* ... with these fd flags (O_CLOEXEC) */
-        bool parked;            /* waits for a person's answer (sentry_ask): not answered now */
-        bool ask_new;           /* ... to a question this call raised */
+        uint64_t out_addr;      /* with a result: bytes the answer writes to the caller first ... */
+        size_t out_len;         /* ... (0: none; sentry_answer_write) */
+        unsigned char out[256];
+        bool parked;  /* waits for a person's answer (sentry_ask): not answered now */
+        bool ask_new; /* ... to a question this call raised */
         uint32_t ask_id;
 };
 
@@ -107,6 +110,13 @@ void sentry_forget_exes(void);
  * goes in after the serving lock is released (sentry/serve.c), or at once
  * when the call's record needs the number. */
 long sentry_answer_fd(struct sentry_call *c, int fd, unsigned fd_flags);
+
+/* Answer the call with value after writing n bytes of src to the caller at
+ * addr (a stat buffer): the handler's last word. The bytes go out after
+ * the serving lock is released (sentry/serve.c), or at once when the
+ * call's record must hold the result or n is large. value, or the write's
+ * -errno when it is made at once and fails. */
+long sentry_answer_write(struct sentry_call *c, uint64_t addr, const void *src, size_t n, long value);
 
 /* Guest memory of the calling task: see platform_read and friends. */
 int sentry_read(struct sentry_call *c, void *dst, uint64_t addr, size_t n);

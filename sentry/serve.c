@@ -481,7 +481,24 @@ struct answer {
         long value;
         int install; /* an fd to install as the answer (SENTRY_DONE), or -1 */
         unsigned install_flags;
+        uint64_t out_addr; /* bytes to write to the caller before the answer */
+        size_t out_len;
+        unsigned char out[256];
 };
+
+long sentry_answer_write(struct sentry_call *c, uint64_t addr, const void *src, size_t n, long value)
+{
+        int r;
+
+        if (n && n <= sizeof(c->out)) {
+                memcpy(c->out, src, n);
+                c->out_addr = addr;
+                c->out_len = n;
+                return value;
+        }
+        r = sentry_write(c, addr, src, n);
+        return r < 0 ? r : value;
+}
 
 long sentry_answer_fd(struct sentry_call *c, int fd, unsigned fd_flags)
 {
@@ -574,6 +591,19 @@ static void handle_call(struct sentry *s, const struct platform_event *ev, const
                         a->install_flags = c.install_flags;
                 }
         }
+        if (c.out_len && r >= 0) {
+                if (c.decision || s->trace_fd >= 0) {
+                        /* The record holds the result: written now. */
+                        int w = sentry_write(&c, c.out_addr, c.out, c.out_len);
+                        if (w < 0)
+                                r = w;
+                } else {
+                        /* After the serving lock, like the answer. */
+                        a->out_addr = c.out_addr;
+                        a->out_len = c.out_len;
+                        memcpy(a->out, c.out, c.out_len);
+                }
+        }
         if (r == SENTRY_CONTINUE) {
                 report(&c, decoded, 0, true);
                 a->due = true;
@@ -608,7 +638,13 @@ static void answer(struct sentry *s, const struct platform_event *ev, const stru
                 if (r < 0 && r != -ENOENT)
                         s->plat.ops->respond(&s->plat, ev, PLATFORM_RETURN, r);
         } else if (a->due) {
-                s->plat.ops->respond(&s->plat, ev, a->how, a->value);
+                long value = a->value;
+                if (a->out_len) {
+                        int w = platform_write(&s->plat, ev, a->out_addr, a->out, a->out_len);
+                        if (w < 0)
+                                value = w;
+                }
+                s->plat.ops->respond(&s->plat, ev, a->how, value);
         }
 }
 
@@ -616,7 +652,7 @@ static void answer(struct sentry *s, const struct platform_event *ev, const stru
  * serving lock: answered at once. */
 static void handle_again(struct sentry *s, const struct platform_event *ev)
 {
-        struct answer a = { false, PLATFORM_RETURN, 0, -1, 0 };
+        struct answer a = { .how = PLATFORM_RETURN, .install = -1 };
 
         handle_call(s, ev, NULL, true, &a);
         answer(s, ev, &a);
@@ -784,6 +820,7 @@ static int serve_loop(struct sentry *s, int index)
                         return r;
                 a.due = false;
                 a.install = -1;
+                a.out_len = 0;
                 prefetch(s, &ev, &pre);
                 serve_lock_take();
                 if (pool.n > 1)

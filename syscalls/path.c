@@ -1433,14 +1433,14 @@ static long do_stat(struct sentry_call *c, int dirfd, uint64_t addr, int atflags
         if (statx_call) {
                 if (statx(fd, "", AT_EMPTY_PATH | (atflags & AT_STATX_SYNC_TYPE), mask, &stx) < 0)
                         return -errno;
-                return sentry_write(c, buf, &stx, sizeof(stx));
+                return sentry_answer_write(c, buf, &stx, sizeof(stx), 0);
         }
         /* The walk has just stat'ed what it reached. */
         if (fd == t.fd)
                 st = t.r.st;
         else if (fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
                 return -errno;
-        return sentry_write(c, buf, &st, sizeof(st));
+        return sentry_answer_write(c, buf, &st, sizeof(st), 0);
 }
 
 long sys_stat(struct sentry_call *c, uint64_t path, uint64_t buf)

@@ -13,7 +13,7 @@
  * fstat, readlink, relative and absolute. Each answer must be the object
  * of the caller's own directory (its inode, learnt before), so a sentry
  * serving several callers at once that mixed up their cwds, directory fds
- * or cached names fails here.
+ * or cached names fails here. A stat into a bad buffer is EFAULT.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -185,6 +185,14 @@ static int paths(void)
                 if (symlink("f", name) != 0)
                         return EXIT_HARD;
         }
+        /* A stat answer that cannot be written is EFAULT, whenever the
+         * sentry writes it. */
+        snprintf(name, sizeof(name), "%s/d0/f", top);
+        CHECK(raw(SYS_newfstatat, AT_FDCWD, (long)name, 16, 0, 0, 0) == -EFAULT, "stat into a bad buffer");
+        CHECK(raw(SYS_newfstatat, 1, (long)"", 16, AT_EMPTY_PATH, 0, 0) == -EFAULT,
+              "fstat into a bad buffer");
+        CHECK(raw(SYS_statx, AT_FDCWD, (long)name, 0, STATX_BASIC_STATS, 16, 0) == -EFAULT,
+              "statx into a bad buffer");
         for (int p = 0; p < DIRS; p++) {
                 pids[p] = fork();
                 if (pids[p] < 0)
