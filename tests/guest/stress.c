@@ -61,6 +61,34 @@ static void *thread_main(void *arg)
         return (void *)(long)work();
 }
 
+/* The wrong answers the threads t[0..n) counted. */
+static long joined(pthread_t *t, int n)
+{
+        long bad = 0;
+
+        for (int i = 0; i < n; i++) {
+                void *r;
+                pthread_join(t[i], &r);
+                bad += (long)r;
+        }
+        return bad;
+}
+
+/* A worker process ends with its count of wrong answers as its status. */
+static void worker_exit(long bad)
+{
+        _exit(bad > 249 ? 249 : (int)bad);
+}
+
+static void wait_workers(const pid_t *pids, int n)
+{
+        for (int p = 0; p < n; p++) {
+                int st;
+                CHECK(waitpid(pids[p], &st, 0) == pids[p] && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                      "worker %d: status %#x (exit code = wrong answers)", p, st);
+        }
+}
+
 static int run(int procs, int threads)
 {
         pid_t pids[64];
@@ -78,19 +106,10 @@ static int run(int procs, int threads)
                         for (int i = 0; i < threads; i++)
                                 pthread_create(&t[i], NULL, thread_main, NULL);
                         bad += work();
-                        for (int i = 0; i < threads; i++) {
-                                void *r;
-                                pthread_join(t[i], &r);
-                                bad += (long)r;
-                        }
-                        _exit(bad > 250 ? 250 : (int)bad);
+                        worker_exit(bad + joined(t, threads));
                 }
         }
-        for (int p = 0; p < procs; p++) {
-                int st;
-                CHECK(waitpid(pids[p], &st, 0) == pids[p] && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-                      "worker %d: status %#x (exit code = wrong answers)", p, st);
-        }
+        wait_workers(pids, procs);
         return guest_result();
 }
 
@@ -210,20 +229,10 @@ static int paths(void)
                                 pthread_create(&t[i], NULL, paths_thread, &a[i]);
                         }
                         bad += paths_work(p, (p + 5) % DIRS);
-                        for (int i = 0; i < 3; i++) {
-                                void *r;
-                                pthread_join(t[i], &r);
-                                bad += (long)r;
-                        }
-                        _exit(bad > 249 ? 249 : (int)bad);
+                        worker_exit(bad + joined(t, 3));
                 }
         }
-        for (int p = 0; p < DIRS; p++) {
-                int status;
-                CHECK(waitpid(pids[p], &status, 0) == pids[p] && WIFEXITED(status) &&
-                              WEXITSTATUS(status) == 0,
-                      "worker %d: status %#x (exit code = wrong answers)", p, status);
-        }
+        wait_workers(pids, DIRS);
         for (int d = 0; d < DIRS; d++) {
                 snprintf(name, sizeof(name), "%s/d%d/f", top, d);
                 unlink(name);
