@@ -442,7 +442,10 @@ long sys_sched_affinity(struct sentry_call *c, int pid, unsigned len, uint64_t m
         long r = pid_target(c, pid);
         size_t n = len < sizeof(set) ? len : sizeof(set);
 
-        if (r != SENTRY_CONTINUE || pid <= 0 || is_self(c, pid))
+        /* Only the caller's own tid is the kernel's: the process id from
+         * another thread names the first thread, which may be inside an
+         * install's instant. */
+        if (r != SENTRY_CONTINUE || pid <= 0 || pid == c->ev.tid)
                 return r;
         memset(set, 0, sizeof(set));
         if (c->ev.nr == SYS_sched_setaffinity) {

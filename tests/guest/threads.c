@@ -306,6 +306,55 @@ static int affinity_other(void)
         return guest_result();
 }
 
+/* The same with the roles swapped: the first thread opens, another sets
+ * and reads the mask of the process id, which names the first thread. */
+static volatile int setter_done;
+static volatile int setter_lost;
+
+static void *setter(void *arg)
+{
+        cpu_set_t *sets = arg, now;
+        pid_t leader = getpid();
+
+        for (int i = 0; i < 2000; i++) {
+                const cpu_set_t *want = &sets[i & 1];
+                if (sched_setaffinity(leader, sizeof(*want), want) != 0 ||
+                    sched_getaffinity(leader, sizeof(now), &now) != 0 || !CPU_EQUAL(&now, want))
+                        setter_lost++;
+        }
+        setter_done = 1;
+        return NULL;
+}
+
+static int affinity_leader(void)
+{
+        cpu_set_t sets[2];
+        pthread_t t;
+        int first = -1;
+
+        CHECK(sched_getaffinity(0, sizeof(sets[0]), &sets[0]) == 0, "sched_getaffinity");
+        if (CPU_COUNT(&sets[0]) < 2) {
+                NOTE("one CPU: nothing to narrow");
+                return EXIT_SKIP;
+        }
+        for (int c = 0; c < CPU_SETSIZE && first < 0; c++)
+                if (CPU_ISSET(c, &sets[0]))
+                        first = c;
+        CPU_ZERO(&sets[1]);
+        CPU_SET(first, &sets[1]);
+        pthread_create(&t, NULL, setter, sets);
+        while (!setter_done) {
+                int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (fd >= 0)
+                        close(fd);
+        }
+        pthread_join(t, NULL);
+        sched_setaffinity(0, sizeof(sets[0]), &sets[0]);
+        CHECK(setter_lost == 0,
+              "%d of 2000 settings of the first thread's mask by the process id did not hold", setter_lost);
+        return guest_result();
+}
+
 /* A child's exit signals its parent, which meanwhile makes calls that
  * never fail with EINTR natively (stat, readlink, open of a file). Under a
  * platform, a call still waiting for the sentry when the signal comes is
@@ -377,6 +426,8 @@ int main(int argc, char **argv)
                 return affinity_case();
         if (!strcmp(c, "affinity-other"))
                 return affinity_other();
+        if (!strcmp(c, "affinity-leader"))
+                return affinity_leader();
         if (!strcmp(c, "sigchld"))
                 return sigchld_case();
         fprintf(stderr, "guest-threads: unknown case '%s'\n", c);
