@@ -213,7 +213,9 @@ static int unotify_install_fd(struct platform *p, const struct platform_event *e
         bool held = false;
         int r, err;
 
-        if (send && p->sync_wakeup) {
+        /* The caller still waits (its tid is not another's by now): the
+         * hold changes a thread's CPU mask. */
+        if (send && p->sync_wakeup && unotify_valid(p, ev)) {
                 pthread_rwlock_rdlock(&p->affinity_lock);
                 held = hold_on_this_cpu(p, ev->tid, &caller_mask);
                 if (!held)

@@ -59,9 +59,22 @@ int sentry_read(struct sentry_call *c, void *dst, uint64_t addr, size_t n)
 ssize_t sentry_read_str(struct sentry_call *c, char *dst, uint64_t addr, size_t cap)
 {
         for (unsigned i = 0; c->pre && i < c->pre->n; i++) {
-                size_t len = (size_t)c->pre->str[i].len;
+                ssize_t got = c->pre->str[i].len;
+                size_t len = (size_t)got;
 
-                if (c->pre->str[i].addr != addr || c->pre->str[i].len < 0 || cap == 0)
+                if (c->pre->str[i].addr != addr || cap == 0)
+                        continue;
+                /* Its failure is the answer too, as the kernel's one read
+                 * of it would be; only a fault read with another room than
+                 * PATH_MAX could end otherwise (too long first). */
+                if (got == -ESRCH || (got == -EFAULT && cap == PATH_MAX))
+                        return got;
+                if (got == -ENAMETOOLONG && cap <= PATH_MAX) {
+                        memcpy(dst, c->pre->str[i].text, cap - 1);
+                        dst[cap - 1] = '\0';
+                        return -ENAMETOOLONG;
+                }
+                if (got < 0)
                         continue;
                 if (len < cap) {
                         memcpy(dst, c->pre->str[i].text, len + 1);
@@ -792,8 +805,12 @@ static int serve_loop(struct sentry *s, int index)
         for (;;) {
                 int helping = __atomic_load_n(&pool.helping, __ATOMIC_ACQUIRE);
 
-                if (index > 0 && !helping) {
-                        /* A helper sleeps until callers interleave again. */
+                if (index > 0 && !helping && !__atomic_load_n(&s->plat.asks_waiting, __ATOMIC_ACQUIRE)) {
+                        /* A helper sleeps until callers interleave again;
+                         * not while calls wait for a person: a thread that
+                         * entered next() before they did waits for calls
+                         * alone, and their answers (wake_fd) would wait
+                         * for the next call. */
                         syscall(SYS_futex, &pool.helping, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
                         continue;
                 }
@@ -836,6 +853,7 @@ static void *serve_thread(void *arg)
         int index = (int)(intptr_t)arg;
         int r;
 
+        interpose_crash_thread();
         hold_to(pool.cpus[index]);
         r = serve_loop(pool.s, index);
         if (r < 0) {
