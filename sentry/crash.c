@@ -96,6 +96,17 @@ void interpose_fault_signals(sigset_t *set)
                 sigaddset(set, fault_signals[i]);
 }
 
+void interpose_crash_thread(void)
+{
+        /* The alternate stack is per thread: without one, a thread whose
+         * stack overflowed dies without a report. */
+        stack_t ss = { .ss_size = 64 * 1024 };
+
+        ss.ss_sp = malloc(ss.ss_size);
+        if (ss.ss_sp && sigaltstack(&ss, NULL) < 0)
+                free(ss.ss_sp);
+}
+
 void interpose_crash_handlers(const char *who, int dirfd, const char *audit_name)
 {
         static char altstack[64 * 1024];

@@ -92,6 +92,9 @@ ssize_t recv_with_fd(int sock, void *buf, size_t len, int *ret_fd);
  * "launcher", "gofer"; libunwind) on a fatal signal, on stderr and into
  * AUDIT_NAME.crash.txt in dirfd (when dirfd >= 0), and exit 125. */
 void interpose_crash_handlers(const char *who, int dirfd, const char *audit_name);
+/* A thread started after interpose_crash_handlers: its own alternate
+ * signal stack, so a fault in it is reported too. */
+void interpose_crash_thread(void);
 
 /* The fault signals those handlers take (nobody else may read them). */
 void interpose_fault_signals(sigset_t *set);
