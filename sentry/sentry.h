@@ -65,7 +65,8 @@ struct sentry_prefetch {
         unsigned n;
         struct {
                 uint64_t addr;
-                ssize_t len; /* the string's length, or -errno (not kept: read again) */
+                ssize_t len; /* the string's length, or -errno (text: its first PATH_MAX - 1 bytes if too
+                                long) */
                 char text[PATH_MAX];
         } str[SENTRY_PREFETCH];
 };
