@@ -690,9 +690,11 @@ static void handle_again(struct sentry *s, const struct platform_event *ev)
  *
  * Handlers run one at a time, under serve_lock: the dentry, cwd, pidfd and
  * process caches and everything else a handler touches stay as they were
- * with one thread. What runs outside it is the platform's waiting for the
- * next call and the answer that wakes the caller (their state is the
- * kernel's), which is where most of the time of a trapped call goes.
+ * with one thread. What runs outside it needs none of that, and is where
+ * most of the time of a trapped call goes: the platform's waiting for the
+ * next call, reading the call's strings (prefetch), and the answer that
+ * wakes the caller, with the fd an open installs or the bytes a stat
+ * writes (struct answer), unless the call's record must hold them.
  */
 #define SERVE_MAX 4
 /* Interleaving score: a call from another thread than the last adds
