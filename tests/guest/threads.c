@@ -275,31 +275,53 @@ static void *opener(void *arg)
         return arg;
 }
 
-static int affinity_other(void)
+/* sets[0]: every CPU this thread may use, sets[1]: the first of them
+ * alone. False (the case is skipped) with one CPU: nothing to narrow. */
+static bool two_masks(cpu_set_t sets[2])
 {
-        cpu_set_t all, one, now;
-        pthread_t t;
-        int lost = 0, first = -1;
+        int first = -1;
 
-        CHECK(sched_getaffinity(0, sizeof(all), &all) == 0, "sched_getaffinity");
-        if (CPU_COUNT(&all) < 2) {
+        CHECK(sched_getaffinity(0, sizeof(sets[0]), &sets[0]) == 0, "sched_getaffinity");
+        if (CPU_COUNT(&sets[0]) < 2) {
                 NOTE("one CPU: nothing to narrow");
-                return EXIT_SKIP;
+                return false;
         }
         for (int c = 0; c < CPU_SETSIZE && first < 0; c++)
-                if (CPU_ISSET(c, &all))
+                if (CPU_ISSET(c, &sets[0]))
                         first = c;
-        CPU_ZERO(&one);
-        CPU_SET(first, &one);
+        CPU_ZERO(&sets[1]);
+        CPU_SET(first, &sets[1]);
+        return true;
+}
+
+/* Set target's mask to sets[0] and sets[1] in turn, 2,000 times, reading
+ * each back: how many did not hold. */
+static int toggle_mask(pid_t target, const cpu_set_t sets[2])
+{
+        cpu_set_t now;
+        int lost = 0;
+
+        for (int i = 0; i < 2000; i++) {
+                const cpu_set_t *want = &sets[i & 1];
+                if (sched_setaffinity(target, sizeof(*want), want) != 0 ||
+                    sched_getaffinity(target, sizeof(now), &now) != 0 || !CPU_EQUAL(&now, want))
+                        lost++;
+        }
+        return lost;
+}
+
+static int affinity_other(void)
+{
+        cpu_set_t sets[2];
+        pthread_t t;
+        int lost;
+
+        if (!two_masks(sets))
+                return EXIT_SKIP;
         pthread_create(&t, NULL, opener, NULL);
         while (!opener_tid)
                 sched_yield();
-        for (int i = 0; i < 2000; i++) {
-                const cpu_set_t *want = i & 1 ? &one : &all;
-                if (sched_setaffinity(opener_tid, sizeof(*want), want) != 0 ||
-                    sched_getaffinity(opener_tid, sizeof(now), &now) != 0 || !CPU_EQUAL(&now, want))
-                        lost++;
-        }
+        lost = toggle_mask(opener_tid, sets);
         opener_go = 0;
         pthread_join(t, NULL);
         CHECK(lost == 0, "%d of 2000 settings of another thread's mask did not hold", lost);
@@ -309,19 +331,11 @@ static int affinity_other(void)
 /* The same with the roles swapped: the first thread opens, another sets
  * and reads the mask of the process id, which names the first thread. */
 static volatile int setter_done;
-static volatile int setter_lost;
+static int setter_lost;
 
 static void *setter(void *arg)
 {
-        cpu_set_t *sets = arg, now;
-        pid_t leader = getpid();
-
-        for (int i = 0; i < 2000; i++) {
-                const cpu_set_t *want = &sets[i & 1];
-                if (sched_setaffinity(leader, sizeof(*want), want) != 0 ||
-                    sched_getaffinity(leader, sizeof(now), &now) != 0 || !CPU_EQUAL(&now, want))
-                        setter_lost++;
-        }
+        setter_lost = toggle_mask(getpid(), arg);
         setter_done = 1;
         return NULL;
 }
@@ -330,18 +344,9 @@ static int affinity_leader(void)
 {
         cpu_set_t sets[2];
         pthread_t t;
-        int first = -1;
 
-        CHECK(sched_getaffinity(0, sizeof(sets[0]), &sets[0]) == 0, "sched_getaffinity");
-        if (CPU_COUNT(&sets[0]) < 2) {
-                NOTE("one CPU: nothing to narrow");
+        if (!two_masks(sets))
                 return EXIT_SKIP;
-        }
-        for (int c = 0; c < CPU_SETSIZE && first < 0; c++)
-                if (CPU_ISSET(c, &sets[0]))
-                        first = c;
-        CPU_ZERO(&sets[1]);
-        CPU_SET(first, &sets[1]);
         pthread_create(&t, NULL, setter, sets);
         while (!setter_done) {
                 int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
