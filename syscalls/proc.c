@@ -447,21 +447,16 @@ long sys_sched_affinity(struct sentry_call *c, int pid, unsigned len, uint64_t m
          * install's instant. */
         if (r != SENTRY_CONTINUE || pid <= 0 || pid == c->ev.tid)
                 return r;
+        bool set_it = c->ev.nr == SYS_sched_setaffinity;
         memset(set, 0, sizeof(set));
-        if (c->ev.nr == SYS_sched_setaffinity) {
-                if (n && (r = sentry_read(c, set, mask, n)) < 0)
-                        return r;
-                pthread_rwlock_wrlock(&c->s->plat.affinity_lock);
-                r = sched_setaffinity(pid, n, set) < 0 ? -errno : 0;
-                pthread_rwlock_unlock(&c->s->plat.affinity_lock);
+        if (set_it && n && (r = sentry_read(c, set, mask, n)) < 0)
                 return r;
-        }
         pthread_rwlock_wrlock(&c->s->plat.affinity_lock);
-        r = syscall(SYS_sched_getaffinity, pid, n, set);
+        r = set_it ? sched_setaffinity(pid, n, set) : syscall(SYS_sched_getaffinity, pid, n, set);
         if (r < 0)
                 r = -errno;
         pthread_rwlock_unlock(&c->s->plat.affinity_lock);
-        if (r < 0)
+        if (set_it || r < 0)
                 return r;
         long w = sentry_write(c, mask, set, (size_t)r);
         return w < 0 ? w : r; /* the bytes the kernel's mask takes */
