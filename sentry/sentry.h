@@ -71,6 +71,16 @@ struct sentry_prefetch {
         } str[SENTRY_PREFETCH];
 };
 
+/* What a handler leaves for the answer to carry: made after the serving
+ * lock is released (sentry/serve.c). */
+struct sentry_reply {
+        int install;            /* with SENTRY_DONE: an fd (ours) the answer installs, or -1 */
+        unsigned install_flags; /* ... with these fd flags (O_CLOEXEC) */
+        uint64_t out_addr;      /* with a result: bytes the answer writes to the caller first ... */
+        size_t out_len;         /* ... (0: none) */
+        unsigned char out[256];
+};
+
 /* One trapped call while a handler decides it. */
 struct sentry_call {
         struct sentry *s;
@@ -78,19 +88,15 @@ struct sentry_call {
         const struct sys_entry *e;         /* NULL for a number the table does not know */
         const struct sentry_prefetch *pre; /* its strings, or NULL */
         pid_t tgid;                        /* the caller's process, once asked (sentry_caller_tgid) */
-        int slot1;              /* 1 + the caller's pidfd cache slot, once this call proved it the caller's */
-        const char *decision;   /* audit decision; NULL means a plain allow */
-        const char *rule;       /* what decided it */
-        char detail[6144];      /* extra JSON members for the audit record, or "" (room for a whole path) */
-        long done;              /* with SENTRY_DONE: what the call returned (an fd installed) */
-        bool done_known;        /* ... if the handler says (else it is answered later) */
-        int install;            /* with SENTRY_DONE: an fd (ours) the answer installs, or -1 */
-        unsigned install_flags; /* ... with these fd flags (O_CLOEXEC) */
-        uint64_t out_addr;      /* with a result: bytes the answer writes to the caller first ... */
-        size_t out_len;         /* ... (0: none; sentry_answer_write) */
-        unsigned char out[256];
-        bool parked;  /* waits for a person's answer (sentry_ask): not answered now */
-        bool ask_new; /* ... to a question this call raised */
+        int slot1;            /* 1 + the caller's pidfd cache slot, once this call proved it the caller's */
+        const char *decision; /* audit decision; NULL means a plain allow */
+        const char *rule;     /* what decided it */
+        char detail[6144];    /* extra JSON members for the audit record, or "" (room for a whole path) */
+        long done;            /* with SENTRY_DONE: what the call returned (an fd installed) */
+        bool done_known;      /* ... if the handler says (else it is answered later) */
+        struct sentry_reply reply; /* what the answer carries (sentry_answer_fd, _write) */
+        bool parked;               /* waits for a person's answer (sentry_ask): not answered now */
+        bool ask_new;              /* ... to a question this call raised */
         uint32_t ask_id;
 };
 

@@ -69,14 +69,9 @@ ssize_t sentry_read_str(struct sentry_call *c, char *dst, uint64_t addr, size_t 
                  * PATH_MAX could end otherwise (too long first). */
                 if (got == -ESRCH || (got == -EFAULT && cap == PATH_MAX))
                         return got;
-                if (got == -ENAMETOOLONG && cap <= PATH_MAX) {
-                        memcpy(dst, c->pre->str[i].text, cap - 1);
-                        dst[cap - 1] = '\0';
-                        return -ENAMETOOLONG;
-                }
-                if (got < 0)
+                if (got < 0 && (got != -ENAMETOOLONG || cap > PATH_MAX))
                         continue;
-                if (len < cap) {
+                if (got >= 0 && len < cap) {
                         memcpy(dst, c->pre->str[i].text, len + 1);
                         return (ssize_t)len;
                 }
@@ -88,14 +83,19 @@ ssize_t sentry_read_str(struct sentry_call *c, char *dst, uint64_t addr, size_t 
         return platform_read_str(&c->s->plat, &c->ev, dst, addr, cap);
 }
 
+/* The table's row for a call, or NULL for another ABI's number or one the
+ * table does not know. */
+static const struct sys_entry *row_of(const struct platform_event *ev)
+{
+        return ev->arch == AUDIT_ARCH_X86_64 && !(ev->nr & X32_SYSCALL_BIT) ? sys_lookup(ev->nr) : NULL;
+}
+
 /* Read the string arguments of a call its row knows (paths, names), before
  * the serving lock is taken: reading another process's memory is much of
  * what a path call costs, and needs nothing of the sentry's. */
 static void prefetch(struct sentry *s, const struct platform_event *ev, struct sentry_prefetch *pre)
 {
-        const struct sys_entry *e = (ev->arch == AUDIT_ARCH_X86_64 && !(ev->nr & X32_SYSCALL_BIT))
-                                            ? sys_lookup(ev->nr)
-                                            : NULL;
+        const struct sys_entry *e = row_of(ev);
 
         pre->n = 0;
         if (!e || e->disposition == D_KERNEL)
@@ -492,21 +492,17 @@ struct answer {
         bool due;
         enum platform_answer how;
         long value;
-        int install; /* an fd to install as the answer (SENTRY_DONE), or -1 */
-        unsigned install_flags;
-        uint64_t out_addr; /* bytes to write to the caller before the answer */
-        size_t out_len;
-        unsigned char out[256];
+        struct sentry_reply reply;
 };
 
 long sentry_answer_write(struct sentry_call *c, uint64_t addr, const void *src, size_t n, long value)
 {
         int r;
 
-        if (n && n <= sizeof(c->out)) {
-                memcpy(c->out, src, n);
-                c->out_addr = addr;
-                c->out_len = n;
+        if (n && n <= sizeof(c->reply.out)) {
+                memcpy(c->reply.out, src, n);
+                c->reply.out_addr = addr;
+                c->reply.out_len = n;
                 return value;
         }
         r = sentry_write(c, addr, src, n);
@@ -515,8 +511,8 @@ long sentry_answer_write(struct sentry_call *c, uint64_t addr, const void *src, 
 
 long sentry_answer_fd(struct sentry_call *c, int fd, unsigned fd_flags)
 {
-        c->install = fd;
-        c->install_flags = fd_flags;
+        c->reply.install = fd;
+        c->reply.install_flags = fd_flags;
         return SENTRY_DONE;
 }
 
@@ -533,12 +529,12 @@ static int install_answer(struct sentry *s, const struct platform_event *ev, int
 static void handle_call(struct sentry *s, const struct platform_event *ev, const struct sentry_prefetch *pre,
                         bool again, struct answer *a)
 {
-        struct sentry_call c = { .s = s, .ev = *ev, .pre = pre, .install = -1 };
+        struct sentry_call c = { .s = s, .ev = *ev, .pre = pre, .reply.install = -1 };
         struct sys_reader rd = { rd_str, rd_mem, &c };
         char decoded[4096];
         long r;
 
-        c.e = (ev->arch == AUDIT_ARCH_X86_64 && !(ev->nr & X32_SYSCALL_BIT)) ? sys_lookup(ev->nr) : NULL;
+        c.e = row_of(ev);
         __atomic_add_fetch(&s->trapped, 1, __ATOMIC_RELAXED);
         /* A chdir the kernel made for this thread since its last call is
          * done now (the cwd cache may trust what it sees again). */
@@ -587,36 +583,28 @@ static void handle_call(struct sentry *s, const struct platform_event *ev, const
                 sentry_ask_park(&c, decoded, exe);
                 return;
         }
-        if (r == SENTRY_DONE && c.install >= 0) {
-                if (c.decision || s->trace_fd >= 0) {
-                        /* The record says which fd: installed now. */
-                        int fd = install_answer(s, ev, c.install, c.install_flags);
-                        if (fd >= 0) {
-                                c.done = fd;
-                                c.done_known = true;
-                        } else if (fd != -ENOENT) {
-                                r = fd; /* refused (EMFILE): answered as an error below */
-                        }
-                } else {
-                        /* After the serving lock: the caller's wait for
-                         * its fd is most of an open's time. */
-                        a->install = c.install;
-                        a->install_flags = c.install_flags;
+        /* What the handler left goes with the answer, after the serving
+         * lock; at once when the call's record must hold it (the fd's
+         * number, a write that failed). */
+        bool now = c.decision || s->trace_fd >= 0;
+        if (r == SENTRY_DONE && c.reply.install >= 0 && now) {
+                int fd = install_answer(s, ev, c.reply.install, c.reply.install_flags);
+                c.reply.install = -1;
+                if (fd >= 0) {
+                        c.done = fd;
+                        c.done_known = true;
+                } else if (fd != -ENOENT) {
+                        r = fd; /* refused (EMFILE): answered as an error below */
                 }
         }
-        if (c.out_len && r >= 0) {
-                if (c.decision || s->trace_fd >= 0) {
-                        /* The record holds the result: written now. */
-                        int w = sentry_write(&c, c.out_addr, c.out, c.out_len);
-                        if (w < 0)
-                                r = w;
-                } else {
-                        /* After the serving lock, like the answer. */
-                        a->out_addr = c.out_addr;
-                        a->out_len = c.out_len;
-                        memcpy(a->out, c.out, c.out_len);
-                }
+        if (c.reply.out_len && r >= 0 && now) {
+                int w = sentry_write(&c, c.reply.out_addr, c.reply.out, c.reply.out_len);
+                if (w < 0)
+                        r = w;
         }
+        if (now || r < 0)
+                c.reply.out_len = 0;
+        a->reply = c.reply;
         if (r == SENTRY_CONTINUE) {
                 report(&c, decoded, 0, true);
                 a->due = true;
@@ -646,14 +634,15 @@ static void handle_call(struct sentry *s, const struct platform_event *ev, const
 /* Send the answer handle_call left. */
 static void answer(struct sentry *s, const struct platform_event *ev, const struct answer *a)
 {
-        if (a->install >= 0) {
-                int r = install_answer(s, ev, a->install, a->install_flags);
+        if (a->reply.install >= 0) {
+                int r = install_answer(s, ev, a->reply.install, a->reply.install_flags);
                 if (r < 0 && r != -ENOENT)
                         s->plat.ops->respond(&s->plat, ev, PLATFORM_RETURN, r);
         } else if (a->due) {
                 long value = a->value;
-                if (a->out_len) {
-                        int w = platform_write(&s->plat, ev, a->out_addr, a->out, a->out_len);
+                if (a->reply.out_len) {
+                        int w = platform_write(&s->plat, ev, a->reply.out_addr, a->reply.out,
+                                               a->reply.out_len);
                         if (w < 0)
                                 value = w;
                 }
@@ -665,7 +654,7 @@ static void answer(struct sentry *s, const struct platform_event *ev, const stru
  * serving lock: answered at once. */
 static void handle_again(struct sentry *s, const struct platform_event *ev)
 {
-        struct answer a = { .how = PLATFORM_RETURN, .install = -1 };
+        struct answer a = { .reply.install = -1 };
 
         handle_call(s, ev, NULL, true, &a);
         answer(s, ev, &a);
@@ -838,8 +827,8 @@ static int serve_loop(struct sentry *s, int index)
                 if (r < 0)
                         return r;
                 a.due = false;
-                a.install = -1;
-                a.out_len = 0;
+                a.reply.install = -1;
+                a.reply.out_len = 0;
                 prefetch(s, &ev, &pre);
                 serve_lock_take();
                 if (pool.n > 1)
