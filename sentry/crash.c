@@ -109,6 +109,8 @@ void interpose_crash_thread(void)
 
 void interpose_crash_handlers(const char *who, int dirfd, const char *audit_name)
 {
+        static char altstack[64 * 1024];
+        stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
         struct sigaction sa = { .sa_handler = on_crash, .sa_flags = SA_ONSTACK | SA_RESETHAND };
         sigset_t crash;
 
@@ -128,7 +130,7 @@ void interpose_crash_handlers(const char *who, int dirfd, const char *audit_name
                         while (unw_step(&cursor) > 0)
                                 ;
         }
-        interpose_crash_thread();
+        sigaltstack(&ss, NULL);
         sigemptyset(&sa.sa_mask);
         for (size_t i = 0; i < ARRAY_SIZE(fault_signals); i++)
                 sigaction(fault_signals[i], &sa, NULL);
