@@ -711,11 +711,9 @@ int session_run(const struct session_opts *o)
         launcher_loop(&l, sfd, status_p[0], err_p[0]);
         asker_stop();
         code = exit_code(&l);
-        if (l.gofer > 0) {
-                close(gofer_sock); /* EOF ends the gofer */
-                while (waitpid(l.gofer, NULL, 0) < 0 && errno == EINTR)
-                        ;
-        }
+        /* EOF ends the gofer: it exits while we clean up and publish, and
+         * is reaped last. */
+        close(gofer_sock);
         session_cgroup_remove(ctx.cgroup);
         r = session_audit_publish(&ap, ctx.audit_fd, ctx.session_id);
         if (r < 0) {
@@ -732,6 +730,9 @@ int session_run(const struct session_opts *o)
                 o->audit_saved[0] = '\0';
         if (l.sentry > 0)
                 while (waitpid(l.sentry, NULL, __WALL) < 0 && errno == EINTR)
+                        ;
+        if (l.gofer > 0)
+                while (waitpid(l.gofer, NULL, 0) < 0 && errno == EINTR)
                         ;
         return code;
 }
