@@ -295,6 +295,7 @@ static void withdraw_gone(void)
 static void *reader(void *arg)
 {
         (void)arg;
+        interpose_crash_thread();
         for (;;) {
                 struct pollfd p = { .fd = A.fd, .events = POLLIN };
                 int n = poll(&p, 1, 1000);

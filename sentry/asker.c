@@ -766,6 +766,7 @@ static void *asker_thread(void *arg)
         struct pollfd pf[4 + ASKER_CLIENTS_MAX];
         bool done = false;
 
+        interpose_crash_thread();
         while (!done) {
                 size_t n = a->n_clients;
 

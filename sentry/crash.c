@@ -96,15 +96,30 @@ void interpose_fault_signals(sigset_t *set)
                 sigaddset(set, fault_signals[i]);
 }
 
+/* The alternate stacks of the threads that live as long as their process
+ * (the sentry's serving, reaper, resolver and monitor threads, the
+ * launcher's asker), held here so a leak checker sees them in use. */
+#define CRASH_THREADS 16
+static void *thread_stacks[CRASH_THREADS];
+
 void interpose_crash_thread(void)
 {
         /* The alternate stack is per thread: without one, a thread whose
          * stack overflowed dies without a report. */
         stack_t ss = { .ss_size = 64 * 1024 };
+        static unsigned used;
+        unsigned slot = __atomic_fetch_add(&used, 1, __ATOMIC_RELAXED);
 
+        if (slot >= CRASH_THREADS)
+                return; /* reports on its own stack then, all but an overflow */
         ss.ss_sp = malloc(ss.ss_size);
-        if (ss.ss_sp && sigaltstack(&ss, NULL) < 0)
+        if (!ss.ss_sp)
+                return;
+        if (sigaltstack(&ss, NULL) < 0) {
                 free(ss.ss_sp);
+                return;
+        }
+        thread_stacks[slot] = ss.ss_sp;
 }
 
 void interpose_crash_handlers(const char *who, int dirfd, const char *audit_name)

@@ -345,6 +345,7 @@ static void *dns_main(void *arg)
         struct dns_server *d = arg;
         static unsigned char q[DNS_MAX], out[DNS_MAX + 2];
 
+        interpose_crash_thread();
         for (;;) {
                 struct pollfd pfd[2] = { { .fd = d->udp, .events = POLLIN },
                                          { .fd = d->tcp, .events = POLLIN } };

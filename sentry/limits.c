@@ -722,6 +722,7 @@ static void *monitor(void *arg)
         const char *rule = NULL;
         int which;
 
+        interpose_crash_thread();
         for (;;) {
                 struct timespec ts = { 0, MONITOR_MS * 1000000L };
                 nanosleep(&ts, NULL);

@@ -209,6 +209,7 @@ static void *reaper(void *arg)
         int sfd = *(int *)arg;
         struct signalfd_siginfo si;
 
+        interpose_crash_thread();
         for (;;) {
                 ssize_t n = read(sfd, &si, sizeof(si));
                 if (n != sizeof(si)) {
