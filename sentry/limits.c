@@ -815,7 +815,13 @@ static int cap_limit(int resource, uint64_t value)
 
 int session_apply_rlimits(const struct session_limits *l)
 {
-        int r = 0;
+        /* No core files: the kernel writes a crashing process's core into
+         * its cwd itself, past the sentry, the policy and --max-write, so
+         * a guest that raised its limit and crashed in a directory it may
+         * only enter (/usr, /etc, /) would write there. A hard limit of 0
+         * the guest cannot raise (no CAP_SYS_RESOURCE). */
+        struct rlimit none = { 0, 0 };
+        int r = setrlimit(RLIMIT_CORE, &none) < 0 ? -errno : 0;
 
         if (l->max_fds && r == 0)
                 r = cap_limit(RLIMIT_NOFILE, l->max_fds);
