@@ -38,6 +38,7 @@ long sys_getpriority(struct sentry_call *c, int which, int who);
 long sys_ioprio_set(struct sentry_call *c, int which, int who, int ioprio);
 long sys_ioprio_get(struct sentry_call *c, int which, int who);
 long sys_fcntl(struct sentry_call *c, int fd, int cmd, uint64_t arg);
+long sys_setpgid(struct sentry_call *c, int pid, int pgid);
 long sys_ioctl(struct sentry_call *c, int fd, uint64_t cmd, uint64_t arg);
 long sys_capget(struct sentry_call *c, uint64_t hdr, uint64_t data);
 long sys_open(struct sentry_call *c, uint64_t path, int flags, unsigned mode);

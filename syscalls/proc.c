@@ -576,6 +576,28 @@ long sys_fcntl(struct sentry_call *c, int fd, int cmd, uint64_t arg)
         return set_owner(c, fd, &own, false);
 }
 
+/* setpgid into an existing group: one of the tree's, or the job the guest
+ * started in. The kernel lets a process join any group of its session,
+ * which is the user's: a guest child that joined the group of the user's
+ * shell or of another job and then wrote to the terminal from the
+ * background stopped that job with SIGTTOU (and, once orphaned, hung it
+ * up). A group whose leader is gone counts as the tree's when every member
+ * is. */
+long sys_setpgid(struct sentry_call *c, int pid, int pgid)
+{
+        pid_t target = pid ? pid : sentry_caller_tgid(c);
+        int members, outside = 0;
+
+        if (pid < 0 || pgid <= 0 || pgid == target)
+                return SENTRY_CONTINUE; /* EINVAL, or a new group: the kernel's */
+        if (pgid == c->s->initial_pgrp || sentry_in_tree(c->s, pgid) == 1)
+                return SENTRY_CONTINUE;
+        members = sentry_signal_group(c->s, pgid, 0, 0, &outside);
+        if (members > 0 && !outside)
+                return SENTRY_CONTINUE;
+        return refuse(c, "own-tree", -EPERM);
+}
+
 /* tcsetpgrp: the terminal's foreground group decides who gets ^C, ^Z and
  * SIGTTOU/SIGTTIN. A group of the tree, or the one the guest started in
  * (the shell's job, which an interactive guest hands the terminal back to

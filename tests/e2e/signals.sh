@@ -87,6 +87,46 @@ env --ignore-signal=USR1,TERM sh -c "$mask" >"$T/mask.native" 2>&1
 env --ignore-signal=USR1,TERM "$INTERPOSE" "$A" sh -c "$mask" >"$T/mask.guest" 2>&1
 check_same_file "ignored and blocked signals inherited by the guest" "$T/mask.native" "$T/mask.guest"
 
+# --- job control: only the guest's own process groups -------------------------
+# A guest may join any process group of its session natively, and the
+# session is the user's: a group of the user's shell or of another job.
+# From there a write to the terminal from the background stops that job
+# (SIGTTOU), and an orphaned stopped group is hung up.
+cat >"$T/joinpg.py" <<'EOF'
+import os, sys, time
+if sys.argv[1] == "own":
+    first = os.fork()
+    if first == 0:
+        os.setpgid(0, 0)
+        time.sleep(30)
+        os._exit(0)
+    while os.getpgid(first) != first:
+        time.sleep(0.01)
+    pg = first
+else:
+    pg = int(sys.argv[1])
+try:
+    os.setpgid(0, pg)
+    print("joined", flush=True)
+except OSError as e:
+    print("refused", e.errno, flush=True)
+if sys.argv[1] == "own":
+    os.kill(first, 9)
+EOF
+"$PY" -c 'import os, time; os.setpgid(0, 0); time.sleep(1000)' </dev/null >/dev/null 2>&1 &
+outsider=$!
+at_exit "kill $outsider 2>/dev/null"
+leads_group() { [ "$(ps -o pgid= -p "$1" | tr -d ' ')" = "$1" ]; }
+if poll "the outsider to lead its own group" leads_group "$outsider"; then
+  "$PY" "$T/joinpg.py" "$outsider" >"$T/pg-native.out" 2>&1
+  check_match "native: a process joins another job's group of its session" '^joined$' "$T/pg-native.out"
+  run "$T/pg-guest.out" "$T/pg-guest.err" "$INTERPOSE" "$A" "$PY" "$T/joinpg.py" "$outsider"
+  check_match "under interpose the guest cannot join an outsider's process group" '^refused 1$' "$T/pg-guest.out"
+  check_match "the refused setpgid is audited" '"syscall":"setpgid".*"decision":"deny"' "$T/audit.jsonl"
+fi
+run "$T/pg-own.out" "$T/pg-own.err" "$INTERPOSE" "$A" "$PY" "$T/joinpg.py" own
+check_match "the guest joins a group of its own tree" '^joined$' "$T/pg-own.out"
+
 # --- on a terminal ------------------------------------------------------------
 # The window size the guest sees, and SIGWINCH when the size changes.
 winch='trap "echo WINCH \$(stty size); kill \$child; exit 0" WINCH
