@@ -565,6 +565,15 @@ long sys_fcntl(struct sentry_call *c, int fd, int cmd, uint64_t arg)
 
         if (cmd == F_SETFL)
                 return set_async(c, fd, arg & O_ASYNC, (long)(int)arg);
+        if (cmd == F_SETLEASE) {
+                /* A lease holds every other opener of the file, the host's
+                 * processes too, for lease-break-time (45 s), and is taken
+                 * again at will: a read-only file of the host's stalls
+                 * whoever opens it. Only letting one go is the kernel's. */
+                if ((int)arg == F_UNLCK)
+                        return SENTRY_CONTINUE;
+                return refuse(c, "lease", -EACCES);
+        }
         if (cmd == F_SETOWN_EX) {
                 r = sentry_read(c, &own, arg, sizeof(own));
                 if (r < 0)

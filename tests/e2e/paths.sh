@@ -825,4 +825,30 @@ run "$o" "$e" $I sh -c 'gcc -O1 m.c -o m && ./m'
 check_eq "gcc builds and the program runs (status 7)" 7 "$rc"
 run "$o" "$e" $I /usr/bin/python3.11 -c 'import json, tempfile, os; f = tempfile.NamedTemporaryFile(); print("ok", os.path.dirname(f.name) == os.environ["TMPDIR"])'
 check_match "python with a private TMPDIR" "^ok True" "$o"
+# A lease on a file holds every other opener, the host's processes too, for
+# lease-break-time (45 s), and is taken again at will: one on a host file the
+# guest may only read stalls whoever opens it.
+cat >"$ws/lease.py" <<'EOF'
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+try:
+    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+    print("leased", flush=True)
+    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+except OSError as e:
+    print("refused", e.errno, flush=True)
+EOF
+lro=$(mktemp -d /var/tmp/interpose-lease.XXXXXX)
+at_exit "rm -rf '$lro'"
+chmod 0755 "$lro"
+echo "host data" >"$lro/f"
+chmod 0644 "$lro/f"
+if [ "$(id -u)" = 0 ]; then
+  /usr/bin/python3.11 "$ws/lease.py" "$lro/f" >"$o" 2>&1
+  check_match "natively the owner takes a lease on its read-only file" '^leased$' "$o"
+fi
+run "$o" "$e" $I --allow-read="$lro" /usr/bin/python3.11 "$ws/lease.py" "$lro/f"
+check_match "under interpose a lease on a host file is refused" '^refused 13$' "$o"
+check_match "the refused lease is audited" '"syscall":"fcntl".*"decision":"deny","rule":"lease"' "$T/audit.jsonl"
+
 finish
