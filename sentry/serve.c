@@ -538,10 +538,11 @@ static void handle_call(struct sentry *s, const struct platform_event *ev, const
         __atomic_add_fetch(&s->trapped, 1, __ATOMIC_RELAXED);
         /* A chdir the kernel made for this thread since its last call is
          * done now (the cwd cache may trust what it sees again). */
-        sys_path_call_seen(ev->tid);
+        r = sys_path_call_seen(&c);
         /* An exec in flight is checked before the new image gets anything
          * from us. */
-        r = sys_exec_verify(&c);
+        if (r == 0)
+                r = sys_exec_verify(&c);
         if (r == 0) {
                 if (c.decision) {
                         /* Record the check on its own; then decide the call. */

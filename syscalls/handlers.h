@@ -131,8 +131,9 @@ void sys_path_prepare(void);
 /* ioctl FS_IOC_SETFLAGS / FS_IOC_FSSETXATTR: the write right on the fd's
  * object, made on the sentry's copy with its copy of the argument. */
 long sys_fd_setattr_ioctl(struct sentry_call *c, int fd, unsigned op, uint64_t arg);
-/* A trapped call from tid: a chdir it made before is done (cwd cache). */
-void sys_path_call_seen(pid_t tid);
+/* A trapped call from c's thread: a chdir it made before is done (cwd
+ * cache), and the cwd it left is checked: 0, or SENTRY_KILL (decided). */
+long sys_path_call_seen(struct sentry_call *c);
 /* Forget every thread's cached cwd (an exec may give a tid another cwd). */
 void sys_path_forget_cwds(void);
 long sys_openat2(struct sentry_call *c, int dirfd, uint64_t path, uint64_t how, uint64_t size);

@@ -276,8 +276,10 @@ void sys_path_forget_cwds(void)
  * that thread's chdir is done, another thread sharing its cwd could still
  * see the old one, so no cwd is remembered meanwhile. A pending chdir is
  * done when its thread makes its next trapped call, or when its cwd is
- * seen to be the directory it asked for. */
-#define CHDIR_PENDING_MAX 16
+ * seen to be the directory it asked for. At that next call the cwd is
+ * checked too: the kernel read the path again, and a guest thread may
+ * have rewritten it after our check (sys_path_call_seen). */
+#define CHDIR_PENDING_MAX 64
 static struct {
         pid_t tid;
         dev_t dev;
@@ -286,23 +288,36 @@ static struct {
 static unsigned chdir_npending;
 static bool chdir_overflow; /* more than that at once: cache off for good */
 
-static void cwd_changing(pid_t tid, const struct stat *to)
+static bool cwd_settled(void);
+
+/* A chdir refused because too many are in flight to check each. */
+static long refuse_busy(struct sentry_call *c, const char *rule)
+{
+        sentry_decide(c, "deny", rule);
+        return -ENOMEM;
+}
+
+/* false when no more chdirs can be followed at once (then refused). */
+static bool cwd_changing(pid_t tid, const struct stat *to)
 {
         sys_path_forget_cwds();
         for (unsigned i = 0; i < chdir_npending; i++)
                 if (chdir_pending[i].tid == tid) {
                         chdir_pending[i].dev = to->st_dev;
                         chdir_pending[i].ino = to->st_ino;
-                        return;
+                        return true;
                 }
+        if (chdir_npending == CHDIR_PENDING_MAX)
+                cwd_settled(); /* those done meanwhile go */
         if (chdir_npending == CHDIR_PENDING_MAX) {
                 chdir_overflow = true;
-                return;
+                return false;
         }
         chdir_pending[chdir_npending].tid = tid;
         chdir_pending[chdir_npending].dev = to->st_dev;
         chdir_pending[chdir_npending].ino = to->st_ino;
         chdir_npending++;
+        return true;
 }
 
 static void chdir_done(unsigned i)
@@ -311,13 +326,49 @@ static void chdir_done(unsigned i)
         sys_path_forget_cwds();
 }
 
-void sys_path_call_seen(pid_t tid)
+/* The cwd a chdir of tid left, now that the call is done: the directory
+ * judged, or (another thread's chdir since) one the policy gives a right
+ * on. Anywhere else, the path was rewritten between our read and the
+ * kernel's: the process dies, as for an exec that ran something else. */
+static long chdir_verify(struct sentry_call *c, dev_t dev, ino_t ino)
+{
+        const struct policy_rule *rule = NULL;
+        char proc[64], path[PATH_MAX];
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        size_t len;
+
+        if (!c->s->policy)
+                return 0;
+        snprintf(proc, sizeof(proc), "/proc/%d/cwd", (int)c->ev.tid);
+        fd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return 0; /* gone */
+        if (st.st_dev == dev && st.st_ino == ino)
+                return 0;
+        if (fd_path(fd, path, sizeof(path)) == 0 && path[0] == '/' &&
+            policy_judge(c->s->policy, path, &st, &rule) != 0)
+                return 0;
+        if (path[0] != '/')
+                snprintf(path, sizeof(path), "?");
+        len = (size_t)snprintf(c->detail, sizeof(c->detail), "\"cwd\":\"");
+        len = audit_json_escape(c->detail, len, sizeof(c->detail) - 2, path);
+        c->detail[len++] = '"';
+        c->detail[len] = '\0';
+        sentry_decide(c, "kill", "chdir-verify");
+        return SENTRY_KILL;
+}
+
+long sys_path_call_seen(struct sentry_call *c)
 {
         for (unsigned i = 0; i < chdir_npending; i++)
-                if (chdir_pending[i].tid == tid) {
+                if (chdir_pending[i].tid == c->ev.tid) {
+                        dev_t dev = chdir_pending[i].dev;
+                        ino_t ino = chdir_pending[i].ino;
                         chdir_done(i);
-                        return;
+                        return chdir_verify(c, dev, ino);
                 }
+        return 0;
 }
 
 /* true if no chdir is in flight, so the cache may be used. */
@@ -1958,20 +2009,43 @@ long sys_chdir(struct sentry_call *c, uint64_t path)
                 return r;
         if (kernel_sees_host_tmp(c, &t))
                 return -EACCES;
-        cwd_changing(c->ev.tid, &t.r.st);
+        if (!cwd_changing(c->ev.tid, &t.r.st))
+                return refuse_busy(c, "chdir-pending-full");
         return SENTRY_CONTINUE;
 }
 
-/* fchdir: to a directory the guest holds open (opened through the sentry);
- * the kernel makes it. Trapped only so the cwd cache forgets. */
+/* fchdir: to a directory the guest holds open, with some right on it (an
+ * O_PATH fd may name anything: its open was the kernel's). The kernel
+ * makes it, and the cwd it left is checked at the thread's next call, as
+ * after chdir (the fd's number may be another file's by then). */
 long sys_fchdir(struct sentry_call *c, int fd)
 {
-        _cleanup_close_ int copy = caller_object_fd(c, fd);
-        struct stat st = { 0 };
+        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
+        int r;
 
-        if (copy >= 0)
-                fstat(copy, &st);
-        cwd_changing(c->ev.tid, &st);
+        if (!c->s->policy) {
+                _cleanup_close_ int copy = caller_object_fd(c, fd);
+                struct stat st = { 0 };
+                if (copy >= 0)
+                        fstat(copy, &st);
+                cwd_changing(c->ev.tid, &st);
+                return SENTRY_CONTINUE;
+        }
+        t.fd = caller_object_fd(c, fd);
+        if (t.fd == -ESRCH)
+                return SENTRY_DONE;
+        if (t.fd < 0)
+                return -EBADF;
+        r = target_of_fd(c, &t, fd, 0);
+        if (r < 0)
+                return r;
+        if (!S_ISDIR(t.r.st.st_mode))
+                return -ENOTDIR;
+        r = allowed(c, &t, 0, "lookup");
+        if (r < 0)
+                return r;
+        if (!cwd_changing(c->ev.tid, &t.r.st))
+                return refuse_busy(c, "chdir-pending-full");
         return SENTRY_CONTINUE;
 }
 

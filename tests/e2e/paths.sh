@@ -194,6 +194,22 @@ race_check() {
 # A guest thread rewriting the path while open is in flight.
 race_check "the path race" opened "$GUEST_DIR/guest-openrace" src/main.c "$home/.ssh/id_ed25519" 2000
 
+# chdir is made by the kernel after the sentry's check, reading the path
+# again: natively the racer lands in the denied directory; under interpose
+# a process whose cwd ends up where it has no right dies at its next call.
+for try in $(seq 1 20); do
+  run "$o" "$e" "$GUEST_DIR/guest-chdirrace" "$ws/src" "$home/.ssh" 2000
+  grep -q "^LEAK" "$o" && break
+done
+check_match "natively the chdir race lands in the denied directory" "^LEAK" "$o"
+run "$o" "$e" $I --allow-exec="$GUEST_DIR" "$GUEST_DIR/guest-chdirrace" "$ws/src" "$home/.ssh" 2000
+check_nomatch "under interpose the chdir race never leaves the cwd in a denied directory" "^LEAK" "$o"
+if [ "$rc" = 137 ]; then
+  check_match "a raced chdir is caught and audited" '"decision":"kill","rule":"chdir-verify"' "$T/audit.jsonl"
+else
+  check_match "the chdir racer ran" "^chdirs [0-9]+ leaked 0" "$o"
+fi
+
 # The guest's /tmp is the session's: what it writes there does not reach
 # the host's /tmp, and the host's files there are not visible to it (a
 # workspace under /tmp stays reachable: the policy names it).
