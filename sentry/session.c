@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
@@ -569,6 +571,43 @@ static void plat_release(struct platform **p)
                 (*p)->ops->destroy(*p);
 }
 
+/* The terminal the session runs on, as it was before: the guest shares
+ * it with the user, and what it leaves set outlives the session (an
+ * exclusive mode that makes every later open of it fail with EBUSY, so
+ * ssh, sudo and gpg cannot prompt; echo or line editing off after a guest
+ * that was killed mid-way). Put back when the session ends, if it still
+ * holds the terminal's foreground (a session in the background must not
+ * reset the settings of the program in front). Not the window size, which
+ * the terminal itself may have changed meanwhile. */
+struct tty_state {
+        int fd;
+        struct termios tio;
+        int excl;
+};
+
+static void tty_save(struct tty_state *t)
+{
+        t->fd = -1;
+        for (int fd = 0; fd <= 2; fd++)
+                if (isatty(fd) && tcgetattr(fd, &t->tio) == 0 && ioctl(fd, TIOCGEXCL, &t->excl) == 0) {
+                        t->fd = fd;
+                        return;
+                }
+}
+
+static void tty_restore(const struct tty_state *t)
+{
+        struct termios now;
+        int excl;
+
+        if (t->fd < 0 || tcgetpgrp(t->fd) != getpgrp())
+                return;
+        if (ioctl(t->fd, TIOCGEXCL, &excl) == 0 && !excl != !t->excl)
+                ioctl(t->fd, t->excl ? TIOCEXCL : TIOCNXCL);
+        if (tcgetattr(t->fd, &now) == 0 && memcmp(&now, &t->tio, sizeof(now)))
+                tcsetattr(t->fd, TCSADRAIN, &t->tio);
+}
+
 int session_run(const struct session_opts *o)
 {
         struct session_ctx ctx = { .o = o, .trace_fd = -1 };
@@ -576,8 +615,10 @@ int session_run(const struct session_opts *o)
         struct audit_place ap = { .dirfd = -1, .live_dirfd = -1 };
         struct asker_opts ao = { .tty = -1 };
         int status_p[2], err_p[2], gofer_sock = -1, sfd, r, code, asker_fd = -1;
+        struct tty_state tty;
         sigset_t fwd;
 
+        tty_save(&tty);
         sigemptyset(&l.held);
         sigprocmask(SIG_SETMASK, NULL, &ctx.orig_mask);
         sigemptyset(&ctx.orig_ignored);
@@ -734,5 +775,6 @@ int session_run(const struct session_opts *o)
         if (l.gofer > 0)
                 while (waitpid(l.gofer, NULL, 0) < 0 && errno == EINTR)
                         ;
+        tty_restore(&tty);
         return code;
 }

@@ -14,6 +14,8 @@ it is set up. Then, by MODE:
   intr TEXT    type TEXT and a newline, wait until the command has echoed
                it back (so it is reading), then type ^C
   quit TEXT    the same with ^\\
+  state        nothing more; after the command ends, print the terminal's
+               state as it left it: "excl N echo N" (exclusive mode, echo)
 
 Prints the whole transcript on stdout, then a last line "status N" with N
 the status a shell would report (128+sig when killed). Exits 0, or 124 if
@@ -29,6 +31,7 @@ import termios
 import time
 
 DEADLINE = float(os.environ.get("POLL_LIMIT", "30"))
+TIOCGEXCL = 0x80045440  # _IOR('T', 0x40, int); the termios module lacks it
 
 
 def set_size(fd, rows, cols):
@@ -45,6 +48,7 @@ def main():
     cmd = args[1:]
 
     master, slave = os.openpty()
+    slave_name = os.ttyname(slave)
     set_size(slave, rows, cols)
     pid = os.fork()
     if pid == 0:
@@ -107,6 +111,13 @@ def main():
             sys.exit(124)
         select.select([], [], [], 0.02)
     sys.stdout.write(out.decode(errors="replace").replace("\r\n", "\n"))
+    if mode == "state":
+        # Opened again by name (root may open an exclusive terminal).
+        fd = os.open(slave_name, os.O_RDWR | os.O_NOCTTY)
+        excl = struct.unpack("i", fcntl.ioctl(fd, TIOCGEXCL, b"\0" * 4))[0]
+        echo = 1 if termios.tcgetattr(fd)[3] & termios.ECHO else 0
+        os.close(fd)
+        sys.stdout.write("\nexcl %d echo %d" % (excl, echo))
     code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     sys.stdout.write("\nstatus %d\n" % code)
 

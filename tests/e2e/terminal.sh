@@ -47,4 +47,22 @@ check_match "tcsetpgrp to the user's shell is refused" "^tcsetpgrp-shell Operati
 check_match "tcsetpgrp to the guest's own job works" "^tcsetpgrp-own ok" "$T/guest"
 check_match "the guest finished normally" "^status 0" "$T/guest"
 check_match "the refusal is audited" '"syscall":"ioctl".*"decision":"deny","rule":"own-tree"' "$T/audit.jsonl"
+
+# What the guest leaves set on the terminal outlives the session: an
+# exclusive mode (every later open of the terminal fails with EBUSY, so ssh,
+# sudo and gpg cannot prompt) or echo turned off. interpose puts the
+# terminal back as it found it when the session ends in the foreground.
+cat >"$T/tty-tamper.py" <<'PY'
+import fcntl, termios
+fcntl.ioctl(0, termios.TIOCEXCL)
+a = termios.tcgetattr(0)
+a[3] &= ~termios.ECHO
+termios.tcsetattr(0, termios.TCSANOW, a)
+print("ready", flush=True)
+PY
+"$PY" "$PTY" state 24 80 -- "$PY" "$T/tty-tamper.py" >"$T/tty.native" 2>&1
+check_match "natively the terminal stays exclusive and without echo" '^excl 1 echo 0$' "$T/tty.native"
+"$PY" "$PTY" state 24 80 -- "$INTERPOSE" --audit="$T/tty.jsonl" -- "$PY" "$T/tty-tamper.py" >"$T/tty.guest" 2>&1
+check_match "the guest's session ran" '^status 0$' "$T/tty.guest"
+check_match "after the session the terminal is as it was" '^excl 0 echo 1$' "$T/tty.guest"
 finish
