@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#ifndef PR_SCHED_CORE
+#define PR_SCHED_CORE 62
+#endif
 #include <sys/timex.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -59,6 +62,13 @@ long sys_clock_adjtime(struct sentry_call *c, int clk, uint64_t buf)
 long sys_prctl(struct sentry_call *c, int option, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
         (void)a3, (void)a4, (void)a5;
+        /* Core scheduling names other processes (a pid, its thread group
+         * or its process group) and changes which tasks may share a core
+         * with them: a kernel without it, as many are (EINVAL). */
+        if (option == PR_SCHED_CORE) {
+                sentry_decide(c, "deny", "table");
+                return -EINVAL;
+        }
         /* A non-dumpable guest could not be read by the sentry, which must
          * see the memory of every caller; and it gains nothing a sandbox
          * does not already give. Report success and keep it dumpable. */

@@ -113,6 +113,10 @@ static const struct hatch hatches[] = {
          * another door. Probed on a bad fd (EBADF natively). */
         { "so-peerpidfd", 55, { -1, 1 /* SOL_SOCKET */, 77, BAD, BAD }, ENOPROTOOPT, NATIVE_FAILS },
         { "so-passpidfd", 54, { -1, 1, 76, BAD, 4 }, ENOPROTOOPT, NATIVE_FAILS },
+        /* Core scheduling cookies of other processes: PR_SCHED_CORE_SHARE_TO
+         * a pid no process has (ESRCH natively; EINVAL without the
+         * feature). */
+        { "sched-core", 157, { 62, 2, 0x3fffffff, 0, 0 }, EINVAL, NATIVE_FAILS },
 };
 
 static int run_hatch(const struct hatch *h)
