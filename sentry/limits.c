@@ -16,8 +16,9 @@
  *    allocation past it fails at once); a monitor thread adds up, every
  *    100 ms, the tree's resident memory and the memory no process maps:
  *    memfds and deleted files on tmpfs that it holds open, files in the
- *    session's private /tmp and /dev/shm when they are on tmpfs, and the
- *    System V segments it made. Resident memory is read from the cheap
+ *    session's private /tmp and /dev/shm when they are on tmpfs, the
+ *    System V segments it made, and the data queued in the sockets it
+ *    holds (sock_diag). Resident memory is read from the cheap
  *    RSS first, and only when that sum is past the limit, from each
  *    process's proportional share (Pss), so pages shared between the
  *    tree's processes count once;
@@ -35,7 +36,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/inet_diag.h>
 #include <linux/magic.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +50,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/shm.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -288,9 +296,41 @@ static bool held_has(const struct held_set *h, dev_t dev, ino_t ino)
         return false;
 }
 
+/* Socket inodes, sorted once collected. */
+struct ino_set {
+        uint64_t *v;
+        size_t n, cap;
+};
+
+static void ino_add(struct ino_set *s, uint64_t ino)
+{
+        if (s->n == s->cap) {
+                size_t cap = s->cap ? s->cap * 2 : 64;
+                uint64_t *v = realloc(s->v, cap * sizeof(*v));
+                if (!v)
+                        return;
+                s->v = v;
+                s->cap = cap;
+        }
+        s->v[s->n++] = ino;
+}
+
+static int ino_cmp(const void *a, const void *b)
+{
+        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+        return x < y ? -1 : x > y;
+}
+
+static bool ino_has(const struct ino_set *s, uint64_t ino)
+{
+        return s->n && bsearch(&ino, s->v, s->n, sizeof(*s->v), ino_cmp);
+}
+
 /* Every regular file the tree's live processes hold with no name left (a
- * memfd, an unlinked or O_TMPFILE file), and, in open_all, every file. */
-static void scan_fds(const struct tree *t, pid_t root, struct held_set *unnamed, struct held_set *open_all)
+ * memfd, an unlinked or O_TMPFILE file), and, in open_all, every file; in
+ * socks (if not NULL), every socket. */
+static void scan_fds(const struct tree *t, pid_t root, struct held_set *unnamed, struct held_set *open_all,
+                     struct ino_set *socks)
 {
         for (size_t i = 0; i < t->n; i++) {
                 char dir[64];
@@ -310,7 +350,11 @@ static void scan_fds(const struct tree *t, pid_t root, struct held_set *unnamed,
                         if (de->d_name[0] == '.')
                                 continue;
                         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-                        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+                        if (stat(path, &st) < 0)
+                                continue;
+                        if (S_ISSOCK(st.st_mode) && socks)
+                                ino_add(socks, st.st_ino);
+                        if (!S_ISREG(st.st_mode))
                                 continue;
                         if (open_all)
                                 held_add(open_all, &st, false);
@@ -319,6 +363,8 @@ static void scan_fds(const struct tree *t, pid_t root, struct held_set *unnamed,
                 }
                 closedir(d);
         }
+        if (socks && socks->n)
+                qsort(socks->v, socks->n, sizeof(*socks->v), ino_cmp);
 }
 
 /* --- writes --- */
@@ -530,14 +576,100 @@ static uint64_t sysv_bytes(struct sentry *s)
         return total;
 }
 
+/* Bytes queued in the tree's sockets. Data written and not yet read sits
+ * in kernel memory no process maps, up to each socket's buffers (a unix
+ * pair some hundreds of KiB, a TCP connection on loopback megabytes): a
+ * tree of socket pairs held a GiB past --max-memory=64M. sock_diag dumps
+ * every unix, TCP and UDP socket of the host (the monitor's own netlink
+ * socket, made before the sentry confines itself) with its memory, and
+ * those whose inode the tree holds count: what they have received and
+ * what they have sent that still waits. */
+static int diag = -1;
+
+static void add_meminfo(const struct nlmsghdr *h, size_t hdr, unsigned short type, uint64_t *total)
+{
+        const struct rtattr *a = (const struct rtattr *)((const char *)NLMSG_DATA(h) + NLMSG_ALIGN(hdr));
+        int len = (int)h->nlmsg_len - (int)NLMSG_LENGTH(NLMSG_ALIGN(hdr));
+
+        for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+                if (a->rta_type != type || RTA_PAYLOAD(a) < SK_MEMINFO_WMEM_QUEUED * sizeof(uint32_t) + 4)
+                        continue;
+                const uint32_t *m = RTA_DATA(a);
+                *total += (uint64_t)m[SK_MEMINFO_RMEM_ALLOC] + m[SK_MEMINFO_WMEM_ALLOC] +
+                          m[SK_MEMINFO_WMEM_QUEUED];
+        }
+}
+
+/* One dump: req (len bytes, after the netlink header) of sock_diag. */
+static int diag_dump(const void *req, size_t len, const struct ino_set *socks, uint64_t *total)
+{
+        struct {
+                struct nlmsghdr h;
+                char body[64];
+        } m = { .h = { .nlmsg_len = (uint32_t)NLMSG_LENGTH(len),
+                       .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP } };
+        struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
+        static char buf[32768] __attribute__((aligned(8)));
+        bool unix_family = ((const unsigned char *)req)[0] == AF_UNIX;
+
+        memcpy(m.body, req, len);
+        if (sendto(diag, &m, m.h.nlmsg_len, 0, (struct sockaddr *)&nl, sizeof(nl)) < 0)
+                return -errno;
+        for (;;) {
+                ssize_t n = recv(diag, buf, sizeof(buf), 0);
+                if (n < 0)
+                        return errno == EINTR ? 0 : -errno;
+                for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
+                     h = NLMSG_NEXT(h, n)) {
+                        if (h->nlmsg_type == NLMSG_DONE)
+                                return 0;
+                        if (h->nlmsg_type == NLMSG_ERROR)
+                                return -EIO;
+                        if (unix_family) {
+                                const struct unix_diag_msg *u = NLMSG_DATA(h);
+                                if (ino_has(socks, u->udiag_ino))
+                                        add_meminfo(h, sizeof(*u), UNIX_DIAG_MEMINFO, total);
+                        } else {
+                                const struct inet_diag_msg *d = NLMSG_DATA(h);
+                                if (ino_has(socks, d->idiag_inode))
+                                        add_meminfo(h, sizeof(*d), INET_DIAG_SKMEMINFO, total);
+                        }
+                }
+        }
+}
+
+static uint64_t socket_bytes(const struct ino_set *socks)
+{
+        uint64_t total = 0;
+
+        if (diag < 0 || !socks->n)
+                return 0;
+        struct unix_diag_req u = { .sdiag_family = AF_UNIX,
+                                   .udiag_states = ~0U,
+                                   .udiag_show = UDIAG_SHOW_MEMINFO };
+        diag_dump(&u, sizeof(u), socks, &total);
+        static const unsigned char families[] = { AF_INET, AF_INET6 },
+                                   protocols[] = { IPPROTO_TCP, IPPROTO_UDP };
+        for (size_t f = 0; f < sizeof(families); f++)
+                for (size_t p = 0; p < sizeof(protocols); p++) {
+                        struct inet_diag_req_v2 r = { .sdiag_family = families[f],
+                                                      .sdiag_protocol = protocols[p],
+                                                      .idiag_ext = 1 << (INET_DIAG_SKMEMINFO - 1),
+                                                      .idiag_states = ~0U };
+                        diag_dump(&r, sizeof(r), socks, &total);
+                }
+        return total;
+}
+
 struct memory_sources {
         int tmpfs_dirs[WALK_MAPS]; /* the private dirs that are on tmpfs, or -1 */
 };
 
 static uint64_t memory_now(struct sentry *s, const struct tree *t, const struct held_set *unnamed,
-                           const struct memory_sources *m, bool precise)
+                           uint64_t sockets, const struct memory_sources *m, bool precise)
 {
-        uint64_t total = sysv_bytes(s);
+        uint64_t total = sysv_bytes(s) + sockets;
         long page = sysconf(_SC_PAGESIZE);
 
         for (size_t i = 0; i < unnamed->n; i++)
@@ -643,6 +775,7 @@ static int check(struct sentry *s, uint64_t deadline, char *extra, size_t cap, c
         const struct session_limits *l = &s->limits;
         static unsigned failures;
         struct held_set unnamed = { 0 }, open_all = { 0 };
+        struct ino_set socks = { 0 };
         struct tree t;
         int which = 0;
 
@@ -685,13 +818,14 @@ static int check(struct sentry *s, uint64_t deadline, char *extra, size_t cap, c
                 tree_free(&t);
                 return 0;
         }
-        scan_fds(&t, s->self, &unnamed, l->max_write ? &open_all : NULL);
+        scan_fds(&t, s->self, &unnamed, l->max_write ? &open_all : NULL, l->max_memory ? &socks : NULL);
         if (l->max_memory) {
-                uint64_t m = memory_now(s, &t, &unnamed, &M, false);
+                uint64_t sockets = socket_bytes(&socks);
+                uint64_t m = memory_now(s, &t, &unnamed, sockets, &M, false);
                 /* RSS counts a page shared by several processes in each: past
                  * the limit, ask for the proportional shares. */
                 if (m > l->max_memory)
-                        m = memory_now(s, &t, &unnamed, &M, true);
+                        m = memory_now(s, &t, &unnamed, sockets, &M, true);
                 if (m > l->max_memory) {
                         snprintf(extra, cap, "\"limit\":%llu,\"memory\":%llu",
                                  (unsigned long long)l->max_memory, (unsigned long long)m);
@@ -710,6 +844,7 @@ static int check(struct sentry *s, uint64_t deadline, char *extra, size_t cap, c
         }
         free(unnamed.v);
         free(open_all.v);
+        free(socks.v);
         tree_free(&t);
         return which;
 }
@@ -797,6 +932,13 @@ void sentry_limits_prepare(struct sentry *s)
         for (int i = 0; i < WALK_MAPS; i++)
                 if (s->maps[i].fd >= 0 && fstatfs(s->maps[i].fd, &sf) == 0 && sf.f_type == TMPFS_MAGIC)
                         M.tmpfs_dirs[i] = s->maps[i].fd;
+        /* The monitor's own: the handlers' netlink socket is theirs. */
+        if (s->limits.max_memory) {
+                struct timeval tv = { .tv_sec = 1 };
+                diag = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+                if (diag >= 0)
+                        setsockopt(diag, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        }
 }
 
 /* --- in the guest, before exec --- */

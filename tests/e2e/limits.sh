@@ -290,6 +290,34 @@ time.sleep(2)
 print("finished")'
 check_eq "max-memory: a memfd counts (137)" 137 "$rc"
 check_nomatch "max-memory: memfd: the guest did not finish" finished "$o"
+# Data written into a socket and not yet read is kernel memory no process
+# maps: socket pairs filled to their buffers held a GiB past the limit.
+cat >"$T/sockbuf.py" <<'EOF'
+import resource, socket, sys, time
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+want, total, keep = int(sys.argv[1]) << 20, 0, []
+chunk = b"x" * 65536
+while total < want:
+    a, b = socket.socketpair()
+    keep.append((a, b))
+    for s in (a, b):
+        s.setblocking(False)
+        try:
+            while True:
+                total += s.send(chunk)
+        except BlockingIOError:
+            pass
+print("parked", total >> 20, "MiB", flush=True)
+time.sleep(float(sys.argv[2]))
+print("finished")
+EOF
+"$PY" "$T/sockbuf.py" 300 0 >"$o" 2>&1
+check_match "natively socket buffers hold 300 MiB" '^parked [0-9]+ MiB$' "$o"
+run "$o" "$e" "$INTERPOSE" --audit="$T/sock.jsonl" --max-memory=64M -- "$PY" "$T/sockbuf.py" 300 2
+check_eq "max-memory: data queued in sockets counts (137)" 137 "$rc"
+check_nomatch "max-memory: sockets: the guest did not finish" finished "$o"
+check_match "max-memory: sockets: audited" '"rule":"limit:memory"' "$T/sock.jsonl"
 cat >"$T/sysv.py" <<'EOF'
 import ctypes, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
