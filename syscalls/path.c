@@ -825,6 +825,29 @@ static int existing(struct sentry_call *c, int dirfd, uint64_t addr, unsigned fl
         return existing_given(c, dirfd, flags, t, need, what);
 }
 
+/* existing, where an empty path with AT_EMPTY_PATH is dirfd's own object
+ * (the cwd's, for AT_FDCWD): judged like an fd's, by what it is. */
+static int existing_at(struct sentry_call *c, int dirfd, uint64_t addr, int atflags, struct target *t,
+                       unsigned need, const char *what)
+{
+        char first;
+        int r;
+
+        if (!(atflags & AT_EMPTY_PATH) || sentry_read(c, &first, addr, 1) < 0 || first)
+                return existing(c, dirfd, addr, (atflags & AT_SYMLINK_NOFOLLOW) ? WALK_NOFOLLOW : 0, t, need,
+                                what);
+        r = dirfd == AT_FDCWD ? start_dir(c, AT_FDCWD) : caller_object_fd(c, dirfd);
+        if (r < 0)
+                return r == -ESRCH ? r : -EBADF;
+        t->fd = r;
+        r = target_of_fd(c, t, dirfd == AT_FDCWD ? -1 : dirfd, 0);
+        if (r < 0)
+                return r;
+        if (dirfd == AT_FDCWD)
+                snprintf(t->given, sizeof(t->given), ".");
+        return allowed(c, t, need, what);
+}
+
 /* The caller's umask, for what the sentry creates on its behalf. */
 static mode_t caller_umask(struct sentry_call *c)
 {
@@ -1909,8 +1932,7 @@ static long do_chmod(struct sentry_call *c, int dirfd, uint64_t addr, mode_t mod
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
         char proc[64];
-        int r = existing(c, dirfd, addr, (flags & AT_SYMLINK_NOFOLLOW) ? WALK_NOFOLLOW : 0, &t, PR_WRITE,
-                         "write");
+        int r = existing_at(c, dirfd, addr, flags, &t, PR_WRITE, "write");
         if (r < 0)
                 return r;
         if (S_ISLNK(t.r.st.st_mode))
@@ -1938,8 +1960,7 @@ long sys_fchmodat2(struct sentry_call *c, int dirfd, uint64_t path, unsigned mod
 static long do_chown(struct sentry_call *c, int dirfd, uint64_t addr, uid_t uid, gid_t gid, int flags)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
-        int r = existing(c, dirfd, addr, (flags & AT_SYMLINK_NOFOLLOW) ? WALK_NOFOLLOW : 0, &t, PR_WRITE,
-                         "write");
+        int r = existing_at(c, dirfd, addr, flags, &t, PR_WRITE, "write");
         if (r < 0)
                 return r;
         return fchownat(t.fd, "", uid, gid, AT_EMPTY_PATH) < 0 ? -errno : 0;
@@ -2288,8 +2309,7 @@ static long set_times(struct sentry_call *c, int dirfd, uint64_t addr, const str
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
         char proc[64];
-        int r = existing(c, dirfd, addr, (flags & AT_SYMLINK_NOFOLLOW) ? WALK_NOFOLLOW : 0, &t, PR_WRITE,
-                         "write");
+        int r = existing_at(c, dirfd, addr, flags, &t, PR_WRITE, "write");
         if (r < 0)
                 return r;
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);

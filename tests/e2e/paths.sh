@@ -867,4 +867,45 @@ run "$o" "$e" $I --allow-read="$lro" /usr/bin/python3.11 "$ws/lease.py" "$lro/f"
 check_match "under interpose a lease on a host file is refused" '^refused 13$' "$o"
 check_match "the refused lease is audited" '"syscall":"fcntl".*"decision":"deny","rule":"lease"' "$T/audit.jsonl"
 
+# The *at calls given an empty path and AT_EMPTY_PATH act on the fd's own
+# object (coreutils, gnulib and Rust's std use them on fds they hold): as
+# natively in the workspace, and by the fd's rights elsewhere.
+cat >"$T/emptypath.c" <<'EOF'
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static void say(const char *what, long r)
+{
+        printf("%s %s\n", what, r == 0 ? "ok" : strerror(errno));
+}
+int main(int argc, char **argv)
+{
+        struct timespec now[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
+        int fd = open(argv[1], O_RDONLY), pf = open(argv[1], O_PATH);
+        say("fchownat", fchownat(fd, "", getuid(), getgid(), AT_EMPTY_PATH));
+        say("fchownat-opath", fchownat(pf, "", getuid(), getgid(), AT_EMPTY_PATH));
+        say("fchmodat2", syscall(452, fd, "", 0644, AT_EMPTY_PATH));
+        say("utimensat", utimensat(pf, "", now, AT_EMPTY_PATH));
+        return 0;
+}
+EOF
+if gcc -O1 -o "$T/emptypath" "$T/emptypath.c" 2>"$e"; then
+  echo data >"$ws/emptypath.txt"
+  "$T/emptypath" "$ws/emptypath.txt" >"$T/emptypath.native" 2>&1
+  run "$o" "$e" $I --allow-exec="$T/emptypath" "$T/emptypath" "$ws/emptypath.txt"
+  check_eq "empty paths with AT_EMPTY_PATH act on the fd's object as natively" "$(cat "$T/emptypath.native")" "$(cat "$o")"
+  check_match "natively fchownat(fd, \"\", AT_EMPTY_PATH) works" '^fchownat ok$' "$T/emptypath.native"
+  run "$o" "$e" $I --allow-exec="$T/emptypath" --allow-read="$lro" "$T/emptypath" "$lro/f"
+  for call in fchownat fchownat-opath fchmodat2 utimensat; do
+    check_match "$call(fd, \"\", AT_EMPTY_PATH) of a read-only file is refused" "^$call Permission denied\$" "$o"
+  done
+else
+  fail "gcc cannot build the AT_EMPTY_PATH probe: $(cat "$e")"
+fi
+
 finish
