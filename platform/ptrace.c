@@ -670,8 +670,11 @@ static int ptrace_attach(struct platform *p, int listener)
         if (T.sigfd < 0 || T.evfd < 0 || T.sender < 0)
                 return -errno;
         T.sender_len = sizeof(T.sender_addr);
+        /* Its autobound name is there for any process to send to: it
+         * only sends (a datagram to it fails with EPIPE). */
         if (bind(T.sender, (struct sockaddr *)&sa, sizeof(sa_family_t)) < 0 ||
-            getsockname(T.sender, (struct sockaddr *)&T.sender_addr, &T.sender_len) < 0)
+            getsockname(T.sender, (struct sockaddr *)&T.sender_addr, &T.sender_len) < 0 ||
+            shutdown(T.sender, SHUT_RD) < 0)
                 return -errno;
         return 0;
 }
