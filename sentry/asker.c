@@ -766,7 +766,6 @@ static void *asker_thread(void *arg)
         struct pollfd pf[4 + ASKER_CLIENTS_MAX];
         bool done = false;
 
-        interpose_crash_thread();
         while (!done) {
                 size_t n = a->n_clients;
 

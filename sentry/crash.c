@@ -97,8 +97,10 @@ void interpose_fault_signals(sigset_t *set)
 }
 
 /* The alternate stacks of the threads that live as long as their process
- * (the sentry's serving, reaper, resolver and monitor threads, the
- * launcher's asker), held here so a leak checker sees them in use. */
+ * (the sentry's serving, reaper, resolver, monitor and approvals
+ * threads), held here so a leak checker sees them in use. Not for a
+ * thread that returns: AddressSanitizer unmaps a thread's alternate stack
+ * when it ends, taking it for its own. */
 #define CRASH_THREADS 16
 static void *thread_stacks[CRASH_THREADS];
 
