@@ -115,6 +115,10 @@ long sys_socketpair(struct sentry_call *c, int domain, int type, int protocol, u
 long net_judge_connect(struct sentry_call *c, int sock, const struct sockaddr_storage *ss, unsigned len);
 /* bind to an IP address, which it may narrow to loopback: 0 or -errno */
 long net_judge_bind(struct sentry_call *c, int sock, struct sockaddr_storage *ss, unsigned len);
+/* listen on an inet socket that has a port already: refused (EADDRNOTAVAIL,
+ * decided) when its address is every address, which a connect dissolved
+ * with AF_UNSPEC leaves and a bind of the sentry's never does. 0 if fine. */
+long net_judge_listen(struct sentry_call *c, struct sockaddr_storage *ss, unsigned len);
 /* an abstract unix name (plen bytes of sun_path, the leading NUL too) */
 long net_judge_abstract(struct sentry_call *c, const struct sockaddr_un *ua, size_t plen, bool is_bind);
 /* after a bind (or autobind): remember the guest's own loopback port or
@@ -166,7 +170,7 @@ long sys_shmctl(struct sentry_call *c, int id, int cmd, uint64_t buf);
 long sys_semctl(struct sentry_call *c, int id, int num, int cmd, uint64_t arg);
 long sys_msgctl(struct sentry_call *c, int id, int cmd, uint64_t buf);
 long sys_cpuclock(struct sentry_call *c, int clock);
-long sys_sockopt(struct sentry_call *c, int fd, int level, int name);
+long sys_sockopt(struct sentry_call *c, int fd, int level, int name, uint64_t val, uint64_t len);
 
 /* ptrace.c: tracing and cross-process memory, own tree only */
 long sys_ptrace(struct sentry_call *c, long request, int pid, uint64_t addr, uint64_t data);

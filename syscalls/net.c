@@ -564,6 +564,19 @@ long net_judge_bind(struct sentry_call *c, int sock, struct sockaddr_storage *ss
         return -EADDRNOTAVAIL;
 }
 
+long net_judge_listen(struct sentry_call *c, struct sockaddr_storage *ss, unsigned len)
+{
+        const struct policy *p = c->s->policy;
+        struct net_addr a;
+
+        if (!p || p->net.mode == NET_HOST || net_addr_from_sockaddr(&a, ss, len) < 0 || !every_address(&a))
+                return 0;
+        detail(c, "local", &a, NULL, NULL,
+               "every address, on a port kept from a dissolved connection: the guest serves on loopback only");
+        sentry_decide(c, "deny", "net");
+        return -EADDRNOTAVAIL;
+}
+
 long net_judge_abstract(struct sentry_call *c, const struct sockaddr_un *ua, size_t plen, bool is_bind)
 {
         const struct policy *p = c->s->policy;

@@ -14,6 +14,7 @@
  * its socket; anything else kills it.
  */
 #include <errno.h>
+#include <sys/socket.h>
 #include <linux/fs.h>
 #include <linux/sched.h>
 #include <seccomp.h>
@@ -190,6 +191,15 @@ static int build_sentry(bool tracer, struct sock_fprog **ret)
                                      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
         if (r == 0)
                 r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+        /* setsockopt only for SO_REUSEPORT and SO_REUSEADDR, which the
+         * sentry sets for the guest (syscalls/proc.c sys_sockopt) so that
+         * they never change while it judges a bind. */
+        if (r == 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2,
+                                     SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET), SCMP_A2(SCMP_CMP_EQ, SO_REUSEPORT));
+        if (r == 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2,
+                                     SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET), SCMP_A2(SCMP_CMP_EQ, SO_REUSEADDR));
         /* ioctl only for the seccomp listener's requests (type '!'), and
          * tcsetpgrp, which the sentry makes for the guest after checking. */
         if (r == 0)

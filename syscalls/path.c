@@ -3282,6 +3282,10 @@ long sys_listen(struct sentry_call *c, int fd, int backlog)
                                 return r;
                         if (bind(copy, (struct sockaddr *)&ss, len) < 0)
                                 return -errno;
+                } else {
+                        long r = net_judge_listen(c, &ss, len);
+                        if (r < 0)
+                                return r;
                 }
         }
         if (listen(copy, backlog) < 0)

@@ -736,9 +736,8 @@ long sys_cpuclock(struct sentry_call *c, int clock)
 /* SO_PEERPIDFD hands out a pidfd of the socket's peer, and SO_PASSPIDFD
  * pidfds of senders: processes outside the tree, by another door. As a
  * kernel before 6.5 would say. */
-long sys_sockopt(struct sentry_call *c, int fd, int level, int name)
+long sys_sockopt(struct sentry_call *c, int fd, int level, int name, uint64_t val, uint64_t len)
 {
-        (void)fd;
         /* Routing headers (IPv6 segment routing, IPv4 source routes) send
          * a socket's packets by way of other addresses than the one the
          * network policy judged. Setting one on a socket is refused
@@ -748,6 +747,25 @@ long sys_sockopt(struct sentry_call *c, int fd, int level, int name)
               (name == IPV6_RTHDR || name == IPV6_2292RTHDR || name == IPV6_2292PKTOPTIONS)) ||
              (level == IPPROTO_IP && (name == IP_OPTIONS || name == IP_RETOPTS))))
                 return refuse(c, "net-routing-header", -EPERM);
+        /* Whether a port may be shared is judged when the sentry binds
+         * (net_judge_bind reads these options, then binds): set by the
+         * kernel for a second guest thread in between, a port a host
+         * service holds with SO_REUSEPORT was the guest's too. Set here,
+         * by the sentry, so never while it judges a bind. */
+        if (c->ev.nr == SYS_setsockopt && level == SOL_SOCKET && (name == SO_REUSEPORT || name == SO_REUSEADDR)) {
+                _cleanup_close_ int copy = -1;
+                int on;
+                long r;
+                if ((int)len < (int)sizeof(on))
+                        return -EINVAL;
+                r = sentry_read(c, &on, val, sizeof(on));
+                if (r < 0)
+                        return r;
+                copy = sentry_caller_fd(c, fd);
+                if (copy < 0)
+                        return copy == -ESRCH ? SENTRY_DONE : copy;
+                return setsockopt(copy, level, name, &on, sizeof(on)) < 0 ? -errno : 0;
+        }
         if (level != SOL_SOCKET || (name != 76 /* SO_PASSPIDFD */ && name != 77 /* SO_PEERPIDFD */))
                 return SENTRY_CONTINUE;
         return refuse(c, "own-tree", -ENOPROTOOPT);

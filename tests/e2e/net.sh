@@ -128,10 +128,12 @@ elif mode == "abstract":
     s = socket.socket(socket.AF_UNIX)
     s.bind("\0" + sys.argv[3])
     greet(s, sys.argv[3])
-elif mode in ("udp", "udp-any-reuse", "udplite"):
+elif mode in ("udp", "udp-any-reuse", "udplite", "udp-reuseport"):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136 if mode == "udplite" else 0)
     if mode == "udp-any-reuse":
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if mode == "udp-reuseport":
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     s.bind(("0.0.0.0" if mode == "udp-any-reuse" else "127.0.0.1", 0))
     ready(s.getsockname()[1])
     while True:
@@ -291,6 +293,7 @@ serve http http "$T/www"
 serve reuse tcp-reuseport
 serve any tcp-any
 serve udpreuse udp-any-reuse
+serve udpreuseport udp-reuseport
 serve udplite udplite
 tcp_port=$(cat "$T/tcp.port") udp_port=$(cat "$T/udp.port") http_port=$(cat "$T/http.port")
 
@@ -507,6 +510,20 @@ run "$o" "$e" "$P" pktoptions 0
 check_match "natively IPV6_2292PKTOPTIONS (which can carry a routing header) is taken" "^pktoptions ok" "$o"
 run "$o" "$e" $I --allow-exec="$GUEST_DIR" -- "$P" pktoptions 0
 check_match "confined it is refused" "^pktoptions refused Operation not permitted" "$o"
+# listen on a socket whose connection was dissolved (AF_UNSPEC): the kernel
+# keeps the port and forgets the address, and would serve on every
+# interface, reachable from other hosts.
+run "$o" "$e" "$P" listen-unspec 0
+check_match "natively listen after connect(AF_UNSPEC) serves on every address" "^listen-unspec ok 0.0.0.0$" "$o"
+run "$o" "$e" $I --audit="$T/lunspec.jsonl" --allow-exec="$GUEST_DIR" -- "$P" listen-unspec 0
+check_match "confined it is refused" "^listen-unspec refused Cannot assign requested address$" "$o"
+check_audit "...and audited" "$T/lunspec.jsonl" syscall=listen decision=deny
+# SO_REUSEPORT turned on by a second thread while the sentry judges a bind.
+reuseport_port=$(cat "$T/udpreuseport.port")
+run "$o" "$e" "$P" reuseport-race "$reuseport_port"
+check_match "natively SO_REUSEPORT shares a host UDP service's port" "^reuseport-race ok" "$o"
+run "$o" "$e" $I --allow-exec="$GUEST_DIR" -- "$P" reuseport-race "$reuseport_port"
+check_match "confined a thread racing SO_REUSEPORT never shares it" "^reuseport-race refused 20000 of 20000 EADDRINUSE$" "$o"
 for how in stall stall-sendmsg; do
   run "$o" "$e" $I --allow-exec="$GUEST_DIR" -- "$P" "$how" 0
   check_match "a send blocked on a full socket does not stall the session's other calls ($how)" \

@@ -20,6 +20,13 @@
  *                   its data must never arrive (natively it never does)
  *   pktoptions      setsockopt(IPV6_2292PKTOPTIONS), which can carry a
  *                   routing header
+ *   listen-unspec   connect a TCP socket to a listener of its own, dissolve
+ *                   the connection with connect(AF_UNSPEC), then listen on
+ *                   it: the address is every address again, the port kept
+ *                   ("listen-unspec ok ADDR" natively)
+ *   reuseport-race  bind UDP sockets to PORT, held by a host service with
+ *                   SO_REUSEPORT, while a second thread turns SO_REUSEPORT
+ *                   on and off on each ("ok" once a bind shares the port)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,6 +53,22 @@ static int report(const char *name, long r)
         else
                 printf("%s refused %s\n", name, strerror(errno));
         return 0;
+}
+
+static volatile int race_sock = -1;
+
+static void *reuse_flipper(void *arg)
+{
+        int one = 1, zero = 0;
+
+        for (;;) {
+                int s = race_sock;
+                if (s >= 0) {
+                        setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+                        setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &zero, sizeof(zero));
+                }
+        }
+        return arg;
 }
 
 static int stall_pair[2];
@@ -192,6 +215,45 @@ int main(int argc, char **argv)
                 return report(c, !strcmp(c, "unspec-sendto")
                                          ? sendto(s, "x", 1, 0, (struct sockaddr *)&sa, sizeof(sa))
                                          : sendmsg(s, &m, 0));
+        }
+        if (!strcmp(c, "listen-unspec")) {
+                struct sockaddr_in own = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+                struct sockaddr un = { .sa_family = AF_UNSPEC };
+                socklen_t len = sizeof(own);
+                int l = socket(AF_INET, SOCK_STREAM, 0);
+                char addr[INET_ADDRSTRLEN];
+                if (bind(l, (struct sockaddr *)&own, sizeof(own)) < 0 || listen(l, 1) < 0 ||
+                    getsockname(l, (struct sockaddr *)&own, &len) < 0)
+                        return report("listen-unspec-setup", -1);
+                s = socket(AF_INET, SOCK_STREAM, 0);
+                if (connect(s, (struct sockaddr *)&own, sizeof(own)) < 0 || connect(s, &un, sizeof(un)) < 0)
+                        return report("listen-unspec-setup", -1);
+                if (listen(s, 1) < 0)
+                        return report(c, -1);
+                len = sizeof(own);
+                getsockname(s, (struct sockaddr *)&own, &len);
+                printf("%s ok %s\n", c, inet_ntop(AF_INET, &own.sin_addr, addr, sizeof(addr)));
+                return 0;
+        }
+        if (!strcmp(c, "reuseport-race")) {
+                pthread_t t;
+                int eaddrinuse = 0;
+                pthread_create(&t, NULL, reuse_flipper, NULL);
+                for (int i = 0; i < 20000; i++) {
+                        s = socket(AF_INET, SOCK_DGRAM, 0);
+                        race_sock = s;
+                        int r = bind(s, (struct sockaddr *)&sa, sizeof(sa));
+                        int e = errno;
+                        race_sock = -1;
+                        if (r == 0) {
+                                printf("%s ok after %d\n", c, i);
+                                return 0;
+                        }
+                        eaddrinuse += e == EADDRINUSE;
+                        close(s);
+                }
+                printf("%s refused %d of 20000 EADDRINUSE\n", c, eaddrinuse);
+                return 0;
         }
         if (!strcmp(c, "cmsg-overrun")) {
                 union {
