@@ -201,7 +201,9 @@ static bool json_form(const char *v, char *out, size_t cap)
                         out[n++] = '\\';
                         out[n++] = (char)c;
                         differs = true;
-                } else if (c < 0x20) {
+                } else if (c < 0x20 || c >= 0x7f) {
+                        /* As audit_json_escape writes it: every byte
+                         * outside printable ASCII, UTF-8 too. */
                         n += (size_t)snprintf(out + n, cap - n, "\\u%04x", c);
                         differs = true;
                 } else {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "guest.h"
+#include "sentry/audit.h"
 #include "sentry/secrets.h"
 
 static void names(void)
@@ -129,6 +130,16 @@ static void redaction(void)
         CHECK(!strcmp(buf, "{\"decision\":\"deny\",\"x\":\"my "
                            "[REDACTED]\",\"p\":\"ab\",\"cd\":\"q\",\"r\":\"x[REDACTED]y\"}"),
               "json: %s", buf);
+        /* A value with bytes past ASCII, as the audit log writes them
+         * (\u00XX a byte). */
+        secrets_add("P\xc3\xa4sswort-hunter2-XYZ");
+        n = (size_t)snprintf(buf, sizeof(buf), "{\"path\":\"");
+        n = audit_json_escape(buf, n, sizeof(buf) - 2, "/usr/P\xc3\xa4sswort-hunter2-XYZ/x");
+        buf[n++] = '"';
+        buf[n++] = '}';
+        buf[n] = '\0';
+        n = secrets_redact_json(buf, n, sizeof(buf));
+        CHECK(!strcmp(buf, "{\"path\":\"/usr/[REDACTED]/x\"}"), "json, past ASCII: %s", buf);
         /* Found in any case (a DNS name is lowercased), a token shape too. */
         secrets_add("AKIAZ7QXW3RT5YUP2LMN");
         snprintf(buf, sizeof(buf), "q akiaz7qxw3rt5yup2lmn.exfil.example and asiaabcdefghijklmnop9.x");
