@@ -88,4 +88,14 @@ check_nomatch "a typed token: not in the log" "$typed" "$T/a4.jsonl"
 check_nomatch "a typed token: not in the trace" "$typed" "$T/t4"
 check_match "a typed token: redacted where it was" '\[REDACTED\]' "$T/a4.jsonl"
 
+# --- a passed secret with bytes past ASCII ----------------------------------------------
+# The log writes them as \u00XX: the value is looked for in that form too.
+umlaut=$(printf 'P\303\244sswort-hunter2-XYZ')
+mkdir -p "$T/vault"
+run "$T/o" "$T/e" env DB_PASSWORD="$umlaut" "$INTERPOSE" --audit="$T/a5.jsonl" --allow-env=DB_PASSWORD \
+  --deny="$T/vault" -- sh -c 'cat "$0/vault/$DB_PASSWORD"; echo ok' "$T"
+check_match "a secret past ASCII: the guest ran" '^ok$' "$T/o"
+check_nomatch "a secret past ASCII: not in the log as the log writes it" 'sswort-hunter2' "$T/a5.jsonl"
+check_match "a secret past ASCII: redacted where it was" 'vault/\[REDACTED\]' "$T/a5.jsonl"
+
 finish
