@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -222,14 +223,18 @@ int session_audit_publish(struct audit_place *ap, int fd, const char *session_id
 static int publish(struct audit_place *ap, int fd, const char *session_id)
 {
         char proc[64], tmp[NAME_MAX + 1], alt[NAME_MAX + 1], dir[PATH_MAX];
+        unsigned long long nonce = 0;
         bool linked;
         int r;
 
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-        /* The link is made under a name the guest cannot guess (the session
-         * id has a random part): a file planted there would otherwise be
-         * renamed into place as the log. */
-        snprintf(tmp, sizeof(tmp), ".%.150s.%s.part", ap->name, session_id);
+        /* The link is made under a name the guest cannot guess, random now
+         * (the session id is no secret: the guest's own cgroup shows it): a
+         * name planted there would turn the log away from its place, and a
+         * file planted there would be renamed into place as the log. */
+        if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce))
+                nonce ^= (unsigned long long)getpid() << 32 ^ (unsigned long long)time(NULL);
+        snprintf(tmp, sizeof(tmp), ".%.150s.%s.%016llx.part", ap->name, session_id, nonce);
         /* An unnamed file can be linked once only: keep that link until a
          * name is found for it. */
         r = linkat(AT_FDCWD, proc, ap->dirfd, tmp, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;

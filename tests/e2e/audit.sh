@@ -362,5 +362,17 @@ check_match "the real log was saved under its name" '"decision":"start"' "$T/wsa
 check_match "with the denial in it" '"syscall":"openat".*"decision":"deny"' "$T/wsaudit/log.jsonl"
 run "$o" "$e" "$INTERPOSE" audit verify "$T/wsaudit/log.jsonl"
 check_eq "the saved log verifies" 0 "$rc"
+# The session id is no secret (the guest's cgroup, as root, names it): a
+# name planted where the log is linked before it is renamed into place
+# must not turn the log away from its place.
+mkdir -p "$T/wsaudit2"
+run "$o" "$e" "$INTERPOSE" --audit="$T/wsaudit2/log.jsonl" sh -c '
+  id=$(sed -n "s/.*interpose-\([0-9TZ]*-[0-9a-f]*\).*/\1/p" /proc/self/cgroup | head -n 1)
+  [ -n "$id" ] || id=$(date +%Y%m%dT%H%M%SZ)-unknown
+  : >"wsaudit2/.log.jsonl.$id.part" && echo "planted .log.jsonl.$id.part"
+  cat /etc/shadow 2>/dev/null; exit 0'
+check_match "a name planted for the link" "^planted" "$o"
+check_match "the log is still saved under its name" '"decision":"start"' "$T/wsaudit2/log.jsonl"
+check_nomatch "and no warning that it could not be" "cannot save the audit log" "$e"
 
 finish
