@@ -588,6 +588,7 @@ struct tty_state {
         int fd;
         struct termios tio;
         int excl;
+        bool foreground; /* the session's job held the terminal's foreground */
 };
 
 static void tty_save(struct tty_state *t)
@@ -596,21 +597,30 @@ static void tty_save(struct tty_state *t)
         for (int fd = 0; fd <= 2; fd++)
                 if (isatty(fd) && tcgetattr(fd, &t->tio) == 0 && ioctl(fd, TIOCGEXCL, &t->excl) == 0) {
                         t->fd = fd;
+                        t->foreground = tcgetpgrp(fd) == getpgrp();
                         return;
                 }
 }
 
+/* Called with SIGTTOU blocked (a background process may then set the
+ * terminal). A guest that gave the foreground to a group of its own and
+ * set TOSTOP had the rest of the job stopped when it wrote (the user's
+ * `| cat` too): the job takes the foreground back and goes on, as it
+ * would had the guest handed it back on its way out. */
 static void tty_restore(const struct tty_state *t)
 {
         struct termios now;
         int excl;
 
-        if (t->fd < 0 || tcgetpgrp(t->fd) != getpgrp())
+        if (t->fd < 0 || !t->foreground)
                 return;
+        if (tcgetpgrp(t->fd) != getpgrp() && tcsetpgrp(t->fd, getpgrp()) == 0)
+                kill(0, SIGCONT);
         if (ioctl(t->fd, TIOCGEXCL, &excl) == 0 && !excl != !t->excl)
                 ioctl(t->fd, t->excl ? TIOCEXCL : TIOCNXCL);
         if (tcgetattr(t->fd, &now) == 0 && memcmp(&now, &t->tio, sizeof(now)))
                 tcsetattr(t->fd, TCSADRAIN, &t->tio);
+        tcflow(t->fd, TCOON); /* output a guest suspended (^S, TCOOFF) */
 }
 
 int session_run(const struct session_opts *o)
@@ -671,6 +681,12 @@ int session_run(const struct session_opts *o)
         for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
                 sigaddset(&fwd, forwarded[i]);
         sigprocmask(SIG_BLOCK, &fwd, NULL);
+        /* Never stopped by the terminal: the guest may take the foreground
+         * and set TOSTOP, and the launcher still has a summary to write
+         * and the terminal to put back. (The guest's mask is orig_mask.) */
+        sigaddset(&fwd, SIGTTOU);
+        sigprocmask(SIG_BLOCK, &fwd, NULL);
+        sigdelset(&fwd, SIGTTOU);
         signal(SIGPIPE, SIG_IGN);
         sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
         if (sfd < 0 || pipe2(status_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0) {
@@ -768,6 +784,7 @@ int session_run(const struct session_opts *o)
                                  strerror(-r));
                 code = EXIT_INTERPOSE_FAILED;
         }
+        tty_restore(&tty);
         summary(&ctx, &l, &ap, code, r == 0);
         if (o->audit_saved)
                 snprintf(o->audit_saved, PATH_MAX + NAME_MAX + 2, "%s/%s", r == 0 ? ap.dir : "",
@@ -780,6 +797,5 @@ int session_run(const struct session_opts *o)
         if (l.gofer > 0)
                 while (waitpid(l.gofer, NULL, 0) < 0 && errno == EINTR)
                         ;
-        tty_restore(&tty);
         return code;
 }

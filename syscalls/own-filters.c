@@ -208,6 +208,12 @@ static int build_sentry(bool tracer, struct sock_fprog **ret)
         if (r == 0)
                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                                      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, TIOCSPGRP));
+        if (r == 0) /* and the window size, made for the guest too */
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                                     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, TIOCSWINSZ));
+        if (r == 0) /* whose foreground both look at first (tcgetpgrp) */
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                                     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, TIOCGPGRP));
         /* The number of a pty the guest opens through /dev/ptmx, so its
          * slave is the session's (syscalls/path.c); the inode ioctls it
          * makes on the guest's behalf after checking; and the query of one

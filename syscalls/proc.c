@@ -607,6 +607,39 @@ long sys_setpgid(struct sentry_call *c, int pid, int pgid)
         return refuse(c, "own-tree", -EPERM);
 }
 
+/* Whether the foreground of the terminal tty is the guest's job: the group
+ * it started in, or a group of the tree (true too for a terminal that has
+ * no foreground the sentry can see: not the shared one). */
+static bool foreground_ours(struct sentry_call *c, int tty)
+{
+        pid_t fg = tcgetpgrp(tty);
+        int outside = 0;
+
+        if (fg <= 0 || fg == c->s->initial_pgrp || sentry_in_tree(c->s, fg) == 1)
+                return true;
+        return sentry_signal_group(c->s, fg, 0, 0, &outside) > 0 && !outside;
+}
+
+/* TIOCSWINSZ: the kernel sends SIGWINCH to the terminal's foreground
+ * group. From a guest in the background of the shared terminal that is
+ * the user's shell or editor: refused then. Made on the sentry's copy of
+ * the fd with its copy of the size. */
+static long set_winsize(struct sentry_call *c, int fd, uint64_t arg)
+{
+        _cleanup_close_ int copy = -1;
+        struct winsize ws;
+        int r = sentry_read(c, &ws, arg, sizeof(ws));
+
+        if (r < 0)
+                return r;
+        copy = sentry_caller_fd(c, fd);
+        if (copy < 0)
+                return copy == -ESRCH ? SENTRY_DONE : -EBADF;
+        if (!foreground_ours(c, copy))
+                return refuse(c, "own-tree", -EPERM);
+        return ioctl(copy, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+}
+
 /* tcsetpgrp: the terminal's foreground group decides who gets ^C, ^Z and
  * SIGTTOU/SIGTTIN. A group of the tree, or the one the guest started in
  * (the shell's job, which an interactive guest hands the terminal back to
@@ -628,6 +661,11 @@ static long set_foreground(struct sentry_call *c, int fd, uint64_t arg)
         if (copy < 0)
                 return copy == -ESRCH ? SENTRY_DONE : -EBADF;
         if (pgrp != c->s->initial_pgrp && sentry_in_tree(c->s, pgrp) != 1)
+                return refuse(c, "own-tree", -EPERM);
+        /* And only while the guest's job holds it: from the background the
+         * sentry's call (SIGTTOU blocked) would take the terminal, and the
+         * keys typed for the user's shell, away from it. */
+        if (!foreground_ours(c, copy))
                 return refuse(c, "own-tree", -EPERM);
         /* While a question waits, its prompt may be up on the terminal,
          * holding the foreground: the guest may not take it (and read the
@@ -656,6 +694,8 @@ long sys_ioctl(struct sentry_call *c, int fd, uint64_t cmd, uint64_t arg)
                 return refuse(c, "table", -EPERM);
         case TIOCSPGRP:
                 return set_foreground(c, fd, arg);
+        case TIOCSWINSZ:
+                return set_winsize(c, fd, arg);
         case FS_IOC_SETFLAGS:
         case FS_IOC32_SETFLAGS:
         case FS_IOC_FSSETXATTR:
@@ -752,7 +792,8 @@ long sys_sockopt(struct sentry_call *c, int fd, int level, int name, uint64_t va
          * kernel for a second guest thread in between, a port a host
          * service holds with SO_REUSEPORT was the guest's too. Set here,
          * by the sentry, so never while it judges a bind. */
-        if (c->ev.nr == SYS_setsockopt && level == SOL_SOCKET && (name == SO_REUSEPORT || name == SO_REUSEADDR)) {
+        if (c->ev.nr == SYS_setsockopt && level == SOL_SOCKET &&
+            (name == SO_REUSEPORT || name == SO_REUSEADDR)) {
                 _cleanup_close_ int copy = -1;
                 int on;
                 long r;

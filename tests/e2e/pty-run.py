@@ -15,7 +15,8 @@ it is set up. Then, by MODE:
                it back (so it is reading), then type ^C
   quit TEXT    the same with ^\\
   state        nothing more; after the command ends, print the terminal's
-               state as it left it: "excl N echo N" (exclusive mode, echo)
+               state as it left it: "excl N echo N tostop N writable N"
+               (exclusive mode, echo, TOSTOP, output not suspended)
 
 Prints the whole transcript on stdout, then a last line "status N" with N
 the status a shell would report (128+sig when killed). Exits 0, or 124 if
@@ -116,8 +117,15 @@ def main():
         fd = os.open(slave_name, os.O_RDWR | os.O_NOCTTY)
         excl = struct.unpack("i", fcntl.ioctl(fd, TIOCGEXCL, b"\0" * 4))[0]
         echo = 1 if termios.tcgetattr(fd)[3] & termios.ECHO else 0
+        tostop = 1 if termios.tcgetattr(fd)[3] & termios.TOSTOP else 0
+        # Output suspended (TCOOFF) takes no more: a write would block.
+        fcntl.fcntl(fd, fcntl.F_SETFL, os.O_NONBLOCK)
+        try:
+            writable = 1 if os.write(fd, b"\n") == 1 else 0
+        except BlockingIOError:
+            writable = 0
         os.close(fd)
-        sys.stdout.write("\nexcl %d echo %d" % (excl, echo))
+        sys.stdout.write("\nexcl %d echo %d tostop %d writable %d" % (excl, echo, tostop, writable))
     code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     sys.stdout.write("\nstatus %d\n" % code)
 

@@ -61,8 +61,75 @@ termios.tcsetattr(0, termios.TCSANOW, a)
 print("ready", flush=True)
 PY
 "$PY" "$PTY" state 24 80 -- "$PY" "$T/tty-tamper.py" >"$T/tty.native" 2>&1
-check_match "natively the terminal stays exclusive and without echo" '^excl 1 echo 0$' "$T/tty.native"
+check_match "natively the terminal stays exclusive and without echo" '^excl 1 echo 0 ' "$T/tty.native"
 "$PY" "$PTY" state 24 80 -- "$INTERPOSE" --audit="$T/tty.jsonl" -- "$PY" "$T/tty-tamper.py" >"$T/tty.guest" 2>&1
 check_match "the guest's session ran" '^status 0$' "$T/tty.guest"
-check_match "after the session the terminal is as it was" '^excl 0 echo 1$' "$T/tty.guest"
+check_match "after the session the terminal is as it was" '^excl 0 echo 1 ' "$T/tty.guest"
+# The same from a group of the guest's own that took the foreground, with
+# TOSTOP set and output suspended: the job it started in (the launcher, a
+# `| cat`) would be stopped writing from the background, and the terminal
+# left as it was set. The job takes the foreground back at the end.
+cat >"$T/tty-fg.py" <<'PY'
+import fcntl, os, signal, termios
+os.setpgid(0, 0)
+signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+os.tcsetpgrp(0, os.getpgrp())
+fcntl.ioctl(0, termios.TIOCEXCL)
+a = termios.tcgetattr(0)
+a[3] = (a[3] & ~termios.ECHO) | termios.TOSTOP
+termios.tcsetattr(0, termios.TCSANOW, a)
+print("ready", flush=True)
+termios.tcflow(1, termios.TCOOFF)
+PY
+# (Natively under sh: a session leader may not make a group of its own.)
+"$PY" "$PTY" state 24 80 -- sh -c '"$0" "$1"' "$PY" "$T/tty-fg.py" >"$T/ttyfg.native" 2>&1
+check_match "natively the terminal stays set and suspended" '^excl 1 echo 0 tostop 1 writable 0$' "$T/ttyfg.native"
+"$PY" "$PTY" state 24 80 -- "$INTERPOSE" --summary --audit="$T/ttyfg.jsonl" -- "$PY" "$T/tty-fg.py" >"$T/ttyfg.guest" 2>&1
+check_match "a guest group that took the foreground: the session ends (status 0)" '^status 0$' "$T/ttyfg.guest"
+check_match "...its summary written, not stopped by TOSTOP" 'interpose: session .* exit 0' "$T/ttyfg.guest"
+check_match "...and the terminal is as it was, output running" '^excl 0 echo 1 tostop 0 writable 1$' "$T/ttyfg.guest"
+
+# A guest in the background of the shared terminal may not change its
+# window size: the kernel would send SIGWINCH to the foreground, the
+# user's shell.
+winch_bg='trap "echo shell-got-WINCH" WINCH
+set -m
+echo ready
+"$@" &
+wait
+echo done'
+cat >"$T/winch.py" <<'PY'
+import fcntl, struct, termios
+try:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 7, 13, 0, 0))
+    print("set-size ok", flush=True)
+except OSError as e:
+    print("set-size", e.strerror, flush=True)
+PY
+"$PY" "$PTY" wait 24 80 -- sh -c "$winch_bg" sh "$PY" "$T/winch.py" >"$T/winch-bg.native" 2>&1
+check_match "natively a background job's window size reaches the shell (SIGWINCH)" 'shell-got-WINCH' "$T/winch-bg.native"
+"$PY" "$PTY" wait 24 80 -- sh -c "$winch_bg" sh "$INTERPOSE" --audit="$T/winchbg.jsonl" -- "$PY" "$T/winch.py" \
+  >"$T/winch-bg.guest" 2>&1
+check_match "a guest in the background may not set the window size" '^set-size Operation not permitted$' "$T/winch-bg.guest"
+check_nomatch "...and the shell gets no SIGWINCH" 'shell-got-WINCH' "$T/winch-bg.guest"
+# Nor take the terminal's foreground from the shell (natively a background
+# process that ignores SIGTTOU may: the keys typed for the shell are then
+# its own to read).
+cat >"$T/steal.py" <<'PY'
+import os, signal
+os.setpgid(0, 0)
+signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+try:
+    os.tcsetpgrp(0, os.getpgrp())
+    print("steal ok", flush=True)
+    os.tcsetpgrp(0, os.getsid(0))
+except OSError as e:
+    print("steal", e.strerror, flush=True)
+PY
+"$PY" "$PTY" wait 24 80 -- sh -c "$winch_bg" sh "$PY" "$T/steal.py" >"$T/steal.native" 2>&1
+check_match "natively a background job takes the foreground" 'steal ok' "$T/steal.native"
+"$PY" "$PTY" wait 24 80 -- sh -c "$winch_bg" sh "$INTERPOSE" --audit="$T/steal.jsonl" -- "$PY" "$T/steal.py" \
+  >"$T/steal.guest" 2>&1
+check_nomatch "a guest in the background may not take the foreground" 'steal ok' "$T/steal.guest"
+check_match "...it is told so (EPERM)" 'steal Operation not permitted' "$T/steal.guest"
 finish
