@@ -41,11 +41,16 @@ static const char *const names_exact[] = {
         "VAULT_ADDR_TOKEN",
 };
 static const char *const names_prefix[] = { "AWS_ACCESS_KEY", "AWS_SECRET", "AWS_SESSION_TOKEN",
-                                            "AWS_SECURITY_TOKEN" };
-static const char *const names_suffix[] = { "_TOKEN", "_KEY",         "_APIKEY", "_PAT",   "_PASS",
-                                            "_PWD",   "_CREDENTIALS", "_CREDS",  "_COOKIE" };
-static const char *const names_infix[] = { "SECRET",  "PASSWORD",   "PASSWD",    "PRIVATE_KEY",
-                                           "API_KEY", "ACCESS_KEY", "AUTH_TOKEN" };
+                                            "AWS_SECURITY_TOKEN", "TF_TOKEN_" /* Terraform, by host */ };
+static const char *const names_suffix[] = { "_TOKEN",       "_KEY",
+                                            "_APIKEY",      "_PAT",
+                                            "_PASS",        "_PWD",
+                                            "_CREDENTIALS", "_CREDS",
+                                            "_COOKIE",      "_DSN" /* a key inside */,
+                                            "__AUTH" /* npm_config__auth */ };
+static const char *const names_infix[] = { "SECRET",     "PASSWORD",   "PASSWD",           "PRIVATE_KEY",
+                                           "API_KEY",    "ACCESS_KEY", "AUTH_TOKEN",       "AUTHTOKEN",
+                                           "PASSPHRASE", "WEBHOOK",    "CONNECTION_STRING" };
 
 bool secret_name(const char *name)
 {

@@ -31,6 +31,13 @@ static void names(void)
                 "SSH_AUTH_SOCK",
                 "google_application_credentials",
                 "Some_Private_Key_Path",
+                "TF_TOKEN_app_terraform_io",
+                "GPG_PASSPHRASE",
+                "npm_config__authToken",
+                "NPM_CONFIG__AUTH",
+                "SENTRY_DSN",
+                "SLACK_WEBHOOK_URL",
+                "AZURE_STORAGE_CONNECTION_STRING",
         };
         static const char *const plain[] = {
                 "PATH",
