@@ -714,6 +714,7 @@ int main(int argc, char **argv)
                         shmdir[0] = '\0';
                 po.audit_path = o.audit_path;
                 po.trace_path = o.trace_path;
+                po.audit_sink = o.audit_sink;
                 policy_init(&policy);
                 if (policy_from_options(&policy, &po, &perr) < 0) {
                         fprintf(stderr, "interpose: %s\n", perr.msg);

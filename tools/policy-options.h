@@ -24,6 +24,7 @@ struct policy_options {
         const char *audit_path;  /* --audit, --trace-file: interpose's own records, */
         const char *trace_path;  /* denied to the guest wherever they are */
         const char *control;     /* --control: the approvals socket, likewise */
+        const char *audit_sink;  /* --audit-sink=unix:PATH: the collector's socket, likewise */
         struct policy_flag flags[POLICY_MAX_FLAGS];
         size_t n_flags;
         const char *net;          /* --net=none|host, or NULL */

@@ -27,12 +27,13 @@
 
 /* interpose's own records are out of the guest's reach whatever the
  * rules say: the state directory with earlier sessions' audit logs, and
- * the files named by --audit and --trace-file (relative to the current
- * directory, as the launcher opens them). */
+ * the files named by --audit and --trace-file, the approvals socket and
+ * the audit collector's socket, where a guest could inject records
+ * (relative to the current directory, as the launcher opens them). */
 static int deny_own_records(struct policy *p, const struct policy_options *o, struct policy_error *err)
 {
-        const char *files[] = { o->audit_path, o->trace_path, o->control };
-        static const char *const names[] = { "--audit", "--trace-file", "--control" };
+        const char *files[] = { o->audit_path, o->trace_path, o->control, o->audit_sink };
+        static const char *const names[] = { "--audit", "--trace-file", "--control", "--audit-sink" };
         char path[PATH_MAX], cwd[PATH_MAX];
         int r;
 

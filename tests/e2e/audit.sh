@@ -233,8 +233,17 @@ EOF
 collector=$!
 at_exit "kill $collector 2>/dev/null"
 poll "the collector listens" test -S "$T/sink.sock"
-run "$o" "$e" "$INTERPOSE" --audit-sink="unix:$T/sink.sock" --audit="$T/sunk.jsonl" -- sh -c 'kill -0 1; exit 0'
+run "$o" "$e" "$INTERPOSE" --audit-sink="unix:$T/sink.sock" --audit="$T/sunk.jsonl" -- sh -c '
+  "$0" -c "
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(sys.argv[1]); s.sendall(b\"{}\\n\"); print(\"sink connected\")
+except OSError as e:
+    print(\"sink refused\", e.strerror)
+" "$1"; kill -0 1; exit 0' "$PY" "$T/sink.sock"
 check_eq "--audit-sink: status" 0 "$rc"
+check_match "--audit-sink: the guest cannot reach the collector's socket" '^sink refused' "$o"
 wait "$collector"
 check_same_file "--audit-sink: the collector got every record, as written" "$T/sunk.jsonl" "$T/sink.out"
 check_true "--audit-sink: what it got verifies" "$INTERPOSE" audit verify "$T/sink.out"
