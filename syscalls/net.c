@@ -572,7 +572,8 @@ long net_judge_listen(struct sentry_call *c, struct sockaddr_storage *ss, unsign
         if (!p || p->net.mode == NET_HOST || net_addr_from_sockaddr(&a, ss, len) < 0 || !every_address(&a))
                 return 0;
         detail(c, "local", &a, NULL, NULL,
-               "every address, on a port kept from a dissolved connection: the guest serves on loopback only");
+               "every address, on a port kept from a dissolved connection: the guest serves on loopback "
+               "only");
         sentry_decide(c, "deny", "net");
         return -EADDRNOTAVAIL;
 }
