@@ -106,10 +106,16 @@ try:
 except OSError as e:
     print("set-size", e.strerror, flush=True)
 PY
-"$PY" "$PTY" wait 24 80 -- sh -c "$winch_bg" sh "$PY" "$T/winch.py" >"$T/winch-bg.native" 2>&1
+# in_background NAME: $T/NAME.py run as a background job of a job-control
+# shell on a fresh pty, natively and under interpose, into $T/NAME-bg.native
+# and $T/NAME-bg.guest.
+in_background() {
+  "$PY" "$PTY" wait 24 80 -- sh -c "$winch_bg" sh "$PY" "$T/$1.py" >"$T/$1-bg.native" 2>&1
+  "$PY" "$PTY" wait 24 80 -- sh -c "$winch_bg" sh "$INTERPOSE" --audit="$T/$1-bg.jsonl" -- "$PY" "$T/$1.py" \
+    >"$T/$1-bg.guest" 2>&1
+}
+in_background winch
 check_match "natively a background job's window size reaches the shell (SIGWINCH)" 'shell-got-WINCH' "$T/winch-bg.native"
-"$PY" "$PTY" wait 24 80 -- sh -c "$winch_bg" sh "$INTERPOSE" --audit="$T/winchbg.jsonl" -- "$PY" "$T/winch.py" \
-  >"$T/winch-bg.guest" 2>&1
 check_match "a guest in the background may not set the window size" '^set-size Operation not permitted$' "$T/winch-bg.guest"
 check_nomatch "...and the shell gets no SIGWINCH" 'shell-got-WINCH' "$T/winch-bg.guest"
 # Nor take the terminal's foreground from the shell (natively a background
@@ -126,10 +132,8 @@ try:
 except OSError as e:
     print("steal", e.strerror, flush=True)
 PY
-"$PY" "$PTY" wait 24 80 -- sh -c "$winch_bg" sh "$PY" "$T/steal.py" >"$T/steal.native" 2>&1
-check_match "natively a background job takes the foreground" 'steal ok' "$T/steal.native"
-"$PY" "$PTY" wait 24 80 -- sh -c "$winch_bg" sh "$INTERPOSE" --audit="$T/steal.jsonl" -- "$PY" "$T/steal.py" \
-  >"$T/steal.guest" 2>&1
-check_nomatch "a guest in the background may not take the foreground" 'steal ok' "$T/steal.guest"
-check_match "...it is told so (EPERM)" 'steal Operation not permitted' "$T/steal.guest"
+in_background steal
+check_match "natively a background job takes the foreground" 'steal ok' "$T/steal-bg.native"
+check_nomatch "a guest in the background may not take the foreground" 'steal ok' "$T/steal-bg.guest"
+check_match "...it is told so (EPERM)" 'steal Operation not permitted' "$T/steal-bg.guest"
 finish
