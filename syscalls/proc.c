@@ -585,39 +585,39 @@ long sys_fcntl(struct sentry_call *c, int fd, int cmd, uint64_t arg)
         return set_owner(c, fd, &own, false);
 }
 
-/* setpgid into an existing group: one of the tree's, or the job the guest
- * started in. The kernel lets a process join any group of its session,
- * which is the user's: a guest child that joined the group of the user's
- * shell or of another job and then wrote to the terminal from the
- * background stopped that job with SIGTTOU (and, once orphaned, hung it
- * up). A group whose leader is gone counts as the tree's when every member
- * is. */
+/* A group of the guest's: the job it started in, one a tree process
+ * leads, or one whose leader is gone and whose members are all the tree's. */
+static bool group_ours(struct sentry_call *c, pid_t pgid)
+{
+        int outside = 0;
+
+        if (pgid == c->s->initial_pgrp || sentry_in_tree(c->s, pgid) == 1)
+                return true;
+        return sentry_signal_group(c->s, pgid, 0, 0, &outside) > 0 && !outside;
+}
+
+/* setpgid into an existing group: one of the guest's. The kernel lets a
+ * process join any group of its session, which is the user's: a guest
+ * child that joined the group of the user's shell or of another job and
+ * then wrote to the terminal from the background stopped that job with
+ * SIGTTOU (and, once orphaned, hung it up). */
 long sys_setpgid(struct sentry_call *c, int pid, int pgid)
 {
         pid_t target = pid ? pid : sentry_caller_tgid(c);
-        int members, outside = 0;
 
-        if (pid < 0 || pgid <= 0 || pgid == target)
-                return SENTRY_CONTINUE; /* EINVAL, or a new group: the kernel's */
-        if (pgid == c->s->initial_pgrp || sentry_in_tree(c->s, pgid) == 1)
-                return SENTRY_CONTINUE;
-        members = sentry_signal_group(c->s, pgid, 0, 0, &outside);
-        if (members > 0 && !outside)
-                return SENTRY_CONTINUE;
+        if (pid < 0 || pgid <= 0 || pgid == target || group_ours(c, pgid))
+                return SENTRY_CONTINUE; /* EINVAL, a new group, one of ours: the kernel's */
         return refuse(c, "own-tree", -EPERM);
 }
 
-/* Whether the foreground of the terminal tty is the guest's job: the group
- * it started in, or a group of the tree (true too for a terminal that has
- * no foreground the sentry can see: not the shared one). */
+/* Whether the foreground of the terminal tty is the guest's job (true too
+ * for a terminal that has no foreground the sentry can see: not the
+ * shared one). */
 static bool foreground_ours(struct sentry_call *c, int tty)
 {
         pid_t fg = tcgetpgrp(tty);
-        int outside = 0;
 
-        if (fg <= 0 || fg == c->s->initial_pgrp || sentry_in_tree(c->s, fg) == 1)
-                return true;
-        return sentry_signal_group(c->s, fg, 0, 0, &outside) > 0 && !outside;
+        return fg <= 0 || group_ours(c, fg);
 }
 
 /* TIOCSWINSZ: the kernel sends SIGWINCH to the terminal's foreground
