@@ -340,6 +340,7 @@ static long chdir_verify(struct sentry_call *c, dev_t dev, ino_t ino)
 
         if (!c->s->policy)
                 return 0;
+        path[0] = '\0';
         snprintf(proc, sizeof(proc), "/proc/%d/cwd", (int)c->ev.tid);
         fd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0 || fstat(fd, &st) < 0)
