@@ -12,7 +12,10 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "../sentry/audit.h"
@@ -30,6 +33,7 @@ struct exec_pending {
         pid_t tgid;
         pid_t tid;          /* the thread that called exec */
         uint64_t start;     /* the process's start time: a reused pid is not it */
+        uint64_t when;      /* when the exec was judged, in clock ticks since boot */
         dev_t dev, old_dev; /* what the path named; what the process ran before */
         ino_t ino, old_ino;
         dev_t ld_dev; /* its ELF interpreter as judged (ld_ino 0: none) */
@@ -123,6 +127,12 @@ static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flag
         e.tid = c->ev.tid;
         if (e.tgid <= 0 || sentry_proc_stat(-1, e.tgid, NULL, &e.start, NULL, NULL) < 0)
                 return SENTRY_CONTINUE;
+        {
+                struct timespec now;
+                clock_gettime(CLOCK_BOOTTIME, &now);
+                e.when = (uint64_t)now.tv_sec * (uint64_t)sysconf(_SC_CLK_TCK) +
+                         (uint64_t)now.tv_nsec * (uint64_t)sysconf(_SC_CLK_TCK) / 1000000000u;
+        }
         snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)e.tgid);
         if (stat(proc, &st) == 0)
                 e.old_dev = st.st_dev, e.old_ino = st.st_ino;
@@ -271,6 +281,32 @@ long sys_exec_verify(struct sentry_call *c)
         return r;
 }
 
+/* A process started after an exec was judged, and descended from the
+ * process that made it, is the new image's child (fork is the kernel's,
+ * and an image that forks before any trapped call of its own would
+ * otherwise run children unchecked): that exec's entry, found by walking
+ * up from the caller, with its index in *at. NULL if none. */
+static struct exec_pending *pending_ancestor(struct sentry_call *c, unsigned *at)
+{
+        uint64_t oldest = UINT64_MAX, start;
+        pid_t p = sentry_caller_tgid(c), pp;
+
+        for (unsigned i = 0; i < npending; i++)
+                oldest = pending[i].when < oldest ? pending[i].when : oldest;
+        if (p <= 0 || sentry_proc_stat(-1, p, &pp, &start, NULL, NULL) < 0 || start + 1 < oldest)
+                return NULL; /* started before every pending exec: no new image's */
+        for (int depth = 0; depth < 16 && pp > 1; depth++) {
+                for (unsigned i = 0; i < npending; i++)
+                        if (pending[i].tgid == pp) {
+                                *at = i;
+                                return &pending[i];
+                        }
+                if (sentry_proc_stat(-1, pp, &pp, NULL, NULL, NULL) < 0)
+                        break;
+        }
+        return NULL;
+}
+
 static long exec_verify_locked(struct sentry_call *c)
 {
         char proc[64], exe[PATH_MAX];
@@ -297,6 +333,9 @@ static long exec_verify_locked(struct sentry_call *c)
                                 break;
                         }
         }
+        bool ancestor = false;
+        if (!e && (e = pending_ancestor(c, &i)))
+                ancestor = true;
         if (!e)
                 return 0;
         /* The new image's first call: what its tid's cwd was before (the
@@ -323,8 +362,17 @@ static long exec_verify_locked(struct sentry_call *c)
                 return 0;
         }
         if (st.st_dev == e->dev && st.st_ino == e->ino && interp_as_judged(e)) {
-                drop(i); /* ran what was checked, with the interpreter checked */
+                if (!ancestor)
+                        drop(i); /* ran what was checked, with the interpreter checked */
                 return 0;
+        }
+        if (ancestor) {
+                /* The image that forked the caller ran something else: it
+                 * dies too, as it would at its own next call. */
+                _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, e->tgid, 0);
+                if (pidfd >= 0 && sentry_proc_stat(-1, e->tgid, NULL, &start, NULL, NULL) == 0 &&
+                    start == e->start)
+                        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
         }
         /* Something else runs than what the path named when we looked: a
          * guest thread rewrote the path between our read and the kernel's
@@ -340,6 +388,9 @@ static long exec_verify_locked(struct sentry_call *c)
         len = audit_json_escape(c->detail, len, sizeof(c->detail) - 2, exe);
         c->detail[len++] = '"';
         c->detail[len] = '\0';
+        /* And whatever it forked meanwhile (fork is the kernel's): the
+         * children of an image that ran unchecked are unchecked too. */
+        sentry_kill_descendants(e->tgid, 0);
         drop(i);
         sentry_decide(c, "kill", "exec-verify");
         return SENTRY_KILL;

@@ -2135,13 +2135,18 @@ static int check_interp(struct sentry_call *c, const char *path, int depth, stru
         if (ran)
                 *ran = t.r.st;
         if (its_ld && S_ISREG(t.r.st.st_mode)) {
-                /* A script's interpreter is itself an ELF with an
-                 * interpreter (ld.so) the kernel maps for it. */
-                char proc[64], ld[PATH_MAX];
+                /* A script's interpreter may be a script too (the kernel
+                 * follows up to four #! lines): then its interpreter is
+                 * what runs, judged the same way. Else it is an ELF with
+                 * an interpreter (ld.so) the kernel maps for it. */
+                char proc[64], ld[PATH_MAX + 3];
+                const char *next;
                 _cleanup_close_ int rfd = -1;
                 snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);
                 rfd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
                 if (rfd >= 0) {
+                        if ((next = exec_shebang(rfd, ld, sizeof(ld))))
+                                return depth >= 4 ? -ELOOP : check_interp(c, next, depth + 1, ran, its_ld);
                         elf_interp(rfd, ld, sizeof(ld));
                         if (ld[0])
                                 return check_interp(c, ld, depth + 1, its_ld, NULL);

@@ -46,6 +46,94 @@ sys.exit(1 if lies or exits + verified < 300 else 0)
 PY
 done
 
+# The race won, the image the kernel ran (outside the exec rights) forks
+# at once, before any trapped call of its own: its children are the
+# image's, and die with it when it is found out; none of theirs is served.
+mkdir -p "$T/ws2/noexec"
+cat >"$T/payload.c" <<'C'
+static long sc(long n, long a, long b, long c)
+{
+        long r;
+        __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+        return r;
+}
+void _start(void)
+{
+        long p = sc(57, 0, 0, 0); /* fork */
+        if (p == 0) {
+                sc(257, -100, (long)"PROOF", 01101); /* openat(AT_FDCWD, O_WRONLY|O_CREAT|O_TRUNC) */
+                sc(60, 0, 0, 0);
+        }
+        sc(61, p, 0, 0); /* wait4 */
+        sc(60, 0, 0, 0);
+}
+C
+cat >"$T/forkrace.c" <<'C'
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+extern char **environ;
+static char path[64];
+static const char good[] = "./good", bad[] = "./noexec/payload";
+static void *flip(void *a)
+{
+        for (;;) {
+                memcpy(path, good, sizeof(good));
+                __asm__ volatile("" ::: "memory"); /* each store made, in order */
+                for (volatile int i = 0; i < 50; i++)
+                        ;
+                memcpy(path, bad, sizeof(bad));
+                __asm__ volatile("" ::: "memory");
+                for (volatile int i = 0; i < 50; i++)
+                        ;
+        }
+        return a;
+}
+int main(int argc, char **argv)
+{
+        if (argc > 1)
+                _exit(0); /* the allowed program, run */
+        for (int tries = 0; tries < 100; tries++) {
+                pid_t p = fork();
+                if (p == 0) {
+                        pthread_t t;
+                        pthread_create(&t, NULL, flip, NULL);
+                        for (int k = 0; k < 1000; k++) {
+                                char *av[] = { path, "good", NULL };
+                                syscall(SYS_execve, path, av, environ);
+                        }
+                        _exit(3);
+                }
+                waitpid(p, NULL, 0);
+                if (access("PROOF", F_OK) == 0) {
+                        printf("PROOF after %d tries\n", tries + 1);
+                        fflush(stdout);
+                        _exit(0);
+                }
+        }
+        printf("no PROOF\n");
+        fflush(stdout);
+        _exit(0);
+}
+C
+cat >"$T/noexec.json" <<'J'
+{ "profile": "agent", "rules": [ { "path": "noexec", "allow": ["read", "write", "create", "delete", "list"] } ] }
+J
+if gcc -O1 -nostdlib -static -fno-stack-protector -o "$T/ws2/noexec/payload" "$T/payload.c" 2>"$T/err" &&
+  gcc -O2 -pthread -static -o "$T/ws2/good" "$T/forkrace.c" 2>"$T/err"; then
+  (cd "$T/ws2" && run "$T/out" "$T/err" ./good)
+  check_match "natively the racing exec runs the other program, whose child writes" "^PROOF after" "$T/out"
+  rm -f "$T/ws2/PROOF"
+  (cd "$T/ws2" && run "$T/out" "$T/err" "$INTERPOSE" --audit="$T/forkrace.jsonl" \
+    --policy="$T/noexec.json" -- ./good)
+  check_match "under interpose no child of an image outside the exec rights is served" "^no PROOF" "$T/out"
+else
+  fail "gcc cannot build the fork racer: $(cat "$T/err")"
+fi
+
 # What the guest names is never opened so as to hold the sentry: exec of a
 # FIFO (no writer: an open for reading would wait) fails as natively, and
 # the session goes on.

@@ -908,4 +908,45 @@ else
   fail "gcc cannot build the AT_EMPTY_PATH probe: $(cat "$e")"
 fi
 
+# A #! script whose interpreter is a script too: the kernel follows up to
+# four #! lines, and the last is what runs. One outside the exec rights
+# that forks before any trapped call of its own would have children no
+# check stopped (exec verification kills the image at its first call).
+cat >"$T/forker.c" <<'C'
+static long sc(long n, long a, long b, long c)
+{
+        long r;
+        __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+        return r;
+}
+void _start(void)
+{
+        static const char m[] = "FORKED CHILD RAN\n";
+        long p = sc(57, 0, 0, 0); /* fork */
+        if (p == 0) {
+                long fd = sc(257, -100, (long)"forked-proof", 01101); /* openat O_WRONLY|O_CREAT|O_TRUNC */
+                if (fd >= 0)
+                        sc(1, fd, (long)m, sizeof(m) - 1);
+                sc(1, 1, (long)m, sizeof(m) - 1);
+                sc(60, 0, 0, 0);
+        }
+        sc(61, p, 0, 0); /* wait4 */
+        sc(60, 0, 0, 0);
+}
+C
+if gcc -O1 -nostdlib -static -fno-stack-protector -o "$T/outside/forker" "$T/forker.c" 2>"$e"; then
+  printf '#!%s\n' "$T/outside/forker" >"$ws/mid"
+  printf '#!%s\n' "$ws/mid" >"$ws/nested.sh"
+  chmod +x "$ws/mid" "$ws/nested.sh"
+  run "$o" "$e" ./nested.sh
+  check_match "natively a nested #! runs its last interpreter" "^FORKED CHILD RAN" "$o"
+  rm -f "$ws/forked-proof"
+  run "$o" "$e" $I ./nested.sh
+  check_eq "under interpose a nested #! ending outside the exec rights is refused (126)" 126 "$rc"
+  check_true "...and nothing it would fork ran" test ! -e "$ws/forked-proof"
+  rm -f "$ws/mid" "$ws/nested.sh" "$ws/forked-proof"
+else
+  fail "gcc cannot build the forking payload: $(cat "$e")"
+fi
+
 finish
