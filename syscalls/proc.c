@@ -701,6 +701,8 @@ long sys_ioctl(struct sentry_call *c, int fd, uint64_t cmd, uint64_t arg)
         case FS_IOC_FSSETXATTR:
         case FS_IOC_SETVERSION:
         case FS_IOC32_SETVERSION:
+        case EXT4_IOC_SETVERSION: /* ext4's own number for the same (as e2fsprogs calls it) */
+        case EXT4_IOC32_SETVERSION:
                 return sys_fd_setattr_ioctl(c, fd, op, arg);
         case FS_IOC_ENABLE_VERITY:
         case FS_IOC_SET_ENCRYPTION_POLICY:

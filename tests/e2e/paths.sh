@@ -569,8 +569,14 @@ try:
     fcntl.ioctl(fd, 0x40087602, struct.pack('i', 12345))  # FS_IOC_SETVERSION
     print('setversion ok')
 except OSError as e:
-    print('setversion', e.strerror)" "$T/ro-victim"
+    print('setversion', e.strerror)
+try:
+    fcntl.ioctl(fd, 0x40086604, struct.pack('l', 12345))  # EXT4_IOC_SETVERSION, the same by ext4's number
+    print('ext4-setversion ok')
+except OSError as e:
+    print('ext4-setversion', e.strerror)" "$T/ro-victim"
 check_match "FS_IOC_SETVERSION through a read-only fd is refused" "^setversion Permission denied" "$o"
+check_match "EXT4_IOC_SETVERSION, ext4's number for it, too" "^ext4-setversion Permission denied" "$o"
 
 # A read-only part of the workspace stays so: the directory above it may
 # not be renamed away and back with the part written meanwhile.
