@@ -683,6 +683,23 @@ static const char *const home_secrets[] = {
         ".sqlite_history",
         ".lesshst",
         ".local/share/fish/fish_history",
+        ".config/zsh/.zsh_history", /* with ZDOTDIR there */
+        ".config/git/credentials",  /* git's credential store, XDG place */
+        ".config/github-copilot",
+        ".config/containers/auth.json", /* podman, buildah, skopeo */
+        ".config/op",                   /* 1Password CLI */
+        ".config/doctl",
+        ".config/rclone/rclone.conf",
+        ".config/sops/age/keys.txt",
+        ".cache/huggingface/token",
+        ".gradle/gradle.properties",
+        ".m2/settings.xml",
+        ".m2/settings-security.xml",
+        ".local/share/python_keyring",
+        ".s3cfg",
+        ".boto",
+        ".oci",
+        ".databrickscfg",
 };
 
 static const char *const etc_secrets[] = {
@@ -695,6 +712,12 @@ static const char *const etc_secrets[] = {
         "/etc/ssh/ssh_host_*_key",
         "/etc/ssl/private",
         "/etc/security/opasswd",
+        "/etc/apt/auth.conf",
+        "/etc/apt/auth.conf.d",
+        "/etc/wireguard",
+        "/etc/NetworkManager/system-connections",
+        "/etc/kubernetes",
+        "/etc/containers/auth.json",
 };
 
 /* $HOME's tool configuration and toolchains that builds read and run. */

@@ -58,6 +58,15 @@ static void check_agent(void)
         CHECK(rights(&p, "%s/.ssh/id_ed25519", home) == 0, "~/.ssh denied");
         CHECK(rights(&p, "%s/.aws/credentials", home) == 0, "~/.aws denied");
         CHECK(rights(&p, "%s/.bash_history", home) == 0, "shell history denied");
+        static const char *const more[] = { ".config/git/credentials",  ".config/github-copilot/hosts.json",
+                                            ".cache/huggingface/token", ".gradle/gradle.properties",
+                                            ".m2/settings.xml",         ".local/share/python_keyring/x",
+                                            ".config/zsh/.zsh_history", ".config/containers/auth.json" };
+        for (size_t i = 0; i < sizeof(more) / sizeof(*more); i++)
+                CHECK(rights(&p, "%s/%s", home, more[i]) == 0, "~/%s denied", more[i]);
+        CHECK(rights(&p, "%s/.gradle/caches/x.jar", home) & PR_READ, "the rest of ~/.gradle stays readable");
+        CHECK(rights(&p, "%s", "/etc/apt/auth.conf.d/x.conf") == 0, "/etc/apt/auth.conf.d denied");
+        CHECK(rights(&p, "%s", "/etc/kubernetes/admin.conf") == 0, "/etc/kubernetes denied");
         CHECK(rights(&p, "%s/.pyenv/shims/python3", home) & PR_EXEC, "pyenv runs");
         bool literal = false;
         for (size_t i = 0; i < p.n; i++)
