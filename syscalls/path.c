@@ -2408,10 +2408,36 @@ long sys_inotify_add_watch(struct sentry_call *c, int fd, uint64_t path, uint64_
 }
 
 /* fallocate: room asked of the --max-write quota (sentry/limits.c). */
+/* fallocate changes the file (a hole punched, a range collapsed), so it
+ * needs the write right on the fd's object, as ftruncate does: an fd
+ * opened for writing is not enough (the user's `>> build.log` outside the
+ * workspace, handed to the guest as its output). Made on the sentry's
+ * copy, and counted for --max-write. */
 long sys_fallocate(struct sentry_call *c, int fd, uint64_t mode, long offset, long len)
 {
-        (void)fd, (void)mode, (void)offset;
-        return sentry_may_allocate(c, len > 0 ? (uint64_t)len : 0);
+        _cleanup_close_ int copy = -1;
+        long r = sentry_may_allocate(c, len > 0 ? (uint64_t)len : 0);
+
+        if (r != SENTRY_CONTINUE || !c->s->policy)
+                return r;
+        r = judge_fd(c, fd, PR_WRITE, "write", &copy);
+        if (r < 0)
+                return r == -ESRCH ? SENTRY_DONE : r;
+        return fallocate(copy, (int)mode, offset, len) < 0 ? -errno : 0;
+}
+
+long sys_fd_may_clear_append(struct sentry_call *c, int fd)
+{
+        _cleanup_close_ int copy = sentry_caller_fd(c, fd), judged = -1;
+        int fl, r;
+
+        if (copy < 0)
+                return copy == -ESRCH ? -ESRCH : -EBADF;
+        fl = fcntl(copy, F_GETFL);
+        if (fl < 0 || !(fl & O_APPEND) || !c->s->policy)
+                return 0;
+        r = judge_fd(c, fd, PR_WRITE, "write", &judged);
+        return r == -EACCES ? -EPERM : r; /* EPERM: as for an append-only inode */
 }
 
 /* Path calls this sentry does not make yet, with a policy in force: as a

@@ -563,8 +563,11 @@ long sys_fcntl(struct sentry_call *c, int fd, int cmd, uint64_t arg)
         pid_t target = (pid_t)(int)arg;
         int r;
 
-        if (cmd == F_SETFL)
+        if (cmd == F_SETFL) {
+                if (!(arg & O_APPEND) && (r = (int)sys_fd_may_clear_append(c, fd)) < 0)
+                        return r == -ESRCH ? SENTRY_DONE : r;
                 return set_async(c, fd, arg & O_ASYNC, (long)(int)arg);
+        }
         if (cmd == F_SETLEASE) {
                 /* A lease holds every other opener of the file, the host's
                  * processes too, for lease-break-time (45 s), and is taken

@@ -955,4 +955,29 @@ else
   fail "gcc cannot build the forking payload: $(cat "$e")"
 fi
 
+# An output file the user gave the guest (`>> build.log` outside the
+# workspace): appending is what the fd allows, not destroying what is
+# there (fallocate punching holes, O_APPEND cleared and a write at 0).
+cat >"$ws/clobber.py" <<'PY'
+import ctypes, fcntl, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.fallocate(1, 3, ctypes.c_long(0), ctypes.c_long(4096))  # PUNCH_HOLE | KEEP_SIZE
+print("punch", "ok" if r == 0 else os.strerror(ctypes.get_errno()), file=sys.stderr)
+try:
+    fcntl.fcntl(1, fcntl.F_SETFL, fcntl.fcntl(1, fcntl.F_GETFL) & ~os.O_APPEND)
+    print("setfl ok", file=sys.stderr)
+except OSError as e:
+    print("setfl", e.strerror, file=sys.stderr)
+os.pwrite(1, b"CLOBBERED\n", 0)
+PY
+/usr/bin/python3.11 -c 'print("precious line\n" * 400, end="")' >"$T/outside/build.log"
+/usr/bin/python3.11 "$ws/clobber.py" >>"$T/outside/build.log" 2>"$e"
+check_match "natively fallocate punches a hole in the output file" "^punch ok" "$e"
+check_match "natively O_APPEND can be cleared" "^setfl ok" "$e"
+/usr/bin/python3.11 -c 'print("precious line\n" * 400, end="")' >"$T/outside/build.log"
+$I /usr/bin/python3.11 "$ws/clobber.py" >>"$T/outside/build.log" 2>"$e"
+check_match "under interpose fallocate of an output file outside the write rights is refused" "^punch Permission denied" "$e"
+check_match "...and clearing its O_APPEND" "^setfl Operation not permitted" "$e"
+check_eq "...so what it held is whole" 400 "$(grep -c '^precious line$' "$T/outside/build.log")"
+
 finish
