@@ -703,11 +703,47 @@ static int resolve_from(struct sentry_call *c, int start, const char *start_path
  * request is asked (approvals.c): granted by an answer, or refused, or
  * the call waits (c->parked; the handler fails, and its answer is left to
  * the sentry). */
+/* Files the guest gave another name itself (link, linkat): writing them
+ * through either name is its own business. A ring: the oldest go first. */
+#define OWN_LINKS 1024
+static struct {
+        dev_t dev;
+        ino_t ino;
+} own_links[OWN_LINKS];
+static unsigned n_own_links;
+
+static bool own_link(dev_t dev, ino_t ino)
+{
+        for (unsigned i = 0; i < n_own_links && i < OWN_LINKS; i++)
+                if (own_links[i].dev == dev && own_links[i].ino == ino)
+                        return true;
+        return false;
+}
+
+static void own_link_add(dev_t dev, ino_t ino)
+{
+        own_links[n_own_links++ % OWN_LINKS].dev = dev;
+        own_links[(n_own_links - 1) % OWN_LINKS].ino = ino;
+}
+
 static int allowed(struct sentry_call *c, const struct target *t, unsigned need, const char *what)
 {
         char rights[64];
         size_t len;
 
+        /* A regular file with another name the guest did not make: the
+         * rights it reached by this name may be more than the other gives
+         * (a package cache that uv, pnpm or git --local hard-link into the
+         * workspace: writing there would change what every project linked
+         * to it runs). Decided on the object, as every name of it can be
+         * seen from none: no write through any. */
+        if ((need & PR_WRITE) && (t->r.rights & PR_WRITE) && t->r.exists && S_ISREG(t->r.st.st_mode) &&
+            t->r.st.st_nlink > 1 && !own_link(t->r.st.st_dev, t->r.st.st_ino)) {
+                struct target h = *t;
+                h.r.rights &= ~(unsigned)(PR_WRITE | PR_WRITE << PR_ASK_SHIFT);
+                snprintf(h.r.rule, sizeof(h.r.rule), "hard link: another name of the file may give less");
+                return allowed(c, &h, need, what);
+        }
         if ((t->r.rights & need) == need && need)
                 return 0;
         if (!need && t->r.rights)
@@ -1881,7 +1917,10 @@ static long do_link(struct sentry_call *c, int olddir, uint64_t oldp, int newdir
         if (r < 0)
                 return r;
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", a.fd);
-        return linkat(AT_FDCWD, proc, b.fd, b.r.name, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+        if (linkat(AT_FDCWD, proc, b.fd, b.r.name, AT_SYMLINK_FOLLOW) < 0)
+                return -errno;
+        own_link_add(a.r.st.st_dev, a.r.st.st_ino);
+        return 0;
 }
 
 long sys_link(struct sentry_call *c, uint64_t oldp, uint64_t newp)

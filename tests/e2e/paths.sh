@@ -980,4 +980,22 @@ check_match "under interpose fallocate of an output file outside the write right
 check_match "...and clearing its O_APPEND" "^setfl Operation not permitted" "$e"
 check_eq "...so what it held is whole" 400 "$(grep -c '^precious line$' "$T/outside/build.log")"
 
+# A file of a read-only tree that the host hard-linked into the workspace
+# (uv, pnpm and git clone --local do, from their caches): written through
+# its workspace name, every project linked to it would run what the guest
+# wrote. Links the guest makes itself stay writable.
+mkdir -p "$home/.cache/pkgcache" "$ws/venv"
+echo "print('cached module')" >"$home/.cache/pkgcache/mod.py"
+ln "$home/.cache/pkgcache/mod.py" "$ws/venv/mod.py"
+run "$o" "$e" $I sh -c '
+  echo "import evil" >>venv/mod.py && echo append-ok || echo append-refused
+  chmod 666 venv/mod.py && echo chmod-ok || echo chmod-refused
+  echo mine >own-a && ln own-a own-b && echo more >>own-b && echo own-link-ok || echo own-link-refused'
+check_match "under interpose a host-made hard link is not written through" "^append-refused$" "$o"
+check_match "...nor its mode changed" "^chmod-refused$" "$o"
+check_eq "...and the cached file is as it was" "print('cached module')" "$(cat "$home/.cache/pkgcache/mod.py")"
+check_match "a hard link the guest made itself stays writable" "^own-link-ok$" "$o"
+check_match "the refusal names the hard link" '"policy_rule":"hard link' "$T/audit.jsonl"
+rm -rf "$home/.cache/pkgcache" "$ws/venv" "$ws/own-a" "$ws/own-b"
+
 finish
