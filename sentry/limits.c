@@ -63,7 +63,8 @@
 #include "util.h"
 
 #define MONITOR_MS 100
-#define NAME_COST 4096 /* what a directory entry, symlink or inode is charged */
+#define NAME_COST 4096   /* what a directory entry, symlink or inode is charged */
+#define NAME_MEMORY 1024 /* what a name on the private tmpfs takes of kernel memory */
 #define MEASURE_FAILURES_MAX 5
 
 static uint64_t now_ms(void)
@@ -329,9 +330,11 @@ static bool ino_has(const struct ino_set *s, uint64_t ino)
 /* Every regular file the tree's live processes hold with no name left (a
  * memfd, an unlinked or O_TMPFILE file), and, in open_all, every file; in
  * socks (if not NULL), every socket. */
-static void scan_fds(const struct tree *t, pid_t root, struct held_set *unnamed, struct held_set *open_all,
-                     struct ino_set *socks)
+static unsigned scan_fds(const struct tree *t, pid_t root, struct held_set *unnamed,
+                         struct held_set *open_all, struct ino_set *socks)
 {
+        unsigned hidden = 0; /* live processes whose fds cannot be seen */
+
         for (size_t i = 0; i < t->n; i++) {
                 char dir[64];
                 DIR *d;
@@ -341,17 +344,27 @@ static void scan_fds(const struct tree *t, pid_t root, struct held_set *unnamed,
                         continue;
                 snprintf(dir, sizeof(dir), "/proc/%d/task/%d/fd", (int)t->rows[i].pid,
                          (int)t->rows[i].mm_tid);
+                /* Not dumpable (an exec of a file it may not read): what it
+                 * holds cannot be seen, its fd directory or its fds. */
                 d = opendir(dir);
-                if (!d)
+                if (!d) {
+                        if (errno == EACCES || errno == EPERM)
+                                hidden++;
                         continue;
+                }
                 while ((de = readdir(d))) {
                         char path[96];
                         struct stat st;
                         if (de->d_name[0] == '.')
                                 continue;
                         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-                        if (stat(path, &st) < 0)
+                        if (stat(path, &st) < 0) {
+                                if (errno == EACCES || errno == EPERM) {
+                                        hidden++;
+                                        break;
+                                }
                                 continue;
+                        }
                         if (S_ISSOCK(st.st_mode) && socks)
                                 ino_add(socks, st.st_ino);
                         if (!S_ISREG(st.st_mode))
@@ -365,6 +378,7 @@ static void scan_fds(const struct tree *t, pid_t root, struct held_set *unnamed,
         }
         if (socks && socks->n)
                 qsort(socks->v, socks->n, sizeof(*socks->v), ino_cmp);
+        return hidden;
 }
 
 /* --- writes --- */
@@ -518,7 +532,9 @@ static uint64_t dir_blocks(int at, int depth)
                         continue;
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         continue;
-                total += (uint64_t)st.st_blocks * 512;
+                /* A name costs kernel memory (inode, dentry) whatever its
+                 * blocks: a million symlinks in /dev/shm took a GiB. */
+                total += (uint64_t)st.st_blocks * 512 + NAME_MEMORY;
                 if (S_ISDIR(st.st_mode) && depth < 64) {
                         int sub = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (sub >= 0) {
@@ -818,7 +834,17 @@ static int check(struct sentry *s, uint64_t deadline, char *extra, size_t cap, c
                 tree_free(&t);
                 return 0;
         }
-        scan_fds(&t, s->self, &unnamed, l->max_write ? &open_all : NULL, l->max_memory ? &socks : NULL);
+        if (scan_fds(&t, s->self, &unnamed, l->max_write ? &open_all : NULL, l->max_memory ? &socks : NULL)) {
+                /* What cannot be measured cannot be allowed for long. */
+                static unsigned hidden_ticks;
+                if (++hidden_ticks >= MEASURE_FAILURES_MAX) {
+                        snprintf(extra, cap,
+                                 "\"error\":\"a guest process hides what it holds (not dumpable)\"");
+                        *rule = "limit:measure";
+                        which = l->max_memory ? LIMIT_MEMORY : LIMIT_WRITE;
+                        goto out;
+                }
+        }
         if (l->max_memory) {
                 uint64_t sockets = socket_bytes(&socks);
                 uint64_t m = memory_now(s, &t, &unnamed, sockets, &M, false);
@@ -842,6 +868,7 @@ static int check(struct sentry *s, uint64_t deadline, char *extra, size_t cap, c
                         which = LIMIT_WRITE;
                 }
         }
+out:
         free(unnamed.v);
         free(open_all.v);
         free(socks.v);

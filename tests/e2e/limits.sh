@@ -318,6 +318,46 @@ run "$o" "$e" "$INTERPOSE" --audit="$T/sock.jsonl" --max-memory=64M -- "$PY" "$T
 check_eq "max-memory: data queued in sockets counts (137)" 137 "$rc"
 check_nomatch "max-memory: sockets: the guest did not finish" finished "$o"
 check_match "max-memory: sockets: audited" '"rule":"limit:memory"' "$T/sock.jsonl"
+# Names on the private /dev/shm (a tmpfs) take kernel memory, blocks or
+# not: a million symlinks took a GiB.
+run "$o" "$e" "$INTERPOSE" --audit="$T/names.jsonl" --max-memory=64M -- "$PY" -c '
+import os, time
+os.makedirs("/dev/shm/names", exist_ok=True)
+for i in range(200000):
+    os.symlink("x", "/dev/shm/names/%d" % i)
+time.sleep(2)
+print("finished")'
+check_eq "max-memory: names on the private /dev/shm count (137)" 137 "$rc"
+check_nomatch "max-memory: names: the guest did not finish" finished "$o"
+# A process the sentry cannot look into (not dumpable: an exec of a file it
+# may run but not read) hides what it holds: stopped, not trusted.
+cat >"$T/hide.c" <<'C'
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+int main(void)
+{
+        static char buf[1 << 20];
+        int fd = memfd_create("hidden", 0);
+        memset(buf, 1, sizeof(buf));
+        for (int i = 0; i < 300; i++)
+                if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+                        return 1;
+        sleep(3);
+        puts("finished");
+        return 0;
+}
+C
+if gcc -O1 -static -o "$T/hide" "$T/hide.c" 2>"$e"; then
+  chmod 0111 "$T/hide"
+  run "$o" "$e" "$INTERPOSE" --audit="$T/hide.jsonl" --max-memory=64M --allow-exec="$T/hide" -- sh -c '"$0"' "$T/hide"
+  check_eq "max-memory: a process that cannot be looked into is stopped (137)" 137 "$rc"
+  check_nomatch "max-memory: not dumpable: the guest did not finish" finished "$o"
+else
+  fail "gcc cannot build the hiding probe: $(cat "$e")"
+fi
 cat >"$T/sysv.py" <<'EOF'
 import ctypes, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
