@@ -54,6 +54,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -330,8 +331,35 @@ static bool ino_has(const struct ino_set *s, uint64_t ino)
 /* Every regular file the tree's live processes hold with no name left (a
  * memfd, an unlinked or O_TMPFILE file), and, in open_all, every file; in
  * socks (if not NULL), every socket. */
+/* Files of pid's mappings that have lost their last name (" (deleted)"
+ * in /proc/PID/maps: device and inode): a mapping keeps their blocks. */
+static void scan_mapped(pid_t pid, pid_t tid, struct held_set *mapped)
+{
+        char path[64], line[PATH_MAX + 128];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/maps", (int)pid, (int)tid);
+        f = fopen(path, "re");
+        if (!f)
+                return;
+        while (fgets(line, sizeof(line), f)) {
+                unsigned maj, min;
+                unsigned long long ino;
+                size_t n = strlen(line);
+                struct stat st = { 0 };
+                if (n < 11 || strcmp(line + n - 11, " (deleted)\n"))
+                        continue;
+                if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &ino) != 3 || !ino)
+                        continue;
+                st.st_dev = makedev(maj, min);
+                st.st_ino = (ino_t)ino;
+                held_add(mapped, &st, false);
+        }
+        fclose(f);
+}
+
 static unsigned scan_fds(const struct tree *t, pid_t root, struct held_set *unnamed,
-                         struct held_set *open_all, struct ino_set *socks)
+                         struct held_set *open_all, struct ino_set *socks, struct held_set *mapped)
 {
         unsigned hidden = 0; /* live processes whose fds cannot be seen */
 
@@ -342,6 +370,8 @@ static unsigned scan_fds(const struct tree *t, pid_t root, struct held_set *unna
 
                 if (!t->rows[i].live || t->rows[i].pid == root)
                         continue;
+                if (mapped)
+                        scan_mapped(t->rows[i].pid, t->rows[i].mm_tid, mapped);
                 snprintf(dir, sizeof(dir), "/proc/%d/task/%d/fd", (int)t->rows[i].pid,
                          (int)t->rows[i].mm_tid);
                 /* Not dumpable (an exec of a file it may not read): what it
@@ -477,7 +507,8 @@ long sentry_may_allocate(struct sentry_call *c, uint64_t len)
  * open (in held: what the tree holds open). A watched file that lost its
  * last name and that no guest process holds stops counting (our O_PATH
  * fd would keep its blocks allocated). */
-static uint64_t written_now(const struct held_set *open_all, const struct held_set *unnamed)
+static uint64_t written_now(const struct held_set *open_all, const struct held_set *unnamed,
+                            const struct held_set *mapped)
 {
         uint64_t total = 0;
 
@@ -485,7 +516,8 @@ static uint64_t written_now(const struct held_set *open_all, const struct held_s
         for (size_t i = 0; i < W.n;) {
                 struct stat st;
                 if (fstat(W.files[i].fd, &st) < 0 ||
-                    (st.st_nlink == 0 && !held_has(open_all, st.st_dev, st.st_ino))) {
+                    (st.st_nlink == 0 && !held_has(open_all, st.st_dev, st.st_ino) &&
+                     !held_has(mapped, st.st_dev, st.st_ino))) {
                         close(W.files[i].fd);
                         W.files[i] = W.files[--W.n];
                         continue;
@@ -792,6 +824,7 @@ static int check(struct sentry *s, uint64_t deadline, char *extra, size_t cap, c
         static unsigned failures;
         struct held_set unnamed = { 0 }, open_all = { 0 };
         struct ino_set socks = { 0 };
+        struct held_set mapped = { 0 };
         struct tree t;
         int which = 0;
 
@@ -834,7 +867,8 @@ static int check(struct sentry *s, uint64_t deadline, char *extra, size_t cap, c
                 tree_free(&t);
                 return 0;
         }
-        if (scan_fds(&t, s->self, &unnamed, l->max_write ? &open_all : NULL, l->max_memory ? &socks : NULL)) {
+        if (scan_fds(&t, s->self, &unnamed, l->max_write ? &open_all : NULL, l->max_memory ? &socks : NULL,
+                     l->max_write ? &mapped : NULL)) {
                 /* What cannot be measured cannot be allowed for long. */
                 static unsigned hidden_ticks;
                 if (++hidden_ticks >= MEASURE_FAILURES_MAX) {
@@ -860,7 +894,7 @@ static int check(struct sentry *s, uint64_t deadline, char *extra, size_t cap, c
                 }
         }
         if (!which && l->max_write) {
-                uint64_t w = written_now(&open_all, &unnamed);
+                uint64_t w = written_now(&open_all, &unnamed, &mapped);
                 if (w > l->max_write) {
                         snprintf(extra, cap, "\"limit\":%llu,\"written\":%llu",
                                  (unsigned long long)l->max_write, (unsigned long long)w);
@@ -872,6 +906,7 @@ out:
         free(unnamed.v);
         free(open_all.v);
         free(socks.v);
+        free(mapped.v);
         tree_free(&t);
         return which;
 }

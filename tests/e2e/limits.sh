@@ -358,6 +358,43 @@ if gcc -O1 -static -o "$T/hide" "$T/hide.c" 2>"$e"; then
 else
   fail "gcc cannot build the hiding probe: $(cat "$e")"
 fi
+# A file written, mapped, closed and unlinked: no name and no fd, but the
+# mapping keeps its blocks on the disk. (In C: Python's mmap keeps an fd.)
+cat >"$T/mapped.c" <<'C'
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+int main(void)
+{
+        static char buf[1 << 20];
+        memset(buf, 'x', sizeof(buf));
+        for (int r = 0; r < 8; r++) {
+                char name[32];
+                snprintf(name, sizeof(name), "mapped-%d", r);
+                int fd = open(name, O_CREAT | O_RDWR | O_TRUNC, 0644);
+                for (int i = 0; i < 4; i++)
+                        if (fd < 0 || write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+                                return 1;
+                fsync(fd);
+                if (mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED)
+                        return 1;
+                close(fd);
+                unlink(name);
+                usleep(300000); /* the monitor looks meanwhile */
+        }
+        puts("finished");
+        return 0;
+}
+C
+if gcc -O1 -o "$T/mapped" "$T/mapped.c" 2>"$e"; then
+  run "$o" "$e" "$INTERPOSE" --max-write=10M --allow-exec="$T/mapped" -- "$T/mapped"
+  check_eq "max-write: a file only a mapping holds counts (137)" 137 "$rc"
+  check_nomatch "max-write: mapped: the guest did not finish" finished "$o"
+else
+  fail "gcc cannot build the mapping probe: $(cat "$e")"
+fi
 cat >"$T/sysv.py" <<'EOF'
 import ctypes, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
