@@ -51,12 +51,7 @@ done
 # image's, and die with it when it is found out; none of theirs is served.
 mkdir -p "$T/ws2/noexec"
 cat >"$T/payload.c" <<'C'
-static long sc(long n, long a, long b, long c)
-{
-        long r;
-        __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-        return r;
-}
+#include "nolibc.h"
 void _start(void)
 {
         long p = sc(57, 0, 0, 0); /* fork */
@@ -122,7 +117,7 @@ C
 cat >"$T/noexec.json" <<'J'
 { "profile": "agent", "rules": [ { "path": "noexec", "allow": ["read", "write", "create", "delete", "list"] } ] }
 J
-if gcc -O1 -nostdlib -static -fno-stack-protector -o "$T/ws2/noexec/payload" "$T/payload.c" 2>"$T/err" &&
+if gcc -O1 -nostdlib -static -fno-stack-protector -I"$SRC_DIR/e2e" -o "$T/ws2/noexec/payload" "$T/payload.c" 2>"$T/err" &&
   gcc -O2 -pthread -static -o "$T/ws2/good" "$T/forkrace.c" 2>"$T/err"; then
   (cd "$T/ws2" && run "$T/out" "$T/err" ./good)
   check_match "natively the racing exec runs the other program, whose child writes" "^PROOF after" "$T/out"

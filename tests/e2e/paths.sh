@@ -694,12 +694,7 @@ kill "$agent" 2>/dev/null
 # which the kernel opens from the cwd: a binary whose interpreter is a
 # program in the credential store must not get it run.
 cat >"$T/tool.c" <<'C'
-static long sc(long n, long a, long b, long c)
-{
-        long r;
-        __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-        return r;
-}
+#include "nolibc.h"
 void _start(void)
 {
         static const char m[] = "DENIED TOOL RAN\n";
@@ -707,7 +702,7 @@ void _start(void)
         sc(60, 0, 0, 0);
 }
 C
-if gcc -O1 -nostdlib -static -o "$home/.ssh/tool" "$T/tool.c" 2>"$e"; then
+if gcc -O1 -nostdlib -static -I"$SRC_DIR/e2e" -o "$home/.ssh/tool" "$T/tool.c" 2>"$e"; then
   /usr/bin/python3.11 - "$ws/relinterp" <<'PY'
 import shutil, sys
 shutil.copy("/bin/true", sys.argv[1])
@@ -919,12 +914,7 @@ fi
 # that forks before any trapped call of its own would have children no
 # check stopped (exec verification kills the image at its first call).
 cat >"$T/forker.c" <<'C'
-static long sc(long n, long a, long b, long c)
-{
-        long r;
-        __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-        return r;
-}
+#include "nolibc.h"
 void _start(void)
 {
         static const char m[] = "FORKED CHILD RAN\n";
@@ -940,7 +930,7 @@ void _start(void)
         sc(60, 0, 0, 0);
 }
 C
-if gcc -O1 -nostdlib -static -fno-stack-protector -o "$T/outside/forker" "$T/forker.c" 2>"$e"; then
+if gcc -O1 -nostdlib -static -fno-stack-protector -I"$SRC_DIR/e2e" -o "$T/outside/forker" "$T/forker.c" 2>"$e"; then
   printf '#!%s\n' "$T/outside/forker" >"$ws/mid"
   printf '#!%s\n' "$ws/mid" >"$ws/nested.sh"
   chmod +x "$ws/mid" "$ws/nested.sh"
