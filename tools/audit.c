@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,31 @@ struct filters {
         long pid;
 };
 
+/* A string of the log for a terminal: what the guest chose (a path, a
+ * name, an argv) may hold control characters, escape sequences that
+ * retitle or repaint the reader's terminal, or a newline that forges a
+ * line: shown as \xNN. UTF-8 passes, but for the C1 controls. Returns
+ * one of eight rotating buffers (enough for one printf). */
+static const char *shown(const char *s)
+{
+        static char bufs[8][8192];
+        static unsigned next;
+        char *out = bufs[next++ % 8];
+        size_t n = 0, cap = sizeof(bufs[0]);
+
+        for (; s && *s && n + 5 < cap; s++) {
+                unsigned char c = (unsigned char)*s;
+                bool c1 = c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f;
+                if (c < 0x20 || c == 0x7f || c1) {
+                        n += (size_t)snprintf(out + n, cap - n, "\\x%02x", c1 ? (unsigned char)*++s : c);
+                        continue;
+                }
+                out[n++] = (char)c;
+        }
+        out[n] = '\0';
+        return out;
+}
+
 static int show_one(json_t *rec, void *ctx)
 {
         const struct filters *f = ctx;
@@ -137,20 +163,20 @@ static int show_one(json_t *rec, void *ctx)
                 what = audit_str(rec, "object");
         else if (*audit_str(rec, "name"))
                 what = audit_str(rec, "name");
-        printf("%s %-6s %-8ld %-10s %s -> %s", time, decision, pid, syscall,
-               *audit_str(rec, "args") ? audit_str(rec, "args") : audit_str(rec, "exe"),
-               *audit_str(rec, "result") ? audit_str(rec, "result") : "-");
+        printf("%s %-6s %-8ld %-10s %s -> %s", shown(time), shown(decision), pid, shown(syscall),
+               shown(*audit_str(rec, "args") ? audit_str(rec, "args") : audit_str(rec, "exe")),
+               shown(*audit_str(rec, "result") ? audit_str(rec, "result") : "-"));
         if (*audit_str(rec, "rule"))
-                printf("  [%s]", audit_str(rec, "rule"));
+                printf("  [%s]", shown(audit_str(rec, "rule")));
         putchar('\n');
         if (what)
-                printf("        object: %s%s%s\n", what, *audit_str(rec, "right") ? "  right: " : "",
-                       audit_str(rec, "right"));
+                printf("        object: %s%s%s\n", shown(what), *audit_str(rec, "right") ? "  right: " : "",
+                       shown(audit_str(rec, "right")));
         json_t *bt = json_object_get(rec, "backtrace"), *fr;
         size_t i;
         json_array_foreach(bt, i, fr)
         {
-                printf("        at %s\n", json_string_value(fr) ? json_string_value(fr) : "?");
+                printf("        at %s\n", shown(json_string_value(fr) ? json_string_value(fr) : "?"));
         }
         return 0;
 }
@@ -262,7 +288,7 @@ static void print_ranked(const char *title, json_t *arr)
         json_array_foreach(arr, i, e)
         {
                 printf("  %6lld  %s\n", (long long)json_integer_value(json_object_get(e, "count")),
-                       json_string_value(json_object_get(e, "name")));
+                       shown(json_string_value(json_object_get(e, "name"))));
         }
 }
 
@@ -291,11 +317,12 @@ static int summary(const char *file, bool as_json)
                 } else {
                         const char *key;
                         json_t *val;
-                        printf("session %s: %ld records, chain head %s\npolicy %s\ndecisions:", s.session,
-                               s.records, s.head, s.policy_hash[0] ? s.policy_hash : "(not recorded)");
+                        printf("session %s: %ld records, chain head %s\npolicy %s\ndecisions:",
+                               shown(s.session), s.records, shown(s.head),
+                               s.policy_hash[0] ? shown(s.policy_hash) : "(not recorded)");
                         json_object_foreach(s.decisions, key, val)
                         {
-                                printf(" %s %lld", key, (long long)json_integer_value(val));
+                                printf(" %s %lld", shown(key), (long long)json_integer_value(val));
                         }
                         putchar('\n');
                         print_ranked("most denied", json_object_get(out, "top_denied"));

@@ -168,6 +168,18 @@ check_match "audit summary: decisions" '^decisions:.* deny [0-9]+' "$o"
 check_match "audit summary: most denied" '^most denied:' "$o"
 check_match "the first record binds the session and the policy" '"decision":"start".*"policy_hash":"[0-9a-f]{64}"' "$log"
 
+# `audit show` on a terminal: a name the guest chose holds escape
+# sequences (retitle, clear the line) and a newline that forges a record
+# line; shown as \xNN, never raw.
+mkdir -p "$T/showws/priv"
+nasty=$(printf 'x\033]0;PWNED\007\033[2K\rFORGED\nfake line')
+echo s >"$T/showws/priv/$nasty"
+(cd "$T/showws" && NASTY="$nasty" run "$o" "$e" "$INTERPOSE" --workspace="$T/showws" --deny="$T/showws/priv" \
+  --audit="$T/show.jsonl" -- sh -c 'cat "priv/$NASTY" 2>/dev/null; true')
+"$INTERPOSE" audit show "$T/show.jsonl" >"$T/show.out" 2>&1
+check_eq "audit show writes no control character of the guest's" 0 "$(tr -d '\n\t' <"$T/show.out" | tr -dc '\000-\037\177' | wc -c)"
+check_match "...it shows them escaped" 'x\\x1b\]0;PWNED\\x07' "$T/show.out"
+
 # --- --backtrace: where in the guest a refusal came from -----------------------------
 if command -v gcc >/dev/null; then
   cat >"$T/bt.c" <<'EOF'
