@@ -140,6 +140,25 @@ static int open_output(const struct ci_opts *ci, const char *path, const char *w
         return fd;
 }
 
+/* The whole of a file (malloc'd, NUL-terminated), or NULL with errno. */
+static char *file_text(const char *path)
+{
+        FILE *f = fopen(path, "re");
+        char *text = NULL;
+        size_t len = 0;
+
+        if (!f)
+                return NULL;
+        if (getdelim(&text, &len, '\0', f) < 0 && !feof(f)) {
+                free(text);
+                text = NULL;
+        } else if (!text) {
+                text = strdup("");
+        }
+        fclose(f);
+        return text;
+}
+
 int ci_prepare(struct ci_opts *ci, struct policy_options *po, struct session_opts *o)
 {
         const char *which = NULL, *ws;
@@ -180,6 +199,18 @@ int ci_prepare(struct ci_opts *ci, struct policy_options *po, struct session_opt
                 }
         }
         ci->run_policy = po->policy_file;
+        /* --learn merges into the policy the job ran under: read now, as
+         * the session reads it, not after the job (the repository's file
+         * is in the guest's workspace: swapped for a link to a credential
+         * during the job, its contents would end up in the learned file). */
+        if (ci->learn && ci->run_policy) {
+                ci->run_policy_text = file_text(ci->run_policy);
+                if (!ci->run_policy_text) {
+                        fprintf(stderr, "interpose ci: --learn: cannot read %s: %s\n", ci->run_policy,
+                                strerror(errno));
+                        return EXIT_INTERPOSE_FAILED;
+                }
+        }
         /* Never ask: a CI job has nobody to answer. */
         o->approver = APPROVER_NONE;
         if (ci->artifacts) {
@@ -298,8 +329,8 @@ static int learn_write(const struct ci_opts *ci, int memfd)
                 fprintf(stderr, "interpose ci: --learn: cannot read this round's rules: %s\n", e.text);
                 goto out;
         }
-        if (ci->run_policy) {
-                base = json_load_file(ci->run_policy, 0, &e);
+        if (ci->run_policy_text) {
+                base = json_loads(ci->run_policy_text, 0, &e);
                 if (!base) {
                         fprintf(stderr, "interpose ci: --learn: cannot read %s: %s\n", ci->run_policy,
                                 e.text);

@@ -25,6 +25,7 @@ struct ci_opts {
         const char *learn;      /* --learn[=FILE] */
         bool no_repo_policy;    /* --no-repo-policy (or INTERPOSE_CI_NO_REPO_POLICY=1) */
         const char *run_policy; /* the policy file the job ran under (--policy, the repository's), or NULL */
+        char *run_policy_text;  /* its text as read before the job (--learn), or NULL */
         char audit[PATH_MAX];
         char junit_buf[PATH_MAX];
         char workspace[PATH_MAX];

@@ -154,4 +154,15 @@ check_eq "a committed symlink for --junit: its target untouched" victim "$(cat "
 check_eq "symlinks the job made: the job passes" 0 "$(cat "$T/rc")"
 check_eq "symlinks the job made: their target untouched" victim "$(cat "$T/victim")"
 
+# --learn merges into the policy the job ran under as it was read before
+# the job: the repository's file, swapped during the job for a link to a
+# credential, would otherwise put the credential in the learned file.
+mkdir -p "$T/pl/home/.docker"
+echo '{"auths":{"x":{"auth":"TOPSECRETVALUE"}}}' >"$T/pl/home/.docker/config.json"
+echo '{"profile":"ci","rules":[]}' >"$T/pl/.interpose.json"
+( cd "$T/pl" && HOME="$T/pl/home" run "$T/out" "$T/err" setsid -w "$INTERPOSE" ci --workspace="$T/pl" \
+  --learn="$T/pl-learned.json" -- sh -c 'rm .interpose.json; ln -s "$HOME/.docker/config.json" .interpose.json; cat /nonexistent/x; exit 0' )
+check_nomatch "--learn: a policy file swapped during the job does not reach the learned file" TOPSECRETVALUE "$T/pl-learned.json"
+check_match "--learn: the learned file holds the policy as it was" '"profile": "ci"' "$T/pl-learned.json"
+
 finish
