@@ -277,6 +277,25 @@ static int add_rule(struct policy *p, const char *path, unsigned allow, unsigned
                 return -EINVAL;
         }
         glob = has_glob(buf);
+        if (glob) {
+                /* The patterns match() knows: **\/NAME (a name at any
+                 * depth) and DIR/NAME, with * ? [ ] in NAME alone. Any
+                 * other would load and never match: a deny that denies
+                 * nothing. Refused, with what is meant. */
+                const char *last = strrchr(buf, '/');
+                bool ok;
+                if (!strncmp(buf, "**/", 3))
+                        ok = !strchr(buf + 3, '/') && buf[3];
+                else
+                        ok = last && !strpbrk(last + 1, "/") && strcspn(buf, "*?[") > (size_t)(last - buf);
+                if (!ok) {
+                        set_err(err,
+                                "%s: %s: a pattern is **/NAME (a name in any directory) or DIR/NAME, with "
+                                "* ? [ ] in NAME only",
+                                origin, path);
+                        return -EINVAL;
+                }
+        }
         /* procfs's links name the process that looks (/proc/self would be
          * the launcher's pid): its rules mean the names as written. */
         if (buf[0] == '/')

@@ -73,4 +73,15 @@ check_eq "--workspace=/etc: exit 125" 125 "$rc"
 run "$o" "$e" "$INTERPOSE" --workspace=/proc/self true
 check_eq "--workspace in /proc: exit 125" 125 "$rc"
 
+# A deny pattern the matcher cannot follow (a glob in a directory, **
+# between names) would load and deny nothing: refused instead.
+for pat in '**/keys/*.pem' "$T/**/k.pem" "$T/*/k.pem" '**/keys/**'; do
+  printf '{"rules": [{"path": "%s", "deny": "all"}]}\n' "$pat" >"$T/glob.json"
+  run "$T/o" "$T/e" "$INTERPOSE" policy check "$T/glob.json"
+  check_eq "a pattern with a glob outside its last name is refused ($pat)" 125 "$rc"
+  check_match "...saying which patterns there are ($pat)" 'a pattern is \*\*/NAME' "$T/e"
+done
+run "$T/o" "$T/e" "$INTERPOSE" --deny='**/keys/*.pem' -- true
+check_eq "--deny with such a pattern: refused" 125 "$rc"
+
 finish
