@@ -195,6 +195,7 @@ int ci_prepare(struct ci_opts *ci, struct policy_options *po, struct session_opt
                                 ci->repo_policy);
                 } else {
                         po->policy_file = ci->repo_policy;
+                        po->policy_untrusted = true;
                         fprintf(stderr, "interpose ci: using the repository's policy %s\n", ci->repo_policy);
                 }
         }

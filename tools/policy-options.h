@@ -3,6 +3,8 @@
  * (once the gofer enforces them) the launcher. */
 #pragma once
 
+#include <stdbool.h>
+
 #include <stddef.h>
 
 #include "../policy/policy.h"
@@ -18,6 +20,7 @@ struct policy_flag {
 struct policy_options {
         const char *profile;     /* --profile, or NULL for agent */
         const char *policy_file; /* --policy */
+        bool policy_untrusted;   /* it is the repository's own (interpose ci): it may not widen much */
         const char *workspace;   /* --workspace, or NULL for the current directory */
         const char *tmpdir;      /* the session's private temp directory, or NULL */
         const char *shmdir;      /* the session's private /dev/shm, or NULL */

@@ -56,6 +56,49 @@ static int deny_own_records(struct policy *p, const struct policy_options *o, st
         return 0;
 }
 
+/* A repository's own policy (interpose ci's .interpose.json) is written
+ * by whoever can open a pull request: it may open reads and network
+ * destinations the build needs, but not pass the runner's secrets to the
+ * job, nor let it write outside the workspace (a ~/.profile or ~/.bashrc
+ * written on a self-hosted runner runs for every later job), nor open the
+ * whole network. Those come from the runner's command line. */
+static int repo_policy_bounds(const struct policy *p, const char *file, size_t rules_before,
+                              size_t env_before, struct policy_error *err)
+{
+        size_t wl = p->workspace ? strlen(p->workspace) : 0;
+        const unsigned changes = PR_WRITE | PR_CREATE | PR_DELETE;
+
+        if (p->n_env_allow > env_before) {
+                snprintf(err->msg, sizeof(err->msg),
+                         "%s: a repository's policy may not pass environment variables (env allow %s); the "
+                         "runner passes them with --allow-env",
+                         file, p->env_allow[env_before]);
+                return -EPERM;
+        }
+        if (p->net.mode == NET_HOST) {
+                snprintf(err->msg, sizeof(err->msg),
+                         "%s: a repository's policy may not open the whole network (net mode host); the "
+                         "runner "
+                         "gives --net=host",
+                         file);
+                return -EPERM;
+        }
+        for (size_t i = rules_before; i < p->n; i++) {
+                const struct policy_rule *r = &p->rules[i];
+                unsigned gives = r->allow | r->ask;
+                bool inside = wl && !strncmp(r->path, p->workspace, wl) &&
+                              (r->path[wl] == '/' || !r->path[wl]);
+                if ((gives & changes) && !inside) {
+                        snprintf(err->msg, sizeof(err->msg),
+                                 "%s: a repository's policy may not give write, create or delete outside the "
+                                 "workspace (%s); the runner gives them with --allow-write",
+                                 r->origin, r->path);
+                        return -EPERM;
+                }
+        }
+        return 0;
+}
+
 /* A workspace is writable: one that is a system tree (or all of /) is
  * almost always an accident of where interpose was started, and would
  * give the guest the machine. NULL, or the reason. */
@@ -109,8 +152,12 @@ int policy_from_options(struct policy *p, const struct policy_options *o, struct
         p->profile_explicit = o->profile != NULL;
         p->workspace_explicit = o->workspace != NULL;
         if (o->policy_file) {
+                size_t rules_before = p->n, env_before = p->n_env_allow;
                 r = policy_load_file(p, o->policy_file, err);
                 if (r < 0)
+                        return r;
+                if (o->policy_untrusted &&
+                    (r = repo_policy_bounds(p, o->policy_file, rules_before, env_before, err)) < 0)
                         return r;
         }
         if (o->shmdir) {

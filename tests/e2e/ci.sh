@@ -165,4 +165,19 @@ echo '{"profile":"ci","rules":[]}' >"$T/pl/.interpose.json"
 check_nomatch "--learn: a policy file swapped during the job does not reach the learned file" TOPSECRETVALUE "$T/pl-learned.json"
 check_match "--learn: the learned file holds the policy as it was" '"profile": "ci"' "$T/pl-learned.json"
 
+# A repository's policy is written by whoever opens a pull request: it may
+# open reads the build needs, but not pass the runner's secrets, write
+# outside the workspace (a ~/.profile on a self-hosted runner runs for
+# every later job) or open the whole network.
+mkdir -p "$T/rp" "$T/rphome"
+for bad in '{"env": {"allow": ["*"]}}' '{"rules": [{"path": "~/.profile", "allow": ["write", "create"]}]}' \
+  '{"net": {"mode": "host"}}'; do
+  echo "$bad" >"$T/rp/.interpose.json"
+  run "$T/out" "$T/err" env HOME="$T/rphome" GITHUB_WORKSPACE="$T/rp" AWS_SECRET_ACCESS_KEY=topsecret \
+    setsid -w "$INTERPOSE" ci -- sh -c 'echo "AWS=$AWS_SECRET_ACCESS_KEY"; echo x >>"$HOME/.profile"'
+  check_eq "a repository's policy that widens too much is refused ($bad)" 125 "$rc"
+  check_match "...saying what may not come from a repository ($bad)" "a repository's policy may not" "$T/err"
+done
+check_true "...and the runner's home was not written" test ! -e "$T/rphome/.profile"
+
 finish
