@@ -426,6 +426,11 @@ int sentry_ask(struct sentry_call *c, const char *kind, const char *right, const
                                  kind, right, object, rule);
                 size_t len = secrets_redact(line, (size_t)(n < (int)sizeof(line) ? n : (int)sizeof(line) - 1),
                                             sizeof(line));
+                /* The object is the guest's name for it: no control
+                 * character of its reaches the user's terminal. */
+                for (size_t i = 0; i + 1 < len; i++)
+                        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+                                line[i] = '?';
                 if (kept) /* a line per object, not per call */
                         write_all(2, line, len);
                 return SENTRY_ASK_REFUSED;

@@ -280,4 +280,14 @@ wait_child "$G" "the guest whose caller died"
 check_match "withdrawn: the session went on" '^waited$' "$T/out"
 check_match "withdrawn: in the log" '"answer":"withdrawn"' "$T/w.jsonl"
 
+# The line saying a call was denied without asking names the guest's
+# object: no control character of the guest's reaches the terminal.
+mkdir -p "$T/ctl/priv"
+nasty=$(printf 'x\033]0;PWNED\007y')
+echo s >"$T/ctl/priv/$nasty"
+(cd "$T/ctl" && NASTY="$nasty" run "$T/ctl.out" "$T/ctl.err" "$INTERPOSE" --workspace="$T/ctl" \
+  --ask-read="$T/ctl/priv" --approver=none -- sh -c 'cat "priv/$NASTY" 2>/dev/null; true')
+check_match "denied without asking: said" "denied without asking" "$T/ctl.err"
+check_eq "...with no control character of the guest's" 0 "$(tr -d '\n' <"$T/ctl.err" | tr -dc '\000-\037\177' | wc -c)"
+
 finish
