@@ -63,9 +63,15 @@ static int deny_own_records(struct policy *p, const struct policy_options *o, st
  * written on a self-hosted runner runs for every later job), nor open the
  * whole network. Those come from the runner's command line. */
 static int repo_policy_bounds(const struct policy *p, const char *file, size_t rules_before,
-                              size_t env_before, struct policy_error *err)
+                              size_t env_before, const char *ws_before, struct policy_error *err)
 {
         size_t wl = p->workspace ? strlen(p->workspace) : 0;
+
+        if (!ws_before || !p->workspace || strcmp(ws_before, p->workspace)) {
+                snprintf(err->msg, sizeof(err->msg),
+                         "%s: a repository's policy may not choose the workspace; --workspace does", file);
+                return -EPERM;
+        }
         const unsigned changes = PR_WRITE | PR_CREATE | PR_DELETE;
 
         if (p->n_env_allow > env_before) {
@@ -77,9 +83,8 @@ static int repo_policy_bounds(const struct policy *p, const char *file, size_t r
         }
         if (p->net.mode == NET_HOST) {
                 snprintf(err->msg, sizeof(err->msg),
-                         "%s: a repository's policy may not open the whole network (net mode host); the "
-                         "runner "
-                         "gives --net=host",
+                         "%s: a repository's policy may not open the whole network (mode host); --net=host "
+                         "does",
                          file);
                 return -EPERM;
         }
@@ -153,11 +158,12 @@ int policy_from_options(struct policy *p, const struct policy_options *o, struct
         p->workspace_explicit = o->workspace != NULL;
         if (o->policy_file) {
                 size_t rules_before = p->n, env_before = p->n_env_allow;
+                _cleanup_free_ char *ws_before = p->workspace ? xstrdup(p->workspace) : NULL;
                 r = policy_load_file(p, o->policy_file, err);
                 if (r < 0)
                         return r;
                 if (o->policy_untrusted &&
-                    (r = repo_policy_bounds(p, o->policy_file, rules_before, env_before, err)) < 0)
+                    (r = repo_policy_bounds(p, o->policy_file, rules_before, env_before, ws_before, err)) < 0)
                         return r;
         }
         if (o->shmdir) {

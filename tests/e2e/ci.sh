@@ -179,5 +179,8 @@ for bad in '{"env": {"allow": ["*"]}}' '{"rules": [{"path": "~/.profile", "allow
   check_match "...saying what may not come from a repository ($bad)" "a repository's policy may not" "$T/err"
 done
 check_true "...and the runner's home was not written" test ! -e "$T/rphome/.profile"
+printf '{"workspace": "%s"}\n' "$T/rphome" >"$T/rp/.interpose.json"
+run "$T/out" "$T/err" env HOME="$T/rphome" setsid -w sh -c 'cd "$1" && "$2" ci -- true' sh "$T/rp" "$INTERPOSE"
+check_eq "a repository's policy may not choose the workspace" 125 "$rc"
 
 finish
