@@ -328,9 +328,6 @@ static bool ino_has(const struct ino_set *s, uint64_t ino)
         return s->n && bsearch(&ino, s->v, s->n, sizeof(*s->v), ino_cmp);
 }
 
-/* Every regular file the tree's live processes hold with no name left (a
- * memfd, an unlinked or O_TMPFILE file), and, in open_all, every file; in
- * socks (if not NULL), every socket. */
 /* Files of pid's mappings that have lost their last name (" (deleted)"
  * in /proc/PID/maps: device and inode): a mapping keeps their blocks. */
 static void scan_mapped(pid_t pid, pid_t tid, struct held_set *mapped)
@@ -358,6 +355,10 @@ static void scan_mapped(pid_t pid, pid_t tid, struct held_set *mapped)
         fclose(f);
 }
 
+/* Every regular file the tree's live processes hold with no name left (a
+ * memfd, an unlinked or O_TMPFILE file), and, in open_all, every file; in
+ * socks (if not NULL), every socket; in mapped (if not NULL), every nameless
+ * file still mapped. */
 static unsigned scan_fds(const struct tree *t, pid_t root, struct held_set *unnamed,
                          struct held_set *open_all, struct ino_set *socks, struct held_set *mapped)
 {
@@ -822,9 +823,8 @@ static int check(struct sentry *s, uint64_t deadline, char *extra, size_t cap, c
 {
         const struct session_limits *l = &s->limits;
         static unsigned failures;
-        struct held_set unnamed = { 0 }, open_all = { 0 };
+        struct held_set unnamed = { 0 }, open_all = { 0 }, mapped = { 0 };
         struct ino_set socks = { 0 };
-        struct held_set mapped = { 0 };
         struct tree t;
         int which = 0;
 

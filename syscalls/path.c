@@ -698,11 +698,6 @@ static int resolve_from(struct sentry_call *c, int start, const char *start_path
         return r;
 }
 
-/* Does the policy grant need? If not, audit the refusal with what the
- * guest named, what it reached, and the rule. A right the policy gives on
- * request is asked (approvals.c): granted by an answer, or refused, or
- * the call waits (c->parked; the handler fails, and its answer is left to
- * the sentry). */
 /* Files the guest gave another name itself (link, linkat): writing them
  * through either name is its own business. A ring: the oldest go first. */
 #define OWN_LINKS 1024
@@ -722,10 +717,17 @@ static bool own_link(dev_t dev, ino_t ino)
 
 static void own_link_add(dev_t dev, ino_t ino)
 {
-        own_links[n_own_links++ % OWN_LINKS].dev = dev;
-        own_links[(n_own_links - 1) % OWN_LINKS].ino = ino;
+        unsigned i = n_own_links++ % OWN_LINKS;
+
+        own_links[i].dev = dev;
+        own_links[i].ino = ino;
 }
 
+/* Does the policy grant need? If not, audit the refusal with what the
+ * guest named, what it reached, and the rule. A right the policy gives on
+ * request is asked (approvals.c): granted by an answer, or refused, or
+ * the call waits (c->parked; the handler fails, and its answer is left to
+ * the sentry). */
 static int allowed(struct sentry_call *c, const struct target *t, unsigned need, const char *what)
 {
         char rights[64];
@@ -2446,7 +2448,6 @@ long sys_inotify_add_watch(struct sentry_call *c, int fd, uint64_t path, uint64_
         return r < 0 ? -errno : r;
 }
 
-/* fallocate: room asked of the --max-write quota (sentry/limits.c). */
 /* fallocate changes the file (a hole punched, a range collapsed), so it
  * needs the write right on the fd's object, as ftruncate does: an fd
  * opened for writing is not enough (the user's `>> build.log` outside the
