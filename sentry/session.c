@@ -680,10 +680,10 @@ int session_run(const struct session_opts *o)
         sigaddset(&fwd, SIGCHLD);
         for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
                 sigaddset(&fwd, forwarded[i]);
-        sigprocmask(SIG_BLOCK, &fwd, NULL);
-        /* Never stopped by the terminal: the guest may take the foreground
-         * and set TOSTOP, and the launcher still has a summary to write
-         * and the terminal to put back. (The guest's mask is orig_mask.) */
+        /* Blocked, not read: never stopped by the terminal. The guest may
+         * take the foreground and set TOSTOP, and the launcher still has a
+         * summary to write and the terminal to put back. (The guest's mask
+         * is orig_mask.) */
         sigaddset(&fwd, SIGTTOU);
         sigprocmask(SIG_BLOCK, &fwd, NULL);
         sigdelset(&fwd, SIGTTOU);
