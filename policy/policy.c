@@ -287,7 +287,7 @@ static int add_rule(struct policy *p, const char *path, unsigned allow, unsigned
                 if (!strncmp(buf, "**/", 3))
                         ok = !strchr(buf + 3, '/') && buf[3];
                 else
-                        ok = last && !strpbrk(last + 1, "/") && strcspn(buf, "*?[") > (size_t)(last - buf);
+                        ok = last && strcspn(buf, "*?[") > (size_t)(last - buf);
                 if (!ok) {
                         set_err(err,
                                 "%s: %s: a pattern is **/NAME (a name in any directory) or DIR/NAME, with "
