@@ -91,6 +91,17 @@ static void drop(unsigned i)
         pending[i] = pending[--npending];
 }
 
+/* Now, in the unit /proc/PID/stat gives start times in: clock ticks since
+ * boot. */
+static uint64_t boot_ticks(void)
+{
+        uint64_t hz = (uint64_t)sysconf(_SC_CLK_TCK);
+        struct timespec now;
+
+        clock_gettime(CLOCK_BOOTTIME, &now);
+        return (uint64_t)now.tv_sec * hz + (uint64_t)now.tv_nsec * hz / 1000000000u;
+}
+
 static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flags)
 {
         char p[PATH_MAX];
@@ -127,12 +138,7 @@ static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flag
         e.tid = c->ev.tid;
         if (e.tgid <= 0 || sentry_proc_stat(-1, e.tgid, NULL, &e.start, NULL, NULL) < 0)
                 return SENTRY_CONTINUE;
-        {
-                struct timespec now;
-                clock_gettime(CLOCK_BOOTTIME, &now);
-                e.when = (uint64_t)now.tv_sec * (uint64_t)sysconf(_SC_CLK_TCK) +
-                         (uint64_t)now.tv_nsec * (uint64_t)sysconf(_SC_CLK_TCK) / 1000000000u;
-        }
+        e.when = boot_ticks();
         snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)e.tgid);
         if (stat(proc, &st) == 0)
                 e.old_dev = st.st_dev, e.old_ino = st.st_ino;
