@@ -39,9 +39,10 @@ long sys_ioprio_set(struct sentry_call *c, int which, int who, int ioprio);
 long sys_ioprio_get(struct sentry_call *c, int which, int who);
 long sys_fcntl(struct sentry_call *c, int fd, int cmd, uint64_t arg);
 /* F_SETFL that clears O_APPEND: an append-only fd may then overwrite what
- * its file holds, which needs the write right on the object. 0, or -errno
- * (decided; -ESRCH: the caller is gone). */
-long sys_fd_may_clear_append(struct sentry_call *c, int fd);
+ * its file holds, which needs the write right on the object. copy is the
+ * sentry's copy of the caller's fd. 0, or -errno (decided; -ESRCH: the
+ * caller is gone). */
+long sys_fd_may_clear_append(struct sentry_call *c, int fd, int copy);
 long sys_setpgid(struct sentry_call *c, int pid, int pgid);
 long sys_ioctl(struct sentry_call *c, int fd, uint64_t cmd, uint64_t arg);
 long sys_capget(struct sentry_call *c, uint64_t hdr, uint64_t data);

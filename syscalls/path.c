@@ -2466,14 +2466,11 @@ long sys_fallocate(struct sentry_call *c, int fd, uint64_t mode, long offset, lo
         return fallocate(copy, (int)mode, offset, len) < 0 ? -errno : 0;
 }
 
-long sys_fd_may_clear_append(struct sentry_call *c, int fd)
+long sys_fd_may_clear_append(struct sentry_call *c, int fd, int copy)
 {
-        _cleanup_close_ int copy = sentry_caller_fd(c, fd), judged = -1;
-        int fl, r;
+        _cleanup_close_ int judged = -1;
+        int fl = fcntl(copy, F_GETFL), r;
 
-        if (copy < 0)
-                return copy == -ESRCH ? -ESRCH : -EBADF;
-        fl = fcntl(copy, F_GETFL);
         if (fl < 0 || !(fl & O_APPEND) || !c->s->policy)
                 return 0;
         r = judge_fd(c, fd, PR_WRITE, "write", &judged);

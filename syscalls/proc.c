@@ -527,16 +527,21 @@ static long set_owner(struct sentry_call *c, int fd, struct f_owner_ex *own, boo
  * pick an owner for SIGIO when it has none: a terminal picks its
  * foreground process group, which may be the user's shell (and F_SETSIG can
  * make that SIGKILL). So the owner is made the caller first, and the flag
- * is set on our copy of the file description, which the caller shares. */
+ * is set on our copy of the file description, which the caller shares.
+ * An F_SETFL (setfl >= 0) that clears O_APPEND is judged first, on the
+ * same copy. */
 static long set_async(struct sentry_call *c, int fd, bool on, long setfl)
 {
         _cleanup_close_ int copy = sentry_caller_fd(c, fd);
         struct f_owner_ex own = { 0 };
         pid_t tgid = sentry_caller_tgid(c);
+        long r;
         int fl;
 
         if (copy < 0)
                 return copy == -ESRCH ? SENTRY_DONE : -EBADF;
+        if (setfl >= 0 && !(setfl & O_APPEND) && (r = sys_fd_may_clear_append(c, fd, copy)) < 0)
+                return r == -ESRCH ? SENTRY_DONE : r;
         if (on) {
                 if (fcntl(copy, F_GETOWN_EX, &own) < 0)
                         own.pid = 0;
@@ -563,11 +568,8 @@ long sys_fcntl(struct sentry_call *c, int fd, int cmd, uint64_t arg)
         pid_t target = (pid_t)(int)arg;
         int r;
 
-        if (cmd == F_SETFL) {
-                if (!(arg & O_APPEND) && (r = (int)sys_fd_may_clear_append(c, fd)) < 0)
-                        return r == -ESRCH ? SENTRY_DONE : r;
+        if (cmd == F_SETFL)
                 return set_async(c, fd, arg & O_ASYNC, (long)(int)arg);
-        }
         if (cmd == F_SETLEASE) {
                 /* A lease holds every other opener of the file, the host's
                  * processes too, for lease-break-time (45 s), and is taken
