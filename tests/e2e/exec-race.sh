@@ -65,6 +65,7 @@ void _start(void)
 C
 cat >"$T/forkrace.c" <<'C'
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -72,12 +73,14 @@ cat >"$T/forkrace.c" <<'C'
 #include <unistd.h>
 extern char **environ;
 static char path[64];
+static volatile int flipping;
 static const char good[] = "./good", bad[] = "./noexec/payload";
 static void *flip(void *a)
 {
         for (;;) {
                 memcpy(path, good, sizeof(good));
                 __asm__ volatile("" ::: "memory"); /* each store made, in order */
+                flipping = 1;
                 for (volatile int i = 0; i < 50; i++)
                         ;
                 memcpy(path, bad, sizeof(bad));
@@ -96,6 +99,10 @@ int main(int argc, char **argv)
                 if (p == 0) {
                         pthread_t t;
                         pthread_create(&t, NULL, flip, NULL);
+                        /* Not before the path is a name: on a loaded machine
+                         * the thread may start after 1000 execs of "". */
+                        while (!flipping)
+                                sched_yield();
                         for (int k = 0; k < 1000; k++) {
                                 char *av[] = { path, "good", NULL };
                                 syscall(SYS_execve, path, av, environ);
