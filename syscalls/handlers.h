@@ -126,6 +126,9 @@ long net_judge_bind(struct sentry_call *c, int sock, struct sockaddr_storage *ss
 long net_judge_listen(struct sentry_call *c, struct sockaddr_storage *ss, unsigned len);
 /* an abstract unix name (plen bytes of sun_path, the leading NUL too) */
 long net_judge_abstract(struct sentry_call *c, const struct sockaddr_un *ua, size_t plen, bool is_bind);
+/* May the guest set, remove or lock a socket filter on sock (not on a
+ * datagram socket the network policy filters replies for)? */
+bool net_may_filter(const struct sentry_call *c, int sock);
 /* after a bind (or autobind): remember the guest's own loopback port or
  * abstract name */
 void net_note_bound(int sock);

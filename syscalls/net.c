@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <linux/filter.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -435,6 +436,8 @@ static void detail(struct sentry_call *c, const char *what, const struct net_add
         c->detail[len] = '\0';
 }
 
+static int admit_replies(const struct sentry_call *c, int sock, const struct net_addr *a);
+
 long net_judge_connect(struct sentry_call *c, int sock, const struct sockaddr_storage *ss, unsigned len)
 {
         const struct policy *p = c->s->policy;
@@ -462,7 +465,7 @@ long net_judge_connect(struct sentry_call *c, int sock, const struct sockaddr_st
             !memcmp(a.addr, &c->s->dns.addr.sin_addr, 4)) {
                 detail(c, "dest", &a, NULL, NULL, "the session's resolver");
                 sentry_decide(c, "allow", "net-dns");
-                return 0;
+                return admit_replies(c, sock, &a);
         }
         resolved_name(p, &a, name, sizeof(name));
         if (net_addr_allowed(&p->net, &a, name[0] ? name : NULL, &rule, &why)) {
@@ -477,22 +480,178 @@ long net_judge_connect(struct sentry_call *c, int sock, const struct sockaddr_st
                         else
                                 snprintf(object, sizeof(object), "%s", dest);
                         if (sentry_ask(c, "net", "connect", object, rule->origin) == SENTRY_ASK_GRANTED)
-                                return 0;
+                                return admit_replies(c, sock, &a);
                         return -ECONNREFUSED;
                 }
                 sentry_decide(c, "allow", "net");
-                return 0;
+                return admit_replies(c, sock, &a);
         }
         /* Not a destination the policy names: the guest's own server on
          * loopback, or nothing (asked last: it reads the socket tables). */
         if (net_is_loopback(&a) && sock >= 0 && own_server(sock, &a)) {
                 detail(c, "dest", &a, NULL, NULL, "the guest's own server");
                 sentry_decide(c, "allow", "net-own");
-                return 0;
+                return admit_replies(c, sock, &a);
         }
         detail(c, "dest", &a, name, rule, why);
         sentry_decide(c, "deny", "net");
         return -ECONNREFUSED;
+}
+
+/* Replies a guest datagram socket takes. The first send of an unbound UDP
+ * socket binds it to every address, where anyone who can reach the host
+ * could send it datagrams; so each IP datagram socket the sentry sends or
+ * connects for carries a socket filter (classic BPF, the kernel's own
+ * check at delivery) that passes only datagrams from the addresses it was
+ * let send to. The filter is the record: read back, one address added,
+ * put back. The guest may not replace, remove or lock it (net_may_filter).
+ *
+ * The program, each address word in host order as BPF_ABS loads it:
+ *   ld #PEER_MAGIC; ld #n4; ld #n6
+ *   ldb [net+0]; rsh #4; jeq #4 ? +1 : +0; ja v6
+ *   ld [net+12]; (jeq #a ? +0 : +1; ret #-1) x n4; ret #0
+ *   v6: jeq #6 ? +1 : +0; ret #0;
+ *       (ld [net+8]; jeq ? +0 : +7; ld [net+12]; jeq ? +0 : +5;
+ *        ld [net+16]; jeq ? +0 : +3; ld [net+20]; jeq ? +0 : +1; ret #-1) x n6;
+ *   ret #0 */
+#define PEER_MAGIC 0x1a7e4f11u
+#define PEERS_MAX 256 /* 9 instructions an IPv6 address: well inside BPF_MAXINSNS */
+#define PEER_PROG_MAX (15 + 2 * PEERS_MAX + 9 * PEERS_MAX)
+
+struct peers {
+        uint32_t v4[PEERS_MAX];
+        uint32_t v6[PEERS_MAX][4];
+        size_t n4, n6;
+};
+
+static size_t peer_prog(const struct peers *p, struct sock_filter *f)
+{
+        size_t n = 0;
+
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_IMM, PEER_MAGIC);
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_IMM, (uint32_t)p->n4);
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_IMM, (uint32_t)p->n6);
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (uint32_t)SKF_NET_OFF);
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4);
+        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 4, 1, 0);
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, (uint32_t)(2 * p->n4 + 2));
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 12);
+        for (size_t i = 0; i < p->n4; i++) {
+                f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, p->v4[i], 0, 1);
+                f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffffffffu);
+        }
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
+        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 6, 1, 0);
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
+        for (size_t i = 0; i < p->n6; i++) {
+                for (unsigned w = 0; w < 4; w++) {
+                        f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                                              (uint32_t)SKF_NET_OFF + 8 + 4 * w);
+                        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, p->v6[i][w], 0,
+                                                              (uint8_t)(7 - 2 * w));
+                }
+                f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffffffffu);
+        }
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
+        return n;
+}
+
+/* The peers of the filter on sock: 1 when it has ours, 0 when it has
+ * none, -1 when it has another (never: the guest may not set one). */
+static int peers_read(int sock, struct peers *p, struct sock_filter *f, struct sock_filter *again)
+{
+        socklen_t len = PEER_PROG_MAX;
+
+        memset(p, 0, sizeof(*p));
+        if (getsockopt(sock, SOL_SOCKET, SO_GET_FILTER, f, &len) < 0)
+                return errno == EINVAL ? -1 : 0; /* EINVAL: longer than ours can be */
+        if (len == 0)
+                return 0;
+        if (len < 3 || f[0].code != (BPF_LD | BPF_W | BPF_IMM) || f[0].k != PEER_MAGIC ||
+            f[1].k > PEERS_MAX || f[2].k > PEERS_MAX || f[1].k + f[2].k > PEERS_MAX)
+                return -1;
+        p->n4 = f[1].k;
+        p->n6 = f[2].k;
+        for (size_t i = 0; i < p->n4 && 8 + 2 * i < len; i++)
+                p->v4[i] = f[8 + 2 * i].k;
+        size_t v6 = 8 + 2 * p->n4 + 3;
+        for (size_t i = 0; i < p->n6; i++)
+                for (unsigned w = 0; w < 4 && v6 + 9 * i + 2 * w + 1 < len; w++)
+                        p->v6[i][w] = f[v6 + 9 * i + 2 * w + 1].k;
+        /* Ours only if it is exactly what these peers make. */
+        return peer_prog(p, again) == len && !memcmp(again, f, len * sizeof(*f)) ? 1 : -1;
+}
+
+/* Let the datagram socket sock take replies from a (after an allowed
+ * send or connect). 0, or -errno: the send must not be made. */
+static int admit_replies(const struct sentry_call *c, int sock, const struct net_addr *a)
+{
+        static struct sock_filter f[PEER_PROG_MAX], again[PEER_PROG_MAX];
+        static struct peers p;
+        int type = 0, family = 0, r = 0;
+        socklen_t len = sizeof(type);
+
+        if (sock < 0 || !c->s->policy || c->s->policy->net.mode == NET_HOST)
+                return 0;
+        if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_DGRAM)
+                return 0;
+        len = sizeof(family);
+        if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &family, &len) < 0 ||
+            (family != AF_INET && family != AF_INET6))
+                return 0;
+        uint32_t w[4];
+        memcpy(w, a->addr, sizeof(w));
+        for (unsigned i = 0; i < 4; i++)
+                w[i] = ntohl(w[i]);
+        pthread_mutex_lock(&net_lock);
+        switch (peers_read(sock, &p, f, again)) {
+        case -1:
+                r = -EPERM;
+                goto out;
+        default:
+                break;
+        }
+        if (a->family == AF_INET) {
+                for (size_t i = 0; i < p.n4; i++)
+                        if (p.v4[i] == w[0])
+                                goto out;
+        } else {
+                for (size_t i = 0; i < p.n6; i++)
+                        if (!memcmp(p.v6[i], w, sizeof(w)))
+                                goto out;
+        }
+        /* Full: the oldest of the larger family goes (a long exchange
+         * with many hosts keeps its recent ones). */
+        if (p.n4 + p.n6 == PEERS_MAX) {
+                if (p.n4 >= p.n6)
+                        memmove(p.v4, p.v4 + 1, --p.n4 * sizeof(p.v4[0]));
+                else
+                        memmove(p.v6, p.v6 + 1, --p.n6 * sizeof(p.v6[0]));
+        }
+        if (a->family == AF_INET)
+                p.v4[p.n4++] = w[0];
+        else
+                memcpy(p.v6[p.n6++], w, sizeof(w));
+        struct sock_fprog prog = { .len = (unsigned short)peer_prog(&p, f), .filter = f };
+        if (setsockopt(sock, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+                r = -errno;
+out:
+        pthread_mutex_unlock(&net_lock);
+        return r;
+}
+
+bool net_may_filter(const struct sentry_call *c, int sock)
+{
+        int type = 0, family = 0;
+        socklen_t len = sizeof(type);
+
+        if (!c->s->policy || c->s->policy->net.mode == NET_HOST)
+                return true;
+        if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+                return true; /* not a socket: the kernel says ENOTSOCK */
+        len = sizeof(family);
+        getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &family, &len);
+        return type != SOCK_DGRAM || (family != AF_INET && family != AF_INET6);
 }
 
 /* 0.0.0.0 or :: */

@@ -192,15 +192,16 @@ static int build_sentry(bool tracer, struct sock_fprog **ret)
                                      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
         if (r == 0)
                 r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-        /* setsockopt only for SO_REUSEPORT and SO_REUSEADDR, which the
-         * sentry sets for the guest (syscalls/proc.c sys_sockopt) so that
-         * they never change while it judges a bind. */
-        if (r == 0)
+        /* setsockopt only for what the sentry sets for the guest
+         * (syscalls/proc.c sys_sockopt): SO_REUSEPORT and SO_REUSEADDR, so
+         * that they never change while it judges a bind, and socket
+         * filters (the replies an IP datagram socket takes, syscalls/net.c,
+         * and the guest's own on other sockets). */
+        static const int sockopts[] = { SO_REUSEPORT,  SO_REUSEADDR,     SO_ATTACH_FILTER,
+                                        SO_ATTACH_BPF, SO_DETACH_FILTER, SO_LOCK_FILTER };
+        for (size_t i = 0; r == 0 && i < sizeof(sockopts) / sizeof(sockopts[0]); i++)
                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2,
-                                     SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET), SCMP_A2(SCMP_CMP_EQ, SO_REUSEPORT));
-        if (r == 0)
-                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2,
-                                     SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET), SCMP_A2(SCMP_CMP_EQ, SO_REUSEADDR));
+                                     SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET), SCMP_A2(SCMP_CMP_EQ, sockopts[i]));
         /* ioctl only for the seccomp listener's requests (type '!'), and
          * tcsetpgrp, which the sentry makes for the guest after checking. */
         if (r == 0)

@@ -11,6 +11,7 @@
 #include <linux/fsverity.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <stddef.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -783,6 +784,53 @@ long sys_cpuclock(struct sentry_call *c, int clock)
 /* SO_PEERPIDFD hands out a pidfd of the socket's peer, and SO_PASSPIDFD
  * pidfds of senders: processes outside the tree, by another door. As a
  * kernel before 6.5 would say. */
+/* setsockopt of a socket filter (SO_ATTACH_FILTER, SO_ATTACH_BPF,
+ * SO_DETACH_FILTER, SO_LOCK_FILTER): refused on an IP datagram socket,
+ * where the sentry's filter says whose replies it takes (syscalls/net.c);
+ * else made by the sentry on its copy of the socket, so that another
+ * thread cannot put such a socket at fd between the look and the call. */
+static long sockopt_filter(struct sentry_call *c, int fd, int name, uint64_t val, uint64_t len)
+{
+        _cleanup_close_ int copy = sentry_caller_fd(c, fd), prog = -1;
+        struct sock_filter *insns = NULL;
+        struct sock_fprog fprog;
+        int v = 0;
+        long r;
+
+        if (copy < 0)
+                return copy == -ESRCH ? SENTRY_DONE : copy;
+        if (!net_may_filter(c, copy))
+                return refuse(c, "net-reply-filter", -EPERM);
+        if (name == SO_DETACH_FILTER)
+                return setsockopt(copy, SOL_SOCKET, name, &v, sizeof(v)) < 0 ? -errno : 0;
+        if (name == SO_LOCK_FILTER || name == SO_ATTACH_BPF) {
+                if ((int)len < (int)sizeof(v))
+                        return -EINVAL;
+                if ((r = sentry_read(c, &v, val, sizeof(v))) < 0)
+                        return r;
+                if (name == SO_ATTACH_BPF) {
+                        if ((prog = sentry_caller_fd(c, v)) < 0)
+                                return prog == -ESRCH ? SENTRY_DONE : prog;
+                        v = prog;
+                }
+                return setsockopt(copy, SOL_SOCKET, name, &v, sizeof(v)) < 0 ? -errno : 0;
+        }
+        if ((int)len < (int)sizeof(fprog))
+                return -EINVAL;
+        if ((r = sentry_read(c, &fprog, val, sizeof(fprog))) < 0)
+                return r;
+        if (!fprog.len || fprog.len > BPF_MAXINSNS)
+                return -EINVAL;
+        insns = xmalloc(fprog.len * sizeof(*insns));
+        r = sentry_read(c, insns, (uint64_t)(uintptr_t)fprog.filter, fprog.len * sizeof(*insns));
+        if (r >= 0) {
+                fprog.filter = insns;
+                r = setsockopt(copy, SOL_SOCKET, name, &fprog, sizeof(fprog)) < 0 ? -errno : 0;
+        }
+        free(insns);
+        return r;
+}
+
 long sys_sockopt(struct sentry_call *c, int fd, int level, int name, uint64_t val, uint64_t len)
 {
         /* Routing headers (IPv6 segment routing, IPv4 source routes) send
@@ -814,6 +862,10 @@ long sys_sockopt(struct sentry_call *c, int fd, int level, int name, uint64_t va
                         return copy == -ESRCH ? SENTRY_DONE : copy;
                 return setsockopt(copy, level, name, &on, sizeof(on)) < 0 ? -errno : 0;
         }
+        if (c->ev.nr == SYS_setsockopt && level == SOL_SOCKET &&
+            (name == SO_ATTACH_FILTER || name == SO_ATTACH_BPF || name == SO_DETACH_FILTER ||
+             name == SO_LOCK_FILTER))
+                return sockopt_filter(c, fd, name, val, len);
         if (level != SOL_SOCKET || (name != 76 /* SO_PASSPIDFD */ && name != 77 /* SO_PEERPIDFD */))
                 return SENTRY_CONTINUE;
         return refuse(c, "own-tree", -ENOPROTOOPT);

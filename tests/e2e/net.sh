@@ -526,6 +526,21 @@ run "$o" "$e" "$P" reuseport-race "$reuseport_port" 2000000
 check_match "natively SO_REUSEPORT shares a host UDP service's port" "^reuseport-race ok" "$o"
 run "$o" "$e" $I --allow-exec="$GUEST_DIR" -- "$P" reuseport-race "$reuseport_port"
 check_match "confined a thread racing SO_REUSEPORT never shares it" "^reuseport-race refused 20000 of 20000 EADDRINUSE$" "$o"
+# Replies: a UDP socket's first send binds it to every address; another
+# host's datagram must not reach it, only the peer's (the sentry's socket
+# filter), and the guest may not take that filter off.
+U="$PY $SRC_DIR/e2e/udppeer.py --timeout=$POLL_LIMIT"
+run "$o" "$e" $U "$P" inbound PORT
+check_match "natively another host's datagram reaches a UDP socket that sent elsewhere" "^inbound LEAK" "$o"
+run "$o" "$e" $U $I --audit="$T/inbound.jsonl" --allow-exec="$GUEST_DIR" --allow-net=127.0.0.1 -- "$P" inbound PORT
+check_match "confined only the peer's datagram reaches it" "^inbound ok" "$o"
+run "$o" "$e" $U $I --audit="$T/inbound.jsonl" --allow-exec="$GUEST_DIR" --allow-net=127.0.0.1 -- "$P" inbound-detach PORT
+check_match "the guest cannot remove the filter" "^detach refused Operation not permitted" "$o"
+check_match "...nor replace it" "^attach refused Operation not permitted" "$o"
+check_match "...and still only the peer's datagram reaches it" "^inbound-detach ok" "$o"
+check_audit "...audited" "$T/inbound.jsonl" syscall=setsockopt decision=deny rule=net-reply-filter
+run "$o" "$e" $I --allow-exec="$GUEST_DIR" -- "$P" filter-unix 0
+check_match "a socket filter of the guest's own on a unix socket works" "^filter-unix ok" "$o"
 for how in stall stall-sendmsg; do
   run "$o" "$e" $I --allow-exec="$GUEST_DIR" -- "$P" "$how" 0
   check_match "a send blocked on a full socket does not stall the session's other calls ($how)" \

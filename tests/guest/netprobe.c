@@ -29,10 +29,19 @@
  *                   on and off on each ("ok" once a bind shares the port);
  *                   up to argv[3] tries (20000): natively the race is won
  *                   at once on an idle machine, later under load
+ *   inbound         send a UDP datagram to PORT from an unbound socket,
+ *                   then read until "PEER" comes: "inbound ok" if nothing
+ *                   else came first, "inbound LEAK ..." if another host's
+ *                   datagram did (tests/e2e/net.sh sends one before)
+ *   inbound-detach  the same after trying to remove the socket's filter
+ *                   (SO_DETACH_FILTER, then a pass-all SO_ATTACH_FILTER)
+ *   filter-unix     attach a pass-all socket filter to a unix datagram
+ *                   socket (the guest's own filters work where they may)
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/ip6.h>
 #include <poll.h>
@@ -197,6 +206,44 @@ static int ghost(void)
         return 0;
 }
 
+/* A datagram to sa, then what comes back until "PEER". */
+static int inbound(const char *c, struct sockaddr_in *sa)
+{
+        struct sock_filter all[] = { BPF_STMT(BPF_RET | BPF_K, 0xffffffffu) };
+        struct sock_fprog prog = { 1, all };
+        char buf[64], from[INET_ADDRSTRLEN];
+        int s = socket(AF_INET, SOCK_DGRAM, 0), stranger = 0;
+
+        if (sendto(s, "hello", 5, 0, (struct sockaddr *)sa, sizeof(*sa)) < 0)
+                return report("inbound-send", -1);
+        if (!strcmp(c, "inbound-detach")) {
+                report("detach", setsockopt(s, SOL_SOCKET, SO_DETACH_FILTER, NULL, 0));
+                report("attach", setsockopt(s, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)));
+        }
+        for (;;) {
+                struct pollfd pfd = { .fd = s, .events = POLLIN };
+                struct sockaddr_in src;
+                socklen_t len = sizeof(src);
+                if (poll(&pfd, 1, 20000) != 1) {
+                        printf("%s: nothing from the peer\n", c);
+                        return 0;
+                }
+                ssize_t n = recvfrom(s, buf, sizeof(buf) - 1, 0, (struct sockaddr *)&src, &len);
+                if (n < 0)
+                        return report(c, -1);
+                buf[n] = '\0';
+                if (!strcmp(buf, "PEER"))
+                        break;
+                stranger++;
+                printf("%s: %s from %s\n", c, buf, inet_ntop(AF_INET, &src.sin_addr, from, sizeof(from)));
+        }
+        if (stranger)
+                printf("%s LEAK: %d datagram(s) from another host came first\n", c, stranger);
+        else
+                printf("%s ok\n", c);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -290,6 +337,14 @@ int main(int argc, char **argv)
                 unsigned char opt[64] = { 0 };
                 s = socket(AF_INET6, SOCK_DGRAM, 0);
                 return report(c, setsockopt(s, IPPROTO_IPV6, IPV6_2292PKTOPTIONS, opt, 0));
+        }
+        if (!strncmp(c, "inbound", 7))
+                return inbound(c, &sa);
+        if (!strcmp(c, "filter-unix")) {
+                struct sock_filter all[] = { BPF_STMT(BPF_RET | BPF_K, 0xffffffffu) };
+                struct sock_fprog prog = { 1, all };
+                s = socket(AF_UNIX, SOCK_DGRAM, 0);
+                return report(c, setsockopt(s, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)));
         }
         if (!strcmp(c, "stall"))
                 return stall(SYS_sendmmsg);
