@@ -224,6 +224,23 @@ static bool hidden_below(const struct walk_ctx *ctx, int start, const char *rest
         return ctx->hides(ctx->opaque, lex);
 }
 
+/* path (on a procfs) names /proc/<pid> or below: is that process the
+ * caller or of its tree? Any other path is ours. */
+static bool proc_pid_ours(const struct walk_ctx *ctx, const char *path, pid_t *tgid, struct walk_result *res)
+{
+        char *end;
+
+        if (strncmp(path, "/proc/", 6) || path[6] < '0' || path[6] > '9')
+                return true;
+        pid_t pid = (pid_t)strtol(path + 6, &end, 10);
+        if (*end != '/' && *end)
+                return true;
+        res->per_caller = true;
+        if (!*tgid && ctx->get_tgid)
+                *tgid = ctx->get_tgid(ctx->opaque);
+        return pid == *tgid || (ctx->in_tree && ctx->in_tree(ctx->opaque, pid) == 1);
+}
+
 int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags, struct walk_result *res)
 {
         char rest[PATH_MAX], comp[NAME_MAX + 1], target[PATH_MAX];
@@ -385,16 +402,23 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                         if (on_proc(ctx, next, &st) && !in_proc_root) {
                                 /* fd/N, cwd, root, exe, ns/, map_files/: a magic
                                  * link is an object, not a path: its text would
-                                 * name something else. Only a process of the
-                                 * guest's tree gets this far, so jump to the
-                                 * object itself (what /dev/stdin and <(...)
+                                 * name something else. For a process of the
+                                 * guest's tree, jump to the object itself (what /dev/stdin and <(...)
                                  * need), which is then judged like any other.
                                  * (The links in /proc itself, mounts ->
                                  * self/mounts, are plain text and are followed.) */
                                 int obj;
+                                char here[PATH_MAX];
                                 res->per_caller = true;
                                 if (last && (flags & WALK_NOFOLLOW) && !(flags & WALK_DIRECTORY))
                                         goto plain; /* lstat, readlink: the link */
+                                /* The walk may have started in /proc/<pid>
+                                 * (a dirfd, the cwd) of a process outside the
+                                 * tree, which the check at /proc's root never
+                                 * saw: the link is that process's, not ours. */
+                                if (fd_path(cur, here, sizeof(here)) < 0 ||
+                                    !proc_pid_ours(ctx, here, &tgid, res))
+                                        return -ENOENT;
                                 if (++links > MAX_SYMLINKS)
                                         return -ELOOP;
                                 obj = openat(cur, comp, O_PATH | O_CLOEXEC);
@@ -464,18 +488,8 @@ done:
         /* Whatever the walk started from (a dirfd or cwd already inside
          * /proc/<pid>, which no check at /proc's root saw), a process's
          * directory is there only for the guest's own tree. */
-        if (on_proc(ctx, cur, &res->st) && !strncmp(res->path, "/proc/", 6) && res->path[6] >= '0' &&
-            res->path[6] <= '9') {
-                char *end;
-                pid_t pid = (pid_t)strtol(res->path + 6, &end, 10);
-                if (*end == '/' || !*end) {
-                        res->per_caller = true;
-                        if (!tgid && ctx->get_tgid)
-                                tgid = ctx->get_tgid(ctx->opaque);
-                        if (pid != tgid && (!ctx->in_tree || ctx->in_tree(ctx->opaque, pid) != 1))
-                                return -ENOENT;
-                }
-        }
+        if (on_proc(ctx, cur, &res->st) && !proc_pid_ours(ctx, res->path, &tgid, res))
+                return -ENOENT;
         res->fd = TAKE_FD(cur);
         return 0;
 }

@@ -193,6 +193,22 @@ static bool is_memfd(const char *path, const struct stat *st)
         return !strncmp(path, "/memfd:", 7) && st->st_nlink == 0 && st->st_dev == memfd_dev;
 }
 
+/* Is fd (a procfs object, path its name) in /proc/<pid> of a process
+ * outside the caller's tree? The profile's /proc/[0-9]* rule reads every
+ * pid; which ones the guest sees is the tree's (gofer/walk.c). */
+static bool proc_outsider(struct sentry_call *c, int fd, const char *path)
+{
+        struct statfs sf;
+        char *end;
+
+        if (strncmp(path, "/proc/", 6) || path[6] < '0' || path[6] > '9')
+                return false;
+        pid_t pid = (pid_t)strtol(path + 6, &end, 10);
+        if ((*end != '/' && *end) || fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+                return false;
+        return pid != sentry_caller_tgid(c) && sentry_in_tree(c->s, pid) != 1;
+}
+
 static int target_of_fd(struct sentry_call *c, struct target *t, int guest_fd, unsigned unlisted)
 {
         const struct policy_rule *rule = NULL;
@@ -223,6 +239,12 @@ static int target_of_fd(struct sentry_call *c, struct target *t, int guest_fd, u
         snprintf(t->r.rule, sizeof(t->r.rule), "%s", rule ? rule->origin : "");
         t->r.rights = own_dev_rights(t->r.path, &t->r.st, t->r.rights, t->r.rule, sizeof(t->r.rule),
                                      rule ? rule->path : NULL);
+        if (proc_outsider(c, t->fd, t->r.path)) {
+                /* An fd the kernel opened in an outsider's /proc/<pid> (an
+                 * O_PATH open whose path was raced): no right there. */
+                t->r.rights = 0;
+                snprintf(t->r.rule, sizeof(t->r.rule), "own-tree");
+        }
         return 0;
 }
 
@@ -347,7 +369,7 @@ static long chdir_verify(struct sentry_call *c, dev_t dev, ino_t ino)
                 return 0; /* gone */
         if (st.st_dev == dev && st.st_ino == ino)
                 return 0;
-        if (fd_path(fd, path, sizeof(path)) == 0 && path[0] == '/' &&
+        if (fd_path(fd, path, sizeof(path)) == 0 && path[0] == '/' && !proc_outsider(c, fd, path) &&
             policy_judge(c->s->policy, path, &st, &rule) != 0)
                 return 0;
         if (path[0] != '/')

@@ -525,6 +525,34 @@ check_match "natively /proc/<outsider>/status is read" "^LEAK" "$o"
 run "$o" "$e" $I --allow-exec="$GUEST_DIR" "$GUEST_DIR/guest-procrace" "$outsider" 20000
 check_match "the /proc racer ran" "^won [0-9]+ leaked 0" "$o"
 check_nomatch "under interpose a raced /proc/<outsider> fd reaches nothing" "^LEAK" "$o"
+# The same through the outsider's magic links (fd/3: a memfd it holds,
+# which no path rule covers), from the raced fd as a dirfd and as the cwd
+# (fchdir), and by a raced chdir into /proc/<outsider>. The outsider has
+# no capabilities, so the kernel lets a process of the same user (the
+# sentry, too) follow its links: the refusal must be interpose's.
+setsid setpriv --bounding-set=-all --inh-caps=-all "$PY" -c '
+import os, time
+m = os.memfd_create("vault")
+os.write(m, b"OUTSIDER-SECRET\n")
+os.dup2(m, 3)
+time.sleep(1000)' </dev/null >/dev/null 2>&1 &
+holder=$!
+at_exit "kill $holder 2>/dev/null"
+poll "the outsider to hold its file" test -e "/proc/$holder/fd/3"
+for how in dirfd fchdir; do
+  run "$o" "$e" "$GUEST_DIR/guest-procrace" "$holder" 2000 fd/3 OUTSIDER-SECRET $how
+  check_match "natively the outsider's open file is read through /proc/<outsider>/fd ($how)" "^LEAK" "$o"
+  run "$o" "$e" $I --allow-exec="$GUEST_DIR" "$GUEST_DIR/guest-procrace" "$holder" 20000 fd/3 OUTSIDER-SECRET $how
+  check_match "the /proc magic-link racer ran ($how)" "^won [0-9]+ leaked 0" "$o"
+  check_nomatch "under interpose a raced /proc/<outsider> fd reaches none of its files ($how)" "^LEAK" "$o"
+done
+for try in $(seq 1 20); do
+  run "$o" "$e" "$GUEST_DIR/guest-chdirrace" "$ws/src" "/proc/$holder" 2000
+  grep -q "^LEAK" "$o" && break
+done
+check_match "natively the chdir race lands in /proc/<outsider>" "^LEAK" "$o"
+run "$o" "$e" $I --allow-exec="$GUEST_DIR" "$GUEST_DIR/guest-chdirrace" "$ws/src" "/proc/$holder" 2000
+check_nomatch "under interpose no cwd stays in /proc/<outsider>" "^LEAK" "$o"
 # An exec by a thread that is not the leader gives the leader's tid
 # another cwd: nothing the sentry remembered about that tid may stand.
 rm -rf "$ws/$outsider"

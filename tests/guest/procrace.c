@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * procrace PID N: race an O_PATH open of a path that a second thread keeps
- * flipping between "/proc/self" and "/proc/PID" (a process outside the
- * tree), N times; whenever the fd names /proc/PID, read "status" relative
- * to it. Prints "won W leaked M" and "LEAK" if PID's status was read. An
+ * procrace PID N [REL WANT [fchdir]]: race an O_PATH open of a path that a
+ * second thread keeps flipping between "/proc/self" and "/proc/PID" (a
+ * process outside the tree), N times; whenever the fd names /proc/PID,
+ * read REL ("status") relative to it (with fchdir: fchdir to it, then
+ * read REL relative to the cwd), looking for WANT (PID's "Pid:" line).
+ * REL may go through a magic link: fd/3 is the outsider's open file.
+ * Prints "won W leaked M" and "LEAK" if WANT was read. An
  * O_PATH open is made by the kernel after the sentry's check (ADDFD cannot
  * install O_PATH files), so the race can be won; what must never happen is
  * a lookup from that fd reaching the other process. Natively /proc/PID is
@@ -19,6 +22,8 @@ static char a[64], b[64];
 static size_t flip_len;
 
 static char want[64];
+static const char *rel = "status";
+static bool by_cwd;
 
 static void flip(void)
 {
@@ -42,7 +47,9 @@ static int attempt(void)
                 char buf[512];
                 ssize_t n;
                 r = 0;
-                f = openat(fd, "status", O_RDONLY | O_CLOEXEC);
+                if (by_cwd)
+                        (void)fchdir(fd); /* refused: REL below is looked up from the old cwd */
+                f = openat(by_cwd ? AT_FDCWD : fd, rel, O_RDONLY | O_CLOEXEC);
                 n = f >= 0 ? read(f, buf, sizeof(buf) - 1) : -1;
                 buf[n > 0 ? n : 0] = '\0';
                 r = strstr(buf, want) != NULL;
@@ -60,6 +67,11 @@ int main(int argc, char **argv)
         snprintf(a, sizeof(a), "/proc/self");
         snprintf(b, sizeof(b), "/proc/%s", argv[1]);
         snprintf(want, sizeof(want), "\nPid:\t%s\n", argv[1]);
+        if (argc > 4) {
+                rel = argv[3];
+                snprintf(want, sizeof(want), "%s", argv[4]);
+                by_cwd = argc > 5 && !strcmp(argv[5], "fchdir");
+        }
         strcpy(path, a);
         flip_len = strlen(b) + 1 > strlen(a) + 1 ? strlen(b) + 1 : strlen(a) + 1;
         race_run(argc > 2 ? atoi(argv[2]) : 2000, flip, attempt, "won");
