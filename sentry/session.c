@@ -369,12 +369,31 @@ static void on_signal(struct launcher *l, const struct signalfd_siginfo *si)
                 syscall(SYS_pidfd_send_signal, l->guest_pidfd, si->ssi_signo, NULL, 0);
 }
 
+/* A message as the sentry writes them: a type it sends, a chain head of
+ * hex digits (printed in the summary), the guest's pid only once. */
+static bool status_valid(const struct launcher *l, const struct session_msg *m)
+{
+        size_t n = strnlen(m->head, sizeof(m->head));
+
+        if (n == sizeof(m->head) || strspn(m->head, "0123456789abcdef") != n)
+                return false;
+        switch (m->type) {
+        case MSG_GUEST_PID:
+                return l->guest <= 0 && m->value > 0;
+        case MSG_GUEST_EXIT:
+        case MSG_LIMIT:
+                return true;
+        default:
+                return false;
+        }
+}
+
 static void on_status(struct launcher *l, int fd)
 {
         struct session_msg m;
         ssize_t n = read(fd, &m, sizeof(m));
 
-        if (n != sizeof(m))
+        if (n != sizeof(m) || !status_valid(l, &m))
                 return;
         if (m.type == MSG_LIMIT) {
                 l->limit = m.value;
@@ -689,7 +708,11 @@ int session_run(const struct session_opts *o)
         sigdelset(&fwd, SIGTTOU);
         signal(SIGPIPE, SIG_IGN);
         sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
-        if (sfd < 0 || pipe2(status_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0) {
+        /* Sockets, not pipes: a pipe can be opened again through
+         * /proc/<sentry>/fd by any process that may look there, and its
+         * writer could then speak for the sentry; a socket cannot (ENXIO). */
+        if (sfd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, status_p) < 0 ||
+            socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, err_p) < 0) {
                 session_complain("cannot set up the session: %s", strerror(errno));
                 return EXIT_INTERPOSE_FAILED;
         }
