@@ -710,6 +710,14 @@ long sys_ioctl(struct sentry_call *c, int fd, uint64_t cmd, uint64_t arg)
         case EXT4_IOC_SETVERSION: /* ext4's own number for the same (as e2fsprogs calls it) */
         case EXT4_IOC32_SETVERSION:
                 return sys_fd_setattr_ioctl(c, fd, op, arg);
+        case NS_GET_PID_FROM_PIDNS:
+        case NS_GET_TGID_FROM_PIDNS:
+        case NS_GET_PID_IN_PIDNS:
+        case NS_GET_TGID_IN_PIDNS:
+                /* Any host pid, translated: which processes exist outside
+                 * the tree (kill says ESRCH for them). As a kernel before
+                 * 6.11. */
+                return refuse(c, "own-tree", -ENOTTY);
         case FS_IOC_ENABLE_VERITY:
         case FS_IOC_SET_ENCRYPTION_POLICY:
                 /* Lasting changes to a file through any fd of it: as a

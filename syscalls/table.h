@@ -13,6 +13,15 @@
 #define EXT4_IOC32_SETVERSION _IOW('f', 4, int)
 #endif
 
+/* nsfs: a pid translated between namespaces (Linux 6.11; Debian 12's
+ * headers predate them). */
+#ifndef NS_GET_PID_FROM_PIDNS
+#define NS_GET_PID_FROM_PIDNS _IOR(0xb7, 0x6, int)
+#define NS_GET_TGID_FROM_PIDNS _IOR(0xb7, 0x7, int)
+#define NS_GET_PID_IN_PIDNS _IOR(0xb7, 0x8, int)
+#define NS_GET_TGID_IN_PIDNS _IOR(0xb7, 0x9, int)
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <sched.h>
@@ -88,7 +97,7 @@ struct sys_guard {
 };
 
 /* Conditions per row, OR-ed: the call is trapped when any holds. */
-#define SYS_GUARDS 20
+#define SYS_GUARDS 32
 
 struct sys_entry;
 struct sentry_call;

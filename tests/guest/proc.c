@@ -32,6 +32,10 @@
 
 #include "guest.h"
 
+#ifndef NS_GET_TGID_IN_PIDNS
+#define NS_GET_TGID_IN_PIDNS _IOR(0xb7, 0x9, int)
+#endif
+
 static volatile int marker = 0x5eed;
 
 static pid_t spawn_sleeper(void)
@@ -211,6 +215,14 @@ static void aim_outside(pid_t pid, int sig, bool confined)
         NOTE("clock_gettime(cpu clock of %d) = %ld", pid, x);
         if (confined)
                 CHECK(x == -EINVAL, "clock_gettime(cpu clock of %d): want -EINVAL, got %ld", pid, x);
+        /* Whether it exists, asked of a pid namespace fd (Linux 6.11). */
+        int ns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        x = ns < 0 ? -errno : raw(SYS_ioctl, ns, NS_GET_TGID_IN_PIDNS, pid, 0, 0, 0);
+        NOTE("ioctl(ns/pid, NS_GET_TGID_IN_PIDNS, %d) = %ld", pid, x);
+        if (confined)
+                CHECK(x == -ENOTTY, "NS_GET_TGID_IN_PIDNS of %d: want -ENOTTY, got %ld", pid, x);
+        if (ns >= 0)
+                close(ns);
         if (!confined)
                 return;
         /* Only confined: natively these would act on the test runner. */
