@@ -1399,6 +1399,34 @@ static bool on_procfs(int fd)
         return fstatfs(fd, &sf) < 0 || sf.f_type == PROC_SUPER_MAGIC;
 }
 
+/* Did a lookup the kernel made reach the host's /tmp or /dev/shm (the
+ * directory, or a name in it: t's object, or the name it would create),
+ * where the guest's names are its private directory's? A name a rule of
+ * its own keeps the host's (keep_host_cb) is not the view's. */
+static bool in_host_view(struct sentry_call *c, const struct target *t)
+{
+        char full[PATH_MAX];
+
+        if (!t->r.exists)
+                snprintf(full, sizeof(full), "%s/%s", t->r.path, t->r.name);
+        else
+                snprintf(full, sizeof(full), "%s", t->r.path);
+        for (int i = 0; i < WALK_MAPS; i++) {
+                const struct walk_map *m = &c->s->maps[i];
+                size_t n = m->path ? strlen(m->path) : 0;
+                if (m->fd < 0 || !n || strncmp(full, m->path, n) || (full[n] != '/' && full[n]))
+                        continue;
+                if (!full[n] || (t->r.exists && is_mapped_dir(c->s, &t->r.st)))
+                        return true; /* the host's directory itself: its listing */
+                /* As the walk asks: of the name right below the directory. */
+                char *below = strchr(full + n + 1, '/');
+                if (below)
+                        *below = '\0';
+                return !keep_host_cb(c, full);
+        }
+        return false;
+}
+
 long sys_openat2(struct sentry_call *c, int dirfd, uint64_t path, uint64_t howp, uint64_t size)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
@@ -1521,6 +1549,10 @@ long sys_openat2(struct sentry_call *c, int dirfd, uint64_t path, uint64_t howp,
                         sentry_decide(c, "deny", "openat2-view");
                         return -EXDEV;
                 }
+        }
+        if (in_host_view(c, &t)) {
+                sentry_decide(c, "deny", "openat2-view");
+                return -EXDEV;
         }
         if (t.r.path[0] == '/') {
                 const struct policy_rule *rule = NULL;

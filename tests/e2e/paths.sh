@@ -540,7 +540,10 @@ holder=$!
 at_exit "kill $holder 2>/dev/null"
 poll "the outsider to hold its file" test -e "/proc/$holder/fd/3"
 for how in dirfd fchdir; do
-  run "$o" "$e" "$GUEST_DIR/guest-procrace" "$holder" 2000 fd/3 OUTSIDER-SECRET $how
+  for try in $(seq 1 20); do
+    run "$o" "$e" "$GUEST_DIR/guest-procrace" "$holder" 2000 fd/3 OUTSIDER-SECRET $how
+    grep -q "^LEAK" "$o" && break
+  done
   check_match "natively the outsider's open file is read through /proc/<outsider>/fd ($how)" "^LEAK" "$o"
   run "$o" "$e" $I --allow-exec="$GUEST_DIR" "$GUEST_DIR/guest-procrace" "$holder" 20000 fd/3 OUTSIDER-SECRET $how
   check_match "the /proc magic-link racer ran ($how)" "^won [0-9]+ leaked 0" "$o"
@@ -790,7 +793,7 @@ rm -f "$ws/ready" "$ws/go"
 # host program opening a name without O_EXCL would get the guest's).
 shm=/dev/shm/interpose-e2e-$$
 echo SECRET-SHM >"$shm"
-at_exit "rm -f $shm"
+at_exit "rm -f $shm $shm-squat $shm-squat2"
 /usr/bin/python3.11 -c 'import os, pty, signal, sys; m, s = pty.openpty(); print(os.ttyname(s), flush=True); signal.pause()' >"$T/pty.out" &
 ptyholder=$!
 at_exit "kill $ptyholder 2>/dev/null"
@@ -805,6 +808,21 @@ def attempt(name, f):
         print(name, "refused", e.strerror)
 attempt("host-shm", lambda: "SECRET" in open(sys.argv[1]).read())
 attempt("host-shm-listed", lambda: os.path.basename(sys.argv[1]) in os.listdir("/dev/shm"))
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+def openat2(dirfd, path, flags, resolve):
+    how = (ctypes.c_uint64 * 3)(flags, 0o600 if flags & os.O_CREAT else 0, resolve)
+    fd = libc.syscall(437, dirfd, path.encode(), ctypes.byref(how), 24)
+    if fd < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return fd
+# Lookups the kernel confines to a start (RESOLVE_BENEATH 8, IN_ROOT 16)
+# reach the host's directory, not the guest's view of it.
+name = os.path.basename(sys.argv[1])
+attempt("beneath-shm", lambda: b"SECRET" in os.read(openat2(os.open("/dev", os.O_PATH), "shm/" + name, os.O_RDONLY, 8), 64))
+attempt("beneath-shm-dir", lambda: name in os.listdir(openat2(os.open("/dev", os.O_PATH), "shm", os.O_RDONLY | os.O_DIRECTORY, 8)))
+attempt("inroot-squat", lambda: openat2(os.open("/", os.O_PATH), "dev/shm/" + name + "-squat2", os.O_CREAT | os.O_WRONLY, 16) >= 0)
 def squat():
     with open(sys.argv[1] + "-squat", "w") as f:
         f.write("planted by the guest")
@@ -834,7 +852,10 @@ PY
 run "$o" "$e" /usr/bin/python3.11 devs.py "$shm" "$hostpty"
 check_match "natively another process's shared memory is readable" "^host-shm ok" "$o"
 check_match "natively it is listed" "^host-shm-listed ok" "$o"
-rm -f "$shm-squat"
+check_match "natively RESOLVE_BENEATH from /dev reaches the host's /dev/shm" "^beneath-shm ok" "$o"
+check_match "natively it lists it" "^beneath-shm-dir ok" "$o"
+check_match "natively RESOLVE_IN_ROOT creates a name there" "^inroot-squat ok" "$o"
+rm -f "$shm-squat" "$shm-squat2"
 check_match "natively another terminal can be opened" "^host-pty ok" "$o"
 run "$o" "$e" $I /usr/bin/python3.11 devs.py "$shm" "$hostpty"
 check_match "another process's shared memory is not there" "^host-shm refused No such file or directory" "$o"
@@ -842,6 +863,10 @@ check_match "...nor listed" "^host-shm-listed no" "$o"
 check_match "the guest makes names in its /dev/shm" "^squat ok" "$o"
 check_true "...which never appear in the host's" test ! -e "$shm-squat"
 check_match "an O_PATH open of a name there reaches the guest's object, not the host's" "^opath-private ok" "$o"
+check_match "openat2 confined to /dev does not reach the host's /dev/shm" "^beneath-shm refused Invalid cross-device link" "$o"
+check_match "...nor list it" "^beneath-shm-dir refused Invalid cross-device link" "$o"
+check_match "openat2 in root does not create a name there" "^inroot-squat refused Invalid cross-device link" "$o"
+check_true "...which is not in the host's" test ! -e "$shm-squat2"
 check_match "another terminal is refused" "^host-pty refused Permission denied" "$o"
 check_match "the guest's own shared memory works" "^own-shm ok" "$o"
 check_match "the guest's own semaphores work" "^own-lock ok" "$o"
