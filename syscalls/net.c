@@ -19,7 +19,9 @@
 #include <linux/filter.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -89,12 +91,15 @@ void net_prepare(void)
         host_addresses();
 }
 
-/* Abstract unix names the guest bound. */
+/* Abstract unix names the guest bound, and the socket that bound each
+ * (a name outlives nothing: once the guest's socket is closed, anyone may
+ * bind it). */
 static struct {
         unsigned char name[sizeof(((struct sockaddr_un *)0)->sun_path)];
         size_t len;
+        ino_t ino;
 } own_abstract[OWN_ABSTRACT_MAX];
-static size_t n_own_abstract;
+static size_t n_own_abstract, next_own_abstract;
 
 /* Addresses the session's resolver answered for allowed names. */
 static struct {
@@ -337,11 +342,16 @@ void net_note_bound(int sock)
                                    : 0;
                 if (n < 1 || u->sun_path[0] != '\0')
                         return;
+                struct stat ust;
+                if (fstat(sock, &ust) < 0)
+                        return;
                 pthread_mutex_lock(&net_lock);
-                if (n_own_abstract < OWN_ABSTRACT_MAX) {
-                        memcpy(own_abstract[n_own_abstract].name, u->sun_path, n);
-                        own_abstract[n_own_abstract++].len = n;
-                }
+                /* Full: the oldest goes (a server long closed, most likely). */
+                size_t i = n_own_abstract < OWN_ABSTRACT_MAX ? n_own_abstract++
+                                                             : (next_own_abstract++ % OWN_ABSTRACT_MAX);
+                memcpy(own_abstract[i].name, u->sun_path, n);
+                own_abstract[i].len = n;
+                own_abstract[i].ino = ust.st_ino;
                 pthread_mutex_unlock(&net_lock);
                 return;
         }
@@ -357,15 +367,77 @@ void net_note_bound(int sock)
         pthread_mutex_unlock(&net_lock);
 }
 
+/* Was the socket with this inode bound to this abstract name by the guest? */
+static bool own_abstract_socket(const void *sun_path, size_t len, ino_t ino)
+{
+        for (size_t i = 0; i < n_own_abstract; i++)
+                if (own_abstract[i].len == len && own_abstract[i].ino == ino &&
+                    !memcmp(own_abstract[i].name, sun_path, len))
+                        return true;
+        return false;
+}
+
+/* The sockets bound to an abstract name now (listening, or datagram),
+ * asked of the kernel: how many, and whether each is one the guest bound
+ * there. -1 when it cannot say. */
+static int abstract_holders(const void *sun_path, size_t len, bool *all_own)
+{
+        struct {
+                struct nlmsghdr nlh;
+                struct unix_diag_req r;
+        } req = {
+                .nlh = { .nlmsg_len = sizeof(req),
+                         .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                         .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+                .r = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_show = UDIAG_SHOW_NAME },
+        };
+        struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
+        int n = 0;
+
+        *all_own = true;
+        if (diag_fd < 0 || sendto(diag_fd, &req, sizeof(req), 0, (struct sockaddr *)&nl, sizeof(nl)) < 0)
+                return -1;
+        for (;;) {
+                static char buf[32768];
+                ssize_t got = recv(diag_fd, buf, sizeof(buf), 0);
+                if (got <= 0)
+                        return -1;
+                for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)got);
+                     h = NLMSG_NEXT(h, got)) {
+                        if (h->nlmsg_type == NLMSG_DONE)
+                                return n;
+                        if (h->nlmsg_type == NLMSG_ERROR)
+                                return -1;
+                        const struct unix_diag_msg *m = NLMSG_DATA(h);
+                        /* Accepted connections carry their listener's name. */
+                        if (m->udiag_state != 10 /* TCP_LISTEN */ && m->udiag_type != SOCK_DGRAM)
+                                continue;
+                        int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+                        for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, alen);
+                             a = RTA_NEXT(a, alen)) {
+                                if (a->rta_type != UNIX_DIAG_NAME || (size_t)RTA_PAYLOAD(a) != len ||
+                                    memcmp(RTA_DATA(a), sun_path, len))
+                                        continue;
+                                n++;
+                                if (!own_abstract_socket(sun_path, len, (ino_t)m->udiag_ino))
+                                        *all_own = false;
+                        }
+                }
+        }
+}
+
+/* Is the abstract name held now, and only by sockets the guest bound
+ * there? A name the guest once bound is a host service's when the host
+ * took it after the guest let it go. */
 bool net_own_abstract(const void *sun_path, size_t len)
 {
-        bool found = false;
+        bool all_own = false;
+        int n;
 
         pthread_mutex_lock(&net_lock);
-        for (size_t i = 0; i < n_own_abstract && !found; i++)
-                found = own_abstract[i].len == len && !memcmp(own_abstract[i].name, sun_path, len);
+        n = abstract_holders(sun_path, len, &all_own);
         pthread_mutex_unlock(&net_lock);
-        return found;
+        return n > 0 && all_own;
 }
 
 void net_note_resolved(const char *name, const struct net_addr *a)

@@ -678,6 +678,41 @@ check_out "the host's abstract socket is refused" "^host refused ECONNREFUSED$"
 check_out "the guest's own abstract socket works" "^own ok hello from guest$"
 check_eq "the refused connection never reached the host's abstract socket" "$before" "$(lines "$T/abs.port.log")"
 check_audit "the refusal is audited" "$T/abstract.jsonl" syscall=connect decision=deny
+# A name the guest bound and let go is anyone's: a host service that takes
+# it next is not the guest's own server. The guest binds and closes, then
+# waits on stdin; the driver binds the name outside, then lets it go on.
+cat >"$T/absreuse.py" <<'PY'
+import socket, subprocess, sys
+name = sys.argv[1]
+p = subprocess.Popen(sys.argv[2:], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+line = p.stdout.readline()
+if line.strip() != "released":
+    print("guest said", repr(line)); p.kill(); sys.exit(1)
+host = socket.socket(socket.AF_UNIX)
+host.bind("\0" + name)
+host.listen(1)
+p.stdin.write("go\n"); p.stdin.flush()
+print(p.stdout.read(), end="")
+sys.exit(p.wait())
+PY
+absreuse_probe='
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind("\0" + sys.argv[1])
+s.close()
+print("released", flush=True)
+sys.stdin.readline()
+c = socket.socket(socket.AF_UNIX)
+try:
+    c.connect("\0" + sys.argv[1])
+    print("reuse connected")
+except OSError as e:
+    print("reuse refused", e.strerror)
+'
+run "$o" "$e" "$PY" "$T/absreuse.py" "$own_abs-reuse-native" "$PY" -c "$absreuse_probe" "$own_abs-reuse-native"
+check_out "natively a name the process let go reaches whoever took it" "^reuse connected$"
+run "$o" "$e" "$PY" "$T/absreuse.py" "$own_abs-reuse" $I --audit="$T/absreuse.jsonl" -- "$PY" -c "$absreuse_probe" "$own_abs-reuse"
+check_out "confined a name the guest let go is not its own once the host holds it" "^reuse refused Connection refused$"
 
 # --- (h) deny beats allow ------------------------------------------------------------------
 
