@@ -1060,6 +1060,12 @@ static int on_status(struct platform *p, pid_t pid, int st, struct platform_even
         if (t->state == T_PARKED) {
                 if (event == 0 && sig == (SIGTRAP | 0x80))
                         unpark(t);
+                else if (event == PTRACE_EVENT_SECCOMP)
+                        /* A trapped call from a thread that is inside a call
+                         * of ours: not expected (the parked call passes the
+                         * filter untrapped), and resumed it would run with
+                         * no decision. Its process dies instead. */
+                        kill(pid, SIGKILL);
                 else
                         ptrace(PTRACE_SYSCALL, pid, 0, event ? 0 : sig);
                 return 0;
