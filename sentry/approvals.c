@@ -106,7 +106,6 @@ static void audit_answer(const struct ask_msg *q, const char *decision, const ch
         len = audit_json_escape(extra, len, sizeof(extra) - 2, q->object);
         extra[len++] = '"';
         extra[len] = '\0';
-        len = secrets_redact_json(extra, len, sizeof(extra));
         struct audit_record r = {
                 .pid = q->pid,
                 .exe = q->exe,

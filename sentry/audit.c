@@ -12,6 +12,14 @@
 #include "util.h"
 
 #define RECORD_MAX 16384
+/* A record's members stop short of RECORD_MAX by the room of the mark. */
+#define TRUNCATED ",\"truncated\":true"
+#define BODY_MAX (RECORD_MAX - sizeof(TRUNCATED))
+/* A member of a shortened record: small enough that redaction (at most
+ * doubling it) cannot outgrow RECORD_MAX. */
+#define FIELD_SHORT 1024
+/* After the body: its link and its hash, the newline and a NUL. */
+#define TAIL_MAX (sizeof(",\"prev\":\"\"") + sizeof(",\"hash\":\"\"}\n") + 2 * (AUDIT_HASH_HEX - 1))
 
 static void hex(const uint8_t *d, size_t n, char *out)
 {
@@ -65,13 +73,66 @@ size_t audit_json_escape(char *buf, size_t len, size_t cap, const char *s)
         return len;
 }
 
-static size_t add(char *buf, size_t len, const char *key, const char *val)
+/* snprintf's count is what it would have written: never past cap. */
+static size_t grown(size_t len, int n, size_t cap)
 {
-        if (!val || len + 16 >= RECORD_MAX)
+        return n < 0 ? len : len + (size_t)n < cap ? len + (size_t)n : cap - 1;
+}
+
+/* One string member, taking at most max bytes and leaving the room of the
+ * "truncated" mark. */
+static size_t add(char *buf, size_t len, size_t max, const char *key, const char *val)
+{
+        size_t end = len + max < BODY_MAX ? len + max : BODY_MAX;
+
+        if (!val || len + strlen(key) + 16 >= end)
                 return len;
-        len += (size_t)snprintf(buf + len, RECORD_MAX - len, ",\"%s\":\"", key);
-        len = audit_json_escape(buf, len, RECORD_MAX - 8, val);
+        len = grown(len, snprintf(buf + len, end - len, ",\"%s\":\"", key), end);
+        len = audit_json_escape(buf, len, end - 1, val);
         buf[len++] = '"';
+        return len;
+}
+
+/* The record's members before its link (no closing brace). Whole, or
+ * shortened: no args nor extra members, every string bounded, marked
+ * "truncated" (as is a whole record whose extra members did not fit). */
+static size_t body(const struct audit *a, const struct audit_record *r, const char *stamp, bool whole,
+                   char *buf)
+{
+        size_t max = whole ? RECORD_MAX : FIELD_SHORT, len;
+        bool cut = !whole;
+
+        len = grown(
+                0,
+                snprintf(buf, BODY_MAX, "{\"seq\":%llu,\"time\":\"%s\"", (unsigned long long)a->seq, stamp),
+                BODY_MAX);
+        len = add(buf, len, max, "session", a->session);
+        if (r->pid)
+                len = grown(len,
+                            snprintf(buf + len, BODY_MAX - len, ",\"pid\":%d,\"tid\":%d", (int)r->pid,
+                                     (int)r->tid),
+                            BODY_MAX);
+        len = add(buf, len, max, "exe", r->exe);
+        len = add(buf, len, max, "syscall", r->syscall);
+        if (whole)
+                len = add(buf, len, max, "args", r->args);
+        len = add(buf, len, max, "decision", r->decision);
+        len = add(buf, len, max, "rule", r->rule);
+        len = add(buf, len, max, "result", r->result);
+        if (whole && r->extra && *r->extra) {
+                size_t n = strlen(r->extra);
+                cut = len + n + 1 >= BODY_MAX;
+                if (!cut) {
+                        buf[len++] = ',';
+                        memcpy(buf + len, r->extra, n);
+                        len += n;
+                }
+        }
+        if (cut) {
+                memcpy(buf + len, TRUNCATED, sizeof(TRUNCATED) - 1);
+                len += sizeof(TRUNCATED) - 1;
+        }
+        buf[len] = '\0';
         return len;
 }
 
@@ -80,40 +141,33 @@ int audit_write(struct audit *a, const struct audit_record *r)
         _cleanup_free_ char *buf = NULL;
         struct timespec ts;
         struct tm tm;
-        char stamp[48], hash[AUDIT_HASH_HEX];
-        size_t len;
+        char stamp[64], hash[AUDIT_HASH_HEX];
+        size_t len, n;
         int ret;
 
         if (a->fd < 0)
                 return 0;
-        buf = xmalloc(RECORD_MAX + 128);
+        buf = xmalloc(RECORD_MAX + TAIL_MAX);
         clock_gettime(CLOCK_REALTIME, &ts);
         gmtime_r(&ts.tv_sec, &tm);
-        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+        n = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(stamp + n, sizeof(stamp) - n, ".%06ldZ", ts.tv_nsec / 1000);
 
         pthread_mutex_lock(&a->lock);
-        len = (size_t)snprintf(buf, RECORD_MAX, "{\"seq\":%llu,\"time\":\"%s.%06ldZ\"",
-                               (unsigned long long)a->seq, stamp, ts.tv_nsec / 1000);
-        len = add(buf, len, "session", a->session);
-        if (r->pid)
-                len += (size_t)snprintf(buf + len, RECORD_MAX - len, ",\"pid\":%d,\"tid\":%d", (int)r->pid,
-                                        (int)r->tid);
-        len = add(buf, len, "exe", r->exe);
-        len = add(buf, len, "syscall", r->syscall);
-        len = add(buf, len, "args", r->args);
-        len = add(buf, len, "decision", r->decision);
-        len = add(buf, len, "rule", r->rule);
-        len = add(buf, len, "result", r->result);
-        if (r->extra && *r->extra && len + strlen(r->extra) + 2 < RECORD_MAX) {
-                buf[len++] = ',';
-                memcpy(buf + len, r->extra, strlen(r->extra));
-                len += strlen(r->extra);
+        /* No secret in clear (secrets.h): redacted before the hash. A short
+         * secret becomes the longer mark: a record that redaction would
+         * make too long is shortened, never cut in its structure. */
+        len = body(a, r, stamp, true, buf);
+        n = secrets_redact_json(buf, len, RECORD_MAX);
+        if (!n) {
+                len = body(a, r, stamp, false, buf);
+                n = secrets_redact_json(buf, len, RECORD_MAX);
         }
-        /* No secret in clear (secrets.h): redacted before the hash. */
-        len = secrets_redact_json(buf, len, RECORD_MAX);
-        len += (size_t)snprintf(buf + len, RECORD_MAX + 128 - len, ",\"prev\":\"%s\"", a->prev);
+        len = grown(n, snprintf(buf + n, RECORD_MAX + TAIL_MAX - n, ",\"prev\":\"%s\"", a->prev),
+                    RECORD_MAX + TAIL_MAX);
         audit_sha256_hex(buf, len, hash);
-        len += (size_t)snprintf(buf + len, RECORD_MAX + 128 - len, ",\"hash\":\"%s\"}\n", hash);
+        len = grown(len, snprintf(buf + len, RECORD_MAX + TAIL_MAX - len, ",\"hash\":\"%s\"}\n", hash),
+                    RECORD_MAX + TAIL_MAX);
         ret = write_all(a->fd, buf, len);
         if (ret == 0 && a->sink >= 0 && write_all(a->sink, buf, len) < 0) {
                 /* The collector went away or stalled (a 2 s send timeout):

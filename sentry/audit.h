@@ -41,7 +41,9 @@ struct audit_record {
 int audit_init(struct audit *a, int fd, const char *session);
 
 /* Append one record. 0 or -errno (the caller decides what a failed write
- * means; the sentry treats it as fatal). */
+ * means; the sentry treats it as fatal). A record too long for the log
+ * (16 KiB), also once its secrets are redacted, loses its args and extra
+ * members and says "truncated":true. */
 int audit_write(struct audit *a, const struct audit_record *r);
 
 /* Copy the hash of the last record (the chain head) into out. */

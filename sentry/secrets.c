@@ -276,21 +276,23 @@ static bool find_secret(const char *s, size_t len, size_t *at, size_t *n, bool j
         return blen > 0;
 }
 
-/* Redact s[0..len) into out (at most cap bytes from o on); the new o. */
+/* Redact s[0..len) into out (below cap - 1 from o on, room for a NUL);
+ * the new o. Out of room it cuts, never copying the rest in clear. */
 static size_t redact_span(const char *s, size_t len, char *out, size_t o, size_t cap, bool json)
 {
         size_t at, n, pos = 0;
 
         while (pos < len && find_secret(s + pos, len - pos, &at, &n, json)) {
                 if (o + at + sizeof(REDACTED) >= cap)
-                        return o; /* no room: cut here, never copy the rest in clear */
+                        return o;
                 memcpy(out + o, s + pos, at);
                 o += at;
                 memcpy(out + o, REDACTED, sizeof(REDACTED) - 1);
                 o += sizeof(REDACTED) - 1;
                 pos += at + n;
         }
-        if (pos < len) {
+        /* o may already be at the end (a caller's cap - 1): no room. */
+        if (pos < len && o + 1 < cap) {
                 size_t rest = len - pos < cap - o - 1 ? len - pos : cap - o - 1;
                 memcpy(out + o, s + pos, rest);
                 o += rest;
@@ -361,14 +363,17 @@ cut:
 size_t secrets_redact_json(char *buf, size_t len, size_t cap)
 {
         _cleanup_free_ char *out = NULL;
-        size_t o = 0, at, n, i = 0;
+        /* Room for every redaction (a value of 6 bytes or more becomes 10
+         * bytes): a record is redacted whole, or left for the caller to
+         * shorten, never cut inside its structure. */
+        size_t room = 2 * len + 16, o = 0, at, n, i = 0;
 
         if (!find_secret(buf, len, &at, &n, true))
                 return len;
-        out = xmalloc(cap);
+        out = xmalloc(room);
         /* Only inside string values: the keys, and the text between
          * strings, are ours and keep the record's shape. */
-        while (i < len && o + 1 < cap) {
+        while (i < len) {
                 if (buf[i] != '"') {
                         out[o++] = buf[i++];
                         continue;
@@ -380,23 +385,22 @@ size_t secrets_redact_json(char *buf, size_t len, size_t cap)
                 size_t after = end + 1;
                 while (after < len && buf[after] == ' ')
                         after++;
-                bool key = after < len && buf[after] == ':';
                 out[o++] = '"';
-                if (key) {
-                        size_t k = end - start < cap - o - 1 ? end - start : cap - o - 1;
-                        memcpy(out + o, buf + start, k);
-                        o += k;
+                if (after < len && buf[after] == ':') {
+                        memcpy(out + o, buf + start, end - start);
+                        o += end - start;
                 } else {
-                        o = redact_span(buf + start, end - start, out, o, cap - 1, true);
+                        o = redact_span(buf + start, end - start, out, o, room, true);
                 }
-                if (i < len && o + 1 < cap) {
+                if (i < len) {
                         out[o++] = '"';
                         i++;
                 }
         }
+        if (o >= cap)
+                return 0;
         memcpy(buf, out, o);
-        if (o < cap)
-                buf[o] = '\0';
+        buf[o] = '\0';
         return o;
 }
 

@@ -30,7 +30,9 @@ size_t secrets_redact(char *buf, size_t len, size_t cap);
 size_t secrets_redact_raw(char *buf, size_t len, size_t cap, bool truncated);
 
 /* The same for a JSON record: only inside its string values (never a key,
- * never across strings), a value as JSON escapes it. */
+ * never across strings), a value as JSON escapes it. The new length, or 0
+ * when the redacted record would not fit below cap (buf is then as it was:
+ * the caller shortens the record, which is never cut in its structure). */
 size_t secrets_redact_json(char *buf, size_t len, size_t cap);
 
 /* Does one of the globs (fnmatch) name this variable? */

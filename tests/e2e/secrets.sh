@@ -98,4 +98,30 @@ check_match "a secret past ASCII: the guest ran" '^ok$' "$T/o"
 check_nomatch "a secret past ASCII: not in the log as the log writes it" 'sswort-hunter2' "$T/a5.jsonl"
 check_match "a secret past ASCII: redacted where it was" 'vault/\[REDACTED\]' "$T/a5.jsonl"
 
+# --- a record that redaction lengthens ------------------------------------------------
+# A short secret becomes the longer [REDACTED]: a record filled with it (an
+# exec of a path through 400 directories named after it, with 31 argv
+# strings of quotes, each written as \") outgrew the writer's buffer, and
+# the log held heap bytes and the next record glued to it.
+deep=$T/ws/$(printf 'sesame/%.0s' $(seq 400)).envd
+mkdir -p "$deep" "$T/home/.ssh" && printf '#!/bin/sh\n' >"$deep/prog" && chmod +x "$deep/prog"
+echo key >"$T/home/.ssh/id_test"
+cat >"$T/ws/long.py" <<'EOF2'
+import os, sys
+try:
+    os.execv(sys.argv[1] + "/prog", ["prog"] + ['"' * 255] * 31)
+except OSError as e:
+    print("exec", e.errno)
+try:
+    open(os.environ["HOME"] + "/.ssh/id_test")
+except OSError as e:
+    print("read", e.errno)
+EOF2
+run "$T/o" "$T/e" env HOME="$T/home" "$INTERPOSE" --env=DB_PASSWORD=sesame --audit="$T/a6.jsonl" \
+  --workspace="$T/ws" -- "$PY" "$T/ws/long.py" "$deep"
+check_match "a lengthened record: the exec was refused" '^exec 13$' "$T/o"
+check_true "a lengthened record: the log verifies" "$INTERPOSE" audit verify "$T/a6.jsonl"
+check_match "...and the next record is whole" '^\{"seq":[0-9]+,.*id_test.*"decision":"deny".*"hash":"[0-9a-f]{64}"\}$' "$T/a6.jsonl"
+check_nomatch "...and holds no secret" 'sesame' "$T/a6.jsonl"
+
 finish

@@ -9,6 +9,7 @@
 
 #include "guest.h"
 #include "sentry/audit.h"
+#include "sentry/secrets.h"
 
 static int fresh_log(int records)
 {
@@ -45,6 +46,50 @@ static long verify(int fd, long *line)
 static void rewrite(int fd, const char *buf, size_t n)
 {
         CHECK(ftruncate(fd, 0) == 0 && pwrite(fd, buf, n, 0) == (ssize_t)n, "rewrite");
+}
+
+/* A short secret becomes the longer [REDACTED]: a record filled with it
+ * grows past the writer's buffer. It is shortened, never written past its
+ * end, and the next record stands on its own line. */
+static void lengthened(void)
+{
+        static char args[20000], extra[12000], buf[65536];
+        int fd = memfd_create("audit", 0);
+        struct audit a;
+        long line = 0;
+        size_t n = 0;
+
+        secrets_add("sesame");
+        for (size_t i = 0; i + 8 < sizeof(args); i += 7)
+                memcpy(args + i, "sesame/", 8);
+        n = (size_t)snprintf(extra, sizeof(extra), "\"path\":\"");
+        while (n + 9 < sizeof(extra))
+                n += (size_t)snprintf(extra + n, sizeof(extra) - n, "sesame/");
+        snprintf(extra + n, sizeof(extra) - n, "\"");
+        audit_init(&a, fd, "test-session");
+        struct audit_record r = { .pid = 1,
+                                  .tid = 1,
+                                  .exe = "/bin/x",
+                                  .syscall = "openat",
+                                  .args = args,
+                                  .decision = "deny",
+                                  .extra = extra };
+        CHECK(audit_write(&a, &r) == 0, "write the long record");
+        r.args = "next";
+        r.extra = "\"path\":\"/home/u/.ssh/id_test\"";
+        CHECK(audit_write(&a, &r) == 0, "write the next");
+        ssize_t got = pread(fd, buf, sizeof(buf) - 1, 0);
+        CHECK(got > 0, "read back");
+        buf[got > 0 ? got : 0] = '\0';
+        CHECK(verify(fd, &line) == 2, "a lengthened record verifies: line %ld, %s", line, why);
+        char *second = strchr(buf, '\n');
+        CHECK(second && strstr(buf, "\"truncated\":true") && strstr(buf, "\"truncated\":true") < second,
+              "the long record is shortened and marked");
+        CHECK(!strstr(buf, "sesame"), "no secret in clear");
+        CHECK(second && !strncmp(second + 1, "{\"seq\":1,", 9) && strstr(second, "id_test") &&
+                      !strstr(second, "truncated"),
+              "the next record is whole on its own line");
+        close(fd);
 }
 
 int main(void)
@@ -107,6 +152,7 @@ int main(void)
         /* Truncation keeps a valid prefix: only the printed head can tell. */
         rewrite(fd, buf, (size_t)(strstr(buf, "\"seq\":5,") - 1 - buf));
         CHECK(verify(fd, &line) == 5, "prefix verifies");
+        lengthened();
         printf("audit: %s\n", guest_failures ? "FAIL" : "ok");
         return guest_result();
 }

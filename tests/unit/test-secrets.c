@@ -137,6 +137,16 @@ static void redaction(void)
         CHECK(!strcmp(buf, "{\"decision\":\"deny\",\"x\":\"my "
                            "[REDACTED]\",\"p\":\"ab\",\"cd\":\"q\",\"r\":\"x[REDACTED]y\"}"),
               "json: %s", buf);
+        /* A record that redaction would make too long is left whole for
+         * the caller to shorten: never cut inside its structure. */
+        char rec[40];
+        snprintf(rec, sizeof(rec), "{\"a\":\"my decision\",\"b\":\"decision\"}");
+        n = secrets_redact_json(rec, strlen(rec), strlen(rec) + 4);
+        CHECK(n == 0 && !strcmp(rec, "{\"a\":\"my decision\",\"b\":\"decision\"}"), "too long: %zu %s", n,
+              rec);
+        n = secrets_redact_json(rec, strlen(rec), sizeof(rec));
+        CHECK(n == strlen(rec) && !strcmp(rec, "{\"a\":\"my [REDACTED]\",\"b\":\"[REDACTED]\"}"), "fits: %s",
+              rec);
         /* A value with bytes past ASCII, as the audit log writes them
          * (\u00XX a byte). */
         secrets_add("P\xc3\xa4sswort-hunter2-XYZ");
