@@ -55,8 +55,14 @@ int audit_init(struct audit *a, int fd, const char *session)
 
 size_t audit_json_escape(char *buf, size_t len, size_t cap, const char *s)
 {
-        for (; s && *s && len + 7 < cap; s++) {
-                unsigned char ch = (unsigned char)*s;
+        size_t n = s ? strlen(s) : 0, room = 2 * n + 16;
+        _cleanup_free_ char *clear = xmalloc(room);
+
+        /* Secrets out before the text is cut to fit: a secret the cut
+         * splits would be recognised in neither half (secrets.h). */
+        n = secrets_copy(clear, room, s ? s : "");
+        for (size_t i = 0; i < n && len + 7 < cap; i++) {
+                unsigned char ch = (unsigned char)clear[i];
                 if (ch == '"' || ch == '\\') {
                         buf[len++] = '\\';
                         buf[len++] = (char)ch;

@@ -49,8 +49,9 @@ int audit_write(struct audit *a, const struct audit_record *r);
 /* Copy the hash of the last record (the chain head) into out. */
 void audit_head(struct audit *a, char out[AUDIT_HASH_HEX]);
 
-/* Append s to buf as a JSON string body (no quotes), escaping as needed;
- * never writes past cap. Returns the new length. */
+/* Append s to buf as a JSON string body (no quotes), escaping as needed,
+ * its secrets redacted before it is cut to fit (secrets.h); never writes
+ * past cap. Returns the new length. */
 size_t audit_json_escape(char *buf, size_t len, size_t cap, const char *s);
 
 /* SHA-256 of buf in hex (the chain's hash). */

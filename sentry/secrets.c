@@ -404,6 +404,22 @@ size_t secrets_redact_json(char *buf, size_t len, size_t cap)
         return o;
 }
 
+size_t secrets_copy(char *dst, size_t cap, const char *src)
+{
+        /* Room for every redaction: a value of 6 bytes or more becomes the
+         * 10 of the marker, a token shape (longer than that) fewer. */
+        size_t n = strlen(src), room = 2 * n + 16;
+        _cleanup_free_ char *clear = xmalloc(room);
+
+        memcpy(clear, src, n + 1);
+        n = secrets_redact(clear, n, room);
+        if (n >= cap)
+                n = cap - 1;
+        memcpy(dst, clear, n);
+        dst[n] = '\0';
+        return n;
+}
+
 bool secret_env_allowed(const char *name, const char *const *globs, size_t n)
 {
         for (size_t i = 0; i < n; i++)

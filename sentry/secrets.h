@@ -35,5 +35,10 @@ size_t secrets_redact_raw(char *buf, size_t len, size_t cap, bool truncated);
  * the caller shortens the record, which is never cut in its structure). */
 size_t secrets_redact_json(char *buf, size_t len, size_t cap);
 
+/* Copy src into dst (cap bytes, cap > 0) with every secret redacted before
+ * it is cut to fit: a secret the cut splits is recognised in neither half.
+ * The length copied. */
+size_t secrets_copy(char *dst, size_t cap, const char *src);
+
 /* Does one of the globs (fnmatch) name this variable? */
 bool secret_env_allowed(const char *name, const char *const *globs, size_t n);

@@ -389,14 +389,17 @@ size_t sentry_format_call(struct sentry_call *c, char *buf, size_t cap)
         return sys_format_call(c->e, c->ev.nr, c->ev.args, &rd, buf, cap);
 }
 
+/* The caller's executable, its secrets redacted before it is cut to cap
+ * (a program under a directory named after a secret). */
 static void exe_of(pid_t tid, char *buf, size_t cap)
 {
-        char path[64];
+        char path[64], full[PATH_MAX];
         ssize_t n;
 
         snprintf(path, sizeof(path), "/proc/%d/exe", (int)tid);
-        n = readlink(path, buf, cap - 1);
-        buf[n > 0 ? n : 0] = '\0';
+        n = readlink(path, full, sizeof(full) - 1);
+        full[n > 0 ? n : 0] = '\0';
+        secrets_copy(buf, cap, full);
 }
 
 /* Trace and audit one call. Arguments are decoded before the answer, while

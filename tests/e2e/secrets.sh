@@ -124,4 +124,35 @@ check_true "a lengthened record: the log verifies" "$INTERPOSE" audit verify "$T
 check_match "...and the next record is whole" '^\{"seq":[0-9]+,.*id_test.*"decision":"deny".*"hash":"[0-9a-f]{64}"\}$' "$T/a6.jsonl"
 check_nomatch "...and holds no secret" 'sesame' "$T/a6.jsonl"
 
+# --- a secret where a string is cut to fit the record -----------------------------------
+# The path the guest gave is cut to half a record's details, the program's
+# name to 255 bytes: each cut at a secret left its start in clear (redacted
+# after the cut, it was no longer the whole value). Openings one byte apart
+# put the cut at each of its bytes.
+LONG=Zq7LongSecretValue-abcdefghijklmnop-0123456789
+mkdir -p "$T/ws2" "$T/vault2"
+cat >"$T/ws2/cut.py" <<'EOF2'
+import os, sys
+x = "x" * 200
+for k in range(300):
+    try:
+        open(sys.argv[1] + "/" + "/".join([x] * 14) + "/" + "y" * k + "/" + os.environ["MY_TOKEN"])
+    except OSError:
+        pass
+EOF2
+run "$T/o" "$T/e" env MY_TOKEN="$LONG" "$INTERPOSE" --allow-env=MY_TOKEN --deny="$T/vault2" \
+  --workspace="$T/ws2" --audit="$T/a7.jsonl" --trace-file="$T/t7" -- "$PY" "$T/ws2/cut.py" "$T/vault2"
+check_match "a cut path: the reads were refused" '"decision":"deny".*"path":"[^"]*/xxxx' "$T/a7.jsonl"
+check_nomatch "a cut path: no start of the secret in the log" 'Zq7Long' "$T/a7.jsonl"
+check_nomatch "a cut path: no start of the secret in the trace" 'Zq7Long' "$T/t7"
+# The program's name: its directory named after the secret, 10 bytes
+# before the cut.
+pad=$(printf "%$((245 - ${#T} - 6))s" '' | tr ' ' a)
+mkdir -p "$T/ws2/$pad/$LONG" && cp "$(command -v cat)" "$T/ws2/$pad/$LONG/p"
+echo x >"$T/vault2/f"
+run "$T/o" "$T/e" env MY_TOKEN="$LONG" "$INTERPOSE" --allow-env=MY_TOKEN --deny="$T/vault2" \
+  --workspace="$T/ws2" --audit="$T/a8.jsonl" -- "$T/ws2/$pad/$LONG/p" "$T/vault2/f"
+check_match "a cut program name: the read was refused" '"exe":"[^"]*aaaa[^"]*".*vault2/f.*"decision":"deny"' "$T/a8.jsonl"
+check_nomatch "a cut program name: no start of the secret in the log" 'Zq7Long' "$T/a8.jsonl"
+
 finish

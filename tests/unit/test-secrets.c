@@ -178,6 +178,13 @@ static void redaction(void)
         snprintf(small, sizeof(small), "a correct horse battery\n");
         n = secrets_redact(small, strlen(small), 16);
         CHECK(n < 16 && !strstr(small, "horse") && small[n - 1] == '\n', "small: %.*s", (int)n, small);
+        /* Cut to fit after redaction, never before: a secret the cut
+         * splits would be recognised in neither half. */
+        secrets_add("Zq7LongSecretValue-abcdefghijklmnop-0123456789");
+        n = audit_json_escape(buf, 0, 16, "/a/b/Zq7LongSecretValue-abcdefghijklmnop-0123456789/c");
+        CHECK(!strcmp(buf, "/a/b/[RED"), "escaped and cut: %s", buf);
+        n = secrets_copy(buf, 12, "/a/b/Zq7LongSecretValue-abcdefghijklmnop-0123456789/c");
+        CHECK(n == 11 && !strcmp(buf, "/a/b/[REDAC"), "copied and cut: %s", buf);
         /* Not every hf_ is a Hugging Face token. */
         CHECK(!secret_shaped("/data/hf_cache_for_transformers_models_x"), "a cache path");
         CHECK(secret_shaped("hf_abcdefghijklmnopqrstuvwxyzABCDEFGH"), "a token");
