@@ -39,18 +39,46 @@ static const char *const names_exact[] = {
         "GOOGLE_APPLICATION_CREDENTIALS",
         "AZURE_CLIENT_CERTIFICATE_PATH",
         "VAULT_ADDR_TOKEN",
+        "SSHPASS",
+        "COMPOSER_AUTH" /* JSON with the registries' passwords */,
 };
-static const char *const names_prefix[] = { "AWS_ACCESS_KEY", "AWS_SECRET", "AWS_SESSION_TOKEN",
-                                            "AWS_SECURITY_TOKEN", "TF_TOKEN_" /* Terraform, by host */ };
-static const char *const names_suffix[] = { "_TOKEN",       "_KEY",
-                                            "_APIKEY",      "_PAT",
-                                            "_PASS",        "_PWD",
-                                            "_CREDENTIALS", "_CREDS",
-                                            "_COOKIE",      "_DSN" /* a key inside */,
-                                            "__AUTH" /* npm_config__auth */ };
-static const char *const names_infix[] = { "SECRET",     "PASSWORD",   "PASSWD",           "PRIVATE_KEY",
-                                           "API_KEY",    "ACCESS_KEY", "AUTH_TOKEN",       "AUTHTOKEN",
-                                           "PASSPHRASE", "WEBHOOK",    "CONNECTION_STRING" };
+static const char *const names_prefix[] = {
+        "AWS_ACCESS_KEY",     "AWS_SECRET",       "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN", "AWS_BEARER_TOKEN", /* Bedrock's API keys */
+        "TF_TOKEN_",                              /* Terraform, by host */
+        "OP_SESSION_",                            /* 1Password, by account */
+};
+/* A name that ends in _SESSION holds the session a tool unlocked
+ * (Bitwarden's BW_SESSION): whoever has it reads the vault. */
+static const char *const names_suffix[] = { "_TOKEN",
+                                            "_KEY",
+                                            "_APIKEY",
+                                            "_PAT",
+                                            "_PASS",
+                                            "_PWD",
+                                            "_CREDENTIALS",
+                                            "_CREDS",
+                                            "_COOKIE",
+                                            "_DSN" /* a key inside */,
+                                            "__AUTH" /* npm_config__auth */,
+                                            "_SESSION" };
+static const char *const names_infix[] = { "SECRET",
+                                           "PASSWORD",
+                                           "PASSWD",
+                                           "PRIVATE_KEY",
+                                           "API_KEY",
+                                           "ACCESS_KEY",
+                                           "AUTH_TOKEN",
+                                           "AUTHTOKEN",
+                                           "ACCESSTOKEN" /* Azure DevOps */,
+                                           "AUTHKEY" /* Tailscale */,
+                                           "PASSPHRASE",
+                                           "WEBHOOK",
+                                           "CONNECTION_STRING" };
+/* The desktop's own session names, which the patterns above would take:
+ * they name a desktop or a bus, and programs need them. (XDG_SESSION_ID,
+ * DBUS_SESSION_BUS_ADDRESS and SESSION_MANAGER match no pattern.) */
+static const char *const names_plain[] = { "DESKTOP_SESSION", "KONSOLE_DBUS_SESSION" };
 
 bool secret_name(const char *name)
 {
@@ -61,6 +89,9 @@ bool secret_name(const char *name)
                 return n != 0;
         for (size_t i = 0; i <= n; i++)
                 up[i] = (char)toupper((unsigned char)name[i]);
+        for (size_t i = 0; i < sizeof(names_plain) / sizeof(*names_plain); i++)
+                if (!strcmp(up, names_plain[i]))
+                        return false;
         for (size_t i = 0; i < sizeof(names_exact) / sizeof(*names_exact); i++)
                 if (!strcmp(up, names_exact[i]))
                         return true;
@@ -164,6 +195,21 @@ bool secret_shaped(const char *value)
                         return true;
         }
         return false;
+}
+
+/* Bundler's credentials for a gem host: BUNDLE_<HOST> (its dots written
+ * as __) = user:password, or token:x-oauth-basic. Its other settings hold
+ * paths, build flags, groups (BUNDLE_WITHOUT=a:b, no __ in the name) and
+ * mirrors' URLs. */
+static bool bundler_credential(const char *name, const char *value)
+{
+        return !strncmp(name, "BUNDLE_", 7) && strstr(name + 7, "__") && strchr(value, ':') &&
+               !strstr(value, "://");
+}
+
+bool secret_var(const char *name, const char *value)
+{
+        return secret_name(name) || secret_shaped(value) || bundler_credential(name, value);
 }
 
 static void add_one(const char *value, size_t n)

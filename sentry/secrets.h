@@ -16,6 +16,10 @@ bool secret_name(const char *name);
  * sk-ant-..., xoxb-..., a PEM private key, a JWT, a URL with a password)? */
 bool secret_shaped(const char *value);
 
+/* Is this environment variable a secret: by its name, by its value, or by
+ * both (Bundler's BUNDLE_<HOST>=user:password)? */
+bool secret_var(const char *name, const char *value);
+
 /* Register a secret value to redact (values under 6 bytes are not). */
 void secrets_add(const char *value);
 

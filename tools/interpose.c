@@ -323,7 +323,7 @@ static char *scrub_environment(const char *const *allow, size_t nallow, const ch
                         continue;
                 *eq = '\0';
                 const char *name = copy[i], *value = eq + 1;
-                bool secret = secret_name(name) || secret_shaped(value);
+                bool secret = secret_var(name, value);
                 if (secret)
                         secrets_add(value);
                 if (secret && !secret_env_allowed(name, allow, nallow)) {
@@ -337,7 +337,7 @@ static char *scrub_environment(const char *const *allow, size_t nallow, const ch
         for (size_t i = 0; i < nset; i++) {
                 char *kv = xstrdup(set[i]), *eq = strchr(kv, '=');
                 *eq = '\0';
-                if (secret_name(kv) || secret_shaped(eq + 1))
+                if (secret_var(kv, eq + 1))
                         secrets_add(eq + 1);
                 setenv(kv, eq + 1, 1);
                 free(kv);

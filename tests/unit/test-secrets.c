@@ -38,6 +38,14 @@ static void names(void)
                 "SENTRY_DSN",
                 "SLACK_WEBHOOK_URL",
                 "AZURE_STORAGE_CONNECTION_STRING",
+                "SSHPASS",
+                "BW_SESSION",
+                "OP_SESSION_myacct",
+                "TS_AUTHKEY",
+                "TAILSCALE_AUTHKEY",
+                "AWS_BEARER_TOKEN_BEDROCK",
+                "COMPOSER_AUTH",
+                "SYSTEM_ACCESSTOKEN",
         };
         static const char *const plain[] = {
                 "PATH",
@@ -60,11 +68,32 @@ static void names(void)
                 "PYENV_ROOT",
                 "EDITOR",
                 "MONKEY",
+                "XDG_SESSION_ID",
+                "XDG_SESSION_TYPE",
+                "XDG_SESSION_CLASS",
+                "XDG_SESSION_DESKTOP",
+                "SESSION_MANAGER",
+                "DESKTOP_SESSION",
+                "KONSOLE_DBUS_SESSION",
+                "COMPOSER_HOME",
+                "BUNDLE_GEMS__CONTRIBSYS__COM" /* by its value: see below */,
         };
         for (size_t i = 0; i < sizeof(secret) / sizeof(*secret); i++)
                 CHECK(secret_name(secret[i]), "%s is a secret's name", secret[i]);
         for (size_t i = 0; i < sizeof(plain) / sizeof(*plain); i++)
                 CHECK(!secret_name(plain[i]), "%s is not a secret's name", plain[i]);
+}
+
+/* Bundler's credentials are told by name and value together. */
+static void bundler(void)
+{
+        CHECK(secret_var("BUNDLE_GEMS__CONTRIBSYS__COM", "user:pass"), "a gem host's user:password");
+        CHECK(secret_var("BUNDLE_GITHUB__COM", "abcd0123:x-oauth-basic"), "a gem host's token");
+        CHECK(!secret_var("BUNDLE_WITHOUT", "development:test"), "groups");
+        CHECK(!secret_var("BUNDLE_PATH", "vendor/bundle"), "a path");
+        CHECK(!secret_var("BUNDLE_BUILD__NOKOGIRI", "--use-system-libraries"), "build flags");
+        CHECK(!secret_var("BUNDLE_MIRROR__HTTPS://RUBYGEMS__ORG/", "https://mirror.example/"), "a mirror");
+        CHECK(secret_var("BW_SESSION", "x") && !secret_var("XDG_SESSION_TYPE", "x11"), "by name alone");
 }
 
 static void shapes(void)
@@ -201,6 +230,7 @@ static void redaction(void)
 int main(void)
 {
         names();
+        bundler();
         shapes();
         redaction();
         return guest_result();
