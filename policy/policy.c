@@ -719,6 +719,52 @@ static const char *const home_secrets[] = {
         ".boto",
         ".oci",
         ".databrickscfg",
+        /* Below the trees builds read (~/.config, ~/.local/share,
+         * ~/.cache): browsers' and chat apps' profiles (cookies, saved
+         * logins, session tokens), vaults, CLIs' tokens, shell history
+         * and running Jupyter kernels' keys. */
+        ".config/google-chrome",
+        ".config/google-chrome-beta",
+        ".config/google-chrome-unstable",
+        ".config/chromium",
+        ".config/BraveSoftware",
+        ".config/microsoft-edge",
+        ".config/vivaldi",
+        ".config/opera",
+        ".config/mozilla", /* Firefox's XDG place */
+        ".cache/google-chrome",
+        ".cache/chromium",
+        ".cache/BraveSoftware",
+        ".cache/mozilla",
+        ".config/Slack",
+        ".config/discord",
+        ".config/Signal",
+        ".config/Element",
+        ".config/Code", /* VS Code: its secret storage, GitHub and Copilot sessions */
+        ".config/Code - OSS",
+        ".config/VSCodium",
+        ".config/Cursor",
+        ".config/Bitwarden",
+        ".config/Bitwarden CLI",
+        ".config/1Password",
+        ".local/share/kwalletd",
+        ".config/glab-cli",
+        ".config/stripe",
+        ".config/netlify",
+        ".config/ngrok",
+        ".config/.wrangler", /* Cloudflare */
+        ".config/hcloud",
+        ".config/linode-cli",
+        ".config/kaggle",
+        ".config/composer/auth.json",
+        ".config/helm/registry",
+        ".config/helm/repositories.yaml", /* a repository's password */
+        ".config/pip/pip.conf",           /* an index URL's password, as in .npmrc */
+        ".pip/pip.conf",
+        ".config/configstore/firebase-tools.json",
+        ".local/share/com.vercel.cli",
+        ".local/share/atuin", /* shell history */
+        ".local/share/jupyter/runtime",
 };
 
 static const char *const etc_secrets[] = {

@@ -1041,4 +1041,31 @@ check_match "a hard link the guest made itself stays writable" "^own-link-ok$" "
 check_match "the refusal names the hard link" '"policy_rule":"hard link' "$T/audit.jsonl"
 rm -rf "$home/.cache/pkgcache" "$ws/venv" "$ws/own-a" "$ws/own-b"
 
+# Credential stores below the trees builds read (~/.config, ~/.local/share,
+# ~/.cache): browsers' cookies and saved logins, chat apps' sessions, VS
+# Code's secret storage, CLIs' tokens, vaults, shell history, Jupyter
+# kernels' keys. The tools' own configuration beside them stays readable.
+stores=".config/google-chrome/Default/Cookies .config/chromium/Default/Cookies
+.config/BraveSoftware/Brave-Browser/Default/Cookies .config/Slack/Cookies .config/discord/Cookies
+.config/Code/User/globalStorage/state.vscdb .config/mozilla/firefox/p.default/logins.json
+.config/glab-cli/config.yml .config/stripe/config.toml .config/composer/auth.json
+.config/helm/registry/config.json .config/pip/pip.conf .config/configstore/firebase-tools.json
+.local/share/com.vercel.cli/auth.json .local/share/atuin/history.db
+.local/share/jupyter/runtime/kernel-1.json .config/Bitwarden/data.json .config/netlify/config.json
+.config/ngrok/ngrok.yml .local/share/kwalletd/kdewallet.kwl"
+kept=".config/composer/config.json .config/configstore/update-notifier-npm.json
+.local/share/jupyter/kernels/python3/kernel.json .cache/pip/http/x"
+for f in $stores $kept; do mkdir -p "$home/${f%/*}" && echo CRED >"$home/$f"; done
+readall='for f; do if out=$(cat "$HOME/$f" 2>&1); then echo "store $f read"; else echo "store $f $out"; fi; done'
+run "$o" "$e" sh -c "$readall" sh $stores
+check_eq "natively the stores under ~/.config, ~/.local/share and ~/.cache are read" \
+  "$(echo $stores | wc -w)" "$(grep -c ' read$' "$o")"
+run "$o" "$e" $I sh -c "$readall" sh $stores
+check_eq "under interpose a credential store under ~/.config, ~/.local/share or ~/.cache: EACCES" \
+  "$(echo $stores | wc -w)" "$(grep -c 'Permission denied$' "$o")"
+run "$o" "$e" $I sh -c "$readall" sh $kept
+check_eq "...and the tools' own configuration beside them stays readable" \
+  "$(echo $kept | wc -w)" "$(grep -c ' read$' "$o")"
+for f in $stores $kept; do rm -f "$home/$f"; done
+
 finish

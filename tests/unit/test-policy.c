@@ -65,6 +65,34 @@ static void check_agent(void)
         for (size_t i = 0; i < sizeof(more) / sizeof(*more); i++)
                 CHECK(rights(&p, "%s/%s", home, more[i]) == 0, "~/%s denied", more[i]);
         CHECK(rights(&p, "%s/.gradle/caches/x.jar", home) & PR_READ, "the rest of ~/.gradle stays readable");
+        /* Below the readable ~/.config, ~/.local/share and ~/.cache. */
+        static const char *const stores[] = { ".config/google-chrome/Default/Login Data",
+                                              ".config/chromium/Default/Cookies",
+                                              ".config/BraveSoftware/Brave-Browser/Default/Cookies",
+                                              ".config/Slack/Cookies",
+                                              ".config/discord/Local Storage/leveldb/0.ldb",
+                                              ".config/Code/User/globalStorage/state.vscdb",
+                                              ".config/mozilla/firefox/p.default/logins.json",
+                                              ".cache/mozilla/firefox/p.default/x",
+                                              ".config/glab-cli/config.yml",
+                                              ".config/stripe/config.toml",
+                                              ".config/composer/auth.json",
+                                              ".config/helm/registry/config.json",
+                                              ".config/pip/pip.conf",
+                                              ".config/configstore/firebase-tools.json",
+                                              ".local/share/com.vercel.cli/auth.json",
+                                              ".local/share/atuin/history.db",
+                                              ".local/share/jupyter/runtime/kernel-1.json",
+                                              ".config/Bitwarden CLI/data.json",
+                                              ".config/netlify/config.json" };
+        for (size_t i = 0; i < sizeof(stores) / sizeof(*stores); i++)
+                CHECK(rights(&p, "%s/%s", home, stores[i]) == 0, "~/%s denied", stores[i]);
+        static const char *const tools[] = { ".config/composer/config.json",
+                                             ".config/configstore/update-notifier-npm.json",
+                                             ".local/share/jupyter/kernels/python3/kernel.json",
+                                             ".config/helm/repository/cache/x.yaml", ".cache/pip/http/x" };
+        for (size_t i = 0; i < sizeof(tools) / sizeof(*tools); i++)
+                CHECK(rights(&p, "%s/%s", home, tools[i]) & PR_READ, "~/%s stays readable", tools[i]);
         CHECK(rights(&p, "%s", "/etc/apt/auth.conf.d/x.conf") == 0, "/etc/apt/auth.conf.d denied");
         CHECK(rights(&p, "%s", "/etc/kubernetes/admin.conf") == 0, "/etc/kubernetes denied");
         CHECK(rights(&p, "%s/.pyenv/shims/python3", home) & PR_EXEC, "pyenv runs");
