@@ -43,6 +43,10 @@ long sys_fcntl(struct sentry_call *c, int fd, int cmd, uint64_t arg);
  * sentry's copy of the caller's fd. 0, or -errno (decided; -ESRCH: the
  * caller is gone). */
 long sys_fd_may_clear_append(struct sentry_call *c, int fd, int copy);
+/* pwritev2 with RWF_NOAPPEND (the only calls trapped): on an O_APPEND fd,
+ * as clearing O_APPEND; made on the sentry's copies. */
+long sys_pwritev2(struct sentry_call *c, int fd, uint64_t vec, uint64_t vlen, long off, uint64_t off_hi,
+                  uint64_t flags);
 long sys_setpgid(struct sentry_call *c, int pid, int pgid);
 long sys_ioctl(struct sentry_call *c, int fd, uint64_t cmd, uint64_t arg);
 long sys_capget(struct sentry_call *c, uint64_t hdr, uint64_t data);

@@ -28,6 +28,7 @@ static const int allowed[] = {
         SCMP_SYS(write),
         SCMP_SYS(pread64),
         SCMP_SYS(pwrite64),
+        SCMP_SYS(pwritev2), /* syscalls/path.c: RWF_NOAPPEND, on the guest's judged fd */
         SCMP_SYS(readv),
         SCMP_SYS(writev),
         SCMP_SYS(close),

@@ -2418,6 +2418,8 @@ static long set_times(struct sentry_call *c, int dirfd, uint64_t addr, const str
 }
 
 static int judge_fd(struct sentry_call *c, int fd, unsigned need, const char *what, int *ret_copy);
+static int judge_copy(struct sentry_call *c, int fd, int copy, unsigned need, const char *what);
+static long read_iovecs(struct sentry_call *c, uint64_t vec, size_t vlen, char **ret);
 
 long sys_utimensat(struct sentry_call *c, int dirfd, uint64_t path, uint64_t times, uint64_t flags)
 {
@@ -2522,13 +2524,42 @@ long sys_fallocate(struct sentry_call *c, int fd, uint64_t mode, long offset, lo
 
 long sys_fd_may_clear_append(struct sentry_call *c, int fd, int copy)
 {
-        _cleanup_close_ int judged = -1;
         int fl = fcntl(copy, F_GETFL), r;
 
         if (fl < 0 || !(fl & O_APPEND) || !c->s->policy)
                 return 0;
-        r = judge_fd(c, fd, PR_WRITE, "write", &judged);
+        /* The object judged is the one changed: the copy, not the fd
+         * fetched again (another thread may have put another file there). */
+        r = judge_copy(c, fd, copy, PR_WRITE, "write");
         return r == -EACCES ? -EPERM : r; /* EPERM: as for an append-only inode */
+}
+
+/* pwritev2 with RWF_NOAPPEND writes anywhere in a file opened for
+ * appending (the user's `>> build.log`), as clearing O_APPEND would: on
+ * such an fd it needs the same right. Made by the sentry on its copy of
+ * the fd with its copy of the data, so neither can change after the
+ * check; at most SEND_MAX bytes a call (a short write). */
+long sys_pwritev2(struct sentry_call *c, int fd, uint64_t vec, uint64_t vlen, long off, uint64_t off_hi,
+                  uint64_t flags)
+{
+        _cleanup_close_ int copy = sentry_caller_fd(c, fd);
+        _cleanup_free_ char *data = NULL;
+        struct iovec one;
+        long r;
+
+        if (copy < 0)
+                return copy == -ESRCH ? SENTRY_DONE : -EBADF;
+        if (vlen > UIO_MAXIOV)
+                return -EINVAL;
+        r = sys_fd_may_clear_append(c, fd, copy);
+        if (r < 0)
+                return r == -ESRCH ? SENTRY_DONE : r;
+        r = read_iovecs(c, vec, vlen, &data);
+        if (r < 0)
+                return r;
+        one = (struct iovec){ data, (size_t)r };
+        r = syscall(SYS_pwritev2, copy, &one, 1, off, off_hi, (int)flags);
+        return r < 0 ? -errno : r;
 }
 
 /* Path calls this sentry does not make yet, with a policy in force: as a
@@ -2545,21 +2576,27 @@ long sys_path_enosys(struct sentry_call *c)
  * success *ret_copy is ours to use and close. */
 static int judge_fd(struct sentry_call *c, int fd, unsigned need, const char *what, int *ret_copy)
 {
-        struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
+        _cleanup_close_ int copy = sentry_caller_fd(c, fd);
         int r;
 
-        t.fd = sentry_caller_fd(c, fd);
-        if (t.fd < 0)
-                return t.fd == -ESRCH ? -ESRCH : -EBADF;
-        /* Pipes, sockets and anonymous files are the guest's own. */
-        r = target_of_fd(c, &t, fd, PR_ALL);
+        if (copy < 0)
+                return copy == -ESRCH ? -ESRCH : -EBADF;
+        r = judge_copy(c, fd, copy, need, what);
         if (r < 0)
                 return r;
-        r = allowed(c, &t, need, what);
-        if (r < 0)
-                return r;
-        *ret_copy = TAKE_FD(t.fd);
+        *ret_copy = TAKE_FD(copy);
         return 0;
+}
+
+/* Judge the object behind copy, the sentry's copy of the caller's fd (fd
+ * is its number, for the record). 0 or -errno. */
+static int judge_copy(struct sentry_call *c, int fd, int copy, unsigned need, const char *what)
+{
+        struct target t __attribute__((cleanup(target_release))) = { .fd = copy, .borrowed = true };
+        /* Pipes, sockets and anonymous files are the guest's own. */
+        int r = target_of_fd(c, &t, fd, PR_ALL);
+
+        return r < 0 ? r : allowed(c, &t, need, what);
 }
 
 long sys_fchmod(struct sentry_call *c, int fd, unsigned mode)
@@ -3231,6 +3268,35 @@ long sys_sendto(struct sentry_call *c, int fd, uint64_t buf, uint64_t len, int f
         return send_finish(c, copy, domain, j);
 }
 
+/* The data of the guest's vlen iovecs at vec (vlen at most UIO_MAXIOV),
+ * gathered into a buffer of ours (*ret, malloc'd even when empty): at most
+ * SEND_MAX bytes. Their length, or -errno. */
+static long read_iovecs(struct sentry_call *c, uint64_t vec, size_t vlen, char **ret)
+{
+        struct iovec iov[UIO_MAXIOV];
+        size_t total = 0, off = 0;
+        char *data;
+        long r;
+
+        if (vlen && (r = sentry_read(c, iov, vec, vlen * sizeof(struct iovec))) < 0)
+                return r;
+        for (size_t i = 0; i < vlen; i++)
+                total += iov[i].iov_len < SEND_MAX ? iov[i].iov_len : SEND_MAX;
+        if (total > SEND_MAX)
+                total = SEND_MAX;
+        data = xmalloc(total ? total : 1);
+        for (size_t i = 0; i < vlen && off < total; i++) {
+                size_t n = iov[i].iov_len < total - off ? iov[i].iov_len : total - off;
+                if (n && (r = sentry_read(c, data + off, (uint64_t)(uintptr_t)iov[i].iov_base, n)) < 0) {
+                        free(data);
+                        return r;
+                }
+                off += n;
+        }
+        *ret = data;
+        return (long)total;
+}
+
 /* One message of sendmsg/sendmmsg, from the guest's struct msghdr at
  * mp: its destination judged as sendto's, its data and control copied,
  * the fds it passes (SCM_RIGHTS) replaced by the sentry's copies of them.
@@ -3240,8 +3306,6 @@ static struct send_job *send_job_msg(struct sentry_call *c, int sock, int domain
 {
         struct send_job *j = send_job_new(flags);
         struct msghdr gm;
-        struct iovec iov[UIO_MAXIOV];
-        size_t total = 0, off = 0;
         long r;
 
         if ((r = sentry_read(c, &gm, mp, sizeof(gm))) < 0)
@@ -3252,21 +3316,9 @@ static struct send_job *send_job_msg(struct sentry_call *c, int sock, int domain
         if (gm.msg_name &&
             (r = send_job_address(c, sock, domain, j, (uint64_t)(uintptr_t)gm.msg_name, gm.msg_namelen)) < 0)
                 goto fail;
-        if (gm.msg_iovlen && (r = sentry_read(c, iov, (uint64_t)(uintptr_t)gm.msg_iov,
-                                              gm.msg_iovlen * sizeof(struct iovec))) < 0)
+        if ((r = read_iovecs(c, (uint64_t)(uintptr_t)gm.msg_iov, gm.msg_iovlen, &j->data)) < 0)
                 goto fail;
-        for (size_t i = 0; i < gm.msg_iovlen; i++)
-                total += iov[i].iov_len < SEND_MAX ? iov[i].iov_len : SEND_MAX;
-        if (total > SEND_MAX)
-                total = SEND_MAX;
-        j->data = xmalloc(total ? total : 1);
-        for (size_t i = 0; i < gm.msg_iovlen && off < total; i++) {
-                size_t n = iov[i].iov_len < total - off ? iov[i].iov_len : total - off;
-                if (n && (r = sentry_read(c, j->data + off, (uint64_t)(uintptr_t)iov[i].iov_base, n)) < 0)
-                        goto fail;
-                off += n;
-        }
-        j->iov = (struct iovec){ j->data, total };
+        j->iov = (struct iovec){ j->data, (size_t)r };
         j->m.msg_iov = &j->iov;
         j->m.msg_iovlen = 1;
         if (gm.msg_control && gm.msg_controllen) {

@@ -22,6 +22,12 @@
 #define NS_GET_TGID_IN_PIDNS _IOR(0xb7, 0x9, int)
 #endif
 
+/* pwritev2's flag that ignores O_APPEND (Linux 6.9; newer than some
+ * headers). */
+#ifndef RWF_NOAPPEND
+#define RWF_NOAPPEND 0x00000020
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <sched.h>

@@ -1023,6 +1023,38 @@ check_match "under interpose fallocate of an output file outside the write right
 check_match "...and clearing its O_APPEND" "^setfl Operation not permitted" "$e"
 check_eq "...so what it held is whole" 400 "$(grep -c '^precious line$' "$T/outside/build.log")"
 
+# The same overwrite without clearing O_APPEND: pwritev2's RWF_NOAPPEND,
+# and an aio write's (whose flags the kernel reads from guest memory).
+cat >"$ws/noappend.py" <<'PY'
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+data = ctypes.create_string_buffer(b"CLOBBERED\n")
+iov = struct.pack("QQ", ctypes.addressof(data), 10)
+r = libc.syscall(328, 1, iov, 1, ctypes.c_long(0), ctypes.c_long(0), 0x20)  # pwritev2, RWF_NOAPPEND
+print("noappend", "ok" if r == 10 else os.strerror(ctypes.get_errno()), file=sys.stderr)
+ctx = ctypes.c_ulong(0)
+if libc.syscall(206, 1, ctypes.byref(ctx)) < 0:  # io_setup
+    sys.exit(print("aio", os.strerror(ctypes.get_errno()), file=sys.stderr))
+# struct iocb: IOCB_CMD_PWRITE of fd 1 at offset 0, aio_rw_flags RWF_NOAPPEND
+iocb = ctypes.create_string_buffer(struct.pack("=QIiHhIQQqQII", 0, 0, 0x20, 1, 0, 1, ctypes.addressof(data), 10, 0, 0, 0, 0))
+ev = ctypes.create_string_buffer(32)
+ok = libc.syscall(209, ctx, 1, (ctypes.c_void_p * 1)(ctypes.addressof(iocb))) == 1 and \
+     libc.syscall(208, ctx, 1, 1, ev, None) == 1 and struct.unpack("=QQqq", ev.raw)[2] == 10
+print("aio", "ok" if ok else "failed", file=sys.stderr)
+PY
+/usr/bin/python3.11 -c 'print("precious line\n" * 400, end="")' >"$T/outside/build.log"
+/usr/bin/python3.11 "$ws/noappend.py" >>"$T/outside/build.log" 2>"$e"
+check_match "natively pwritev2(RWF_NOAPPEND) writes at offset 0 of an O_APPEND file" "^noappend ok" "$e"
+check_match "natively an aio write with RWF_NOAPPEND does too" "^aio ok" "$e"
+/usr/bin/python3.11 -c 'print("precious line\n" * 400, end="")' >"$T/outside/build.log"
+$I /usr/bin/python3.11 "$ws/noappend.py" >>"$T/outside/build.log" 2>"$e"
+check_match "under interpose RWF_NOAPPEND on an output file outside the write rights is refused" "^noappend Operation not permitted" "$e"
+check_match "...and aio is a kernel without it" "^aio Function not implemented" "$e"
+check_eq "...so what the output file held is whole" 400 "$(grep -c '^precious line$' "$T/outside/build.log")"
+/usr/bin/python3.11 -c 'print("precious line\n" * 400, end="")' >"$ws/own.log"
+$I /usr/bin/python3.11 "$ws/noappend.py" >>"$ws/own.log" 2>"$e"
+check_eq "RWF_NOAPPEND on a file of the workspace still writes at offset 0" "CLOBBERED" "$(head -n 1 "$ws/own.log")"
+
 # A file of a read-only tree that the host hard-linked into the workspace
 # (uv, pnpm and git clone --local do, from their caches): written through
 # its workspace name, every project linked to it would run what the guest
