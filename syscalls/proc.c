@@ -723,6 +723,17 @@ long sys_ioctl(struct sentry_call *c, int fd, uint64_t cmd, uint64_t arg)
                 /* Lasting changes to a file through any fd of it: as a
                  * file system without the feature. */
                 return refuse(c, "table", -EOPNOTSUPP);
+        case FS_IOC_RESVSP:
+        case FS_IOC_UNRESVSP:
+        case FS_IOC_RESVSP64:
+        case FS_IOC_UNRESVSP64:
+        case FS_IOC_ZERO_RANGE:
+                /* fallocate by the old XFS numbers, which the VFS answers
+                 * for any file system: holes punched or zeroed and space
+                 * taken past its write-right check and --max-write. Only
+                 * xfs_io uses them; everything else calls fallocate. As a
+                 * kernel without them. */
+                return refuse(c, "table", -ENOTTY);
         case FIOASYNC:
                 r = sentry_read(c, &on, arg, sizeof(on));
                 if (r < 0)

@@ -22,6 +22,17 @@
 #define NS_GET_TGID_IN_PIDNS _IOR(0xb7, 0x9, int)
 #endif
 
+/* The XFS space ioctls, which the VFS serves for every file system by
+ * fallocate (linux/falloc.h is not exported; struct space_resv is 48
+ * bytes on x86_64). */
+#ifndef FS_IOC_RESVSP
+#define FS_IOC_RESVSP 0x40305828
+#define FS_IOC_UNRESVSP 0x40305829
+#define FS_IOC_RESVSP64 0x4030582a
+#define FS_IOC_UNRESVSP64 0x4030582b
+#define FS_IOC_ZERO_RANGE 0x40305839
+#endif
+
 /* pwritev2's flag that ignores O_APPEND (Linux 6.9; newer than some
  * headers). */
 #ifndef RWF_NOAPPEND

@@ -1055,6 +1055,28 @@ check_eq "...so what the output file held is whole" 400 "$(grep -c '^precious li
 $I /usr/bin/python3.11 "$ws/noappend.py" >>"$ws/own.log" 2>"$e"
 check_eq "RWF_NOAPPEND on a file of the workspace still writes at offset 0" "CLOBBERED" "$(head -n 1 "$ws/own.log")"
 
+# fallocate by the old XFS numbers, which the VFS serves for every file
+# system: zero the output file's first 8 KiB, or punch them out.
+cat >"$ws/xfsspace.py" <<'PY'
+import fcntl, os, struct, sys
+resv = struct.pack("=hh4xqqiI4i", 0, 0, 0, 8192, 0, 0, 0, 0, 0, 0)  # struct space_resv: [0, 8192)
+for name, nr in (("resvsp", 40), ("unresvsp", 41), ("resvsp64", 42), ("unresvsp64", 43), ("zero_range", 57)):
+    try:
+        fcntl.ioctl(1, 0x40305800 | nr, resv)  # _IOW('X', nr, struct space_resv)
+        print(name, "ok", file=sys.stderr)
+    except OSError as e:
+        print(name, e.strerror, file=sys.stderr)
+PY
+/usr/bin/python3.11 -c 'print("precious line\n" * 1000, end="")' >"$T/outside/build.log"
+/usr/bin/python3.11 "$ws/xfsspace.py" >>"$T/outside/build.log" 2>"$e"
+check_match "natively FS_IOC_UNRESVSP64 punches a hole in the output file" "^unresvsp64 ok" "$e"
+check_match "natively FS_IOC_ZERO_RANGE zeroes it" "^zero_range ok" "$e"
+check_ne "...so it lost lines" 1000 "$(grep -c '^precious line$' "$T/outside/build.log")"
+/usr/bin/python3.11 -c 'print("precious line\n" * 1000, end="")' >"$T/outside/build.log"
+$I /usr/bin/python3.11 "$ws/xfsspace.py" >>"$T/outside/build.log" 2>"$e"
+check_eq "under interpose the XFS space ioctls are a kernel without them" 5 "$(grep -c ' Inappropriate ioctl for device$' "$e")"
+check_eq "...so the output file is whole" 1000 "$(grep -c '^precious line$' "$T/outside/build.log")"
+
 # A file of a read-only tree that the host hard-linked into the workspace
 # (uv, pnpm and git clone --local do, from their caches): written through
 # its workspace name, every project linked to it would run what the guest
