@@ -421,15 +421,28 @@ static struct {
                 ino_t ino;
                 int fd;          /* O_PATH, to see it grow */
                 uint64_t before; /* its blocks when first opened */
+                uint64_t seen;   /* its blocks when last measured */
         } * files;
         size_t n, cap, max;
-        uint64_t names; /* NAME_COST per name made */
-        uint64_t used;  /* at the last tick, names included */
+        uint64_t names;    /* NAME_COST per name made */
+        uint64_t used;     /* at the last measure, names excluded */
+        uint64_t reserved; /* by the fallocates under way */
 } W = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static uint64_t write_charged(void)
+{
+        return W.used + W.names + W.reserved;
+}
 
 static bool write_spent(const struct sentry *s)
 {
-        return W.used + W.names >= s->limits.max_write;
+        return write_charged() >= s->limits.max_write;
+}
+
+/* What a watched file counts for, at blocks bytes. */
+static uint64_t growth(const struct written *w, uint64_t blocks)
+{
+        return blocks > w->before ? blocks - w->before : 0;
 }
 
 int sentry_track_write(struct sentry *s, int fd)
@@ -467,8 +480,8 @@ int sentry_track_write(struct sentry *s, int fd)
                 goto out;
         }
         /* A file the guest creates counts whole; one it finds, by growth. */
-        W.files[W.n++] = (struct written){ st.st_dev, st.st_ino, path,
-                                           st.st_size == 0 ? 0 : (uint64_t)st.st_blocks * 512 };
+        uint64_t before = st.st_size == 0 ? 0 : (uint64_t)st.st_blocks * 512;
+        W.files[W.n++] = (struct written){ st.st_dev, st.st_ino, path, before, before };
 out:
         pthread_mutex_unlock(&W.lock);
         return r;
@@ -489,19 +502,45 @@ int sentry_charge_name(struct sentry *s)
         return r;
 }
 
-long sentry_may_allocate(struct sentry_call *c, uint64_t len)
+long sentry_may_allocate(struct sentry_call *c, int fd, uint64_t len)
 {
-        long r = SENTRY_CONTINUE;
+        long r;
 
         if (!c->s->limits.max_write)
-                return SENTRY_CONTINUE;
+                return 0;
+        /* Watched from now on, so what it takes is measured. */
+        r = sentry_track_write(c->s, fd);
         pthread_mutex_lock(&W.lock);
-        if (W.used + W.names + len > c->s->limits.max_write) {
-                sentry_decide(c, "deny", "limit:write");
+        if (r == 0 && write_charged() + len > c->s->limits.max_write)
                 r = -EDQUOT;
+        if (r == 0)
+                W.reserved += len;
+        pthread_mutex_unlock(&W.lock);
+        if (r < 0)
+                sentry_decide(c, "deny", "limit:write");
+        return r;
+}
+
+void sentry_allocated(struct sentry *s, int fd, uint64_t len)
+{
+        struct stat st;
+
+        if (!s->limits.max_write)
+                return;
+        pthread_mutex_lock(&W.lock);
+        W.reserved -= len;
+        /* One call takes gigabytes in a millisecond: what it took counts
+         * now, not at the monitor's next look. */
+        for (size_t i = 0; fstat(fd, &st) == 0 && i < W.n; i++) {
+                struct written *w = &W.files[i];
+                if (w->dev != st.st_dev || w->ino != st.st_ino)
+                        continue;
+                uint64_t was = growth(w, w->seen), now = growth(w, (uint64_t)st.st_blocks * 512);
+                W.used = W.used - (was < W.used ? was : W.used) + now;
+                w->seen = (uint64_t)st.st_blocks * 512;
+                break;
         }
         pthread_mutex_unlock(&W.lock);
-        return r;
 }
 
 /* Bytes the watched files grew by, plus unnamed disk files still held
@@ -523,8 +562,8 @@ static uint64_t written_now(const struct held_set *open_all, const struct held_s
                         W.files[i] = W.files[--W.n];
                         continue;
                 }
-                uint64_t now = (uint64_t)st.st_blocks * 512;
-                total += now > W.files[i].before ? now - W.files[i].before : 0;
+                W.files[i].seen = (uint64_t)st.st_blocks * 512;
+                total += growth(&W.files[i], W.files[i].seen);
                 i++;
         }
         /* Unnamed disk files the tree holds that it did not open through us

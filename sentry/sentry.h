@@ -223,8 +223,14 @@ int sentry_track_write(struct sentry *s, int fd);
  * -EDQUOT when the --max-write quota is spent. */
 int sentry_charge_name(struct sentry *s);
 
-/* fallocate of len bytes: SENTRY_CONTINUE, or -EDQUOT past --max-write. */
-long sentry_may_allocate(struct sentry_call *c, uint64_t len);
+/* fallocate of len bytes on fd, the sentry's copy of the guest's: 0 with
+ * len reserved of the --max-write quota (the caller makes the call, then
+ * sentry_allocated), or -EDQUOT past it. */
+long sentry_may_allocate(struct sentry_call *c, int fd, uint64_t len);
+
+/* The fallocate sentry_may_allocate let through is made: what fd's file
+ * took replaces the reservation. */
+void sentry_allocated(struct sentry *s, int fd, uint64_t len);
 
 /* Before the sentry confines itself: what the monitor needs to know. */
 void sentry_limits_prepare(struct sentry *s);

@@ -2508,18 +2508,29 @@ long sys_inotify_add_watch(struct sentry_call *c, int fd, uint64_t path, uint64_
  * needs the write right on the fd's object, as ftruncate does: an fd
  * opened for writing is not enough (the user's `>> build.log` outside the
  * workspace, handed to the guest as its output). Made on the sentry's
- * copy, and counted for --max-write. */
+ * copy, and charged to --max-write as it is made. */
 long sys_fallocate(struct sentry_call *c, int fd, uint64_t mode, long offset, long len)
 {
         _cleanup_close_ int copy = -1;
-        long r = sentry_may_allocate(c, len > 0 ? (uint64_t)len : 0);
+        uint64_t want = len > 0 ? (uint64_t)len : 0;
+        long r;
 
-        if (r != SENTRY_CONTINUE || !c->s->policy)
-                return r;
-        r = judge_fd(c, fd, PR_WRITE, "write", &copy);
+        if (c->s->policy) {
+                r = judge_fd(c, fd, PR_WRITE, "write", &copy);
+        } else if (c->s->limits.max_write) {
+                copy = sentry_caller_fd(c, fd);
+                r = copy == -ESRCH ? -ESRCH : copy < 0 ? -EBADF : 0;
+        } else {
+                return SENTRY_CONTINUE;
+        }
         if (r < 0)
                 return r == -ESRCH ? SENTRY_DONE : r;
-        return fallocate(copy, (int)mode, offset, len) < 0 ? -errno : 0;
+        r = sentry_may_allocate(c, copy, want);
+        if (r < 0)
+                return r;
+        r = fallocate(copy, (int)mode, offset, len) < 0 ? -errno : 0;
+        sentry_allocated(c->s, copy, want);
+        return r;
 }
 
 long sys_fd_may_clear_append(struct sentry_call *c, int fd, int copy)

@@ -201,6 +201,22 @@ except OSError as e:
     print("refused", e.errno)'
 check_match "max-write: fallocate past it is refused (EDQUOT)" '^refused 122$' "$o"
 rm -f pre
+# fallocates in a burst, faster than the monitor looks (one call takes
+# gigabytes in a millisecond): each is charged as it is made.
+run "$o" "$e" "$INTERPOSE" --max-write=100M -- "$PY" -c '
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open("burst", os.O_CREAT | os.O_RDWR)
+n = 0
+for i in range(20):
+    if libc.fallocate(fd, 0, ctypes.c_long(i * (30 << 20)), ctypes.c_long(30 << 20)) < 0:
+        print("refused", ctypes.get_errno())
+        break
+    n += 1
+print("allocated", n)'
+check_eq "max-write: a burst of fallocates is refused at the quota (EDQUOT)" "0 refused 122 allocated 3" \
+  "$rc $(tr '\n' ' ' <"$o" | sed 's/ $//')"
+rm -f burst
 for how in unlinked tmpfile names; do
   run "$o" "$e" "$INTERPOSE" --max-write=10M -- "$PY" -c '
 import os, sys, time, ctypes
