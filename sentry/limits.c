@@ -487,6 +487,35 @@ out:
         return r;
 }
 
+/* Whether the guest inherits fd for writing: 0 to 2, and with --keep-fds
+ * every other fd not closed on exec. */
+static bool inherited_writable(int fd, bool keep_fds)
+{
+        int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
+
+        if (fl < 0 || fdfl < 0 || (fl & O_PATH) || (fl & O_ACCMODE) == O_RDONLY)
+                return false;
+        return fd <= 2 || (keep_fds && !(fdfl & FD_CLOEXEC));
+}
+
+void sentry_watch_inherited(struct sentry *s, bool keep_fds)
+{
+        DIR *d;
+        struct dirent *de;
+
+        if (!s->limits.max_write || !(d = opendir("/proc/self/fd")))
+                return;
+        /* The guest is our child and has not run yet: our fds are its. The
+         * files the user gave it (`> big.out`, a kept fd) count by their
+         * growth from now, as a file it finds does. */
+        while ((de = readdir(d))) {
+                int fd = atoi(de->d_name);
+                if (de->d_name[0] != '.' && fd != dirfd(d) && inherited_writable(fd, keep_fds))
+                        sentry_track_write(s, fd);
+        }
+        closedir(d);
+}
+
 int sentry_charge_name(struct sentry *s)
 {
         int r = 0;

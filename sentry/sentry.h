@@ -219,6 +219,11 @@ enum { LIMIT_TIMEOUT = 1, LIMIT_MEMORY, LIMIT_WRITE, LIMIT_AUDIT, LIMIT_PROCS };
  * or -EDQUOT when the quota is spent (the open must fail). */
 int sentry_track_write(struct sentry *s, int fd);
 
+/* Watch for --max-write the regular files the guest inherits open for
+ * writing (fds 0 to 2; with keep_fds, all it keeps). Before the guest
+ * runs. */
+void sentry_watch_inherited(struct sentry *s, bool keep_fds);
+
 /* A new name (directory, symlink, node, link) is about to be made: 0, or
  * -EDQUOT when the --max-write quota is spent. */
 int sentry_charge_name(struct sentry *s);

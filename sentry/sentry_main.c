@@ -465,6 +465,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
                 sentry_kill_descendants(S.self, 0);
                 die_guest("starting the limits monitor", -r);
         }
+        sentry_watch_inherited(&S, ctx->o->keep_fds);
         r = sentry_ask_start(&S, ctx->ask_fd, ctx->ask_nobody);
         if (r < 0) {
                 sentry_kill_descendants(S.self, 0);

@@ -217,6 +217,14 @@ print("allocated", n)'
 check_eq "max-write: a burst of fallocates is refused at the quota (EDQUOT)" "0 refused 122 allocated 3" \
   "$rc $(tr '\n' ' ' <"$o" | sed 's/ $//')"
 rm -f burst
+# The files the user hands the guest to write (its output redirected to
+# a file, an fd kept with --keep-fds) count like those it opens.
+run "$T/big.out" "$e" "$INTERPOSE" --max-write=1M -- head -c 5000000 /dev/zero
+check_eq "max-write: an output file the guest inherits counts (137)" 137 "$rc"
+timeout -k 5 "$POLL_LIMIT" "$INTERPOSE" --max-write=1M --keep-fds -- sh -c 'head -c 5000000 /dev/zero >&3' \
+  </dev/null >"$o" 2>"$e" 3>>"$T/kept.out"
+check_eq "max-write: a file kept with --keep-fds counts (137)" 137 "$?"
+rm -f "$T/big.out" "$T/kept.out"
 for how in unlinked tmpfile names; do
   run "$o" "$e" "$INTERPOSE" --max-write=10M -- "$PY" -c '
 import os, sys, time, ctypes
