@@ -422,6 +422,7 @@ static struct {
                 int fd;          /* O_PATH, to see it grow */
                 uint64_t before; /* its blocks when first opened */
                 uint64_t seen;   /* its blocks when last measured */
+                bool in_flight;  /* passed in a message: counts to the end */
         } * files;
         size_t n, cap, max;
         uint64_t names;    /* NAME_COST per name made */
@@ -516,6 +517,19 @@ void sentry_watch_inherited(struct sentry *s, bool keep_fds)
         closedir(d);
 }
 
+void sentry_write_in_flight(struct sentry *s, int fd)
+{
+        struct stat st;
+
+        if (!s->limits.max_write || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return;
+        pthread_mutex_lock(&W.lock);
+        for (size_t i = 0; i < W.n; i++)
+                if (W.files[i].dev == st.st_dev && W.files[i].ino == st.st_ino)
+                        W.files[i].in_flight = true;
+        pthread_mutex_unlock(&W.lock);
+}
+
 int sentry_charge_name(struct sentry *s)
 {
         int r = 0;
@@ -574,8 +588,10 @@ void sentry_allocated(struct sentry *s, int fd, uint64_t len)
 
 /* Bytes the watched files grew by, plus unnamed disk files still held
  * open (in held: what the tree holds open). A watched file that lost its
- * last name and that no guest process holds stops counting (our O_PATH
- * fd would keep its blocks allocated). */
+ * last name and that no guest process holds or maps stops counting (our
+ * O_PATH fd would keep its blocks allocated), unless it was passed in a
+ * message: one never received is held by the socket, which no look can
+ * see, and being seen held again says nothing of the copies in flight. */
 static uint64_t written_now(const struct held_set *open_all, const struct held_set *unnamed,
                             const struct held_set *mapped)
 {
@@ -585,7 +601,7 @@ static uint64_t written_now(const struct held_set *open_all, const struct held_s
         for (size_t i = 0; i < W.n;) {
                 struct stat st;
                 if (fstat(W.files[i].fd, &st) < 0 ||
-                    (st.st_nlink == 0 && !held_has(open_all, st.st_dev, st.st_ino) &&
+                    (st.st_nlink == 0 && !W.files[i].in_flight && !held_has(open_all, st.st_dev, st.st_ino) &&
                      !held_has(mapped, st.st_dev, st.st_ino))) {
                         close(W.files[i].fd);
                         W.files[i] = W.files[--W.n];

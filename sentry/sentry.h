@@ -224,6 +224,11 @@ int sentry_track_write(struct sentry *s, int fd);
  * runs. */
 void sentry_watch_inherited(struct sentry *s, bool keep_fds);
 
+/* fd (the sentry's copy) is passed in a message (SCM_RIGHTS): if its file
+ * is watched for --max-write, it counts until the session ends, named or
+ * not. */
+void sentry_write_in_flight(struct sentry *s, int fd);
+
 /* A new name (directory, symlink, node, link) is about to be made: 0, or
  * -EDQUOT when the --max-write quota is spent. */
 int sentry_charge_name(struct sentry *s);

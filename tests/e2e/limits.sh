@@ -225,6 +225,20 @@ timeout -k 5 "$POLL_LIMIT" "$INTERPOSE" --max-write=1M --keep-fds -- sh -c 'head
   </dev/null >"$o" 2>"$e" 3>>"$T/kept.out"
 check_eq "max-write: a file kept with --keep-fds counts (137)" 137 "$?"
 rm -f "$T/big.out" "$T/kept.out"
+# A file passed in a message that is never received, then closed and
+# unlinked: no name, no fd, no mapping, but the socket keeps its blocks.
+run "$o" "$e" "$INTERPOSE" --max-write=10M -- "$PY" -c '
+import array, os, socket
+a, b = socket.socketpair()
+buf = b"x" * (4 << 20)
+for i in range(8):
+    fd = os.open("parked%d" % i, os.O_CREAT | os.O_WRONLY)
+    os.write(fd, buf)
+    a.sendmsg([b"f"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))])
+    os.close(fd)
+    os.unlink("parked%d" % i)
+print("finished")'
+check_eq "max-write: files parked in a message in flight count (137)" 137 "$rc"
 for how in unlinked tmpfile names; do
   run "$o" "$e" "$INTERPOSE" --max-write=10M -- "$PY" -c '
 import os, sys, time, ctypes
