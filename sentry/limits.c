@@ -23,9 +23,11 @@
  *    process's proportional share (Pss), so pages shared between the
  *    tree's processes count once;
  *  - writes: the disk blocks of every file the guest opened for writing
- *    (the sentry opens each one), of deleted files it still holds, and a
- *    fixed 4 KiB per name it makes; an open for writing, a new name or a
- *    fallocate once the quota is spent fails with EDQUOT;
+ *    (the sentry opens each one) or inherited, of deleted files it still
+ *    holds or has passed in a message, a fixed 4 KiB per name it makes and
+ *    the values of the extended attributes it sets; an open for writing, a
+ *    new name, an attribute or a fallocate past the quota fails with
+ *    EDQUOT;
  *  - fds: RLIMIT_NOFILE;
  *  - time: the monitor's deadline.
  *
@@ -425,7 +427,7 @@ static struct {
                 bool in_flight;  /* passed in a message: counts to the end */
         } * files;
         size_t n, cap, max;
-        uint64_t names;    /* NAME_COST per name made */
+        uint64_t names;    /* NAME_COST per name made, and extended attributes */
         uint64_t used;     /* at the last measure, names excluded */
         uint64_t reserved; /* by the fallocates under way */
 } W = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -543,6 +545,30 @@ int sentry_charge_name(struct sentry *s)
                 W.names += NAME_COST;
         pthread_mutex_unlock(&W.lock);
         return r;
+}
+
+int sentry_charge_bytes(struct sentry *s, uint64_t bytes)
+{
+        int r = 0;
+
+        if (!s->limits.max_write || !bytes)
+                return 0;
+        pthread_mutex_lock(&W.lock);
+        if (write_charged() + bytes > s->limits.max_write)
+                r = -EDQUOT;
+        else
+                W.names += bytes;
+        pthread_mutex_unlock(&W.lock);
+        return r;
+}
+
+void sentry_refund_bytes(struct sentry *s, uint64_t bytes)
+{
+        if (!s->limits.max_write)
+                return;
+        pthread_mutex_lock(&W.lock);
+        W.names -= bytes < W.names ? bytes : W.names;
+        pthread_mutex_unlock(&W.lock);
 }
 
 long sentry_may_allocate(struct sentry_call *c, int fd, uint64_t len)

@@ -233,6 +233,12 @@ void sentry_write_in_flight(struct sentry *s, int fd);
  * -EDQUOT when the --max-write quota is spent. */
 int sentry_charge_name(struct sentry *s);
 
+/* bytes stored outside any file's blocks (extended attributes) are about
+ * to be: 0 with them charged to --max-write, or -EDQUOT past it.
+ * sentry_refund_bytes gives back what a failed call charged. */
+int sentry_charge_bytes(struct sentry *s, uint64_t bytes);
+void sentry_refund_bytes(struct sentry *s, uint64_t bytes);
+
 /* fallocate of len bytes on fd, the sentry's copy of the guest's: 0 with
  * len reserved of the --max-write quota (the caller makes the call, then
  * sentry_allocated), or -EDQUOT past it. */

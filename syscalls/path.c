@@ -2311,6 +2311,36 @@ int sys_path_check_exec(struct sentry_call *c, int dirfd, const char *path, int 
 
 #define XATTR_VALUE_MAX 65536 /* XATTR_SIZE_MAX */
 #define XATTR_LIST_MAX 65536
+#define XATTR_BLOCK 4096
+
+/* The blocks a value of size bytes is charged (-1: no value). */
+static uint64_t xattr_blocks(ssize_t size)
+{
+        if (size < 0)
+                return 0;
+        return size ? ((uint64_t)size + XATTR_BLOCK - 1) / XATTR_BLOCK * XATTR_BLOCK : XATTR_BLOCK;
+}
+
+/* Set key to size bytes of buf on the object at proc (/proc/self/fd/N).
+ * Values take disk space outside the file's blocks, so each counts for
+ * --max-write, rounded up to a block, by what it adds to what the name
+ * held: rewriting the same value costs nothing. 0 or -errno. */
+static int set_xattr(struct sentry_call *c, const char *proc, const char *key, const char *buf, size_t size,
+                     int flags)
+{
+        ssize_t had = c->s->limits.max_write ? getxattr(proc, key, NULL, 0) : -1;
+        uint64_t was = xattr_blocks(had), now = xattr_blocks((ssize_t)size);
+        uint64_t cost = now > was ? now - was : 0;
+        int r = sentry_charge_bytes(c->s, cost);
+
+        if (r < 0)
+                return r;
+        if (setxattr(proc, key, buf, size, flags) < 0) {
+                r = -errno;
+                sentry_refund_bytes(c->s, cost);
+        }
+        return r;
+}
 
 static long do_xattr(struct sentry_call *c, uint64_t addr, bool follow, int op, uint64_t name, uint64_t value,
                      uint64_t size, int flags)
@@ -2349,7 +2379,7 @@ static long do_xattr(struct sentry_call *c, uint64_t addr, bool follow, int op, 
                 r = size ? sentry_read(c, buf, value, size) : 0;
                 if (r < 0)
                         return r;
-                return setxattr(proc, key, buf, size, flags) < 0 ? -errno : 0;
+                return set_xattr(c, proc, key, buf, size, flags);
         case 'r':
                 return removexattr(proc, key) < 0 ? -errno : 0;
         }
@@ -2668,7 +2698,7 @@ long sys_fsetxattr(struct sentry_call *c, int fd, uint64_t name, uint64_t value,
 {
         _cleanup_close_ int copy = -1;
         _cleanup_free_ char *buf = NULL;
-        char key[XATTR_NAME_MAX + 1];
+        char key[XATTR_NAME_MAX + 1], proc[64];
         ssize_t n;
         int r = judge_fd(c, fd, PR_WRITE, "write", &copy);
 
@@ -2682,7 +2712,8 @@ long sys_fsetxattr(struct sentry_call *c, int fd, uint64_t name, uint64_t value,
         buf = xmalloc(size ? size : 1);
         if (size && (r = sentry_read(c, buf, value, size)) < 0)
                 return r;
-        return fsetxattr(copy, key, buf, size, (int)flags) < 0 ? -errno : 0;
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", copy);
+        return set_xattr(c, proc, key, buf, size, (int)flags);
 }
 
 long sys_fremovexattr(struct sentry_call *c, int fd, uint64_t name)

@@ -239,6 +239,29 @@ for i in range(8):
     os.unlink("parked%d" % i)
 print("finished")'
 check_eq "max-write: files parked in a message in flight count (137)" 137 "$rc"
+# Extended attributes take disk space outside any file's blocks: a value
+# on each of many files the guest may write (by path and by fd).
+mkdir "$T/xa" && (cd "$T/xa" && touch $(seq -f f%g 300))
+run "$o" "$e" "$INTERPOSE" --max-write=1M -- "$PY" -c '
+import os
+pad = b"p" * 4000
+for i in range(1, 301):
+    try:
+        if i % 2:
+            os.setxattr("xa/f%d" % i, "user.pad", pad)
+        else:
+            fd = os.open("xa/f%d" % i, os.O_RDONLY)
+            os.setxattr(fd, "user.pad", pad)
+            os.close(fd)
+    except OSError as e:
+        print("refused", e.errno)
+        break
+for j in range(1000):
+    os.setxattr("xa/f1", "user.pad", pad)
+print("rewrote")'
+check_match "max-write: extended attributes are charged: refused with EDQUOT" '^refused 122$' "$o"
+check_match "max-write: rewriting the same attribute is charged once" '^rewrote$' "$o"
+rm -rf "$T/xa"
 for how in unlinked tmpfile names; do
   run "$o" "$e" "$INTERPOSE" --max-write=10M -- "$PY" -c '
 import os, sys, time, ctypes
