@@ -127,15 +127,31 @@ long sys_msg_id(struct sentry_call *c, int id)
         return by_id(c, MSG, id);
 }
 
+/* IPC_RMID is made here, not let through, so that an object is forgotten
+ * only once it is gone: a record dropped for a call the kernel then
+ * refused would leave an object that no longer counts for --max-memory
+ * and outlives the session. */
+static long rmid(struct sentry *s, int kind, int id)
+{
+        long r = kind == SHM   ? shmctl(id, IPC_RMID, NULL)
+                 : kind == SEM ? semctl(id, 0, IPC_RMID)
+                               : msgctl(id, IPC_RMID, NULL);
+        if (r < 0)
+                return -errno;
+        disown(s, kind, id);
+        return 0;
+}
+
 /* The *ctl calls: the global INFO commands tell counts only and pass; the
  * STAT-by-index commands would show anyone's objects and are refused; the
- * rest need an id of ours. */
+ * rest need an id of ours. cmd is compared whole, as x86_64's kernel does:
+ * it does not parse the IPC_64 bit of other ABIs, and a command with it is
+ * one the kernel refuses. */
 static long ipc_ctl(struct sentry_call *c, int kind, int id, int cmd, int info1, int info2, int stat1,
                     int stat2)
 {
         long r;
 
-        cmd &= ~0x0100; /* IPC_64, the version bit of the commands */
         if (cmd == IPC_INFO || cmd == info1 || cmd == info2)
                 return SENTRY_CONTINUE;
         if (cmd == stat1 || cmd == stat2) {
@@ -144,7 +160,7 @@ static long ipc_ctl(struct sentry_call *c, int kind, int id, int cmd, int info1,
         }
         r = by_id(c, kind, id);
         if (r == SENTRY_CONTINUE && cmd == IPC_RMID)
-                disown(c->s, kind, id);
+                return rmid(c->s, kind, id);
         return r;
 }
 

@@ -28,4 +28,28 @@ for kind in "m $shm" "s $sem" "q $msg"; do
   check_true "the object made outside ($1 $2) is still there" ipcs -"$1" -i "$2"
 done
 check_match "the refusals are audited" '"syscall":"(shmctl|semctl|msgctl)".*"decision":"deny","rule":"own-tree"' "$T/other.jsonl"
+
+# The probes below are raw syscalls (sysv.py), so libc adds no bits.
+cp "$SRC_DIR/e2e/sysv.py" "$T/sysv.py"
+# ids FILE: the numbers in FILE (sysv.py's ids; errno names are not).
+ids() { tr ' ' '\n' <"$1" | grep -E '^[0-9]+$'; }
+# left KIND FILE: how many of the ids in FILE are still on the host.
+left() { ipcs -"$1" | awk '/^0x/ {print $2}' | grep -cFx -f "$2"; }
+# forget KIND FILE: remove what a failed check left behind.
+forget() { for _i in $(ids "$2"); do ipcrm -"$1" "$_i" 2>/dev/null; done; }
+
+# IPC_RMID with IPC_64 (0x100), the version bit other ABIs pass: x86_64's
+# kernel does not parse it and refuses the command, so the object stays;
+# if the sentry took it for IPC_RMID and forgot the object, it would
+# outlive the session and no longer count for --max-memory.
+run "$T/n64" "$e" "$PY" "$T/sysv.py" rmid64
+while read -r kind id _; do ipcrm -"$kind" "$id"; done <"$T/n64"
+run "$o" "$e" "$INTERPOSE" -- "$PY" "$T/sysv.py" rmid64
+for kind in m s q; do
+  grep "^$kind " "$o" | cut -d' ' -f2 >"$T/r64.$kind"
+  at_exit "forget $kind $T/r64.$kind"
+  check_eq "ctl(IPC_RMID with IPC_64) fails as natively ($kind)" "$(grep "^$kind " "$T/n64" | cut -d' ' -f3)" \
+    "$(grep "^$kind " "$o" | cut -d' ' -f3)"
+  check_eq "an object sent IPC_RMID with IPC_64 does not outlive the session ($kind)" 0 "$(left "$kind" "$T/r64.$kind")"
+done
 finish
