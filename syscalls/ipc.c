@@ -25,35 +25,29 @@ enum { SHM, SEM, MSG };
 /* The sentry serves from several threads. */
 static pthread_mutex_t ipc_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static bool owned(struct sentry *s, int kind, int id)
+/* The index of id in the tree's table, or -1. Under ipc_lock. */
+static int find(const struct sentry *s, int kind, int id)
 {
-        bool yes = false;
-
-        pthread_mutex_lock(&ipc_lock);
-        for (unsigned i = 0; i < s->ipc_n[kind] && !yes; i++)
-                yes = s->ipc_ids[kind][i] == id;
-        pthread_mutex_unlock(&ipc_lock);
-        return yes;
+        for (unsigned i = 0; i < s->ipc_n[kind]; i++)
+                if (s->ipc_ids[kind][i] == id)
+                        return (int)i;
+        return -1;
 }
 
-static void own(struct sentry *s, int kind, int id)
+static bool owned(struct sentry *s, int kind, int id)
 {
-        if (owned(s, kind, id))
-                return;
         pthread_mutex_lock(&ipc_lock);
-        if (s->ipc_n[kind] < SENTRY_IPC_MAX)
-                s->ipc_ids[kind][s->ipc_n[kind]++] = id;
+        bool yes = find(s, kind, id) >= 0;
         pthread_mutex_unlock(&ipc_lock);
+        return yes;
 }
 
 static void disown(struct sentry *s, int kind, int id)
 {
         pthread_mutex_lock(&ipc_lock);
-        for (unsigned i = 0; i < s->ipc_n[kind]; i++)
-                if (s->ipc_ids[kind][i] == id) {
-                        s->ipc_ids[kind][i] = s->ipc_ids[kind][--s->ipc_n[kind]];
-                        break;
-                }
+        int i = find(s, kind, id);
+        if (i >= 0)
+                s->ipc_ids[kind][i] = s->ipc_ids[kind][--s->ipc_n[kind]];
         pthread_mutex_unlock(&ipc_lock);
 }
 
@@ -65,28 +59,55 @@ static long get(int kind, long key, long arg, int flags)
         return r < 0 ? -errno : r;
 }
 
-/* The *get calls, made by the sentry: a new object is the tree's; an
- * existing one only if the tree made it. */
-static long ipc_get(struct sentry_call *c, int kind, long key, long arg, int flags)
+/* A new object, made and recorded under the lock so that none is made
+ * without room for its record (by one thread or by two at once): an
+ * object not recorded would not count for --max-memory and would outlive
+ * the session. A full table says ENOSPC, as the kernel does at its own
+ * limit. */
+static long make(struct sentry *s, int kind, long key, long arg, int flags)
 {
-        long r;
+        long r = -ENOSPC;
 
-        if (key == IPC_PRIVATE || (flags & IPC_CREAT)) {
-                r = get(kind, key, arg, key == IPC_PRIVATE ? flags : flags | IPC_EXCL);
-                if (r >= 0) {
-                        own(c->s, kind, (int)r);
-                        return r;
-                }
-                if (r != -EEXIST || key == IPC_PRIVATE || (flags & IPC_EXCL))
-                        return r;
+        pthread_mutex_lock(&ipc_lock);
+        if (s->ipc_n[kind] < SENTRY_IPC_MAX) {
+                r = get(kind, key, arg, flags);
+                /* An id can come back only if its object was removed
+                 * outside the session: recorded once still. */
+                if (r >= 0 && find(s, kind, (int)r) < 0)
+                        s->ipc_ids[kind][s->ipc_n[kind]++] = (int)r;
         }
-        r = get(kind, key, arg, flags & ~(IPC_CREAT | IPC_EXCL));
+        pthread_mutex_unlock(&ipc_lock);
+        return r;
+}
+
+/* The object under key, if the tree made it. */
+static long lookup(struct sentry_call *c, int kind, long key, long arg, int flags)
+{
+        long r = get(kind, key, arg, flags & ~(IPC_CREAT | IPC_EXCL));
         if (r < 0 || owned(c->s, kind, (int)r))
                 return r;
         /* Someone else's object under that key: as if it were not there
          * (and, when asked to create, as if we may not). */
         sentry_decide(c, "deny", "own-tree");
         return flags & IPC_CREAT ? -EACCES : -ENOENT;
+}
+
+/* The *get calls, made by the sentry: a new object is the tree's; an
+ * existing one only if the tree made it. */
+static long ipc_get(struct sentry_call *c, int kind, long key, long arg, int flags)
+{
+        long r, found;
+
+        if (key == IPC_PRIVATE)
+                return make(c->s, kind, key, arg, flags);
+        if (!(flags & IPC_CREAT))
+                return lookup(c, kind, key, arg, flags);
+        r = make(c->s, kind, key, arg, flags | IPC_EXCL);
+        if ((r != -EEXIST && r != -ENOSPC) || (flags & IPC_EXCL))
+                return r;
+        /* Taken, or a full table, which does not say whether it is. */
+        found = lookup(c, kind, key, arg, flags);
+        return r == -ENOSPC && found == -ENOENT ? r : found;
 }
 
 long sys_shmget(struct sentry_call *c, int key, uint64_t size, uint64_t flags)

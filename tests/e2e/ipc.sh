@@ -52,4 +52,19 @@ for kind in m s q; do
     "$(grep "^$kind " "$o" | cut -d' ' -f3)"
   check_eq "an object sent IPC_RMID with IPC_64 does not outlive the session ($kind)" 0 "$(left "$kind" "$T/r64.$kind")"
 done
+
+# The sentry records 1,024 objects of each kind. Past that a get fails
+# with ENOSPC, as at the kernel's own limit, rather than make an object
+# it would not remove; two processes making them at once too. The
+# objects it holds, by key too, are still found.
+for kind in m s q; do
+  run "$T/fill" "$e" "$INTERPOSE" -- "$PY" "$T/sysv.py" fill "$kind" 600 2
+  ids "$T/fill" >"$T/fill.$kind"
+  at_exit "forget $kind $T/fill.$kind"
+  check_eq "past the table's 1,024 objects a get fails with ENOSPC ($kind)" "1024 ENOSPC" \
+    "$(wc -l <"$T/fill.$kind") $(awk '$(NF - 1) == "end" && $NF != "none" { print $NF }' "$T/fill" | sort -u)"
+  check_eq "a full table still gives the tree's keyed object, and no new key ($kind)" "same ENOSPC" \
+    "$(awk '$1 == "keyed" { print $3, $4 }' "$T/fill")"
+  check_eq "no object of a full table outlives the session ($kind)" 0 "$(left "$kind" "$T/fill.$kind")"
+done
 finish

@@ -4,9 +4,11 @@ cannot add or drop command bits. Each prints what the calls answered
 (an id, or the errno's name); KIND is m, s or q (shm, sem, msg).
 
   rmid64            one object of each kind, then ctl(id, IPC_RMID|IPC_64)
+  fill KIND N P     P processes at once each make up to N objects
 """
 import ctypes
 import errno
+import os
 import sys
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -45,5 +47,32 @@ def rmid64():
         print(kind, ident, ctl(kind, ident, IPC_RMID | IPC_64))
 
 
-if sys.argv[1] == "rmid64":
+def fill(kind, n, procs):
+    """Each process prints the ids it made, then "end" and what stopped it.
+    A keyed object made first must still be found once the rest is made,
+    and no new key be made: a last line "keyed ID same ERRNO" says so."""
+    key = 0x51500000 | (os.getpid() & 0xFFFF)
+    mine = get(kind, key, 1, IPC_CREAT | 0o600)
+    pids = []
+    for _ in range(procs):
+        pid = os.fork()
+        if pid == 0:
+            made = [make(kind) for _ in range(n)]
+            ids = [r for r in made if isinstance(r, int)]
+            errs = [r for r in made if not isinstance(r, int)]
+            line = " ".join(map(str, ids + ["end", errs[0] if errs else "none"]))
+            os.write(1, (line + "\n").encode())  # one write: the lines do not mix
+            os._exit(0)
+        pids.append(pid)
+    for pid in pids:
+        os.waitpid(pid, 0)
+    again = get(kind, key, 1, IPC_CREAT | 0o600)
+    new = get(kind, key + 1, 1, IPC_CREAT | 0o600)
+    print("keyed", mine, "same" if again == mine else again, new)
+
+
+cmd = sys.argv[1]
+if cmd == "rmid64":
     rmid64()
+else:
+    fill(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
