@@ -80,10 +80,16 @@ static long make(struct sentry *s, int kind, long key, long arg, int flags)
         return r;
 }
 
-/* The object under key, if the tree made it. */
+/* The object under key, if the tree made it. The key is looked up first
+ * asking nothing (no size, no permission), which any object gives, and the
+ * guest's own get is made only on an object of ours: on another's it would
+ * fail by what that object is (EINVAL for a size or a count it lacks,
+ * EACCES for a permission) and tell the guest that the key is taken. */
 static long lookup(struct sentry_call *c, int kind, long key, long arg, int flags)
 {
-        long r = get(kind, key, arg, flags & ~(IPC_CREAT | IPC_EXCL));
+        long r = get(kind, key, 0, 0);
+        if (r >= 0 && owned(c->s, kind, (int)r))
+                r = get(kind, key, arg, flags & ~(IPC_CREAT | IPC_EXCL));
         if (r < 0 || owned(c->s, kind, (int)r))
                 return r;
         /* Someone else's object under that key: as if it were not there

@@ -67,4 +67,17 @@ for kind in m s q; do
     "$(awk '$1 == "keyed" { print $3, $4 }' "$T/fill")"
   check_eq "no object of a full table outlives the session ($kind)" 0 "$(left "$kind" "$T/fill.$kind")"
 done
+
+# A get of another's key asking what the object cannot give (more bytes,
+# more semaphores, a permission no one has without CAP_IPC_OWNER): the
+# kernel's EINVAL or EACCES would say the key is taken. Not there.
+for kind in "m $shm" "s $sem" "q $msg"; do
+  set -- $kind
+  key=$(ipcs -"$1" | awk -v id="$2" '$2 == id {print $1}')
+  run "$T/pn" "$e" "$PY" "$T/sysv.py" probe "$1" "$key"
+  check_ne "natively a probe of key $key ($1) tells it is taken" ENOENT "$(cat "$T/pn")"
+  run "$o" "$e" "$INTERPOSE" --audit="$T/probe.jsonl" -- "$PY" "$T/sysv.py" probe "$1" "$key"
+  check_eq "under interpose a probe of another's key ($1) finds nothing" ENOENT "$(cat "$o")"
+done
+check_match "the probes are audited" '"syscall":"(shmget|semget|msgget)".*"decision":"deny","rule":"own-tree"' "$T/probe.jsonl"
 finish

@@ -5,6 +5,7 @@ cannot add or drop command bits. Each prints what the calls answered
 
   rmid64            one object of each kind, then ctl(id, IPC_RMID|IPC_64)
   fill KIND N P     P processes at once each make up to N objects
+  probe KIND KEY    a get of the object under KEY asking what it cannot give
 """
 import ctypes
 import errno
@@ -71,8 +72,16 @@ def fill(kind, n, procs):
     print("keyed", mine, "same" if again == mine else again, new)
 
 
+def probe(kind, key):
+    # More than the object has, and execute permission, which no one is
+    # granted without CAP_IPC_OWNER.
+    print(get(kind, key, 1 << 30 if kind == "m" else 1000, 0o001))
+
+
 cmd = sys.argv[1]
 if cmd == "rmid64":
     rmid64()
-else:
+elif cmd == "fill":
     fill(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+else:
+    probe(sys.argv[2], int(sys.argv[3], 0))
