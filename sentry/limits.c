@@ -51,6 +51,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -721,8 +722,14 @@ static uint64_t pss_of(pid_t pid, pid_t tid, uint64_t rss_pages)
         return any ? kb * 1024 : rss_pages * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-/* System V segments the tree made that no process has attached (those
- * attached are in its processes' memory). */
+/* The kernel's memory for one semaphore: its struct sem, a cache line
+ * (measured: 100 sets of 32,000 took 190 MiB). */
+#define SEM_BYTES 64
+
+/* System V objects the tree made in no process's memory: segments no
+ * process has attached (those attached are in its processes' memory), and
+ * semaphore sets, kernel memory only, which at the kernel's largest
+ * (semmsl, 32,000) hold 2 MiB a set and 2 GiB in the sentry's 1,024. */
 static uint64_t sysv_bytes(struct sentry *s)
 {
         uint64_t total = 0;
@@ -731,6 +738,11 @@ static uint64_t sysv_bytes(struct sentry *s)
                 struct shmid_ds ds;
                 if (shmctl(s->ipc_ids[0][i], IPC_STAT, &ds) == 0 && ds.shm_nattch == 0)
                         total += ds.shm_segsz;
+        }
+        for (unsigned i = 0; i < s->ipc_n[1]; i++) {
+                struct semid_ds ds;
+                if (semctl(s->ipc_ids[1][i], 0, IPC_STAT, &ds) == 0)
+                        total += ds.sem_nsems * SEM_BYTES;
         }
         return total;
 }

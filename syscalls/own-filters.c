@@ -101,9 +101,9 @@ static const int allowed[] = {
         SCMP_SYS(process_madvise),
         SCMP_SYS(process_mrelease),
         SCMP_SYS(shmget),
-        SCMP_SYS(shmctl), /* limits.c: a segment's size; sentry_main.c: IPC_RMID at the end */
-        SCMP_SYS(semctl),
-        SCMP_SYS(msgctl),
+        SCMP_SYS(shmctl), /* limits.c: a segment's size; ipc.c and sentry_main.c: IPC_RMID */
+        SCMP_SYS(semctl), /* limits.c: a set's size; ipc.c and sentry_main.c: IPC_RMID */
+        SCMP_SYS(msgctl), /* ipc.c and sentry_main.c: IPC_RMID */
         SCMP_SYS(semget),
         SCMP_SYS(msgget),
         SCMP_SYS(gettimeofday),

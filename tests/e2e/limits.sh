@@ -475,6 +475,17 @@ check_eq "max-memory: detached System V segments count (137)" 137 "$rc"
 # Until the monitor stops it: a segment the kernel did not remove counts.
 run "$o" "$e" "$INTERPOSE" --max-memory=200M -- "$PY" "$T/sysv.py" 12 "$POLL_LIMIT" rmid64
 check_eq "max-memory: a segment sent IPC_RMID with IPC_64 still counts (137)" 137 "$rc"
+# Semaphores are kernel memory in no process: 32,000 (semmsl) take 2 MiB,
+# and 1,024 sets of them 2 GiB. Made until the monitor stops it.
+run "$o" "$e" "$INTERPOSE" --max-memory=64M -- "$PY" -c '
+import ctypes, time
+libc = ctypes.CDLL(None, use_errno=True)
+for i in range(100):
+    if libc.semget(0, 32000, 0o1600) < 0:  # IPC_PRIVATE, IPC_CREAT | 0600
+        raise SystemExit("semget: errno %d" % ctypes.get_errno())
+time.sleep('"$POLL_LIMIT"')
+print("finished")'
+check_eq "max-memory: System V semaphores count (137)" 137 "$rc"
 before=$(ipcs -m | grep -c '^0x')
 run "$o" "$e" "$INTERPOSE" -- "$PY" "$T/sysv.py" 3 0
 check_eq "System V segments: the guest made them" "0 finished" "$rc $(tail -n 1 "$o")"
