@@ -89,6 +89,44 @@ check_match "a guest group that took the foreground: the session ends (status 0)
 check_match "...its summary written, not stopped by TOSTOP" 'interpose: session .* exit 0' "$T/ttyfg.guest"
 check_match "...and the terminal is as it was, output running" '^excl 0 echo 1 tostop 0 writable 1$' "$T/ttyfg.guest"
 
+# A guest group that took the foreground, while the first process (in the
+# job the launcher is in) reads from the background: SIGTTIN goes to that
+# whole group. The launcher is not stopped with it: once the guest gives
+# the foreground back and wakes its reader, the session ends.
+cat >"$T/tty-ttin.py" <<'PY'
+import os, signal, sys
+job = os.getpgrp()
+r, w = os.pipe()
+child = os.fork()
+if child == 0:
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    os.tcsetpgrp(0, os.getpgrp())
+    print("ready", flush=True)
+    os.write(w, b"x")
+    # The parent stopped by its read from the background (T; t when traced,
+    # on the ptrace platform): hand back.
+    while open("/proc/%d/stat" % os.getppid()).read().split(") ")[1][0] not in "Tt":
+        os.sched_yield()
+    os.tcsetpgrp(0, job)
+    os.kill(os.getppid(), signal.SIGCONT)
+    os._exit(0)
+os.read(r, 1)
+os.set_blocking(0, False)
+try:
+    os.read(0, 1)
+except OSError:
+    pass
+os.waitpid(child, 0)
+print("reader done", flush=True)
+PY
+# (In a job-control shell: a job whose group has no parent outside it in
+# the session is orphaned, and its reads get EIO rather than SIGTTIN.)
+"$PY" "$PTY" wait 24 80 -- sh -c 'set -m; "$@"' sh "$INTERPOSE" --summary --audit="$T/ttin.jsonl" -- \
+  "$PY" "$T/tty-ttin.py" >"$T/ttin.guest" 2>&1
+check_match "a read from the background stops the guest's reader: the session still ends (status 0)" '^status 0$' "$T/ttin.guest"
+check_match "...its summary written, the launcher not stopped by SIGTTIN" 'interpose: session .* exit 0' "$T/ttin.guest"
+
 # A guest in the background of the shared terminal may not change its
 # window size: the kernel would send SIGWINCH to the foreground, the
 # user's shell.
