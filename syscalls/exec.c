@@ -212,6 +212,44 @@ struct map_query {
 #define MAP_QUERY _IOWR('f', 17, struct map_query)
 _Static_assert(sizeof(struct map_query) == 104, "struct map_query");
 
+/* Is the judged interpreter (dev, ino) mapped in process tgid? */
+static bool mapped(pid_t tgid, dev_t dev, ino_t ino)
+{
+        char path[64], line[512];
+        bool found = false;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/maps", (int)tgid);
+        if (!(f = fopen(path, "re")))
+                return false;
+        while (!found && fgets(line, sizeof(line), f)) {
+                unsigned long long inode;
+                unsigned maj, min;
+                found = sscanf(line, "%*x-%*x %*s %*x %x:%x %llu", &maj, &min, &inode) == 3 && inode == ino &&
+                        maj == major(dev) && min == minor(dev);
+        }
+        fclose(f);
+        return found;
+}
+
+/* No AT_BASE: no interpreter, or one the kernel loaded at its own fixed
+ * address (an ET_EXEC interpreter gets AT_BASE 0). The binary that runs
+ * (no longer writable) says which: none, or the judged one, mapped. */
+static bool no_interp_base(const struct exec_pending *e)
+{
+        char path[64], interp[PATH_MAX + 3];
+        int fd, r;
+
+        snprintf(path, sizeof(path), "/proc/%d/exe", (int)e->tgid);
+        if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+                return false;
+        r = sys_elf_interp(fd, interp, sizeof(interp));
+        close(fd);
+        if (r < 0)
+                return false; /* a 32-bit or malformed image: nothing we judged */
+        return !interp[0] || (e->ld_ino && mapped(e->tgid, e->ld_dev, e->ld_ino));
+}
+
 /* The ELF interpreter the kernel mapped (at AT_BASE) is the one the policy
  * judged: a thread could have rewritten the binary's PT_INTERP between the
  * sentry's read and the kernel's, and /proc/PID/exe names only the binary.
@@ -236,7 +274,7 @@ static bool interp_as_judged(const struct exec_pending *e)
                         base = a_val;
         }
         if (!base)
-                return true; /* nothing mapped for it: no code but the binary's */
+                return no_interp_base(e);
         if (!e->ld_ino)
                 return false; /* an interpreter nobody judged */
         snprintf(path, sizeof(path), "/proc/%d/maps", (int)e->tgid);

@@ -133,6 +133,10 @@ long net_judge_abstract(struct sentry_call *c, const struct sockaddr_un *ua, siz
 /* May the guest set, remove or lock a socket filter on sock (not on a
  * datagram socket the network policy filters replies for)? */
 bool net_may_filter(const struct sentry_call *c, int sock);
+/* The ELF interpreter (PT_INTERP) the kernel would load for the program
+ * open at fd, read as the kernel reads it, into out ("" when none or not
+ * an ELF). -ENOEXEC for what the kernel refuses or a 32-bit ELF. */
+int sys_elf_interp(int fd, char *out, size_t cap);
 /* after a bind (or autobind): remember the guest's own loopback port or
  * abstract name */
 void net_note_bound(int sock);

@@ -2181,26 +2181,43 @@ long sys_statfs(struct sentry_call *c, uint64_t path, uint64_t buf)
 /* --- exec: the exec right on what runs ---------------------------------- */
 
 /* The ELF interpreter (PT_INTERP) of the file at fd, or "" if none. */
-static void elf_interp(int fd, char *out, size_t cap)
+int sys_elf_interp(int fd, char *out, size_t cap)
 {
+        /* As the kernel's load_elf_binary reads it: every program header
+         * (up to 64 KiB of them), the first PT_INTERP. */
+        enum { PHDRS_MAX = 65536 };
+        _cleanup_free_ Elf64_Phdr *ph = NULL;
         Elf64_Ehdr eh;
-        Elf64_Phdr ph;
+        size_t size;
 
         out[0] = '\0';
-        if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-            eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph))
-                return;
-        for (unsigned i = 0; i < eh.e_phnum && i < 64; i++) {
-                if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) != sizeof(ph))
-                        return;
-                if (ph.p_type == PT_INTERP && ph.p_filesz > 1 && ph.p_filesz < cap) {
-                        if (pread(fd, out, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz)
-                                out[0] = '\0';
-                        else
-                                out[ph.p_filesz - 1] = '\0';
-                        return;
+        if (pread(fd, &eh, sizeof(eh), 0) < (ssize_t)SELFMAG + 1 || memcmp(eh.e_ident, ELFMAG, SELFMAG))
+                return 0; /* not an ELF (a script is read elsewhere) */
+        /* One ABI: a 32-bit program (and its interpreter) runs only to make
+         * calls that are killed, or to jump to 64-bit code that no check
+         * of ours has read. */
+        if (eh.e_ident[EI_CLASS] != ELFCLASS64)
+                return -ENOEXEC;
+        if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh))
+                return -ENOEXEC;
+        size = (size_t)eh.e_phnum * sizeof(*ph);
+        if (eh.e_phentsize != sizeof(*ph) || !size || size > PHDRS_MAX)
+                return -ENOEXEC; /* the kernel refuses it too */
+        ph = xmalloc(size);
+        if (pread(fd, ph, size, (off_t)eh.e_phoff) != (ssize_t)size)
+                return -ENOEXEC;
+        for (unsigned i = 0; i < eh.e_phnum; i++) {
+                if (ph[i].p_type != PT_INTERP)
+                        continue;
+                if (ph[i].p_filesz < 2 || ph[i].p_filesz >= cap ||
+                    pread(fd, out, ph[i].p_filesz, (off_t)ph[i].p_offset) != (ssize_t)ph[i].p_filesz) {
+                        out[0] = '\0';
+                        return -ENOEXEC;
                 }
+                out[ph[i].p_filesz - 1] = '\0';
+                return 0;
         }
+        return 0;
 }
 
 /* Resolve an interpreter path (absolute, as the kernel requires) and check
@@ -2242,9 +2259,12 @@ static int check_interp(struct sentry_call *c, const char *path, int depth, stru
                 if (rfd >= 0) {
                         if ((next = exec_shebang(rfd, ld, sizeof(ld))))
                                 return depth >= 4 ? -ELOOP : check_interp(c, next, depth + 1, ran, its_ld);
-                        elf_interp(rfd, ld, sizeof(ld));
+                        if ((r = sys_elf_interp(rfd, ld, sizeof(ld))) < 0)
+                                return r;
                         if (ld[0])
                                 return check_interp(c, ld, depth + 1, its_ld, NULL);
+                } else {
+                        return -EACCES; /* unreadable: what it would load is not known */
                 }
         }
         return 0;
@@ -2298,12 +2318,19 @@ int sys_path_check_exec(struct sentry_call *c, int dirfd, const char *path, int 
                 return 0;
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);
         rfd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        if (rfd < 0)
-                return 0; /* exec-only file: the kernel reads it, we cannot */
+        if (rfd < 0) {
+                /* An exec-only file: the kernel reads it, we cannot, so the
+                 * interpreter it names (any file at all) is not known. */
+                snprintf(c->detail, sizeof(c->detail),
+                         "\"why\":\"the program cannot be read to find its interpreter\"");
+                sentry_decide(c, "deny", "exec-unreadable");
+                return -EACCES;
+        }
         interp = exec_shebang(rfd, head, sizeof(head));
         if (interp)
                 return check_interp(c, interp, 1, ran, elf_ld); /* the interpreter is what runs */
-        elf_interp(rfd, head, sizeof(head));
+        if ((r = sys_elf_interp(rfd, head, sizeof(head))) < 0)
+                return r;
         return head[0] ? check_interp(c, head, 1, elf_ld, NULL) : 0;
 }
 

@@ -136,6 +136,71 @@ else
   fail "gcc cannot build the fork racer: $(cat "$T/err")"
 fi
 
+# The ELF interpreter is what runs first, and the kernel reads every program
+# header for it (up to 64 KiB of them): a launcher that names the payload
+# above (outside the exec rights) in its 70th header. And a 32-bit ELF,
+# which runs only to make calls that are killed or to jump to 64-bit code
+# nothing of ours has read (invariant 4): not run at all.
+cat >"$T/mkelf.py" <<'PY'
+import os, struct, sys
+out, kind = sys.argv[1], sys.argv[2]
+base = 0x400000
+if kind == "interp70":
+    interp, nph = sys.argv[3].encode() + b"\0", 70
+    phoff, istr = 64, 64 + 70 * 56
+    code_off = (istr + len(interp) + 15) // 16 * 16
+    code = b"\x31\xff\xb8\x3c\x00\x00\x00\x0f\x05"  # exit(0): only if no interpreter ran
+    size = code_off + len(code)
+    phs = [struct.pack("<IIQQQQQQ", 1, 5, 0, base, base, size, size, 0x1000)]
+    phs += [bytes(56)] * (nph - 2)
+    phs.append(struct.pack("<IIQQQQQQ", 3, 4, istr, base + istr, base + istr, len(interp), len(interp), 1))
+    eh = b"\x7fELF\x02\x01\x01" + bytes(9)
+    eh += struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, base + code_off, phoff, 0, 0, 64, 56, nph, 64, 0, 0)
+    data = eh + b"".join(phs) + interp
+    data += bytes(code_off - len(data)) + code
+else:  # i386: exit(42) by int 0x80
+    base, code = 0x8048000, b"\xb8\x01\x00\x00\x00\xbb\x2a\x00\x00\x00\xcd\x80"
+    size = 52 + 32 + len(code)
+    eh = b"\x7fELF\x01\x01\x01" + bytes(9)
+    eh += struct.pack("<HHIIIIIHHHHHH", 2, 3, 1, base + 84, 52, 0, 0, 52, 32, 1, 40, 0, 0)
+    data = eh + struct.pack("<IIIIIIII", 1, 0, base, base, size, size, 5, 0x1000) + code
+open(out, "wb").write(data)
+os.chmod(out, 0o755)
+PY
+cat >"$T/ws2/exec.py" <<'PY'
+import os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(sys.argv[1], [sys.argv[1]])
+    except OSError as e:
+        print("exec refused", e.strerror, flush=True)
+        os._exit(0)
+_, st = os.waitpid(pid, 0)
+print("status", os.waitstatus_to_exitcode(st), flush=True)
+PY
+"$PY" "$T/mkelf.py" "$T/ws2/launch70" interp70 "$T/ws2/noexec/payload" &&
+  "$PY" "$T/mkelf.py" "$T/ws2/elf32" i386 || fail "cannot write the test ELFs"
+rm -f "$T/ws2/PROOF"
+(cd "$T/ws2" && run "$T/out" "$T/err" "$PY" exec.py ./launch70)
+check_true "natively the interpreter named in the 70th header runs (its child writes)" test -e "$T/ws2/PROOF"
+rm -f "$T/ws2/PROOF"
+(cd "$T/ws2" && run "$T/out" "$T/err" "$INTERPOSE" --audit="$T/launch70.jsonl" --policy="$T/noexec.json" -- \
+  "$PY" exec.py ./launch70)
+check_match "an interpreter named past the 64th header, outside the exec rights, is refused" \
+  "^exec refused Permission denied" "$T/out"
+check_true "...and never ran" test ! -e "$T/ws2/PROOF"
+(cd "$T/ws2" && run "$T/out" "$T/err" "$PY" exec.py ./elf32)
+native32=$(cat "$T/out")
+(cd "$T/ws2" && run "$T/out" "$T/err" "$INTERPOSE" --audit="$T/elf32.jsonl" -- "$PY" exec.py ./elf32)
+check_match "a 32-bit ELF is not run (natively: $native32)" "^exec refused Exec format error" "$T/out"
+# A program that cannot be read (mode 0111) names an interpreter nobody can
+# see before the kernel loads it: not run.
+cp /bin/true "$T/ws2/xonly" && chmod 0111 "$T/ws2/xonly"
+(cd "$T/ws2" && run "$T/out" "$T/err" "$INTERPOSE" --audit="$T/xonly.jsonl" -- "$PY" exec.py ./xonly)
+check_match "a program the sentry cannot read is not run" "^exec refused Permission denied" "$T/out"
+check_match "...and the refusal says why" '"rule":"exec-unreadable"' "$T/xonly.jsonl"
+
 # What the guest names is never opened so as to hold the sentry: exec of a
 # FIFO (no writer: an open for reading would wait) fails as natively, and
 # the session goes on.
