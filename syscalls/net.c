@@ -15,6 +15,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <linux/filter.h>
 #include <linux/inet_diag.h>
@@ -35,6 +36,7 @@
 #include "../policy/policy.h"
 #include "../sentry/audit.h"
 #include "../sentry/sentry.h"
+#include "../sentry/util.h"
 #include "handlers.h"
 
 #define OWN_SOCKETS_MAX 4096
@@ -108,6 +110,29 @@ static struct {
 } resolved[RESOLVED_MAX];
 static size_t n_resolved, next_resolved;
 
+static int peers_filter_none(int sock);
+
+/* An IP datagram socket: made by the sentry with its reply filter already
+ * on (passing nothing until it sends or connects somewhere, see
+ * admit_replies), so that no send the kernel makes alone (send, write,
+ * sendmsg with no name: each binds the socket to every address first)
+ * leaves it open to every host. Under --net=host the kernel's. */
+static long dgram_socket(struct sentry_call *c, int domain, int type, int protocol)
+{
+        _cleanup_close_ int sock = -1;
+
+        if (!c->s->policy || c->s->policy->net.mode == NET_HOST)
+                return SENTRY_CONTINUE;
+        if (type & ~(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC))
+                return -EINVAL;
+        sock = socket(domain, type | SOCK_CLOEXEC, protocol);
+        if (sock < 0)
+                return -errno;
+        if (peers_filter_none(sock) < 0)
+                return -ENOBUFS;
+        return sentry_answer_fd(c, TAKE_FD(sock), (type & SOCK_CLOEXEC) ? O_CLOEXEC : 0);
+}
+
 long sys_socket(struct sentry_call *c, int domain, int type, int protocol)
 {
         int base = type & 0xf;
@@ -127,7 +152,7 @@ long sys_socket(struct sentry_call *c, int domain, int type, int protocol)
                     (protocol == 0 || protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE ||
                      (domain == AF_INET && protocol == IPPROTO_ICMP) ||
                      (domain == AF_INET6 && protocol == IPPROTO_ICMPV6)))
-                        return SENTRY_CONTINUE;
+                        return dgram_socket(c, domain, type, protocol);
                 /* SCTP (which connects by setsockopt), MPTCP (whose peer
                  * can add paths to other addresses), and the rest. */
                 sentry_decide(c, "deny", "net-protocol");
@@ -581,14 +606,16 @@ long net_judge_connect(struct sentry_call *c, int sock, const struct sockaddr_st
  * The program, each address word in host order as BPF_ABS loads it:
  *   ld #PEER_MAGIC; ld #n4; ld #n6
  *   ldb [net+0]; rsh #4; jeq #4 ? +1 : +0; ja v6
- *   ld [net+12]; (jeq #a ? +0 : +1; ret #-1) x n4; ret #0
+ *   ld [net+12]; (jeq #a ? +0 : +1; ret #-1) x n4;
+ *       and #0xff000000; jeq #127.0.0.0 ? +0 : +1; ret #-1; ret #0
  *   v6: jeq #6 ? +1 : +0; ret #0;
  *       (ld [net+8]; jeq ? +0 : +7; ld [net+12]; jeq ? +0 : +5;
- *        ld [net+16]; jeq ? +0 : +3; ld [net+20]; jeq ? +0 : +1; ret #-1) x n6;
+ *        ld [net+16]; jeq ? +0 : +3; ld [net+20]; jeq ? +0 : +1; ret #-1) x n6,
+ *       then the same for ::1;
  *   ret #0 */
 #define PEER_MAGIC 0x1a7e4f11u
 #define PEERS_MAX 256 /* 9 instructions an IPv6 address: well inside BPF_MAXINSNS */
-#define PEER_PROG_MAX (15 + 2 * PEERS_MAX + 9 * PEERS_MAX)
+#define PEER_PROG_MAX (32 + 2 * PEERS_MAX + 9 * PEERS_MAX)
 
 struct peers {
         uint32_t v4[PEERS_MAX];
@@ -596,8 +623,25 @@ struct peers {
         size_t n4, n6;
 };
 
+/* One IPv6 address compared, a word at a time: 9 instructions, passing
+ * the datagram when all four match. */
+static size_t peer_prog_v6(struct sock_filter *f, const uint32_t w[4])
+{
+        size_t n = 0;
+
+        for (unsigned i = 0; i < 4; i++) {
+                f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                                      (uint32_t)SKF_NET_OFF + 8 + 4 * i);
+                f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, w[i], 0,
+                                                      (uint8_t)(7 - 2 * i));
+        }
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffffffffu);
+        return n;
+}
+
 static size_t peer_prog(const struct peers *p, struct sock_filter *f)
 {
+        static const uint32_t lo6[4] = { 0, 0, 0, 1 };
         size_t n = 0;
 
         f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_IMM, PEER_MAGIC);
@@ -606,24 +650,23 @@ static size_t peer_prog(const struct peers *p, struct sock_filter *f)
         f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (uint32_t)SKF_NET_OFF);
         f[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4);
         f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 4, 1, 0);
-        f[n++] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, (uint32_t)(2 * p->n4 + 2));
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, (uint32_t)(2 * p->n4 + 5));
         f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 12);
         for (size_t i = 0; i < p->n4; i++) {
                 f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, p->v4[i], 0, 1);
                 f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffffffffu);
         }
+        /* Loopback (127/8, ::1) comes from this host only: a server of the
+         * guest's (bound there) hears its own clients. */
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xff000000u);
+        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x7f000000u, 0, 1);
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffffffffu);
         f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
         f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 6, 1, 0);
         f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
-        for (size_t i = 0; i < p->n6; i++) {
-                for (unsigned w = 0; w < 4; w++) {
-                        f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-                                                              (uint32_t)SKF_NET_OFF + 8 + 4 * w);
-                        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, p->v6[i][w], 0,
-                                                              (uint8_t)(7 - 2 * w));
-                }
-                f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffffffffu);
-        }
+        for (size_t i = 0; i < p->n6; i++)
+                n += peer_prog_v6(f + n, p->v6[i]);
+        n += peer_prog_v6(f + n, lo6);
         f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
         return n;
 }
@@ -646,7 +689,7 @@ static int peers_read(int sock, struct peers *p, struct sock_filter *f, struct s
         p->n6 = f[2].k;
         for (size_t i = 0; i < p->n4 && 8 + 2 * i < len; i++)
                 p->v4[i] = f[8 + 2 * i].k;
-        size_t v6 = 8 + 2 * p->n4 + 3;
+        size_t v6 = 8 + 2 * p->n4 + 6; /* past the loopback test, jeq #6 and ret #0 */
         for (size_t i = 0; i < p->n6; i++)
                 for (unsigned w = 0; w < 4 && v6 + 9 * i + 2 * w + 1 < len; w++)
                         p->v6[i][w] = f[v6 + 9 * i + 2 * w + 1].k;
@@ -710,6 +753,16 @@ static int admit_replies(const struct sentry_call *c, int sock, const struct net
 out:
         pthread_mutex_unlock(&net_lock);
         return r;
+}
+
+/* The reply filter with no peer yet: nothing passes. */
+static int peers_filter_none(int sock)
+{
+        static const struct peers none;
+        struct sock_filter f[32];
+        struct sock_fprog prog = { .len = (unsigned short)peer_prog(&none, f), .filter = f };
+
+        return setsockopt(sock, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
 }
 
 bool net_may_filter(const struct sentry_call *c, int sock)

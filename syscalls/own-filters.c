@@ -158,15 +158,23 @@ static const int allowed[] = {
 };
 
 static const int killed[] = {
-        SCMP_SYS(execve),       SCMP_SYS(execveat),
-        SCMP_SYS(fork),         SCMP_SYS(vfork),
-        SCMP_SYS(socket),       SCMP_SYS(mount),
-        SCMP_SYS(umount2),      SCMP_SYS(pivot_root),
-        SCMP_SYS(unshare),      SCMP_SYS(setns),
-        SCMP_SYS(bpf),          SCMP_SYS(io_uring_setup),
-        SCMP_SYS(userfaultfd),  SCMP_SYS(perf_event_open),
-        SCMP_SYS(kexec_load),   SCMP_SYS(init_module),
-        SCMP_SYS(finit_module), SCMP_SYS(open_by_handle_at),
+        SCMP_SYS(execve),
+        SCMP_SYS(execveat),
+        SCMP_SYS(fork),
+        SCMP_SYS(vfork),
+        SCMP_SYS(mount),
+        SCMP_SYS(umount2),
+        SCMP_SYS(pivot_root),
+        SCMP_SYS(unshare),
+        SCMP_SYS(setns),
+        SCMP_SYS(bpf),
+        SCMP_SYS(io_uring_setup),
+        SCMP_SYS(userfaultfd),
+        SCMP_SYS(perf_event_open),
+        SCMP_SYS(kexec_load),
+        SCMP_SYS(init_module),
+        SCMP_SYS(finit_module),
+        SCMP_SYS(open_by_handle_at),
         SCMP_SYS(chroot),
 };
 
@@ -193,6 +201,12 @@ static int build_sentry(bool tracer, struct sock_fprog **ret)
                                      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
         if (r == 0)
                 r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+        /* socket only for the guest's IP datagram sockets, which the
+         * sentry makes with their reply filter on (syscalls/net.c); any
+         * other fails. */
+        for (int fam = AF_INET; r == 0 && fam <= AF_INET6; fam += AF_INET6 - AF_INET)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, fam),
+                                     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
         /* setsockopt only for what the sentry sets for the guest
          * (syscalls/proc.c sys_sockopt): SO_REUSEPORT and SO_REUSEADDR, so
          * that they never change while it judges a bind, and socket

@@ -885,6 +885,23 @@ long sys_sockopt(struct sentry_call *c, int fd, int level, int name, uint64_t va
             (name == SO_ATTACH_FILTER || name == SO_ATTACH_BPF || name == SO_DETACH_FILTER ||
              name == SO_LOCK_FILTER))
                 return sockopt_filter(c, fd, name, val, len);
+        /* The error queue takes ICMP errors from any host, with bytes the
+         * sender chose, past the reply filter (net_may_filter). On IP
+         * datagram sockets the option is taken and not set: glibc's
+         * resolver fails a lookup when it cannot set it, and a program
+         * that set it only hears of no error. */
+        if (c->ev.nr == SYS_setsockopt &&
+            ((level == IPPROTO_IP && (name == IP_RECVERR || name == IP_RECVERR_RFC4884)) ||
+             (level == IPPROTO_IPV6 && (name == IPV6_RECVERR || name == IPV6_RECVERR_RFC4884)))) {
+                _cleanup_close_ int copy = sentry_caller_fd(c, fd);
+                if (copy < 0)
+                        return copy == -ESRCH ? SENTRY_DONE : copy;
+                if (!net_may_filter(c, copy)) {
+                        sentry_decide(c, "deny", "net-recverr");
+                        return 0;
+                }
+                return SENTRY_CONTINUE;
+        }
         if (level != SOL_SOCKET || (name != 76 /* SO_PASSPIDFD */ && name != 77 /* SO_PEERPIDFD */))
                 return SENTRY_CONTINUE;
         return refuse(c, "own-tree", -ENOPROTOOPT);

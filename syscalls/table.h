@@ -33,6 +33,15 @@
 #define FS_IOC_ZERO_RANGE 0x40305839
 #endif
 
+/* ICMP errors with their quoted header (Linux 5.9/5.10; newer than some
+ * headers). */
+#ifndef IP_RECVERR_RFC4884
+#define IP_RECVERR_RFC4884 26
+#endif
+#ifndef IPV6_RECVERR_RFC4884
+#define IPV6_RECVERR_RFC4884 31
+#endif
+
 /* pwritev2's flag that ignores O_APPEND (Linux 6.9; newer than some
  * headers). */
 #ifndef RWF_NOAPPEND

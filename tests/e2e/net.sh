@@ -530,6 +530,12 @@ check_match "confined a thread racing SO_REUSEPORT never shares it" "^reuseport-
 # host's datagram must not reach it, only the peer's (the sentry's socket
 # filter), and the guest may not take that filter off.
 U="$PY $SRC_DIR/e2e/udppeer.py --timeout=$POLL_LIMIT"
+# The other host is this one by an address of its own that is not
+# loopback (loopback is always the guest's to hear: only this host sends
+# from there). A host with none cannot show it.
+if ! stranger=$($U --probe); then
+  say "this host has no address but loopback: the reply filter is not tested here"
+else
 run "$o" "$e" $U "$P" inbound PORT
 check_match "natively another host's datagram reaches a UDP socket that sent elsewhere" "^inbound LEAK" "$o"
 run "$o" "$e" $U $I --audit="$T/inbound.jsonl" --allow-exec="$GUEST_DIR" --allow-net=127.0.0.1 -- "$P" inbound PORT
@@ -539,6 +545,19 @@ check_match "the guest cannot remove the filter" "^detach refused Operation not 
 check_match "...nor replace it" "^attach refused Operation not permitted" "$o"
 check_match "...and still only the peer's datagram reaches it" "^inbound-detach ok" "$o"
 check_audit "...audited" "$T/inbound.jsonl" syscall=setsockopt decision=deny rule=net-reply-filter
+# The same for a socket the kernel bound by a send with no address (send,
+# write: refused, but the socket is bound to every address by then).
+run "$o" "$e" $U "$P" inbound-unsent PORT
+check_match "natively another host's datagram reaches a socket bound by an addressless send" "^inbound-unsent LEAK" "$o"
+run "$o" "$e" $U $I --allow-exec="$GUEST_DIR" --allow-net=127.0.0.1 -- "$P" inbound-unsent PORT
+check_match "confined nothing reaches a socket that sent nowhere" "^inbound-unsent ok" "$o"
+# Nor ICMP errors, which carry bytes any host chooses, by the error queue.
+run "$o" "$e" "$P" recverr 0
+check_match "natively IP_RECVERR can be set" "^recverr set" "$o"
+run "$o" "$e" $I --audit="$T/recverr.jsonl" --allow-exec="$GUEST_DIR" -- "$P" recverr 0
+check_match "confined IP_RECVERR on a UDP socket is taken and not set" "^recverr taken, not set" "$o"
+check_audit "...audited" "$T/recverr.jsonl" syscall=setsockopt decision=deny rule=net-recverr
+fi
 run "$o" "$e" $I --allow-exec="$GUEST_DIR" -- "$P" filter-unix 0
 check_match "a socket filter of the guest's own on a unix socket works" "^filter-unix ok" "$o"
 for how in stall stall-sendmsg; do

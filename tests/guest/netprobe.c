@@ -35,6 +35,14 @@
  *                   datagram did (tests/e2e/net.sh sends one before)
  *   inbound-detach  the same after trying to remove the socket's filter
  *                   (SO_DETACH_FILTER, then a pass-all SO_ATTACH_FILTER)
+ *   inbound-unsent  a UDP socket bound by a send with no address (which
+ *                   fails, but binds it to every address), its port told
+ *                   to PORT from a second socket; when "PEER" comes back
+ *                   there, "inbound-unsent ok" if nothing reached the first
+ *                   (tests/e2e/net.sh sent it one from another host before)
+ *   recverr         setsockopt(IP_RECVERR) on a UDP socket (its error queue
+ *                   would take ICMP errors, with bytes chosen by any host):
+ *                   "recverr set" if getsockopt then says it is
  *   filter-unix     attach a pass-all socket filter to a unix datagram
  *                   socket (the guest's own filters work where they may)
  */
@@ -244,6 +252,33 @@ static int inbound(const char *c, struct sockaddr_in *sa)
         return 0;
 }
 
+/* A socket the kernel bound by a send with no address (which it still
+ * refuses): nothing from another host may reach it. */
+static int inbound_unsent(struct sockaddr_in *sa)
+{
+        struct sockaddr_in own;
+        socklen_t len = sizeof(own);
+        char buf[64];
+        int s = socket(AF_INET, SOCK_DGRAM, 0), tell = socket(AF_INET, SOCK_DGRAM, 0);
+        struct pollfd pfd = { .fd = tell, .events = POLLIN };
+
+        if (send(s, "x", 1, 0) >= 0 || getsockname(s, (struct sockaddr *)&own, &len) < 0 || !own.sin_port)
+                return report("inbound-unsent-bind", -1);
+        snprintf(buf, sizeof(buf), "port %d", ntohs(own.sin_port));
+        if (sendto(tell, buf, strlen(buf), 0, (struct sockaddr *)sa, sizeof(*sa)) < 0)
+                return report("inbound-unsent-tell", -1);
+        if (poll(&pfd, 1, 20000) != 1 || recv(tell, buf, sizeof(buf), 0) < 0)
+                return report("inbound-unsent-peer", -1);
+        ssize_t n = recv(s, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+        if (n >= 0) {
+                buf[n] = '\0';
+                printf("inbound-unsent LEAK: %s reached it\n", buf);
+        } else {
+                printf("inbound-unsent ok\n");
+        }
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -338,8 +373,21 @@ int main(int argc, char **argv)
                 s = socket(AF_INET6, SOCK_DGRAM, 0);
                 return report(c, setsockopt(s, IPPROTO_IPV6, IPV6_2292PKTOPTIONS, opt, 0));
         }
+        if (!strcmp(c, "inbound-unsent"))
+                return inbound_unsent(&sa);
         if (!strncmp(c, "inbound", 7))
                 return inbound(c, &sa);
+        if (!strcmp(c, "recverr")) {
+                int on = 1;
+                socklen_t len = sizeof(on);
+                s = socket(AF_INET, SOCK_DGRAM, 0);
+                if (setsockopt(s, IPPROTO_IP, IP_RECVERR, &on, sizeof(on)) < 0)
+                        return report(c, -1);
+                on = 0;
+                getsockopt(s, IPPROTO_IP, IP_RECVERR, &on, &len);
+                printf("%s %s\n", c, on ? "set" : "taken, not set");
+                return 0;
+        }
         if (!strcmp(c, "filter-unix")) {
                 struct sock_filter all[] = { BPF_STMT(BPF_RET | BPF_K, 0xffffffffu) };
                 struct sock_fprog prog = { 1, all };

@@ -99,8 +99,9 @@ static void check_guarded(const struct sys_entry *e)
         }
 }
 
-/* socket: unix and IP with a plain type and protocol 0 run in the kernel;
- * everything the broker refuses or must look at is trapped. */
+/* socket: unix and TCP with a plain type and protocol 0 run in the
+ * kernel; IP datagram sockets (made by the sentry with their reply filter)
+ * and everything the broker refuses or must look at are trapped. */
 static void check_socket(void)
 {
         static const struct {
@@ -108,7 +109,9 @@ static void check_socket(void)
                 bool trapped;
         } cases[] = {
                 { AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0, false },
-                { AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0, false },
+                { AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0, true },
+                { AF_INET, SOCK_DGRAM, 0, true },
+                { AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, false },
                 { AF_UNIX, SOCK_SEQPACKET, 0, true },
                 { AF_INET, SOCK_STREAM, IPPROTO_TCP, true },
                 { AF_INET, SOCK_RAW, IPPROTO_ICMP, true },
@@ -216,7 +219,9 @@ static void own_filters(void)
 #define ACT(nr, a) (sys_filter_eval(&p, AUDIT_ARCH_X86_64, (nr), (a)) & SECCOMP_RET_ACTION_FULL)
                 CHECK(ACT(SYS_read, zero) == SECCOMP_RET_ALLOW, "own filter %d: read", w);
                 CHECK(ACT(SYS_execve, zero) == SECCOMP_RET_KILL_PROCESS, "own filter %d: execve", w);
-                CHECK(ACT(SYS_socket, zero) == SECCOMP_RET_KILL_PROCESS, "own filter %d: socket", w);
+                CHECK(ACT(SYS_socket, zero) ==
+                              (w == OWN_GOFER ? SECCOMP_RET_KILL_PROCESS : SECCOMP_RET_ERRNO),
+                      "own filter %d: socket", w);
                 CHECK(ACT(SYS_mount, zero) == SECCOMP_RET_KILL_PROCESS, "own filter %d: mount", w);
                 CHECK(sys_filter_eval(&p, AUDIT_ARCH_I386, 11, zero) != SECCOMP_RET_ALLOW,
                       "own filter %d: i386 calls", w);
@@ -233,6 +238,11 @@ static void own_filters(void)
                               (w == OWN_SENTRY_TRACER ? SECCOMP_RET_ALLOW : SECCOMP_RET_KILL_PROCESS),
                       "sentry %d: ptrace", w);
                 CHECK(ACT(SYS_setns, zero) == SECCOMP_RET_KILL_PROCESS, "sentry %d: setns", w);
+                /* Sockets: the guest's IP datagram sockets only (syscalls/net.c). */
+                static const uint64_t udp[6] = { AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC };
+                static const uint64_t tcp[6] = { AF_INET, SOCK_STREAM };
+                CHECK(ACT(SYS_socket, udp) == SECCOMP_RET_ALLOW, "sentry %d: a UDP socket", w);
+                CHECK(ACT(SYS_socket, tcp) == SECCOMP_RET_ERRNO, "sentry %d: a TCP socket", w);
 #undef ACT
         }
 }
