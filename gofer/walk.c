@@ -224,6 +224,32 @@ static bool hidden_below(const struct walk_ctx *ctx, int start, const char *rest
         return ctx->hides(ctx->opaque, lex);
 }
 
+/* Is the link comp of the fd directory cur an O_PATH fd (flags in
+ * fdinfo) of an object with no path (a pipe, a socket, a memfd; obj is
+ * that object)? The kernel makes O_PATH opens itself, after the sentry's
+ * check and reading the path again, so a raced path gets such an fd of
+ * another process's pipe or memfd (/proc/<outsider>/fd/N); reached
+ * through this link it would be opened for real, and no path rule covers
+ * it. A program has no other use for one. */
+static bool path_fd_of_anon(int cur, const char *comp, int obj)
+{
+        char info[NAME_MAX + 16], buf[256], where[PATH_MAX];
+        unsigned long flags = 0;
+        ssize_t n;
+        int fd;
+
+        if (fd_path(obj, where, sizeof(where)) == 0 && where[0] == '/' && strncmp(where, "/memfd:", 7))
+                return false; /* a path the policy judges */
+        snprintf(info, sizeof(info), "../fdinfo/%s", comp);
+        if ((fd = openat(cur, info, O_RDONLY | O_CLOEXEC)) < 0)
+                return false; /* not an fd directory (cwd, exe, ns/...) */
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        char *f = strstr(buf, "flags:");
+        return f && sscanf(f + 6, "%lo", &flags) == 1 && (flags & O_PATH);
+}
+
 /* path (on a procfs) names /proc/<pid> or below: is that process the
  * caller or of its tree? Any other path is ours. */
 static bool proc_pid_ours(const struct walk_ctx *ctx, const char *path, pid_t *tgid, struct walk_result *res)
@@ -424,6 +450,10 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                                 obj = openat(cur, comp, O_PATH | O_CLOEXEC);
                                 if (obj < 0)
                                         return -errno;
+                                if (path_fd_of_anon(cur, comp, obj)) {
+                                        close(obj);
+                                        return -ENXIO;
+                                }
                                 if (fstat(obj, &st) < 0 || (!last && !S_ISDIR(st.st_mode))) {
                                         close(obj);
                                         return -ENOTDIR;

@@ -539,7 +539,7 @@ time.sleep(1000)' </dev/null >/dev/null 2>&1 &
 holder=$!
 at_exit "kill $holder 2>/dev/null"
 poll "the outsider to hold its file" test -e "/proc/$holder/fd/3"
-for how in dirfd fchdir; do
+for how in dirfd fchdir reopen; do
   for try in $(seq 1 20); do
     run "$o" "$e" "$GUEST_DIR/guest-procrace" "$holder" 2000 fd/3 OUTSIDER-SECRET $how
     grep -q "^LEAK" "$o" && break

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * procrace PID N [REL WANT [fchdir]]: race an O_PATH open of a path that a
- * second thread keeps flipping between "/proc/self" and "/proc/PID" (a
- * process outside the tree), N times; whenever the fd names /proc/PID,
+ * procrace PID N [REL WANT [fchdir|reopen]]: race an O_PATH open of a path
+ * that a second thread keeps flipping between "/proc/self" and "/proc/PID"
+ * (a process outside the tree), N times; whenever the fd names /proc/PID,
  * read REL ("status") relative to it (with fchdir: fchdir to it, then
  * read REL relative to the cwd), looking for WANT (PID's "Pid:" line).
- * REL may go through a magic link: fd/3 is the outsider's open file.
+ * REL may go through a magic link: fd/3 is the outsider's open file. With
+ * reopen, the path flips between "/proc/self/fd/0" and "/proc/PID/REL"
+ * (the kernel follows the outsider's link itself), and a won fd is opened
+ * again through /proc/self/fd to read WANT.
  * Prints "won W leaked M" and "LEAK" if WANT was read. An
  * O_PATH open is made by the kernel after the sentry's check (ADDFD cannot
  * install O_PATH files), so the race can be won; what must never happen is
@@ -23,7 +26,8 @@ static size_t flip_len;
 
 static char want[64];
 static const char *rel = "status";
-static bool by_cwd;
+static bool by_cwd, reopen;
+static char stdin_link[256];
 
 static void flip(void)
 {
@@ -35,7 +39,7 @@ static void flip(void)
 static int attempt(void)
 {
         char link[256], proc[64];
-        int fd = (int)syscall(SYS_open, path, O_PATH | O_DIRECTORY | O_CLOEXEC), f, r = -1;
+        int fd = (int)syscall(SYS_open, path, O_PATH | (reopen ? 0 : O_DIRECTORY) | O_CLOEXEC), f, r = -1;
         ssize_t m;
 
         if (fd < 0)
@@ -43,7 +47,17 @@ static int attempt(void)
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
         m = readlink(proc, link, sizeof(link) - 1);
         link[m > 0 ? m : 0] = '\0';
-        if (!strcmp(link, b)) {
+        if (reopen && strcmp(link, stdin_link)) {
+                /* The outsider's object: opened for real through our own link. */
+                char buf[512];
+                ssize_t n;
+                f = open(proc, O_RDONLY | O_CLOEXEC);
+                n = f >= 0 ? read(f, buf, sizeof(buf) - 1) : -1;
+                buf[n > 0 ? n : 0] = '\0';
+                r = strstr(buf, want) != NULL;
+                if (f >= 0)
+                        close(f);
+        } else if (!reopen && !strcmp(link, b)) {
                 char buf[512];
                 ssize_t n;
                 r = 0;
@@ -71,6 +85,13 @@ int main(int argc, char **argv)
                 rel = argv[3];
                 snprintf(want, sizeof(want), "%s", argv[4]);
                 by_cwd = argc > 5 && !strcmp(argv[5], "fchdir");
+                reopen = argc > 5 && !strcmp(argv[5], "reopen");
+        }
+        if (reopen) {
+                ssize_t m = readlink("/proc/self/fd/0", stdin_link, sizeof(stdin_link) - 1);
+                stdin_link[m > 0 ? m : 0] = '\0';
+                snprintf(a, sizeof(a), "/proc/self/fd/0");
+                snprintf(b, sizeof(b), "/proc/%s/%s", argv[1], rel);
         }
         strcpy(path, a);
         flip_len = strlen(b) + 1 > strlen(a) + 1 ? strlen(b) + 1 : strlen(a) + 1;
