@@ -549,6 +549,30 @@ for how in dirfd fchdir reopen; do
   check_match "the /proc magic-link racer ran ($how)" "^won [0-9]+ leaked 0" "$o"
   check_nomatch "under interpose a raced /proc/<outsider> fd reaches none of its files ($how)" "^LEAK" "$o"
 done
+# The root of another mount namespace (a rootless container's, say: a
+# process of the same user without capabilities), reached by the kernel
+# following /proc/<pid>/root in a raced O_PATH open: its files are not
+# the host's, though their names are (here a directory of its own over
+# the workspace's path, which the policy would let the guest read).
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+  mkdir -p "$ws/nsdir"
+  setsid unshare -m sh -c 'mount -t tmpfs ns "$1" && echo NS-SECRET >"$1/ns-secret" &&
+    exec setpriv --bounding-set=-all --inh-caps=-all sleep 1000' sh "$ws/nsdir" </dev/null >/dev/null 2>&1 &
+  nsholder=$!
+  at_exit "kill $nsholder 2>/dev/null"
+  poll "the namespace holder to mount its tmpfs" test -e "/proc/$nsholder/root$ws/nsdir/ns-secret"
+  nsrel=${ws#/}/nsdir/ns-secret
+  for try in $(seq 1 20); do
+    run "$o" "$e" "$GUEST_DIR/guest-procrace" "$nsholder" 2000 "$nsrel" NS-SECRET root
+    grep -q "^LEAK" "$o" && break
+  done
+  check_match "natively a raced O_PATH open reaches another mount namespace's files" "^LEAK" "$o"
+  run "$o" "$e" $I --allow-exec="$GUEST_DIR" "$GUEST_DIR/guest-procrace" "$nsholder" 20000 "$nsrel" NS-SECRET root
+  check_match "the namespace racer ran" "^won [0-9]+ leaked 0" "$o"
+  check_nomatch "under interpose a raced O_PATH fd reaches no other mount namespace" "^LEAK" "$o"
+else
+  say "not root (or no unshare): the other mount namespace is not tried"
+fi
 for try in $(seq 1 20); do
   run "$o" "$e" "$GUEST_DIR/guest-chdirrace" "$ws/src" "/proc/$holder" 2000
   grep -q "^LEAK" "$o" && break

@@ -8,7 +8,10 @@
  * REL may go through a magic link: fd/3 is the outsider's open file. With
  * reopen, the path flips between "/proc/self/fd/0" and "/proc/PID/REL"
  * (the kernel follows the outsider's link itself), and a won fd is opened
- * again through /proc/self/fd to read WANT.
+ * again through /proc/self/fd to read WANT. With root, the path flips
+ * between "/proc/self/cwd" and "/proc/PID/root" (the kernel follows the
+ * link to the root of PID's mount namespace), and REL is read relative to
+ * a won fd.
  * Prints "won W leaked M" and "LEAK" if WANT was read. An
  * O_PATH open is made by the kernel after the sentry's check (ADDFD cannot
  * install O_PATH files), so the race can be won; what must never happen is
@@ -26,7 +29,7 @@ static size_t flip_len;
 
 static char want[64];
 static const char *rel = "status";
-static bool by_cwd, reopen;
+static bool by_cwd, reopen, root;
 static char stdin_link[256];
 
 static void flip(void)
@@ -55,6 +58,16 @@ static int attempt(void)
                 n = f >= 0 ? read(f, buf, sizeof(buf) - 1) : -1;
                 buf[n > 0 ? n : 0] = '\0';
                 r = strstr(buf, want) != NULL;
+                if (f >= 0)
+                        close(f);
+        } else if (root) {
+                /* Either start: only the other namespace has REL. */
+                char buf[512];
+                ssize_t n;
+                f = openat(fd, rel, O_RDONLY | O_CLOEXEC);
+                n = f >= 0 ? read(f, buf, sizeof(buf) - 1) : -1;
+                buf[n > 0 ? n : 0] = '\0';
+                r = f >= 0 ? strstr(buf, want) != NULL : -1;
                 if (f >= 0)
                         close(f);
         } else if (!reopen && !strcmp(link, b)) {
@@ -86,6 +99,11 @@ int main(int argc, char **argv)
                 snprintf(want, sizeof(want), "%s", argv[4]);
                 by_cwd = argc > 5 && !strcmp(argv[5], "fchdir");
                 reopen = argc > 5 && !strcmp(argv[5], "reopen");
+                root = argc > 5 && !strcmp(argv[5], "root");
+        }
+        if (root) {
+                snprintf(a, sizeof(a), "/proc/self/cwd");
+                snprintf(b, sizeof(b), "/proc/%s/root", argv[1]);
         }
         if (reopen) {
                 ssize_t m = readlink("/proc/self/fd/0", stdin_link, sizeof(stdin_link) - 1);
