@@ -456,6 +456,27 @@ unsigned policy_decide(const struct policy *p, const char *path, const struct po
         return policy_decide_object(p, path, 0, 0, rule);
 }
 
+const struct policy_rule *policy_move_widens(const struct policy *p, const char *from, const char *to,
+                                             const struct stat *st)
+{
+        const struct policy_rule *decider = NULL;
+        unsigned here = policy_decide_object(p, from, st->st_dev, st->st_ino, &decider);
+        /* A directory's pin goes with it, but not to what is below it:
+         * that is judged by the new path alone. */
+        ino_t ino = S_ISDIR(st->st_mode) ? 0 : st->st_ino;
+        unsigned there = policy_decide_object(p, to, st->st_dev, ino, NULL) & PR_ALL;
+        unsigned asked = PR_ASK_RIGHTS(here);
+
+        if (asked & there)
+                return decider;
+        /* A right denied here is withheld whatever allows it. (A rule that
+         * pins the object denies there too, so is not among them.) */
+        for (size_t i = 0; i < p->n; i++)
+                if ((p->rules[i].deny & there) && match(&p->rules[i], from) >= 0)
+                        return &p->rules[i];
+        return NULL;
+}
+
 bool policy_is_ancestor(const struct policy *p, const char *path)
 {
         size_t n = strlen(path);

@@ -160,6 +160,18 @@ bool policy_is_ancestor(const struct policy *p, const char *path);
  * ("**" patterns, which match anywhere, do not count.) */
 const struct policy_rule *policy_holds_rule(const struct policy *p, const char *path);
 
+/* The object at from (st its stat) would get the name to, by a rename or
+ * a link: the rule that withholds from it, or from what is below it, a
+ * right (denies it, or gives it on request only) which the name to would
+ * grant; or NULL. Such a move would take the object out from under its
+ * rule (a file of a tree denied "read" but not "delete" renamed into the
+ * workspace, an asked tool renamed and run unasked). Rights the object
+ * merely lacks where it is (a build's output in the temp directory) may be
+ * gained: nothing withholds them. (Rules strictly below a directory are
+ * policy_holds_rule()'s.) */
+const struct policy_rule *policy_move_widens(const struct policy *p, const char *from, const char *to,
+                                             const struct stat *st);
+
 /* The rights on the object a walk reached at path, with st its stat: a
  * pipe, socket or memfd (no name in the tree) is the guest's own and gets
  * PR_ALL; a deleted file gets what its former path had; a directory above an allowed tree gets

@@ -876,6 +876,15 @@ static int allowed(struct sentry_call *c, const struct target *t, unsigned need,
         return -EACCES;
 }
 
+/* The path of the name t->r.name in the directory t (from
+ * resolve_parent or a creating walk) into path. 0, or -ENAMETOOLONG. */
+static int name_path(const struct target *t, char *path, size_t cap)
+{
+        if ((size_t)snprintf(path, cap, "%s/%s", strcmp(t->r.path, "/") ? t->r.path : "", t->r.name) >= cap)
+                return -ENAMETOOLONG;
+        return 0;
+}
+
 /* A new name in the directory t (t->r.name in t->fd): the create right
  * in the directory, and the new object's own path must not be one a rule
  * denies (a .env file, interpose's own records): what may not be reached
@@ -889,9 +898,9 @@ static int allowed_create(struct sentry_call *c, const struct target *t)
         if (r < 0 || !c->s->policy || t->r.path[0] != '/')
                 return r;
         u.fd = -1;
-        if ((size_t)snprintf(u.r.path, sizeof(u.r.path), "%s/%s", strcmp(t->r.path, "/") ? t->r.path : "",
-                             t->r.name) >= sizeof(u.r.path))
-                return -ENAMETOOLONG;
+        r = name_path(t, u.r.path, sizeof(u.r.path));
+        if (r < 0)
+                return r;
         policy_decide(c->s->policy, u.r.path, &rule);
         if (!rule || !rule->deny) {
                 /* A name costs room too (--max-write). */
@@ -1800,11 +1809,13 @@ static int resolve_parent(struct sentry_call *c, int dirfd, uint64_t addr, struc
 }
 
 /* The entry name in the directory t (from resolve_parent) is about to be
- * removed or moved: it needs the delete right on itself too, so a denied
- * object (a .env file, a --deny'd tree) cannot be renamed out from under
- * its rule; and a directory holding a denied tree may not move either.
- * 0 (also when there is no such entry: the kernel says so), or -EACCES. */
-static int check_victim(struct sentry_call *c, const struct target *t, const char *what)
+ * removed, or moved to the path to: it needs the delete right on itself
+ * too, so a denied object (a .env file, a --deny'd tree) cannot be renamed
+ * out from under its rule; a directory holding a denied tree may not move
+ * either; and nothing moves where it would be granted a right a rule
+ * withholds from it where it is (policy_move_widens()). 0 (also when there
+ * is no such entry: the kernel says so), or -EACCES. */
+static int check_victim(struct sentry_call *c, const struct target *t, const char *to, const char *what)
 {
         struct target v __attribute__((cleanup(target_release))) = { .fd = -1 };
         const struct policy_rule *rule = NULL;
@@ -1829,6 +1840,10 @@ static int check_victim(struct sentry_call *c, const struct target *t, const cha
             (rule = policy_holds_rule(c->s->policy, v.r.path))) {
                 v.r.rights &= ~(PR_DELETE | PR_DELETE << PR_ASK_SHIFT);
                 snprintf(v.r.rule, sizeof(v.r.rule), "%s (holds %s)", rule->origin, rule->path);
+        }
+        if (to && v.r.path[0] == '/' && (rule = policy_move_widens(c->s->policy, v.r.path, to, &v.r.st))) {
+                v.r.rights &= ~(PR_DELETE | PR_DELETE << PR_ASK_SHIFT);
+                snprintf(v.r.rule, sizeof(v.r.rule), "%s (not moved out from under it)", rule->origin);
         }
         return allowed(c, &v, PR_DELETE, what);
 }
@@ -1924,7 +1939,7 @@ static long do_unlink(struct sentry_call *c, int dirfd, uint64_t addr, int flags
         r = allowed(c, &t, PR_DELETE, "delete");
         if (r < 0)
                 return r;
-        r = check_victim(c, &t, "delete");
+        r = check_victim(c, &t, NULL, "delete");
         if (r < 0)
                 return r;
         dcache_invalidate();
@@ -1953,6 +1968,7 @@ static long do_rename(struct sentry_call *c, int olddir, uint64_t oldp, int newd
 {
         struct target a __attribute__((cleanup(target_release))) = { .fd = -1 };
         struct target b __attribute__((cleanup(target_release))) = { .fd = -1 };
+        char from[PATH_MAX], to[PATH_MAX];
         int r = resolve_parent(c, olddir, oldp, &a);
 
         if (r < 0)
@@ -1979,9 +1995,13 @@ static long do_rename(struct sentry_call *c, int olddir, uint64_t oldp, int newd
         if (r < 0)
                 return r;
         /* What moves, and what it replaces or trades places with. */
-        r = check_victim(c, &a, "delete");
+        r = name_path(&a, from, sizeof(from));
+        if (r == 0)
+                r = name_path(&b, to, sizeof(to));
+        if (r == 0)
+                r = check_victim(c, &a, to, "delete");
         if (r == 0 && !(flags & RENAME_NOREPLACE))
-                r = check_victim(c, &b, "delete");
+                r = check_victim(c, &b, (flags & RENAME_EXCHANGE) ? from : NULL, "delete");
         if (r < 0)
                 return r;
         dcache_invalidate();
@@ -2002,6 +2022,29 @@ long sys_renameat2(struct sentry_call *c, int olddir, uint64_t oldp, int newdir,
                    uint64_t flags)
 {
         return do_rename(c, olddir, oldp, newdir, newp, (unsigned)flags);
+}
+
+/* The object a is to get the new name b (a directory and a name): not
+ * where it would be granted a right a rule withholds from it where it is
+ * (the asked tool linked to a name that runs unasked). 0 or -EACCES. */
+static int check_link(struct sentry_call *c, const struct target *a, const struct target *b)
+{
+        const struct policy_rule *rule;
+        struct target u = *b;
+        int r;
+
+        if (!c->s->policy || a->r.path[0] != '/')
+                return 0;
+        u.fd = -1;
+        r = name_path(b, u.r.path, sizeof(u.r.path));
+        if (r < 0)
+                return r;
+        rule = policy_move_widens(c->s->policy, a->r.path, u.r.path, &a->r.st);
+        if (!rule)
+                return 0;
+        u.r.rights = 0;
+        snprintf(u.r.rule, sizeof(u.r.rule), "%s (not linked out from under it)", rule->origin);
+        return allowed(c, &u, PR_CREATE, "create");
 }
 
 /* link: a new name for an object the guest may read, in a directory it
@@ -2033,6 +2076,8 @@ static long do_link(struct sentry_call *c, int olddir, uint64_t oldp, int newdir
         if (name_taken(c, newdir, &b))
                 return -EEXIST;
         r = allowed_create(c, &b);
+        if (r == 0)
+                r = check_link(c, &a, &b);
         if (r < 0)
                 return r;
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", a.fd);

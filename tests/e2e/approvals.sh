@@ -204,6 +204,20 @@ check_eq "--approver=maybe: refused" 125 "$rc"
 run "$T/out" "$T/err" setsid -w "$INTERPOSE" --approver=none --ask-exec=/usr/bin/id -- sh -c 'id -u; echo rc=$?'
 check_match "--ask-exec, nobody to ask: the program does not run" '^rc=126$' "$T/out"
 check_match "--ask-exec: said" 'denied without asking \(--approver=none\): exec exec /usr/bin/id' "$T/err"
+# An asked object may not be moved or linked where it would be given
+# unasked what is asked where it is: renamed, the asked directory or tool
+# would be outside the rule that asks.
+mkdir -p "$T/mv/docs" && echo ASKED_DOC >"$T/mv/docs/plan.txt" && cp /bin/true "$T/mv/tool"
+(cd "$T/mv" && run "$T/out" "$T/err" setsid -w "$INTERPOSE" --audit="$T/mv.jsonl" --approver=none --ask-read=docs --ask-exec=tool -- sh -c \
+  'mv docs d2 && cat d2/plan.txt; mv docs/plan.txt p.txt && cat p.txt; mv tool t2 && ./t2 && echo RAN; ln tool t3 && ./t3 && echo RAN; cat docs/plan.txt; true')
+check_nomatch "an asked directory or file renamed is not read unasked" 'ASKED_DOC' "$T/out"
+check_nomatch "an asked tool renamed or linked does not run unasked" 'RAN' "$T/out"
+check_true "the asked directory stayed" test -s "$T/mv/docs/plan.txt"
+check_match "a refused move: the guest is told EACCES" "cannot move 'docs' to 'd2': Permission denied" "$T/err"
+check_match "a refused move: the log names the rule" '"policy_rule":"--ask-read \(not moved out from under it\)"' "$T/mv.jsonl"
+(cd "$T/mv" && run "$T/out" "$T/err" setsid -w "$INTERPOSE" --approver=none --ask-read=docs -- sh -c \
+  'mkdir -p docs/sub && mv docs/plan.txt docs/sub/plan.txt && mv docs/sub/plan.txt docs/plan.txt && echo MOVED')
+check_match "an asked file moves within what asks for it" '^MOVED$' "$T/out"
 cat >"$T/ask.json" <<JSON
 {"rules": [{"path": "$O", "allow": "read", "ask": ["write", "create"]}]}
 JSON

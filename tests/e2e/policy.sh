@@ -73,6 +73,35 @@ check_eq "--workspace=/etc: exit 125" 125 "$rc"
 run "$o" "$e" "$INTERPOSE" --workspace=/proc/self true
 check_eq "--workspace in /proc: exit 125" 125 "$rc"
 
+# A deny rule without "delete" lets what it names be removed, not moved
+# where its files would be read: renamed (or swapped with renameat2's
+# RENAME_EXCHANGE, or linked) out of the denied tree, a file no rule pins
+# would match no rule. Checked natively first.
+mkdir -p "$T/ws/private" "$T/ws/open" && echo HIDDEN_NOTE >"$T/ws/private/n.txt"
+echo '{"rules":[{"path":"private","deny":["read","list"]}]}' >"$T/pol.json"
+cat >"$T/ws/swap.py" <<'PY'
+import ctypes
+libc = ctypes.CDLL(None)
+if libc.renameat2(-100, b"private", -100, b"open", 2) == 0:  # RENAME_EXCHANGE
+    print(open("open/n.txt").read())
+    libc.renameat2(-100, b"private", -100, b"open", 2)
+PY
+cat >"$T/ws/mv.sh" <<SH
+mv private p2 && cat p2/n.txt && mv p2 private
+mv private/n.txt n.txt && cat n.txt && mv n.txt private/n.txt
+ln private/n.txt l.txt && cat l.txt && rm l.txt
+$PY "$T/ws/swap.py"
+cat private/n.txt; true
+SH
+run "$o" "$e" sh "$T/ws/mv.sh"
+check_eq "natively the note is read every way" 5 "$(grep -c HIDDEN_NOTE "$o")"
+run "$o" "$e" "$INTERPOSE" --policy="$T/pol.json" -- sh "$T/ws/mv.sh"
+check_nomatch "a partly denied tree or its file moved out is not read" 'HIDDEN_NOTE' "$o"
+check_true "the denied file stayed where its rule is" test -s "$T/ws/private/n.txt"
+check_match "...the move refused with EACCES" "cannot move 'private' to 'p2': Permission denied" "$e"
+run "$o" "$e" "$INTERPOSE" --policy="$T/pol.json" -- sh -c 'mv open o2 && rm private/n.txt && rmdir private && echo GONE'
+check_match "what no rule withholds anything from moves; the denied tree may be removed" '^GONE$' "$o"
+
 # A deny pattern the matcher cannot follow (a glob in a directory, **
 # between names) would load and deny nothing: refused instead.
 for pat in '**/keys/*.pem' "$T/**/k.pem" "$T/*/k.pem" '**/keys/**'; do

@@ -503,6 +503,35 @@ static void check_show_json(void)
         policy_free(&p);
 }
 
+/* A move may not give an object a right a rule withholds where it is;
+ * what it merely lacks there it may gain. */
+static void check_moves(void)
+{
+        struct stat file = { .st_mode = S_IFREG, .st_dev = 1, .st_ino = 7 };
+        struct stat dir = { .st_mode = S_IFDIR, .st_dev = 1, .st_ino = 8 };
+        struct policy_error err;
+        struct policy p;
+
+        policy_init(&p);
+        CHECK(policy_add(&p, "/srv/ws", PR_RW | PR_EXEC, 0, "ws", false, &err) == 0, "add ws");
+        CHECK(policy_add(&p, "/srv/tmp", PR_RW, 0, "tmp", false, &err) == 0, "add tmp");
+        CHECK(policy_add(&p, "/srv/ws/private", 0, PR_READ | PR_LIST, "deny", false, &err) == 0, "add deny");
+        CHECK(policy_add(&p, "/srv/ws/docs", PR_ASKED | PR_READ, 0, "ask", false, &err) == 0, "add ask");
+        CHECK(policy_move_widens(&p, "/srv/ws/private", "/srv/ws/p2", &dir) != NULL,
+              "a partly denied directory does not move out of its rule");
+        CHECK(policy_move_widens(&p, "/srv/ws/private/n", "/srv/ws/n", &file) != NULL,
+              "nor does a file below it");
+        CHECK(policy_move_widens(&p, "/srv/ws/private/n", "/srv/ws/private/m", &file) == NULL,
+              "within the rule it moves");
+        CHECK(policy_move_widens(&p, "/srv/ws/docs", "/srv/ws/d2", &dir) != NULL,
+              "an asked directory does not move where it is not asked");
+        CHECK(policy_move_widens(&p, "/srv/ws/d2", "/srv/ws/docs", &dir) == NULL,
+              "anything may move where it is asked");
+        CHECK(policy_move_widens(&p, "/srv/tmp/a.out", "/srv/ws/a.out", &file) == NULL,
+              "a right only lacked (exec in tmp) may be gained");
+        policy_free(&p);
+}
+
 int main(void)
 {
         char tmpl[] = "/tmp/interpose-policy-XXXXXX";
@@ -520,6 +549,7 @@ int main(void)
         check_show_json();
         check_symlinked_home();
         check_asks();
+        check_moves();
         rmdir(tmpl);
         printf("policy: %s\n", guest_failures ? "FAIL" : "ok");
         return guest_result();
