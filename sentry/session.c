@@ -642,6 +642,99 @@ static void tty_restore(const struct tty_state *t)
         tcflow(t->fd, TCOON); /* output a guest suspended (^S, TCOOFF) */
 }
 
+/* --- the paths interpose writes or connects to for the user ---------------- */
+
+/* May the guest make names in the directory that holds link (by the
+ * policy: the workspace, a cache, /dev/shm)? One it cannot tell is taken
+ * as the guest's. */
+static bool guest_creates_in(const struct policy *p, const char *link)
+{
+        char dir[PATH_MAX], real[PATH_MAX];
+        const char *slash = strrchr(link, '/');
+
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - link), link);
+        if (!realpath(dir[0] ? dir : "/", real))
+                return true;
+        return policy_decide(p, real, NULL) & (PR_CREATE | PR_CREATE << PR_ASK_SHIFT);
+}
+
+/* Is a component of path a symlink where the guest may make names? An
+ * earlier session's guest, or a repository in interpose ci, could have put
+ * it there to send what the unconfined launcher writes (--trace-file
+ * truncating ~/.profile, or /etc/shadow as root) or connects to
+ * elsewhere. Without a file policy the guest reaches all of it anyway. */
+static bool guest_planted(const struct policy *p, const char *path)
+{
+        char abs[PATH_MAX], cwd[PATH_MAX];
+        struct stat st;
+
+        if (!p)
+                return false;
+        if (path[0] != '/' && !getcwd(cwd, sizeof(cwd)))
+                return true;
+        if ((size_t)snprintf(abs, sizeof(abs), "%s%s%s", path[0] == '/' ? "" : cwd, path[0] == '/' ? "" : "/",
+                             path) >= sizeof(abs))
+                return true;
+        for (char *c = abs + 1;; c++) {
+                if (*c != '/' && *c)
+                        continue;
+                char end = *c;
+                *c = '\0';
+                bool planted = lstat(abs, &st) == 0 && S_ISLNK(st.st_mode) && guest_creates_in(p, abs);
+                *c = end;
+                if (planted)
+                        return true;
+                if (!end)
+                        return false;
+        }
+}
+
+/* No path the user named for interpose's own output goes through a
+ * symlink the guest may have planted. 0, or -1 (said). */
+static int own_paths_check(const struct session_opts *o)
+{
+        const char *paths[] = { o->audit_path, o->trace_path, o->control, o->audit_sink };
+        static const char *const names[] = { "--audit", "--trace-file", "--control", "--audit-sink=unix:" };
+
+        for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+                if (!paths[i] || !guest_planted(o->policy, paths[i]))
+                        continue;
+                session_complain(
+                        "%s%s%s: a symlink where the guest may make names is on the way (a session or "
+                        "a repository may have planted it); name a path outside the trees the guest "
+                        "writes, or remove the link",
+                        names[i], i == 3 ? "" : "=", paths[i]);
+                return -1;
+        }
+        return 0;
+}
+
+/* The trace file: a regular file of one name (truncated), a device or a
+ * pipe (--trace-file=/dev/stderr), not another name of a file the user
+ * did not mean; a FIFO nobody reads is refused, not waited on. fd, or -1
+ * (said). */
+static int trace_open(const char *path)
+{
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0644);
+        struct stat st;
+
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                session_complain("cannot open trace file %s: %s", path, strerror(errno));
+                return -1;
+        }
+        if (S_ISREG(st.st_mode) ? st.st_nlink != 1 : !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+                session_complain("trace file %s: not a regular file of one name, a device or a pipe; name "
+                                 "another",
+                                 path);
+                return -1;
+        }
+        if ((S_ISREG(st.st_mode) && ftruncate(fd, 0) < 0) || fcntl(fd, F_SETFL, 0) < 0) {
+                session_complain("cannot open trace file %s: %s", path, strerror(errno));
+                return -1;
+        }
+        return TAKE_FD(fd);
+}
+
 int session_run(const struct session_opts *o)
 {
         struct session_ctx ctx = { .o = o, .trace_fd = -1 };
@@ -676,6 +769,8 @@ int session_run(const struct session_opts *o)
         /* Whatever path the launcher leaves by, the filter copy goes. */
         __attribute__((cleanup(plat_release))) struct platform *plat = &ctx.plat;
         (void)plat;
+        if (own_paths_check(o) < 0)
+                return EXIT_INTERPOSE_FAILED;
         ctx.audit_fd = audit_open(&ctx, &ap);
         ctx.audit_place = &ap;
         interpose_crash_handlers("launcher", ap.dirfd, ap.name[0] ? ap.name : NULL);
@@ -686,11 +781,9 @@ int session_run(const struct session_opts *o)
                 return EXIT_INTERPOSE_FAILED;
         }
         if (o->trace_path) {
-                ctx.trace_fd = open(o->trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-                if (ctx.trace_fd < 0) {
-                        session_complain("cannot open trace file %s: %s", o->trace_path, strerror(errno));
+                ctx.trace_fd = trace_open(o->trace_path);
+                if (ctx.trace_fd < 0)
                         return EXIT_INTERPOSE_FAILED;
-                }
         } else if (o->trace) {
                 ctx.trace_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
         }

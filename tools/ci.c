@@ -124,7 +124,8 @@ static bool planted_link(const char *workspace, const char *path)
 /* A report's file, opened before the job runs. fd, or -1 (said). */
 static int open_output(const struct ci_opts *ci, const char *path, const char *what, bool append)
 {
-        int fd;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
 
         if (planted_link(ci->workspace, path)) {
                 fprintf(stderr,
@@ -134,10 +135,21 @@ static int open_output(const struct ci_opts *ci, const char *path, const char *w
                         what, path);
                 return -1;
         }
-        fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (append ? O_APPEND : 0), 0644);
-        if (fd < 0)
+        /* Not a FIFO (waited on for ever), nor another name of a file. */
+        fd = open(path,
+                  O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC |
+                          (append ? O_APPEND : 0),
+                  0644);
+        if (fd < 0 || fstat(fd, &st) < 0 || fcntl(fd, F_SETFL, append ? O_APPEND : 0) < 0) {
                 fprintf(stderr, "interpose ci: %s=%s: %s\n", what, path, strerror(errno));
-        return fd;
+                return -1;
+        }
+        if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+                fprintf(stderr, "interpose ci: %s=%s: not a regular file of one name; name another\n", what,
+                        path);
+                return -1;
+        }
+        return TAKE_FD(fd);
 }
 
 /* The whole of a file (malloc'd, NUL-terminated), or NULL with errno. */
@@ -214,6 +226,14 @@ int ci_prepare(struct ci_opts *ci, struct policy_options *po, struct session_opt
         }
         /* Never ask: a CI job has nobody to answer. */
         o->approver = APPROVER_NONE;
+        /* Checked before the directories are made: not through a link. */
+        if (ci->artifacts && planted_link(ci->workspace, ci->artifacts)) {
+                fprintf(stderr,
+                        "interpose ci: --artifacts=%s: a symlink inside the workspace is on the way (the "
+                        "repository may have planted it); give a directory outside it, or remove the link\n",
+                        ci->artifacts);
+                return EXIT_INTERPOSE_FAILED;
+        }
         if (ci->artifacts) {
                 int r = mkdir_p(ci->artifacts);
                 if (r < 0) {
@@ -233,13 +253,6 @@ int ci_prepare(struct ci_opts *ci, struct policy_options *po, struct session_opt
         /* The reports' files are opened now, before the job runs: nothing
          * it does to their paths (a symlink put in their place) decides
          * where interpose, unconfined, writes them. */
-        if (ci->artifacts && planted_link(ci->workspace, ci->artifacts)) {
-                fprintf(stderr,
-                        "interpose ci: --artifacts=%s: a symlink inside the workspace is on the way (the "
-                        "repository may have planted it); give a directory outside it, or remove the link\n",
-                        ci->artifacts);
-                return EXIT_INTERPOSE_FAILED;
-        }
         const char *step = getenv("GITHUB_STEP_SUMMARY");
         ci->junit_fd = ci->step_fd = ci->learn_fd = -1;
         if ((ci->junit && (ci->junit_fd = open_output(ci, ci->junit, "--junit", false)) < 0) ||

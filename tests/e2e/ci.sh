@@ -153,6 +153,14 @@ check_eq "a committed symlink for --junit: its target untouched" victim "$(cat "
   echo "$rc" >"$T/rc" )
 check_eq "symlinks the job made: the job passes" 0 "$(cat "$T/rc")"
 check_eq "symlinks the job made: their target untouched" victim "$(cat "$T/victim")"
+# A FIFO committed where a report goes is refused, not waited on (the
+# unconfined launcher blocked opening it, and the job hung).
+mkfifo "$T/pr/fifo.xml"
+( cd "$T/pr" && run "$T/out" "$T/err" setsid -w "$INTERPOSE" ci --workspace="$T/pr" --junit=fifo.xml -- true
+  echo "$rc" >"$T/rc" )
+check_eq "a committed FIFO for --junit: refused" 125 "$(cat "$T/rc")"
+check_match "a committed FIFO for --junit: said" 'junit=fifo.xml: ' "$T/err"
+rm "$T/pr/fifo.xml"
 
 # --learn merges into the policy the job ran under as it was read before
 # the job: the repository's file, swapped during the job for a link to a

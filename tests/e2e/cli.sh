@@ -224,6 +224,43 @@ check_eq "--audit in a missing directory: exit status" 125 "$rc"
 check_nomatch "--audit in a missing directory: guest did not run" '^ran$' "$o"
 check_match "--audit in a missing directory: message" 'audit' "$e"
 
+# What the launcher writes or connects to for the user goes through no
+# symlink a guest could have planted where it makes names (an earlier
+# session, or a repository in interpose ci): --trace-file truncated the
+# file the link named, outside the workspace.
+mkdir -p "$T/pl/ws" "$T/pl/else" && echo PRECIOUS >"$T/pl/victim"
+here=$(pwd) && cd "$T/pl/ws" || exit 99
+run "$o" "$e" "$INTERPOSE" -- sh -c "ln -s '$T/pl/victim' trace.log && ln -s '$T/pl/else' d"
+check_true "the guest planted the links" test -L "$T/pl/ws/trace.log" -a -L "$T/pl/ws/d"
+run "$o" "$e" "$INTERPOSE" --trace-file=trace.log -- true
+check_eq "--trace-file through a planted link: exit status" 125 "$rc"
+check_match "--trace-file through a planted link: says why" 'trace-file=trace.log: a symlink where the guest may make names' "$e"
+check_eq "the file the link names is untouched" PRECIOUS "$(cat "$T/pl/victim")"
+"$PY" - "$T/pl/else/s.sock" "$T/pl/sunk" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+open(sys.argv[2], "wb").write(c.recv(65536))
+PY
+collector=$!
+at_exit "kill $collector 2>/dev/null"
+poll "the collector listens" test -S "$T/pl/else/s.sock"
+for opt in --audit=d/a.jsonl --trace-file=d/t.log --audit-sink=unix:"$T/pl/ws/d/s.sock" \
+    "--control=$T/pl/ws/d/c.sock --approver=socket --ask-read=."; do
+  # shellcheck disable=SC2086 # the options are words
+  run "$o" "$e" "$INTERPOSE" $opt -- true
+  check_eq "$opt through a planted directory link: exit status" 125 "$rc"
+done
+check_eq "nothing was made through the planted directory link" "s.sock" "$(ls "$T/pl/else")"
+check_true "nothing connected through it" test ! -e "$T/pl/sunk"
+rm d && mkfifo d
+run "$o" "$e" "$INTERPOSE" --trace-file=d -- true
+check_eq "--trace-file on a FIFO nobody reads: refused, not waited on" 125 "$rc"
+run "$o" "$e" "$INTERPOSE" --trace-file=t.log -- true
+check_true "--trace-file of a new file in the workspace still works" test -s "$T/pl/ws/t.log"
+cd "$here" || exit 99
+
 # audit verb usage errors
 run "$o" "$e" "$INTERPOSE" audit
 check_eq "interpose audit: exit status" 125 "$rc"
