@@ -280,21 +280,19 @@ void net_set_host_addrs(const struct net_addr *list, size_t n)
         memcpy(host_addrs, list, n_host_addrs * sizeof(*list));
 }
 
+static const uint8_t bcast[4] = { 255, 255, 255, 255 };
+/* Cloud metadata: AWS, GCP, Azure (and AWS's wire server), Alibaba; the
+ * IPv6 ones of AWS and GCP. Each only by itself. */
+static const uint8_t meta4[][4] = { { 169, 254, 169, 254 }, { 168, 63, 129, 16 }, { 100, 100, 100, 200 } };
+static const uint8_t meta6[][16] = { { 0xfd, 0x00, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54 },
+                                     { 0xfd, 0x20, 0x00, 0xce, [14] = 0x02, [15] = 0x54 } };
+static const uint8_t v6lo[16] = { [15] = 1 }, any[16] = { 0 };
+
 /* The guarded range a falls in, as a prefix length (an address rule
  * opens it only when it is that specific: 127.0.0.0/8 opens loopback,
  * 0.0.0.0/0 does not), or -1 when a is not guarded. */
 static int guarded_prefix(const struct net_addr *a)
 {
-        static const uint8_t bcast[4] = { 255, 255, 255, 255 };
-        /* Cloud metadata: AWS, GCP, Azure (and AWS's wire server),
-         * Alibaba; the IPv6 ones of AWS and GCP. Each only by itself. */
-        static const uint8_t meta4[][4] = { { 169, 254, 169, 254 },
-                                            { 168, 63, 129, 16 },
-                                            { 100, 100, 100, 200 } };
-        static const uint8_t meta6[][16] = { { 0xfd, 0x00, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54 },
-                                             { 0xfd, 0x20, 0x00, 0xce, [14] = 0x02, [15] = 0x54 } };
-        static const uint8_t v6lo[16] = { [15] = 1 }, any[16] = { 0 };
-
         if (net_is_loopback(a)) /* 127.0.0.0/8, ::1 (the lo interface's too) */
                 return a->family == AF_INET ? 8 : 128;
         for (size_t i = 0; i < n_host_addrs; i++)
@@ -334,6 +332,40 @@ bool net_is_guarded(const struct net_addr *a)
         return guarded_prefix(a) >= 0;
 }
 
+/* Does the address rule r take in the single guarded address of family
+ * fam at addr? */
+static bool rule_holds(const struct net_rule *r, int fam, const uint8_t *addr)
+{
+        struct net_addr a = { .family = fam };
+
+        memcpy(a.addr, addr, fam == AF_INET ? 4 : 16);
+        return addr_matches(r, &a);
+}
+
+bool net_rule_guarded(const struct net_rule *r)
+{
+        struct net_addr first = { .family = r->family };
+
+        if (r->kind != NH_ADDR)
+                return false;
+        memcpy(first.addr, r->addr, sizeof(first.addr));
+        /* Ranges nest or are apart: inside a guarded range its first
+         * address is guarded; else it may hold a guarded single one. */
+        if (guarded_prefix(&first) >= 0 || rule_holds(r, AF_INET, bcast) || rule_holds(r, AF_INET6, v6lo) ||
+            rule_holds(r, AF_INET6, any))
+                return true;
+        for (size_t i = 0; i < sizeof(meta4) / sizeof(meta4[0]); i++)
+                if (rule_holds(r, AF_INET, meta4[i]))
+                        return true;
+        for (size_t i = 0; i < sizeof(meta6) / sizeof(meta6[0]); i++)
+                if (rule_holds(r, AF_INET6, meta6[i]))
+                        return true;
+        for (size_t i = 0; i < n_host_addrs; i++)
+                if (addr_matches(r, &host_addrs[i]))
+                        return true;
+        return false;
+}
+
 /* The allow rule (ask rules with ask set, plain ones without) that lets
  * a through, or NULL. */
 static const struct net_rule *allowing_rule(const struct net_policy *p, const struct net_addr *a,
@@ -346,6 +378,10 @@ static const struct net_rule *allowing_rule(const struct net_policy *p, const st
         for (size_t i = 0; i < p->n; i++) {
                 const struct net_rule *r = &p->rules[i];
                 if (r->deny || r->ask != ask || !port_matches(r, a->port))
+                        continue;
+                /* A repository's rule reaches no guarded destination, by
+                 * address (the host's own, known only now) or name. */
+                if (guarded && r->untrusted)
                         continue;
                 if (addr_matches(r, a)) {
                         /* An address rule is explicit: it opens even a

@@ -48,8 +48,9 @@ struct net_rule {
         unsigned prefix;  /* bits of addr that must match */
         uint16_t port_lo, port_hi;
         bool deny;
-        bool ask;     /* allows on request only (--ask-net): a person approves each destination */
-        char *origin; /* "--allow-net=...", "FILE:LINE:COL" */
+        bool ask;       /* allows on request only (--ask-net): a person approves each destination */
+        char *origin;   /* "--allow-net=...", "FILE:LINE:COL" */
+        bool untrusted; /* from a repository's policy: opens no guarded destination */
 };
 
 struct net_policy {
@@ -97,6 +98,9 @@ bool net_addr_allowed(const struct net_policy *p, const struct net_addr *a, cons
 /* Metadata, link-local and loopback: refused unless an address rule names
  * the destination. */
 bool net_is_guarded(const struct net_addr *a);
+/* Does the address rule r take in a guarded address (a range within a
+ * guarded one, or holding one of the guarded single addresses)? */
+bool net_rule_guarded(const struct net_rule *r);
 
 bool net_is_loopback(const struct net_addr *a);
 

@@ -200,7 +200,17 @@ int ci_prepare(struct ci_opts *ci, struct policy_options *po, struct session_opt
          * forbid it (--no-repo-policy, INTERPOSE_CI_NO_REPO_POLICY=1) or
          * name the base branch's copy with --policy. */
         snprintf(ci->repo_policy, sizeof(ci->repo_policy), "%s/.interpose.json", ci->workspace);
-        if (!po->policy_file && stat(ci->repo_policy, &st) == 0) {
+        if (!po->policy_file && lstat(ci->repo_policy, &st) == 0) {
+                if (!ci->no_repo_policy && !S_ISREG(st.st_mode)) {
+                        /* Read unconfined: a link to a credential would show
+                         * its first word in the parse error, a FIFO would
+                         * hang the job. Nothing the job runs has run yet. */
+                        fprintf(stderr,
+                                "interpose ci: %s is not a regular file (a symlink, a FIFO?); a repository's "
+                                "policy is not followed anywhere: commit the file itself\n",
+                                ci->repo_policy);
+                        return EXIT_INTERPOSE_FAILED;
+                }
                 if (ci->no_repo_policy) {
                         fprintf(stderr,
                                 "interpose ci: %s is not used (the runner forbids repository policies)\n",

@@ -56,39 +56,81 @@ static int deny_own_records(struct policy *p, const struct policy_options *o, st
         return 0;
 }
 
-/* A repository's own policy (interpose ci's .interpose.json) is written
- * by whoever can open a pull request: it may open reads and network
- * destinations the build needs, but not pass the runner's secrets to the
- * job, nor let it write outside the workspace (a ~/.profile or ~/.bashrc
- * written on a self-hosted runner runs for every later job), nor open the
- * whole network. Those come from the runner's command line. */
-static int repo_policy_bounds(const struct policy *p, const char *file, size_t rules_before,
-                              size_t env_before, const char *ws_before, struct policy_error *err)
+/* What the policy held before a repository's file was applied. */
+struct repo_before {
+        size_t rules, env, secrets, net;
+        const char *workspace;
+};
+
+/* The widest address range a repository may name: a /16 of IPv4, a /48
+ * of IPv6 (one site). A service's hosts, not "the internet": 0.0.0.0/0 or
+ * "*" is host mode minus the guarded addresses. */
+#define REPO_WIDEST_V4 16
+#define REPO_WIDEST_V6 48
+
+/* A repository's network rules open named services, never much of the
+ * network, nor the host's own services, link-local or cloud metadata
+ * addresses (a host service on loopback held the runner's secrets); its
+ * rules are marked so that no name of its reaches those either. */
+static int repo_net_bounds(struct policy *p, const char *file, size_t before, struct policy_error *err)
 {
-        size_t wl = p->workspace ? strlen(p->workspace) : 0;
+        for (size_t i = before; i < p->net.n; i++) {
+                struct net_rule *r = &p->net.rules[i];
+                char host[160];
+                bool wide = r->kind == NH_ANY || (r->kind == NH_WILDCARD && !strchr(r->name, '.')) ||
+                            (r->kind == NH_ADDR &&
+                             r->prefix < (r->family == AF_INET ? REPO_WIDEST_V4 : REPO_WIDEST_V6));
 
-        if (!ws_before || !p->workspace || strcmp(ws_before, p->workspace)) {
-                snprintf(err->msg, sizeof(err->msg),
-                         "%s: a repository's policy may not choose the workspace; --workspace does", file);
-                return -EPERM;
+                r->untrusted = true;
+                if (r->deny)
+                        continue;
+                net_rule_host(r, host, sizeof(host));
+                if (wide) {
+                        snprintf(err->msg, sizeof(err->msg),
+                                 "%s: a repository's policy may not open so much of the network (%s: wider "
+                                 "than "
+                                 "a /%d of IPv4, a /%d of IPv6 or one domain's names); the runner opens it "
+                                 "with --allow-net",
+                                 r->origin ? r->origin : file, host, REPO_WIDEST_V4, REPO_WIDEST_V6);
+                        return -EPERM;
+                }
+                if (net_rule_guarded(r)) {
+                        snprintf(
+                                err->msg, sizeof(err->msg),
+                                "%s: a repository's policy may not reach the host's own services, link-local "
+                                "or cloud metadata addresses (%s); the runner names them with --allow-net",
+                                r->origin ? r->origin : file, host);
+                        return -EPERM;
+                }
         }
+        return 0;
+}
+
+/* What the profile (the policy before the repository's rules) gives on
+ * the whole tree at path: on it and below it, so an exact rule ("/" may be
+ * listed) does not stand for the tree. */
+static unsigned profile_gives(const struct policy *profile, const char *path)
+{
+        char below[PATH_MAX];
+
+        snprintf(below, sizeof(below), "%s/-", strcmp(path, "/") ? path : "");
+        return policy_decide(profile, path, NULL) & policy_decide(profile, below, NULL) & PR_ALL;
+}
+
+/* A repository's rules may give write, create or delete in the workspace
+ * only (a ~/.profile or ~/.bashrc written on a self-hosted runner runs
+ * for every later job), and outside it no right the profile does not
+ * give already: /proc/keys, the runner's home and its .credentials are
+ * not the build's. */
+static int repo_rule_bounds(const struct policy *p, size_t before, struct policy_error *err)
+{
         const unsigned changes = PR_WRITE | PR_CREATE | PR_DELETE;
+        size_t wl = p->workspace ? strlen(p->workspace) : 0;
+        struct policy profile = *p;
+        char rights[64];
 
-        if (p->n_env_allow > env_before) {
-                snprintf(err->msg, sizeof(err->msg),
-                         "%s: a repository's policy may not pass environment variables (env allow %s); the "
-                         "runner passes them with --allow-env",
-                         file, p->env_allow[env_before]);
-                return -EPERM;
-        }
-        if (p->net.mode == NET_HOST) {
-                snprintf(err->msg, sizeof(err->msg),
-                         "%s: a repository's policy may not open the whole network (mode host); --net=host "
-                         "does",
-                         file);
-                return -EPERM;
-        }
-        for (size_t i = rules_before; i < p->n; i++) {
+        profile.n = before;
+        for (size_t i = before; i < p->n; i++) {
                 const struct policy_rule *r = &p->rules[i];
                 unsigned gives = r->allow | r->ask;
                 bool inside = wl && !strncmp(r->path, p->workspace, wl) &&
@@ -100,8 +142,47 @@ static int repo_policy_bounds(const struct policy *p, const char *file, size_t r
                                  r->origin, r->path);
                         return -EPERM;
                 }
+                gives &= ~(r->glob ? 0 : profile_gives(&profile, r->path));
+                if (gives && !inside) {
+                        snprintf(
+                                err->msg, sizeof(err->msg),
+                                "%s: a repository's policy may not give %s outside the workspace beyond what "
+                                "the profile gives (%s); the runner gives it with --allow-read",
+                                r->origin, policy_rights_str(gives, rights, sizeof(rights)), r->path);
+                        return -EPERM;
+                }
         }
         return 0;
+}
+
+/* A repository's own policy (interpose ci's .interpose.json) is written
+ * by whoever can open a pull request: it may narrow the sandbox, and open
+ * the workspace and named network services the build needs, but not
+ * choose the workspace or the resolver, pass the runner's secrets to the
+ * job, blind the audit log with "secrets" (redacting what is not one), or
+ * widen what the profile reaches outside the workspace or the network.
+ * Those come from the runner's command line. */
+static int repo_policy_bounds(struct policy *p, const char *file, const struct repo_before *b,
+                              struct policy_error *err)
+{
+        const char *no = NULL;
+
+        if (!b->workspace || !p->workspace || strcmp(b->workspace, p->workspace))
+                no = "choose the workspace; --workspace does";
+        else if (p->n_env_allow > b->env)
+                no = "pass environment variables (env allow); the runner passes them with --allow-env";
+        else if (p->n_secrets > b->secrets)
+                no = "name secrets to redact (they would blind the audit log); the runner names them";
+        else if (p->net.dns_upstream) /* no profile sets one */
+                no = "choose the resolver (dns_upstream); --dns-upstream does";
+        else if (p->net.mode == NET_HOST)
+                no = "open the whole network (mode host); --net=host does";
+        if (no) {
+                snprintf(err->msg, sizeof(err->msg), "%s: a repository's policy may not %s", file, no);
+                return -EPERM;
+        }
+        int r = repo_rule_bounds(p, b->rules, err);
+        return r < 0 ? r : repo_net_bounds(p, file, b->net, err);
 }
 
 /* A workspace is writable: one that is a system tree (or all of /) is
@@ -157,13 +238,12 @@ int policy_from_options(struct policy *p, const struct policy_options *o, struct
         p->profile_explicit = o->profile != NULL;
         p->workspace_explicit = o->workspace != NULL;
         if (o->policy_file) {
-                size_t rules_before = p->n, env_before = p->n_env_allow;
                 _cleanup_free_ char *ws_before = p->workspace ? xstrdup(p->workspace) : NULL;
+                struct repo_before b = { p->n, p->n_env_allow, p->n_secrets, p->net.n, ws_before };
                 r = policy_load_file(p, o->policy_file, err);
                 if (r < 0)
                         return r;
-                if (o->policy_untrusted &&
-                    (r = repo_policy_bounds(p, o->policy_file, rules_before, env_before, ws_before, err)) < 0)
+                if (o->policy_untrusted && (r = repo_policy_bounds(p, o->policy_file, &b, err)) < 0)
                         return r;
         }
         if (o->shmdir) {

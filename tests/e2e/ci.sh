@@ -109,18 +109,19 @@ run "$T/out" "$T/err" env GITHUB_WORKSPACE="$T/ws" setsid -w "$INTERPOSE" ci -- 
   "echo a > '$T/ws/made'; echo b > '$T/not-ws' 2>/dev/null; exit 0"
 check_eq "GITHUB_WORKSPACE: written" a "$(cat "$T/ws/made" 2>/dev/null)"
 check_true "GITHUB_WORKSPACE: the current directory is not the workspace" test ! -s "$T/not-ws"
+mkdir -p "$T/ws/private" && echo hidden >"$T/ws/private/x"
 cat >"$T/ws/.interpose.json" <<JSON
-{"rules": [{"path": "$O", "allow": "read"}]}
+{"rules": [{"path": "private", "deny": "read"}]}
 JSON
-run "$T/out" "$T/err" env CI_PROJECT_DIR="$T/ws" setsid -w "$INTERPOSE" ci --fail-on=denied -- cat "$O/data.txt"
-check_eq "the repository's .interpose.json: used" 0 "$rc"
+run "$T/out" "$T/err" env CI_PROJECT_DIR="$T/ws" setsid -w "$INTERPOSE" ci --fail-on=denied -- cat "$T/ws/private/x"
+check_ne "the repository's .interpose.json: used" 0 "$rc"
 check_match "the repository's policy: said" "using the repository's policy" "$T/err"
 run "$T/out" "$T/err" env CI_PROJECT_DIR="$T/ws" INTERPOSE_CI_NO_REPO_POLICY=1 setsid -w "$INTERPOSE" ci \
-  --fail-on=denied -- cat "$O/data.txt"
-check_ne "a runner forbidding repository policies: not used" 0 "$rc"
+  --fail-on=denied -- cat "$T/ws/private/x"
+check_eq "a runner forbidding repository policies: not used" 0 "$rc"
 run "$T/out" "$T/err" env CI_PROJECT_DIR="$T/ws" setsid -w "$INTERPOSE" ci --no-repo-policy --fail-on=denied \
-  -- cat "$O/data.txt"
-check_ne "--no-repo-policy: not used" 0 "$rc"
+  -- cat "$T/ws/private/x"
+check_eq "--no-repo-policy: not used" 0 "$rc"
 # Learning under the repository's policy starts from it: the learned file
 # is that policy and what the job still met.
 run "$T/out" "$T/err" env CI_PROJECT_DIR="$T/ws" setsid -w "$INTERPOSE" ci --learn="$T/learned2.json" \
@@ -128,7 +129,7 @@ run "$T/out" "$T/err" env CI_PROJECT_DIR="$T/ws" setsid -w "$INTERPOSE" ci --lea
 run "$T/out" "$T/err" env CI_PROJECT_DIR="$T/ws" setsid -w "$INTERPOSE" ci --no-repo-policy \
   --policy="$T/learned2.json" --fail-on=denied -- sh -c "$LJOB"
 check_eq "--learn over the repository's policy: the job passes with it alone" 0 "$rc"
-check_match "--learn over the repository's policy: its rule kept" "$O" "$T/learned2.json"
+check_match "--learn over the repository's policy: its rule kept" '"private"' "$T/learned2.json"
 
 # --- what the repository or the job plants ----------------------------------------------
 # A learned file committed in the repository is not a policy: with
@@ -178,8 +179,16 @@ check_match "--learn: the learned file holds the policy as it was" '"profile": "
 # outside the workspace (a ~/.profile on a self-hosted runner runs for
 # every later job) or open the whole network.
 mkdir -p "$T/rp" "$T/rphome"
+# Nor may it reach the host's own services, link-local or metadata
+# addresses, open much of the network, choose the resolver, blind the
+# audit log with "secrets", or read outside the workspace what the
+# profile does not (/proc/keys, the runner's home and its credentials).
 for bad in '{"env": {"allow": ["*"]}}' '{"rules": [{"path": "~/.profile", "allow": ["write", "create"]}]}' \
-  '{"net": {"mode": "host"}}'; do
+  '{"net": {"mode": "host"}}' "{\"net\": {\"allow\": [\"127.0.0.1:$PORT\"]}}" \
+  '{"net": {"allow": ["169.254.169.254:80"]}}' '{"net": {"allow": ["*"]}}' '{"net": {"allow": ["0.0.0.0/0"]}}' \
+  '{"net": {"dns_upstream": "127.0.0.1:53"}}' '{"secrets": ["127.0.0.1", "/usr/bin"]}' \
+  '{"rules": [{"path": "/proc", "allow": ["read", "list"]}]}' '{"rules": [{"path": "~", "allow": ["read"]}]}' \
+  '{"rules": [{"path": "/", "allow": ["list"]}]}'; do
   echo "$bad" >"$T/rp/.interpose.json"
   run "$T/out" "$T/err" env HOME="$T/rphome" GITHUB_WORKSPACE="$T/rp" AWS_SECRET_ACCESS_KEY=topsecret \
     setsid -w "$INTERPOSE" ci -- sh -c 'echo "AWS=$AWS_SECRET_ACCESS_KEY"; echo x >>"$HOME/.profile"'
@@ -187,6 +196,25 @@ for bad in '{"env": {"allow": ["*"]}}' '{"rules": [{"path": "~/.profile", "allow
   check_match "...saying what may not come from a repository ($bad)" "a repository's policy may not" "$T/err"
 done
 check_true "...and the runner's home was not written" test ! -e "$T/rphome/.profile"
+# A name it allows does not reach the host's loopback services either.
+echo "{\"net\": {\"allow\": [\"localhost:$PORT\"]}}" >"$T/rp/.interpose.json"
+run "$T/out" "$T/err" env HOME="$T/rphome" GITHUB_WORKSPACE="$T/rp" setsid -w "$INTERPOSE" ci -- "$PY" -c "
+import socket
+try:
+    socket.create_connection(('localhost', $PORT)); print('connected')
+except OSError:
+    print('refused')"
+check_match "a repository's name for a host service on loopback: refused" '^refused$' "$T/out"
+# The file itself, not what a link names (read unconfined, a credential's
+# first word showed in the parse error), nor a FIFO (the job hung).
+ln -sf "$HOME/.ssh/id_rsa" "$T/rp/.interpose.json"
+run "$T/out" "$T/err" env GITHUB_WORKSPACE="$T/rp" setsid -w "$INTERPOSE" ci -- true
+check_eq "a repository's policy that is a symlink: refused" 125 "$rc"
+check_nomatch "...and what it names is not shown" 'PRIVATE' "$T/err"
+rm "$T/rp/.interpose.json" && mkfifo "$T/rp/.interpose.json"
+run "$T/out" "$T/err" env GITHUB_WORKSPACE="$T/rp" setsid -w "$INTERPOSE" ci -- true
+check_eq "a repository's policy that is a FIFO: refused, not waited on" 125 "$rc"
+rm "$T/rp/.interpose.json"
 printf '{"workspace": "%s"}\n' "$T/rphome" >"$T/rp/.interpose.json"
 run "$T/out" "$T/err" env HOME="$T/rphome" setsid -w sh -c 'cd "$1" && "$2" ci -- true' sh "$T/rp" "$INTERPOSE"
 check_eq "a repository's policy may not choose the workspace" 125 "$rc"

@@ -532,6 +532,25 @@ static void check_moves(void)
         policy_free(&p);
 }
 
+/* What a repository's address rule may not name (tools/policy.c). */
+static void check_guarded_rules(void)
+{
+        static const char *const specs[] = { "127.0.0.0/16", "168.63.0.0/16", "[fd00:ec2::]/48",
+                                             "10.1.0.0/16" };
+        struct net_policy n;
+        char e[256];
+
+        net_policy_init(&n);
+        for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
+                CHECK(net_policy_add(&n, specs[i], NET_RULE_ALLOW, "t", e, sizeof(e)) == 0, "add %s: %s",
+                      specs[i], e);
+        CHECK(net_rule_guarded(&n.rules[0]), "a range within loopback is guarded");
+        CHECK(net_rule_guarded(&n.rules[1]), "a range holding a metadata address is");
+        CHECK(net_rule_guarded(&n.rules[2]), "an IPv6 range holding one is");
+        CHECK(!net_rule_guarded(&n.rules[3]), "a private range is not");
+        net_policy_free(&n);
+}
+
 int main(void)
 {
         char tmpl[] = "/tmp/interpose-policy-XXXXXX";
@@ -550,6 +569,7 @@ int main(void)
         check_symlinked_home();
         check_asks();
         check_moves();
+        check_guarded_rules();
         rmdir(tmpl);
         printf("policy: %s\n", guest_failures ? "FAIL" : "ok");
         return guest_result();
