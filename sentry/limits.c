@@ -18,7 +18,10 @@
  *    memfds and deleted files on tmpfs that it holds open, files in the
  *    session's private /tmp and /dev/shm when they are on tmpfs, the
  *    System V segments it made, and the data queued in the sockets it
- *    holds (sock_diag). Resident memory is read from the cheap
+ *    holds (sock_diag): these by a pass over every fd of the tree, which
+ *    a guest can make long (its fd limit raised, and forks), so the pass
+ *    is spread over the ticks and bounded (PASS_FDS_MAX). Resident
+ *    memory is read from the cheap
  *    RSS first, and only when that sum is past the limit, from each
  *    process's proportional share (Pss), so pages shared between the
  *    tree's processes count once;
@@ -29,7 +32,8 @@
  *    new name, an attribute or a fallocate past the quota fails with
  *    EDQUOT;
  *  - fds: RLIMIT_NOFILE;
- *  - time: the monitor's deadline.
+ *  - time: the monitor's deadline, looked at each tick however long the
+ *    pass over the fds.
  *
  * Past a limit the whole tree is killed (again each tick until none is
  * left), the reason goes to the audit log and the launcher, which says
@@ -61,6 +65,7 @@
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "sentry.h"
 #include "session_int.h"
@@ -256,6 +261,21 @@ static int tree_scan(pid_t root, struct tree *t)
         return r;
 }
 
+/* The state and start time (to know the pid still names the process
+ * found) of pid. 0 or -ESRCH. */
+static int read_start(pid_t pid, char *state, unsigned long long *start)
+{
+        char path[64], buf[1024];
+        const char *p;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')) ||
+            sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*u %*d %llu",
+                   state, start) != 2)
+                return -ESRCH;
+        return 0;
+}
+
 /* --- what the tree holds open: memfds, deleted files --- */
 
 struct held {
@@ -266,8 +286,9 @@ struct held {
 };
 
 struct held_set {
-        struct held *v;
-        size_t n, cap;
+        struct held *v; /* in the order found */
+        uint32_t *slot; /* open addressing: index in v + 1, or 0 */
+        size_t n, cap, slots;
 };
 
 static dev_t memfd_dev = (dev_t)-1; /* the kernel's internal mount for memfds */
@@ -278,27 +299,59 @@ static bool is_memory_dev(dev_t dev, const struct stat *st)
         return dev == memfd_dev;
 }
 
-static void held_add(struct held_set *h, const struct stat *st, bool memory)
+static size_t held_hash(const struct held_set *h, dev_t dev, ino_t ino)
 {
-        for (size_t i = 0; i < h->n; i++)
-                if (h->v[i].dev == st->st_dev && h->v[i].ino == st->st_ino)
-                        return;
-        if (h->n == h->cap) {
-                h->cap = h->cap ? h->cap * 2 : 64;
-                struct held *v = realloc(h->v, h->cap * sizeof(*h->v));
-                if (!v)
-                        return;
-                h->v = v;
-        }
-        h->v[h->n++] = (struct held){ st->st_dev, st->st_ino, (uint64_t)st->st_blocks * 512, memory };
+        uint64_t key[2] = { (uint64_t)dev, (uint64_t)ino };
+        return (size_t)XXH3_64bits(key, sizeof(key)) & (h->slots - 1);
+}
+
+/* The slot of (dev, ino), or of the empty one where it would go. A pass
+ * meets every fd of the tree (a guest holds tens of thousands in each of
+ * hundreds of processes): a lookup must not cost the set's size. */
+static size_t held_find(const struct held_set *h, dev_t dev, ino_t ino)
+{
+        size_t i = held_hash(h, dev, ino);
+
+        while (h->slot[i] && (h->v[h->slot[i] - 1].dev != dev || h->v[h->slot[i] - 1].ino != ino))
+                i = (i + 1) & (h->slots - 1);
+        return i;
 }
 
 static bool held_has(const struct held_set *h, dev_t dev, ino_t ino)
 {
-        for (size_t i = 0; i < h->n; i++)
-                if (h->v[i].dev == dev && h->v[i].ino == ino)
-                        return true;
-        return false;
+        return h->n && h->slot[held_find(h, dev, ino)];
+}
+
+/* Twice the slots, kept at most half full. */
+static void held_grow(struct held_set *h)
+{
+        h->slots = h->slots ? h->slots * 2 : 128;
+        free(h->slot);
+        h->slot = xcalloc(h->slots, sizeof(*h->slot));
+        for (size_t k = 0; k < h->n; k++)
+                h->slot[held_find(h, h->v[k].dev, h->v[k].ino)] = (uint32_t)(k + 1);
+}
+
+static void held_add(struct held_set *h, const struct stat *st, bool memory)
+{
+        if (held_has(h, st->st_dev, st->st_ino))
+                return;
+        if (h->n == h->cap) {
+                h->cap = h->cap ? h->cap * 2 : 64;
+                h->v = xrealloc(h->v, h->cap * sizeof(*h->v));
+        }
+        h->v[h->n++] = (struct held){ st->st_dev, st->st_ino, (uint64_t)st->st_blocks * 512, memory };
+        if (h->n * 2 > h->slots)
+                held_grow(h);
+        else
+                h->slot[held_find(h, st->st_dev, st->st_ino)] = (uint32_t)h->n;
+}
+
+static void held_free(struct held_set *h)
+{
+        free(h->v);
+        free(h->slot);
+        *h = (struct held_set){ 0 };
 }
 
 /* Socket inodes, sorted once collected. */
@@ -358,61 +411,141 @@ static void scan_mapped(pid_t pid, pid_t tid, struct held_set *mapped)
         fclose(f);
 }
 
-/* Every regular file the tree's live processes hold with no name left (a
- * memfd, an unlinked or O_TMPFILE file), and, in open_all, every file; in
- * socks (if not NULL), every socket; in mapped (if not NULL), every nameless
- * file still mapped. */
-static unsigned scan_fds(const struct tree *t, pid_t root, struct held_set *unnamed,
-                         struct held_set *open_all, struct ino_set *socks, struct held_set *mapped)
+/* Most fds one pass may look at. Each look is a stat of
+ * /proc/P/task/T/fd/N, some microseconds, and a guest that raises its fd
+ * limit and forks decides how many there are: 19,000 in each of 200
+ * processes made a pass of 48 s. A build holds far fewer (a compiler
+ * tens, a JVM with its jars a thousand); a tree holding more cannot be
+ * measured in time, and is stopped as one that hides what it holds. */
+#define PASS_FDS_MAX 131072
+/* How long one tick may spend on the pass: the rest waits for the next
+ * tick, so that the deadline and every other limit are looked at each
+ * tick however long the pass is. */
+#define PASS_SLICE_MS 50
+
+/* One pass over what the tree's live processes hold, spread over the
+ * monitor's ticks: every regular file with no name left (a memfd, an
+ * unlinked or O_TMPFILE file) in unnamed; with want_all, every file in
+ * open_all and every nameless file still mapped in mapped; with
+ * want_socks, every socket in socks. */
+struct fd_pass {
+        struct tree t; /* the processes when the pass began */
+        size_t next;   /* the row to look into next */
+        DIR *d;        /* the fds of the row before it, being read */
+        char dir[64];
+        struct held_set unnamed, open_all, mapped;
+        struct ino_set socks;
+        unsigned hidden; /* live processes whose fds cannot be seen */
+        size_t fds;      /* looked at so far */
+        bool on, want_all, want_socks;
+};
+
+static void pass_begin(struct fd_pass *p, const struct tree *t, bool want_all, bool want_socks)
 {
-        unsigned hidden = 0; /* live processes whose fds cannot be seen */
+        *p = (struct fd_pass){ .on = true, .want_all = want_all, .want_socks = want_socks };
+        p->t.n = t->n;
+        p->t.rows = xmalloc(t->n * sizeof(*t->rows));
+        memcpy(p->t.rows, t->rows, t->n * sizeof(*t->rows));
+}
 
-        for (size_t i = 0; i < t->n; i++) {
-                char dir[64];
-                DIR *d;
-                struct dirent *de;
+static void pass_end(struct fd_pass *p)
+{
+        if (p->d)
+                closedir(p->d);
+        tree_free(&p->t);
+        held_free(&p->unnamed);
+        held_free(&p->open_all);
+        held_free(&p->mapped);
+        free(p->socks.v);
+        *p = (struct fd_pass){ 0 };
+}
 
-                if (!t->rows[i].live || t->rows[i].pid == root)
+/* Open the fds of the next process worth a look; false when none is
+ * left. A pass spans ticks: a pid that no longer names the process found
+ * (by its start time) may be anyone's now. */
+static bool pass_next_process(struct fd_pass *p, pid_t root)
+{
+        while (p->next < p->t.n) {
+                const struct proc_row *row = &p->t.rows[p->next++];
+                unsigned long long start;
+                char state;
+                if (!row->live || row->pid == root || read_start(row->pid, &state, &start) < 0 ||
+                    start != row->start)
                         continue;
-                if (mapped)
-                        scan_mapped(t->rows[i].pid, t->rows[i].mm_tid, mapped);
-                snprintf(dir, sizeof(dir), "/proc/%d/task/%d/fd", (int)t->rows[i].pid,
-                         (int)t->rows[i].mm_tid);
+                if (p->want_all)
+                        scan_mapped(row->pid, row->mm_tid, &p->mapped);
+                snprintf(p->dir, sizeof(p->dir), "/proc/%d/task/%d/fd", (int)row->pid, (int)row->mm_tid);
                 /* Not dumpable (an exec of a file it may not read): what it
                  * holds cannot be seen, its fd directory or its fds. */
-                d = opendir(dir);
-                if (!d) {
-                        if (errno == EACCES || errno == EPERM)
-                                hidden++;
-                        continue;
-                }
-                while ((de = readdir(d))) {
-                        char path[96];
-                        struct stat st;
-                        if (de->d_name[0] == '.')
-                                continue;
-                        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-                        if (stat(path, &st) < 0) {
-                                if (errno == EACCES || errno == EPERM) {
-                                        hidden++;
-                                        break;
-                                }
-                                continue;
-                        }
-                        if (S_ISSOCK(st.st_mode) && socks)
-                                ino_add(socks, st.st_ino);
-                        if (!S_ISREG(st.st_mode))
-                                continue;
-                        if (open_all)
-                                held_add(open_all, &st, false);
-                        if (st.st_nlink == 0)
-                                held_add(unnamed, &st, is_memory_dev(st.st_dev, &st));
-                }
-                closedir(d);
+                if ((p->d = opendir(p->dir)))
+                        return true;
+                if (errno == EACCES || errno == EPERM)
+                        p->hidden++;
         }
-        if (socks && socks->n)
-                qsort(socks->v, socks->n, sizeof(*socks->v), ino_cmp);
-        return hidden;
+        return false;
+}
+
+static void pass_look(struct fd_pass *p, const char *name)
+{
+        char path[96];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/%s", p->dir, name);
+        if (stat(path, &st) < 0) {
+                if (errno == EACCES || errno == EPERM) {
+                        p->hidden++;
+                        closedir(p->d);
+                        p->d = NULL;
+                }
+                return;
+        }
+        if (S_ISSOCK(st.st_mode) && p->want_socks)
+                ino_add(&p->socks, st.st_ino);
+        if (!S_ISREG(st.st_mode))
+                return;
+        if (p->want_all)
+                held_add(&p->open_all, &st, false);
+        if (st.st_nlink == 0)
+                held_add(&p->unnamed, &st, is_memory_dev(st.st_dev, &st));
+}
+
+/* The fds of the directory being read: 1 once it is read to its end, 0
+ * when the clock reads until first, -E2BIG past PASS_FDS_MAX. */
+static int pass_read_dir(struct fd_pass *p, uint64_t until)
+{
+        struct dirent *de;
+
+        while (p->d && (de = readdir(p->d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                if (++p->fds > PASS_FDS_MAX)
+                        return -E2BIG;
+                pass_look(p, de->d_name);
+                if (p->fds % 64 == 0 && now_ms() >= until)
+                        return 0;
+        }
+        if (p->d) {
+                closedir(p->d);
+                p->d = NULL;
+        }
+        return 1;
+}
+
+/* Look on until the pass is done (1), until the clock reads until (0,
+ * after some progress), or past PASS_FDS_MAX (-E2BIG). */
+static int pass_step(struct fd_pass *p, pid_t root, uint64_t until)
+{
+        int r = 1;
+
+        while (r > 0 && (p->d || pass_next_process(p, root))) {
+                r = pass_read_dir(p, until);
+                if (r > 0 && now_ms() >= until)
+                        r = 0;
+        }
+        /* Each tick sums what the pass found so far: sorted for lookups. */
+        if (p->socks.n)
+                qsort(p->socks.v, p->socks.n, sizeof(*p->socks.v), ino_cmp);
+        return r;
 }
 
 /* --- writes --- */
@@ -613,42 +746,47 @@ void sentry_allocated(struct sentry *s, int fd, uint64_t len)
         pthread_mutex_unlock(&W.lock);
 }
 
-/* Bytes the watched files grew by, plus unnamed disk files still held
- * open (in held: what the tree holds open). A watched file that lost its
- * last name and that no guest process holds or maps stops counting (our
- * O_PATH fd would keep its blocks allocated), unless it was passed in a
- * message: one never received is held by the socket, which no look can
- * see, and being seen held again says nothing of the copies in flight. */
-static uint64_t written_now(const struct held_set *open_all, const struct held_set *unnamed,
-                            const struct held_set *mapped)
+/* Whether a watched file still counts: named, passed in a message (one
+ * never received is held by the socket, which no look can see, and being
+ * seen held again says nothing of the copies in flight), or held or
+ * mapped by the tree. A file that lost its last name and that the tree
+ * let go of stops counting (our O_PATH fd would keep its blocks
+ * allocated), but only once a whole pass has not met it (complete). */
+static bool still_counts(const struct written *w, const struct stat *st, const struct fd_pass *p,
+                         bool complete)
 {
+        if (st->st_nlink > 0 || w->in_flight || !complete)
+                return true;
+        return held_has(&p->open_all, st->st_dev, st->st_ino) || held_has(&p->mapped, st->st_dev, st->st_ino);
+}
+
+/* Bytes the watched files grew by, plus unnamed disk files the pass found
+ * held open (complete: the pass is whole). */
+static uint64_t written_now(const struct fd_pass *p, bool complete)
+{
+        struct held_set watched = { 0 };
         uint64_t total = 0;
 
         pthread_mutex_lock(&W.lock);
         for (size_t i = 0; i < W.n;) {
+                struct written *w = &W.files[i];
                 struct stat st;
-                if (fstat(W.files[i].fd, &st) < 0 ||
-                    (st.st_nlink == 0 && !W.files[i].in_flight && !held_has(open_all, st.st_dev, st.st_ino) &&
-                     !held_has(mapped, st.st_dev, st.st_ino))) {
-                        close(W.files[i].fd);
-                        W.files[i] = W.files[--W.n];
+                if (fstat(w->fd, &st) < 0 || !still_counts(w, &st, p, complete)) {
+                        close(w->fd);
+                        *w = W.files[--W.n];
                         continue;
                 }
-                W.files[i].seen = (uint64_t)st.st_blocks * 512;
-                total += growth(&W.files[i], W.files[i].seen);
+                held_add(&watched, &st, false);
+                w->seen = (uint64_t)st.st_blocks * 512;
+                total += growth(w, w->seen);
                 i++;
         }
         /* Unnamed disk files the tree holds that it did not open through us
          * (inherited, received): counted whole. */
-        for (size_t i = 0; i < unnamed->n; i++) {
-                bool watched = false;
-                if (unnamed->v[i].memory)
-                        continue;
-                for (size_t j = 0; j < W.n && !watched; j++)
-                        watched = W.files[j].dev == unnamed->v[i].dev && W.files[j].ino == unnamed->v[i].ino;
-                if (!watched)
-                        total += unnamed->v[i].bytes;
-        }
+        for (size_t i = 0; i < p->unnamed.n; i++)
+                if (!p->unnamed.v[i].memory && !held_has(&watched, p->unnamed.v[i].dev, p->unnamed.v[i].ino))
+                        total += p->unnamed.v[i].bytes;
+        held_free(&watched);
         W.used = total;
         total += W.names;
         pthread_mutex_unlock(&W.lock);
@@ -891,8 +1029,6 @@ static unsigned signal_tree(struct sentry *s, int sig)
         if (tree_scan(s->self, &t) < 0)
                 return 0;
         for (size_t i = 0; i < t.n; i++) {
-                char path[64], buf[1024];
-                const char *p;
                 unsigned long long start = 0;
                 char state = '?';
                 if (t.rows[i].pid == s->self || !t.rows[i].live)
@@ -900,12 +1036,8 @@ static unsigned signal_tree(struct sentry *s, int sig)
                 int pidfd = (int)syscall(SYS_pidfd_open, t.rows[i].pid, 0);
                 if (pidfd < 0)
                         continue;
-                snprintf(path, sizeof(path), "/proc/%d/stat", (int)t.rows[i].pid);
-                if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) > 0 && (p = strrchr(buf, ')')) &&
-                    sscanf(p + 1,
-                           " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*u %*d %llu",
-                           &state, &start) == 2 &&
-                    start == t.rows[i].start && !(sig == SIGSTOP && (state == 'T' || state == 't')) &&
+                if (read_start(t.rows[i].pid, &state, &start) == 0 && start == t.rows[i].start &&
+                    !(sig == SIGSTOP && (state == 'T' || state == 't')) &&
                     syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) == 0)
                         n++;
                 close(pidfd);
@@ -940,13 +1072,99 @@ static void stop_session(struct sentry *s, int which, const char *rule, const ch
 
 static struct memory_sources M = { { -1, -1 } };
 
-/* One look at every limit. Returns the LIMIT_* passed, or 0. */
-static int check(struct sentry *s, uint64_t deadline, char *extra, size_t cap, const char **rule)
+static int check_memory(struct sentry *s, const struct fd_pass *p, const struct tree *t, char *extra,
+                        size_t cap, const char **rule)
+{
+        const struct session_limits *l = &s->limits;
+        uint64_t sockets = socket_bytes(&p->socks);
+        uint64_t m = memory_now(s, t, &p->unnamed, sockets, &M, false);
+
+        /* RSS counts a page shared by several processes in each: past the
+         * limit, ask for the proportional shares. */
+        if (m > l->max_memory)
+                m = memory_now(s, t, &p->unnamed, sockets, &M, true);
+        if (m <= l->max_memory)
+                return 0;
+        snprintf(extra, cap, "\"limit\":%llu,\"memory\":%llu", (unsigned long long)l->max_memory,
+                 (unsigned long long)m);
+        *rule = "limit:memory";
+        return LIMIT_MEMORY;
+}
+
+static int check_write(struct sentry *s, const struct fd_pass *p, bool complete, char *extra, size_t cap,
+                       const char **rule)
+{
+        uint64_t w = written_now(p, complete);
+
+        if (w <= s->limits.max_write)
+                return 0;
+        snprintf(extra, cap, "\"limit\":%llu,\"written\":%llu", (unsigned long long)s->limits.max_write,
+                 (unsigned long long)w);
+        *rule = "limit:write";
+        return LIMIT_WRITE;
+}
+
+/* Memory and writes, by this tick's tree and what the pass over the
+ * tree's fds has found so far (its sums can only grow as it goes on),
+ * after looking on until the clock reads until. The LIMIT_* passed, or 0. */
+static int check_held(struct sentry *s, struct fd_pass *p, const struct tree *t, uint64_t until, char *extra,
+                      size_t cap, const char **rule)
+{
+        const struct session_limits *l = &s->limits;
+        static unsigned hidden_passes;
+        int which = 0, r;
+
+        if (!p->on)
+                pass_begin(p, t, l->max_write, l->max_memory);
+        r = pass_step(p, s->self, until);
+        /* What cannot be measured cannot be allowed for long. */
+        if (r == -E2BIG) {
+                snprintf(extra, cap, "\"error\":\"the guest holds more than %d open files\"", PASS_FDS_MAX);
+                which = -1;
+        } else if (r > 0 && p->hidden && ++hidden_passes >= MEASURE_FAILURES_MAX) {
+                snprintf(extra, cap, "\"error\":\"a guest process hides what it holds (not dumpable)\"");
+                which = -1;
+        }
+        if (which < 0) {
+                *rule = "limit:measure";
+                return l->max_memory ? LIMIT_MEMORY : LIMIT_WRITE;
+        }
+        if (l->max_memory)
+                which = check_memory(s, p, t, extra, cap, rule);
+        if (!which && l->max_write)
+                which = check_write(s, p, r > 0, extra, cap, rule);
+        if (r > 0)
+                pass_end(p);
+        return which;
+}
+
+static int check_procs(struct sentry *s, const struct tree *t, char *extra, size_t cap, const char **rule)
+{
+        unsigned long procs = 0, tasks = 0;
+
+        /* Processes (zombies too: they hold pids). Threads are held by the
+         * kernel backstop (8 per process allowed) and by --max-memory: a
+         * build's compilers each run many. */
+        for (size_t i = 0; i < t->n; i++)
+                if (t->rows[i].pid != s->self) {
+                        procs++;
+                        tasks += t->rows[i].threads;
+                }
+        if (procs <= s->limits.max_procs)
+                return 0;
+        snprintf(extra, cap, "\"limit\":%u,\"processes\":%lu,\"tasks\":%lu", s->limits.max_procs, procs,
+                 tasks);
+        *rule = "limit:procs";
+        return LIMIT_PROCS;
+}
+
+/* One look at every limit, with the pass over the tree's fds carried on
+ * until the clock reads until. Returns the LIMIT_* passed, or 0. */
+static int check(struct sentry *s, struct fd_pass *p, uint64_t deadline, uint64_t until, char *extra,
+                 size_t cap, const char **rule)
 {
         const struct session_limits *l = &s->limits;
         static unsigned failures;
-        struct held_set unnamed = { 0 }, open_all = { 0 }, mapped = { 0 };
-        struct ino_set socks = { 0 };
         struct tree t;
         int which = 0;
 
@@ -967,68 +1185,10 @@ static int check(struct sentry *s, uint64_t deadline, char *extra, size_t cap, c
                 return 0;
         }
         failures = 0;
-        if (l->max_procs) {
-                /* Processes (zombies too: they hold pids). Threads are held
-                 * by the kernel backstop (8 per process allowed) and by
-                 * --max-memory: a build's compilers each run many. */
-                unsigned long procs = 0, tasks = 0;
-                for (size_t i = 0; i < t.n; i++)
-                        if (t.rows[i].pid != s->self) {
-                                procs++;
-                                tasks += t.rows[i].threads;
-                        }
-                if (procs > l->max_procs) {
-                        snprintf(extra, cap, "\"limit\":%u,\"processes\":%lu,\"tasks\":%lu", l->max_procs,
-                                 procs, tasks);
-                        *rule = "limit:procs";
-                        tree_free(&t);
-                        return LIMIT_PROCS;
-                }
-        }
-        if (!l->max_memory && !l->max_write) {
-                tree_free(&t);
-                return 0;
-        }
-        if (scan_fds(&t, s->self, &unnamed, l->max_write ? &open_all : NULL, l->max_memory ? &socks : NULL,
-                     l->max_write ? &mapped : NULL)) {
-                /* What cannot be measured cannot be allowed for long. */
-                static unsigned hidden_ticks;
-                if (++hidden_ticks >= MEASURE_FAILURES_MAX) {
-                        snprintf(extra, cap,
-                                 "\"error\":\"a guest process hides what it holds (not dumpable)\"");
-                        *rule = "limit:measure";
-                        which = l->max_memory ? LIMIT_MEMORY : LIMIT_WRITE;
-                        goto out;
-                }
-        }
-        if (l->max_memory) {
-                uint64_t sockets = socket_bytes(&socks);
-                uint64_t m = memory_now(s, &t, &unnamed, sockets, &M, false);
-                /* RSS counts a page shared by several processes in each: past
-                 * the limit, ask for the proportional shares. */
-                if (m > l->max_memory)
-                        m = memory_now(s, &t, &unnamed, sockets, &M, true);
-                if (m > l->max_memory) {
-                        snprintf(extra, cap, "\"limit\":%llu,\"memory\":%llu",
-                                 (unsigned long long)l->max_memory, (unsigned long long)m);
-                        *rule = "limit:memory";
-                        which = LIMIT_MEMORY;
-                }
-        }
-        if (!which && l->max_write) {
-                uint64_t w = written_now(&open_all, &unnamed, &mapped);
-                if (w > l->max_write) {
-                        snprintf(extra, cap, "\"limit\":%llu,\"written\":%llu",
-                                 (unsigned long long)l->max_write, (unsigned long long)w);
-                        *rule = "limit:write";
-                        which = LIMIT_WRITE;
-                }
-        }
-out:
-        free(unnamed.v);
-        free(open_all.v);
-        free(socks.v);
-        free(mapped.v);
+        if (l->max_procs)
+                which = check_procs(s, &t, extra, cap, rule);
+        if (!which && (l->max_memory || l->max_write))
+                which = check_held(s, p, &t, until, extra, cap, rule);
         tree_free(&t);
         return which;
 }
@@ -1037,6 +1197,7 @@ static void *monitor(void *arg)
 {
         struct sentry *s = arg;
         uint64_t deadline = s->limits.timeout_ms ? now_ms() + s->limits.timeout_ms : 0;
+        struct fd_pass pass = { 0 };
         char extra[160];
         const char *rule = NULL;
         int which;
@@ -1047,7 +1208,7 @@ static void *monitor(void *arg)
                 nanosleep(&ts, NULL);
                 /* (Records the resolver thread writes, too.) */
                 sentry_audit_grew(s);
-                which = check(s, deadline, extra, sizeof(extra), &rule);
+                which = check(s, &pass, deadline, now_ms() + PASS_SLICE_MS, extra, sizeof(extra), &rule);
                 if (which)
                         break;
         }
@@ -1064,14 +1225,16 @@ static void *monitor(void *arg)
 
 int sentry_limits_final(struct sentry *s)
 {
+        struct fd_pass pass = { 0 };
         char extra[160];
         const char *rule = NULL;
         int which;
 
         if (!s->limits.max_write)
                 return 0;
-        /* The guest may have ended between two looks. */
-        which = check(s, 0, extra, sizeof(extra), &rule);
+        /* The guest may have ended between two looks: one whole pass. */
+        which = check(s, &pass, 0, UINT64_MAX, extra, sizeof(extra), &rule);
+        pass_end(&pass);
         if (which == LIMIT_WRITE) {
                 struct audit_record r = { .decision = "kill", .rule = rule, .extra = extra };
                 audit_write(&s->audit, &r);

@@ -521,6 +521,38 @@ time.sleep(2)
 print("finished")'
 check_eq "max-procs: unreaped zombies count (137)" 137 "$rc"
 
+# Each fd the tree holds costs the monitor a stat in its pass over them,
+# and a guest decides how many there are: one that raised its fd limit and
+# forked made a pass last minutes, with no limit looked at meanwhile. A
+# tree holding more than a pass may look at (131,072) is stopped as one
+# that cannot be measured; one holding fewer, in a pass spread over the
+# monitor's ticks, runs on.
+cat >"$T/fds.py" <<'EOF'
+import math, os, resource, signal, sys, time
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+per = min(hard, 20000) - 64
+resource.setrlimit(resource.RLIMIT_NOFILE, (per + 64, hard))
+want = int(sys.argv[1])
+for i in range(min(per, want)):
+    os.dup(0)
+for i in range(math.ceil(want / per) - 1):
+    if os.fork() == 0:
+        signal.pause()
+print("holding", flush=True)
+if sys.argv[2] == "forever":
+    signal.pause()
+time.sleep(float(sys.argv[2]))
+print("finished")
+EOF
+run "$o" "$e" "$INTERPOSE" --audit="$T/fds.jsonl" --max-memory=1G -- "$PY" "$T/fds.py" 150000 forever
+check_eq "max-memory: more fds than a pass may look at: stopped (137)" 137 "$rc"
+check_match "...as a tree that cannot be measured" '"rule":"limit:measure","error":"the guest holds more than' \
+  "$T/fds.jsonl"
+check_true "...no guest process is left" no_guest_left "$T/fds.jsonl"
+run "$o" "$e" "$INTERPOSE" --max-write=1G -- "$PY" "$T/fds.py" 60000 2
+check_eq "max-write: 60,000 fds in a pass over many ticks: runs on" "0 holding finished" \
+  "$rc $(tr '\n' ' ' <"$o" | sed 's/ $//')"
+
 # --- --max-audit: refused calls in a loop do not fill the disk ---------------------------
 run "$o" "$e" "$INTERPOSE" --audit="$T/a.jsonl" --max-audit=1M -- "$PY" -c '
 import os
