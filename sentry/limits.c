@@ -18,20 +18,22 @@
  *    memfds and deleted files on tmpfs that it holds open, files in the
  *    session's private /tmp and /dev/shm when they are on tmpfs, the
  *    System V segments it made, and the data queued in the sockets it
- *    holds (sock_diag): these by a pass over every fd of the tree, which
- *    a guest can make long (its fd limit raised, and forks), so the pass
- *    is spread over the ticks and bounded (PASS_FDS_MAX). Resident
- *    memory is read from the cheap
- *    RSS first, and only when that sum is past the limit, from each
- *    process's proportional share (Pss), so pages shared between the
- *    tree's processes count once;
+ *    holds or has passed in a message (sock_diag). What it holds open is
+ *    found by a pass over every fd of the tree, which a guest can make
+ *    long (its fd limit raised, and forks), so the pass is spread over
+ *    the ticks and bounded (PASS_FDS_MAX). Resident memory is read from
+ *    the cheap RSS first, and only when that sum is past the limit, from
+ *    each process's proportional share (Pss), so pages shared between
+ *    the tree's processes count once;
  *  - writes: the disk blocks of every file the guest opened for writing
  *    (the sentry opens each one) or inherited, of deleted files it still
  *    holds or has passed in a message, a fixed 4 KiB per name it makes and
  *    the values of the extended attributes it sets; an open for writing, a
  *    new name, an attribute or a fallocate past the quota fails with
  *    EDQUOT;
- *  - fds: RLIMIT_NOFILE;
+ *  - fds: RLIMIT_NOFILE, and with --max-memory, the sockets passed in
+ *    messages that are in flight (the kernel bounds those by the
+ *    sender's fd limit, and the sender is the sentry);
  *  - time: the monitor's deadline, looked at each tick however long the
  *    pass over the fds.
  *
@@ -895,22 +897,99 @@ static uint64_t sysv_bytes(struct sentry *s)
  * what they have sent that still waits. */
 static int diag = -1;
 
-static void add_meminfo(const struct nlmsghdr *h, size_t hdr, unsigned short type, uint64_t *total)
+/* The sockets the guest passed in messages (SCM_RIGHTS, which the sentry
+ * sends). The kernel bounds the fds in flight by the sender's fd limit,
+ * and the sender is the sentry, whose limit is its hard one: 8,000
+ * sockets, each with 200 KiB queued and no fd left, held 1.8 GiB past
+ * --max-memory=64M and --max-fds=64. A socket in flight is in no
+ * process's fds but is in sock_diag's dump while it exists: the monitor
+ * counts it, forgets it once it is gone, and says how many the tree does
+ * not hold (in flight), which --max-fds bounds as the kernel would if
+ * the guest sent them itself. */
+#define PASSED_MAX 65536
+
+static struct {
+        pthread_mutex_t lock;
+        struct held_set set; /* passed and not yet seen gone (dev 0, the inode) */
+        size_t in_flight;    /* of them, held by no guest process at the last whole pass */
+        size_t since;        /* passed since that pass */
+} PS = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+long sentry_may_pass(struct sentry_call *c, int fd)
+{
+        size_t budget = c->s->limits.max_fds ? c->s->limits.max_fds : PASSED_MAX;
+        struct stat st;
+        long r = 0;
+
+        if (!c->s->limits.max_memory || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+                return 0;
+        st = (struct stat){ .st_ino = st.st_ino };
+        pthread_mutex_lock(&PS.lock);
+        /* (As the kernel: refused once more than the limit are in flight.) */
+        if (PS.set.n >= PASSED_MAX || PS.in_flight + PS.since > budget) {
+                r = -ETOOMANYREFS;
+        } else if (!held_has(&PS.set, 0, st.st_ino)) {
+                held_add(&PS.set, &st, false);
+                PS.since++;
+        }
+        pthread_mutex_unlock(&PS.lock);
+        if (r < 0)
+                sentry_decide(c, "deny", "limit:fds");
+        return r;
+}
+
+/* What one dump finds: the bytes of the sockets the tree holds or passed,
+ * which of those passed are still there, and how many of them it does not
+ * hold. */
+struct sock_sum {
+        const struct ino_set *held;
+        const struct held_set *passed;
+        struct held_set seen;
+        uint64_t bytes;
+        size_t in_flight;
+};
+
+/* The payload of attribute type of one dump message, or NULL. */
+static const void *diag_attr(const struct nlmsghdr *h, size_t hdr, unsigned short type, size_t min)
 {
         const struct rtattr *a = (const struct rtattr *)((const char *)NLMSG_DATA(h) + NLMSG_ALIGN(hdr));
         int len = (int)h->nlmsg_len - (int)NLMSG_LENGTH(NLMSG_ALIGN(hdr));
 
-        for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-                if (a->rta_type != type || RTA_PAYLOAD(a) < SK_MEMINFO_WMEM_QUEUED * sizeof(uint32_t) + 4)
-                        continue;
-                const uint32_t *m = RTA_DATA(a);
-                *total += (uint64_t)m[SK_MEMINFO_RMEM_ALLOC] + m[SK_MEMINFO_WMEM_ALLOC] +
-                          m[SK_MEMINFO_WMEM_QUEUED];
-        }
+        for (; RTA_OK(a, len); a = RTA_NEXT(a, len))
+                if (a->rta_type == type && RTA_PAYLOAD(a) >= min)
+                        return RTA_DATA(a);
+        return NULL;
+}
+
+/* One socket of a dump: what it received and what it sent that still
+ * waits, and for a unix socket in flight, its receive queue too (charged
+ * to its peer, which may be gone). */
+static void sum_socket(struct sock_sum *u, const struct nlmsghdr *h, uint64_t ino, bool unix_family)
+{
+        size_t hdr = unix_family ? sizeof(struct unix_diag_msg) : sizeof(struct inet_diag_msg);
+        bool held = ino_has(u->held, ino), passed = held_has(u->passed, 0, ino);
+        const uint32_t *m;
+        const struct unix_diag_rqlen *q;
+
+        if (!held && !passed)
+                return;
+        m = diag_attr(h, hdr, unix_family ? UNIX_DIAG_MEMINFO : INET_DIAG_SKMEMINFO,
+                      SK_MEMINFO_WMEM_QUEUED * sizeof(uint32_t) + 4);
+        if (m)
+                u->bytes += (uint64_t)m[SK_MEMINFO_RMEM_ALLOC] + m[SK_MEMINFO_WMEM_ALLOC] +
+                            m[SK_MEMINFO_WMEM_QUEUED];
+        if (!passed)
+                return;
+        held_add(&u->seen, &(struct stat){ .st_ino = (ino_t)ino }, false);
+        if (held)
+                return;
+        u->in_flight++;
+        if (unix_family && (q = diag_attr(h, hdr, UNIX_DIAG_RQLEN, sizeof(*q))))
+                u->bytes += q->udiag_rqueue;
 }
 
 /* One dump: req (len bytes, after the netlink header) of sock_diag. */
-static int diag_dump(const void *req, size_t len, const struct ino_set *socks, uint64_t *total)
+static int diag_dump(const void *req, size_t len, struct sock_sum *u)
 {
         struct {
                 struct nlmsghdr h;
@@ -928,47 +1007,75 @@ static int diag_dump(const void *req, size_t len, const struct ino_set *socks, u
         for (;;) {
                 ssize_t n = recv(diag, buf, sizeof(buf), 0);
                 if (n < 0)
-                        return errno == EINTR ? 0 : -errno;
+                        return -errno;
                 for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
                      h = NLMSG_NEXT(h, n)) {
                         if (h->nlmsg_type == NLMSG_DONE)
                                 return 0;
                         if (h->nlmsg_type == NLMSG_ERROR)
                                 return -EIO;
-                        if (unix_family) {
-                                const struct unix_diag_msg *u = NLMSG_DATA(h);
-                                if (ino_has(socks, u->udiag_ino))
-                                        add_meminfo(h, sizeof(*u), UNIX_DIAG_MEMINFO, total);
-                        } else {
-                                const struct inet_diag_msg *d = NLMSG_DATA(h);
-                                if (ino_has(socks, d->idiag_inode))
-                                        add_meminfo(h, sizeof(*d), INET_DIAG_SKMEMINFO, total);
-                        }
+                        if (unix_family)
+                                sum_socket(u, h, ((const struct unix_diag_msg *)NLMSG_DATA(h))->udiag_ino,
+                                           true);
+                        else
+                                sum_socket(u, h, ((const struct inet_diag_msg *)NLMSG_DATA(h))->idiag_inode,
+                                           false);
                 }
         }
 }
 
-static uint64_t socket_bytes(const struct ino_set *socks)
+/* Every unix, TCP and UDP socket of the host. 0 when the unix dump,
+ * where a socket in flight is, was whole: what it did not find is gone. */
+static int diag_dump_all(struct sock_sum *u)
 {
-        uint64_t total = 0;
-
-        if (diag < 0 || !socks->n)
-                return 0;
-        struct unix_diag_req u = { .sdiag_family = AF_UNIX,
+        struct unix_diag_req q = { .sdiag_family = AF_UNIX,
                                    .udiag_states = ~0U,
-                                   .udiag_show = UDIAG_SHOW_MEMINFO };
-        diag_dump(&u, sizeof(u), socks, &total);
+                                   .udiag_show = UDIAG_SHOW_MEMINFO | UDIAG_SHOW_RQLEN };
         static const unsigned char families[] = { AF_INET, AF_INET6 },
                                    protocols[] = { IPPROTO_TCP, IPPROTO_UDP };
+        int r = diag_dump(&q, sizeof(q), u);
+
         for (size_t f = 0; f < sizeof(families); f++)
                 for (size_t p = 0; p < sizeof(protocols); p++) {
-                        struct inet_diag_req_v2 r = { .sdiag_family = families[f],
+                        struct inet_diag_req_v2 i = { .sdiag_family = families[f],
                                                       .sdiag_protocol = protocols[p],
                                                       .idiag_ext = 1 << (INET_DIAG_SKMEMINFO - 1),
                                                       .idiag_states = ~0U };
-                        diag_dump(&r, sizeof(r), socks, &total);
+                        diag_dump(&i, sizeof(i), u);
                 }
-        return total;
+        return r;
+}
+
+/* Bytes queued in the sockets the tree holds (socks) or passed in
+ * messages; the passed ones no dump finds are forgotten, and after a
+ * whole pass (complete), those the tree does not hold are in flight. */
+static uint64_t socket_bytes(const struct ino_set *socks, bool complete)
+{
+        struct held_set passed;
+        struct sock_sum u = { .held = socks, .passed = &passed };
+        size_t since;
+        int r = -EAGAIN;
+
+        /* Sockets passed during the dump go to a new set, kept whole. */
+        pthread_mutex_lock(&PS.lock);
+        passed = PS.set;
+        since = PS.since;
+        PS.set = (struct held_set){ 0 };
+        pthread_mutex_unlock(&PS.lock);
+        if (diag >= 0 && (socks->n || passed.n))
+                r = diag_dump_all(&u);
+        pthread_mutex_lock(&PS.lock);
+        const struct held_set *keep = r < 0 ? &passed : &u.seen;
+        for (size_t i = 0; i < keep->n; i++)
+                held_add(&PS.set, &(struct stat){ .st_ino = keep->v[i].ino }, false);
+        if (r == 0 && complete) {
+                PS.in_flight = u.in_flight;
+                PS.since -= since;
+        }
+        pthread_mutex_unlock(&PS.lock);
+        held_free(&passed);
+        held_free(&u.seen);
+        return u.bytes;
 }
 
 struct memory_sources {
@@ -1072,11 +1179,11 @@ static void stop_session(struct sentry *s, int which, const char *rule, const ch
 
 static struct memory_sources M = { { -1, -1 } };
 
-static int check_memory(struct sentry *s, const struct fd_pass *p, const struct tree *t, char *extra,
-                        size_t cap, const char **rule)
+static int check_memory(struct sentry *s, const struct fd_pass *p, bool complete, const struct tree *t,
+                        char *extra, size_t cap, const char **rule)
 {
         const struct session_limits *l = &s->limits;
-        uint64_t sockets = socket_bytes(&p->socks);
+        uint64_t sockets = socket_bytes(&p->socks, complete);
         uint64_t m = memory_now(s, t, &p->unnamed, sockets, &M, false);
 
         /* RSS counts a page shared by several processes in each: past the
@@ -1130,7 +1237,7 @@ static int check_held(struct sentry *s, struct fd_pass *p, const struct tree *t,
                 return l->max_memory ? LIMIT_MEMORY : LIMIT_WRITE;
         }
         if (l->max_memory)
-                which = check_memory(s, p, t, extra, cap, rule);
+                which = check_memory(s, p, r > 0, t, extra, cap, rule);
         if (!which && l->max_write)
                 which = check_write(s, p, r > 0, extra, cap, rule);
         if (r > 0)

@@ -229,6 +229,12 @@ void sentry_watch_inherited(struct sentry *s, bool keep_fds);
  * not. */
 void sentry_write_in_flight(struct sentry *s, int fd);
 
+/* fd (the sentry's copy) is passed in a message for c: with --max-memory,
+ * a socket is watched while it exists, and refused with -ETOOMANYREFS
+ * once more than --max-fds (else 65,536) of those it passed are in flight,
+ * as the kernel refuses a sender past its fd limit. 0 or -ETOOMANYREFS. */
+long sentry_may_pass(struct sentry_call *c, int fd);
+
 /* A new name (directory, symlink, node, link) is about to be made: 0, or
  * -EDQUOT when the --max-write quota is spent. */
 int sentry_charge_name(struct sentry *s);

@@ -3541,6 +3541,8 @@ static struct send_job *send_job_msg(struct sentry_call *c, int sock, int domain
                                 j->fds[j->nfds++] = f;
                                 memcpy(p + i, &f, sizeof(f));
                                 sentry_write_in_flight(c->s, f);
+                                if ((r = sentry_may_pass(c, f)) < 0)
+                                        goto fail;
                         }
                 }
         }

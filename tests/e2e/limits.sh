@@ -379,6 +379,51 @@ run "$o" "$e" "$INTERPOSE" --audit="$T/sock.jsonl" --max-memory=64M -- "$PY" "$T
 check_eq "max-memory: data queued in sockets counts (137)" 137 "$rc"
 check_nomatch "max-memory: sockets: the guest did not finish" finished "$o"
 check_match "max-memory: sockets: audited" '"rule":"limit:memory"' "$T/sock.jsonl"
+# A socket whose only reference is a message in flight: in no process's
+# fds, its queue still holds kernel memory. The kernel bounds the fds in
+# flight by the sender's fd limit, and every sendmsg is the sentry's (its
+# limit is its hard one; root has none): 8,000 such sockets held 1.8 GiB
+# past --max-memory=64M and --max-fds=64.
+cat >"$T/inflight.py" <<'EOF'
+import array, socket, sys, time
+carriers = [socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)]
+sent, refused, queued = 0, None, 0
+while sent < int(sys.argv[1]) and refused is None:
+    w, r = socket.socketpair()
+    w.setblocking(False)
+    try:
+        while True:
+            queued += w.send(b"x" * 65536)
+    except BlockingIOError:
+        pass
+    while True:
+        try:
+            carriers[-1][0].sendmsg([b"f"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [r.fileno()]))],
+                                    socket.MSG_DONTWAIT)
+            sent += 1
+            break
+        except BlockingIOError:
+            carriers.append(socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM))
+        except OSError as e:
+            refused = e.errno
+            break
+    w.close()
+    r.close()
+print("in flight", sent, "queued", queued >> 20, "MiB refused", refused, flush=True)
+time.sleep(float(sys.argv[2]))
+print("finished")
+EOF
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+  (ulimit -n 64 && setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" --clear-groups --inh-caps=-all \
+    "$PY" "$T/inflight.py" 2000 0) >"$o" 2>&1
+  check_match "natively (nobody, 64 fds) 65 sockets in flight, then ETOOMANYREFS" '^in flight 65 .* refused 109$' "$o"
+fi
+run "$o" "$e" "$INTERPOSE" --max-memory=64M --max-fds=64 -- "$PY" "$T/inflight.py" 2000 0
+check_match "max-fds: sockets in flight are refused past it (ETOOMANYREFS)" '^in flight (6[0-5]|[1-5]?[0-9]) .* refused 109$' \
+  "$o"
+run "$o" "$e" "$INTERPOSE" --audit="$T/inflight.jsonl" --max-memory=64M -- "$PY" "$T/inflight.py" 2000 "$POLL_LIMIT"
+check_eq "max-memory: sockets kept only by a message in flight count (137)" 137 "$rc"
+check_match "...audited" '"rule":"limit:memory"' "$T/inflight.jsonl"
 # Names on the private /dev/shm (a tmpfs) take kernel memory, blocks or
 # not: a million symlinks took a GiB.
 run "$o" "$e" "$INTERPOSE" --audit="$T/names.jsonl" --max-memory=64M -- "$PY" -c '
