@@ -224,6 +224,65 @@ static bool hidden_below(const struct walk_ctx *ctx, int start, const char *rest
         return ctx->hides(ctx->opaque, lex);
 }
 
+/* The mounts of our mount namespace (the guest's), by id, as
+ * /proc/self/mountinfo lists them: read again when an id is not there. */
+static struct {
+        pthread_mutex_t lock;
+        unsigned long long *ids;
+        size_t n;
+} own_mounts = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static bool own_mount_listed(unsigned long long id)
+{
+        for (size_t i = 0; i < own_mounts.n; i++)
+                if (own_mounts.ids[i] == id)
+                        return true;
+        return false;
+}
+
+bool walk_own_mount(int fd)
+{
+        char info[64], buf[512], where[PATH_MAX];
+        unsigned long long id;
+        bool found;
+        ssize_t n;
+        int f;
+
+        /* A pipe, a socket, a memfd, a namespace: on a mount of the
+         * kernel's own that no namespace lists. */
+        if (fd_path(fd, where, sizeof(where)) < 0 || where[0] != '/' || !strncmp(where, "/memfd:", 7))
+                return true;
+        /* fdinfo, not statx: the gofer's filter has no statx. */
+        snprintf(info, sizeof(info), "/proc/self/fdinfo/%d", fd);
+        if ((f = open(info, O_RDONLY | O_CLOEXEC)) < 0)
+                return true; /* no /proc to ask: the walk's other checks hold */
+        n = read(f, buf, sizeof(buf) - 1);
+        close(f);
+        buf[n > 0 ? n : 0] = '\0';
+        const char *m = strstr(buf, "mnt_id:");
+        if (!m || sscanf(m + 7, "%llu", &id) != 1)
+                return true;
+        pthread_mutex_lock(&own_mounts.lock);
+        found = own_mount_listed(id);
+        if (!found) {
+                FILE *mi = fopen("/proc/self/mountinfo", "re");
+                char line[4096];
+                own_mounts.n = 0;
+                while (mi && fgets(line, sizeof(line), mi)) {
+                        unsigned long long one;
+                        if (sscanf(line, "%llu", &one) != 1)
+                                continue;
+                        own_mounts.ids = xrealloc(own_mounts.ids, (own_mounts.n + 1) * sizeof(one));
+                        own_mounts.ids[own_mounts.n++] = one;
+                }
+                if (mi)
+                        fclose(mi);
+                found = own_mount_listed(id);
+        }
+        pthread_mutex_unlock(&own_mounts.lock);
+        return found;
+}
+
 /* Is the link comp of the fd directory cur an O_PATH fd (flags in
  * fdinfo) of an object with no path (a pipe, a socket, a memfd; obj is
  * that object)? The kernel makes O_PATH opens itself, after the sentry's
@@ -453,6 +512,14 @@ int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags
                                 if (path_fd_of_anon(cur, comp, obj)) {
                                         close(obj);
                                         return -ENXIO;
+                                }
+                                /* Nor one in another mount namespace (a
+                                 * rootless container's root, which the kernel
+                                 * reached for a raced O_PATH open): its names
+                                 * are not the host's the policy judges. */
+                                if (!walk_own_mount(obj)) {
+                                        close(obj);
+                                        return -EXDEV;
                                 }
                                 if (fstat(obj, &st) < 0 || (!last && !S_ISDIR(st.st_mode))) {
                                         close(obj);

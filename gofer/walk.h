@@ -87,3 +87,10 @@ void walk_ctx_release(struct walk_ctx *ctx);
  * with the errno the kernel would give (ENOENT, ENOTDIR, ELOOP,
  * ENAMETOOLONG), or EACCES for a magic link. */
 int walk(const struct walk_ctx *ctx, int dirfd, const char *path, unsigned flags, struct walk_result *res);
+
+/* Is fd's object on a mount of our own mount namespace? The kernel makes
+ * an O_PATH open and a chdir itself, reading the path again after the
+ * check: a raced path reaches /proc/<pid>/root of any process of the same
+ * user, a rootless container's files among them, whose names there are
+ * not the host's. */
+bool walk_own_mount(int fd);

@@ -248,55 +248,6 @@ static int target_of_fd(struct sentry_call *c, struct target *t, int guest_fd, u
         return 0;
 }
 
-/* The mounts of our mount namespace (the guest's), by id, as
- * /proc/self/mountinfo lists them: read again when an id is not there. */
-static struct {
-        pthread_mutex_t lock;
-        unsigned long long *ids;
-        size_t n;
-} own_mounts = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static bool own_mount_listed(unsigned long long id)
-{
-        for (size_t i = 0; i < own_mounts.n; i++)
-                if (own_mounts.ids[i] == id)
-                        return true;
-        return false;
-}
-
-/* Is fd's object on a mount of our namespace? The kernel makes an O_PATH
- * open and a chdir itself, reading the path again after the check: a
- * raced path reaches /proc/<pid>/root of any process of the same user,
- * a rootless container's files among them, which our names would judge
- * as if they were the host's. */
-static bool in_own_mounts(int fd)
-{
-        struct statx stx;
-        bool found;
-
-        if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0 || !(stx.stx_mask & STATX_MNT_ID))
-                return true; /* a kernel that cannot say (before 5.8) */
-        pthread_mutex_lock(&own_mounts.lock);
-        found = own_mount_listed(stx.stx_mnt_id);
-        if (!found) {
-                FILE *f = fopen("/proc/self/mountinfo", "re");
-                char line[4096];
-                own_mounts.n = 0;
-                while (f && fgets(line, sizeof(line), f)) {
-                        unsigned long long id;
-                        if (sscanf(line, "%llu", &id) != 1)
-                                continue;
-                        own_mounts.ids = xrealloc(own_mounts.ids, (own_mounts.n + 1) * sizeof(id));
-                        own_mounts.ids[own_mounts.n++] = id;
-                }
-                if (f)
-                        fclose(f);
-                found = own_mount_listed(stx.stx_mnt_id);
-        }
-        pthread_mutex_unlock(&own_mounts.lock);
-        return found;
-}
-
 /* The object behind the caller's fd: a copy of the fd, or for an O_PATH
  * fd (which pidfd_getfd does not copy) the object reopened O_PATH through
  * /proc. Either way the sentry then acts on what it holds. An O_PATH fd
@@ -309,7 +260,7 @@ static int caller_object_fd(struct sentry_call *c, int fd)
 
         if (r != -EBADF) {
                 /* (pidfd_getfd copies O_PATH fds on recent kernels.) */
-                if (r >= 0 && (fcntl(r, F_GETFL) & O_PATH) && !in_own_mounts(r)) {
+                if (r >= 0 && (fcntl(r, F_GETFL) & O_PATH) && !walk_own_mount(r)) {
                         close(r);
                         return -EXDEV;
                 }
@@ -319,7 +270,7 @@ static int caller_object_fd(struct sentry_call *c, int fd)
         r = open(proc, O_PATH | O_CLOEXEC);
         if (r < 0)
                 return -EBADF;
-        if (!in_own_mounts(r)) {
+        if (!walk_own_mount(r)) {
                 close(r);
                 return -EXDEV;
         }
@@ -433,7 +384,7 @@ static long chdir_verify(struct sentry_call *c, dev_t dev, ino_t ino)
         if (st.st_dev == dev && st.st_ino == ino)
                 return 0;
         if (fd_path(fd, path, sizeof(path)) == 0 && path[0] == '/' && !proc_outsider(c, fd, path) &&
-            in_own_mounts(fd) && policy_judge(c->s->policy, path, &st, &rule) != 0)
+            walk_own_mount(fd) && policy_judge(c->s->policy, path, &st, &rule) != 0)
                 return 0;
         if (path[0] != '/')
                 snprintf(path, sizeof(path), "?");

@@ -18,6 +18,7 @@
  * a lookup from that fd reaching the other process. Natively /proc/PID is
  * there for the taking. Driven by tests/e2e/paths.sh.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 
@@ -61,10 +62,15 @@ static int attempt(void)
                 if (f >= 0)
                         close(f);
         } else if (root) {
-                /* Either start: only the other namespace has REL. */
-                char buf[512];
+                /* Either start: only the other namespace has REL. As a
+                 * dirfd, and through our own link to it. */
+                char buf[512], through[PATH_MAX];
                 ssize_t n;
                 f = openat(fd, rel, O_RDONLY | O_CLOEXEC);
+                if (f < 0) {
+                        snprintf(through, sizeof(through), "%s/%s", proc, rel);
+                        f = open(through, O_RDONLY | O_CLOEXEC);
+                }
                 n = f >= 0 ? read(f, buf, sizeof(buf) - 1) : -1;
                 buf[n > 0 ? n : 0] = '\0';
                 r = f >= 0 ? strstr(buf, want) != NULL : -1;
