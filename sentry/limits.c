@@ -915,13 +915,74 @@ static struct {
         size_t since;        /* passed since that pass */
 } PS = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+/* Memory files (memfds) the guest passed in messages: one whose only
+ * reference is a message never received is in no process's fds (a
+ * reviewer parked 400 MB past --max-memory=100M). Each is kept (a copy of
+ * what the sentry sent) and counted while no guest process is seen
+ * holding it; one received and closed between two looks is then kept,
+ * and counted, until the session ends: over-counted, never under. */
+#define PASSED_MEM_MAX 4096
+
+static struct {
+        pthread_mutex_t lock;
+        struct passed_mem {
+                dev_t dev;
+                ino_t ino;
+                int fd;
+        } v[PASSED_MEM_MAX];
+        size_t n;
+} PM = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static long keep_passed_memory(struct sentry_call *c, int fd, const struct stat *st)
+{
+        long r = 0;
+
+        pthread_mutex_lock(&PM.lock);
+        for (size_t i = 0; i < PM.n; i++)
+                if (PM.v[i].dev == st->st_dev && PM.v[i].ino == st->st_ino)
+                        goto out;
+        if (PM.n == PASSED_MEM_MAX) {
+                r = -ETOOMANYREFS;
+                goto out;
+        }
+        PM.v[PM.n] = (struct passed_mem){ st->st_dev, st->st_ino, fcntl(fd, F_DUPFD_CLOEXEC, 3) };
+        if (PM.v[PM.n].fd < 0)
+                r = -ENOMEM;
+        else
+                PM.n++;
+out:
+        pthread_mutex_unlock(&PM.lock);
+        if (r < 0)
+                sentry_decide(c, "deny", "limit:fds");
+        return r;
+}
+
+/* What the kept memory files no guest process holds (by the pass so far)
+ * take. */
+static uint64_t passed_memory_bytes(const struct held_set *unnamed)
+{
+        uint64_t total = 0;
+        struct stat st;
+
+        pthread_mutex_lock(&PM.lock);
+        for (size_t i = 0; i < PM.n; i++)
+                if (!held_has(unnamed, PM.v[i].dev, PM.v[i].ino) && fstat(PM.v[i].fd, &st) == 0)
+                        total += (uint64_t)st.st_blocks * 512;
+        pthread_mutex_unlock(&PM.lock);
+        return total;
+}
+
 long sentry_may_pass(struct sentry_call *c, int fd)
 {
         size_t budget = c->s->limits.max_fds ? c->s->limits.max_fds : PASSED_MAX;
         struct stat st;
         long r = 0;
 
-        if (!c->s->limits.max_memory || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+        if (!c->s->limits.max_memory || fstat(fd, &st) < 0)
+                return 0;
+        if (S_ISREG(st.st_mode) && st.st_nlink == 0 && is_memory_dev(st.st_dev, &st))
+                return keep_passed_memory(c, fd, &st);
+        if (!S_ISSOCK(st.st_mode))
                 return 0;
         st = (struct stat){ .st_ino = st.st_ino };
         pthread_mutex_lock(&PS.lock);
@@ -1085,7 +1146,7 @@ struct memory_sources {
 static uint64_t memory_now(struct sentry *s, const struct tree *t, const struct held_set *unnamed,
                            uint64_t sockets, const struct memory_sources *m, bool precise)
 {
-        uint64_t total = sysv_bytes(s) + sockets;
+        uint64_t total = sysv_bytes(s) + sockets + passed_memory_bytes(unnamed);
         long page = sysconf(_SC_PAGESIZE);
 
         for (size_t i = 0; i < unnamed->n; i++)

@@ -429,6 +429,27 @@ check_match "max-fds: sockets in flight are refused past it (ETOOMANYREFS)" '^in
 run "$o" "$e" "$INTERPOSE" --audit="$T/inflight.jsonl" --max-memory=64M -- "$PY" "$T/inflight.py" 2000 "$POLL_LIMIT"
 check_eq "max-memory: sockets kept only by a message in flight count (137)" 137 "$rc"
 check_match "...audited" '"rule":"limit:memory"' "$T/inflight.jsonl"
+# Memfds too: each written, passed in a message never received and
+# closed, is held by the kernel alone.
+cat >"$T/memfly.py" <<'EOF'
+import array, os, socket, sys, time
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+chunk = b"m" * (1 << 20)
+for i in range(8):
+    fd = os.memfd_create("fly%d" % i)
+    for _ in range(50):
+        os.write(fd, chunk)
+    a.sendmsg([b"f"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))])
+    os.close(fd)
+print("parked", flush=True)
+time.sleep(float(sys.argv[1]))
+print("finished")
+EOF
+run "$o" "$e" "$PY" "$T/memfly.py" 0
+check_match "natively 400 MB of memfds are parked in messages" '^parked$' "$o"
+run "$o" "$e" "$INTERPOSE" --audit="$T/memfly.jsonl" --max-memory=100M -- "$PY" "$T/memfly.py" "$POLL_LIMIT"
+check_eq "max-memory: memfds kept only by a message in flight count (137)" 137 "$rc"
+check_nomatch "...the guest did not finish" finished "$o"
 # Names on the private /dev/shm (a tmpfs) take kernel memory, blocks or
 # not: a million symlinks took a GiB.
 run "$o" "$e" "$INTERPOSE" --audit="$T/names.jsonl" --max-memory=64M -- "$PY" -c '
