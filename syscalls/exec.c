@@ -102,6 +102,8 @@ static uint64_t boot_ticks(void)
         return (uint64_t)now.tv_sec * hz + (uint64_t)now.tv_nsec * hz / 1000000000u;
 }
 
+static bool interp_as_judged(const struct exec_pending *e);
+
 static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flags)
 {
         char p[PATH_MAX];
@@ -173,7 +175,24 @@ static long exec_event(struct sentry_call *c, int dirfd, uint64_t path, int flag
         pthread_mutex_lock(&pending_lock);
         for (unsigned i = 0; i < npending; i++)
                 if (pending[i].tgid == e.tgid) {
+                        /* Another thread's exec was waiting for its check.
+                         * If its image already runs (the exe is no longer
+                         * the one it replaced), it must be what was judged:
+                         * this entry replaces it, and would take what runs
+                         * now for the image before. */
+                        bool ran_other = (e.old_dev != pending[i].old_dev ||
+                                          e.old_ino != pending[i].old_ino) &&
+                                         (e.old_dev != pending[i].dev || e.old_ino != pending[i].ino ||
+                                          !interp_as_judged(&pending[i]));
                         drop(i);
+                        if (ran_other) {
+                                pthread_mutex_unlock(&pending_lock);
+                                if (e.dirfd >= 0)
+                                        close(e.dirfd);
+                                sentry_kill_descendants(e.tgid, 0);
+                                sentry_decide(c, "kill", "exec-verify");
+                                return SENTRY_KILL;
+                        }
                         break;
                 }
         if (npending == EXEC_PENDING_MAX) {
