@@ -706,6 +706,17 @@ static int own_paths_check(const struct session_opts *o)
                         names[i], i == 3 ? "" : "=", paths[i]);
                 return -1;
         }
+        /* The log is renamed into place at the end: over a device, a FIFO
+         * or a directory's entry that is not a file (--audit=/dev/null as
+         * root replaced the host's /dev/null with the log). */
+        struct stat st;
+        if (o->audit_path && lstat(o->audit_path, &st) == 0 && !S_ISREG(st.st_mode) &&
+            !(S_ISLNK(st.st_mode) && stat(o->audit_path, &st) == 0 && S_ISREG(st.st_mode))) {
+                session_complain("--audit=%s: not a regular file; the audit log is written to a file of "
+                                 "its own (name a new file, or an existing log to replace)",
+                                 o->audit_path);
+                return -1;
+        }
         return 0;
 }
 

@@ -260,6 +260,17 @@ check_eq "--trace-file on a FIFO nobody reads: refused, not waited on" 125 "$rc"
 run "$o" "$e" "$INTERPOSE" --trace-file=t.log -- true
 check_true "--trace-file of a new file in the workspace still works" test -s "$T/pl/ws/t.log"
 cd "$here" || exit 99
+# The log is renamed into place at the end: never over what is not a file
+# (as root, --audit=/dev/null replaced the host's /dev/null with the log).
+mkfifo "$T/pl/fifo"
+run "$o" "$e" "$INTERPOSE" --audit="$T/pl/fifo" -- true
+check_eq "--audit on a FIFO: refused" 125 "$rc"
+check_true "...and the FIFO is still one" test -p "$T/pl/fifo"
+if [ "$(id -u)" = 0 ] && mknod -m 666 "$T/pl/null" c 1 3 2>/dev/null; then
+  run "$o" "$e" "$INTERPOSE" --audit="$T/pl/null" -- true
+  check_eq "--audit on a device: refused" 125 "$rc"
+  check_true "...and the device is still one" test -c "$T/pl/null"
+fi
 
 # audit verb usage errors
 run "$o" "$e" "$INTERPOSE" audit
