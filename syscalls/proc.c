@@ -616,14 +616,45 @@ long sys_setpgid(struct sentry_call *c, int pid, int pgid)
         return refuse(c, "own-tree", -EPERM);
 }
 
+/* The groups the sentry made the foreground for the guest, the latest
+ * few: when all of one's processes have ended (a job an interactive bash
+ * ran), the terminal still names it, and its shell must take it back. */
+static struct {
+        pthread_mutex_t lock;
+        pid_t v[16];
+        unsigned next;
+} fg_set = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void fg_remember(pid_t pgrp)
+{
+        pthread_mutex_lock(&fg_set.lock);
+        fg_set.v[fg_set.next++ % ARRAY_SIZE(fg_set.v)] = pgrp;
+        pthread_mutex_unlock(&fg_set.lock);
+}
+
+static bool fg_was_set(pid_t pgrp)
+{
+        bool found = false;
+
+        pthread_mutex_lock(&fg_set.lock);
+        for (unsigned i = 0; i < ARRAY_SIZE(fg_set.v) && !found; i++)
+                found = fg_set.v[i] == pgrp;
+        pthread_mutex_unlock(&fg_set.lock);
+        return found;
+}
+
 /* Whether the foreground of the terminal tty is the guest's job (true too
  * for a terminal that has no foreground the sentry can see: not the
- * shared one). */
+ * shared one), or a group the guest was given that has no process left
+ * (nobody's keys to take). */
 static bool foreground_ours(struct sentry_call *c, int tty)
 {
         pid_t fg = tcgetpgrp(tty);
+        int outside = 0;
 
-        return fg <= 0 || group_ours(c, fg);
+        if (fg <= 0 || group_ours(c, fg))
+                return true;
+        return fg_was_set(fg) && sentry_signal_group(c->s, fg, 0, 0, &outside) == 0 && !outside;
 }
 
 /* TIOCSWINSZ: the kernel sends SIGWINCH to the terminal's foreground
@@ -684,6 +715,7 @@ static long set_foreground(struct sentry_call *c, int fd, uint64_t arg)
          * change either after the check. */
         if (ioctl(copy, TIOCSPGRP, &pgrp) < 0)
                 return -errno;
+        fg_remember(pgrp);
         return 0;
 }
 

@@ -127,6 +127,44 @@ PY
 check_match "a read from the background stops the guest's reader: the session still ends (status 0)" '^status 0$' "$T/ttin.guest"
 check_match "...its summary written, the launcher not stopped by SIGTTIN" 'interpose: session .* exit 0' "$T/ttin.guest"
 
+# An interactive bash runs one foreground job, then another: after the
+# first job ends the terminal still names its (now empty) group, and bash
+# must take the terminal back for itself.
+cat >"$T/ibash.py" <<'PY'
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ["PS1"] = "READY> "
+    os.execvp(sys.argv[1], sys.argv[1:])
+out, deadline = b"", time.time() + float(os.environ.get("POLL_LIMIT", "30"))
+def until(token):
+    """Read until token has come once more than before; False at EOF."""
+    global out
+    want = out.count(token) + 1
+    while out.count(token) < want and time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], deadline - time.time())
+        try:
+            d = os.read(fd, 4096) if r else b""
+        except OSError:
+            d = b""
+        if not d:
+            return False
+        out += d
+    return out.count(token) >= want
+ok = until(b"READY> ")
+for line in (b"/bin/true", b"echo after-$((1+1))", b"exit"):
+    if not ok:
+        break
+    os.write(fd, line + b"\n")
+    ok = until(b"READY> ") if line != b"exit" else True
+print("ran second" if b"after-2" in out else "no second command", flush=True)
+os.waitpid(pid, 0)
+PY
+"$PY" "$T/ibash.py" bash --norc -i >"$T/ibash.native" 2>&1
+check_match "natively an interactive bash runs a second command after a job" '^ran second' "$T/ibash.native"
+"$PY" "$T/ibash.py" "$INTERPOSE" -- bash --norc -i >"$T/ibash.guest" 2>&1
+check_match "under interpose an interactive bash takes the terminal back after a job" '^ran second' "$T/ibash.guest"
+
 # A guest in the background of the shared terminal may not change its
 # window size: the kernel would send SIGWINCH to the foreground, the
 # user's shell.
