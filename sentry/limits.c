@@ -896,6 +896,7 @@ static uint64_t sysv_bytes(struct sentry *s)
  * those whose inode the tree holds count: what they have received and
  * what they have sent that still waits. */
 static int diag = -1;
+static pthread_mutex_t diag_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The sockets the guest passed in messages (SCM_RIGHTS, which the sentry
  * sends). The kernel bounds the fds in flight by the sender's fd limit,
@@ -972,6 +973,8 @@ static uint64_t passed_memory_bytes(const struct held_set *unnamed)
         return total;
 }
 
+static void passed_recount(void);
+
 long sentry_may_pass(struct sentry_call *c, int fd)
 {
         size_t budget = c->s->limits.max_fds ? c->s->limits.max_fds : PASSED_MAX;
@@ -986,6 +989,12 @@ long sentry_may_pass(struct sentry_call *c, int fd)
                 return 0;
         st = (struct stat){ .st_ino = st.st_ino };
         pthread_mutex_lock(&PS.lock);
+        if (PS.set.n >= PASSED_MAX || PS.in_flight + PS.since > budget) {
+                /* Counted since the monitor last looked: ask again now. */
+                pthread_mutex_unlock(&PS.lock);
+                passed_recount();
+                pthread_mutex_lock(&PS.lock);
+        }
         /* (As the kernel: refused once more than the limit are in flight.) */
         if (PS.set.n >= PASSED_MAX || PS.in_flight + PS.since > budget) {
                 r = -ETOOMANYREFS;
@@ -1117,7 +1126,9 @@ static uint64_t socket_bytes(const struct ino_set *socks, bool complete)
         size_t since;
         int r = -EAGAIN;
 
-        /* Sockets passed during the dump go to a new set, kept whole. */
+        /* Sockets passed during the dump go to a new set, kept whole.
+         * (One dump at a time: the monitor's, or a sender's recount.) */
+        pthread_mutex_lock(&diag_lock);
         pthread_mutex_lock(&PS.lock);
         passed = PS.set;
         since = PS.since;
@@ -1134,9 +1145,26 @@ static uint64_t socket_bytes(const struct ino_set *socks, bool complete)
                 PS.since -= since;
         }
         pthread_mutex_unlock(&PS.lock);
+        pthread_mutex_unlock(&diag_lock);
         held_free(&passed);
         held_free(&u.seen);
         return u.bytes;
+}
+
+/* The passed sockets still there, asked now: those gone are forgotten,
+ * and no more are in flight than are there. (A burst of sockets passed
+ * and received at once outran the monitor's count.) */
+static void passed_recount(void)
+{
+        struct ino_set none = { 0 };
+
+        socket_bytes(&none, false);
+        pthread_mutex_lock(&PS.lock);
+        if (PS.since > PS.set.n)
+                PS.since = PS.set.n;
+        if (PS.in_flight > PS.set.n)
+                PS.in_flight = PS.set.n;
+        pthread_mutex_unlock(&PS.lock);
 }
 
 struct memory_sources {

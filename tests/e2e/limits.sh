@@ -426,6 +426,39 @@ fi
 run "$o" "$e" "$INTERPOSE" --max-memory=64M --max-fds=64 -- "$PY" "$T/inflight.py" 2000 0
 check_match "max-fds: sockets in flight are refused past it (ETOOMANYREFS)" '^in flight (6[0-5]|[1-5]?[0-9]) .* refused 109$' \
   "$o"
+# ...but sockets passed and received at once are never many in flight,
+# however many go by between two looks of the monitor.
+cat >"$T/passfd.py" <<'EOF'
+import array, os, socket, sys
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+if os.fork() == 0:
+    a.close()
+    while True:
+        msg, anc, _, _ = b.recvmsg(1, socket.CMSG_SPACE(4))
+        if not msg:
+            os._exit(0)
+        for _, _, data in anc:
+            os.close(array.array("i", data)[0])
+        b.send(b"k")
+b.close()
+n = int(sys.argv[1])
+for i in range(n):
+    x, y = socket.socketpair()
+    try:
+        a.sendmsg([b"f"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [x.fileno()]))])
+    except OSError as e:
+        print("refused at", i, e.errno)
+        break
+    x.close()
+    y.close()
+    a.recv(1)
+else:
+    print("passed", n)
+a.close()
+os.wait()
+EOF
+run "$o" "$e" "$INTERPOSE" --max-memory=1G --max-fds=256 -- "$PY" "$T/passfd.py" 3000
+check_match "max-fds: 3,000 sockets passed and received one by one are not refused" '^passed 3000$' "$o"
 run "$o" "$e" "$INTERPOSE" --audit="$T/inflight.jsonl" --max-memory=64M -- "$PY" "$T/inflight.py" 2000 "$POLL_LIMIT"
 check_eq "max-memory: sockets kept only by a message in flight count (137)" 137 "$rc"
 check_match "...audited" '"rule":"limit:memory"' "$T/inflight.jsonl"
