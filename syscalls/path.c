@@ -2441,15 +2441,24 @@ static long do_xattr(struct sentry_call *c, uint64_t addr, bool follow, int op, 
                 return r;
         if (!t.r.exists)
                 return -ENOENT;
-        r = allowed(c, &t, op == 's' || op == 'r' ? PR_WRITE : PR_READ,
-                    op == 's' || op == 'r' ? "write" : "read");
-        if (r < 0)
-                return r;
         if (op != 'l') {
                 n = sentry_read_str(c, key, name, sizeof(key));
                 if (n < 0)
                         return n == -ENAMETOOLONG ? -ERANGE : n;
         }
+        /* A security label or an ACL is metadata, read wherever stat may
+         * look (ls -l asks them of ".." at the workspace's root); user
+         * attributes are the file's content. */
+        bool meta = op == 'g' && (!strncmp(key, "security.", 9) || !strncmp(key, "system.", 7));
+        r = allowed(c, &t,
+                    op == 's' || op == 'r' ? PR_WRITE
+                    : meta                 ? 0
+                                           : PR_READ,
+                    op == 's' || op == 'r' ? "write"
+                    : meta                 ? "lookup"
+                                           : "read");
+        if (r < 0)
+                return r;
         if (size > (op == 'l' ? XATTR_LIST_MAX : XATTR_VALUE_MAX))
                 size = op == 'l' ? XATTR_LIST_MAX : XATTR_VALUE_MAX;
         buf = xmalloc(size ? size : 1);

@@ -24,6 +24,12 @@ check_eq "git init, add, commit, status, log: status" 0 "$rc"
 check_match "git status sees the change" "^ M src/main.c" "$o"
 check_match "git log has the commit" "^1$" "$o"
 
+# ls -la at the workspace's root asks ".." (a directory the guest may
+# not read) for its security label and ACL, as natively: no error.
+run "$o" "$e" $I ls -la
+check_eq "ls -la at the workspace's root: status" 0 "$rc"
+check_nomatch "...and no error about .." "Permission denied" "$e"
+
 run "$o" "$e" $I sh -c '
   set -e
   mkdir -p tree/a/b && echo x >tree/a/b/f && ln -s b/f tree/a/link
