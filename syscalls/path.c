@@ -1480,7 +1480,7 @@ long sys_openat2(struct sentry_call *c, int dirfd, uint64_t path, uint64_t howp,
             (how.resolve & ~(uint64_t)(RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS |
                                        RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED)) ||
             ((how.resolve & RESOLVE_BENEATH) && (how.resolve & RESOLVE_IN_ROOT)) || (how.mode & ~07777ull) ||
-            (how.mode && !(how.flags & (O_CREAT | __O_TMPFILE))))
+            (how.mode && !(how.flags & O_CREAT) && (how.flags & O_TMPFILE) != O_TMPFILE))
                 return -EINVAL;
         if ((how.resolve & RESOLVE_CACHED) && (how.flags & (O_CREAT | O_TRUNC | __O_TMPFILE)))
                 return -EAGAIN;
