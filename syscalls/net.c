@@ -834,7 +834,17 @@ long net_judge_bind(struct sentry_call *c, int sock, struct sockaddr_storage *ss
         }
         if (every_address(&a) && ((struct sockaddr *)ss)->sa_family == a.family) {
                 /* Every address: the guest's servers listen on loopback
-                 * only, where the guest reaches them and nothing else. */
+                 * only, where the guest reaches them and nothing else. For
+                 * IPv6 that is the loopback device, which keeps a
+                 * dual-stack server's IPv4 clients (127.0.0.1, what most
+                 * clients of "::" use) as well as ::1; the guest cannot
+                 * undo it (a device once bound needs CAP_NET_RAW). */
+                if (a.family == AF_INET6 && sock >= 0 &&
+                    setsockopt(sock, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) == 0) {
+                        detail(c, "local", &a, NULL, NULL, "every address, on the loopback device only");
+                        sentry_decide(c, "allow", "net-own");
+                        return 0;
+                }
                 if (a.family == AF_INET)
                         ((struct sockaddr_in *)ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
                 else
@@ -848,12 +858,22 @@ long net_judge_bind(struct sentry_call *c, int sock, struct sockaddr_storage *ss
         return -EADDRNOTAVAIL;
 }
 
-long net_judge_listen(struct sentry_call *c, struct sockaddr_storage *ss, unsigned len)
+/* Is sock bound to the loopback device (net_judge_bind's every address)? */
+static bool on_loopback_device(int sock)
+{
+        char dev[IFNAMSIZ] = "";
+        socklen_t len = sizeof(dev);
+
+        return getsockopt(sock, SOL_SOCKET, SO_BINDTODEVICE, dev, &len) == 0 && !strcmp(dev, "lo");
+}
+
+long net_judge_listen(struct sentry_call *c, int sock, struct sockaddr_storage *ss, unsigned len)
 {
         const struct policy *p = c->s->policy;
         struct net_addr a;
 
-        if (!p || p->net.mode == NET_HOST || net_addr_from_sockaddr(&a, ss, len) < 0 || !every_address(&a))
+        if (!p || p->net.mode == NET_HOST || net_addr_from_sockaddr(&a, ss, len) < 0 || !every_address(&a) ||
+            on_loopback_device(sock))
                 return 0;
         detail(c, "local", &a, NULL, NULL,
                "every address, on a port kept from a dissolved connection: the guest serves on loopback "

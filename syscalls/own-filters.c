@@ -211,9 +211,10 @@ static int build_sentry(bool tracer, struct sock_fprog **ret)
          * (syscalls/proc.c sys_sockopt): SO_REUSEPORT and SO_REUSEADDR, so
          * that they never change while it judges a bind, and socket
          * filters (the replies an IP datagram socket takes, syscalls/net.c,
-         * and the guest's own on other sockets). */
-        static const int sockopts[] = { SO_REUSEPORT,  SO_REUSEADDR,     SO_ATTACH_FILTER,
-                                        SO_ATTACH_BPF, SO_DETACH_FILTER, SO_LOCK_FILTER };
+         * and the guest's own on other sockets), and the loopback device
+         * an IPv6 server on every address is bound to. */
+        static const int sockopts[] = { SO_REUSEPORT,     SO_REUSEADDR,   SO_ATTACH_FILTER, SO_ATTACH_BPF,
+                                        SO_DETACH_FILTER, SO_LOCK_FILTER, SO_BINDTODEVICE };
         for (size_t i = 0; r == 0 && i < sizeof(sockopts) / sizeof(sockopts[0]); i++)
                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2,
                                      SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET), SCMP_A2(SCMP_CMP_EQ, sockopts[i]));

@@ -3598,7 +3598,7 @@ long sys_listen(struct sentry_call *c, int fd, int backlog)
                         if (bind(copy, (struct sockaddr *)&ss, len) < 0)
                                 return -errno;
                 } else {
-                        long r = net_judge_listen(c, &ss, len);
+                        long r = net_judge_listen(c, copy, &ss, len);
                         if (r < 0)
                                 return r;
                 }

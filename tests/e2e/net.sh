@@ -733,6 +733,35 @@ check_out "natively a name the process let go reaches whoever took it" "^reuse c
 run "$o" "$e" "$PY" "$T/absreuse.py" "$own_abs-reuse" $I --audit="$T/absreuse.jsonl" -- "$PY" -c "$absreuse_probe" "$own_abs-reuse"
 check_out "confined a name the guest let go is not its own once the host holds it" "^reuse refused Connection refused$"
 
+# A dual-stack server on every address ("::", as python -m http.server and
+# node listen by default) answers its clients at 127.0.0.1 and ::1: it is
+# bound to the loopback device, not narrowed to ::1 (which lost IPv4),
+# and cannot unbind it.
+ds_probe='
+import socket
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", 0)); s.listen(4)
+port = s.getsockname()[1]
+for host in ("127.0.0.1", "::1"):
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+        print("dual", host, "ok")
+    except OSError as e:
+        print("dual", host, e.strerror)
+try:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"")
+    print("unbind ok")
+except OSError as e:
+    print("unbind", e.strerror)
+'
+if "$PY" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+  guest dualstack -- "$PY" -c "$ds_probe"
+  check_out "the guest's dual-stack server on :: answers at 127.0.0.1" "^dual 127.0.0.1 ok$"
+  check_out "...and at ::1" "^dual ::1 ok$"
+  check_out "...and the guest cannot take it off the loopback device" "^unbind Operation not permitted$"
+fi
+
 # --- (h) deny beats allow ------------------------------------------------------------------
 
 guest deny-after --allow-net=127.0.0.1 --deny-net=127.0.0.1:"$tcp_port" -- "$PY" -c "$tcp_probe" 127.0.0.1 "$tcp_port"
