@@ -41,13 +41,13 @@
 /* clang-format off */
 #define ARGS(...) { __VA_ARGS__ }
 #define NOGUARD { { 0 } }
-#define GUARD1(k, a, v) { { k, a, v } }
-#define GUARD2(k, a, v, k2, a2, v2) { { k, a, v }, { k2, a2, v2 } }
+#define GUARD1(k, a, v) { G(k, a, v) }
+#define GUARD2(k, a, v, k2, a2, v2) { G(k, a, v), G(k2, a2, v2) }
 #define GUARD4(k, a, v, k2, a2, v2, k3, a3, v3, k4, a4, v4) \
-        { { k, a, v }, { k2, a2, v2 }, { k3, a3, v3 }, { k4, a4, v4 } }
+        { G(k, a, v), G(k2, a2, v2), G(k3, a3, v3), G(k4, a4, v4) }
 #define GUARDN(...) { __VA_ARGS__ }
-#define G(k, a, v) { k, a, v, 0, 0 }
-#define GAND(k, a, v, a2, m2) { k, a, v, a2, m2 }
+#define G(k, a, v) { .kind = k, .arg = a, .value = v }
+#define GAND(k, a, v, a2, m2) { .kind = k, .arg = a, .value = v, .arg2 = a2, .mask2 = m2 }
 #define SYSCALL(nr_, name_, nargs_, args_, disp_, err_, guard_, handler_, note_) \
         [nr_] = { .name = #name_, .nr = nr_, .nargs = nargs_, .args = args_,    \
                   .disposition = disp_, .err = err_, .guard = guard_,           \
