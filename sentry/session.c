@@ -320,19 +320,18 @@ static void fail_closed(struct launcher *l, const char *why)
         sentry_kill_descendants(getpid(), l->gofer);
 }
 
-static void on_status(struct launcher *l, int fd);
+static bool on_status(struct launcher *l, int fd);
 
 /* Read every message the sentry has written so far. */
 static void drain_status(struct launcher *l)
 {
         struct pollfd p = { l->status_fd, POLLIN, 0 };
 
-        while (poll(&p, 1, 0) == 1 && (p.revents & POLLIN)) {
-                struct session_msg before = l->last;
-                on_status(l, l->status_fd);
-                if (memcmp(&before, &l->last, sizeof(before)) == 0)
+        /* Until nothing is left: a limit's message (which sets no status)
+         * comes just before the guest's exit, and both may wait here. */
+        while (poll(&p, 1, 0) == 1 && (p.revents & POLLIN))
+                if (!on_status(l, l->status_fd))
                         break;
-        }
 }
 
 static void on_signal(struct launcher *l, const struct signalfd_siginfo *si)
@@ -388,16 +387,19 @@ static bool status_valid(const struct launcher *l, const struct session_msg *m)
         }
 }
 
-static void on_status(struct launcher *l, int fd)
+/* Take one message; false when there was none to read. */
+static bool on_status(struct launcher *l, int fd)
 {
         struct session_msg m;
         ssize_t n = read(fd, &m, sizeof(m));
 
-        if (n != sizeof(m) || !status_valid(l, &m))
-                return;
+        if (n != sizeof(m))
+                return false;
+        if (!status_valid(l, &m))
+                return true;
         if (m.type == MSG_LIMIT) {
                 l->limit = m.value;
-                return;
+                return true;
         }
         l->last = m;
         l->have_status = true;
@@ -409,6 +411,7 @@ static void on_status(struct launcher *l, int fd)
                                 syscall(SYS_pidfd_send_signal, l->guest_pidfd, sig, NULL, 0);
                 sigemptyset(&l->held);
         }
+        return true;
 }
 
 static int exit_code(struct launcher *l)
