@@ -295,10 +295,43 @@ struct held_set {
 
 static dev_t memfd_dev = (dev_t)-1; /* the kernel's internal mount for memfds */
 
-static bool is_memory_dev(dev_t dev, const struct stat *st)
+/* Is a file on dev (open at fd, or named by path) in memory: a memfd, or
+ * any tmpfs (/dev/shm, a tmpfs /tmp: a deleted or O_TMPFILE file there
+ * is memory no process maps)? Asked of the file system once per device. */
+static bool is_memory_dev(dev_t dev, int fd, const char *path)
 {
-        (void)st;
-        return dev == memfd_dev;
+        static struct {
+                dev_t dev;
+                bool memory;
+        } seen[32];
+        static unsigned n;
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        struct statfs sf;
+        bool memory;
+
+        if (dev == memfd_dev)
+                return true;
+        pthread_mutex_lock(&lock);
+        for (unsigned i = 0; i < n; i++)
+                if (seen[i].dev == dev) {
+                        memory = seen[i].memory;
+                        pthread_mutex_unlock(&lock);
+                        return memory;
+                }
+        pthread_mutex_unlock(&lock);
+        /* (fstatfs: the sentry's own filter has no statfs.) */
+        int own = fd >= 0 ? -1 : open(path, O_PATH | O_CLOEXEC);
+        int r = fstatfs(fd >= 0 ? fd : own, &sf);
+        if (own >= 0)
+                close(own);
+        if (r < 0)
+                return false;
+        memory = sf.f_type == TMPFS_MAGIC;
+        pthread_mutex_lock(&lock);
+        if (n < ARRAY_SIZE(seen))
+                seen[n++] = (typeof(seen[0])){ dev, memory };
+        pthread_mutex_unlock(&lock);
+        return memory;
 }
 
 static size_t held_hash(const struct held_set *h, dev_t dev, ino_t ino)
@@ -508,7 +541,7 @@ static void pass_look(struct fd_pass *p, const char *name)
         if (p->want_all)
                 held_add(&p->open_all, &st, false);
         if (st.st_nlink == 0)
-                held_add(&p->unnamed, &st, is_memory_dev(st.st_dev, &st));
+                held_add(&p->unnamed, &st, is_memory_dev(st.st_dev, -1, path));
 }
 
 /* The fds of the directory being read: 1 once it is read to its end, 0
@@ -798,6 +831,13 @@ static uint64_t written_now(const struct fd_pass *p, bool complete)
 /* --- memory --- */
 
 /* Blocks of the files under dirfd (the session's private tmpfs dirs). */
+/* Blocks and names below the directory at (a private /tmp or /dev/shm on
+ * tmpfs). UINT64_MAX when a directory there cannot be looked into (a
+ * mode the guest took its own search right from: the sentry has no
+ * capability to pass it) or is nested past DIR_DEPTH_MAX: what is below
+ * would be memory nobody counts. */
+#define DIR_DEPTH_MAX 256
+
 static uint64_t dir_blocks(int at, int depth)
 {
         uint64_t total = 0;
@@ -808,9 +848,9 @@ static uint64_t dir_blocks(int at, int depth)
         if (!d) {
                 if (fd >= 0)
                         close(fd);
-                return 0;
+                return errno == EACCES || errno == EPERM ? UINT64_MAX : 0;
         }
-        while ((de = readdir(d))) {
+        while ((de = readdir(d)) && total != UINT64_MAX) {
                 struct stat st;
                 if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
                         continue;
@@ -819,12 +859,17 @@ static uint64_t dir_blocks(int at, int depth)
                 /* A name costs kernel memory (inode, dentry) whatever its
                  * blocks: a million symlinks in /dev/shm took a GiB. */
                 total += (uint64_t)st.st_blocks * 512 + NAME_MEMORY;
-                if (S_ISDIR(st.st_mode) && depth < 64) {
-                        int sub = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (sub >= 0) {
-                                total += dir_blocks(sub, depth + 1);
-                                close(sub);
-                        }
+                if (!S_ISDIR(st.st_mode))
+                        continue;
+                if (depth >= DIR_DEPTH_MAX) {
+                        total = UINT64_MAX;
+                        break;
+                }
+                int sub = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sub >= 0) {
+                        uint64_t below = dir_blocks(sub, depth + 1);
+                        total = below == UINT64_MAX ? UINT64_MAX : total + below;
+                        close(sub);
                 }
         }
         closedir(d);
@@ -967,7 +1012,8 @@ static uint64_t passed_memory_bytes(const struct held_set *unnamed)
 
         pthread_mutex_lock(&PM.lock);
         for (size_t i = 0; i < PM.n; i++)
-                if (!held_has(unnamed, PM.v[i].dev, PM.v[i].ino) && fstat(PM.v[i].fd, &st) == 0)
+                if (!held_has(unnamed, PM.v[i].dev, PM.v[i].ino) && fstat(PM.v[i].fd, &st) == 0 &&
+                    st.st_nlink == 0) /* (a named one is counted where its name is) */
                         total += (uint64_t)st.st_blocks * 512;
         pthread_mutex_unlock(&PM.lock);
         return total;
@@ -983,7 +1029,9 @@ long sentry_may_pass(struct sentry_call *c, int fd)
 
         if (!c->s->limits.max_memory || fstat(fd, &st) < 0)
                 return 0;
-        if (S_ISREG(st.st_mode) && st.st_nlink == 0 && is_memory_dev(st.st_dev, &st))
+        /* (Named or not: a tmpfs file passed and then unlinked is memory
+         * only the message holds; counted once it has no name.) */
+        if (S_ISREG(st.st_mode) && is_memory_dev(st.st_dev, fd, NULL))
                 return keep_passed_memory(c, fd, &st);
         if (!S_ISSOCK(st.st_mode))
                 return 0;
@@ -1181,8 +1229,12 @@ static uint64_t memory_now(struct sentry *s, const struct tree *t, const struct 
                 if (unnamed->v[i].memory)
                         total += unnamed->v[i].bytes;
         for (int i = 0; i < WALK_MAPS; i++)
-                if (m->tmpfs_dirs[i] >= 0)
-                        total += dir_blocks(m->tmpfs_dirs[i], 0);
+                if (m->tmpfs_dirs[i] >= 0) {
+                        uint64_t b = dir_blocks(m->tmpfs_dirs[i], 0);
+                        if (b == UINT64_MAX)
+                                return UINT64_MAX; /* cannot be measured */
+                        total += b;
+                }
         for (size_t i = 0; i < t->n; i++)
                 if (t->rows[i].live && t->rows[i].pid != s->self)
                         total += precise ? pss_of(t->rows[i].pid, t->rows[i].mm_tid, t->rows[i].rss_pages)
@@ -1277,10 +1329,17 @@ static int check_memory(struct sentry *s, const struct fd_pass *p, bool complete
 
         /* RSS counts a page shared by several processes in each: past the
          * limit, ask for the proportional shares. */
-        if (m > l->max_memory)
+        if (m > l->max_memory && m != UINT64_MAX)
                 m = memory_now(s, t, &p->unnamed, sockets, &M, true);
         if (m <= l->max_memory)
                 return 0;
+        if (m == UINT64_MAX) {
+                /* What cannot be measured cannot be allowed. */
+                snprintf(extra, cap,
+                         "\"error\":\"a directory of the private /tmp or /dev/shm cannot be looked into\"");
+                *rule = "limit:measure";
+                return LIMIT_MEMORY;
+        }
         snprintf(extra, cap, "\"limit\":%llu,\"memory\":%llu", (unsigned long long)l->max_memory,
                  (unsigned long long)m);
         *rule = "limit:memory";

@@ -478,6 +478,44 @@ print("parked", flush=True)
 time.sleep(float(sys.argv[1]))
 print("finished")
 EOF
+# Memory on the private /dev/shm (a tmpfs) that the count must not miss:
+# a file unlinked and kept open, a directory whose search right the guest
+# took away (the sentry, without capabilities, cannot look in: stopped as
+# not measurable), and a tree nested past where the count looks.
+cat >"$T/shmhide.py" <<'EOF'
+import os, sys, time
+how, chunk = sys.argv[1], b"s" * (1 << 20)
+def fill(fd):
+    for _ in range(300):
+        os.write(fd, chunk)
+if how == "unlinked":
+    fd = os.open("/dev/shm/big", os.O_RDWR | os.O_CREAT, 0o600)
+    fill(fd)
+    os.unlink("/dev/shm/big")
+elif how == "blind":
+    # (Whatever it holds: what cannot be looked into is not allowed.)
+    os.mkdir("/dev/shm/d")
+    fd = os.open("/dev/shm/d/f", os.O_RDWR | os.O_CREAT, 0o600)
+    os.write(fd, chunk)
+    os.close(fd)
+    os.chmod("/dev/shm/d", 0)
+else:
+    d = os.open("/dev/shm", os.O_DIRECTORY)
+    for i in range(300):
+        os.mkdir("n", dir_fd=d)
+        d = os.open("n", os.O_DIRECTORY, dir_fd=d)
+    fd = os.open("f", os.O_RDWR | os.O_CREAT, 0o600, dir_fd=d)
+    fill(fd)
+    os.close(fd)
+print("held", how, flush=True)
+time.sleep(float(sys.argv[2]))
+print("finished")
+EOF
+for how in unlinked blind deep; do
+  run "$o" "$e" "$INTERPOSE" --audit="$T/shm-$how.jsonl" --max-memory=100M -- "$PY" "$T/shmhide.py" "$how" "$POLL_LIMIT"
+  check_eq "max-memory: the private /dev/shm, $how: stopped (137)" 137 "$rc"
+done
+check_match "...a directory it cannot look into stops it as not measurable" '"rule":"limit:measure"' "$T/shm-blind.jsonl"
 run "$o" "$e" "$PY" "$T/memfly.py" 0
 check_match "natively 400 MB of memfds are parked in messages" '^parked$' "$o"
 run "$o" "$e" "$INTERPOSE" --audit="$T/memfly.jsonl" --max-memory=100M -- "$PY" "$T/memfly.py" "$POLL_LIMIT"
