@@ -128,6 +128,8 @@ long net_judge_bind(struct sentry_call *c, int sock, struct sockaddr_storage *ss
  * decided) when its address is every address, which a connect dissolved
  * with AF_UNSPEC leaves and a bind of the sentry's never does. 0 if fine. */
 long net_judge_listen(struct sentry_call *c, int sock, struct sockaddr_storage *ss, unsigned len);
+/* Is sock bound to the loopback device (an IPv6 server on every address)? */
+bool net_on_loopback_device(int sock);
 /* an abstract unix name (plen bytes of sun_path, the leading NUL too) */
 long net_judge_abstract(struct sentry_call *c, const struct sockaddr_un *ua, size_t plen, bool is_bind);
 /* May the guest set, remove or lock a socket filter on sock (not on a

@@ -859,7 +859,7 @@ long net_judge_bind(struct sentry_call *c, int sock, struct sockaddr_storage *ss
 }
 
 /* Is sock bound to the loopback device (net_judge_bind's every address)? */
-static bool on_loopback_device(int sock)
+bool net_on_loopback_device(int sock)
 {
         char dev[IFNAMSIZ] = "";
         socklen_t len = sizeof(dev);
@@ -873,7 +873,7 @@ long net_judge_listen(struct sentry_call *c, int sock, struct sockaddr_storage *
         struct net_addr a;
 
         if (!p || p->net.mode == NET_HOST || net_addr_from_sockaddr(&a, ss, len) < 0 || !every_address(&a) ||
-            on_loopback_device(sock))
+            net_on_loopback_device(sock))
                 return 0;
         detail(c, "local", &a, NULL, NULL,
                "every address, on a port kept from a dissolved connection: the guest serves on loopback "

@@ -2951,6 +2951,18 @@ static long ip_addr_call(struct sentry_call *c, int copy, int domain, uint64_t a
                 close(copy);
                 return r;
         }
+        if (addrlen >= (int)sizeof(sa_family_t) && ss.ss_family == AF_UNSPEC) {
+                /* A dissolved association never waits. The kernel takes a
+                 * datagram socket off its device with it: one the sentry
+                 * put on the loopback device (an IPv6 server on every
+                 * address) goes back there. */
+                bool lo = net_on_loopback_device(copy);
+                r = connect(copy, (struct sockaddr *)&ss, (socklen_t)addrlen) < 0 ? -errno : 0;
+                if (lo && setsockopt(copy, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) < 0)
+                        r = -errno;
+                close(copy);
+                return r;
+        }
         fl = fcntl(copy, F_GETFL);
         if (fl >= 0 && !(fl & O_NONBLOCK))
                 return connect_blocking(c, copy, fl, &ss, (socklen_t)addrlen);

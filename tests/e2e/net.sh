@@ -754,12 +754,21 @@ try:
     print("unbind ok")
 except OSError as e:
     print("unbind", e.strerror)
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u.bind(("::", 0))
+u.connect(("::1", u.getsockname()[1]))  # its own port: a server of its own
+import ctypes
+un = ctypes.create_string_buffer(16)  # struct sockaddr of AF_UNSPEC
+libc = ctypes.CDLL(None, use_errno=True)
+libc.connect(u.fileno(), un, 16)
+print("udp device after disconnect", u.getsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, 16).rstrip(b"\0").decode() or "none")
 '
 if "$PY" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
   guest dualstack -- "$PY" -c "$ds_probe"
   check_out "the guest's dual-stack server on :: answers at 127.0.0.1" "^dual 127.0.0.1 ok$"
   check_out "...and at ::1" "^dual ::1 ok$"
   check_out "...and the guest cannot take it off the loopback device" "^unbind Operation not permitted$"
+  check_out "...nor a datagram socket's, by dissolving its association" "^udp device after disconnect lo$"
 fi
 
 # --- (h) deny beats allow ------------------------------------------------------------------
