@@ -807,15 +807,12 @@ int session_run(const struct session_opts *o)
         for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
                 sigaddset(&fwd, forwarded[i]);
         /* Blocked, not read: never stopped by the terminal. The guest may
-         * take the foreground and set TOSTOP, or read from the background
-         * (SIGTTIN goes to the reader's whole group, the launcher's), and
-         * the launcher still has a summary to write and the terminal to
-         * put back. (The guest's mask is orig_mask.) */
+         * take the foreground and set TOSTOP, and the launcher still has a
+         * summary to write and the terminal to put back. (The guest's mask
+         * is orig_mask.) */
         sigaddset(&fwd, SIGTTOU);
-        sigaddset(&fwd, SIGTTIN);
         sigprocmask(SIG_BLOCK, &fwd, NULL);
         sigdelset(&fwd, SIGTTOU);
-        sigdelset(&fwd, SIGTTIN);
         signal(SIGPIPE, SIG_IGN);
         sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
         /* Sockets, not pipes: a pipe can be opened again through

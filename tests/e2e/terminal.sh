@@ -89,44 +89,6 @@ check_match "a guest group that took the foreground: the session ends (status 0)
 check_match "...its summary written, not stopped by TOSTOP" 'interpose: session .* exit 0' "$T/ttyfg.guest"
 check_match "...and the terminal is as it was, output running" '^excl 0 echo 1 tostop 0 writable 1$' "$T/ttyfg.guest"
 
-# A guest group that took the foreground, while the first process (in the
-# job the launcher is in) reads from the background: SIGTTIN goes to that
-# whole group. The launcher is not stopped with it: once the guest gives
-# the foreground back and wakes its reader, the session ends.
-cat >"$T/tty-ttin.py" <<'PY'
-import os, signal, sys
-job = os.getpgrp()
-r, w = os.pipe()
-child = os.fork()
-if child == 0:
-    os.setpgid(0, 0)
-    signal.signal(signal.SIGTTOU, signal.SIG_IGN)
-    os.tcsetpgrp(0, os.getpgrp())
-    print("ready", flush=True)
-    os.write(w, b"x")
-    # The parent stopped by its read from the background (T; t when traced,
-    # on the ptrace platform): hand back.
-    while open("/proc/%d/stat" % os.getppid()).read().split(") ")[1][0] not in "Tt":
-        os.sched_yield()
-    os.tcsetpgrp(0, job)
-    os.kill(os.getppid(), signal.SIGCONT)
-    os._exit(0)
-os.read(r, 1)
-os.set_blocking(0, False)
-try:
-    os.read(0, 1)
-except OSError:
-    pass
-os.waitpid(child, 0)
-print("reader done", flush=True)
-PY
-# (In a job-control shell: a job whose group has no parent outside it in
-# the session is orphaned, and its reads get EIO rather than SIGTTIN.)
-"$PY" "$PTY" wait 24 80 -- sh -c 'set -m; "$@"' sh "$INTERPOSE" --summary --audit="$T/ttin.jsonl" -- \
-  "$PY" "$T/tty-ttin.py" >"$T/ttin.guest" 2>&1
-check_match "a read from the background stops the guest's reader: the session still ends (status 0)" '^status 0$' "$T/ttin.guest"
-check_match "...its summary written, the launcher not stopped by SIGTTIN" 'interpose: session .* exit 0' "$T/ttin.guest"
-
 # An interactive bash runs one foreground job, then another: after the
 # first job ends the terminal still names its (now empty) group, and bash
 # must take the terminal back for itself.
@@ -160,6 +122,44 @@ for line in (b"/bin/true", b"echo after-$((1+1))", b"exit"):
 print("ran second" if b"after-2" in out else "no second command", flush=True)
 os.waitpid(pid, 0)
 PY
+# A job started in the background reads from the terminal: the whole job
+# stops, launcher included, so the shell sees it stopped and its fg
+# continues it, and the guest reads what is typed next.
+cat >"$T/bgfg.py" <<'PY'
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ["PS1"] = "READY> "
+    os.execvp("bash", ["bash", "--norc", "-i"])
+out, deadline = b"", time.time() + float(os.environ.get("POLL_LIMIT", "30"))
+def until(token, times):
+    global out
+    while out.count(token) < times and time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], deadline - time.time())
+        try:
+            d = os.read(fd, 4096) if r else b""
+        except OSError:
+            d = b""
+        if not d:
+            return False
+        out += d
+    return out.count(token) >= times
+until(b"READY> ", 1)
+os.write(fd, " ".join(sys.argv[1:]).encode() + b" cat &\n")
+until(b"READY> ", 2)
+os.write(fd, b"fg\n")
+until(b"cat\r\n", 1)  # fg shows the command line (as typed it ended in "&")
+os.write(fd, b"catline\n")
+print("read after fg" if until(b"catline", 2) else "no read after fg", flush=True)
+os.write(fd, b"\x04")
+until(b"READY> ", 3)
+os.write(fd, b"exit\n")
+os.waitpid(pid, 0)
+PY
+"$PY" "$T/bgfg.py" >"$T/bgfg.native" 2>&1
+check_match "natively a background job that reads is continued by fg" '^read after fg' "$T/bgfg.native"
+"$PY" "$T/bgfg.py" "$INTERPOSE" -- >"$T/bgfg.guest" 2>&1
+check_match "under interpose too" '^read after fg' "$T/bgfg.guest"
 "$PY" "$T/ibash.py" bash --norc -i >"$T/ibash.native" 2>&1
 check_match "natively an interactive bash runs a second command after a job" '^ran second' "$T/ibash.native"
 "$PY" "$T/ibash.py" "$INTERPOSE" -- bash --norc -i >"$T/ibash.guest" 2>&1
