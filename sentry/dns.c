@@ -482,7 +482,7 @@ static void learn_hosts(const struct policy *p, char *hosts)
         }
 }
 
-int dns_prepare(struct dns_server *d, const struct policy *p, char *err, size_t cap)
+int dns_prepare(struct dns_server *d, const struct policy *p, const char *hostname, char *err, size_t cap)
 {
         _cleanup_free_ char *conf = xmalloc(65536), *hosts = xmalloc(HOSTS_MAX), *text = NULL;
         char upbuf[80];
@@ -566,18 +566,26 @@ int dns_prepare(struct dns_server *d, const struct policy *p, char *err, size_t 
                 snprintf(err, cap, "cannot make the guest's resolv.conf: %s", strerror(-d->resolv_fd));
                 return d->resolv_fd;
         }
+        /* The host's names, and the guest's own host name on loopback
+         * (what the host's file says of the host's name: hostname -f,
+         * gethostbyname(gethostname()), Java's getLocalHost). */
+        used = (size_t)snprintf(text, tcap, "%s\n", hosts);
+        if (hostname && hostname[0] && !strpbrk(hostname, " \t\r\n#"))
+                used += (size_t)snprintf(text + used, tcap - used,
+                                         "# interpose: the guest's host name\n127.0.1.1 %s\n::1 %s\n",
+                                         hostname, hostname);
         if (d->udp < 0) {
                 /* No resolver: the exact names allowed, resolved now. */
-                used = (size_t)snprintf(text, tcap, "%s\n# interpose: allowed names, resolved at the start\n",
-                                        hosts);
+                used += (size_t)snprintf(text + used, tcap - used,
+                                         "# interpose: allowed names, resolved at the start\n");
                 for (size_t i = 0; i < p->net.n; i++)
                         if (!p->net.rules[i].deny && p->net.rules[i].kind == NH_NAME)
                                 used = resolve_now(d, p->net.rules[i].name, text, used, tcap);
-                d->hosts_fd = sealed_memfd("interpose-hosts", text, used);
-                if (d->hosts_fd < 0) {
-                        snprintf(err, cap, "cannot make the guest's hosts file: %s", strerror(-d->hosts_fd));
-                        return d->hosts_fd;
-                }
+        }
+        d->hosts_fd = sealed_memfd("interpose-hosts", text, used);
+        if (d->hosts_fd < 0) {
+                snprintf(err, cap, "cannot make the guest's hosts file: %s", strerror(-d->hosts_fd));
+                return d->hosts_fd;
         }
         return 0;
 }

@@ -43,7 +43,7 @@ struct dns_server {
 
 /* Before the sentry confines itself: sockets, the upstream, the files the
  * guest will read. 0, or -errno with err saying why (a bad upstream). */
-int dns_prepare(struct dns_server *d, const struct policy *p, char *err, size_t cap);
+int dns_prepare(struct dns_server *d, const struct policy *p, const char *hostname, char *err, size_t cap);
 
 /* Answer the guest's queries in a thread of the sentry. 0 or -errno. */
 int dns_start(struct dns_server *d, struct audit *a, unsigned long *denials, int trace_fd,

@@ -350,7 +350,7 @@ __attribute__((noreturn)) void sentry_process(struct session_ctx *ctx)
                 /* The guest's resolver and the files that name it, made
                  * while the sentry may still open sockets and files. */
                 char why[256];
-                r = dns_prepare(&S.dns, S.policy, why, sizeof(why));
+                r = dns_prepare(&S.dns, S.policy, S.hostname, why, sizeof(why));
                 if (r < 0) {
                         kill(S.guest, SIGKILL);
                         die_guest(why, -r);

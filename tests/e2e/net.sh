@@ -771,6 +771,11 @@ if "$PY" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/
   check_out "...nor a datagram socket's, by dissolving its association" "^udp device after disconnect lo$"
 fi
 
+# The sandbox's host name resolves, to loopback, as the host's own does
+# in its hosts file (hostname -f, Java's getLocalHost).
+guest hostname --hostname=box.test -- "$PY" -c 'import socket; print("hostname", socket.gethostbyname(socket.gethostname()))'
+check_out "the guest's host name resolves to loopback" "^hostname 127.0.1.1$"
+
 # --- (h) deny beats allow ------------------------------------------------------------------
 
 guest deny-after --allow-net=127.0.0.1 --deny-net=127.0.0.1:"$tcp_port" -- "$PY" -c "$tcp_probe" 127.0.0.1 "$tcp_port"
