@@ -535,6 +535,29 @@ static void detail(struct sentry_call *c, const char *what, const struct net_add
 
 static int admit_replies(const struct sentry_call *c, int sock, const struct net_addr *a);
 
+/* A datagram socket connected to port 0 of a host the policy allows on
+ * some port: glibc's address sorting asks the route so (it sends
+ * nothing), and what it could send goes to that host. */
+static bool dgram_port0_allowed(const struct policy *p, int sock, const struct net_addr *a, const char *name,
+                                const struct net_rule **rule, const char **why)
+{
+        int type = 0;
+        socklen_t len = sizeof(type);
+
+        if (a->port || sock < 0 || getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+            type != SOCK_DGRAM)
+                return false;
+        for (size_t i = 0; i < p->net.n; i++) {
+                struct net_addr b = *a;
+                if (p->net.rules[i].deny || p->net.rules[i].ask)
+                        continue;
+                b.port = p->net.rules[i].port_lo ? p->net.rules[i].port_lo : 1;
+                if (net_addr_allowed(&p->net, &b, name[0] ? name : NULL, rule, why))
+                        return true;
+        }
+        return false;
+}
+
 long net_judge_connect(struct sentry_call *c, int sock, const struct sockaddr_storage *ss, unsigned len)
 {
         const struct policy *p = c->s->policy;
@@ -565,7 +588,8 @@ long net_judge_connect(struct sentry_call *c, int sock, const struct sockaddr_st
                 return admit_replies(c, sock, &a);
         }
         resolved_name(p, &a, name, sizeof(name));
-        if (net_addr_allowed(&p->net, &a, name[0] ? name : NULL, &rule, &why)) {
+        if (net_addr_allowed(&p->net, &a, name[0] ? name : NULL, &rule, &why) ||
+            dgram_port0_allowed(p, sock, &a, name, &rule, &why)) {
                 detail(c, "dest", &a, name, rule, why);
                 if (rule && rule->ask) {
                         /* Given on request (approvals.c): granted, refused

@@ -776,6 +776,23 @@ fi
 guest hostname --hostname=box.test -- "$PY" -c 'import socket; print("hostname", socket.gethostbyname(socket.gethostname()))'
 check_out "the guest's host name resolves to loopback" "^hostname 127.0.1.1$"
 
+# glibc sorts a lookup's addresses by connecting a datagram socket to port
+# 0 of each (it sends nothing): allowed for a host allowed on some port,
+# refused for an unlisted one.
+port0_probe='
+import socket, sys
+for host in sys.argv[1:]:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.connect((host, 0))
+        print("port0", host, "ok")
+    except OSError as e:
+        print("port0", host, e.strerror)
+'
+guest port0 --allow-net=127.0.0.1:"$tcp_port" -- "$PY" -c "$port0_probe" 127.0.0.1 192.0.2.77
+check_out "a datagram connect to port 0 of an allowed host works (address sorting)" "^port0 127.0.0.1 ok$"
+check_out "...and of an unlisted one is refused" "^port0 192.0.2.77 Connection refused$"
+
 # --- (h) deny beats allow ------------------------------------------------------------------
 
 guest deny-after --allow-net=127.0.0.1 --deny-net=127.0.0.1:"$tcp_port" -- "$PY" -c "$tcp_probe" 127.0.0.1 "$tcp_port"
