@@ -145,16 +145,23 @@ def until(token, times):
         out += d
     return out.count(token) >= times
 until(b"READY> ", 1)
-os.write(fd, " ".join(sys.argv[1:]).encode() + b" cat &\n")
+os.write(fd, " ".join(sys.argv[1:]).encode() + b" tr a-z A-Z &\n")
 until(b"READY> ", 2)
+# Until the shell says the job stopped (its read from the background).
+prompts = 2
+while b"Stopped" not in out and time.time() < deadline:
+    os.write(fd, b"jobs\n")
+    prompts += 1
+    until(b"READY> ", prompts)
 os.write(fd, b"fg\n")
-until(b"cat\r\n", 1)  # fg shows the command line (as typed it ended in "&")
+until(b"A-Z\r\n", 1)  # fg shows the command line (as typed it ended in "&")
 os.write(fd, b"catline\n")
-print("read after fg" if until(b"catline", 2) else "no read after fg", flush=True)
+print("read after fg" if until(b"CATLINE", 1) else "no read after fg", flush=True)
 os.write(fd, b"\x04")
-until(b"READY> ", 3)
+until(b"READY> ", prompts + 1)
 os.write(fd, b"exit\n")
-os.waitpid(pid, 0)
+until(b"\x00", 1)  # (nothing: reads on until the shell ends, or the deadline)
+os.kill(pid, 9) if os.waitpid(pid, os.WNOHANG) == (0, 0) else None
 PY
 "$PY" "$T/bgfg.py" >"$T/bgfg.native" 2>&1
 check_match "natively a background job that reads is continued by fg" '^read after fg' "$T/bgfg.native"
