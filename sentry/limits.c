@@ -1065,6 +1065,7 @@ struct sock_sum {
         struct held_set seen;
         uint64_t bytes;
         size_t in_flight;
+        bool unix_family; /* of the dump under way */
 };
 
 /* The payload of attribute type of one dump message, or NULL. */
@@ -1107,39 +1108,20 @@ static void sum_socket(struct sock_sum *u, const struct nlmsghdr *h, uint64_t in
 }
 
 /* One dump: req (len bytes, after the netlink header) of sock_diag. */
+static void sum_dumped(const struct nlmsghdr *h, void *arg)
+{
+        struct sock_sum *u = arg;
+
+        if (u->unix_family)
+                sum_socket(u, h, ((const struct unix_diag_msg *)NLMSG_DATA(h))->udiag_ino, true);
+        else
+                sum_socket(u, h, ((const struct inet_diag_msg *)NLMSG_DATA(h))->idiag_inode, false);
+}
+
 static int diag_dump(const void *req, size_t len, struct sock_sum *u)
 {
-        struct {
-                struct nlmsghdr h;
-                char body[64];
-        } m = { .h = { .nlmsg_len = (uint32_t)NLMSG_LENGTH(len),
-                       .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-                       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP } };
-        struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
-        static char buf[32768] __attribute__((aligned(8)));
-        bool unix_family = ((const unsigned char *)req)[0] == AF_UNIX;
-
-        memcpy(m.body, req, len);
-        if (sendto(diag, &m, m.h.nlmsg_len, 0, (struct sockaddr *)&nl, sizeof(nl)) < 0)
-                return -errno;
-        for (;;) {
-                ssize_t n = recv(diag, buf, sizeof(buf), 0);
-                if (n < 0)
-                        return -errno;
-                for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
-                     h = NLMSG_NEXT(h, n)) {
-                        if (h->nlmsg_type == NLMSG_DONE)
-                                return 0;
-                        if (h->nlmsg_type == NLMSG_ERROR)
-                                return -EIO;
-                        if (unix_family)
-                                sum_socket(u, h, ((const struct unix_diag_msg *)NLMSG_DATA(h))->udiag_ino,
-                                           true);
-                        else
-                                sum_socket(u, h, ((const struct inet_diag_msg *)NLMSG_DATA(h))->idiag_inode,
-                                           false);
-                }
-        }
+        u->unix_family = ((const unsigned char *)req)[0] == AF_UNIX;
+        return sock_diag_dump(diag, req, len, sum_dumped, u);
 }
 
 /* Every unix, TCP and UDP socket of the host. 0 when the unix dump,

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <sys/socket.h>
 #include <stdio.h>
 
@@ -201,4 +203,40 @@ int interpose_state_dir(char *buf, size_t cap)
         else
                 return -ENOENT;
         return 0;
+}
+
+int sock_diag_dump(int fd, const void *req, size_t len, void (*each)(const struct nlmsghdr *h, void *arg),
+                   void *arg)
+{
+        struct {
+                struct nlmsghdr h;
+                char body[64];
+        } m = { .h = { .nlmsg_len = (uint32_t)NLMSG_LENGTH(len),
+                       .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP } };
+        struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
+        _cleanup_free_ char *buf = NULL;
+        enum { BUF = 32768 };
+
+        if (len > sizeof(m.body))
+                return -EINVAL;
+        memcpy(m.body, req, len);
+        if (sendto(fd, &m, m.h.nlmsg_len, 0, (struct sockaddr *)&nl, sizeof(nl)) < 0)
+                return -errno;
+        buf = xmalloc(BUF);
+        for (;;) {
+                ssize_t n = recv(fd, buf, BUF, 0);
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return -EIO;
+                for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
+                     h = NLMSG_NEXT(h, n)) {
+                        if (h->nlmsg_type == NLMSG_DONE)
+                                return 0;
+                        if (h->nlmsg_type == NLMSG_ERROR)
+                                return -EIO;
+                        each(h, arg);
+                }
+        }
 }

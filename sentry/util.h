@@ -70,6 +70,13 @@ int start_thread(pthread_t *th, size_t stack, void *(*fn)(void *), void *arg);
 /* The kernel's path of fd (a readlink of /proc/self/fd/N): 0 or -errno. */
 int fd_path(int fd, char *buf, size_t cap);
 
+struct nlmsghdr;
+/* One sock_diag dump on the NETLINK_SOCK_DIAG socket fd: req (len bytes,
+ * what follows the netlink header) sent, each answer handed to each. 0
+ * once the dump is whole, -errno (-EIO for the kernel's error) else. */
+int sock_diag_dump(int fd, const void *req, size_t len, void (*each)(const struct nlmsghdr *h, void *arg),
+                   void *arg);
+
 /* Read a small file (< cap bytes) into buf, NUL-terminated; length or -errno. */
 ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t cap);
 

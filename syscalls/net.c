@@ -218,52 +218,42 @@ static bool binds_to(const struct net_addr *local, const struct net_addr *dest)
                 (!memcmp(local->addr, mapped, 12) && !memcmp(local->addr + 12, dest->addr, 4)));
 }
 
+/* What diag_holders counts, one dump message at a time. */
+struct holders_count {
+        const struct net_addr *dest;
+        bool *all_own;
+        int n;
+};
+
+static void count_holder(const struct nlmsghdr *h, void *arg)
+{
+        struct holders_count *hc = arg;
+        const struct inet_diag_msg *m = NLMSG_DATA(h);
+        struct net_addr local = { .family = m->idiag_family, .port = ntohs(m->id.idiag_sport) };
+
+        memcpy(local.addr, m->id.idiag_src, m->idiag_family == AF_INET ? 4 : 16);
+        if (!binds_to(&local, hc->dest))
+                return;
+        hc->n++;
+        if (!own_socket((ino_t)m->idiag_inode))
+                *hc->all_own = false;
+}
+
 /* holders() through sock_diag: -1 when it cannot say. */
 static int diag_holders(bool stream, const struct net_addr *dest, bool *all_own)
 {
-        int n = 0;
+        struct holders_count hc = { .dest = dest, .all_own = all_own };
 
         for (int fam = 0; fam < 2; fam++) {
-                struct {
-                        struct nlmsghdr nlh;
-                        struct inet_diag_req_v2 r;
-                } req = {
-                        .nlh = { .nlmsg_len = sizeof(req),
-                                 .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-                                 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
-                        .r = { .sdiag_family = fam ? AF_INET6 : AF_INET,
-                               .sdiag_protocol = stream ? IPPROTO_TCP : IPPROTO_UDP,
-                               .idiag_states = stream ? 1u << 10 /* TCP_LISTEN */ : ~0u },
+                struct inet_diag_req_v2 r = {
+                        .sdiag_family = fam ? AF_INET6 : AF_INET,
+                        .sdiag_protocol = stream ? IPPROTO_TCP : IPPROTO_UDP,
+                        .idiag_states = stream ? 1u << 10 /* TCP_LISTEN */ : ~0u,
                 };
-                struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
-                if (sendto(diag_fd, &req, sizeof(req), 0, (struct sockaddr *)&nl, sizeof(nl)) < 0)
+                if (sock_diag_dump(diag_fd, &r, sizeof(r), count_holder, &hc) < 0)
                         return -1;
-                for (bool done = false; !done;) {
-                        static char buf[32768];
-                        ssize_t len = recv(diag_fd, buf, sizeof(buf), 0);
-                        if (len <= 0)
-                                return -1;
-                        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len);
-                             h = NLMSG_NEXT(h, len)) {
-                                if (h->nlmsg_type == NLMSG_DONE) {
-                                        done = true;
-                                        break;
-                                }
-                                if (h->nlmsg_type == NLMSG_ERROR)
-                                        return -1;
-                                const struct inet_diag_msg *m = NLMSG_DATA(h);
-                                struct net_addr local = { .family = m->idiag_family,
-                                                          .port = ntohs(m->id.idiag_sport) };
-                                memcpy(local.addr, m->id.idiag_src, m->idiag_family == AF_INET ? 4 : 16);
-                                if (!binds_to(&local, dest))
-                                        continue;
-                                n++;
-                                if (!own_socket((ino_t)m->idiag_inode))
-                                        *all_own = false;
-                        }
-                }
         }
-        return n;
+        return hc.n;
 }
 
 /* One line of /proc/net/{tcp,udp}{,6}: the local address into a. */
@@ -402,53 +392,47 @@ static bool own_abstract_socket(const void *sun_path, size_t len, ino_t ino)
         return false;
 }
 
+/* What abstract_holders counts, one dump message at a time. */
+struct abstract_count {
+        const void *sun_path;
+        size_t len;
+        bool all_own;
+        int n;
+};
+
+static void count_abstract(const struct nlmsghdr *h, void *arg)
+{
+        struct abstract_count *ac = arg;
+        const struct unix_diag_msg *m = NLMSG_DATA(h);
+        int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+
+        /* Accepted connections carry their listener's name. */
+        if (m->udiag_state != 10 /* TCP_LISTEN */ && m->udiag_type != SOCK_DGRAM)
+                return;
+        for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+                if (a->rta_type != UNIX_DIAG_NAME || (size_t)RTA_PAYLOAD(a) != ac->len ||
+                    memcmp(RTA_DATA(a), ac->sun_path, ac->len))
+                        continue;
+                ac->n++;
+                if (!own_abstract_socket(ac->sun_path, ac->len, (ino_t)m->udiag_ino))
+                        ac->all_own = false;
+        }
+}
+
 /* The sockets bound to an abstract name now (listening, or datagram),
  * asked of the kernel: how many, and whether each is one the guest bound
  * there. -1 when it cannot say. */
 static int abstract_holders(const void *sun_path, size_t len, bool *all_own)
 {
-        struct {
-                struct nlmsghdr nlh;
-                struct unix_diag_req r;
-        } req = {
-                .nlh = { .nlmsg_len = sizeof(req),
-                         .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-                         .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
-                .r = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_show = UDIAG_SHOW_NAME },
-        };
-        struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
-        int n = 0;
+        struct unix_diag_req r = { .sdiag_family = AF_UNIX,
+                                   .udiag_states = ~0u,
+                                   .udiag_show = UDIAG_SHOW_NAME };
+        struct abstract_count ac = { .sun_path = sun_path, .len = len, .all_own = true };
 
-        *all_own = true;
-        if (diag_fd < 0 || sendto(diag_fd, &req, sizeof(req), 0, (struct sockaddr *)&nl, sizeof(nl)) < 0)
+        if (diag_fd < 0 || sock_diag_dump(diag_fd, &r, sizeof(r), count_abstract, &ac) < 0)
                 return -1;
-        for (;;) {
-                static char buf[32768];
-                ssize_t got = recv(diag_fd, buf, sizeof(buf), 0);
-                if (got <= 0)
-                        return -1;
-                for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)got);
-                     h = NLMSG_NEXT(h, got)) {
-                        if (h->nlmsg_type == NLMSG_DONE)
-                                return n;
-                        if (h->nlmsg_type == NLMSG_ERROR)
-                                return -1;
-                        const struct unix_diag_msg *m = NLMSG_DATA(h);
-                        /* Accepted connections carry their listener's name. */
-                        if (m->udiag_state != 10 /* TCP_LISTEN */ && m->udiag_type != SOCK_DGRAM)
-                                continue;
-                        int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
-                        for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, alen);
-                             a = RTA_NEXT(a, alen)) {
-                                if (a->rta_type != UNIX_DIAG_NAME || (size_t)RTA_PAYLOAD(a) != len ||
-                                    memcmp(RTA_DATA(a), sun_path, len))
-                                        continue;
-                                n++;
-                                if (!own_abstract_socket(sun_path, len, (ino_t)m->udiag_ino))
-                                        *all_own = false;
-                        }
-                }
-        }
+        *all_own = ac.all_own;
+        return ac.n;
 }
 
 /* Is the abstract name held now, and only by sockets the guest bound
@@ -695,6 +679,21 @@ static size_t peer_prog(const struct peers *p, struct sock_filter *f)
         return n;
 }
 
+/* Does sock take replies through the sentry's filter: an IP datagram
+ * socket under a network policy (not --net=host)? (Not a socket: no.) */
+static bool replies_filtered(const struct sentry_call *c, int sock)
+{
+        int type = 0, family = 0;
+        socklen_t len = sizeof(type);
+
+        if (!c->s->policy || c->s->policy->net.mode == NET_HOST ||
+            getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_DGRAM)
+                return false;
+        len = sizeof(family);
+        return getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &family, &len) == 0 &&
+               (family == AF_INET || family == AF_INET6);
+}
+
 /* The peers of the filter on sock: 1 when it has ours, 0 when it has
  * none, -1 when it has another (never: the guest may not set one). */
 static int peers_read(int sock, struct peers *p, struct sock_filter *f, struct sock_filter *again)
@@ -727,28 +726,18 @@ static int admit_replies(const struct sentry_call *c, int sock, const struct net
 {
         static struct sock_filter f[PEER_PROG_MAX], again[PEER_PROG_MAX];
         static struct peers p;
-        int type = 0, family = 0, r = 0;
-        socklen_t len = sizeof(type);
+        int r = 0;
 
-        if (sock < 0 || !c->s->policy || c->s->policy->net.mode == NET_HOST)
-                return 0;
-        if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_DGRAM)
-                return 0;
-        len = sizeof(family);
-        if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &family, &len) < 0 ||
-            (family != AF_INET && family != AF_INET6))
+        if (sock < 0 || !replies_filtered(c, sock))
                 return 0;
         uint32_t w[4];
         memcpy(w, a->addr, sizeof(w));
         for (unsigned i = 0; i < 4; i++)
                 w[i] = ntohl(w[i]);
         pthread_mutex_lock(&net_lock);
-        switch (peers_read(sock, &p, f, again)) {
-        case -1:
+        if (peers_read(sock, &p, f, again) < 0) {
                 r = -EPERM;
                 goto out;
-        default:
-                break;
         }
         if (a->family == AF_INET) {
                 for (size_t i = 0; i < p.n4; i++)
@@ -791,16 +780,7 @@ static int peers_filter_none(int sock)
 
 bool net_may_filter(const struct sentry_call *c, int sock)
 {
-        int type = 0, family = 0;
-        socklen_t len = sizeof(type);
-
-        if (!c->s->policy || c->s->policy->net.mode == NET_HOST)
-                return true;
-        if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
-                return true; /* not a socket: the kernel says ENOTSOCK */
-        len = sizeof(family);
-        getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &family, &len);
-        return type != SOCK_DGRAM || (family != AF_INET && family != AF_INET6);
+        return !replies_filtered(c, sock);
 }
 
 /* 0.0.0.0 or :: */
