@@ -89,50 +89,26 @@ check_match "a guest group that took the foreground: the session ends (status 0)
 check_match "...its summary written, not stopped by TOSTOP" 'interpose: session .* exit 0' "$T/ttyfg.guest"
 check_match "...and the terminal is as it was, output running" '^excl 0 echo 1 tostop 0 writable 1$' "$T/ttyfg.guest"
 
-# An interactive bash runs one foreground job, then another: after the
-# first job ends the terminal still names its (now empty) group, and bash
-# must take the terminal back for itself.
-cat >"$T/ibash.py" <<'PY'
+# Two things an interactive bash does on its terminal (shell.py SCENARIO
+# [PREFIX...]), each natively and with interpose:
+#  * second: bash (run as PREFIX bash) runs one foreground job, then
+#    another: after the first job ends the terminal still names its (now
+#    empty) group, and bash must take the terminal back for itself;
+#  * bgfg: a job started in the background (PREFIX tr a-z A-Z &) reads
+#    from the terminal: the whole job stops, launcher included, so the
+#    shell sees it stopped and its fg continues it, and the guest reads
+#    what is typed next.
+cat >"$T/shell.py" <<'PY'
 import os, pty, select, sys, time
+scenario, prefix = sys.argv[1], sys.argv[2:]
 pid, fd = pty.fork()
 if pid == 0:
     os.environ["PS1"] = "READY> "
-    os.execvp(sys.argv[1], sys.argv[1:])
-out, deadline = b"", time.time() + float(os.environ.get("POLL_LIMIT", "30"))
-def until(token):
-    """Read until token has come once more than before; False at EOF."""
-    global out
-    want = out.count(token) + 1
-    while out.count(token) < want and time.time() < deadline:
-        r, _, _ = select.select([fd], [], [], deadline - time.time())
-        try:
-            d = os.read(fd, 4096) if r else b""
-        except OSError:
-            d = b""
-        if not d:
-            return False
-        out += d
-    return out.count(token) >= want
-ok = until(b"READY> ")
-for line in (b"/bin/true", b"echo after-$((1+1))", b"exit"):
-    if not ok:
-        break
-    os.write(fd, line + b"\n")
-    ok = until(b"READY> ") if line != b"exit" else True
-print("ran second" if b"after-2" in out else "no second command", flush=True)
-os.waitpid(pid, 0)
-PY
-# A job started in the background reads from the terminal: the whole job
-# stops, launcher included, so the shell sees it stopped and its fg
-# continues it, and the guest reads what is typed next.
-cat >"$T/bgfg.py" <<'PY'
-import os, pty, select, sys, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.environ["PS1"] = "READY> "
-    os.execvp("bash", ["bash", "--norc", "-i"])
+    argv = (prefix if scenario == "second" else []) + ["bash", "--norc", "-i"]
+    os.execvp(argv[0], argv)
 out, deadline = b"", time.time() + float(os.environ.get("POLL_LIMIT", "30"))
 def until(token, times):
+    """Read until token has come times times in all; False at EOF."""
     global out
     while out.count(token) < times and time.time() < deadline:
         r, _, _ = select.select([fd], [], [], deadline - time.time())
@@ -144,32 +120,42 @@ def until(token, times):
             return False
         out += d
     return out.count(token) >= times
-until(b"READY> ", 1)
-os.write(fd, " ".join(sys.argv[1:]).encode() + b" tr a-z A-Z &\n")
-until(b"READY> ", 2)
-# Until the shell says the job stopped (its read from the background).
-prompts = 2
-while b"Stopped" not in out and time.time() < deadline:
-    os.write(fd, b"jobs\n")
+prompts = 1
+ok = until(b"READY> ", prompts)
+if scenario == "second":
+    for line in (b"/bin/true", b"echo after-$((1+1))"):
+        if not ok:
+            break
+        os.write(fd, line + b"\n")
+        prompts += 1
+        ok = until(b"READY> ", prompts)
+    print("ran second" if b"after-2" in out else "no second command", flush=True)
+else:
+    os.write(fd, " ".join(prefix).encode() + b" tr a-z A-Z &\n")
     prompts += 1
     until(b"READY> ", prompts)
-os.write(fd, b"fg\n")
-until(b"A-Z\r\n", 1)  # fg shows the command line (as typed it ended in "&")
-os.write(fd, b"catline\n")
-print("read after fg" if until(b"CATLINE", 1) else "no read after fg", flush=True)
-os.write(fd, b"\x04")
-until(b"READY> ", prompts + 1)
+    # Until the shell says the job stopped (its read from the background).
+    while b"Stopped" not in out and time.time() < deadline:
+        os.write(fd, b"jobs\n")
+        prompts += 1
+        until(b"READY> ", prompts)
+    os.write(fd, b"fg\n")
+    until(b"A-Z\r\n", 1)  # fg shows the command line (as typed it ended in "&")
+    os.write(fd, b"catline\n")
+    print("read after fg" if until(b"CATLINE", 1) else "no read after fg", flush=True)
+    os.write(fd, b"\x04")
+    until(b"READY> ", prompts + 1)
 os.write(fd, b"exit\n")
 until(b"\x00", 1)  # (nothing: reads on until the shell ends, or the deadline)
 os.kill(pid, 9) if os.waitpid(pid, os.WNOHANG) == (0, 0) else None
 PY
-"$PY" "$T/bgfg.py" >"$T/bgfg.native" 2>&1
+"$PY" "$T/shell.py" bgfg >"$T/bgfg.native" 2>&1
 check_match "natively a background job that reads is continued by fg" '^read after fg' "$T/bgfg.native"
-"$PY" "$T/bgfg.py" "$INTERPOSE" -- >"$T/bgfg.guest" 2>&1
+"$PY" "$T/shell.py" bgfg "$INTERPOSE" -- >"$T/bgfg.guest" 2>&1
 check_match "under interpose too" '^read after fg' "$T/bgfg.guest"
-"$PY" "$T/ibash.py" bash --norc -i >"$T/ibash.native" 2>&1
+"$PY" "$T/shell.py" second >"$T/ibash.native" 2>&1
 check_match "natively an interactive bash runs a second command after a job" '^ran second' "$T/ibash.native"
-"$PY" "$T/ibash.py" "$INTERPOSE" -- bash --norc -i >"$T/ibash.guest" 2>&1
+"$PY" "$T/shell.py" second "$INTERPOSE" -- >"$T/ibash.guest" 2>&1
 check_match "under interpose an interactive bash takes the terminal back after a job" '^ran second' "$T/ibash.guest"
 
 # A guest in the background of the shared terminal may not change its
