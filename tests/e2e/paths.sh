@@ -1022,6 +1022,9 @@ else
   fail "gcc cannot build the forking payload: $(cat "$e")"
 fi
 
+# precious N FILE: a log of N lines the guest must not lose.
+precious() { "$PY" -c 'import sys; print("precious line\n" * int(sys.argv[1]), end="")' "$1" >"$2"; }
+
 # An output file the user gave the guest (`>> build.log` outside the
 # workspace): appending is what the fd allows, not destroying what is
 # there (fallocate punching holes, O_APPEND cleared and a write at 0).
@@ -1037,11 +1040,11 @@ except OSError as e:
     print("setfl", e.strerror, file=sys.stderr)
 os.pwrite(1, b"CLOBBERED\n", 0)
 PY
-/usr/bin/python3.11 -c 'print("precious line\n" * 400, end="")' >"$T/outside/build.log"
+precious 400 "$T/outside/build.log"
 /usr/bin/python3.11 "$ws/clobber.py" >>"$T/outside/build.log" 2>"$e"
 check_match "natively fallocate punches a hole in the output file" "^punch ok" "$e"
 check_match "natively O_APPEND can be cleared" "^setfl ok" "$e"
-/usr/bin/python3.11 -c 'print("precious line\n" * 400, end="")' >"$T/outside/build.log"
+precious 400 "$T/outside/build.log"
 $I /usr/bin/python3.11 "$ws/clobber.py" >>"$T/outside/build.log" 2>"$e"
 check_match "under interpose fallocate of an output file outside the write rights is refused" "^punch Permission denied" "$e"
 check_match "...and clearing its O_APPEND" "^setfl Operation not permitted" "$e"
@@ -1066,16 +1069,16 @@ ok = libc.syscall(209, ctx, 1, (ctypes.c_void_p * 1)(ctypes.addressof(iocb))) ==
      libc.syscall(208, ctx, 1, 1, ev, None) == 1 and struct.unpack("=QQqq", ev.raw)[2] == 10
 print("aio", "ok" if ok else "failed", file=sys.stderr)
 PY
-/usr/bin/python3.11 -c 'print("precious line\n" * 400, end="")' >"$T/outside/build.log"
+precious 400 "$T/outside/build.log"
 /usr/bin/python3.11 "$ws/noappend.py" >>"$T/outside/build.log" 2>"$e"
 check_match "natively pwritev2(RWF_NOAPPEND) writes at offset 0 of an O_APPEND file" "^noappend ok" "$e"
 check_match "natively an aio write with RWF_NOAPPEND does too" "^aio ok" "$e"
-/usr/bin/python3.11 -c 'print("precious line\n" * 400, end="")' >"$T/outside/build.log"
+precious 400 "$T/outside/build.log"
 $I /usr/bin/python3.11 "$ws/noappend.py" >>"$T/outside/build.log" 2>"$e"
 check_match "under interpose RWF_NOAPPEND on an output file outside the write rights is refused" "^noappend Operation not permitted" "$e"
 check_match "...and aio is a kernel without it" "^aio Function not implemented" "$e"
 check_eq "...so what the output file held is whole" 400 "$(grep -c '^precious line$' "$T/outside/build.log")"
-/usr/bin/python3.11 -c 'print("precious line\n" * 400, end="")' >"$ws/own.log"
+precious 400 "$ws/own.log"
 $I /usr/bin/python3.11 "$ws/noappend.py" >>"$ws/own.log" 2>"$e"
 check_eq "RWF_NOAPPEND on a file of the workspace still writes at offset 0" "CLOBBERED" "$(head -n 1 "$ws/own.log")"
 
@@ -1091,12 +1094,12 @@ for name, nr in (("resvsp", 40), ("unresvsp", 41), ("resvsp64", 42), ("unresvsp6
     except OSError as e:
         print(name, e.strerror, file=sys.stderr)
 PY
-/usr/bin/python3.11 -c 'print("precious line\n" * 1000, end="")' >"$T/outside/build.log"
+precious 1000 "$T/outside/build.log"
 /usr/bin/python3.11 "$ws/xfsspace.py" >>"$T/outside/build.log" 2>"$e"
 check_match "natively FS_IOC_UNRESVSP64 punches a hole in the output file" "^unresvsp64 ok" "$e"
 check_match "natively FS_IOC_ZERO_RANGE zeroes it" "^zero_range ok" "$e"
 check_ne "...so it lost lines" 1000 "$(grep -c '^precious line$' "$T/outside/build.log")"
-/usr/bin/python3.11 -c 'print("precious line\n" * 1000, end="")' >"$T/outside/build.log"
+precious 1000 "$T/outside/build.log"
 $I /usr/bin/python3.11 "$ws/xfsspace.py" >>"$T/outside/build.log" 2>"$e"
 check_eq "under interpose the XFS space ioctls are a kernel without them" 5 "$(grep -c ' Inappropriate ioctl for device$' "$e")"
 check_eq "...so the output file is whole" 1000 "$(grep -c '^precious line$' "$T/outside/build.log")"
