@@ -187,37 +187,58 @@ static int version(void)
  * else can write in the tree (the guest may have opened it to others)
  * may swap a directory for a symlink under our feet: every directory is
  * opened O_NOFOLLOW from its parent's descriptor and every name removed
- * with unlinkat there, so nothing outside the tree is ever reached. */
-static void empty_dir(int dirfd, dev_t dev, int depth)
+ * with unlinkat there, so nothing outside the tree is ever reached. A
+ * directory nested DEEP_MOVE levels down is not descended into but moved
+ * up into top (the tree's root, the same file system), for the next pass:
+ * a guest may nest them deeper than any recursion should go. true when
+ * such a move was made. */
+#define DEEP_MOVE 64
+
+static bool empty_dir(int dirfd, int top, dev_t dev, int depth)
 {
+        static unsigned moved_n;
         int fd = dup(dirfd);
         DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
         struct dirent *de;
+        bool moved = false;
 
         if (!d) {
                 if (fd >= 0)
                         close(fd);
-                return;
+                return false;
         }
+        rewinddir(d); /* the dup shares dirfd's offset: an earlier pass left it at the end */
         while ((de = readdir(d))) {
                 struct stat st;
                 if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
                         continue;
                 if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         continue;
-                if (S_ISDIR(st.st_mode)) {
-                        int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        struct stat sst;
-                        if (sub >= 0 && depth < 256 && fstat(sub, &sst) == 0 && sst.st_dev == dev)
-                                empty_dir(sub, dev, depth + 1);
-                        if (sub >= 0)
-                                close(sub);
-                        unlinkat(dirfd, de->d_name, AT_REMOVEDIR);
-                } else {
+                if (!S_ISDIR(st.st_mode)) {
                         unlinkat(dirfd, de->d_name, 0);
+                        continue;
                 }
+                if (depth >= DEEP_MOVE) {
+                        /* Under a name not taken (an earlier sweep's may be). */
+                        char up[32];
+                        int r;
+                        do {
+                                snprintf(up, sizeof(up), ".deep-%u", moved_n++);
+                                r = renameat2(dirfd, de->d_name, top, up, RENAME_NOREPLACE);
+                        } while (r < 0 && errno == EEXIST);
+                        moved |= r == 0;
+                        continue;
+                }
+                int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                struct stat sst;
+                if (sub >= 0 && fstat(sub, &sst) == 0 && sst.st_dev == dev)
+                        moved |= empty_dir(sub, top, dev, depth + 1);
+                if (sub >= 0)
+                        close(sub);
+                unlinkat(dirfd, de->d_name, AT_REMOVEDIR);
         }
         closedir(d);
+        return moved;
 }
 
 /* Remove the session's temp directory and what the guest left in it. */
@@ -231,7 +252,10 @@ static void remove_tree(const char *dir)
         /* Nobody else in from now on (the guest may have opened it up). */
         if (fstat(fd, &st) == 0) {
                 fchmod(fd, 0700);
-                empty_dir(fd, st.st_dev, 0);
+                /* Each pass goes DEEP_MOVE levels further down a deep tree
+                 * (bounded: a guest that keeps nesting is gone by now). */
+                for (int pass = 0; pass < 1 << 16 && empty_dir(fd, fd, st.st_dev, 0); pass++)
+                        ;
         }
         close(fd);
         rmdir(dir);

@@ -502,8 +502,9 @@ elif how == "blind":
 else:
     d = os.open("/dev/shm", os.O_DIRECTORY)
     for i in range(300):
-        os.mkdir("n", dir_fd=d)
-        d = os.open("n", os.O_DIRECTORY, dir_fd=d)
+        name = sys.argv[3] if i == 0 else "n"  # the top one the test looks for
+        os.mkdir(name, dir_fd=d)
+        d = os.open(name, os.O_DIRECTORY, dir_fd=d)
     fd = os.open("f", os.O_RDWR | os.O_CREAT, 0o600, dir_fd=d)
     fill(fd)
     os.close(fd)
@@ -512,10 +513,14 @@ time.sleep(float(sys.argv[2]))
 print("finished")
 EOF
 for how in unlinked blind deep; do
-  run "$o" "$e" "$INTERPOSE" --audit="$T/shm-$how.jsonl" --max-memory=100M -- "$PY" "$T/shmhide.py" "$how" "$POLL_LIMIT"
+  run "$o" "$e" "$INTERPOSE" --audit="$T/shm-$how.jsonl" --max-memory=100M -- "$PY" "$T/shmhide.py" "$how" "$POLL_LIMIT" \
+    "deep-$$"
   check_eq "max-memory: the private /dev/shm, $how: stopped (137)" 137 "$rc"
 done
 check_match "...a directory it cannot look into stops it as not measurable" '"rule":"limit:measure"' "$T/shm-blind.jsonl"
+# (300 levels: deeper than the removal of the session's directories
+# descended, which left it behind for every later start to walk.)
+check_true "...and the deep tree went with its session" sh -c "! ls -d /dev/shm/interpose-shm-*/deep-$$ 2>/dev/null"
 run "$o" "$e" "$PY" "$T/memfly.py" 0
 check_match "natively 400 MB of memfds are parked in messages" '^parked$' "$o"
 run "$o" "$e" "$INTERPOSE" --audit="$T/memfly.jsonl" --max-memory=100M -- "$PY" "$T/memfly.py" "$POLL_LIMIT"
