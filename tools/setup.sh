@@ -6,8 +6,8 @@ set -eu
 BUILD="gcc make meson ninja-build pkg-config libseccomp-dev libunwind-dev
 libxxhash-dev libffi-dev nettle-dev libjansson-dev"
 TEST="python3.11 python3.11-venv python3-pip python3-pip-whl coreutils procps util-linux git rsync
-clang-format valgrind curl iproute2 gdb strace libxml2-utils"
-BENCH="bubblewrap proot firejail runsc hyperfine"
+clang-format valgrind curl iproute2 gdb strace libxml2-utils bubblewrap"
+BENCH="proot firejail runsc hyperfine"
 
 want="$BUILD $TEST"
 SLOW="libpython3.11-testsuite"
