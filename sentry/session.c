@@ -913,6 +913,13 @@ int session_run(const struct session_opts *o)
                 session_complain("the audit log could not be saved anywhere (%s); failing the session",
                                  strerror(-r));
                 code = EXIT_INTERPOSE_FAILED;
+        } else if (o->audit_path) {
+                /* The log went elsewhere: the session's own directory held
+                 * only its second name and the control socket, both gone
+                 * now, and an empty directory a run would be litter. */
+                char dir[PATH_MAX];
+                if (session_dir(dir, sizeof(dir), ctx.session_id) == 0)
+                        rmdir(dir);
         }
         tty_restore(&tty);
         summary(&ctx, &l, &ap, code, r == 0);

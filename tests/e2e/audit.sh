@@ -15,6 +15,10 @@ summary_head=$(sed -n 's/.*(chain head \([0-9a-f]*\))$/\1/p' "$e")
 check_ne "summary prints the chain head" "" "$summary_head"
 check_true "audit log written at --audit=FILE" test -s "$log"
 check_eq "audit log mode" 600 "$(stat -c %a "$log" 2>/dev/null)"
+# With the log elsewhere, the session leaves nothing in the state directory
+# (its directory held only the log's second name while it ran).
+left=$(find "$XDG_STATE_HOME/interpose/sessions" -mindepth 1 2>/dev/null | head -3)
+check_eq "a session with --audit=FILE leaves no directory in \$XDG_STATE_HOME" "" "$left"
 
 # Structure, checked record by record. The design names: time, session id,
 # pid, tid, executable, syscall, decoded arguments, decision, rule, result.
