@@ -139,6 +139,12 @@ static void send_msg(int type, int value)
         m.trapped = __atomic_load_n(&S.trapped, __ATOMIC_RELAXED);
         audit_head(&S.audit, m.head);
         write_all(CTX->status_fd, &m, sizeof(m));
+        /* A guest may stop the launcher with its job (syscalls/proc.c,
+         * stop_launcher): the session's end must not wait for a fg that
+         * never comes (a --timeout in CI). Our parent's pid is not reused
+         * while it is our parent. */
+        if (getppid() == CTX->launcher)
+                kill(CTX->launcher, SIGCONT);
 }
 
 void sentry_report_limit(int which)

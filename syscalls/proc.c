@@ -114,6 +114,32 @@ long sys_rt_sigaction(struct sentry_call *c, int sig, uint64_t act, uint64_t old
         return SENTRY_CONTINUE;
 }
 
+/*
+ * A stop signal sent to the job's own process group (vim's ^Z, bash's
+ * `suspend`, `kill -TSTP 0`) stops, natively, every process of the group,
+ * the program the user's shell started included, and the shell sees its
+ * job stopped and takes the terminal back. Under interpose that program
+ * is the launcher, outside the tree: it stops too, as it would had the
+ * terminal sent the signal, so the shell's fg or bg continues the whole
+ * job. The launcher is our parent, so its pid is not reused while we run
+ * (checked after the pidfd is open). Nothing else outside the tree is
+ * signalled.
+ */
+static void stop_launcher(struct sentry_call *c, pid_t pgrp, int sig)
+{
+        _cleanup_close_ int pidfd = -1;
+        pid_t launcher = c->s->launcher;
+
+        if (sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU)
+                return;
+        if (launcher <= 0 || pgrp <= 0 || getpgid(launcher) != pgrp)
+                return;
+        pidfd = (int)syscall(SYS_pidfd_open, launcher, 0);
+        if (pidfd < 0 || getppid() != launcher)
+                return;
+        syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
 long sys_kill(struct sentry_call *c, int pid, int sig)
 {
         _cleanup_close_ int pidfd = -1;
@@ -135,11 +161,15 @@ long sys_kill(struct sentry_call *c, int pid, int sig)
         if (pid == 0) {
                 pid_t pgrp = (pid_t)syscall(SYS_getpgid, sentry_caller_tgid(c));
                 n = pgrp > 0 ? sentry_signal_group(c->s, pgrp, 0, sig, &outside) : 0;
+                if (n > 0)
+                        stop_launcher(c, pgrp, sig);
         } else if (pid == -1) {
                 /* As kill(2): everyone we may signal but the caller. */
                 n = sentry_signal_group(c->s, 0, sentry_caller_tgid(c), sig, &outside);
         } else {
                 n = sentry_signal_group(c->s, -pid, 0, sig, &outside);
+                if (n > 0)
+                        stop_launcher(c, -pid, sig);
         }
         /* Spared members are a refusal too, and the log says so. */
         if (outside > 0)

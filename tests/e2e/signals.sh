@@ -184,4 +184,22 @@ if poll "the process-group guest to be ready" file_nonempty "$T/pg.ready"; then
   check_nomatch "the session was not failed closed" "fail closed" "$T/pg.err"
 fi
 
+# A guest may stop the job it started in (the launcher with it, as the
+# shell expects), but not hold the session: a process of its own session
+# stops that group, then kills the first guest process; the session must
+# end (the sentry continues the launcher) rather than wait for a fg that
+# never comes. Not run natively: it would stop this script's own group.
+cat >"$T/stopjob.py" <<'PY'
+import os, signal
+pg, first = os.getpgrp(), os.getpid()
+if os.fork() == 0:
+    os.setsid()
+    os.kill(-pg, signal.SIGSTOP)
+    os.kill(first, signal.SIGKILL)
+    os._exit(0)
+signal.pause()
+PY
+run "$T/stopjob.out" "$T/stopjob.err" setsid -w "$INTERPOSE" "$A" "$PY" "$T/stopjob.py"
+check_eq "a guest that stopped its job and ended: the session ends (SIGKILL, 137)" 137 "$rc"
+
 finish

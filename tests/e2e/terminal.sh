@@ -89,7 +89,7 @@ check_match "a guest group that took the foreground: the session ends (status 0)
 check_match "...its summary written, not stopped by TOSTOP" 'interpose: session .* exit 0' "$T/ttyfg.guest"
 check_match "...and the terminal is as it was, output running" '^excl 0 echo 1 tostop 0 writable 1$' "$T/ttyfg.guest"
 
-# Two things an interactive bash does on its terminal (shell.py SCENARIO
+# Three things an interactive bash does on its terminal (shell.py SCENARIO
 # [PREFIX...]), each natively and with interpose:
 #  * second: bash (run as PREFIX bash) runs one foreground job, then
 #    another: after the first job ends the terminal still names its (now
@@ -97,7 +97,10 @@ check_match "...and the terminal is as it was, output running" '^excl 0 echo 1 t
 #  * bgfg: a job started in the background (PREFIX tr a-z A-Z &) reads
 #    from the terminal: the whole job stops, launcher included, so the
 #    shell sees it stopped and its fg continues it, and the guest reads
-#    what is typed next.
+#    what is typed next;
+#  * suspend: a job that stops its own process group (kill -TSTP 0, as
+#    vim's ^Z and bash's suspend do) is seen stopped by the shell, the
+#    launcher included, and fg continues it.
 cat >"$T/shell.py" <<'PY'
 import os, pty, select, sys, time
 scenario, prefix = sys.argv[1], sys.argv[2:]
@@ -130,6 +133,17 @@ if scenario == "second":
         prompts += 1
         ok = until(b"READY> ", prompts)
     print("ran second" if b"after-2" in out else "no second command", flush=True)
+elif scenario == "suspend":
+    # The job stops itself (as vim's ^Z and bash's suspend do).
+    os.write(fd, " ".join(prefix).encode() + b" sh -c 'kill -TSTP 0; echo resumed-$((2+3))'\n")
+    prompts += 1
+    stopped = until(b"READY> ", prompts) and b"Stopped" in out
+    print("shell saw it stopped" if stopped else "shell did not see it stop", flush=True)
+    if stopped:
+        os.write(fd, b"fg\n")
+        prompts += 1
+        until(b"READY> ", prompts)
+        print("resumed by fg" if b"resumed-5" in out else "not resumed by fg", flush=True)
 else:
     os.write(fd, " ".join(prefix).encode() + b" tr a-z A-Z &\n")
     prompts += 1
@@ -153,6 +167,12 @@ PY
 check_match "natively a background job that reads is continued by fg" '^read after fg' "$T/bgfg.native"
 "$PY" "$T/shell.py" bgfg "$INTERPOSE" -- >"$T/bgfg.guest" 2>&1
 check_match "under interpose too" '^read after fg' "$T/bgfg.guest"
+"$PY" "$T/shell.py" suspend >"$T/suspend.native" 2>&1
+check_match "natively a job that stops its own group is seen stopped by the shell" '^shell saw it stopped' "$T/suspend.native"
+check_match "...and fg continues it" '^resumed by fg' "$T/suspend.native"
+"$PY" "$T/shell.py" suspend "$INTERPOSE" -- >"$T/suspend.guest" 2>&1
+check_match "under interpose the launcher stops with the guest's group" '^shell saw it stopped' "$T/suspend.guest"
+check_match "...and fg continues the guest" '^resumed by fg' "$T/suspend.guest"
 "$PY" "$T/shell.py" second >"$T/ibash.native" 2>&1
 check_match "natively an interactive bash runs a second command after a job" '^ran second' "$T/ibash.native"
 "$PY" "$T/shell.py" second "$INTERPOSE" -- >"$T/ibash.guest" 2>&1
