@@ -121,7 +121,7 @@ struct net_addr;
 long sys_socket(struct sentry_call *c, int domain, int type, int protocol);
 long sys_socketpair(struct sentry_call *c, int domain, int type, int protocol, uint64_t sv);
 /* connect or sendto to an IP address: 0 to go on, -errno (audited) */
-long net_judge_connect(struct sentry_call *c, int sock, const struct sockaddr_storage *ss, unsigned len);
+long net_judge_connect(struct sentry_call *c, int sock, struct sockaddr_storage *ss, unsigned len);
 /* bind to an IP address, which it may narrow to loopback: 0 or -errno */
 long net_judge_bind(struct sentry_call *c, int sock, struct sockaddr_storage *ss, unsigned len);
 /* listen on an inet socket that has a port already: refused (EADDRNOTAVAIL,

@@ -542,7 +542,27 @@ static bool dgram_port0_allowed(const struct policy *p, int sock, const struct n
         return false;
 }
 
-long net_judge_connect(struct sentry_call *c, int sock, const struct sockaddr_storage *ss, unsigned len)
+static bool every_address(const struct net_addr *a);
+
+/* 0.0.0.0 and :: as a destination are the local host: the kernel routes
+ * them to loopback (127.0.0.1, ::1; ::ffff:127.0.0.1 for a mapped one), so
+ * `curl http://0.0.0.0:8000/` reaches the server that said it listens
+ * there. Judged, and made, as that address. */
+static void to_loopback(struct sockaddr_storage *ss, struct net_addr *a, unsigned len)
+{
+        if (ss->ss_family == AF_INET) {
+                ((struct sockaddr_in *)ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        } else {
+                struct in6_addr *in6 = &((struct sockaddr_in6 *)ss)->sin6_addr;
+                if (a->family == AF_INET)
+                        in6->s6_addr[12] = 127, in6->s6_addr[15] = 1;
+                else
+                        *in6 = in6addr_loopback;
+        }
+        net_addr_from_sockaddr(a, ss, len);
+}
+
+long net_judge_connect(struct sentry_call *c, int sock, struct sockaddr_storage *ss, unsigned len)
 {
         const struct policy *p = c->s->policy;
         const struct net_rule *rule = NULL;
@@ -561,6 +581,8 @@ long net_judge_connect(struct sentry_call *c, int sock, const struct sockaddr_st
         r = net_addr_from_sockaddr(&a, ss, len);
         if (r < 0)
                 return r == -EAFNOSUPPORT ? -EAFNOSUPPORT : -EINVAL;
+        if (every_address(&a))
+                to_loopback(ss, &a, len);
         if (!p) {
                 sentry_decide(c, "allow", "no policy");
                 return 0;

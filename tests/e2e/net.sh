@@ -469,6 +469,12 @@ if [ -n "$hostip" ]; then
   guest hostaddr --allow-net='*' -- "$PY" -c "$tcp_probe" "$hostip" "$any_port"
   check_out "under --allow-net='*' the host's own address is refused like loopback" "^refused ECONNREFUSED$"
   check_eq "...and the host service never saw it" "$before" "$(lines "$T/any.port.log")"
+  run "$o" "$e" "$PY" -c "$tcp_probe" 0.0.0.0 "$any_port"
+  check_out "natively 0.0.0.0 reaches the host service too" "^ok hello from host$"
+  before=$(lines "$T/any.port.log")
+  guest anyaddr --allow-net='*' -- "$PY" -c "$tcp_probe" 0.0.0.0 "$any_port"
+  check_out "confined 0.0.0.0 is loopback, refused for a host service under '*'" "^refused ECONNREFUSED$"
+  check_eq "...which never sees the connection" "$before" "$(lines "$T/any.port.log")"
   guest hostaddr-named --allow-net="$hostip:$any_port" -- "$PY" -c "$tcp_probe" "$hostip" "$any_port"
   check_out "an address rule for it opens it" "^ok hello from host$"
 else
@@ -743,7 +749,7 @@ s = socket.socket(socket.AF_INET6)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
 s.bind(("::", 0)); s.listen(4)
 port = s.getsockname()[1]
-for host in ("127.0.0.1", "::1"):
+for host in ("127.0.0.1", "::1", "0.0.0.0", "::"):
     try:
         socket.create_connection((host, port), timeout=5).close()
         print("dual", host, "ok")
@@ -767,6 +773,8 @@ if "$PY" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/
   guest dualstack -- "$PY" -c "$ds_probe"
   check_out "the guest's dual-stack server on :: answers at 127.0.0.1" "^dual 127.0.0.1 ok$"
   check_out "...and at ::1" "^dual ::1 ok$"
+  check_out "...and at 0.0.0.0 (the local host, as natively: curl http://0.0.0.0:PORT/)" "^dual 0.0.0.0 ok$"
+  check_out "...and at ::" "^dual :: ok$"
   check_out "...and the guest cannot take it off the loopback device" "^unbind Operation not permitted$"
   check_out "...nor a datagram socket's, by dissolving its association" "^udp device after disconnect lo$"
 fi
