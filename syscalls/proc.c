@@ -758,6 +758,7 @@ long sys_ioctl(struct sentry_call *c, int fd, uint64_t cmd, uint64_t arg)
         switch (op) {
         case TIOCSTI:
         case TIOCLINUX:
+        case TIOCSETD:            /* a line discipline: kernel code few programs reach (n_hdlc, n_gsm CVEs) */
         case USERFAULTFD_IOC_NEW: /* /dev/userfaultfd: the hatch by another door */
                 return refuse(c, "table", -EPERM);
         case TIOCSPGRP:

@@ -123,7 +123,7 @@ struct sys_guard {
 };
 
 /* Conditions per row, OR-ed: the call is trapped when any holds. (ioctl's
- * row has the most, 26. The table is relocated data every process of a
+ * row has the most, 27. The table is relocated data every process of a
  * session faults in at start: 24 bytes a guard, no more rows of them
  * than needed.) */
 #define SYS_GUARDS 28

@@ -429,6 +429,8 @@ int main(int argc, char **argv)
                 return run_tiocsti(0xdead000000000000UL | TIOCSTI, "0xdead...|TIOCSTI");
         if (!strcmp(c, "tioclinux"))
                 return run_tiocsti(TIOCLINUX, "TIOCLINUX");
+        if (!strcmp(c, "tiocsetd")) /* natively: line discipline 'x' does not exist (EINVAL) */
+                return run_tiocsti(TIOCSETD, "TIOCSETD");
         if (!strcmp(c, "clone-ns"))
                 return run_namespaces(true);
         if (!strcmp(c, "unshare-ns"))
