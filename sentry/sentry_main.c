@@ -143,7 +143,7 @@ static void send_msg(int type, int value)
          * stop_launcher): the session's end must not wait for a fg that
          * never comes (a --timeout in CI). Our parent's pid is not reused
          * while it is our parent. */
-        if (getppid() == CTX->launcher)
+        if (type != MSG_GUEST_PID && getppid() == CTX->launcher)
                 kill(CTX->launcher, SIGCONT);
 }
 
