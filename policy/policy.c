@@ -112,19 +112,22 @@ static void canon_dir_release(struct canon_dir *cd)
 }
 
 /* Where path really is, in out (PATH_MAX), or NULL when it cannot be
- * resolved; *missing when nothing is there. A name not yet there in a
+ * resolved; *missing when nothing is there, *is_link when path's last
+ * component is a symlink (the name itself, before it is followed). A name not yet there in a
  * directory that is counts as that directory's real path and the name: a
  * rule for ~/.aws holds when it is made later, home a symlink or not. A
  * symlink is resolved whole: the kernel's own name for what an O_PATH open
  * reached (realpath(3) would readlink every component); where /proc does
  * not answer, realpath. */
-static char *canonical(const char *path, char *out, struct canon_dir *cd, bool *missing)
+static char *canonical(const char *path, char *out, struct canon_dir *cd, bool *missing, bool *is_link)
 {
         const char *slash = strrchr(path, '/');
         char target[1];
+        struct stat st;
         int fd, r;
 
         *missing = false;
+        *is_link = false;
         if (slash && slash[1] && (size_t)(slash - path) < sizeof(cd->dir)) {
                 size_t dl = slash == path ? 1 : (size_t)(slash - path); /* "/" for /usr */
                 if (cd->fd < 0 || strncmp(cd->dir, path, dl) || cd->dir[dl]) {
@@ -138,12 +141,18 @@ static char *canonical(const char *path, char *out, struct canon_dir *cd, bool *
                 }
                 /* Not a symlink (EINVAL), or not there: the directory's
                  * real path and the name. A symlink: resolved whole. */
-                if (cd->fd >= 0 && readlinkat(cd->fd, slash + 1, target, sizeof(target)) < 0 &&
-                    (errno == EINVAL || errno == ENOENT) && strlen(cd->real) + strlen(slash) < PATH_MAX) {
-                        *missing = errno == ENOENT;
-                        snprintf(out, PATH_MAX, "%s%s", strcmp(cd->real, "/") ? cd->real : "", slash);
-                        return out;
+                if (cd->fd >= 0) {
+                        if (readlinkat(cd->fd, slash + 1, target, sizeof(target)) >= 0) {
+                                *is_link = true;
+                        } else if ((errno == EINVAL || errno == ENOENT) &&
+                                   strlen(cd->real) + strlen(slash) < PATH_MAX) {
+                                *missing = errno == ENOENT;
+                                snprintf(out, PATH_MAX, "%s%s", strcmp(cd->real, "/") ? cd->real : "", slash);
+                                return out;
+                        }
                 }
+        } else {
+                *is_link = lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
         }
         fd = open(path, O_PATH | O_CLOEXEC);
         if (fd < 0) {
@@ -230,10 +239,10 @@ static void pin_below(struct policy_rule *r, const char *dir, int depth, int *bu
 static int add_rule(struct policy *p, const char *path, unsigned allow, unsigned deny, const char *origin,
                     bool relative_ok, struct policy_error *err, struct canon_dir *cd)
 {
-        char buf[PATH_MAX], real[PATH_MAX];
+        char buf[PATH_MAX], real[PATH_MAX], named[PATH_MAX] = "";
         struct policy_rule *r;
         struct stat st;
-        bool glob, missing = false;
+        bool glob, missing = false, is_link = false;
         int n;
 
         if (!path || !*path) {
@@ -307,13 +316,14 @@ static int add_rule(struct policy *p, const char *path, unsigned allow, unsigned
                 if (link && slash && slash != buf) {
                         /* The link's directory, resolved; the link, kept. */
                         *slash = '\0';
-                        if (canonical(buf, real, cd, &missing) &&
+                        if (canonical(buf, real, cd, &missing, &is_link) &&
                             strlen(real) + strlen(slash + 1) + 2 <= sizeof(buf))
                                 snprintf(buf, sizeof(buf), "%s/%s", strcmp(real, "/") ? real : "", slash + 1);
                         else
                                 *slash = '/';
-                        missing = false;
-                } else if (!glob && !link && canonical(buf, real, cd, &missing)) {
+                        missing = is_link = false;
+                } else if (!glob && !link && canonical(buf, real, cd, &missing, &is_link)) {
+                        snprintf(named, sizeof(named), "%s", buf);
                         snprintf(buf, sizeof(buf), "%s", real);
                 }
         }
@@ -338,6 +348,13 @@ static int add_rule(struct policy *p, const char *path, unsigned allow, unsigned
                         pin_below(r, r->path, 0, &budget);
                 }
         }
+        /* The rule names a symlink (/lib on a merged-/usr system, a
+         * ~/.gitconfig kept in a dotfiles tree): the rule decides for
+         * what it points to, and the link itself may be read too (lstat,
+         * readlink, realpath through it), as the name the rule was given
+         * by. Its text says no more than the rule already gives. */
+        if (is_link && (allow & PR_READ) && !asked && *named)
+                return add_rule(p, named, PR_READ | PR_EXACT | PR_LINK, 0, origin, false, err, cd);
         return 0;
 }
 

@@ -62,4 +62,26 @@ run "$o" "$e" $I venv/bin/python -m pip install -q --no-index --disable-pip-vers
 check_eq "pip install of a local wheel in the venv: status" 0 "$rc"
 run "$o" "$e" $I venv/bin/python -c 'import hello; print(hello.hi())'
 check_match "the installed package imports" "^hi$" "$o"
+# A profile rule naming a symlink (/lib -> usr/lib on a merged-/usr
+# system, a ~/.gitconfig kept in a dotfiles tree) lets the link itself be
+# read, as natively: lstat, readlink and realpath through it (realpath
+# failed with EACCES for anything under /lib).
+h2=$T/home2
+mkdir -p "$h2/dotfiles" && printf '[user]\n\tname = Dot\n' >"$h2/dotfiles/gitconfig" &&
+  ln -s dotfiles/gitconfig "$h2/.gitconfig"
+run "$o" "$e" env HOME="$h2" $I sh -c '
+  readlink ~/.gitconfig; realpath ~/.gitconfig; ls -ld ~/.gitconfig | cut -c1
+  git config --global user.name; echo x >>~/.gitconfig || echo not written'
+check_eq "a symlinked dotfile: status" 0 "$rc"
+check_eq "a symlinked dotfile: the link is read, its file is read-only" "dotfiles/gitconfig
+$h2/dotfiles/gitconfig
+l
+Dot
+not written" "$(cat "$o")"
+for l in /lib /bin /lib64; do
+  [ -L "$l" ] || continue
+  run "$o" "$e" $I sh -c "readlink $l; realpath $l/. ; stat -c %F $l"
+  check_eq "$l, a symlink: readlink, realpath, lstat as natively" \
+    "$(readlink $l; realpath $l/.; stat -c %F $l)" "$(cat "$o")"
+done
 finish

@@ -386,6 +386,41 @@ static void check_symlinked_home(void)
         rmdir(real);
 }
 
+/* A rule naming a symlink (/lib on a merged-/usr system, a dotfile kept
+ * elsewhere) decides for what it points to, and lets the link itself be
+ * read (lstat, readlink): that name alone, nothing below it. */
+static void check_linked_rule(void)
+{
+        char real[300], link[300], dlink[300];
+        struct policy_error err;
+        struct policy p;
+
+        snprintf(real, sizeof(real), "%s/tools-real", ws);
+        snprintf(link, sizeof(link), "%s/tools-link", ws);
+        snprintf(dlink, sizeof(dlink), "%s/denied-link", ws);
+        if (mkdir(real, 0700) < 0 || symlink("tools-real", link) < 0 || symlink("elsewhere", dlink) < 0)
+                exit(EXIT_HARD);
+        policy_init(&p);
+        CHECK(policy_add(&p, "/", PR_LIST | PR_EXACT, 0, "root", false, &err) == 0, "add: %s", err.msg);
+        CHECK(policy_add(&p, link, PR_RX, 0, "--allow-read", false, &err) == 0, "add: %s", err.msg);
+        CHECK(policy_add(&p, dlink, 0, PR_ALL, "--deny", false, &err) == 0, "add: %s", err.msg);
+        CHECK(rights(&p, "%s/bin/tool", real) == PR_RX, "the rule decides where the link points, got %#x",
+              rights(&p, "%s/bin/tool", real));
+        CHECK(rights(&p, "%s", link) == PR_READ, "the link itself may be read, got %#x",
+              rights(&p, "%s", link));
+        CHECK(rights(&p, "%s/bin/tool", link) == 0, "nothing below the link's name");
+        CHECK(rights(&p, "%s", dlink) == 0, "a denied link gets nothing");
+        policy_free(&p);
+        policy_init(&p);
+        CHECK(policy_add(&p, link, PR_READ | PR_ASKED, 0, "--ask-read", false, &err) == 0, "add: %s",
+              err.msg);
+        CHECK(rights(&p, "%s", link) == 0, "an asked rule gives the link nothing unasked");
+        policy_free(&p);
+        unlink(link);
+        unlink(dlink);
+        rmdir(real);
+}
+
 /* `policy show --json` as jansson wrote it before it was written by hand:
  * the audit log's policy_hash is the SHA-256 of that text, so the two must
  * agree byte for byte. */
@@ -567,6 +602,7 @@ int main(void)
         check_bind_mounts();
         check_show_json();
         check_symlinked_home();
+        check_linked_rule();
         check_asks();
         check_moves();
         check_guarded_rules();
