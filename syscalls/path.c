@@ -839,11 +839,15 @@ static int name_path(const struct target *t, char *path, size_t cap)
 /* A new name in the directory t (t->r.name in t->fd): the create right
  * in the directory, and the new object's own path must not be one a rule
  * denies (a .env file, interpose's own records): what may not be reached
- * may not be made either. 0 or -EACCES, audited. */
+ * may not be made either. Nor one a rule of its own (not the directory's)
+ * keeps from being written: making it writes it (a ~/.bashrc or
+ * ~/.gitconfig not there yet, with the workspace the home, which the
+ * profile keeps read-only). 0 or -EACCES, audited. */
 static int allowed_create(struct sentry_call *c, const struct target *t)
 {
         struct target u = *t;
-        const struct policy_rule *rule = NULL;
+        const struct policy_rule *rule = NULL, *dir_rule = NULL;
+        unsigned rights;
         int r = allowed(c, t, PR_CREATE, "create");
 
         if (r < 0 || !c->s->policy || t->r.path[0] != '/')
@@ -852,7 +856,18 @@ static int allowed_create(struct sentry_call *c, const struct target *t)
         r = name_path(t, u.r.path, sizeof(u.r.path));
         if (r < 0)
                 return r;
-        policy_decide(c->s->policy, u.r.path, &rule);
+        rights = policy_decide(c->s->policy, u.r.path, &rule);
+        policy_decide(c->s->policy, t->r.path, &dir_rule);
+        if (rule && !rule->deny && rule != dir_rule && !(rights & PR_WRITE)) {
+                /* Asked for write on the new name, or refused with its rule. */
+                u.r.rights = rights;
+                u.r.exists = false;
+                u.r.name[0] = '\0';
+                snprintf(u.r.rule, sizeof(u.r.rule), "%s", rule->origin);
+                r = allowed(c, &u, PR_WRITE, "write");
+                if (r < 0)
+                        return r;
+        }
         if (!rule || !rule->deny) {
                 /* A name costs room too (--max-write). */
                 r = sentry_charge_name(c->s);

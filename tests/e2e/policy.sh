@@ -113,4 +113,26 @@ done
 run "$T/o" "$T/e" "$INTERPOSE" --deny='**/keys/*.pem' -- true
 check_eq "--deny with such a pattern: refused" 125 "$rc"
 
+# The workspace is the home: the startup files the profile keeps read-only
+# (.bashrc, .profile, .gitconfig) and its read-only tool trees may not be
+# made either, by any call that makes a name; making one writes it (a
+# ~/.gitconfig with core.fsmonitor runs for the user later). Other names
+# in the home are the workspace's.
+hw=$T/homews
+mkdir -p "$hw"
+run "$o" "$e" env HOME="$hw" "$INTERPOSE" --workspace="$hw" -- sh -c "
+  cd $hw
+  echo x >.bashrc || echo refused-open
+  echo y >gc.lock && { mv gc.lock .gitconfig || echo refused-rename; }
+  ln -s /etc/passwd .profile || echo refused-symlink
+  mkdir .cargo || echo refused-mkdir
+  echo ok >notes.txt && echo made-other"
+check_eq "home as workspace: status" 0 "$rc"
+check_eq "home as workspace: read-only startup files are not made" "refused-open
+refused-rename
+refused-symlink
+refused-mkdir
+made-other" "$(cat "$o")"
+check_true "...and none is there" test ! -e "$hw/.bashrc" -a ! -e "$hw/.gitconfig" -a ! -L "$hw/.profile" -a ! -e "$hw/.cargo"
+
 finish
