@@ -865,6 +865,15 @@ static const char *const sys_read[] = {
         "/sys/kernel/mm/transparent_hugepage",
 };
 
+/* The package manager's records (what is installed, the package lists):
+ * `dpkg -l`, `dpkg -s`, `apt-cache policy` answer from them. Not the rest
+ * of /var (logs, mail, spools, databases, debconf's answers). */
+static const char *const var_read[] = {
+        "/var/lib/dpkg",
+        "/var/lib/apt/lists",
+        "/var/cache/apt",
+};
+
 static const char *const dev_links[] = { "/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr" };
 
 int policy_profile(struct policy *p, const char *name, const char *home, const char *workspace,
@@ -920,6 +929,8 @@ int policy_profile(struct policy *p, const char *name, const char *home, const c
                 ADD(proc_global[i], PR_RO, 0);
         for (size_t i = 0; i < ARRAY_SIZE(sys_read); i++)
                 ADD(sys_read[i], PR_RO, 0);
+        for (size_t i = 0; i < ARRAY_SIZE(var_read); i++)
+                ADD(var_read[i], PR_RO, 0);
         if (p->home) {
                 for (size_t i = 0; i < ARRAY_SIZE(home_tools); i++) {
                         snprintf(path, sizeof(path), "~/%s", home_tools[i]);

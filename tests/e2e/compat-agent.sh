@@ -84,4 +84,9 @@ for l in /lib /bin /lib64; do
   check_eq "$l, a symlink: readlink, realpath, lstat as natively" \
     "$(readlink $l; realpath $l/.; stat -c %F $l)" "$(cat "$o")"
 done
+# The package manager's records answer what is installed; the rest of /var
+# (logs, spools, debconf's answers) stays shut.
+run "$o" "$e" $I sh -c 'dpkg -s coreutils | grep ^Status:; ls /var/log >/dev/null 2>&1 || echo var-log-refused'
+check_eq "dpkg -s reads the package records; /var/log is refused" "Status: install ok installed
+var-log-refused" "$(cat "$o")"
 finish
