@@ -944,6 +944,18 @@ long sys_sockopt(struct sentry_call *c, int fd, int level, int name, uint64_t va
                         return copy == -ESRCH ? SENTRY_DONE : copy;
                 return setsockopt(copy, level, name, &on, sizeof(on)) < 0 ? -errno : 0;
         }
+        /* An upper-layer protocol under a TCP socket (TCP_ULP: "tls",
+         * "espintcp", "smc") and an encapsulation on a UDP socket
+         * (UDP_ENCAP: ESP in UDP, whose datagrams from any host go to the
+         * kernel's IPsec input before the socket's filter sees them):
+         * kernel code few programs reach, the seat of local privilege
+         * escalations (CVE-2023-0461, a use after free through a listening
+         * socket with the "tls" ULP). Refused as by a kernel built without
+         * them: OpenSSL's kTLS falls back to TLS in user space. */
+        if (c->ev.nr == SYS_setsockopt && level == IPPROTO_TCP && name == TCP_ULP)
+                return refuse(c, "table", -ENOENT);
+        if (c->ev.nr == SYS_setsockopt && level == IPPROTO_UDP && name == UDP_ENCAP)
+                return refuse(c, "table", -ENOPROTOOPT);
         if (c->ev.nr == SYS_setsockopt && level == SOL_SOCKET &&
             (name == SO_ATTACH_FILTER || name == SO_ATTACH_BPF || name == SO_DETACH_FILTER ||
              name == SO_LOCK_FILTER))

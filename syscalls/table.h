@@ -42,6 +42,15 @@
 #define IPV6_RECVERR_RFC4884 31
 #endif
 
+/* A TCP socket's upper-layer protocol (netinet/tcp.h) and a UDP socket's
+ * encapsulation (linux/udp.h), named here so the table needs neither. */
+#ifndef TCP_ULP
+#define TCP_ULP 31
+#endif
+#ifndef UDP_ENCAP
+#define UDP_ENCAP 100
+#endif
+
 /* pwritev2's flag that ignores O_APPEND (Linux 6.9; newer than some
  * headers). */
 #ifndef RWF_NOAPPEND

@@ -117,6 +117,12 @@ static const struct hatch hatches[] = {
          * a pid no process has (ESRCH natively; EINVAL without the
          * feature). */
         { "sched-core", 157, { 62, 2, 0x3fffffff, 0, 0 }, EINVAL, NATIVE_FAILS },
+        /* A TCP socket's upper-layer protocol (TCP_ULP "tls": the kTLS of
+         * CVE-2023-0461) and a UDP socket's IPsec encapsulation
+         * (UDP_ENCAP): refused as by a kernel built without them. Probed
+         * on a bad fd (EBADF natively). */
+        { "tcp-ulp", 54, { -1, 6 /* SOL_TCP */, 31 /* TCP_ULP */, BAD, 4 }, ENOENT, NATIVE_FAILS },
+        { "udp-encap", 54, { -1, 17 /* SOL_UDP */, 100 /* UDP_ENCAP */, BAD, 4 }, ENOPROTOOPT, NATIVE_FAILS },
 };
 
 static int run_hatch(const struct hatch *h)
