@@ -122,6 +122,9 @@ static const struct hatch hatches[] = {
          * (UDP_ENCAP): refused as by a kernel built without them. Probed
          * on a bad fd (EBADF natively). */
         { "tcp-ulp", 54, { -1, 6 /* SOL_TCP */, 31 /* TCP_ULP */, BAD, 4 }, ENOENT, NATIVE_FAILS },
+        /* Memory taken out of the kernel's direct map, which the sentry
+         * cannot read (EINVAL natively: no such flags). */
+        { "memfd_secret", 447, { ~0L }, ENOSYS, NATIVE_FAILS },
         { "udp-encap", 54, { -1, 17 /* SOL_UDP */, 100 /* UDP_ENCAP */, BAD, 4 }, ENOPROTOOPT, NATIVE_FAILS },
 };
 
