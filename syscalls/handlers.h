@@ -135,6 +135,8 @@ long net_judge_abstract(struct sentry_call *c, const struct sockaddr_un *ua, siz
 /* May the guest set, remove or lock a socket filter on sock (not on a
  * datagram socket the network policy filters replies for)? */
 bool net_may_filter(const struct sentry_call *c, int sock);
+/* May the guest join multicast groups (only under --net=host)? */
+bool net_may_join(const struct sentry_call *c);
 /* The ELF interpreter (PT_INTERP) the kernel would load for the program
  * open at fd, read as the kernel reads it, into out ("" when none or not
  * an ELF). -ENOEXEC for what the kernel refuses or a 32-bit ELF. */

@@ -805,6 +805,16 @@ bool net_may_filter(const struct sentry_call *c, int sock)
         return !replies_filtered(c, sock);
 }
 
+/* A multicast join makes the host's interface a member of the group the
+ * guest names: the kernel announces it to the network (an IGMP or MLD
+ * report naming the group, 28 bits of the guest's choosing a join, past
+ * any address rule), and the reply filter drops what the group sends
+ * anyway. Under --net=host it is the kernel's. */
+bool net_may_join(const struct sentry_call *c)
+{
+        return !c->s->policy || c->s->policy->net.mode == NET_HOST;
+}
+
 /* 0.0.0.0 or :: */
 static bool every_address(const struct net_addr *a)
 {

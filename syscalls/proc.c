@@ -956,6 +956,15 @@ long sys_sockopt(struct sentry_call *c, int fd, int level, int name, uint64_t va
                 return refuse(c, "table", -ENOENT);
         if (c->ev.nr == SYS_setsockopt && level == IPPROTO_UDP && name == UDP_ENCAP)
                 return refuse(c, "table", -ENOPROTOOPT);
+        /* Multicast joins: announced to the network by the host, past the
+         * network policy (net_may_join). */
+        if (c->ev.nr == SYS_setsockopt &&
+            ((level == IPPROTO_IP && (name == IP_ADD_MEMBERSHIP || name == IP_ADD_SOURCE_MEMBERSHIP ||
+                                      name == MCAST_JOIN_GROUP || name == MCAST_JOIN_SOURCE_GROUP)) ||
+             (level == IPPROTO_IPV6 && (name == IPV6_ADD_MEMBERSHIP || name == IPV6_JOIN_ANYCAST ||
+                                        name == MCAST_JOIN_GROUP || name == MCAST_JOIN_SOURCE_GROUP))) &&
+            !net_may_join(c))
+                return refuse(c, "net-multicast", -EPERM);
         if (c->ev.nr == SYS_setsockopt && level == SOL_SOCKET &&
             (name == SO_ATTACH_FILTER || name == SO_ATTACH_BPF || name == SO_DETACH_FILTER ||
              name == SO_LOCK_FILTER))

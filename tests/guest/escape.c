@@ -117,6 +117,19 @@ static const struct hatch hatches[] = {
          * a pid no process has (ESRCH natively; EINVAL without the
          * feature). */
         { "sched-core", 157, { 62, 2, 0x3fffffff, 0, 0 }, EINVAL, NATIVE_FAILS },
+        /* A multicast join: the host announces the group (IGMP, MLD) to
+         * its network, bits of the guest's choosing past the network
+         * policy (--net=none here). Probed on a bad fd (EBADF natively). */
+        { "ip-add-membership",
+          54,
+          { -1, 0 /* IPPROTO_IP */, 35 /* IP_ADD_MEMBERSHIP */, BAD, 12 },
+          EPERM,
+          NATIVE_FAILS },
+        { "mcast-join-group",
+          54,
+          { -1, 41 /* IPPROTO_IPV6 */, 42 /* MCAST_JOIN_GROUP */, BAD, 136 },
+          EPERM,
+          NATIVE_FAILS },
         /* A TCP socket's upper-layer protocol (TCP_ULP "tls": the kTLS of
          * CVE-2023-0461) and a UDP socket's IPsec encapsulation
          * (UDP_ENCAP): refused as by a kernel built without them. Probed
