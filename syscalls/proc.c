@@ -956,6 +956,13 @@ long sys_sockopt(struct sentry_call *c, int fd, int level, int name, uint64_t va
                 return refuse(c, "table", -ENOENT);
         if (c->ev.nr == SYS_setsockopt && level == IPPROTO_UDP && name == UDP_ENCAP)
                 return refuse(c, "table", -ENOPROTOOPT);
+        /* IPV6_ADDRFORM turns an IPv6 socket into an IPv4 one under its
+         * other users (the protocol and its operations swapped on a live
+         * socket: the seat of use-after-frees, CVE-2022-3567 among them),
+         * for programs older than dual-stack sockets. As a kernel that
+         * keeps it to IPv6 (ENOPROTOOPT). */
+        if (c->ev.nr == SYS_setsockopt && level == IPPROTO_IPV6 && name == IPV6_ADDRFORM)
+                return refuse(c, "table", -ENOPROTOOPT);
         /* Multicast joins: announced to the network by the host, past the
          * network policy (net_may_join). */
         if (c->ev.nr == SYS_setsockopt &&

@@ -50,6 +50,10 @@
 #ifndef UDP_ENCAP
 #define UDP_ENCAP 100
 #endif
+/* IPV6_ADDRFORM's number (1) is TCP_NODELAY's and IP_TOS's too: the guard
+ * traps it only with a level that has this bit, which IPPROTO_IPV6 (41)
+ * has and SOL_SOCKET, IPPROTO_IP, IPPROTO_TCP and IPPROTO_UDP do not. */
+#define SOL_IPV6_BIT 0x20
 
 /* pwritev2's flag that ignores O_APPEND (Linux 6.9; newer than some
  * headers). */

@@ -135,6 +135,13 @@ static const struct hatch hatches[] = {
          * (UDP_ENCAP): refused as by a kernel built without them. Probed
          * on a bad fd (EBADF natively). */
         { "tcp-ulp", 54, { -1, 6 /* SOL_TCP */, 31 /* TCP_ULP */, BAD, 4 }, ENOENT, NATIVE_FAILS },
+        /* An IPv6 socket turned IPv4 (IPV6_ADDRFORM): its protocol swapped
+         * under its other users. Probed on a bad fd (EBADF natively). */
+        { "ipv6-addrform",
+          54,
+          { -1, 41 /* IPPROTO_IPV6 */, 1 /* IPV6_ADDRFORM */, BAD, 4 },
+          ENOPROTOOPT,
+          NATIVE_FAILS },
         /* Memory taken out of the kernel's direct map, which the sentry
          * cannot read (EINVAL natively: no such flags). */
         { "memfd_secret", 447, { ~0L }, ENOSYS, NATIVE_FAILS },
