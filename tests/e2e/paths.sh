@@ -282,6 +282,34 @@ check_match "...nor by walking through it" "^through present EACCES missing EACC
 check_match "an exclusive create does not tell that a denied name exists" "^excl $home/.ssh/id_ed25519 EACCES\$" "$o"
 check_match "mkdir \$TMPDIR: EEXIST" "^mkdir /tmp/interpose-tmp-[^ ]* EEXIST\$" "$o"
 
+# Removing or moving a name that is not there is ENOENT, as natively (the
+# kernel's lookup comes before its permission check), also without the
+# delete right: "unlink, ignore ENOENT" (CPython's import_helper.forget on
+# each sys.path entry) failed on EACCES. In a denied directory it stays
+# EACCES, as stat does there.
+cat >"$ws/rmmissing.py" <<'PY'
+import errno, os, sys
+def err(f, *a):
+    try:
+        f(*a)
+        return "done"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+for p in ("/usr/lib/interpose-missing.pyc", "/etc/interpose-missing", sys.argv[1] + "/id_missing"):
+    print("unlink", p, err(os.unlink, p), "rmdir", err(os.rmdir, p), "rename", err(os.rename, p, "moved"))
+print("rename-into", err(os.rename, "interpose-missing", "/usr/lib/interpose-missing"))
+print("unlink-present", err(os.unlink, "/etc/hostname"))
+PY
+run "$o" "$e" $I /usr/bin/python3.11 rmmissing.py "$home/.ssh"
+check_eq "removing missing names: status" 0 "$rc"
+check_match "unlink, rmdir, rename of a missing system name: ENOENT" \
+  "^unlink /usr/lib/interpose-missing.pyc ENOENT rmdir ENOENT rename ENOENT\$" "$o"
+check_match "...in /etc too" "^unlink /etc/interpose-missing ENOENT rmdir ENOENT rename ENOENT\$" "$o"
+check_match "...a missing name moved into a system directory: ENOENT" "^rename-into ENOENT\$" "$o"
+check_match "a present system file is still refused" "^unlink-present EACCES\$" "$o"
+check_match "a missing name in a denied directory stays EACCES" \
+  "^unlink $home/.ssh/id_missing EACCES rmdir EACCES rename EACCES\$" "$o"
+
 # A setuid or setgid file left in the workspace would give whoever runs it
 # after the session its owner's rights (root's, when interpose ran as
 # root): the bits are dropped from every mode the guest sets (chmod,
