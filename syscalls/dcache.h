@@ -15,7 +15,9 @@
  * The guest changes what a name resolves to only by removing or renaming
  * (creating a name does not change an existing one, and negative answers
  * are never cached): the sentry makes those calls, and empties the cache
- * first (dcache_invalidate). Walks whose meaning depends on the caller
+ * first (dcache_invalidate). It does so too when the guest changes a
+ * directory's mode, owner or ACL: a hit skips the kernel's check of search
+ * permission along the path, which that may now refuse. Walks whose meaning depends on the caller
  * (anything through /proc: self, fd/N, cwd) are never cached.
  */
 #pragma once

@@ -2123,6 +2123,20 @@ long sys_symlinkat(struct sentry_call *c, uint64_t target, int newdir, uint64_t 
 
 /* --- calls that change an object: write on the object ------------------ */
 
+/* The mode, owner or ACL of a directory decide whether the kernel lets a
+ * lookup through it (search permission), and a dcache hit skips that
+ * walk: after chmod 0 of a directory the guest still opened and stat'ed
+ * the files below it that it had looked up before (CPython's
+ * test_httpservers serves a directory it made unreadable). A change to
+ * one of the guest's directories empties the cache, so the next lookup
+ * is the kernel's again. Files need nothing: an open through the
+ * cache's fd checks the file's own mode. */
+static void dir_attr_changed(const struct stat *st)
+{
+        if (S_ISDIR(st->st_mode))
+                dcache_invalidate();
+}
+
 static long do_chmod(struct sentry_call *c, int dirfd, uint64_t addr, mode_t mode, int flags)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
@@ -2133,6 +2147,7 @@ static long do_chmod(struct sentry_call *c, int dirfd, uint64_t addr, mode_t mod
         if (S_ISLNK(t.r.st.st_mode))
                 return -EOPNOTSUPP; /* as Linux says for the mode of a symlink */
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t.fd);
+        dir_attr_changed(&t.r.st);
         return fchmodat(AT_FDCWD, proc, guest_mode(c, mode, S_ISDIR(t.r.st.st_mode), t.given), 0) < 0 ? -errno
                                                                                                       : 0;
 }
@@ -2158,6 +2173,7 @@ static long do_chown(struct sentry_call *c, int dirfd, uint64_t addr, uid_t uid,
         int r = existing_at(c, dirfd, addr, flags, &t, PR_WRITE, "write");
         if (r < 0)
                 return r;
+        dir_attr_changed(&t.r.st);
         return fchownat(t.fd, "", uid, gid, AT_EMPTY_PATH) < 0 ? -errno : 0;
 }
 
@@ -2514,8 +2530,10 @@ static long do_xattr(struct sentry_call *c, uint64_t addr, bool follow, int op, 
                 r = size ? sentry_read(c, buf, value, size) : 0;
                 if (r < 0)
                         return r;
+                dir_attr_changed(&t.r.st); /* an ACL */
                 return set_xattr(c, proc, key, buf, size, flags);
         case 'r':
+                dir_attr_changed(&t.r.st);
                 return removexattr(proc, key) < 0 ? -errno : 0;
         }
         if (n < 0)
@@ -2783,9 +2801,10 @@ long sys_fchmod(struct sentry_call *c, int fd, unsigned mode)
         if (r < 0)
                 return r == -ESRCH ? SENTRY_DONE : r;
         struct stat st;
-        return fstat(copy, &st) < 0 || fchmod(copy, guest_mode(c, mode, S_ISDIR(st.st_mode), NULL)) < 0
-                       ? -errno
-                       : 0;
+        if (fstat(copy, &st) < 0)
+                return -errno;
+        dir_attr_changed(&st);
+        return fchmod(copy, guest_mode(c, mode, S_ISDIR(st.st_mode), NULL)) < 0 ? -errno : 0;
 }
 
 long sys_fchown(struct sentry_call *c, int fd, unsigned uid, unsigned gid)
@@ -2795,6 +2814,9 @@ long sys_fchown(struct sentry_call *c, int fd, unsigned uid, unsigned gid)
 
         if (r < 0)
                 return r == -ESRCH ? SENTRY_DONE : r;
+        struct stat st;
+        if (fstat(copy, &st) == 0)
+                dir_attr_changed(&st);
         return fchown(copy, uid, gid) < 0 ? -errno : 0;
 }
 
@@ -2848,6 +2870,9 @@ long sys_fsetxattr(struct sentry_call *c, int fd, uint64_t name, uint64_t value,
         if (size && (r = sentry_read(c, buf, value, size)) < 0)
                 return r;
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", copy);
+        struct stat st;
+        if (fstat(copy, &st) == 0)
+                dir_attr_changed(&st); /* an ACL */
         return set_xattr(c, proc, key, buf, size, (int)flags);
 }
 
@@ -2863,6 +2888,9 @@ long sys_fremovexattr(struct sentry_call *c, int fd, uint64_t name)
         n = sentry_read_str(c, key, name, sizeof(key));
         if (n < 0)
                 return n == -ENAMETOOLONG ? -ERANGE : n;
+        struct stat st;
+        if (fstat(copy, &st) == 0)
+                dir_attr_changed(&st);
         return fremovexattr(copy, key) < 0 ? -errno : 0;
 }
 

@@ -145,6 +145,45 @@ EOF
 chmod 0644 "$T/threads.py"
 same_as_user "python3.11 with 32 threads" "$PY" "$T/threads.py"
 check_eq "as uid $USER_UID: python threads output" "32 99195040000 True" "$(cat "$T/g.out")"
+# A directory the user takes search permission from (chmod 0, by path or
+# by fd) shuts the files below it, also those looked up before: the
+# sentry's dentry cache must not answer for them past the kernel's check
+# (CPython's test_httpservers serves a directory it made unreadable).
+mkdir -m 0777 "$T/dac"
+cat >"$T/dac.py" <<'EOF'
+import os, sys
+d = os.path.join(sys.argv[1], "d%d" % os.getpid())
+os.mkdir(d)
+f = os.path.join(d, "f")
+open(f, "w").close()
+def probe(tag):
+    for _ in range(3):
+        r = []
+        for name, call in (("stat", lambda: os.stat(f)), ("open", lambda: open(f).close()), ("list", lambda: os.listdir(d))):
+            try:
+                call()
+                r.append(name + " ok")
+            except OSError as e:
+                r.append(name + " " + e.strerror)
+    print(tag, ", ".join(r))
+probe("open dir:")
+os.chmod(d, 0)
+probe("after chmod 0:")
+os.chmod(d, 0o755)
+probe("after chmod 755:")
+fd = os.open(d, os.O_RDONLY)
+os.fchmod(fd, 0o600)
+probe("after fchmod 600:")
+os.fchmod(fd, 0o755)
+os.unlink(f)
+os.rmdir(d)
+EOF
+chmod 0644 "$T/dac.py"
+same_as_user "python3.11 chmod 0 of a directory shuts its files" "$PY" "$T/dac.py" "$T/dac"
+check_match "as uid $USER_UID: after chmod 0 nothing below is reached" \
+  "^after chmod 0: stat Permission denied, open Permission denied, list Permission denied\$" "$T/g.out"
+check_match "as uid $USER_UID: after fchmod 600 nothing below is reached" \
+  "^after fchmod 600: stat Permission denied, open Permission denied, list ok\$" "$T/g.out"
 if command -v gcc >/dev/null; then
   printf '#include <stdio.h>\nint main(void) { puts("hello from cc"); return 0; }\n' >"$T/hello.c"
   chmod 0644 "$T/hello.c"
