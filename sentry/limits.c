@@ -1124,7 +1124,9 @@ static int diag_dump(const void *req, size_t len, struct sock_sum *u)
         return sock_diag_dump(diag, req, len, sum_dumped, u);
 }
 
-/* Every unix, TCP and UDP socket of the host. 0 when the unix dump,
+/* Every unix, TCP, UDP and UDP-Lite socket of the host (the guest's
+ * own UDP-Lite servers on loopback answer it: their queues hold memory
+ * too). 0 when the unix dump,
  * where a socket in flight is, was whole: what it did not find is gone. */
 static int diag_dump_all(struct sock_sum *u)
 {
@@ -1132,7 +1134,7 @@ static int diag_dump_all(struct sock_sum *u)
                                    .udiag_states = ~0U,
                                    .udiag_show = UDIAG_SHOW_MEMINFO | UDIAG_SHOW_RQLEN };
         static const unsigned char families[] = { AF_INET, AF_INET6 },
-                                   protocols[] = { IPPROTO_TCP, IPPROTO_UDP };
+                                   protocols[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE };
         int r = diag_dump(&q, sizeof(q), u);
 
         for (size_t f = 0; f < sizeof(families); f++)

@@ -240,14 +240,15 @@ static void count_holder(const struct nlmsghdr *h, void *arg)
 }
 
 /* holders() through sock_diag: -1 when it cannot say. */
-static int diag_holders(bool stream, const struct net_addr *dest, bool *all_own)
+static int diag_holders(int proto, const struct net_addr *dest, bool *all_own)
 {
         struct holders_count hc = { .dest = dest, .all_own = all_own };
+        bool stream = proto == IPPROTO_TCP;
 
         for (int fam = 0; fam < 2; fam++) {
                 struct inet_diag_req_v2 r = {
                         .sdiag_family = fam ? AF_INET6 : AF_INET,
-                        .sdiag_protocol = stream ? IPPROTO_TCP : IPPROTO_UDP,
+                        .sdiag_protocol = (uint8_t)proto,
                         .idiag_states = stream ? 1u << 10 /* TCP_LISTEN */ : ~0u,
                 };
                 if (sock_diag_dump(diag_fd, &r, sizeof(r), count_holder, &hc) < 0)
@@ -282,22 +283,26 @@ static bool proc_net_line(const char *line, bool v6, struct net_addr *a, unsigne
 
 /* The sockets of the host's network namespace bound where dest (a
  * loopback address and port) goes: how many, and whether all are the
- * guest's own. stream: TCP sockets listening; else UDP sockets. */
-static unsigned holders(bool stream, const struct net_addr *dest, bool *all_own)
+ * guest's own. proto: IPPROTO_TCP (sockets listening), IPPROTO_UDP or
+ * IPPROTO_UDPLITE (each protocol's datagrams reach only its own sockets). */
+static unsigned holders(int proto, const struct net_addr *dest, bool *all_own)
 {
-        static const char *const files[2][2] = { { "/proc/net/udp", "/proc/net/udp6" },
-                                                 { "/proc/net/tcp", "/proc/net/tcp6" } };
+        static const char *const files[3][2] = { { "/proc/net/udp", "/proc/net/udp6" },
+                                                 { "/proc/net/tcp", "/proc/net/tcp6" },
+                                                 { "/proc/net/udplite", "/proc/net/udplite6" } };
+        bool stream = proto == IPPROTO_TCP;
+        int table = stream ? 1 : proto == IPPROTO_UDPLITE ? 2 : 0;
         unsigned n = 0;
 
         *all_own = true;
         if (diag_fd >= 0) {
-                int d = diag_holders(stream, dest, all_own);
+                int d = diag_holders(proto, dest, all_own);
                 if (d >= 0)
                         return (unsigned)d;
                 *all_own = true;
         }
         for (int v6 = 0; v6 < 2; v6++) {
-                FILE *f = fopen(files[stream][v6], "re");
+                FILE *f = fopen(files[table][v6], "re");
                 char line[512];
                 if (!f)
                         continue;
@@ -335,11 +340,13 @@ static bool own_server(int sock, const struct net_addr *dest)
         bool all_own;
 
         /* A port none of the guest's sockets had: not its server. The
-         * tables asked are TCP's and UDP's: another protocol (UDP-Lite)
-         * is never the guest's own. */
-        if (!own_port_seen(dest->port) || (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
+         * tables asked are TCP's, UDP's and UDP-Lite's (a UDP-Lite
+         * datagram reaches only UDP-Lite sockets; CPython's test_socket
+         * talks to its own); another protocol is never the guest's own. */
+        if (!own_port_seen(dest->port) ||
+            (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_UDPLITE))
                 return false;
-        return holders(proto == IPPROTO_TCP, dest, &all_own) > 0 && all_own;
+        return holders(proto, dest, &all_own) > 0 && all_own;
 }
 
 void net_note_bound(int sock)
@@ -850,8 +857,8 @@ long net_judge_bind(struct sentry_call *c, int sock, struct sockaddr_storage *ss
                         at.addr[0] = 127, at.addr[3] = 1;
                 else if (every_address(&at))
                         at.addr[15] = 1; /* ::1 */
-                if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP) ||
-                    (holders(proto == IPPROTO_TCP, &at, &all_own) > 0 && !all_own)) {
+                if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_UDPLITE) ||
+                    (holders(proto, &at, &all_own) > 0 && !all_own)) {
                         detail(c, "local", &a, NULL, NULL,
                                "a shared port (SO_REUSEPORT, SO_REUSEADDR) a host socket holds");
                         sentry_decide(c, "deny", "net");

@@ -384,6 +384,29 @@ run "$o" "$e" "$INTERPOSE" --audit="$T/sock.jsonl" --max-memory=64M -- "$PY" "$T
 check_eq "max-memory: data queued in sockets counts (137)" 137 "$rc"
 check_nomatch "max-memory: sockets: the guest did not finish" finished "$o"
 check_match "max-memory: sockets: audited" '"rule":"limit:memory"' "$T/sock.jsonl"
+# UDP-Lite too: the guest's own servers on loopback take its datagrams,
+# each socket's receive queue up to its buffer.
+cat >"$T/litebuf.py" <<'EOF'
+import resource, socket, sys, time
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+want, total, keep = int(sys.argv[1]) << 20, 0, []
+chunk = b"x" * 32768
+while total < want:
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136)
+    srv.bind(("127.0.0.1", 0))
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136)
+    keep.append((srv, c))
+    for _ in range(8):
+        c.sendto(chunk, srv.getsockname())
+    total += 6 * len(chunk)
+print("parked", total >> 20, "MiB", flush=True)
+time.sleep(float(sys.argv[2]))
+print("finished")
+EOF
+run "$o" "$e" "$INTERPOSE" --audit="$T/lite.jsonl" --max-memory=64M -- "$PY" "$T/litebuf.py" 300 2
+check_eq "max-memory: data queued in UDP-Lite sockets counts (137)" 137 "$rc"
+check_nomatch "max-memory: UDP-Lite: the guest did not finish" finished "$o"
 # A socket whose only reference is a message in flight: in no process's
 # fds, its queue still holds kernel memory. The kernel bounds the fds in
 # flight by the sender's fd limit, and every sendmsg is the sentry's (its

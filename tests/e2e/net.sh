@@ -214,11 +214,11 @@ def tcp():
     c.settimeout(5)
     c.connect(srv.getsockname())
     return c.recv(64).decode().strip()
-def udp():
-    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+def udp(proto=0):
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, proto)
     srv.settimeout(5)
     srv.bind(("127.0.0.1", 0))
-    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, proto)
     c.settimeout(5)
     c.sendto(b"ping-own", srv.getsockname())
     data, peer = srv.recvfrom(64)
@@ -226,6 +226,7 @@ def udp():
     return c.recv(64).decode()
 attempt("tcp", tcp)
 attempt("udp", udp)
+attempt("udplite", lambda: udp(136))
 '
 # Abstract unix sockets: the host's (argv[1]) and one of the guest's own.
 abstract_probe="$attempt_py"'
@@ -351,6 +352,7 @@ fi
 guest own -- "$PY" -c "$own_probe"
 check_out "the guest reaches its own TCP server on 127.0.0.1" "^tcp ok hello from guest$"
 check_out "the guest's own UDP server on 127.0.0.1 answers it" "^udp ok ping-own$"
+check_out "...and its own UDP-Lite server (CPython's test_socket)" "^udplite ok ping-own$"
 check_audit "the guest's bind is audited" "$T/own.jsonl" syscall=bind decision=allow
 check_audit "the guest's listen is audited" "$T/own.jsonl" syscall=listen decision=allow
 check_audit "the connect to its own server is audited as allowed" "$T/own.jsonl" syscall=connect decision=allow
