@@ -174,6 +174,11 @@ static struct {
                 int status;
         } * exits; /* ends seen while waiting for one thread, reported by next() */
         size_t nexits, capexits;
+        struct {
+                pid_t pid;
+                int status;
+        } * ready; /* stops collected by next(), served in the order taken */
+        size_t rhead, nready, capready;
         unsigned etraced;         /* threads a guest tracer holds */
         unsigned nparked;         /* threads in T_PARKED */
         struct ereport *ereports; /* ends of tracees for their guest tracers' waits */
@@ -1226,6 +1231,52 @@ static int on_status(struct platform *p, pid_t pid, int st, struct platform_even
         return 0;
 }
 
+/*
+ * Take every stop there is now into T.ready. waitpid(-1) reports the
+ * tracees in the order the kernel lists them: taking one stop at a time,
+ * a few busy threads at the front, stopped again by the time the tracer
+ * looked, were served over and over and the others never (CPython's
+ * test_threading: 40 threads opening files, 36 stopped for good). Served
+ * a batch at a time, each stopped thread waits for one round at most.
+ * 0 with stops taken, or what waitpid said: 0 (nothing) or -errno.
+ */
+static int take_stops(void)
+{
+        for (;;) {
+                int st;
+                pid_t pid = waitpid(-1, &st, __WALL | WNOHANG);
+                if (pid < 0 && errno == EINTR)
+                        continue;
+                if (pid <= 0)
+                        return T.nready ? 0 : pid < 0 ? -errno : 1;
+                if (T.nready == T.capready) {
+                        T.capready = T.capready ? T.capready * 2 : 64;
+                        T.ready = realloc(T.ready, T.capready * sizeof(*T.ready));
+                        if (!T.ready)
+                                abort();
+                }
+                T.ready[T.nready].pid = pid;
+                T.ready[T.nready].status = st;
+                T.nready++;
+        }
+}
+
+/* Is pid stopped at the exec event? A stop taken with others is served
+ * after them, and meanwhile another thread of its process may have run
+ * an exec, which ended every other thread and gave the thread that made
+ * it the process's id: a stop of the old first thread, served then, would
+ * resume the new image past its exec event unseen. Such a stop is
+ * dropped; the exec event is taken next. */
+static bool exec_taken_over(pid_t pid, int st)
+{
+        siginfo_t si;
+
+        if (!WIFSTOPPED(st) || (st >> 16) == PTRACE_EVENT_EXEC)
+                return false;
+        return ptrace(PTRACE_GETSIGINFO, pid, 0, &si) == 0 && si.si_signo == SIGTRAP &&
+               si.si_code == (SIGTRAP | (PTRACE_EVENT_EXEC << 8));
+}
+
 static int ptrace_next(struct platform *p, struct platform_event *ev)
 {
         uint64_t spin_until = 0;
@@ -1243,14 +1294,20 @@ static int ptrace_next(struct platform *p, struct platform_event *ev)
                         report_exit(p, T.exits[T.nexits].pid, T.exits[T.nexits].status);
                         continue;
                 }
-                pid = waitpid(-1, &st, __WALL | WNOHANG);
-                if (pid < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return errno == ECHILD ? -ESHUTDOWN : -errno;
+                if (T.rhead == T.nready) {
+                        int r;
+                        T.rhead = T.nready = 0;
+                        r = take_stops();
+                        if (r < 0)
+                                return r == -ECHILD ? -ESHUTDOWN : r;
                 }
-                if (pid > 0) {
+                if (T.rhead < T.nready) {
+                        pid = T.ready[T.rhead].pid;
+                        st = T.ready[T.rhead].status;
+                        T.rhead++;
                         spin_until = 0;
+                        if (T.rhead > 1 && exec_taken_over(pid, st))
+                                continue;
                         if (on_status(p, pid, st, ev) == 1)
                                 return 0;
                         continue;

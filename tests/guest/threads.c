@@ -17,6 +17,11 @@
  *   sigchld    children exit while their parent, with a SIGCHLD handler
  *              without SA_RESTART, stats, reads links and opens: no call
  *              fails with EINTR
+ *   fair       40 threads making trapped calls without end: each gets its
+ *              calls answered, however busy the others (the main thread
+ *              waits for every one's first answer, then exits); on ptrace
+ *              the first few threads took every answer and the rest
+ *              waited for ever (CPython's test_threading hung)
  */
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -201,6 +206,44 @@ static int exec_case(void)
         st = wait_status(pid);
         CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 33, "exec from a thread: status %#x", st);
         return guest_result();
+}
+
+#define NFAIR 40
+static int fair_answered;
+
+static void *fair_worker(void *arg)
+{
+        struct utsname u;
+        bool first = true;
+
+        (void)arg;
+        for (;;) {
+                /* An open's answer is an fd installed: much for the sentry
+                 * to do while the other threads trap again. */
+                long fd = raw(SYS_openat, AT_FDCWD, (long)"/dev/null", O_RDONLY | O_CLOEXEC, 0, 0, 0);
+                if (fd >= 0)
+                        raw(SYS_close, fd, 0, 0, 0, 0, 0);
+                raw(SYS_uname, (long)&u, 0, 0, 0, 0, 0);
+                if (first)
+                        __atomic_add_fetch(&fair_answered, 1, __ATOMIC_SEQ_CST);
+                first = false;
+        }
+        return NULL;
+}
+
+/* Busy threads do not starve the others of answers. Unfair, this hangs
+ * (the run's timeout says so); there is no deadline of its own. */
+static int fair_case(void)
+{
+        pthread_t t;
+
+        for (int i = 0; i < NFAIR; i++)
+                CHECK(pthread_create(&t, NULL, fair_worker, NULL) == 0, "pthread_create %d", i);
+        while (__atomic_load_n(&fair_answered, __ATOMIC_SEQ_CST) < NFAIR)
+                sched_yield();
+        fflush(stdout);
+        raw(SYS_exit_group, guest_result(), 0, 0, 0, 0, 0);
+        return EXIT_HARD;
 }
 
 /* exit(2) in a process's only thread ends the process: natively and
@@ -435,6 +478,8 @@ int main(int argc, char **argv)
                 return affinity_leader();
         if (!strcmp(c, "sigchld"))
                 return sigchld_case();
+        if (!strcmp(c, "fair"))
+                return fair_case();
         fprintf(stderr, "guest-threads: unknown case '%s'\n", c);
         return EXIT_HARD;
 }
