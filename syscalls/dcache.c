@@ -22,7 +22,9 @@ struct dcache_entry {
         dev_t sdev;
         ino_t sino;
         unsigned flags;
-        int fd; /* -1: empty */
+        int fd;     /* -1: empty */
+        dev_t odev; /* the object's, when filled */
+        ino_t oino;
         char *given;
         char *path;
         char *rule;
@@ -72,9 +74,14 @@ bool dcache_lookup(dev_t sdev, ino_t sino, unsigned flags, const char *given, st
         if (e->fd < 0 || e->gen != generation || e->hash != h || e->sdev != sdev || e->sino != sino ||
             e->flags != flags || strcmp(e->given, given))
                 return false;
-        /* The object as it is now; gone (deleted, or replaced under its
-         * name by a rename over it) means the name must be walked again. */
-        if (fstat(e->fd, &hit->st) < 0 || hit->st.st_nlink == 0) {
+        /* The object as it is now, looked up again by its path: gone
+         * (deleted, or replaced under its name by a rename over it, or a
+         * directory above it moved), or out of reach of the kernel's own
+         * check of search permission (a directory above it chmod'ed by the
+         * host: the guest's own changes empty the cache) means the name
+         * must be walked again. */
+        if (fstatat(AT_FDCWD, e->path, &hit->st, AT_SYMLINK_NOFOLLOW) < 0 || hit->st.st_dev != e->odev ||
+            hit->st.st_ino != e->oino || hit->st.st_nlink == 0) {
                 entry_clear(e);
                 return false;
         }
@@ -114,6 +121,8 @@ bool dcache_fill(dev_t sdev, ino_t sino, unsigned flags, const char *given, int 
         e->sino = sino;
         e->flags = flags;
         e->fd = fd;
+        e->odev = st->st_dev;
+        e->oino = st->st_ino;
         e->given = xmalloc(lg + lp + lr); /* one block: given, path, rule */
         e->path = e->given + lg;
         e->rule = e->path + lp;

@@ -7,10 +7,12 @@
  * An entry maps (where the walk started, walk flags, the guest's path
  * text) to the object the walk reached: an O_PATH fd of it, its kernel
  * path and its rights. What the cache saves is the resolution and the
- * decision, never the object's state: every hit re-stats the object
- * through the entry's fd, so sizes, times and modes are current, and an
- * object deleted since (st_nlink 0: unlinked, or replaced by an editor's
- * atomic save) is a miss.
+ * decision, never the object's state: every hit re-stats the object by
+ * its kernel path, so sizes, times and modes are current, and an object
+ * deleted since (st_nlink 0: unlinked, or replaced by an editor's atomic
+ * save), moved, or no longer within the caller's reach (the kernel's walk
+ * checks search permission on each directory, which the host may have
+ * taken away) is a miss.
  *
  * The guest changes what a name resolves to only by removing or renaming
  * (creating a name does not change an existing one, and negative answers

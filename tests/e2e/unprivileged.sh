@@ -184,6 +184,53 @@ check_match "as uid $USER_UID: after chmod 0 nothing below is reached" \
   "^after chmod 0: stat Permission denied, open Permission denied, list Permission denied\$" "$T/g.out"
 check_match "as uid $USER_UID: after fchmod 600 nothing below is reached" \
   "^after fchmod 600: stat Permission denied, open Permission denied, list ok\$" "$T/g.out"
+# The same when the host takes the search right away (root, owner of the
+# directory, chmod 0700 while the session runs): the guest's next lookup is
+# refused as natively, also of a file it looked up before. And a directory
+# the host moves away (and makes anew) is not found where it was.
+if [ "$ROOT" = 1 ]; then
+  mkdir -p "$T/hostdac" && chmod 0777 "$T/hostdac"
+  cat >"$T/hostdac.py" <<'EOF'
+import os, sys
+f = os.path.join(sys.argv[1], "d", "f")
+m = os.path.join(sys.argv[1], "m", "f")
+for _ in range(3):
+    os.stat(f)
+    open(f).close()
+    open(m).close()
+print("ready", flush=True)
+sys.stdin.readline()
+for name, call in (("stat", lambda: os.stat(f)), ("open", lambda: open(f).close())):
+    try:
+        call()
+        print(name, "ok")
+    except OSError as e:
+        print(name, e.strerror)
+print("moved:", open(m).read().strip())
+EOF
+  chmod 0644 "$T/hostdac.py"
+  for how in native confined; do
+    rm -rf "$T/hostdac/d" "$T/hostdac/m" "$T/hostdac/m.old"
+    mkdir "$T/hostdac/d" "$T/hostdac/m" && echo data >"$T/hostdac/d/f" && echo old >"$T/hostdac/m/f"
+    rm -f "$T/go.$how" && mkfifo "$T/go.$how"
+    if [ "$how" = native ]; then
+      $AS_USER $ENVU "$PY" "$T/hostdac.py" "$T/hostdac" <"$T/go.$how" >"$T/$how.out" 2>"$T/$how.err" &
+    else
+      $AS_USER $ENVU $I "$PY" "$T/hostdac.py" "$T/hostdac" <"$T/go.$how" >"$T/$how.out" 2>"$T/$how.err" &
+    fi
+    gpid=$!
+    exec 7>"$T/go.$how"
+    poll "$how: the guest looked the file up" grep -q '^ready$' "$T/$how.out"
+    chmod 0700 "$T/hostdac/d"
+    mv "$T/hostdac/m" "$T/hostdac/m.old" && mkdir "$T/hostdac/m" && echo new >"$T/hostdac/m/f"
+    echo go >&7
+    exec 7>&-
+    wait "$gpid"
+    check_match "as uid $USER_UID, $how: a directory the host shut: stat refused" '^stat Permission denied$' "$T/$how.out"
+    check_match "as uid $USER_UID, $how: a directory the host shut: open refused" '^open Permission denied$' "$T/$how.out"
+    check_match "as uid $USER_UID, $how: a directory the host moved away and made anew: the new file" '^moved: new$' "$T/$how.out"
+  done
+fi
 if command -v gcc >/dev/null; then
   printf '#include <stdio.h>\nint main(void) { puts("hello from cc"); return 0; }\n' >"$T/hello.c"
   chmod 0644 "$T/hello.c"
