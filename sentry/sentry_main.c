@@ -208,6 +208,30 @@ static void traced_exit(void *ctx, pid_t pid, int status)
                 finish(status);
 }
 
+/* A stop reported without WUNTRACED is a ptrace-stop: we are the thread's
+ * tracer, which we never asked to be (a tracing platform reaps on its
+ * tracer thread, never here). PTRACE_TRACEME makes the caller's parent its
+ * tracer when the kernel runs it, not when sys_ptrace looked: a process
+ * whose parent exits in between is reparented to us, the subreaper, and
+ * becomes our tracee. Its process dies at its first stop; until then
+ * being traced changed nothing it can do. The thread cannot be reaped, so
+ * its id is not reused, before we wait for its end. */
+static void untrace(pid_t tid, int status)
+{
+        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, tid, O_EXCL /* PIDFD_THREAD */);
+        char extra[64];
+
+        if (pidfd < 0)
+                pidfd = (int)syscall(SYS_pidfd_open, tid, 0);
+        snprintf(extra, sizeof(extra), "\"stop\":%d", WSTOPSIG(status));
+        struct audit_record r = {
+                .pid = tid, .tid = tid, .decision = "kill", .rule = "own-tree:tracer", .extra = extra
+        };
+        audit_write(&S.audit, &r);
+        if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0)
+                kill(tid, SIGKILL);
+}
+
 /* Reaps children (but a tracing platform's), watches for the launcher's
  * death. */
 static void *reaper(void *arg)
@@ -257,6 +281,8 @@ static void *reaper(void *arg)
                          * traced child is not the guest exiting. */
                         if (pid == S.guest && (WIFEXITED(st) || WIFSIGNALED(st)))
                                 finish(st);
+                        if (WIFSTOPPED(st))
+                                untrace(pid, st);
                 }
         }
         sentry_kill_descendants(S.self, 0);

@@ -10,6 +10,10 @@
  *   kill-all   kill(-1) and kill(0) reach the tree only; kill(-1) spares the
  *              caller as kill(2) does; the launcher, in the same process
  *              group when run from a shell, is not signalled
+ *   traceme-race  PTRACE_TRACEME while the parent exits: the kernel makes
+ *              the parent of the moment the tracer, which after the
+ *              reparenting is the sentry (the subreaper); such a tracee
+ *              dies at its first stop instead of hanging in it (escape)
  *
  * The native run of "outside" and "kill-all" only probes with signal 0:
  * the real thing would signal the test runner.
@@ -336,6 +340,113 @@ static int traceme(void)
         return guest_result();
 }
 
+static int tracer_pid(void)
+{
+        char buf[4096] = "";
+        const char *p;
+        int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return -1;
+        (void)!read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        p = strstr(buf, "\nTracerPid:");
+        return p ? atoi(p + 11) : -1;
+}
+
+/* One try: P forks C and exits as soon as C is calling PTRACE_TRACEME in a
+ * loop, so some TRACEME is in flight when C is reparented to the sentry
+ * (natively: to the runner's subreaper). C reports what it became and
+ * stops once for its tracer (a signal). 1: C was made the sentry's
+ * tracee, 0: not this time, -1: error. */
+static int traceme_race_try(void)
+{
+        int out[2], go[2];
+        char buf[128] = "";
+        ssize_t n = 0, k;
+        pid_t p;
+
+        if (pipe(out) < 0 || pipe(go) < 0)
+                return -1;
+        p = fork();
+        if (p == 0) {
+                pid_t c = fork();
+                if (c == 0) {
+                        pid_t parent = getppid();
+                        /* Handled: untraced, the signal does no harm. */
+                        signal(SIGUSR1, on_usr1);
+                        close(out[0]);
+                        close(go[0]);
+                        if (write(go[1], "g", 1) != 1)
+                                _exit(99);
+                        for (;;) {
+                                long r = raw(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0, 0, 0);
+                                if (r == 0 && getppid() != parent) {
+                                        /* Traced after our parent went: by
+                                         * the parent we have now. Natively
+                                         * (or on ptrace, where TracerPid is
+                                         * always the sentry) nothing to try. */
+                                        dprintf(out[1], "W%d %d\n", tracer_pid(), (int)getppid());
+                                        raise(SIGUSR1);
+                                        dprintf(out[1], "alive\n");
+                                        _exit(0);
+                                }
+                                if (r == 0)
+                                        while (getppid() == parent)
+                                                ; /* traced by the parent: until it is gone */
+                                else if (getppid() != parent)
+                                        _exit(0);
+                        }
+                }
+                char b;
+                _exit(read(go[0], &b, 1) == 1 ? 0 : 99);
+        }
+        close(out[1]);
+        close(go[0]);
+        close(go[1]);
+        waitpid(p, NULL, 0);
+        while (n < (ssize_t)sizeof(buf) - 1 && (k = read(out[0], buf + n, sizeof(buf) - 1 - (size_t)n)) > 0)
+                n += k;
+        close(out[0]);
+        if (buf[0] != 'W')
+                return 0;
+        int tracer = 0, parent = 0;
+        sscanf(buf + 1, "%d %d", &tracer, &parent);
+        bool alive = strstr(buf, "alive") != NULL;
+        if (tracer != parent || tracer <= 0) {
+                CHECK(alive, "a tracee whose tracer went runs on: %s", buf);
+                return 0;
+        }
+        /* Its tracer is the sentry, which never resumes a stop. */
+        CHECK(!alive, "the sentry's tracee was not stopped for good: %s", buf);
+        return 1;
+}
+
+static int traceme_race(void)
+{
+        int won = 0;
+
+        /* Natively the orphan goes to the runner's subreaper, which would
+         * hold it in its stop; on ptrace TracerPid always names the sentry
+         * (its tracing of the guest's is emulated) and there is no race. */
+        if (!guest_confined() || guest_traced())
+                return EXIT_SKIP;
+        /* A deadline for a hang (the tracee held in its stop, the pipe never
+         * closed), not a measure. */
+        alarm(20);
+        for (int i = 0; i < 5000 && won < 3; i++) {
+                int r = traceme_race_try();
+                if (r < 0)
+                        return EXIT_HARD;
+                won += r;
+        }
+        alarm(0);
+        NOTE("won the race %d times", won);
+        if (!won)
+                return EXIT_SKIP;
+        return guest_result();
+}
+
 static void *park(void *arg)
 {
         for (;;)
@@ -394,6 +505,8 @@ int main(int argc, char **argv)
                 return traceme();
         if (!strcmp(c, "kill-thread-id"))
                 return kill_thread_id();
+        if (!strcmp(c, "traceme-race"))
+                return traceme_race();
         fprintf(stderr, "guest-proc: unknown case '%s'\n", c);
         return EXIT_HARD;
 }
