@@ -15,6 +15,12 @@
  *             on a tracee that is not our child
  *   rewrite   a call rewritten at its entry is decided as rewritten: an
  *             open of a denied file stays denied (escape)
+ *   seccomp   a tracer's seccomp powers: PTRACE_O_SUSPEND_SECCOMP and
+ *             PTRACE_SECCOMP_GET_FILTER are refused (they need
+ *             CAP_SYS_ADMIN); a call rewritten at a PTRACE_EVENT_SECCOMP
+ *             stop of the tracee's own filter (seccomp-unotify; the ptrace
+ *             platform refuses PTRACE_O_TRACESECCOMP) and a call made under
+ *             syscall user dispatch are still decided (escape)
  *   exec-held a thread held in a stop for us is replaced by an exec from
  *             another thread of its process: the new image is not ours to
  *             resume (ESRCH), and its calls are still decided (escape)
@@ -32,6 +38,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -486,6 +494,100 @@ static int rewrite(void)
         return guest_result();
 }
 
+/* --- seccomp --- */
+
+#ifndef PTRACE_O_SUSPEND_SECCOMP
+#define PTRACE_O_SUSPEND_SECCOMP (1 << 21)
+#endif
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#endif
+
+static void own_trace_body(void)
+{
+        struct sock_filter f[] = {
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+            raw(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&prog, 0, 0, 0) < 0)
+                _exit(13);
+        long r = raw(SYS_getppid, AT_FDCWD, (long)denied, O_RDONLY, 0, 0, 0);
+        /* The tracer made it openat(AT_FDCWD, denied, O_RDONLY) at its
+         * seccomp stop. */
+        _exit(r >= 0 && r != getppid() ? 10 : r == -EACCES || r == -EPERM || r == -ENOENT ? 11 : 12);
+}
+
+static int seccomp_powers(void)
+{
+        pid_t child = traced_child(own_trace_body);
+        int status;
+        long r;
+
+        r = raw(SYS_ptrace, PTRACE_SETOPTIONS, child, 0, PTRACE_O_SUSPEND_SECCOMP, 0, 0);
+        NOTE("SETOPTIONS(SUSPEND_SECCOMP) = %ld", r);
+        if (guest_confined())
+                CHECK(r == -EPERM || r == -EINVAL, "PTRACE_O_SUSPEND_SECCOMP under interpose: %ld", r);
+        r = raw(SYS_ptrace, PTRACE_SECCOMP_GET_FILTER, child, 0, 0, 0, 0);
+        NOTE("SECCOMP_GET_FILTER = %ld", r);
+        if (guest_confined())
+                CHECK(r == -EACCES, "PTRACE_SECCOMP_GET_FILTER under interpose: %ld", r);
+        r = raw(SYS_ptrace, PTRACE_SETOPTIONS, child, 0, PTRACE_O_TRACESECCOMP, 0, 0);
+        if (guest_traced()) {
+                CHECK(r == -EINVAL, "PTRACE_O_TRACESECCOMP on ptrace: %ld", r);
+                kill(child, SIGKILL);
+                waitpid(child, &status, 0);
+        } else {
+                CHECK(r == 0, "PTRACE_O_TRACESECCOMP: %ld", r);
+                bool done = false;
+                while (!done) {
+                        struct user_regs_struct regs;
+                        if (raw(SYS_ptrace, PTRACE_CONT, child, 0, 0, 0, 0) != 0 ||
+                            waitpid(child, &status, 0) != child || !WIFSTOPPED(status))
+                                break;
+                        if (status >> 8 != (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8)) ||
+                            raw(SYS_ptrace, PTRACE_GETREGS, child, 0, (long)&regs, 0, 0) != 0 ||
+                            regs.orig_rax != SYS_getppid)
+                                continue;
+                        regs.orig_rax = SYS_openat;
+                        CHECK(raw(SYS_ptrace, PTRACE_SETREGS, child, 0, (long)&regs, 0, 0) == 0, "SETREGS");
+                        done = true;
+                }
+                CHECK(done, "never saw the getppid at its seccomp stop");
+                CHECK(raw(SYS_ptrace, PTRACE_DETACH, child, 0, 0, 0, 0) == 0, "DETACH");
+                CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status), "end: %#x", status);
+                if (guest_confined())
+                        CHECK(WEXITSTATUS(status) == 11,
+                              "rewritten at the seccomp stop, the open of %s: exit %d (10: it opened)",
+                              denied, WEXITSTATUS(status));
+                else
+                        CHECK(WEXITSTATUS(status) == (geteuid() == 0 ? 10 : 11), "natively: exit %d",
+                              WEXITSTATUS(status));
+        }
+        /* Syscall user dispatch runs before seccomp: a call it lets through
+         * (here every call: the selector says allow) is still trapped. */
+        child = fork();
+        if (child == 0) {
+                static volatile char selector = 0; /* SYSCALL_DISPATCH_FILTER_ALLOW */
+                if (raw(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, 1, 0, 0, (long)&selector, 0) != 0)
+                        _exit(13);
+                r = raw(SYS_openat, AT_FDCWD, (long)denied, O_RDONLY, 0, 0, 0);
+                _exit(r >= 0 ? 10 : r == -EACCES || r == -EPERM || r == -ENOENT ? 11 : 12);
+        }
+        CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status), "dispatch child: %#x", status);
+        if (guest_confined())
+                CHECK(WEXITSTATUS(status) == 11, "under syscall user dispatch, the open of %s: exit %d",
+                      denied, WEXITSTATUS(status));
+        else
+                CHECK(WEXITSTATUS(status) == (geteuid() == 0 ? 10 : 11), "natively: exit %d",
+                      WEXITSTATUS(status));
+        return guest_result();
+}
+
 /* --- exec-held --- */
 
 struct held_shm {
@@ -792,6 +894,8 @@ int main(int argc, char **argv)
                 return seize();
         if (!strcmp(c, "rewrite"))
                 return rewrite();
+        if (!strcmp(c, "seccomp"))
+                return seccomp_powers();
         if (!strcmp(c, "exec-held"))
                 return exec_held();
         if (!strcmp(c, "exec-held-stage2") && argc > 2)
