@@ -45,6 +45,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -284,6 +285,56 @@ static pid_t tgid_of(struct tracee *t)
         return t->tgid;
 }
 
+/* --- releasing what the guest may have chosen ---
+ *
+ * The channel is a socket the guest made (or put where we took it from:
+ * a filter of its own can fake the injected socket's number), and what
+ * waits in it is whatever was queued before we connected it. When we drop
+ * the last reference to such a file, or to one received from it, its
+ * release runs in our thread, on the way back from the close: a TCP socket
+ * with SO_LINGER and data its peer does not read waits there for as long
+ * as the guest asked (days), the tracer thread with it, and the session
+ * never ends (its timeout neither). The wait ends on a signal, so each such
+ * call runs with SIGALRM unblocked in this thread and a timer set. */
+#define RELEASE_BOUND_US 200000
+
+static void on_release_alarm(int sig)
+{
+        (void)sig;
+}
+
+static long bounded(long nr, long a0, long a1, long a2)
+{
+        static bool ready;
+        struct itimerval on = { .it_value = { 0, RELEASE_BOUND_US } }, off = { { 0, 0 }, { 0, 0 } };
+        sigset_t alrm;
+        long r;
+        int err;
+
+        if (!ready) {
+                struct sigaction sa = { .sa_handler = on_release_alarm }; /* no SA_RESTART */
+                sigemptyset(&sa.sa_mask);
+                sigaction(SIGALRM, &sa, NULL);
+                ready = true;
+        }
+        sigemptyset(&alrm);
+        sigaddset(&alrm, SIGALRM);
+        setitimer(ITIMER_REAL, &on, NULL);
+        pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
+        r = syscall(nr, a0, a1, a2);
+        err = errno;
+        pthread_sigmask(SIG_BLOCK, &alrm, NULL);
+        setitimer(ITIMER_REAL, &off, NULL);
+        errno = err;
+        return r;
+}
+
+static void release(int fd)
+{
+        if (fd >= 0)
+                bounded(SYS_close, fd, 0, 0);
+}
+
 /* --- channels --- */
 
 static struct channel *channel_of(pid_t tgid, bool create)
@@ -310,8 +361,7 @@ static void channel_drop(pid_t tgid)
         for (struct channel *c = *b; c; b = &c->next, c = c->next)
                 if (c->tgid == tgid) {
                         *b = c->next;
-                        if (c->gcopy >= 0)
-                                close(c->gcopy);
+                        release(c->gcopy);
                         free(c);
                         return;
                 }
@@ -535,21 +585,21 @@ static int channel_adopt(struct channel *c, pid_t tid, int gfd)
         socklen_t dl = sizeof(dom), tl = sizeof(type);
         if (getsockopt(copy, SOL_SOCKET, SO_DOMAIN, &dom, &dl) < 0 ||
             getsockopt(copy, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || dom != AF_UNIX || type != SOCK_DGRAM) {
-                close(copy);
+                release(copy);
                 return -EPROTO;
         }
         if (bind(copy, (struct sockaddr *)&sa, sizeof(sa_family_t)) < 0 ||
             getsockname(copy, (struct sockaddr *)&sa, &len) < 0 || len <= sizeof(sa_family_t) ||
             sa.sun_path[0] != '\0') {
-                close(copy);
+                release(copy);
                 return -EPROTO; /* bound under us to another name: not ours to trust */
         }
-        if (connect(copy, (struct sockaddr *)&T.sender_addr, T.sender_len) < 0) {
-                close(copy);
+        /* Connecting drops what its old peer had queued: a release. */
+        if (bounded(SYS_connect, copy, (long)&T.sender_addr, T.sender_len) < 0) {
+                release(copy);
                 return -errno;
         }
-        if (c->gcopy >= 0)
-                close(c->gcopy);
+        release(c->gcopy);
         c->gcopy = copy;
         c->gfd = gfd;
         c->low = -1;
@@ -1384,14 +1434,15 @@ static void channel_drain(int gcopy)
                                     .msg_iovlen = 1,
                                     .msg_control = u.buf,
                                     .msg_controllen = sizeof(u.buf) };
-                if (recvmsg(gcopy, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0)
+                /* The kernel drops (releases, here) what does not fit. */
+                if (bounded(SYS_recvmsg, gcopy, (long)&m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0)
                         return;
                 for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
                         if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
                                 for (size_t i = 0; i < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
                                         int fd;
                                         memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
-                                        close(fd);
+                                        release(fd);
                                 }
         }
 }

@@ -27,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
@@ -367,6 +368,83 @@ static void *pause_forever(void *arg)
  * that kills its first thread in such a call, while another thread lives
  * on, must not wedge the sentry: everyone else's calls go on being
  * answered, and the process can still be killed and reaped. */
+/* A lingering TCP connection its peer never reads, queued (both ends) in
+ * a datagram socket pair: whoever drops the last reference to the queue
+ * releases the client, whose close waits (SO_LINGER, unsent data) until
+ * the peer reads, which is never. Made the channel of the ptrace platform
+ * (our filter fakes the injected socket's number: 0, where the lure is),
+ * it was the sentry's tracer thread that released it when connecting the
+ * channel or draining it: the tracer stuck, and the session, its timeout
+ * too, never ended. Here the open just works (on ptrace after a short
+ * wait), and the run ends. */
+static int run_channel_release(void)
+{
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t sl = sizeof(sa);
+        int small = 4096, l, c, s, sp[2];
+        char buf[4096];
+        struct linger lg = { 1, 1000000 };
+
+        l = socket(AF_INET, SOCK_STREAM, 0);
+        if (l < 0 || setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) < 0 ||
+            bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 1) < 0 ||
+            getsockname(l, (struct sockaddr *)&sa, &sl) < 0)
+                return EXIT_HARD;
+        c = socket(AF_INET, SOCK_STREAM, 0);
+        if (c < 0 || setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) < 0 ||
+            connect(c, (struct sockaddr *)&sa, sizeof(sa)) < 0 || (s = accept(l, NULL, NULL)) < 0)
+                return EXIT_HARD;
+        close(l);
+        fcntl(c, F_SETFL, O_NONBLOCK);
+        memset(buf, 'x', sizeof(buf));
+        while (write(c, buf, sizeof(buf)) > 0)
+                ;
+        if (setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0 ||
+            socketpair(AF_UNIX, SOCK_DGRAM, 0, sp) < 0)
+                return EXIT_HARD;
+        union {
+                struct cmsghdr h;
+                char b[CMSG_SPACE(2 * sizeof(int))];
+        } u;
+        memset(&u, 0, sizeof(u));
+        char one = 1;
+        struct iovec iov = { &one, 1 };
+        struct msghdr m = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)
+        };
+        struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+        int pass[2] = { c, s };
+        h->cmsg_level = SOL_SOCKET;
+        h->cmsg_type = SCM_RIGHTS;
+        h->cmsg_len = CMSG_LEN(sizeof(pass));
+        memcpy(CMSG_DATA(h), pass, sizeof(pass));
+        if (sendmsg(sp[1], &m, 0) < 0)
+                return EXIT_HARD;
+        close(c);
+        close(s);
+        close(sp[1]);
+        if (dup2(sp[0], 0) < 0)
+                return EXIT_HARD;
+        close(sp[0]);
+        struct sock_filter f[] = {
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 3),
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 0),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog p = { sizeof(f) / sizeof(f[0]), f };
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+            raw(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&p, 0, 0, 0) < 0)
+                return EXIT_HARD;
+        /* No channel left (ptrace): the next open makes one. */
+        raw(SYS_close_range, 3, ~0U, 0, 0, 0, 0);
+        long fd = raw(SYS_openat, AT_FDCWD, (long)"/dev/null", O_RDONLY, 0, 0, 0);
+        CHECK(fd >= 0, "open after the lure: %ld", fd);
+        return guest_result();
+}
+
 static int run_inject_kill(void)
 {
         int sync[2], status;
@@ -470,6 +548,8 @@ int main(int argc, char **argv)
                 return run_own_filter();
         if (!strcmp(c, "inject-kill"))
                 return run_inject_kill();
+        if (!strcmp(c, "channel-release"))
+                return run_channel_release();
         if (!strcmp(c, "untraced"))
                 return run_untraced();
         if (!strcmp(c, "leaked-fds"))
