@@ -880,6 +880,36 @@ static int allowed_create(struct sentry_call *c, const struct target *t)
         return allowed(c, &u, PR_CREATE, "create");
 }
 
+/* The object st (a directory moved or swapped in, or a symlink made or
+ * moved) would get the name t->r.name in the directory t: a name above a
+ * tree some rule names (~/.local, with ~/.local/bin kept read-only in a
+ * home that is the workspace; ~/.docker, above a denied config.json). The
+ * object's entries, or what the link points to, would be what the rule's
+ * path names for the host's own programs (a PATH entry, a credential file
+ * a client reads), made by the guest past the rule. Refused, as a
+ * directory holding such a tree may not be moved away (check_victim). A
+ * new empty directory (mkdir) holds nothing: its entries meet the rules.
+ * 0 or -EACCES, audited. */
+static int holder_made(struct sentry_call *c, const struct target *t, const struct stat *st)
+{
+        struct target u = *t;
+        const struct policy_rule *rule;
+
+        if (!c->s->policy || t->r.path[0] != '/' || !(S_ISDIR(st->st_mode) || S_ISLNK(st->st_mode)))
+                return 0;
+        u.fd = -1;
+        if (name_path(t, u.r.path, sizeof(u.r.path)) < 0)
+                return -EACCES;
+        rule = policy_holds_rule(c->s->policy, u.r.path);
+        if (!rule)
+                return 0;
+        u.r.rights = t->r.rights & ~(PR_CREATE | PR_CREATE << PR_ASK_SHIFT);
+        u.r.exists = false;
+        u.r.name[0] = '\0';
+        snprintf(u.r.rule, sizeof(u.r.rule), "%s (holds %s)", rule->origin, rule->path);
+        return allowed(c, &u, PR_CREATE, "create");
+}
+
 /* For calls that make a name (mkdir, mknod, link, symlink) where the
  * directory gives no create right: a name that is there already, and that
  * the guest may see (stat would show it), is EEXIST, as the kernel says
@@ -1955,6 +1985,7 @@ static long do_rename(struct sentry_call *c, int olddir, uint64_t oldp, int newd
         struct target a __attribute__((cleanup(target_release))) = { .fd = -1 };
         struct target b __attribute__((cleanup(target_release))) = { .fd = -1 };
         char from[PATH_MAX], to[PATH_MAX];
+        struct stat st;
         unsigned need, need_b;
         int r = resolve_parent(c, olddir, oldp, &a);
 
@@ -1983,6 +2014,11 @@ static long do_rename(struct sentry_call *c, int olddir, uint64_t oldp, int newd
         r = allowed(c, &b, need_b, "create");
         if (r == 0)
                 r = allowed_create(c, &b);
+        /* What moves gets the new name; swapped, the other the old one. */
+        if (r == 0 && fstatat(a.fd, a.r.name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                r = holder_made(c, &b, &st);
+        if (r == 0 && (flags & RENAME_EXCHANGE) && fstatat(b.fd, b.r.name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                r = holder_made(c, &a, &st);
         if (r < 0)
                 return r;
         /* What moves, and what it replaces or trades places with. */
@@ -2106,6 +2142,8 @@ static long do_symlink(struct sentry_call *c, uint64_t targetp, int newdir, uint
         if (name_taken(c, newdir, &t))
                 return -EEXIST;
         r = allowed_create(c, &t);
+        if (r == 0)
+                r = holder_made(c, &t, &(struct stat){ .st_mode = S_IFLNK });
         if (r < 0)
                 return r;
         return symlinkat(text, t.fd, t.r.name) < 0 ? -errno : 0;

@@ -135,4 +135,26 @@ refused-mkdir
 made-other" "$(cat "$o")"
 check_true "...and none is there" test ! -e "$hw/.bashrc" -a ! -e "$hw/.gitconfig" -a ! -L "$hw/.profile" -a ! -e "$hw/.cargo"
 
+# ...nor a directory or a symlink put where it would hold one: ~/.local
+# (~/.local/bin read-only, on the user's PATH) moved in whole or made a
+# link to the guest's own tree, ~/.docker above the denied config.json.
+# Its own empty directory is made: what goes in meets the rules.
+hw2=$T/homews2
+mkdir -p "$hw2"
+run "$o" "$e" env HOME="$hw2" "$INTERPOSE" --workspace="$hw2" -- sh -c "
+  cd $hw2
+  mkdir -p d/bin dk && echo evil >d/bin/ls && echo {} >dk/config.json || echo setup-failed
+  mv d .local || echo refused-rename
+  ln -s d .local || echo refused-symlink
+  ln -s d l && { mv l .local || echo refused-link-rename; }
+  mv dk .docker || echo refused-rename-denied
+  mkdir .local && echo made-empty"
+check_eq "home as workspace: status of trees put above rules" 0 "$rc"
+check_eq "home as workspace: no tree is put above a read-only or denied rule" "refused-rename
+refused-symlink
+refused-link-rename
+refused-rename-denied
+made-empty" "$(cat "$o")"
+check_true "...and nothing is under them" test ! -e "$hw2/.local/bin" -a ! -e "$hw2/.docker"
+
 finish
