@@ -880,8 +880,8 @@ static int allowed_create(struct sentry_call *c, const struct target *t)
         return allowed(c, &u, PR_CREATE, "create");
 }
 
-/* The object st (a directory moved or swapped in, or a symlink made or
- * moved) would get the name t->r.name in the directory t: a name above a
+/* The object st (a directory moved or swapped in, or a symlink made,
+ * moved or linked) would get the name t->r.name in the directory t: a name above a
  * tree some rule names (~/.local, with ~/.local/bin kept read-only in a
  * home that is the workspace; ~/.docker, above a denied config.json). The
  * object's entries, or what the link points to, would be what the rule's
@@ -2105,6 +2105,8 @@ static long do_link(struct sentry_call *c, int olddir, uint64_t oldp, int newdir
         r = allowed_create(c, &b);
         if (r == 0)
                 r = check_link(c, &a, &b);
+        if (r == 0)
+                r = holder_made(c, &b, &a.r.st); /* a symlink's other name */
         if (r < 0)
                 return r;
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", a.fd);

@@ -147,12 +147,14 @@ run "$o" "$e" env HOME="$hw2" "$INTERPOSE" --workspace="$hw2" -- sh -c "
   mv d .local || echo refused-rename
   ln -s d .local || echo refused-symlink
   ln -s d l && { mv l .local || echo refused-link-rename; }
+  ln -P l .local || echo refused-link-link
   mv dk .docker || echo refused-rename-denied
   mkdir .local && echo made-empty"
 check_eq "home as workspace: status of trees put above rules" 0 "$rc"
 check_eq "home as workspace: no tree is put above a read-only or denied rule" "refused-rename
 refused-symlink
 refused-link-rename
+refused-link-link
 refused-rename-denied
 made-empty" "$(cat "$o")"
 check_true "...and nothing is under them" test ! -e "$hw2/.local/bin" -a ! -e "$hw2/.docker"
