@@ -821,6 +821,33 @@ static const char *const etc_secrets[] = {
         "/etc/NetworkManager/system-connections",
         "/etc/kubernetes",
         "/etc/containers/auth.json",
+        /* Keys and passwords other services keep in /etc (0600 root, so a
+         * root guest, the file's owner, reads them): k3s's kubeconfig and
+         * token, Kerberos' keytab, PPP and IPsec secrets, TLS certificates'
+         * keys, mail relays' passwords, Wi-Fi keys. */
+        "/etc/rancher",
+        "/etc/krb5.keytab",
+        "/etc/ppp/chap-secrets",
+        "/etc/ppp/pap-secrets",
+        "/etc/ipsec.secrets",
+        "/etc/ipsec.d/private",
+        "/etc/swanctl",
+        "/etc/openvpn",
+        "/etc/letsencrypt",
+        "/etc/pki/tls/private",
+        "/etc/pki/CA/private",
+        "/etc/cups/ssl",
+        "/etc/mysql/debian.cnf",
+        "/etc/docker/key.json",
+        "/etc/ceph/*.keyring",
+        "/etc/sssd",
+        "/etc/postfix/sasl_passwd",
+        "/etc/postfix/sasl_passwd.db",
+        "/etc/exim4/passwd.client",
+        "/etc/msmtprc",
+        "/etc/ssmtp",
+        "/etc/netplan",
+        "/etc/wpa_supplicant",
 };
 
 /* $HOME's tool configuration and toolchains that builds read and run. */

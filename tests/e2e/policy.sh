@@ -47,6 +47,10 @@ check_match "the file's rule, with its place" "^/srv/data +read,list +- +$T/good
 check_match "a --deny flag" "^$T/ws/secret +- +all +--deny" "$o"
 check_match "a --allow-write flag" "^/srv/out +read,write,create,delete,list +- +--allow-write" "$o"
 check_match "credential stores stay denied" "/\.ssh +- +all +profile agent" "$o"
+# Keys other services keep in /etc, 0600 root: a root guest owns and reads them.
+for k in /etc/rancher /etc/krb5.keytab /etc/letsencrypt /etc/mysql/debian.cnf /etc/openvpn; do
+  check_match "the agent profile denies keys services keep in /etc ($k)" "^$k +- +all +profile agent" "$o"
+done
 
 run "$o" "$e" "$INTERPOSE" policy show --profile=strict --json
 check_eq "policy show --json: status" 0 "$rc"

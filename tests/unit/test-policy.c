@@ -95,6 +95,17 @@ static void check_agent(void)
                 CHECK(rights(&p, "%s/%s", home, tools[i]) & PR_READ, "~/%s stays readable", tools[i]);
         CHECK(rights(&p, "%s", "/etc/apt/auth.conf.d/x.conf") == 0, "/etc/apt/auth.conf.d denied");
         CHECK(rights(&p, "%s", "/etc/kubernetes/admin.conf") == 0, "/etc/kubernetes denied");
+        static const char *const etc_keys[] = {
+                "/etc/rancher/k3s/k3s.yaml", "/etc/krb5.keytab",
+                "/etc/ppp/chap-secrets",     "/etc/ipsec.secrets",
+                "/etc/openvpn/client.key",   "/etc/letsencrypt/live/example.org/privkey.pem",
+                "/etc/mysql/debian.cnf",     "/etc/ceph/ceph.client.admin.keyring",
+                "/etc/postfix/sasl_passwd",  "/etc/netplan/50-wifi.yaml"
+        };
+        for (size_t i = 0; i < sizeof(etc_keys) / sizeof(*etc_keys); i++)
+                CHECK(rights(&p, "%s", etc_keys[i]) == 0, "%s denied", etc_keys[i]);
+        CHECK(rights(&p, "%s", "/etc/ceph/ceph.conf") & PR_READ, "/etc/ceph/ceph.conf stays readable");
+        CHECK(rights(&p, "%s", "/etc/mysql/my.cnf") & PR_READ, "/etc/mysql/my.cnf stays readable");
         CHECK(rights(&p, "%s/.pyenv/shims/python3", home) & PR_EXEC, "pyenv runs");
         bool literal = false;
         for (size_t i = 0; i < p.n; i++)
