@@ -158,6 +158,15 @@ struct ereport {
         struct ereport *next;
 };
 
+/* Wait statuses kept for later, in the order taken. */
+struct waits {
+        struct {
+                pid_t pid;
+                int status;
+        } * v;
+        size_t n, cap;
+};
+
 static struct {
         pid_t tracer; /* the thread that attached */
         int sigfd, evfd, sender;
@@ -170,16 +179,9 @@ static struct {
         pthread_mutex_t rlock;
         pthread_cond_t rcond;
         struct remote_op *remote;
-        struct {
-                pid_t pid;
-                int status;
-        } * exits; /* ends seen while waiting for one thread, reported by next() */
-        size_t nexits, capexits;
-        struct {
-                pid_t pid;
-                int status;
-        } * ready; /* stops collected by next(), served in the order taken */
-        size_t rhead, nready, capready;
+        struct waits exits;       /* ends seen while waiting for one thread, reported by next() */
+        struct waits ready;       /* stops collected by next(), served in the order taken */
+        size_t rhead;             /* the next of ready to serve */
         unsigned etraced;         /* threads a guest tracer holds */
         unsigned nparked;         /* threads in T_PARKED */
         struct ereport *ereports; /* ends of tracees for their guest tracers' waits */
@@ -376,17 +378,22 @@ static bool same_file(pid_t tid, int gfd, int ours)
 
 /* --- stops and injected calls --- */
 
-static void defer_exit(pid_t pid, int status)
+static void waits_push(struct waits *w, pid_t pid, int status)
 {
-        if (T.nexits == T.capexits) {
-                T.capexits = T.capexits ? T.capexits * 2 : 16;
-                T.exits = realloc(T.exits, T.capexits * sizeof(*T.exits));
-                if (!T.exits)
+        if (w->n == w->cap) {
+                w->cap = w->cap ? w->cap * 2 : 16;
+                w->v = realloc(w->v, w->cap * sizeof(*w->v));
+                if (!w->v)
                         abort();
         }
-        T.exits[T.nexits].pid = pid;
-        T.exits[T.nexits].status = status;
-        T.nexits++;
+        w->v[w->n].pid = pid;
+        w->v[w->n].status = status;
+        w->n++;
+}
+
+static void defer_exit(pid_t pid, int status)
+{
+        waits_push(&T.exits, pid, status);
 }
 
 /* Is thread tid still running (not a zombie, not gone)? */
@@ -1298,16 +1305,8 @@ static int take_stops(void)
                 if (pid < 0 && errno == EINTR)
                         continue;
                 if (pid <= 0)
-                        return T.nready ? 0 : pid < 0 ? -errno : 1;
-                if (T.nready == T.capready) {
-                        T.capready = T.capready ? T.capready * 2 : 64;
-                        T.ready = realloc(T.ready, T.capready * sizeof(*T.ready));
-                        if (!T.ready)
-                                abort();
-                }
-                T.ready[T.nready].pid = pid;
-                T.ready[T.nready].status = st;
-                T.nready++;
+                        return T.ready.n ? 0 : pid < 0 ? -errno : 1;
+                waits_push(&T.ready, pid, st);
         }
 }
 
@@ -1339,21 +1338,21 @@ static int ptrace_next(struct platform *p, struct platform_event *ev)
                 int st;
                 pid_t pid;
 
-                if (T.nexits) {
-                        T.nexits--;
-                        report_exit(p, T.exits[T.nexits].pid, T.exits[T.nexits].status);
+                if (T.exits.n) {
+                        T.exits.n--;
+                        report_exit(p, T.exits.v[T.exits.n].pid, T.exits.v[T.exits.n].status);
                         continue;
                 }
-                if (T.rhead == T.nready) {
+                if (T.rhead == T.ready.n) {
                         int r;
-                        T.rhead = T.nready = 0;
+                        T.rhead = T.ready.n = 0;
                         r = take_stops();
                         if (r < 0)
                                 return r == -ECHILD ? -ESHUTDOWN : r;
                 }
-                if (T.rhead < T.nready) {
-                        pid = T.ready[T.rhead].pid;
-                        st = T.ready[T.rhead].status;
+                if (T.rhead < T.ready.n) {
+                        pid = T.ready.v[T.rhead].pid;
+                        st = T.ready.v[T.rhead].status;
                         T.rhead++;
                         spin_until = 0;
                         if (T.rhead > 1 && exec_taken_over(pid, st))
