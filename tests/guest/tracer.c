@@ -460,6 +460,23 @@ static void rewrite_body(void)
         _exit(r >= 0 ? 10 : r == -EACCES || r == -EPERM || r == -ENOENT ? 11 : 12);
 }
 
+/* Let the child whose call was rewritten into an open of denied run to
+ * its end: confined the open is refused (exit 11); natively it opens
+ * (10) where the caller may read the file. */
+static void rewritten_open_end(pid_t child, const char *what)
+{
+        int status;
+
+        CHECK(raw(SYS_ptrace, PTRACE_DETACH, child, 0, 0, 0, 0) == 0, "DETACH");
+        CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status), "end: %#x", status);
+        if (guest_confined())
+                CHECK(WEXITSTATUS(status) == 11, "%s of %s: exit %d (10: it opened)", what, denied,
+                      WEXITSTATUS(status));
+        else
+                CHECK(WEXITSTATUS(status) == (geteuid() == 0 ? 10 : 11), "natively: exit %d",
+                      WEXITSTATUS(status));
+}
+
 static int rewrite(void)
 {
         pid_t child = traced_child(rewrite_body);
@@ -483,14 +500,7 @@ static int rewrite(void)
                 done = true;
         }
         CHECK(done, "never saw the getpid");
-        CHECK(raw(SYS_ptrace, PTRACE_DETACH, child, 0, 0, 0, 0) == 0, "DETACH");
-        CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status), "end: %#x", status);
-        if (guest_confined())
-                CHECK(WEXITSTATUS(status) == 11, "the rewritten open of %s: exit %d (10: it opened)", denied,
-                      WEXITSTATUS(status));
-        else
-                CHECK(WEXITSTATUS(status) == (geteuid() == 0 ? 10 : 11), "natively: exit %d",
-                      WEXITSTATUS(status));
+        rewritten_open_end(child, "the rewritten open");
         return guest_result();
 }
 
@@ -558,15 +568,7 @@ static int seccomp_powers(void)
                         done = true;
                 }
                 CHECK(done, "never saw the getppid at its seccomp stop");
-                CHECK(raw(SYS_ptrace, PTRACE_DETACH, child, 0, 0, 0, 0) == 0, "DETACH");
-                CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status), "end: %#x", status);
-                if (guest_confined())
-                        CHECK(WEXITSTATUS(status) == 11,
-                              "rewritten at the seccomp stop, the open of %s: exit %d (10: it opened)",
-                              denied, WEXITSTATUS(status));
-                else
-                        CHECK(WEXITSTATUS(status) == (geteuid() == 0 ? 10 : 11), "natively: exit %d",
-                              WEXITSTATUS(status));
+                rewritten_open_end(child, "rewritten at the seccomp stop, the open");
         }
         /* Syscall user dispatch runs before seccomp: a call it lets through
          * (here every call: the selector says allow) is still trapped. */
