@@ -270,6 +270,10 @@ void sentry_audit_grew(struct sentry *s);
 /* Tell the launcher which limit stopped the session (sentry_main.c). */
 void sentry_report_limit(int which);
 
+/* Signal the launcher, our parent (sentry_main.c): a pidfd taken while it
+ * is still our parent, so a pid it left behind is never reached. */
+void sentry_signal_launcher(int sig);
+
 /* --- crash.c --- */
 
 /* interpose_crash_handlers: see util.h. */

@@ -141,10 +141,17 @@ static void send_msg(int type, int value)
         write_all(CTX->status_fd, &m, sizeof(m));
         /* A guest may stop the launcher with its job (syscalls/proc.c,
          * stop_launcher): the session's end must not wait for a fg that
-         * never comes (a --timeout in CI). Our parent's pid is not reused
-         * while it is our parent. */
-        if (type != MSG_GUEST_PID && getppid() == CTX->launcher)
-                kill(CTX->launcher, SIGCONT);
+         * never comes (a --timeout in CI). */
+        if (type != MSG_GUEST_PID)
+                sentry_signal_launcher(SIGCONT);
+}
+
+void sentry_signal_launcher(int sig)
+{
+        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, S.launcher, 0);
+
+        if (S.launcher > 0 && pidfd >= 0 && getppid() == S.launcher)
+                syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
 void sentry_report_limit(int which)

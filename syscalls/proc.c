@@ -121,23 +121,14 @@ long sys_rt_sigaction(struct sentry_call *c, int sig, uint64_t act, uint64_t old
  * job stopped and takes the terminal back. Under interpose that program
  * is the launcher, outside the tree: it stops too, as it would had the
  * terminal sent the signal, so the shell's fg or bg continues the whole
- * job. The launcher is our parent, so its pid is not reused while we run
- * (checked after the pidfd is open). Nothing else outside the tree is
- * signalled.
+ * job. Nothing else outside the tree is signalled.
  */
 static void stop_launcher(struct sentry_call *c, pid_t pgrp, int sig)
 {
-        _cleanup_close_ int pidfd = -1;
-        pid_t launcher = c->s->launcher;
-
         if (sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU)
                 return;
-        if (launcher <= 0 || pgrp <= 0 || getpgid(launcher) != pgrp)
-                return;
-        pidfd = (int)syscall(SYS_pidfd_open, launcher, 0);
-        if (pidfd < 0 || getppid() != launcher)
-                return;
-        syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+        if (c->s->launcher > 0 && pgrp > 0 && getpgid(c->s->launcher) == pgrp)
+                sentry_signal_launcher(sig);
 }
 
 long sys_kill(struct sentry_call *c, int pid, int sig)
