@@ -2177,6 +2177,15 @@ static void dir_attr_changed(const struct stat *st)
                 dcache_invalidate();
 }
 
+/* The same for the object of fd (the calls made on the sentry's copy). */
+static void fd_attr_changed(int fd)
+{
+        struct stat st;
+
+        if (fstat(fd, &st) == 0)
+                dir_attr_changed(&st);
+}
+
 static long do_chmod(struct sentry_call *c, int dirfd, uint64_t addr, mode_t mode, int flags)
 {
         struct target t __attribute__((cleanup(target_release))) = { .fd = -1 };
@@ -2854,9 +2863,7 @@ long sys_fchown(struct sentry_call *c, int fd, unsigned uid, unsigned gid)
 
         if (r < 0)
                 return r == -ESRCH ? SENTRY_DONE : r;
-        struct stat st;
-        if (fstat(copy, &st) == 0)
-                dir_attr_changed(&st);
+        fd_attr_changed(copy);
         return fchown(copy, uid, gid) < 0 ? -errno : 0;
 }
 
@@ -2910,9 +2917,7 @@ long sys_fsetxattr(struct sentry_call *c, int fd, uint64_t name, uint64_t value,
         if (size && (r = sentry_read(c, buf, value, size)) < 0)
                 return r;
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", copy);
-        struct stat st;
-        if (fstat(copy, &st) == 0)
-                dir_attr_changed(&st); /* an ACL */
+        fd_attr_changed(copy); /* an ACL */
         return set_xattr(c, proc, key, buf, size, (int)flags);
 }
 
@@ -2928,9 +2933,7 @@ long sys_fremovexattr(struct sentry_call *c, int fd, uint64_t name)
         n = sentry_read_str(c, key, name, sizeof(key));
         if (n < 0)
                 return n == -ENAMETOOLONG ? -ERANGE : n;
-        struct stat st;
-        if (fstat(copy, &st) == 0)
-                dir_attr_changed(&st);
+        fd_attr_changed(copy);
         return fremovexattr(copy, key) < 0 ? -errno : 0;
 }
 
