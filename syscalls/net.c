@@ -549,7 +549,13 @@ static bool dgram_port0_allowed(const struct policy *p, int sock, const struct n
         return false;
 }
 
-static bool every_address(const struct net_addr *a);
+/* 0.0.0.0 or :: */
+static bool every_address(const struct net_addr *a)
+{
+        static const uint8_t zero[16];
+
+        return !memcmp(a->addr, zero, a->family == AF_INET ? 4 : 16);
+}
 
 /* 0.0.0.0 and :: as a destination are the local host: the kernel routes
  * them to loopback (127.0.0.1, ::1; ::ffff:127.0.0.1 for a mapped one), so
@@ -820,14 +826,6 @@ bool net_may_filter(const struct sentry_call *c, int sock)
 bool net_may_join(const struct sentry_call *c)
 {
         return !c->s->policy || c->s->policy->net.mode == NET_HOST;
-}
-
-/* 0.0.0.0 or :: */
-static bool every_address(const struct net_addr *a)
-{
-        static const uint8_t zero[16];
-
-        return !memcmp(a->addr, zero, a->family == AF_INET ? 4 : 16);
 }
 
 long net_judge_bind(struct sentry_call *c, int sock, struct sockaddr_storage *ss, unsigned len)
